@@ -1,0 +1,48 @@
+// `npm test`: type-check and compile, then run every compiled test file with node's test runner.
+//   node scripts/run-tests.mjs                 all suites except the real-kernel one (test/kernel)
+//   node scripts/run-tests.mjs --only kernel   only test/kernel   (npm run test:kernel)
+//   node scripts/run-tests.mjs --only escape   only test/escape   (npm run test:escape)
+//   node scripts/run-tests.mjs test/policy     only the tests below these source folders
+//   --no-build                                 reuse dist/ as it is
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = process.argv.slice(2);
+let only;
+let build = true;
+const roots = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--only') only = args[++i];
+  else if (args[i] === '--no-build') build = false;
+  else roots.push(args[i].replace(/^(dist\/)?/, 'dist/').replace(/\/$/, ''));
+}
+
+if (build) {
+  const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+  if (tsc.status !== 0) {
+    process.stderr.write('run-tests: TypeScript compilation failed\n');
+    process.exit(tsc.status ?? 1);
+  }
+}
+
+function collect(dir, out) {
+  let entries;
+  try { entries = readdirSync(dir); } catch { return out; }
+  for (const name of entries.sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) collect(path, out);
+    else if (name.endsWith('.test.js')) out.push(path);
+  }
+  return out;
+}
+
+const searchRoots = only ? [`dist/test/${only}`] : roots.length ? roots : ['dist/test'];
+const files = searchRoots.flatMap((root) => collect(root, []))
+  .filter((file) => only === 'kernel' || !file.startsWith('dist/test/kernel/'));
+if (files.length === 0) {
+  process.stderr.write(`run-tests: no test files under ${searchRoots.join(', ')}\n`);
+  process.exit(1);
+}
+const run = spawnSync(process.execPath, ['--test', ...files], { stdio: 'inherit' });
+process.exit(run.status ?? 1);

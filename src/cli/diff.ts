@@ -1,0 +1,12 @@
+// Placeholder until the issue that owns `hatter diff` lands; replaced wholesale by that work.
+import { EXIT_USAGE, type Command } from './io.js';
+
+export const command: Command = {
+  name: 'diff',
+  summary: '',
+  help: 'hatter diff: not available in this build yet',
+  async run(_args, io) {
+    io.stderr.write('hatter diff: not available in this build yet\n');
+    return EXIT_USAGE;
+  },
+};

@@ -1,0 +1,2 @@
+// Public surface of confine (filled in by its issue).
+export {};

@@ -1,0 +1,2 @@
+// Public surface of logs (filled in by its issue).
+export {};

@@ -1,0 +1,2 @@
+// Public surface of policy/aare (filled in by its issue).
+export {};

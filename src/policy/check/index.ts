@@ -1,0 +1,2 @@
+// Public surface of policy/check (filled in by its issue).
+export {};

@@ -1,0 +1,2 @@
+// Public surface of policy/eval (filled in by its issue).
+export {};

@@ -1,0 +1,2 @@
+// Public surface of policy/format (filled in by its issue).
+export {};

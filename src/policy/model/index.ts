@@ -1,0 +1,2 @@
+// Public surface of policy/model (filled in by its issue).
+export {};

@@ -1,0 +1,2 @@
+// Public surface of policy/resolve (filled in by its issue).
+export {};

@@ -1,0 +1,2 @@
+// Public surface of policy/syntax (filled in by its issue).
+export {};

@@ -1,0 +1,2 @@
+// Public surface of server (filled in by its issue).
+export {};

@@ -1,0 +1,2 @@
+// Public surface of web (filled in by its issue).
+export {};
