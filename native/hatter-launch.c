@@ -1,0 +1,289 @@
+/*
+ * hatter-launch: confine, then execve. hatter starts every pool worker through this helper so that the
+ * worker program and all of its threads are born inside the confinement (Landlock domain or AppArmor
+ * label); a running Node process cannot be confined safely because both act per thread.
+ *
+ *   hatter-launch [options] -- command [args...]
+ *     -r PATH     Landlock: read (READ_FILE|READ_DIR) beneath PATH
+ *     -w PATH     Landlock: every handled right except EXECUTE beneath PATH (write, create, delete, refer...)
+ *     -x PATH     Landlock: read and EXECUTE beneath PATH
+ *     -N          Landlock: handle TCP; only -b/-c ports are allowed (needs ABI >= 4, else ignored)
+ *     -b PORT     allow TCP bind to PORT          -c PORT   allow TCP connect to PORT
+ *     -s          Landlock: scope abstract unix sockets and signals to the domain (ABI >= 6)
+ *     -L          Landlock: create and enforce a ruleset even when no -r/-w/-x is given
+ *     -A LABEL    AppArmor: write "exec LABEL" to /proc/self/attr/apparmor/exec (fallback attr/exec)
+ *     -S          with -A: write "stack LABEL" instead of "exec LABEL"
+ *     -T DIR      (tests) use DIR instead of /proc/self for the attr files
+ *     -k FD       keep FD open across execve (fds 0-2 and $NODE_CHANNEL_FD are always kept)
+ *     -g GID      setgroups({GID}) and setgid(GID)       -u UID   setuid(UID)
+ *     -n          skip prctl(PR_SET_NO_NEW_PRIVS) (only meaningful with -A and no Landlock rules)
+ *     --probe     print "landlock-abi N errata M" and exit 0
+ *   Exit 125 on any setup failure, with one line on stderr; otherwise the exit status is the command's.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef __NR_landlock_create_ruleset
+#define __NR_landlock_create_ruleset 444
+#endif
+#ifndef __NR_landlock_add_rule
+#define __NR_landlock_add_rule 445
+#endif
+#ifndef __NR_landlock_restrict_self
+#define __NR_landlock_restrict_self 446
+#endif
+
+/* Defined here because distribution headers lag the kernel (Debian 12 stops at ABI 2). */
+#define LL_CREATE_RULESET_VERSION (1U << 0)
+#define LL_CREATE_RULESET_ERRATA (1U << 1)
+#define LL_RULE_PATH_BENEATH 1
+#define LL_RULE_NET_PORT 2
+#define FS_EXECUTE (1ULL << 0)
+#define FS_WRITE_FILE (1ULL << 1)
+#define FS_READ_FILE (1ULL << 2)
+#define FS_READ_DIR (1ULL << 3)
+#define FS_REMOVE_DIR (1ULL << 4)
+#define FS_REMOVE_FILE (1ULL << 5)
+#define FS_MAKE_CHAR (1ULL << 6)
+#define FS_MAKE_DIR (1ULL << 7)
+#define FS_MAKE_REG (1ULL << 8)
+#define FS_MAKE_SOCK (1ULL << 9)
+#define FS_MAKE_FIFO (1ULL << 10)
+#define FS_MAKE_BLOCK (1ULL << 11)
+#define FS_MAKE_SYM (1ULL << 12)
+#define FS_REFER (1ULL << 13)
+#define FS_TRUNCATE (1ULL << 14)
+#define FS_IOCTL_DEV (1ULL << 15)
+#define NET_BIND_TCP (1ULL << 0)
+#define NET_CONNECT_TCP (1ULL << 1)
+#define SCOPE_ABSTRACT_UNIX (1ULL << 0)
+#define SCOPE_SIGNAL (1ULL << 1)
+#define FILE_RIGHTS (FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV)
+
+struct ruleset_attr { uint64_t handled_access_fs; uint64_t handled_access_net; uint64_t scoped; };
+struct path_beneath_attr { uint64_t allowed_access; int32_t parent_fd; } __attribute__((packed));
+struct net_port_attr { uint64_t allowed_access; uint64_t port; };
+
+#define MAX_ITEMS 1024
+struct path_rule { const char *path; char kind; };
+
+static void die(const char *what, const char *detail) {
+  int saved = errno;
+  fprintf(stderr, "hatter-launch: %s%s%s: %s\n", what, detail ? " " : "", detail ? detail : "", strerror(saved));
+  exit(125);
+}
+
+static void usage_fail(const char *message) {
+  fprintf(stderr, "hatter-launch: %s\n", message);
+  exit(125);
+}
+
+static long parse_number(const char *text, long max) {
+  char *end;
+  errno = 0;
+  long value = strtol(text, &end, 10);
+  if (errno || *end || end == text || value < 0 || value > max) usage_fail("bad number argument");
+  return value;
+}
+
+static int landlock_abi(void) {
+  long abi = syscall(__NR_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
+  return abi < 0 ? 0 : (int)abi;
+}
+
+static uint64_t fs_rights_for_abi(int abi) {
+  uint64_t rights = (FS_MAKE_SYM << 1) - 1; /* ABI 1: bits 0-12 */
+  if (abi >= 2) rights |= FS_REFER;
+  if (abi >= 3) rights |= FS_TRUNCATE;
+  if (abi >= 5) rights |= FS_IOCTL_DEV;
+  return rights;
+}
+
+static uint64_t rights_for_kind(char kind, uint64_t handled) {
+  uint64_t read = FS_READ_FILE | FS_READ_DIR;
+  switch (kind) {
+  case 'r': return read & handled;
+  case 'x': return (read | FS_EXECUTE) & handled;
+  default: return handled & ~FS_EXECUTE; /* 'w' */
+  }
+}
+
+/* Every fd >= 3 that is not kept gets FD_CLOEXEC, so execve drops it (and it stays usable until then). */
+static void mark_inherited_cloexec(const int *keep, int keep_count) {
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir) {
+    int dir_fd = dirfd(dir);
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+      if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+      int fd = atoi(entry->d_name);
+      if (fd < 3 || fd == dir_fd) continue;
+      int kept = 0;
+      for (int i = 0; i < keep_count; i++) if (keep[i] == fd) kept = 1;
+      int flags = fcntl(fd, F_GETFD);
+      if (flags < 0) continue;
+      if (kept) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+      else fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+    closedir(dir);
+    return;
+  }
+  /* No /proc: walk the descriptor table up to its limit. */
+  long max = sysconf(_SC_OPEN_MAX);
+  if (max < 0 || max > 65536) max = 65536;
+  for (int fd = 3; fd < max; fd++) {
+    int kept = 0;
+    for (int i = 0; i < keep_count; i++) if (keep[i] == fd) kept = 1;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0) continue;
+    fcntl(fd, F_SETFD, kept ? (flags & ~FD_CLOEXEC) : (flags | FD_CLOEXEC));
+  }
+}
+
+/* One write() with the whole command, as libapparmor does; short writes are failures. */
+static void write_apparmor_exec(const char *attr_root, const char *label, int stack) {
+  char command[PATH_MAX + 16];
+  int length = snprintf(command, sizeof command, "%s %s", stack ? "stack" : "exec", label);
+  if (length < 0 || (size_t)length >= sizeof command) usage_fail("AppArmor label too long");
+  char path[PATH_MAX];
+  const char *names[] = { "attr/apparmor/exec", "attr/exec" };
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/%s", attr_root, names[i]);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT && i == 0) continue;
+      die("cannot open", path);
+    }
+    ssize_t written = write(fd, command, (size_t)length);
+    if (written != length) {
+      if (written >= 0) errno = EPROTO;
+      die("cannot write AppArmor exec label to", path);
+    }
+    close(fd);
+    return;
+  }
+  errno = ENOENT;
+  die("no AppArmor attr file under", attr_root);
+}
+
+int main(int argc, char **argv) {
+  static struct path_rule paths[MAX_ITEMS];
+  static long bind_ports[MAX_ITEMS], connect_ports[MAX_ITEMS];
+  static int keep[MAX_ITEMS + 1];
+  int path_count = 0, bind_count = 0, connect_count = 0, keep_count = 0;
+  int handle_net = 0, scoped = 0, force_landlock = 0, skip_nnp = 0, stack = 0;
+  const char *apparmor_label = NULL, *attr_root = "/proc/self";
+  long uid = -1, gid = -1;
+  int i = 1;
+
+  for (; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "--") == 0) { i++; break; }
+    if (strcmp(arg, "--probe") == 0) {
+      long errata = syscall(__NR_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_ERRATA);
+      printf("landlock-abi %d errata %ld\n", landlock_abi(), errata < 0 ? 0L : errata);
+      return 0;
+    }
+    if (arg[0] != '-' || arg[1] == 0 || arg[2] != 0) usage_fail("unknown option (see the comment at the top of hatter-launch.c)");
+    char option = arg[1];
+    if (strchr("NsLnS", option)) {
+      if (option == 'N') handle_net = 1;
+      else if (option == 's') scoped = 1;
+      else if (option == 'L') force_landlock = 1;
+      else if (option == 'n') skip_nnp = 1;
+      else stack = 1;
+      continue;
+    }
+    if (!strchr("rwxbcAkguT", option)) usage_fail("unknown option (see the comment at the top of hatter-launch.c)");
+    if (i + 1 >= argc) usage_fail("option needs an argument");
+    const char *value = argv[++i];
+    switch (option) {
+    case 'r': case 'w': case 'x':
+      if (path_count >= MAX_ITEMS) usage_fail("too many path rules");
+      paths[path_count].path = value;
+      paths[path_count++].kind = option;
+      break;
+    case 'b': if (bind_count >= MAX_ITEMS) usage_fail("too many ports"); bind_ports[bind_count++] = parse_number(value, 65535); break;
+    case 'c': if (connect_count >= MAX_ITEMS) usage_fail("too many ports"); connect_ports[connect_count++] = parse_number(value, 65535); break;
+    case 'k': if (keep_count >= MAX_ITEMS) usage_fail("too many fds"); keep[keep_count++] = (int)parse_number(value, INT_MAX); break;
+    case 'A': apparmor_label = value; break;
+    case 'T': attr_root = value; break;
+    case 'g': gid = parse_number(value, UINT32_MAX - 1); break;
+    case 'u': uid = parse_number(value, UINT32_MAX - 1); break;
+    }
+  }
+  if (i >= argc) usage_fail("no command after --");
+  char **command = &argv[i];
+
+  const char *channel = getenv("NODE_CHANNEL_FD");
+  if (channel && *channel) keep[keep_count++] = (int)parse_number(channel, INT_MAX);
+  mark_inherited_cloexec(keep, keep_count);
+
+  if (gid >= 0) {
+    gid_t groups[1] = { (gid_t)gid };
+    if (setgroups(1, groups) != 0) die("setgroups", NULL);
+    if (setgid((gid_t)gid) != 0) die("setgid", NULL);
+  }
+  if (uid >= 0 && setuid((uid_t)uid) != 0) die("setuid", NULL);
+
+  /* AppArmor before no_new_privs: NNP would refuse a transition that is not a subset. */
+  if (apparmor_label) write_apparmor_exec(attr_root, apparmor_label, stack);
+
+  int use_landlock = force_landlock || path_count > 0 || handle_net || scoped;
+  if (!skip_nnp || use_landlock) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("prctl(PR_SET_NO_NEW_PRIVS)", NULL);
+  }
+
+  if (use_landlock) {
+    int abi = landlock_abi();
+    if (abi < 1) { errno = EOPNOTSUPP; die("Landlock is not available", NULL); }
+    struct ruleset_attr attr = { fs_rights_for_abi(abi), 0, 0 };
+    size_t attr_size = 8;
+    if (handle_net && abi >= 4) { attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP; attr_size = 16; }
+    if (scoped && abi >= 6) { attr.scoped = SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL; attr_size = 24; }
+    int ruleset = (int)syscall(__NR_landlock_create_ruleset, &attr, attr_size, 0);
+    if (ruleset < 0) die("landlock_create_ruleset", NULL);
+    for (int p = 0; p < path_count; p++) {
+      int fd = open(paths[p].path, O_PATH | O_CLOEXEC);
+      if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) continue; /* missing paths grant nothing: fail closed */
+        die("cannot open", paths[p].path);
+      }
+      struct stat st;
+      if (fstat(fd, &st) != 0) die("cannot stat", paths[p].path);
+      struct path_beneath_attr rule = { rights_for_kind(paths[p].kind, attr.handled_access_fs), fd };
+      if (!S_ISDIR(st.st_mode)) rule.allowed_access &= FILE_RIGHTS;
+      if (rule.allowed_access && syscall(__NR_landlock_add_rule, ruleset, LL_RULE_PATH_BENEATH, &rule, 0) != 0)
+        die("landlock_add_rule", paths[p].path);
+      close(fd);
+    }
+    if (attr.handled_access_net) {
+      for (int p = 0; p < bind_count; p++) {
+        struct net_port_attr rule = { NET_BIND_TCP, (uint64_t)bind_ports[p] };
+        if (syscall(__NR_landlock_add_rule, ruleset, LL_RULE_NET_PORT, &rule, 0) != 0) die("landlock_add_rule (bind port)", NULL);
+      }
+      for (int p = 0; p < connect_count; p++) {
+        struct net_port_attr rule = { NET_CONNECT_TCP, (uint64_t)connect_ports[p] };
+        if (syscall(__NR_landlock_add_rule, ruleset, LL_RULE_NET_PORT, &rule, 0) != 0) die("landlock_add_rule (connect port)", NULL);
+      }
+    }
+    if (syscall(__NR_landlock_restrict_self, ruleset, 0) != 0) die("landlock_restrict_self", NULL);
+    close(ruleset);
+  }
+
+  execvp(command[0], command);
+  die("cannot execute", command[0]);
+  return 125;
+}

@@ -1,0 +1,212 @@
+// Backend `apparmor`: workers enter `<profile>//<hat>` at execve through the launcher writing
+// `exec <label>` to attr/exec; the supervisor reads each worker's label back and refuses a wrong one.
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { access, readFile, readdir } from 'node:fs/promises';
+import { labelOf, requestDiagnostic, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
+import { findLauncher, launcherArgs, type LaunchPlan } from './launcher.js';
+import type { Diagnostic } from '../policy/diagnostic.js';
+
+/** Where the kernel interfaces are; tests point these at a fake tree. */
+export interface AppArmorRoots {
+  readonly sys: string;
+  readonly proc: string;
+}
+
+export interface AppArmorBackendOptions {
+  readonly roots?: AppArmorRoots;
+  readonly launcher?: string;
+  /** Load or replace the policy with `apparmor_parser -r` in prepare (hatter serve --load-policy). */
+  readonly loadPolicy?: boolean;
+  /** Runs apparmor_parser; injectable for tests. */
+  readonly runParser?: (args: readonly string[]) => { status: number | null; stderr: string };
+}
+
+export interface AppArmorPrepared extends PreparedConfinement {
+  readonly backend: 'apparmor';
+  readonly launcher: string;
+  readonly plan: LaunchPlan;
+}
+
+/** A task's label as read from attr/current: `label (mode)` or `unconfined`. Mode split at the last ` (`. */
+export function parseCurrentLabel(text: string): { label: string; mode: string | null } {
+  const line = text.replace(/\0/g, '').replace(/\n$/, '').trim();
+  const at = line.lastIndexOf(' (');
+  if (at > 0 && line.endsWith(')')) return { label: line.slice(0, at), mode: line.slice(at + 2, -1) };
+  return { label: line, mode: null };
+}
+
+/** Loaded profile names from the `profiles` file (`name (mode)` lines). */
+export function parseProfilesList(text: string): Map<string, string> {
+  const profiles = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const { label, mode } = parseCurrentLabel(line);
+    profiles.set(label, mode ?? '');
+  }
+  return profiles;
+}
+
+/** The exact bytes `aa_change_onexec(label)` writes (the launcher writes the same with -A). */
+export function onexecCommand(label: string, stack = false): string {
+  return `${stack ? 'stack' : 'exec'} ${label}`;
+}
+
+function defaultRunParser(args: readonly string[]): { status: number | null; stderr: string } {
+  const result = spawnSync('apparmor_parser', [...args], { encoding: 'utf8', timeout: 120_000 });
+  return { status: result.status, stderr: result.error ? result.error.message : result.stderr };
+}
+
+export class AppArmorBackend implements ConfinementBackend {
+  readonly name = 'apparmor' as const;
+  private readonly roots: AppArmorRoots;
+  private readonly launcher: string | undefined;
+  private readonly loadPolicy: boolean;
+  private readonly runParser: (args: readonly string[]) => { status: number | null; stderr: string };
+  private profilesCache: Map<string, string> | undefined;
+
+  constructor(options: AppArmorBackendOptions = {}) {
+    this.roots = options.roots ?? { sys: '/sys', proc: '/proc' };
+    this.launcher = options.launcher ?? findLauncher();
+    this.loadPolicy = options.loadPolicy ?? false;
+    this.runParser = options.runParser ?? defaultRunParser;
+  }
+
+  private get securityDir(): string {
+    return `${this.roots.sys}/kernel/security/apparmor`;
+  }
+
+  async probe(): Promise<BackendAvailability> {
+    const details: Record<string, unknown> = {};
+    let enabled: string;
+    try {
+      enabled = (await readFile(`${this.roots.sys}/module/apparmor/parameters/enabled`, 'utf8')).trim();
+    } catch {
+      return { available: false, reason: 'the kernel has no AppArmor (/sys/module/apparmor/parameters/enabled is missing)', details };
+    }
+    details.enabled = enabled;
+    if (enabled !== 'Y') return { available: false, reason: `AppArmor is disabled (parameters/enabled reads ${JSON.stringify(enabled)})`, details };
+    try {
+      await access(this.securityDir);
+    } catch {
+      return { available: false, reason: `${this.securityDir} is missing: securityfs is not mounted (mount -t securityfs securityfs /sys/kernel/security)`, details };
+    }
+    let current: string;
+    try {
+      current = await readFile(`${this.roots.proc}/self/attr/apparmor/current`, 'utf8');
+    } catch (error) {
+      return { available: false, reason: `cannot read ${this.roots.proc}/self/attr/apparmor/current (${(error as NodeJS.ErrnoException).code ?? 'error'}): AppArmor is not the active LSM`, details };
+    }
+    const self = parseCurrentLabel(current);
+    details.supervisorLabel = self.label;
+    details.supervisorMode = self.mode;
+    try {
+      const domain = await readdir(`${this.securityDir}/features/domain`);
+      details.domainFeatures = domain.sort();
+    } catch {
+      // old kernels have no features directory; change_onexec has existed since 2.6.36
+    }
+    if (!this.launcher) return { available: false, reason: 'the launcher native/build/hatter-launch is not built (run `node scripts/build-native.mjs`)', details };
+    details.launcher = this.launcher;
+    return { available: true, reason: `AppArmor enabled; supervisor label ${self.label}${self.mode ? ` (${self.mode})` : ''}`, details };
+  }
+
+  /** Loaded profiles (cached; refreshed after hatter loads policy). */
+  async loadedProfiles(refresh = false): Promise<Map<string, string>> {
+    if (this.profilesCache && !refresh) return this.profilesCache;
+    let profiles: Map<string, string>;
+    try {
+      profiles = parseProfilesList(await readFile(`${this.securityDir}/profiles`, 'utf8'));
+    } catch {
+      profiles = new Map();
+      // The policy directory tree names top-level profiles only; hats appear nested under them.
+      try {
+        for (const entry of await readdir(`${this.securityDir}/policy/profiles`)) {
+          const name = await readFile(`${this.securityDir}/policy/profiles/${entry}/name`, 'utf8').catch(() => '');
+          const mode = await readFile(`${this.securityDir}/policy/profiles/${entry}/mode`, 'utf8').catch(() => '');
+          if (name.trim()) profiles.set(name.trim(), mode.trim());
+        }
+      } catch {
+        // no policy interface at all: nothing loaded
+      }
+    }
+    this.profilesCache = profiles;
+    return profiles;
+  }
+
+  async prepare(request: ConfinementRequest): Promise<{ prepared?: AppArmorPrepared; diagnostics: readonly Diagnostic[] }> {
+    const label = labelOf(request);
+    const file = request.policyFile ?? '<request>';
+    const availability = await this.probe();
+    if (!availability.available || !this.launcher) {
+      return { diagnostics: [requestDiagnostic(file, 'confine/apparmor-unavailable', `cannot confine ${label} with AppArmor: ${availability.reason}`)] };
+    }
+    const diagnostics: Diagnostic[] = [];
+    if (this.loadPolicy) {
+      if (!request.policyFile) {
+        return { diagnostics: [requestDiagnostic(file, 'confine/no-policy-file', `--load-policy needs a policy file for ${label}`)] };
+      }
+      const args = ['-r', ...(request.includeDirs ?? []).flatMap((dir) => ['-I', dir]), request.policyFile];
+      const result = this.runParser(args);
+      if (result.status !== 0) {
+        return { diagnostics: [requestDiagnostic(request.policyFile, 'confine/policy-load-failed', `apparmor_parser ${args.join(' ')} failed: ${result.stderr.trim() || `exit ${result.status}`}`)] };
+      }
+      await this.loadedProfiles(true);
+    }
+    const profiles = await this.loadedProfiles();
+    for (const name of request.hat === null ? [request.profile] : [request.profile, label]) {
+      if (!profiles.has(name)) {
+        return {
+          diagnostics: [requestDiagnostic(file, 'confine/profile-not-loaded', `AppArmor profile ${name} is not loaded in the kernel`, 'error', 'load the policy with `apparmor_parser -r FILE` or start hatter serve with --load-policy')],
+        };
+      }
+    }
+    const mode = profiles.get(label);
+    const warnings: string[] = [];
+    if (mode === 'complain') warnings.push(`${label}: AppArmor profile is in complain mode: denials are logged, not enforced`);
+    const supervisor = availability.details.supervisorLabel;
+    if (supervisor !== request.profile) {
+      warnings.push(`${label}: the supervisor runs as ${String(supervisor)}, not ${request.profile}; run it under the parent profile (systemd AppArmorProfile=${request.profile})`);
+    }
+    const plan: LaunchPlan = {
+      apparmor: { label, attrRoot: `${this.roots.proc}/self` },
+      ...(request.uid !== undefined ? { uid: request.uid } : {}),
+      ...(request.gid !== undefined ? { gid: request.gid } : {}),
+    };
+    return {
+      prepared: {
+        backend: 'apparmor',
+        label,
+        launcher: this.launcher,
+        plan,
+        summary: { backend: 'apparmor', label, mode: mode ?? null, supervisor: supervisor ?? null, uid: request.uid ?? null, gid: request.gid ?? null },
+        warnings,
+      },
+      diagnostics,
+    };
+  }
+
+  spawn(prepared: PreparedConfinement, command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+    if (prepared.backend !== 'apparmor' || !('plan' in prepared)) throw new Error(`backend apparmor cannot spawn a ${prepared.backend} confinement`);
+    const apparmor = prepared as AppArmorPrepared;
+    return spawn(apparmor.launcher, [...launcherArgs(apparmor.plan), '--', command, ...args], options);
+  }
+
+  async verify(prepared: PreparedConfinement, pid: number): Promise<{ readonly ok: boolean; readonly detail: string }> {
+    const launcher = 'launcher' in prepared ? (prepared as AppArmorPrepared).launcher : undefined;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      let text: string;
+      try {
+        text = await readFile(`${this.roots.proc}/${pid}/attr/apparmor/current`, 'utf8').catch(() => readFile(`${this.roots.proc}/${pid}/attr/current`, 'utf8'));
+      } catch (error) {
+        return { ok: false, detail: `cannot read the label of process ${pid}: ${(error as Error).message}` };
+      }
+      const { label, mode } = parseCurrentLabel(text);
+      if (label === prepared.label) return { ok: true, detail: `process ${pid} runs as ${label}${mode ? ` (${mode})` : ''}` };
+      // Still in the launcher (label changes at execve): wait briefly, but only while it is the launcher.
+      const exe = await import('node:fs/promises').then((fs) => fs.readlink(`${this.roots.proc}/${pid}/exe`)).catch(() => undefined);
+      if (!launcher || exe !== launcher) return { ok: false, detail: `process ${pid} runs as ${label}${mode ? ` (${mode})` : ''}, expected ${prepared.label}: refusing it` };
+      await new Promise((done) => setTimeout(done, 10));
+    }
+    return { ok: false, detail: `process ${pid} is still in the launcher after 500 ms` };
+  }
+}

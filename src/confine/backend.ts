@@ -1,0 +1,77 @@
+// The one interface every enforcement backend implements (none, landlock, apparmor). The server spawns
+// every pool worker through a backend, so site code never runs before the kernel confines it.
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import type { Diagnostic } from '../policy/diagnostic.js';
+
+export type BackendName = 'none' | 'landlock' | 'apparmor';
+
+export const BACKEND_NAMES: readonly BackendName[] = ['none', 'landlock', 'apparmor'];
+
+export interface BackendAvailability {
+  readonly available: boolean;
+  readonly reason: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** What the worker program itself must be able to use, beyond the hat's own rules. */
+export interface RuntimeNeeds {
+  readonly read: readonly string[];
+  readonly write: readonly string[];
+  readonly exec: readonly string[];
+  readonly bindPorts?: readonly number[];
+  readonly connectPorts?: readonly number[];
+}
+
+/** What one pool asks for: the hat it runs in, and what its runtime needs beyond the hat's own rules. */
+export interface ConfinementRequest {
+  /** apparmor.d policy file (absent: no policy, e.g. backend none). */
+  readonly policyFile?: string;
+  readonly includeDirs?: readonly string[];
+  /** Parent profile name, e.g. 'hatter' or 'apache2'. */
+  readonly profile: string;
+  /** Hat name; null = the parent profile itself. */
+  readonly hat: string | null;
+  readonly runtime: RuntimeNeeds;
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+export interface PreparedConfinement {
+  readonly backend: BackendName;
+  /** 'profile//hat' (what /proc/<pid>/attr/current must show for apparmor). */
+  readonly label: string;
+  /** For the status page: ABI, rules count, widening summary... */
+  readonly summary: Readonly<Record<string, unknown>>;
+  /** Printed at startup (e.g. Landlock widening, 'UNCONFINED' for none). */
+  readonly warnings: readonly string[];
+}
+
+export interface ConfinementBackend {
+  readonly name: BackendName;
+  probe(): Promise<BackendAvailability>;
+  prepare(request: ConfinementRequest): Promise<{ prepared?: PreparedConfinement; diagnostics: readonly Diagnostic[] }>;
+  /** Start a worker already confined before its first instruction (launcher before execve). stdio/ipc options pass through. */
+  spawn(prepared: PreparedConfinement, command: string, args: readonly string[], options: SpawnOptions): ChildProcess;
+  /** Check a running worker really is confined as prepared (apparmor: /proc/<pid>/attr/current; landlock: its status). */
+  verify(prepared: PreparedConfinement, pid: number): Promise<{ readonly ok: boolean; readonly detail: string }>;
+}
+
+/** The label a request names: `profile` or `profile//hat`. */
+export function labelOf(request: Pick<ConfinementRequest, 'profile' | 'hat'>): string {
+  return request.hat === null ? request.profile : `${request.profile}//${request.hat}`;
+}
+
+/** Parse `profile//hat` (or `profile`) as typed on a command line. */
+export function parseLabel(text: string): { profile: string; hat: string | null } | undefined {
+  const at = text.indexOf('//');
+  if (at < 0) return text ? { profile: text, hat: null } : undefined;
+  const profile = text.slice(0, at);
+  const hat = text.slice(at + 2);
+  if (!profile || !hat || hat.includes('//')) return undefined;
+  return { profile, hat };
+}
+
+/** A diagnostic about the request itself (no source position in a policy file). */
+export function requestDiagnostic(file: string, code: string, message: string, severity: Diagnostic['severity'] = 'error', hint?: string): Diagnostic {
+  return { file, line: 1, col: 1, code, severity, message, ...(hint ? { hint } : {}) };
+}

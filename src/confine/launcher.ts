@@ -1,0 +1,144 @@
+// The native restrict-then-exec helper (native/hatter-launch.c): where it is, what it reports, and the
+// argument vector that asks it for a given confinement.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const LAUNCHER_SETUP_FAILURE = 125;
+
+/** One Landlock grant: everything beneath `path` (or the file itself) gets these rights. */
+export interface LandlockPathRule {
+  readonly path: string;
+  readonly read: boolean;
+  readonly write: boolean;
+  readonly exec: boolean;
+}
+
+/** Everything the launcher needs to confine one worker. */
+export interface LaunchPlan {
+  readonly landlock?: {
+    readonly paths: readonly LandlockPathRule[];
+    /** Handle TCP: only the listed ports may be bound / connected to. */
+    readonly network?: { readonly bind: readonly number[]; readonly connect: readonly number[] };
+    /** Scope abstract unix sockets and signals to the domain. */
+    readonly scoped: boolean;
+  };
+  readonly apparmor?: { readonly label: string; readonly stack?: boolean; readonly attrRoot?: string };
+  readonly keepFds?: readonly number[];
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+/** The launcher's argument vector (everything before `--`). */
+export function launcherArgs(plan: LaunchPlan): string[] {
+  const args: string[] = [];
+  if (plan.apparmor) {
+    args.push('-A', plan.apparmor.label);
+    if (plan.apparmor.stack) args.push('-S');
+    if (plan.apparmor.attrRoot) args.push('-T', plan.apparmor.attrRoot);
+  }
+  if (plan.landlock) {
+    args.push('-L');
+    for (const rule of plan.landlock.paths) {
+      if (rule.exec) args.push('-x', rule.path);
+      else if (rule.read) args.push('-r', rule.path);
+      if (rule.write) args.push('-w', rule.path);
+    }
+    if (plan.landlock.network) {
+      args.push('-N');
+      for (const port of plan.landlock.network.bind) args.push('-b', String(port));
+      for (const port of plan.landlock.network.connect) args.push('-c', String(port));
+    }
+    if (plan.landlock.scoped) args.push('-s');
+  }
+  for (const fd of plan.keepFds ?? []) args.push('-k', String(fd));
+  if (plan.gid !== undefined) args.push('-g', String(plan.gid));
+  if (plan.uid !== undefined) args.push('-u', String(plan.uid));
+  return args;
+}
+
+/** Where the built launcher is: $HATTER_LAUNCHER, else native/build/hatter-launch above this module or the cwd. */
+export function findLauncher(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string | undefined {
+  if (env.HATTER_LAUNCHER) return isExecutable(env.HATTER_LAUNCHER) ? resolve(env.HATTER_LAUNCHER) : undefined;
+  for (const start of [dirname(fileURLToPath(import.meta.url)), cwd]) {
+    let dir = start;
+    for (;;) {
+      const candidate = join(dir, 'native', 'build', 'hatter-launch');
+      if (isExecutable(candidate)) return candidate;
+      const parent = dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+  }
+  return undefined;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface LandlockProbe {
+  readonly abi: number;
+  readonly errata: number;
+}
+
+const probeCache = new Map<string, LandlockProbe | { error: string }>();
+
+/** Ask the launcher which Landlock ABI the kernel offers (0: none). Cached per launcher path. */
+export function probeLandlock(launcher: string): LandlockProbe | { error: string } {
+  const cached = probeCache.get(launcher);
+  if (cached) return cached;
+  const result = spawnSync(launcher, ['--probe'], { encoding: 'utf8', timeout: 5000 });
+  let answer: LandlockProbe | { error: string };
+  const match = /^landlock-abi (\d+) errata (\d+)$/m.exec(result.stdout ?? '');
+  if (result.status === 0 && match) answer = { abi: Number(match[1]), errata: Number(match[2]) };
+  else answer = { error: result.error?.message ?? (result.stderr || `exit ${result.status}`).trim() };
+  probeCache.set(launcher, answer);
+  return answer;
+}
+
+/**
+ * Resolve a command the way execvp would, then realpath it, outside any sandbox: the confined side needs
+ * EXECUTE on the real file, and a path found now cannot be swapped through a PATH entry later.
+ */
+export function resolveCommand(command: string, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string | undefined {
+  const candidates = command.includes('/')
+    ? [isAbsolute(command) ? command : resolve(cwd, command)]
+    : (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  for (const candidate of candidates) {
+    if (existsSync(candidate) && isExecutable(candidate)) {
+      try {
+        return realpathSync(candidate);
+      } catch {
+        // vanished between the checks; try the next
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * What a Node worker needs beyond its hat under Landlock (confinement-backends.md §b): the binary and its
+ * libraries (read+exec), the loader cache, OpenSSL's config (Debian's Node aborts without it) and the
+ * NODE_EXTRA_CA_CERTS file when set. Add the worker's own script and the site's files separately.
+ */
+export function nodeRuntimeNeeds(env: NodeJS.ProcessEnv = process.env): { read: string[]; write: string[]; exec: string[] } {
+  const read = ['/etc/ld.so.cache', '/etc/ssl/openssl.cnf'];
+  if (env.NODE_EXTRA_CA_CERTS) read.push(env.NODE_EXTRA_CA_CERTS);
+  const exec = [realpathOr(process.execPath), '/usr/lib', '/usr/lib64', '/lib64'].filter((path) => existsSync(path));
+  return { read, write: [], exec: [...new Set(exec)] };
+}
+
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
