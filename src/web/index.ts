@@ -1,2 +1,7 @@
-// Public surface of web (filled in by its issue).
-export {};
+// Public surface of web/: Apache and PHP-FPM configuration semantics, the mod_apparmor hat vector and a
+// kernel-like change_hat resolver.
+export * from './hat-vector.js';
+export * from './hat-resolver.js';
+export * from './policy-trees.js';
+export * from './file-system.js';
+export { nodeFileSystem } from './node-file-system.js';
