@@ -1,0 +1,486 @@
+// hatter.yaml: the server's configuration model and its validating loader. Pure apart from the text it is
+// given: every problem is a Diagnostic with file:line:col, never a throw. Relative paths resolve against
+// the configuration file's directory.
+import { isAbsolute, resolve } from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import type { Diagnostic } from '../policy/diagnostic.js';
+import { HANDLER_TYPES, type HandlerConfig } from './handler.js';
+
+export type BackendChoice = 'auto' | 'apparmor' | 'landlock' | 'none';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'apparmor', 'landlock', 'none'];
+
+export type FrontMode = 'handoff' | 'strict';
+export type HatOrderChoice = 'current' | '2.8.95';
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface PoolSettings {
+  /** Workers kept running even when idle. */
+  readonly min: number;
+  /** Upper bound on workers of one pool. */
+  readonly max: number;
+  /** A worker is recycled after this many requests (0 = never). */
+  readonly maxRequests: number;
+  /** Connections or requests waiting for a worker; beyond this, 503 with Retry-After. */
+  readonly queue: number;
+  /** Per-request timeout: 504 and the worker is replaced. */
+  readonly requestTimeoutMs: number;
+  /** Connections one worker serves at once in handoff mode (its concurrency). */
+  readonly connectionsPerWorker: number;
+}
+
+export interface FrontSettings {
+  readonly mode: FrontMode;
+  readonly maxHeaderBytes: number;
+  readonly maxBodyBytes: number;
+  /** Slow-client limit: the whole request head must arrive within this time. */
+  readonly headerTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this time. */
+  readonly idleTimeoutMs: number;
+}
+
+export type LocationMatch =
+  | { readonly kind: 'prefix'; readonly prefix: string }
+  | { readonly kind: 'regex'; readonly pattern: string };
+
+export interface LocationConfig {
+  readonly match: LocationMatch;
+  /** AAHatName for this location. */
+  readonly hat?: string;
+  readonly handler?: HandlerConfig;
+}
+
+export interface SiteConfig {
+  readonly serverName: string;
+  readonly aliases: readonly string[];
+  readonly documentRoot: string;
+  /** AADefaultHatName; without it the ServerName is the default hat (mod_apparmor). */
+  readonly defaultHat?: string;
+  /** The site's handler where no location sets one; default: static files from documentRoot. */
+  readonly handler: HandlerConfig;
+  /** In file order; the last matching location that sets a field wins (Apache's <Location> merging). */
+  readonly locations: readonly LocationConfig[];
+}
+
+export interface PolicyConfig {
+  /** apparmor.d policy file with the parent profile and its hats; absent: hats are the configured names. */
+  readonly file?: string;
+  /** Parent profile name (the label's first part). */
+  readonly profile: string;
+}
+
+export interface ServeConfig {
+  /** Where the configuration came from (for messages). */
+  readonly source: string;
+  readonly configDir: string;
+  readonly listen: readonly ListenAddress[];
+  readonly admin: ListenAddress | null;
+  readonly policy: PolicyConfig;
+  readonly backend: BackendChoice;
+  readonly hatOrder: HatOrderChoice;
+  readonly front: FrontSettings;
+  readonly pool: PoolSettings;
+  /** 'stdout', 'off', or an absolute file path (JSON lines). */
+  readonly accessLog: string;
+  /** SIGTERM: connections get this long to finish before workers are killed. */
+  readonly drainTimeoutMs: number;
+  readonly sites: readonly SiteConfig[];
+}
+
+export const DEFAULT_POOL: PoolSettings = { min: 1, max: 4, maxRequests: 0, queue: 256, requestTimeoutMs: 30_000, connectionsPerWorker: 256 };
+export const DEFAULT_FRONT: FrontSettings = { mode: 'handoff', maxHeaderBytes: 16 * 1024, maxBodyBytes: 64 * 1024 * 1024, headerTimeoutMs: 10_000, idleTimeoutMs: 60_000 };
+export const DEFAULT_LISTEN: ListenAddress = { host: '127.0.0.1', port: 8080 };
+export const DEFAULT_ADMIN: ListenAddress = { host: '127.0.0.1', port: 8081 };
+export const DEFAULT_PROFILE = 'hatter';
+
+export interface LoadResult {
+  readonly config?: ServeConfig;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** `HOST:PORT`, `[v6]:PORT` or `PORT`. */
+export function parseListenAddress(text: string): ListenAddress | undefined {
+  const trimmed = text.trim();
+  let host = '127.0.0.1';
+  let portText = trimmed;
+  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(trimmed);
+  if (v6) { host = v6[1]!; portText = v6[2]!; }
+  else if (trimmed.includes(':')) {
+    const at = trimmed.lastIndexOf(':');
+    host = trimmed.slice(0, at);
+    portText = trimmed.slice(at + 1);
+  }
+  if (!/^\d{1,5}$/.test(portText) || host === '') return undefined;
+  const port = Number(portText);
+  if (port > 65535) return undefined;
+  return { host, port };
+}
+
+export function formatListenAddress(address: ListenAddress): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+/** Levenshtein distance, for "did you mean" hints. */
+export function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const saved = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = saved;
+    }
+  }
+  return row[b.length]!;
+}
+
+export function nearestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) { best = candidate; bestDistance = distance; }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+const TOP_KEYS = ['listen', 'admin', 'policy', 'backend', 'hatOrder', 'front', 'pool', 'accessLog', 'drainTimeoutMs', 'sites'] as const;
+const POLICY_KEYS = ['file', 'profile'] as const;
+const FRONT_KEYS = ['mode', 'maxHeaderBytes', 'maxBodyBytes', 'headerTimeoutMs', 'idleTimeoutMs'] as const;
+const POOL_KEYS = ['min', 'max', 'maxRequests', 'queue', 'requestTimeoutMs', 'connectionsPerWorker'] as const;
+const SITE_KEYS = ['serverName', 'aliases', 'documentRoot', 'defaultHat', 'handler', 'locations'] as const;
+const LOCATION_KEYS = ['prefix', 'regex', 'hat', 'handler'] as const;
+const HANDLER_KEYS: Record<HandlerConfig['type'], readonly string[]> = {
+  static: ['type', 'root', 'index'],
+  node: ['type', 'module'],
+  cgi: ['type', 'root', 'timeoutMs'],
+  fastcgi: ['type', 'address', 'phpFpm', 'root', 'index', 'timeoutMs'],
+};
+
+/** A hat name the kernel can take: non-empty, no NUL, no `//`, shorter than PATH_MAX. */
+export function validHatName(name: string): boolean {
+  return name.length > 0 && name.length < 4096 && !name.includes('\0') && !name.includes('//') && !/^\s|\s$/.test(name);
+}
+
+class Reader {
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly lines = new LineCounter();
+
+  constructor(readonly file: string, readonly configDir: string, readonly lineCounter: LineCounter) {
+    this.lines = lineCounter;
+  }
+
+  at(node: YamlNode | Pair | null | undefined, code: string, message: string, hint?: string, severity: Diagnostic['severity'] = 'error'): void {
+    const offset = offsetOf(node);
+    const { line, col } = this.lines.linePos(offset);
+    this.diagnostics.push({ file: this.file, line, col, offset, code, severity, message, ...(hint ? { hint } : {}) });
+  }
+
+  /** Report keys not in `known`, with a "did you mean" hint. */
+  keys(map: YAMLMap, known: readonly string[], where: string): void {
+    for (const pair of map.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (key === undefined) { this.at(pair.key as YamlNode, 'serve-config/invalid-key', `${where}: keys must be plain names`); continue; }
+      if (!known.includes(key)) {
+        const near = nearestName(key, known);
+        this.at(pair.key as YamlNode, 'serve-config/unknown-key', `${where}: unknown key '${key}'`, near ? `did you mean '${near}'?` : `known keys: ${known.join(', ')}`);
+      }
+    }
+    const seen = new Set<string>();
+    for (const pair of map.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : '';
+      if (seen.has(key)) this.at(pair.key as YamlNode, 'serve-config/duplicate-key', `${where}: '${key}' is set twice`);
+      seen.add(key);
+    }
+  }
+
+  string(node: YamlNode | null | undefined, what: string): string | undefined {
+    if (isScalar(node) && (typeof node.value === 'string' || typeof node.value === 'number') && String(node.value) !== '') return String(node.value);
+    this.at(node, 'serve-config/expected-string', `${what} must be a non-empty string`);
+    return undefined;
+  }
+
+  integer(node: YamlNode | null | undefined, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+    if (isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value) && node.value >= min && node.value <= max) return node.value;
+    this.at(node, 'serve-config/expected-integer', `${what} must be an integer from ${min} to ${max}`);
+    return undefined;
+  }
+
+  boolean(node: YamlNode | null | undefined, what: string): boolean | undefined {
+    if (isScalar(node) && typeof node.value === 'boolean') return node.value;
+    this.at(node, 'serve-config/expected-boolean', `${what} must be true or false`);
+    return undefined;
+  }
+
+  path(node: YamlNode | null | undefined, what: string): string | undefined {
+    const text = this.string(node, what);
+    if (text === undefined) return undefined;
+    return isAbsolute(text) ? resolve(text) : resolve(this.configDir, text);
+  }
+
+  oneOf<T extends string>(node: YamlNode | null | undefined, what: string, choices: readonly T[]): T | undefined {
+    if (isScalar(node) && typeof node.value === 'string' && (choices as readonly string[]).includes(node.value)) return node.value as T;
+    const value = isScalar(node) ? String(node.value) : '';
+    const near = value ? nearestName(value, choices) : undefined;
+    this.at(node, 'serve-config/invalid-value', `${what} must be one of ${choices.join(', ')}`, near ? `did you mean '${near}'?` : undefined);
+    return undefined;
+  }
+
+  map(node: YamlNode | null | undefined, what: string): YAMLMap | undefined {
+    if (isMap(node)) return node as YAMLMap;
+    this.at(node, 'serve-config/expected-map', `${what} must be a mapping`);
+    return undefined;
+  }
+}
+
+function offsetOf(node: YamlNode | Pair | null | undefined): number {
+  if (!node) return 0;
+  const range = (node as { range?: [number, number, number] }).range;
+  if (range) return range[0];
+  const key = (node as Pair).key as YamlNode | undefined;
+  if (key && (key as { range?: [number, number, number] }).range) return (key as { range: [number, number, number] }).range[0];
+  return 0;
+}
+
+function get(map: YAMLMap, key: string): YamlNode | undefined {
+  for (const pair of map.items) if (isScalar(pair.key) && pair.key.value === key) return (pair.value ?? undefined) as YamlNode | undefined;
+  return undefined;
+}
+
+function has(map: YAMLMap, key: string): boolean {
+  return map.items.some((pair) => isScalar(pair.key) && pair.key.value === key);
+}
+
+function readHandler(r: Reader, node: YamlNode | undefined, where: string): HandlerConfig | undefined {
+  const map = r.map(node, `${where}.handler`);
+  if (!map) return undefined;
+  const type = r.oneOf(get(map, 'type'), `${where}.handler.type`, HANDLER_TYPES);
+  if (!type) return undefined;
+  r.keys(map, HANDLER_KEYS[type], `${where}.handler (${type})`);
+  const need = (key: string): YamlNode | undefined => {
+    if (!has(map, key)) { r.at(map, 'serve-config/missing-key', `${where}.handler (${type}) needs '${key}'`); return undefined; }
+    return get(map, key);
+  };
+  switch (type) {
+    case 'static': {
+      const root = r.path(need('root'), `${where}.handler.root`);
+      let index: string[] | undefined;
+      if (has(map, 'index')) index = readStringList(r, get(map, 'index'), `${where}.handler.index`);
+      return root === undefined ? undefined : { type, root, ...(index ? { index } : {}) };
+    }
+    case 'node': {
+      const module = r.path(need('module'), `${where}.handler.module`);
+      return module === undefined ? undefined : { type, module };
+    }
+    case 'cgi': {
+      const root = r.path(need('root'), `${where}.handler.root`);
+      const timeoutMs = has(map, 'timeoutMs') ? r.integer(get(map, 'timeoutMs'), `${where}.handler.timeoutMs`, 1) : undefined;
+      return root === undefined ? undefined : { type, root, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+    }
+    case 'fastcgi': {
+      const root = r.path(need('root'), `${where}.handler.root`);
+      let address: string | undefined;
+      let phpFpm: boolean | undefined;
+      if (has(map, 'address')) {
+        address = r.string(get(map, 'address'), `${where}.handler.address`);
+        if (address !== undefined && address.startsWith('unix:')) {
+          const path = address.slice(5);
+          address = `unix:${isAbsolute(path) ? path : resolve(r.configDir, path)}`;
+        } else if (address !== undefined && !parseListenAddress(address)) {
+          r.at(get(map, 'address'), 'serve-config/invalid-address', `${where}.handler.address must be unix:/path or host:port`);
+        }
+      }
+      if (has(map, 'phpFpm')) phpFpm = r.boolean(get(map, 'phpFpm'), `${where}.handler.phpFpm`);
+      if (address === undefined && phpFpm !== true) r.at(map, 'serve-config/missing-key', `${where}.handler (fastcgi) needs 'address' or 'phpFpm: true'`);
+      const index = has(map, 'index') ? r.string(get(map, 'index'), `${where}.handler.index`) : undefined;
+      const timeoutMs = has(map, 'timeoutMs') ? r.integer(get(map, 'timeoutMs'), `${where}.handler.timeoutMs`, 1) : undefined;
+      if (root === undefined) return undefined;
+      return { type, root, ...(address !== undefined ? { address } : {}), ...(phpFpm !== undefined ? { phpFpm } : {}), ...(index !== undefined ? { index } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+    }
+  }
+}
+
+function readStringList(r: Reader, node: YamlNode | undefined, what: string): string[] | undefined {
+  if (isScalar(node)) { const one = r.string(node, what); return one === undefined ? undefined : [one]; }
+  if (!isSeq(node)) { r.at(node, 'serve-config/expected-list', `${what} must be a list of strings`); return undefined; }
+  const out: string[] = [];
+  for (const item of node.items) { const value = r.string(item as YamlNode, `${what} entries`); if (value !== undefined) out.push(value); }
+  return out;
+}
+
+function readHat(r: Reader, node: YamlNode | undefined, what: string): string | undefined {
+  const name = r.string(node, what);
+  if (name !== undefined && !validHatName(name)) { r.at(node, 'serve-config/invalid-hat', `${what} '${name}' is not a valid hat name (no '//', NUL or surrounding spaces)`); return undefined; }
+  return name;
+}
+
+function readListen(r: Reader, node: YamlNode | undefined, what: string): ListenAddress | undefined {
+  const text = r.string(node, what);
+  if (text === undefined) return undefined;
+  const address = parseListenAddress(text);
+  if (!address) r.at(node, 'serve-config/invalid-address', `${what} '${text}' is not HOST:PORT`);
+  return address;
+}
+
+const hostnamePattern = /^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/i;
+
+function readSite(r: Reader, node: YamlNode, index: number): SiteConfig | undefined {
+  const where = `sites[${index}]`;
+  const map = r.map(node, where);
+  if (!map) return undefined;
+  r.keys(map, SITE_KEYS, where);
+  if (!has(map, 'serverName')) { r.at(map, 'serve-config/missing-key', `${where} needs 'serverName'`); return undefined; }
+  const serverName = r.string(get(map, 'serverName'), `${where}.serverName`);
+  if (serverName !== undefined && !hostnamePattern.test(serverName)) r.at(get(map, 'serverName'), 'serve-config/invalid-server-name', `${where}.serverName '${serverName}' is not a host name`);
+  const aliases = has(map, 'aliases') ? readStringList(r, get(map, 'aliases'), `${where}.aliases`) ?? [] : [];
+  if (!has(map, 'documentRoot')) { r.at(map, 'serve-config/missing-key', `${where} needs 'documentRoot'`); return undefined; }
+  const documentRoot = r.path(get(map, 'documentRoot'), `${where}.documentRoot`);
+  const defaultHat = has(map, 'defaultHat') ? readHat(r, get(map, 'defaultHat'), `${where}.defaultHat`) : undefined;
+  let handler: HandlerConfig | undefined;
+  if (has(map, 'handler')) handler = readHandler(r, get(map, 'handler'), where);
+  const locations: LocationConfig[] = [];
+  if (has(map, 'locations')) {
+    const seq = get(map, 'locations');
+    if (!isSeq(seq)) r.at(seq, 'serve-config/expected-list', `${where}.locations must be a list`);
+    else seq.items.forEach((item, i) => {
+      const location = readLocation(r, item as YamlNode, `${where}.locations[${i}]`);
+      if (location) locations.push(location);
+    });
+  }
+  if (serverName === undefined || documentRoot === undefined) return undefined;
+  return {
+    serverName: serverName.toLowerCase(),
+    aliases: aliases.map((a) => a.toLowerCase()),
+    documentRoot,
+    ...(defaultHat !== undefined ? { defaultHat } : {}),
+    handler: handler ?? { type: 'static', root: documentRoot },
+    locations,
+  };
+}
+
+function readLocation(r: Reader, node: YamlNode, where: string): LocationConfig | undefined {
+  const map = r.map(node, where);
+  if (!map) return undefined;
+  r.keys(map, LOCATION_KEYS, where);
+  let match: LocationMatch | undefined;
+  if (has(map, 'prefix') && has(map, 'regex')) r.at(map, 'serve-config/conflicting-keys', `${where} sets both 'prefix' and 'regex'`);
+  else if (has(map, 'prefix')) {
+    const prefix = r.string(get(map, 'prefix'), `${where}.prefix`);
+    if (prefix !== undefined && !prefix.startsWith('/')) r.at(get(map, 'prefix'), 'serve-config/invalid-prefix', `${where}.prefix must start with '/'`);
+    else if (prefix !== undefined) match = { kind: 'prefix', prefix };
+  } else if (has(map, 'regex')) {
+    const pattern = r.string(get(map, 'regex'), `${where}.regex`);
+    if (pattern !== undefined) {
+      try { new RegExp(pattern); match = { kind: 'regex', pattern }; }
+      catch (error) { r.at(get(map, 'regex'), 'serve-config/invalid-regex', `${where}.regex does not compile: ${(error as Error).message}`); }
+    }
+  } else r.at(map, 'serve-config/missing-key', `${where} needs 'prefix' or 'regex'`);
+  const hat = has(map, 'hat') ? readHat(r, get(map, 'hat'), `${where}.hat`) : undefined;
+  const handler = has(map, 'handler') ? readHandler(r, get(map, 'handler'), where) : undefined;
+  if (!match) return undefined;
+  return { match, ...(hat !== undefined ? { hat } : {}), ...(handler ? { handler } : {}) };
+}
+
+/** Parse and validate hatter.yaml text. `file` is used in diagnostics and to resolve relative paths. */
+export function parseServeConfig(text: string, file: string): LoadResult {
+  const configDir = resolve(file, '..');
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  const r = new Reader(file, configDir, lineCounter);
+  for (const error of doc.errors) {
+    const { line, col } = lineCounter.linePos(error.pos[0]);
+    r.diagnostics.push({ file, line, col, offset: error.pos[0], code: 'serve-config/yaml-syntax', severity: 'error', message: error.message.split('\n')[0]! });
+  }
+  if (doc.errors.length) return { diagnostics: r.diagnostics };
+  const root = r.map(doc.contents as YamlNode, 'the configuration');
+  if (!root) return { diagnostics: r.diagnostics };
+  r.keys(root, TOP_KEYS, 'hatter.yaml');
+
+  let listen: ListenAddress[] = [DEFAULT_LISTEN];
+  if (has(root, 'listen')) {
+    const node = get(root, 'listen');
+    const items = isSeq(node) ? node.items as YamlNode[] : [node];
+    listen = items.map((item) => readListen(r, item, 'listen')).filter((a): a is ListenAddress => a !== undefined);
+    if (listen.length === 0 && isSeq(node)) r.at(node, 'serve-config/no-listen', 'listen needs at least one address');
+  }
+  let admin: ListenAddress | null = DEFAULT_ADMIN;
+  if (has(root, 'admin')) {
+    const node = get(root, 'admin');
+    if (isScalar(node) && (node.value === null || node.value === false || node.value === 'off')) admin = null;
+    else admin = readListen(r, node, 'admin') ?? null;
+  }
+  let policy: PolicyConfig = { profile: DEFAULT_PROFILE };
+  if (has(root, 'policy')) {
+    const map = r.map(get(root, 'policy'), 'policy');
+    if (map) {
+      r.keys(map, POLICY_KEYS, 'policy');
+      const file = has(map, 'file') ? r.path(get(map, 'file'), 'policy.file') : undefined;
+      const profile = has(map, 'profile') ? r.string(get(map, 'profile'), 'policy.profile') : undefined;
+      policy = { profile: profile ?? DEFAULT_PROFILE, ...(file ? { file } : {}) };
+    }
+  }
+  const backend = has(root, 'backend') ? r.oneOf(get(root, 'backend'), 'backend', BACKEND_CHOICES) ?? 'auto' : 'auto';
+  const hatOrder = has(root, 'hatOrder') ? r.oneOf<HatOrderChoice>(get(root, 'hatOrder'), 'hatOrder', ['current', '2.8.95']) ?? 'current' : 'current';
+
+  const front: { -readonly [K in keyof FrontSettings]: FrontSettings[K] } = { ...DEFAULT_FRONT };
+  if (has(root, 'front')) {
+    const map = r.map(get(root, 'front'), 'front');
+    if (map) {
+      r.keys(map, FRONT_KEYS, 'front');
+      if (has(map, 'mode')) front.mode = r.oneOf<FrontMode>(get(map, 'mode'), 'front.mode', ['handoff', 'strict']) ?? front.mode;
+      if (has(map, 'maxHeaderBytes')) front.maxHeaderBytes = r.integer(get(map, 'maxHeaderBytes'), 'front.maxHeaderBytes', 256, 1024 * 1024) ?? front.maxHeaderBytes;
+      if (has(map, 'maxBodyBytes')) front.maxBodyBytes = r.integer(get(map, 'maxBodyBytes'), 'front.maxBodyBytes', 0) ?? front.maxBodyBytes;
+      if (has(map, 'headerTimeoutMs')) front.headerTimeoutMs = r.integer(get(map, 'headerTimeoutMs'), 'front.headerTimeoutMs', 1) ?? front.headerTimeoutMs;
+      if (has(map, 'idleTimeoutMs')) front.idleTimeoutMs = r.integer(get(map, 'idleTimeoutMs'), 'front.idleTimeoutMs', 1) ?? front.idleTimeoutMs;
+    }
+  }
+  const pool: { -readonly [K in keyof PoolSettings]: PoolSettings[K] } = { ...DEFAULT_POOL };
+  if (has(root, 'pool')) {
+    const map = r.map(get(root, 'pool'), 'pool');
+    if (map) {
+      r.keys(map, POOL_KEYS, 'pool');
+      if (has(map, 'min')) pool.min = r.integer(get(map, 'min'), 'pool.min', 0, 1024) ?? pool.min;
+      if (has(map, 'max')) pool.max = r.integer(get(map, 'max'), 'pool.max', 1, 1024) ?? pool.max;
+      if (has(map, 'maxRequests')) pool.maxRequests = r.integer(get(map, 'maxRequests'), 'pool.maxRequests', 0) ?? pool.maxRequests;
+      if (has(map, 'queue')) pool.queue = r.integer(get(map, 'queue'), 'pool.queue', 0) ?? pool.queue;
+      if (has(map, 'requestTimeoutMs')) pool.requestTimeoutMs = r.integer(get(map, 'requestTimeoutMs'), 'pool.requestTimeoutMs', 1) ?? pool.requestTimeoutMs;
+      if (has(map, 'connectionsPerWorker')) pool.connectionsPerWorker = r.integer(get(map, 'connectionsPerWorker'), 'pool.connectionsPerWorker', 1) ?? pool.connectionsPerWorker;
+      if (pool.min > pool.max) r.at(map, 'serve-config/pool-bounds', `pool.min (${pool.min}) is larger than pool.max (${pool.max})`);
+    }
+  }
+  let accessLog = 'stdout';
+  if (has(root, 'accessLog')) {
+    const node = get(root, 'accessLog');
+    if (isScalar(node) && (node.value === false || node.value === 'off')) accessLog = 'off';
+    else if (isScalar(node) && node.value === 'stdout') accessLog = 'stdout';
+    else accessLog = r.path(node, 'accessLog') ?? 'stdout';
+  }
+  const drainTimeoutMs = has(root, 'drainTimeoutMs') ? r.integer(get(root, 'drainTimeoutMs'), 'drainTimeoutMs', 0) ?? 10_000 : 10_000;
+
+  const sites: SiteConfig[] = [];
+  if (!has(root, 'sites')) r.at(root, 'serve-config/no-sites', 'the configuration needs a non-empty `sites` list');
+  else {
+    const seq = get(root, 'sites');
+    if (!isSeq(seq) || seq.items.length === 0) r.at(seq, 'serve-config/no-sites', '`sites` must be a non-empty list');
+    else seq.items.forEach((item, i) => { const site = readSite(r, item as YamlNode, i); if (site) sites.push(site); });
+  }
+  const names = new Map<string, number>();
+  if (isSeq(get(root, 'sites'))) {
+    const seq = get(root, 'sites') as unknown as { items: YamlNode[] };
+    sites.forEach((site, i) => {
+      for (const name of [site.serverName, ...site.aliases]) {
+        if (names.has(name) && names.get(name) !== i) r.at(seq.items[i], 'serve-config/duplicate-server-name', `server name '${name}' is used by sites[${names.get(name)}] and sites[${i}]`);
+        names.set(name, i);
+      }
+    });
+  }
+  if (r.diagnostics.some((d) => d.severity === 'error')) return { diagnostics: r.diagnostics };
+  return {
+    config: { source: file, configDir, listen, admin, policy, backend, hatOrder, front, pool, accessLog, drainTimeoutMs, sites },
+    diagnostics: r.diagnostics,
+  };
+}
