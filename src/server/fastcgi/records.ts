@@ -1,0 +1,168 @@
+// FastCGI 1.0 record framing and name-value pairs, pure and allocation-light. A record is an 8-byte
+// header (version, type, request id, content length, padding length, reserved), the content, and
+// padding; name-value pairs carry each length in 1 byte (< 128) or 4 bytes with the top bit set.
+
+export const FCGI_VERSION_1 = 1;
+
+export const RecordType = {
+  BeginRequest: 1,
+  AbortRequest: 2,
+  EndRequest: 3,
+  Params: 4,
+  Stdin: 5,
+  Stdout: 6,
+  Stderr: 7,
+  Data: 8,
+  GetValues: 9,
+  GetValuesResult: 10,
+  UnknownType: 11,
+} as const;
+export type RecordTypeCode = (typeof RecordType)[keyof typeof RecordType];
+
+export const Role = { Responder: 1, Authorizer: 2, Filter: 3 } as const;
+export const FCGI_KEEP_CONN = 1;
+
+export const ProtocolStatus = { RequestComplete: 0, CantMultiplexConnection: 1, Overloaded: 2, UnknownRole: 3 } as const;
+
+export const HEADER_LENGTH = 8;
+export const MAX_CONTENT_LENGTH = 0xffff;
+
+export interface FastCgiRecord {
+  readonly type: number;
+  readonly requestId: number;
+  readonly content: Buffer;
+}
+
+/** The peer broke the protocol; the connection cannot be trusted any further. */
+export class FastCgiProtocolError extends Error {
+  readonly code = 'fastcgi-protocol';
+}
+
+/** One record, padded to a multiple of 8 bytes. Content must be at most 65535 bytes. */
+export function encodeRecord(type: number, requestId: number, content: Uint8Array = Buffer.alloc(0)): Buffer {
+  if (content.length > MAX_CONTENT_LENGTH) throw new RangeError('FastCGI record content exceeds 65535 bytes');
+  const padding = (8 - (content.length % 8)) % 8;
+  const record = Buffer.alloc(HEADER_LENGTH + content.length + padding);
+  record[0] = FCGI_VERSION_1;
+  record[1] = type;
+  record.writeUInt16BE(requestId, 2);
+  record.writeUInt16BE(content.length, 4);
+  record[6] = padding;
+  record.set(content, HEADER_LENGTH);
+  return record;
+}
+
+/** A stream's content split into records of at most 65535 bytes (nothing for an empty chunk). */
+export function encodeStream(type: number, requestId: number, data: Uint8Array): Buffer[] {
+  const records: Buffer[] = [];
+  for (let offset = 0; offset < data.length; offset += MAX_CONTENT_LENGTH) {
+    records.push(encodeRecord(type, requestId, data.subarray(offset, offset + MAX_CONTENT_LENGTH)));
+  }
+  return records;
+}
+
+export function encodeBeginRequest(requestId: number, role: number, keepConnection: boolean): Buffer {
+  const body = Buffer.alloc(8);
+  body.writeUInt16BE(role, 0);
+  body[2] = keepConnection ? FCGI_KEEP_CONN : 0;
+  return encodeRecord(RecordType.BeginRequest, requestId, body);
+}
+
+export interface EndRequest {
+  readonly appStatus: number;
+  readonly protocolStatus: number;
+}
+
+export function decodeEndRequest(content: Buffer): EndRequest {
+  if (content.length < 8) throw new FastCgiProtocolError('END_REQUEST body shorter than 8 bytes');
+  return { appStatus: content.readUInt32BE(0), protocolStatus: content[4]! };
+}
+
+export function encodeEndRequest(requestId: number, end: EndRequest): Buffer {
+  const body = Buffer.alloc(8);
+  body.writeUInt32BE(end.appStatus >>> 0, 0);
+  body[4] = end.protocolStatus;
+  return encodeRecord(RecordType.EndRequest, requestId, body);
+}
+
+function lengthBytes(length: number): Buffer {
+  if (length < 0x80) return Buffer.from([length]);
+  if (length > 0x7fffffff) throw new RangeError('FastCGI name or value longer than 2^31-1 bytes');
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE((length | 0x80000000) >>> 0, 0);
+  return bytes;
+}
+
+/** Name-value pairs as one byte string (to be split into PARAMS records). */
+export function encodeNameValuePairs(pairs: Iterable<readonly [string, string]>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [name, value] of pairs) {
+    const n = Buffer.from(name, 'utf8');
+    const v = Buffer.from(value, 'utf8');
+    parts.push(lengthBytes(n.length), lengthBytes(v.length), n, v);
+  }
+  return Buffer.concat(parts);
+}
+
+export function decodeNameValuePairs(data: Buffer): [string, string][] {
+  const pairs: [string, string][] = [];
+  let offset = 0;
+  const readLength = (): number => {
+    if (offset >= data.length) throw new FastCgiProtocolError('truncated name-value length');
+    const first = data[offset]!;
+    if (first < 0x80) {
+      offset += 1;
+      return first;
+    }
+    if (offset + 4 > data.length) throw new FastCgiProtocolError('truncated name-value length');
+    const length = data.readUInt32BE(offset) & 0x7fffffff;
+    offset += 4;
+    return length;
+  };
+  while (offset < data.length) {
+    const nameLength = readLength();
+    const valueLength = readLength();
+    if (offset + nameLength + valueLength > data.length) throw new FastCgiProtocolError('name-value pair overruns its data');
+    const name = data.toString('utf8', offset, offset + nameLength);
+    offset += nameLength;
+    const value = data.toString('utf8', offset, offset + valueLength);
+    offset += valueLength;
+    pairs.push([name, value]);
+  }
+  return pairs;
+}
+
+/**
+ * Incremental record decoder: feed bytes as they arrive, get whole records back. Throws
+ * FastCgiProtocolError on a wrong version or an unknown record type; buffers at most one record.
+ */
+export class RecordDecoder {
+  private buffer: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): FastCgiRecord[] {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    const records: FastCgiRecord[] = [];
+    let offset = 0;
+    while (this.buffer.length - offset >= HEADER_LENGTH) {
+      const version = this.buffer[offset]!;
+      const type = this.buffer[offset + 1]!;
+      if (version !== FCGI_VERSION_1) throw new FastCgiProtocolError(`unsupported FastCGI version ${version}`);
+      if (type < RecordType.BeginRequest || type > RecordType.UnknownType) throw new FastCgiProtocolError(`unknown FastCGI record type ${type}`);
+      const requestId = this.buffer.readUInt16BE(offset + 2);
+      const contentLength = this.buffer.readUInt16BE(offset + 4);
+      const padding = this.buffer[offset + 6]!;
+      const total = HEADER_LENGTH + contentLength + padding;
+      if (this.buffer.length - offset < total) break;
+      const start = offset + HEADER_LENGTH;
+      records.push({ type, requestId, content: this.buffer.subarray(start, start + contentLength) });
+      offset += total;
+    }
+    this.buffer = offset === this.buffer.length ? Buffer.alloc(0) : this.buffer.subarray(offset);
+    return records;
+  }
+
+  /** Bytes of an incomplete record still waiting for the rest. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+}

@@ -1,0 +1,67 @@
+// The CGI/1.1 meta-variables (RFC 3875 §4.1) for one request, shared by the CGI and FastCGI handlers.
+// Built from scratch for every request: nothing from the worker's own environment leaks in.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { HandlerContext } from '../handler.js';
+
+export const SERVER_SOFTWARE = 'hatter';
+
+export interface CgiRequest {
+  readonly method: string;
+  /** The request target as sent (REQUEST_URI). */
+  readonly url: string;
+  readonly httpVersion: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The query string without '?', undecoded. */
+  readonly query: string;
+}
+
+export interface CgiScript {
+  /** The URL path that names the script (SCRIPT_NAME), e.g. '/cgi-bin/hello.sh'. */
+  readonly scriptName: string;
+  /** The script's absolute file name (SCRIPT_FILENAME). */
+  readonly scriptFilename: string;
+  /** The decoded path below the script ('' when none). */
+  readonly pathInfo: string;
+}
+
+/** Request headers never forwarded as HTTP_*: Proxy (httpoxy), and the two that have their own variable. */
+const SKIPPED_HEADERS = new Set(['proxy', 'content-length', 'content-type']);
+
+export function cgiEnvironment(request: CgiRequest, script: CgiScript, ctx: HandlerContext): Record<string, string> {
+  const env: Record<string, string> = {
+    GATEWAY_INTERFACE: 'CGI/1.1',
+    SERVER_SOFTWARE,
+    SERVER_NAME: ctx.serverName,
+    SERVER_ADDR: ctx.serverAddress,
+    SERVER_PORT: String(ctx.serverPort),
+    SERVER_PROTOCOL: `HTTP/${request.httpVersion}`,
+    REQUEST_METHOD: request.method,
+    REQUEST_URI: request.url,
+    QUERY_STRING: request.query,
+    SCRIPT_NAME: script.scriptName,
+    SCRIPT_FILENAME: script.scriptFilename,
+    DOCUMENT_ROOT: ctx.documentRoot,
+    REMOTE_ADDR: ctx.remoteAddress,
+    REMOTE_PORT: String(ctx.remotePort),
+    REDIRECT_STATUS: '200', // php-cgi refuses to run without it (cgi.force_redirect)
+  };
+  if (script.pathInfo !== '') {
+    env.PATH_INFO = script.pathInfo;
+    env.PATH_TRANSLATED = ctx.documentRoot.replace(/\/+$/, '') + script.pathInfo;
+  }
+  const length = request.headers['content-length'];
+  if (length !== undefined && /^\d+$/.test(length)) {
+    if (length !== '0' || request.method === 'POST' || request.method === 'PUT') env.CONTENT_LENGTH = length;
+  }
+  const type = request.headers['content-type'];
+  if (type !== undefined) env.CONTENT_TYPE = type;
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined || SKIPPED_HEADERS.has(name)) continue;
+    // Names with '_' or other characters would collide after mapping (X-A_B vs X-A-B): dropped.
+    if (!/^[A-Za-z0-9-]+$/.test(name)) continue;
+    const joined = Array.isArray(value) ? value.join(name === 'cookie' ? '; ' : ', ') : value;
+    if (joined.includes('\0')) continue;
+    env[`HTTP_${name.toUpperCase().replace(/-/g, '_')}`] = joined;
+  }
+  return env;
+}

@@ -1,0 +1,143 @@
+// The FastCGI handler: maps the URL onto a script under the root (like the CGI handler, with an index
+// for directories), sends the CGI/1.1 variables plus SCRIPT_FILENAME to a FastCGI responder such as
+// PHP-FPM, streams the request body as STDIN and the STDOUT response back to the client.
+import { stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join, resolve } from 'node:path';
+import type { Handler, HandlerContext } from '../handler.js';
+import { FastCgiClient, FastCgiError, parseFastCgiAddress } from '../fastcgi/client.js';
+import { cgiEnvironment, type CgiScript } from './cgi-environment.js';
+import { CgiResponseError, readCgiHead, relayCgiResponse } from './cgi-response.js';
+import { failInternally, logHandlerError, sendStatus } from './respond.js';
+import {
+  isRefusal, pathSegments, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
+} from './request-path.js';
+
+export interface FastCgiHandlerOptions {
+  /**
+   * 'unix:/run/php.sock', '/run/php.sock' or 'host:port'. With `phpFpm: true` the supervisor starts
+   * the site's PHP-FPM master (startPhpFpm) and must fill this in before the worker builds the handler.
+   */
+  readonly address?: string;
+  readonly phpFpm?: boolean;
+  readonly root: string;
+  /** Script tried in a directory (default 'index.php'). */
+  readonly index?: string;
+  readonly timeoutMs?: number;
+}
+
+export const DEFAULT_FASTCGI_TIMEOUT_MS = 30_000;
+
+export class FastCgiHandler implements Handler {
+  private readonly root: RootDirectory;
+  private readonly index: string;
+  private readonly timeoutMs: number;
+  private readonly client: FastCgiClient | undefined;
+
+  constructor(private readonly options: FastCgiHandlerOptions, configDir = process.cwd()) {
+    this.root = new RootDirectory(resolve(configDir, options.root));
+    this.index = options.index ?? 'index.php';
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_FASTCGI_TIMEOUT_MS;
+    const address = options.address === undefined ? undefined : parseFastCgiAddress(options.address);
+    const resolved = address && 'path' in address ? { path: resolve(configDir, address.path) } : address;
+    this.client = resolved ? new FastCgiClient(resolved) : undefined;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
+    try {
+      await this.serve(req, res, ctx);
+    } catch (error) {
+      failInternally(res, 'fastcgi', error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
+    if (!this.client) return failInternally(res, 'fastcgi', new Error(this.options.address === undefined
+      ? 'no FastCGI address: phpFpm pools need the address of the master the supervisor started'
+      : `invalid FastCGI address '${this.options.address}'`));
+    const target = splitTarget(req.url);
+    if (isRefusal(target)) return sendStatus(res, target.refused);
+    const mapped = pathSegments(target.rawPath, ctx.locationPrefix);
+    if (isRefusal(mapped)) return sendStatus(res, mapped.refused);
+    let rootReal: string;
+    try {
+      rootReal = await this.root.resolve();
+    } catch (error) {
+      return failInternally(res, `fastcgi root ${this.root.path}`, error);
+    }
+    const script = await this.findScript(rootReal, mapped.segments, mapped.mount, target.rawPath.endsWith('/'));
+    if (isRefusal(script)) return sendStatus(res, script.refused);
+    if ('redirect' in script) {
+      res.writeHead(301, { Location: target.rawPath + '/' + (target.query ? `?${target.query}` : ''), 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+
+    const method = req.method ?? 'GET';
+    const env = cgiEnvironment({ method, url: req.url ?? '/', httpVersion: req.httpVersion, headers: req.headers, query: target.query }, script, ctx);
+    const hasBody = req.headers['transfer-encoding'] !== undefined ||
+      (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; abort.abort(); }, this.timeoutMs);
+    const onAbort = () => abort.abort();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const onClose = () => { if (!res.writableFinished) abort.abort(); };
+    res.once('close', onClose);
+    try {
+      const exchange = await this.client.request(Object.entries(env), hasBody ? req : undefined, abort.signal);
+      const { head, rest } = await readCgiHead(exchange.stdout);
+      await relayCgiResponse(res, head, rest, exchange.stdout, method);
+      const stderr = exchange.stderr();
+      if (stderr) process.stderr.write(`hatter fastcgi ${script.scriptName}: ${stderr.trimEnd()}\n`);
+    } catch (error) {
+      if (timedOut || ctx.signal.aborted) {
+        logHandlerError(`fastcgi ${script.scriptName}`, timedOut ? `timed out after ${this.timeoutMs} ms` : 'aborted');
+        return sendStatus(res, 504);
+      }
+      if (error instanceof FastCgiError || error instanceof CgiResponseError) {
+        logHandlerError(`fastcgi ${script.scriptName}`, error.message);
+        return sendStatus(res, error instanceof FastCgiError && error.code === 'fastcgi-overloaded' ? 503 : 502);
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+      res.off('close', onClose);
+    }
+  }
+
+  private async findScript(
+    rootReal: string, segments: readonly string[], mount: string, trailingSlash: boolean,
+  ): Promise<CgiScript | PathRefusal | { redirect: true }> {
+    for (let i = 0; i <= segments.length; i++) {
+      const candidate = join(rootReal, ...segments.slice(0, i));
+      let info;
+      try {
+        info = await stat(candidate);
+      } catch (error) {
+        return { refused: refusalForError(error) };
+      }
+      if (info.isDirectory()) {
+        if (i < segments.length) continue;
+        if (!trailingSlash && segments.length > 0) return { redirect: true };
+        const index = await resolveInside(rootReal, join(candidate, this.index));
+        if (isRefusal(index)) return index;
+        const scriptName = mount + '/' + [...segments, this.index].join('/');
+        return { scriptName, scriptFilename: index, pathInfo: '' };
+      }
+      if (!info.isFile()) return { refused: 403 };
+      const real = await resolveInside(rootReal, candidate);
+      if (isRefusal(real)) return real;
+      const rest = segments.slice(i);
+      const pathInfo = rest.length === 0 ? (trailingSlash ? '/' : '') : '/' + rest.join('/') + (trailingSlash ? '/' : '');
+      return { scriptName: mount + '/' + segments.slice(0, i).join('/'), scriptFilename: real, pathInfo };
+    }
+    return { refused: 404 };
+  }
+}

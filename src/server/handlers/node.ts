@@ -1,0 +1,181 @@
+// The Node handler: a module exporting a fetch-style function `(request: Request) => Response`, loaded
+// once per worker (as mod_php keeps PHP loaded) and called for every request. The request body streams
+// in (duplex 'half'), the response body streams out with backpressure; ctx.signal reaches the handler
+// as request.signal.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import type { Handler, HandlerContext } from '../handler.js';
+import { drained, failInternally, logHandlerError, sendStatus } from './respond.js';
+
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+export interface NodeHandlerOptions {
+  readonly module: string;
+}
+
+export class NodeHandlerLoadError extends Error {
+  readonly code = 'node-handler-load';
+}
+
+/** Find the handler function in a loaded module: `default`, `handler`, or `default.fetch`. */
+export function fetchHandlerOf(loaded: Record<string, unknown>): FetchHandler | undefined {
+  const candidates = [loaded.default, loaded.handler];
+  for (const candidate of candidates) {
+    if (typeof candidate === 'function') return candidate as FetchHandler;
+  }
+  const fallback = loaded.default as { fetch?: unknown } | undefined;
+  if (fallback && typeof fallback.fetch === 'function') return fallback.fetch.bind(fallback) as FetchHandler;
+  return undefined;
+}
+
+export class NodeHandler implements Handler {
+  private readonly modulePath: string;
+  private loaded: Promise<FetchHandler> | undefined;
+
+  constructor(options: NodeHandlerOptions, configDir = process.cwd()) {
+    this.modulePath = resolve(configDir, options.module);
+  }
+
+  /** Load the module (once); later calls share the result. Workers may call this before serving. */
+  load(): Promise<FetchHandler> {
+    this.loaded ??= import(pathToFileURL(this.modulePath).href).then((loaded: Record<string, unknown>) => {
+      const handler = fetchHandlerOf(loaded);
+      if (!handler) throw new NodeHandlerLoadError(`${this.modulePath} exports neither a default function nor 'handler'`);
+      return handler;
+    });
+    return this.loaded;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
+    let handler: FetchHandler;
+    try {
+      handler = await this.load();
+    } catch (error) {
+      return failInternally(res, `node module ${this.modulePath}`, error);
+    }
+    let request: Request;
+    try {
+      request = toWebRequest(req, ctx);
+    } catch (error) {
+      logHandlerError('node request', error);
+      return sendStatus(res, 400);
+    }
+    let response: Response;
+    try {
+      const result = handler(request);
+      response = result instanceof Promise ? await raceAbort(result, ctx.signal) : result;
+      if (!(response instanceof Response)) throw new TypeError('the handler did not return a Response');
+    } catch (error) {
+      if (ctx.signal.aborted) return sendStatus(res, 504);
+      return failInternally(res, `node module ${this.modulePath}`, error);
+    }
+    try {
+      await sendWebResponse(response, req, res, ctx.signal);
+    } catch (error) {
+      if (ctx.signal.aborted) return sendStatus(res, 504);
+      failInternally(res, `node module ${this.modulePath} (response body)`, error);
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolvePromise, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => { signal.removeEventListener('abort', onAbort); resolvePromise(value); },
+      (error: unknown) => { signal.removeEventListener('abort', onAbort); reject(error); },
+    );
+  });
+}
+
+/** IncomingMessage → Web Request, with the body as a stream (not buffered). */
+export function toWebRequest(req: IncomingMessage, ctx: HandlerContext): Request {
+  const host = req.headers.host ?? `${ctx.serverName}:${ctx.serverPort}`;
+  const url = new URL(req.url ?? '/', `http://${host}`);
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    // HTTP/2-style pseudo headers and connection-level fields are not the handler's business.
+    if (name.startsWith(':')) continue;
+    headers.append(name, raw[i + 1]!);
+  }
+  const method = req.method ?? 'GET';
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: ctx.signal };
+  if (hasBody) {
+    init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
+    init.duplex = 'half';
+  }
+  return new Request(url, init);
+}
+
+const nextTurn = () => new Promise<'later'>((resolveTurn) => setImmediate(resolveTurn, 'later'));
+
+/**
+ * Web Response → ServerResponse. A body that is complete at once (a string, a buffer) goes out in one
+ * write with Content-Length; anything else streams chunk by chunk, waiting for 'drain'.
+ */
+export async function sendWebResponse(response: Response, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  const headers: string[] = [];
+  response.headers.forEach((value, name) => {
+    if (name === 'set-cookie' || name === 'connection' || name === 'transfer-encoding' || name === 'keep-alive') return;
+    headers.push(name, value);
+  });
+  for (const cookie of response.headers.getSetCookie()) headers.push('set-cookie', cookie);
+  const status = response.status;
+  const bodiless = req.method === 'HEAD' || status === 204 || status === 304 || status < 200;
+  if (response.body === null || bodiless) {
+    await response.body?.cancel().catch(() => {});
+    if (response.body === null && !bodiless && !response.headers.has('content-length')) headers.push('content-length', '0');
+    res.writeHead(status, response.statusText || undefined, headers);
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  const onAbort = () => { reader.cancel(signal.reason).catch(() => {}); };
+  signal.addEventListener('abort', onAbort, { once: true });
+  // A client that goes away stops the producer too, instead of leaving it blocked on backpressure.
+  const onClose = () => { if (!res.writableFinished) reader.cancel().catch(() => {}); };
+  res.once('close', onClose);
+  try {
+    const first = await reader.read();
+    if (first.done) {
+      if (!response.headers.has('content-length')) headers.push('content-length', '0');
+      res.writeHead(status, response.statusText || undefined, headers);
+      res.end();
+      return;
+    }
+    // A body that was complete when returned has its end already queued: one write, with a length.
+    const pendingSecond = reader.read();
+    const second = await Promise.race([pendingSecond, nextTurn()]);
+    if (second !== 'later' && second.done) {
+      if (!response.headers.has('content-length')) headers.push('content-length', String(first.value.byteLength));
+      res.writeHead(status, response.statusText || undefined, headers);
+      res.end(first.value);
+      return;
+    }
+    res.writeHead(status, response.statusText || undefined, headers);
+    res.write(first.value);
+    let next = second === 'later' ? await pendingSecond : second;
+    while (!next.done) {
+      if (res.destroyed) {
+        await reader.cancel().catch(() => {});
+        return;
+      }
+      if (!res.write(next.value)) await drained(res);
+      next = await reader.read();
+    }
+    res.end();
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    res.off('close', onClose);
+    try { reader.releaseLock(); } catch { /* a read is still pending after cancel */ }
+  }
+}

@@ -1,0 +1,101 @@
+// Mapping a request target onto a handler's root without ever leaving it. The path is split on '/',
+// each segment percent-decoded exactly once, and refused when it decodes to NUL, to '/' or to '..'.
+// The file found is then resolved with realpath (symlinks followed) and must still lie inside the
+// root's own realpath. The worker is confined by the kernel as well; this check is what keeps one
+// location's root from reading the rest of its own site.
+import { realpath } from 'node:fs/promises';
+import { sep } from 'node:path';
+
+export interface RequestTarget {
+  /** The path as sent, still percent-encoded, without the query. */
+  readonly rawPath: string;
+  /** The query string without '?', as sent ('' when absent). */
+  readonly query: string;
+}
+
+export type PathRefusal = { readonly refused: 400 | 403 | 404 };
+
+export function splitTarget(url: string | undefined): RequestTarget | PathRefusal {
+  const target = url ?? '';
+  if (!target.startsWith('/')) return { refused: 400 }; // absolute-form and '*' never reach a file handler
+  const hash = target.indexOf('#');
+  const withoutFragment = hash >= 0 ? target.slice(0, hash) : target;
+  const q = withoutFragment.indexOf('?');
+  return q >= 0
+    ? { rawPath: withoutFragment.slice(0, q), query: withoutFragment.slice(q + 1) }
+    : { rawPath: withoutFragment, query: '' };
+}
+
+/**
+ * The decoded segments of `rawPath` below `locationPrefix` ('/static/a%20b/c' under '/static/' is
+ * ['a b', 'c'], mounted at '/static'), like Apache's Alias. A path outside the prefix (a regex
+ * location) maps whole, mounted at ''.
+ */
+export function pathSegments(rawPath: string, locationPrefix: string): MappedPath | PathRefusal {
+  const segments: string[] = [];
+  for (const raw of rawPath.split('/')) {
+    if (raw === '') continue;
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw);
+    } catch {
+      return { refused: 400 };
+    }
+    if (segment.includes('\0')) return { refused: 400 };
+    if (segment.includes('/')) return { refused: 404 }; // an encoded slash, refused as Apache does by default
+    if (segment === '.') continue;
+    if (segment === '..') return { refused: 403 };
+    segments.push(segment);
+  }
+  const prefix = locationPrefix.split('/').filter((s) => s !== '');
+  if (prefix.length > 0 && prefix.length <= segments.length && prefix.every((s, i) => segments[i] === s)) {
+    return { segments: segments.slice(prefix.length), mount: '/' + prefix.join('/') };
+  }
+  return { segments, mount: '' };
+}
+
+export interface MappedPath {
+  /** Decoded path segments below the mount point. */
+  readonly segments: readonly string[];
+  /** The decoded URL path the handler's root is mounted at ('' for the top). */
+  readonly mount: string;
+}
+
+export function isRefusal(value: unknown): value is PathRefusal {
+  return typeof value === 'object' && value !== null && 'refused' in value;
+}
+
+/** Is `candidate` (a realpath) the root itself or below it? */
+export function isInside(rootReal: string, candidate: string): boolean {
+  return candidate === rootReal || candidate.startsWith(rootReal.endsWith(sep) ? rootReal : rootReal + sep);
+}
+
+/** realpath(path), refused when it escapes `rootReal` or does not exist. */
+export async function resolveInside(rootReal: string, path: string): Promise<string | PathRefusal> {
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch (error) {
+    return { refused: refusalForError(error) };
+  }
+  return isInside(rootReal, real) ? real : { refused: 403 };
+}
+
+/** 403 for permission and loop errors, 404 for everything that means "not there". */
+export function refusalForError(error: unknown): 403 | 404 {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EACCES' || code === 'EPERM' || code === 'ELOOP' ? 403 : 404;
+}
+
+/** The root's realpath, computed once per handler (the root may be created after the config is read). */
+export class RootDirectory {
+  private real: Promise<string> | undefined;
+  constructor(readonly path: string) {}
+  resolve(): Promise<string> {
+    if (!this.real) {
+      this.real = realpath(this.path);
+      this.real.catch(() => { this.real = undefined; });
+    }
+    return this.real;
+  }
+}

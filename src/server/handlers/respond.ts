@@ -1,0 +1,60 @@
+// Small response helpers shared by every handler. Error bodies are short and fixed: a client never
+// sees a stack trace or an internal path; the details go to the worker's stderr (the server's log).
+import type { ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+
+/** Send a plain-text status page, unless the response has already started (then cut it short). */
+export function sendStatus(res: ServerResponse, status: number, extraHeaders: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (res.writableEnded || res.destroyed) return;
+  const body = `${status} ${STATUS_CODES[status] ?? 'Error'}\n`;
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'X-Content-Type-Options': 'nosniff',
+    ...extraHeaders,
+  });
+  res.end(res.req?.method === 'HEAD' ? undefined : body);
+}
+
+/** Log an internal failure with its details for the operator, then answer 500 with a short body. */
+export function failInternally(res: ServerResponse, where: string, error: unknown, status = 500): void {
+  logHandlerError(where, error);
+  sendStatus(res, status);
+}
+
+export function logHandlerError(where: string, error: unknown): void {
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`hatter handler ${where}: ${detail}\n`);
+}
+
+/** A promise that settles when the response is finished or the connection is gone. */
+export function responseDone(res: ServerResponse): Promise<void> {
+  if (res.writableFinished || res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('finish', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('finish', done);
+    res.on('close', done);
+  });
+}
+
+/** Wait until a writable has room again (or is gone), for streaming with backpressure. */
+export function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed || !res.writableNeedDrain) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}

@@ -1,0 +1,234 @@
+// The static file handler: GET and HEAD of files under one root, with validators, conditional
+// requests, byte ranges (single and multipart), directory index and trailing-slash redirect.
+import { randomBytes } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Handler, HandlerContext } from '../handler.js';
+import {
+  evaluatePreconditions, httpDate, ifRangeAllows, parseRange, validatorsFor, type ByteRange, type Validators,
+} from './conditional.js';
+import { contentTypeFor } from './mime.js';
+import { failInternally, sendStatus } from './respond.js';
+import {
+  isRefusal, pathSegments, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
+} from './request-path.js';
+
+export interface StaticHandlerOptions {
+  readonly root: string;
+  readonly index?: readonly string[];
+}
+
+/** Files up to this size are read in one go and sent with a single write. */
+const SMALL_FILE = 64 * 1024;
+const ALLOW = 'GET, HEAD';
+
+export class StaticHandler implements Handler {
+  private readonly root: RootDirectory;
+  private readonly index: readonly string[];
+
+  constructor(options: StaticHandlerOptions, configDir = process.cwd()) {
+    this.root = new RootDirectory(resolve(configDir, options.root));
+    this.index = options.index ?? ['index.html'];
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
+    try {
+      await this.serve(req, res, ctx);
+    } catch (error) {
+      failInternally(res, 'static', error);
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private async serve(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendStatus(res, req.method === 'OPTIONS' ? 204 : 405, { Allow: ALLOW });
+      return;
+    }
+    const target = splitTarget(req.url);
+    if (isRefusal(target)) return sendStatus(res, target.refused);
+    const mapped = pathSegments(target.rawPath, ctx.locationPrefix);
+    if (isRefusal(mapped)) return sendStatus(res, mapped.refused);
+
+    let rootReal: string;
+    try {
+      rootReal = await this.root.resolve();
+    } catch (error) {
+      return failInternally(res, `static root ${this.root.path}`, error);
+    }
+    const found = await this.find(rootReal, mapped.segments);
+    if (isRefusal(found)) return sendStatus(res, found.refused);
+    if (found.directory) {
+      if (!target.rawPath.endsWith('/')) {
+        const location = target.rawPath + '/' + (target.query ? `?${target.query}` : '');
+        res.writeHead(301, { Location: location, 'Content-Length': 0 });
+        res.end();
+        return;
+      }
+      const indexFile = await this.findIndex(rootReal, found.path);
+      if (indexFile === undefined) return sendStatus(res, 403);
+      return this.sendFile(req, res, ctx, indexFile);
+    }
+    return this.sendFile(req, res, ctx, found.path);
+  }
+
+  private async find(rootReal: string, segments: readonly string[]): Promise<{ path: string; directory: boolean } | PathRefusal> {
+    const real = await resolveInside(rootReal, join(rootReal, ...segments));
+    if (isRefusal(real)) return real;
+    let info: Stats;
+    try {
+      info = await stat(real);
+    } catch (error) {
+      return { refused: refusalForError(error) };
+    }
+    if (info.isDirectory()) return { path: real, directory: true };
+    if (!info.isFile()) return { refused: 403 };
+    return { path: real, directory: false };
+  }
+
+  private async findIndex(rootReal: string, directory: string): Promise<string | undefined> {
+    for (const name of this.index) {
+      const real = await resolveInside(rootReal, join(directory, name));
+      if (isRefusal(real)) continue;
+      try {
+        if ((await stat(real)).isFile()) return real;
+      } catch { /* try the next name */ }
+    }
+    return undefined;
+  }
+
+  private async sendFile(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext, path: string): Promise<void> {
+    let file: FileHandle;
+    try {
+      // The path is a realpath; O_NOFOLLOW refuses a symlink swapped in since it was resolved.
+      file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (error) {
+      return sendStatus(res, refusalForError(error));
+    }
+    let closeFile = true;
+    try {
+      const info = await file.stat();
+      if (!info.isFile()) return sendStatus(res, 403);
+      const validators = validatorsFor(info.size, info.mtimeMs);
+      const headers: Record<string, string | number> = {
+        ETag: validators.etag,
+        'Last-Modified': httpDate(validators.lastModifiedSeconds),
+        'Accept-Ranges': 'bytes',
+      };
+      const precondition = evaluatePreconditions(req.headers, validators);
+      if (precondition === 'not-modified') {
+        res.writeHead(304, headers);
+        res.end();
+        return;
+      }
+      if (precondition === 'precondition-failed') return sendStatus(res, 412);
+
+      const contentType = contentTypeFor(path);
+      const rangeHeader = req.method === 'GET' && ifRangeAllows(singleHeader(req.headers['if-range']), validators)
+        ? singleHeader(req.headers.range) : undefined;
+      const range = parseRange(rangeHeader, info.size);
+      if (range.kind === 'unsatisfiable') {
+        return sendStatus(res, 416, { 'Content-Range': `bytes */${info.size}` });
+      }
+      if (range.kind === 'partial' && range.ranges.length === 1) {
+        const only = range.ranges[0]!;
+        res.writeHead(206, {
+          ...headers,
+          'Content-Type': contentType,
+          'Content-Range': `bytes ${only.start}-${only.end}/${info.size}`,
+          'Content-Length': only.end - only.start + 1,
+        });
+        closeFile = false;
+        await this.stream(file, res, ctx, [only]);
+        return;
+      }
+      if (range.kind === 'partial') {
+        closeFile = false;
+        await this.sendMultipart(file, res, ctx, headers, contentType, info.size, range.ranges);
+        return;
+      }
+      res.writeHead(200, { ...headers, 'Content-Type': contentType, 'Content-Length': info.size });
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      if (info.size <= SMALL_FILE) {
+        const body = Buffer.allocUnsafe(info.size);
+        let filled = 0;
+        while (filled < info.size) {
+          const { bytesRead } = await file.read(body, filled, info.size - filled, filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        // A file that shrank under us: never send fewer bytes than announced, cut the connection.
+        if (filled < info.size) res.destroy();
+        else res.end(body);
+        return;
+      }
+      closeFile = false;
+      await this.stream(file, res, ctx, [{ start: 0, end: info.size - 1 }]);
+    } finally {
+      if (closeFile) await file.close().catch(() => {});
+    }
+  }
+
+  private async sendMultipart(
+    file: FileHandle, res: ServerResponse, ctx: HandlerContext, headers: Record<string, string | number>,
+    contentType: string, size: number, ranges: readonly ByteRange[],
+  ): Promise<void> {
+    const boundary = randomBytes(12).toString('hex');
+    const partHeads = ranges.map((r) =>
+      Buffer.from(`\r\n--${boundary}\r\nContent-Type: ${contentType}\r\nContent-Range: bytes ${r.start}-${r.end}/${size}\r\n\r\n`));
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    const length = partHeads.reduce((sum, head, i) => sum + head.length + ranges[i]!.end - ranges[i]!.start + 1, tail.length);
+    res.writeHead(206, {
+      ...headers,
+      'Content-Type': `multipart/byteranges; boundary=${boundary}`,
+      'Content-Length': length,
+    });
+    await this.stream(file, res, ctx, ranges, partHeads, tail);
+  }
+
+  /** Stream byte ranges of an open file with backpressure; closes the file. */
+  private async stream(
+    file: FileHandle, res: ServerResponse, ctx: HandlerContext, ranges: readonly ByteRange[],
+    partHeads?: readonly Buffer[], tail?: Buffer,
+  ): Promise<void> {
+    async function* body(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < ranges.length; i++) {
+        if (partHeads) yield partHeads[i]!;
+        const { start, end } = ranges[i]!;
+        let position = start;
+        while (position <= end) {
+          const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, end - position + 1));
+          const { bytesRead } = await file.read(chunk, 0, chunk.length, position);
+          if (bytesRead === 0) throw new Error('file shrank while being sent');
+          position += bytesRead;
+          yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
+        }
+      }
+      if (tail) yield tail;
+    }
+    try {
+      await pipeline(Readable.from(body(), { objectMode: false }), res, { signal: ctx.signal });
+    } catch (error) {
+      // The client went away or the request was aborted: nothing to answer. Anything else is logged.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ERR_STREAM_PREMATURE_CLOSE' && code !== 'ABORT_ERR' && code !== 'EPIPE' && code !== 'ECONNRESET') {
+        failInternally(res, 'static stream', error);
+      }
+      res.destroy();
+    } finally {
+      await file.close().catch(() => {});
+    }
+  }
+}
+
+function singleHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
