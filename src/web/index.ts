@@ -5,3 +5,6 @@ export * from './hat-resolver.js';
 export * from './policy-trees.js';
 export * from './file-system.js';
 export { nodeFileSystem } from './node-file-system.js';
+export * from './apache-config.js';
+export * from './request-map.js';
+export * from './fpm-config.js';

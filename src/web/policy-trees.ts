@@ -31,12 +31,15 @@ interface MutableTree {
   explicitMode: boolean;
   /** The executable path the profile attaches to, when it has one. */
   attachment?: string;
+  changeProfileRules: string[];
   children: MutableTree[];
 }
 
 /** Profiles with their attachment, for choosing Apache's profile. */
 export interface ProfileTreeWithAttachment extends ProfileTree {
   readonly attachment?: string;
+  /** Targets of the profile's own `change_profile` rules (exec-conditional ones included), as written. */
+  readonly changeProfileRules: readonly string[];
   readonly children: readonly ProfileTreeWithAttachment[];
 }
 
@@ -78,6 +81,13 @@ export function profileTreesFromPolicy(file: string, options: PolicyTreeOptions)
       return s;
     };
     const statement = (s: string, offset: number): void => {
+      const cp = /^(?:audit\s+|allow\s+)*change_profile\b(.*)$/s.exec(s);
+      if (cp) {
+        const owner = currentProfile();
+        const arrow = cp[1]!.indexOf('->');
+        if (owner) owner.changeProfileRules.push(arrow >= 0 ? unquote(cp[1]!.slice(arrow + 2).trim()) : '**');
+        return;
+      }
       const m = /^#?include\s+(if\s+exists\s+)?(?:<([^>]*)>|"([^"]*)"|(\S+))\s*$/.exec(s);
       if (!m) return;
       const optional = Boolean(m[1]);
@@ -142,6 +152,7 @@ export function profileTreesFromPolicy(file: string, options: PolicyTreeOptions)
         mode: own ?? parent?.mode ?? 'enforce',
         explicitMode: own !== undefined,
         ...(attachment !== undefined ? { attachment } : {}),
+        changeProfileRules: [],
         children: [],
       };
       if (parent) parent.children.push(tree);
@@ -250,6 +261,7 @@ function freeze(t: MutableTree): ProfileTreeWithAttachment {
     isHat: t.isHat,
     mode: t.mode,
     ...(t.attachment !== undefined ? { attachment: t.attachment } : {}),
+    changeProfileRules: Object.freeze([...t.changeProfileRules]),
     children: Object.freeze(t.children.map(freeze)),
   });
 }

@@ -1,0 +1,350 @@
+// Map a request to what mod_apparmor sees, the way httpd does: the virtual host (address, port, Host
+// header), the decoded and normalised URI, the file path (Alias, DocumentRoot), and the per-directory
+// sections merged in httpd's order. Pure over an ApacheConfig.
+import { posix } from 'node:path';
+import { compileRegex, globComponentToRegExp, type AliasRule, type ApacheConfig, type ApacheSection, type ApacheServer } from './apache-config.js';
+import type { HatVectorInput } from './hat-vector.js';
+
+export interface RequestTarget {
+  /** An absolute URL (`https://shop.example/cart?id=3`) or a request path (`/cart?id=3`). */
+  readonly url: string;
+  /** The Host header; default: the URL's host. Empty string: no Host header (HTTP/1.0). */
+  readonly host?: string;
+  /** The server address the connection arrived on; default: the URL's host when it is an IP address. */
+  readonly localAddress?: string;
+  /** The server port; default: the URL's port, else 443 for https and 80 otherwise. */
+  readonly port?: number;
+}
+
+export interface MapOptions {
+  /** The main server's name when the config sets no ServerName (httpd uses the machine's name). */
+  readonly defaultServerName?: string;
+  /** DocumentRoot when none is configured (Debian's built-in default). */
+  readonly defaultDocumentRoot?: string;
+}
+
+export type UriResult = { readonly ok: true; readonly uri: string } | { readonly ok: false; readonly status: 400 | 404; readonly reason: string };
+
+export interface VhostChoice {
+  readonly server: ApacheServer;
+  /** 'main' when no <VirtualHost> matches the address and port. */
+  readonly matchedBy: 'ServerName' | 'ServerAlias' | 'default' | 'main';
+  readonly reason: string;
+}
+
+export interface AppliedSection {
+  readonly section: ApacheSection;
+  readonly from: 'main' | 'vhost';
+  /** The merge phase this section was applied in. */
+  readonly phase: 'Directory' | 'DirectoryMatch' | 'Files' | 'Location';
+}
+
+export interface RequestMapping {
+  readonly ok: true;
+  readonly vhost: ApacheServer;
+  readonly vhostChoice: VhostChoice;
+  /** The configured ServerName of the vhost (inherited from the main server when it has none). */
+  readonly serverName: string;
+  readonly uri: string;
+  readonly filePath: string;
+  readonly alias?: AliasRule;
+  /** Every section that matched, in merge order. */
+  readonly sections: readonly AppliedSection[];
+  /** The last merged section that sets AAHatName. */
+  readonly hatSection?: AppliedSection;
+  readonly vectorInput: HatVectorInput;
+  readonly notes: readonly string[];
+}
+
+export type RequestMappingResult = RequestMapping | { readonly ok: false; readonly status: 400 | 404; readonly reason: string; readonly vhost?: ApacheServer; readonly serverName?: string };
+
+const UNRESERVED = /[A-Za-z0-9\-._~]/;
+
+/**
+ * Decode and normalise a request path as httpd 2.4 does by default (MergeSlashes On, AllowEncodedSlashes
+ * Off): unreserved %XX decoded first, dot segments removed (400 above the root), repeated slashes merged,
+ * then the rest decoded (%2F or %00 → 404, a broken escape → 400). Query and fragment are dropped.
+ */
+export function normalizeUri(raw: string): UriResult {
+  let path = raw;
+  const cut = path.search(/[?#]/);
+  if (cut >= 0) path = path.slice(0, cut);
+  if (!path.startsWith('/')) return { ok: false, status: 400, reason: `request path '${truncate(path)}' does not start with '/'` };
+  // 1. Decode unreserved characters only, and check every escape.
+  let stage = '';
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i]!;
+    if (c !== '%') { stage += c; continue; }
+    const hex = path.slice(i + 1, i + 3);
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return { ok: false, status: 400, reason: `bad percent-escape '%${truncate(hex)}' in the request path` };
+    const ch = String.fromCharCode(parseInt(hex, 16));
+    stage += UNRESERVED.test(ch) ? ch : `%${hex.toUpperCase()}`;
+    i += 2;
+  }
+  // 2. Merge slashes and remove dot segments.
+  const out: string[] = [];
+  const segments = stage.split('/').slice(1);
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    const last = i === segments.length - 1;
+    if (seg === '' && !last) continue;
+    if (seg === '.') { if (last) out.push(''); continue; }
+    if (seg === '..') {
+      if (out.length === 0 || (out.length === 1 && out[0] === '')) return { ok: false, status: 400, reason: 'the request path climbs above the document root (..)' };
+      out.pop();
+      if (last) out.push('');
+      continue;
+    }
+    out.push(seg);
+  }
+  const normalized = `/${out.join('/')}`;
+  // 3. Decode the remaining escapes.
+  const bytes: number[] = [];
+  for (let i = 0; i < normalized.length; i++) {
+    const c = normalized.charCodeAt(i);
+    if (c === 37 /* % */) {
+      const v = parseInt(normalized.slice(i + 1, i + 3), 16);
+      if (v === 0x2f || v === 0) return { ok: false, status: 404, reason: `encoded ${v === 0 ? 'NUL' : 'slash'} (%${v === 0 ? '00' : '2F'}) in the request path (AllowEncodedSlashes Off)` };
+      bytes.push(v);
+      i += 2;
+    } else if (c < 0x80) bytes.push(c);
+    else for (const b of Buffer.from(normalized[i]!, 'utf8')) bytes.push(b);
+  }
+  const buf = Uint8Array.from(bytes);
+  let uri: string;
+  try {
+    uri = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    uri = Buffer.from(buf).toString('latin1');
+  }
+  return { ok: true, uri };
+}
+
+function truncate(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** The effective ServerName of a server: its own, else the main server's, else the default. */
+export function effectiveServerName(config: ApacheConfig, server: ApacheServer, options: MapOptions = {}): string {
+  return server.serverName ?? config.main.serverName ?? options.defaultServerName ?? 'localhost';
+}
+
+function isIpLiteral(host: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
+}
+
+/** ap_strcasecmp_match: `*` and `?` wildcards, case-insensitive. */
+function wildcardMatch(pattern: string, name: string): boolean {
+  return globComponentToRegExp(pattern.toLowerCase().replace(/\//g, '')).test(name.toLowerCase());
+}
+
+/** Pick the virtual host as httpd does: IP-specific vhosts first, then wildcard ones, then the Host header. */
+export function selectVirtualHost(config: ApacheConfig, conn: { host?: string; localAddress?: string; port: number }, options: MapOptions = {}): VhostChoice {
+  const portMatches = (p: number | '*'): boolean => p === '*' || p === conn.port;
+  const local = conn.localAddress?.replace(/^\[|\]$/g, '').toLowerCase();
+  let chain: ApacheServer[] = [];
+  let how = '';
+  if (local !== undefined) {
+    chain = config.vhosts.filter((v) => v.addresses.some((a) => a.host === local && portMatches(a.port)));
+    how = `address ${local}:${conn.port}`;
+  } else {
+    // Unknown local address: prefer the wildcard vhosts, else the first address that has vhosts on this port.
+    const firstIp = config.vhosts.flatMap((v) => v.addresses).find((a) => a.host !== '*' && a.host !== '_default_' && portMatches(a.port));
+    chain = [];
+    if (firstIp) {
+      const wildcard = config.vhosts.some((v) => v.addresses.some((a) => (a.host === '*' || a.host === '_default_') && portMatches(a.port)));
+      if (!wildcard) {
+        chain = config.vhosts.filter((v) => v.addresses.some((a) => a.host === firstIp.host && portMatches(a.port)));
+        how = `address ${firstIp.host}:${conn.port} (assumed: the only vhost address for this port; pass the local address to be exact)`;
+      }
+    }
+  }
+  if (chain.length === 0) {
+    chain = config.vhosts.filter((v) => v.addresses.some((a) => (a.host === '*' || a.host === '_default_') && portMatches(a.port)));
+    how = `*:${conn.port}`;
+  }
+  if (chain.length === 0) {
+    return { server: config.main, matchedBy: 'main', reason: `no <VirtualHost> matches port ${conn.port}${local ? ` on ${local}` : ''}: the main server answers` };
+  }
+  const host = (conn.host ?? '').toLowerCase().replace(/^\[([^\]]*)\](:\d*)?$/, '$1').replace(/:\d*$/, '').replace(/\.$/, '');
+  if (host !== '') {
+    for (const v of chain) {
+      if (effectiveServerName(config, v, options) === host) {
+        return { server: v, matchedBy: 'ServerName', reason: `Host '${host}' matches the ServerName of the vhost at ${v.location.file}:${v.location.line} (among the vhosts for ${how})` };
+      }
+      const alias = v.serverAliases.find((a) => wildcardMatch(a, host));
+      if (alias !== undefined) {
+        return { server: v, matchedBy: 'ServerAlias', reason: `Host '${host}' matches ServerAlias '${alias}' of the vhost at ${v.location.file}:${v.location.line} (among the vhosts for ${how})` };
+      }
+    }
+  }
+  const first = chain[0]!;
+  return { server: first, matchedBy: 'default', reason: `${host === '' ? 'no Host header' : `Host '${host}' matches no ServerName or ServerAlias`}: the first vhost for ${how} (${first.location.file}:${first.location.line}) is the default` };
+}
+
+/** mod_alias: does the alias path match this URI (at a segment boundary)? Returns the matched length. */
+function aliasPrefixLength(alias: string, uri: string): number | undefined {
+  const a = alias.replace(/\/{2,}/g, '/');
+  if (a.endsWith('/')) return uri.startsWith(a) ? a.length : undefined;
+  if (uri === a || uri.startsWith(`${a}/`)) return a.length;
+  return undefined;
+}
+
+function substituteGroups(template: string, match: RegExpExecArray): string {
+  return template.replace(/\$(\d)|\\(.)/g, (_w, d: string | undefined, esc: string | undefined) => (d !== undefined ? match[Number(d)] ?? '' : esc!));
+}
+
+/** URI → file path: the server's aliases (vhost first, then main server's, first match wins), else DocumentRoot. */
+export function mapUriToFile(config: ApacheConfig, server: ApacheServer, uri: string, options: MapOptions = {}): { filePath: string; alias?: AliasRule } {
+  const aliases = server.isMain ? config.main.aliases : [...server.aliases, ...config.main.aliases];
+  for (const alias of aliases) {
+    if (alias.kind === 'AliasMatch' || alias.kind === 'ScriptAliasMatch') {
+      const re = compileRegex(alias.from);
+      const m = re?.exec(uri);
+      if (m) return { filePath: posix.normalize(substituteGroups(alias.to, m)), alias };
+      continue;
+    }
+    const len = aliasPrefixLength(alias.from, uri);
+    if (len === undefined) continue;
+    const rest = uri.slice(len);
+    const filePath = alias.to.endsWith('/') || rest === '' || rest.startsWith('/') ? alias.to + rest : `${alias.to}/${rest}`;
+    return { filePath: posix.normalize(filePath), alias };
+  }
+  const root = server.documentRoot ?? config.main.documentRoot ?? options.defaultDocumentRoot ?? '/var/www/html';
+  return { filePath: posix.normalize(root + uri) };
+}
+
+function componentCount(path: string): number {
+  return path.split('/').filter(Boolean).length;
+}
+
+/** Does a non-regex <Directory> (wildcards per component) cover this file's directory chain? */
+function directoryMatches(pattern: string, dirs: readonly string[]): boolean {
+  const parts = pattern.split('/').filter(Boolean);
+  if (parts.length === 0) return true;
+  if (parts.length > dirs.length) return false;
+  return parts.every((p, i) => (/[*?[]/.test(p) ? globComponentToRegExp(p).test(dirs[i]!) : p === dirs[i]));
+}
+
+function filesMatches(section: ApacheSection, base: string): boolean {
+  if (section.isRegex) return compileRegex(section.pattern)?.test(base) ?? false;
+  return /[*?[]/.test(section.pattern) ? globComponentToRegExp(section.pattern).test(base) : section.pattern === base;
+}
+
+function locationMatches(section: ApacheSection, uri: string): boolean {
+  if (section.isRegex) return compileRegex(section.pattern)?.test(uri) ?? false;
+  const p = section.pattern.replace(/\/{2,}/g, '/');
+  if (/[*?[]/.test(p)) {
+    // apr_fnmatch with APR_FNM_PATHNAME over the whole URI: `*` never crosses a '/'.
+    const parts = p.split('/');
+    const uriParts = uri.split('/');
+    return uriParts.length === parts.length && parts.every((part, i) => globComponentToRegExp(part).test(uriParts[i]!));
+  }
+  if (!uri.startsWith(p)) return false;
+  return p.endsWith('/') || uri.length === p.length || uri[p.length] === '/';
+}
+
+/** The sections that apply to a request, in httpd's merge order. */
+export function mergeSections(config: ApacheConfig, server: ApacheServer, uri: string, filePath: string): AppliedSection[] {
+  const tagged = (s: ApacheServer, from: 'main' | 'vhost') => s.sections.map((section) => ({ section, from }));
+  const all = server.isMain ? tagged(config.main, 'main') : [...tagged(config.main, 'main'), ...tagged(server, 'vhost')];
+  const isDir = filePath.endsWith('/');
+  const dirPath = isDir ? filePath : posix.dirname(filePath);
+  const dirs = dirPath.split('/').filter(Boolean);
+  const out: AppliedSection[] = [];
+
+  // Directory: shortest first (stable: main server's before the vhost's, then config order).
+  const plainDirs = all.filter((t) => t.section.kind === 'Directory')
+    .map((t, index) => ({ ...t, index, components: componentCount(t.section.pattern) }))
+    .sort((a, b) => a.components - b.components || a.index - b.index);
+  const matchedDirs: ApacheSection[] = [];
+  for (const t of plainDirs) {
+    if (directoryMatches(t.section.pattern, dirs)) {
+      out.push({ section: t.section, from: t.from, phase: 'Directory' });
+      matchedDirs.push(t.section);
+    }
+  }
+  // DirectoryMatch: in config order, tested against the whole file name.
+  for (const t of all) {
+    if (t.section.kind !== 'DirectoryMatch') continue;
+    if (compileRegex(t.section.pattern)?.test(filePath)) {
+      out.push({ section: t.section, from: t.from, phase: 'DirectoryMatch' });
+      matchedDirs.push(t.section);
+    }
+  }
+  // Files: the server-level ones (main, then vhost), then those nested in the matched directories.
+  const base = isDir ? '' : posix.basename(filePath);
+  const fileSections = [
+    ...all.filter((t) => t.section.kind === 'Files' || t.section.kind === 'FilesMatch'),
+    ...matchedDirs.flatMap((d) => d.nested.map((section) => ({ section, from: all.find((t) => t.section === d)?.from ?? 'main' as const }))),
+  ];
+  for (const t of fileSections) {
+    if (filesMatches(t.section, base)) out.push({ section: t.section, from: t.from, phase: 'Files' });
+  }
+  // Location and LocationMatch: in config order, main server's first.
+  for (const t of all) {
+    if (t.section.kind !== 'Location' && t.section.kind !== 'LocationMatch') continue;
+    if (locationMatches(t.section, uri)) out.push({ section: t.section, from: t.from, phase: 'Location' });
+  }
+  return out;
+}
+
+function parseTarget(target: RequestTarget): { path: string; host?: string; port: number; scheme: string } | { error: string } {
+  const url = target.url.trim();
+  if (url.startsWith('/')) {
+    return { path: url, ...(target.host !== undefined ? { host: target.host } : {}), port: target.port ?? 80, scheme: 'http' };
+  }
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/i.exec(url);
+  if (!m) return { error: `'${truncate(url)}' is neither an absolute http(s) URL nor a path starting with '/'` };
+  const scheme = m[1]!.toLowerCase();
+  const authority = m[2]!.replace(/^[^@]*@/, '');
+  const hp = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(authority);
+  if (!hp) return { error: `cannot read the host in '${truncate(url)}'` };
+  const port = target.port ?? (hp[2] ? Number(hp[2]) : scheme === 'https' ? 443 : 80);
+  const path = m[3] === '' ? '/' : m[3]!;
+  if (!path.startsWith('/')) return { error: `'${truncate(url)}' has no path` };
+  return { path, host: target.host ?? authority, port, scheme };
+}
+
+/** Everything mod_apparmor needs for one request, or the error httpd would answer with. */
+export function mapRequest(config: ApacheConfig, target: RequestTarget, options: MapOptions = {}): RequestMappingResult {
+  const parsed = parseTarget(target);
+  if ('error' in parsed) return { ok: false, status: 400, reason: parsed.error };
+  const hostOnly = (parsed.host ?? '').replace(/^\[([^\]]*)\].*$/, '$1').replace(/:\d*$/, '');
+  const localAddress = target.localAddress ?? (isIpLiteral(hostOnly) ? hostOnly : undefined);
+  const choice = selectVirtualHost(config, { ...(parsed.host !== undefined ? { host: parsed.host } : {}), ...(localAddress !== undefined ? { localAddress } : {}), port: parsed.port }, options);
+  const serverName = effectiveServerName(config, choice.server, options);
+  const normalized = normalizeUri(parsed.path);
+  if (!normalized.ok) return { ok: false, status: normalized.status, reason: normalized.reason, vhost: choice.server, serverName };
+  const uri = normalized.uri;
+  const { filePath, alias } = mapUriToFile(config, choice.server, uri, options);
+  const sections = mergeSections(config, choice.server, uri, filePath);
+  let hatSection: AppliedSection | undefined;
+  for (const s of sections) if (s.section.hatName !== undefined) hatSection = s;
+  const notes: string[] = [];
+  if (config.listens.length > 0 && !config.listens.some((l) => l.port === parsed.port)) {
+    notes.push(`no Listen directive for port ${parsed.port}: httpd would not receive this request`);
+  }
+  if (!choice.server.isMain && choice.server.defaultHatName === undefined && config.main.defaultHatName !== undefined) {
+    notes.push(`the main server's AADefaultHatName '${config.main.defaultHatName}' is not inherited by virtual hosts`);
+  }
+  const vectorInput: HatVectorInput = {
+    ...(hatSection?.section.hatName !== undefined ? { hatName: hatSection.section.hatName } : {}),
+    ...(choice.server.defaultHatName !== undefined ? { defaultHatName: choice.server.defaultHatName } : {}),
+    serverName,
+    uri,
+  };
+  return {
+    ok: true,
+    vhost: choice.server,
+    vhostChoice: choice,
+    serverName,
+    uri,
+    filePath,
+    ...(alias ? { alias } : {}),
+    sections,
+    ...(hatSection ? { hatSection } : {}),
+    vectorInput,
+    notes,
+  };
+}
