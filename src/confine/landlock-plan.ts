@@ -1,6 +1,10 @@
 // From a confinement request to the Landlock grants the launcher applies, plus the exact widening.
 import type { ConfinementRequest } from './backend.js';
 import type { LandlockPathRule } from './launcher.js';
+import { statSync } from 'node:fs';
+import { readHatRules, type HatRules } from './hat-rules.js';
+import { aareWideningOracle } from './aare-oracle.js';
+import { translateHat, type HatTranslation, type WideningOracle } from './landlock-translate.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
 
 /** Something the Landlock ruleset allows that the hat does not, or a hat rule it cannot keep. */
@@ -23,6 +27,8 @@ export interface LandlockTranslation {
   readonly network?: { readonly bind: readonly number[]; readonly connect: readonly number[] };
   readonly scoped: boolean;
   readonly widening: readonly WideningEntry[];
+  /** For explain: which hat rules each grant came from (absent without a policy file). */
+  readonly grants?: HatTranslation['grants'];
 }
 
 /** Grants the worker's own runtime needs (program, libraries), outside the hat. */
@@ -34,13 +40,26 @@ export function runtimeGrants(runtime: ConfinementRequest['runtime']): LandlockP
   return rules;
 }
 
-export type HatTranslator = (request: ConfinementRequest, abi: number) => Promise<{ translation?: Omit<LandlockTranslation, 'abi'>; diagnostics: readonly Diagnostic[] }>;
+function isDirectory(path: string): boolean | undefined {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return undefined;
+  }
+}
 
-let hatTranslator: HatTranslator | undefined;
+let defaultOracle: WideningOracle | undefined = aareWideningOracle();
 
-/** Installed by landlock-translate.ts (keeps this module free of the policy toolchain). */
-export function setHatTranslator(translator: HatTranslator): void {
-  hatTranslator = translator;
+/** Install the exact widening computation (the AARE engine adapter). */
+export function setWideningOracle(oracle: WideningOracle | undefined): void {
+  defaultOracle = oracle;
+}
+
+/** The hat's rules from the policy file, as Landlock grants. */
+export function translateRequest(request: ConfinementRequest, abi: number, oracle: WideningOracle | undefined = defaultOracle): { translation?: HatTranslation; rules?: HatRules; diagnostics: Diagnostic[] } {
+  const { rules, diagnostics } = readHatRules(request.policyFile!, request.profile, request.hat, { ...(request.includeDirs ? { includeDirs: request.includeDirs } : {}) });
+  if (!rules || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+  return { translation: translateHat(rules, { abi, isDirectory, ...(oracle ? { oracle } : {}) }), rules, diagnostics };
 }
 
 export async function planLandlock(request: ConfinementRequest, abi: number): Promise<{ translation?: LandlockTranslation; diagnostics: readonly Diagnostic[] }> {
@@ -54,11 +73,8 @@ export async function planLandlock(request: ConfinementRequest, abi: number): Pr
     summary: `runtime grant ${rightsText(rule)} ${rule.path} (needed by the worker program, not in the hat)`,
     grant: rule.path,
   }));
-  if (!request.policyFile || !hatTranslator) {
+  if (!request.policyFile) {
     const diagnostics: Diagnostic[] = [];
-    if (request.policyFile) {
-      diagnostics.push({ file: request.policyFile, line: 1, col: 1, severity: 'warning', code: 'confine/policy-not-translated', message: 'the policy translator is not available in this build; only the runtime grants apply (narrower than the hat)' });
-    }
     return {
       translation: {
         abi,
@@ -70,7 +86,7 @@ export async function planLandlock(request: ConfinementRequest, abi: number): Pr
       diagnostics,
     };
   }
-  const { translation, diagnostics } = await hatTranslator(request, abi);
+  const { translation, diagnostics } = translateRequest(request, abi);
   if (!translation) return { diagnostics };
   const network = translation.network
     ? { bind: [...new Set([...translation.network.bind, ...ports.bind])], connect: [...new Set([...translation.network.connect, ...ports.connect])] }
@@ -82,6 +98,7 @@ export async function planLandlock(request: ConfinementRequest, abi: number): Pr
       ...(network ? { network } : {}),
       scoped: translation.scoped,
       widening: [...translation.widening, ...runtimeWidening],
+      grants: translation.grants,
     },
     diagnostics,
   };

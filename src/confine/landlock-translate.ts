@@ -1,0 +1,220 @@
+// A hat's rules as Landlock grants. Landlock grants "this directory (or file) and everything beneath",
+// with no globs, denies or owner conditions; every allow rule becomes a grant on the deepest literal
+// directory (or file) covering it, and everything the grants allow beyond the hat is reported as widening.
+import type { LandlockPathRule } from './launcher.js';
+import { literalPattern } from './aare-oracle.js';
+import type { WideningEntry } from './landlock-plan.js';
+import type { HatFileRule, HatOtherRule, HatRules } from './hat-rules.js';
+import type { SourceLocation } from '../policy/diagnostic.js';
+
+export type RightClass = 'read' | 'write' | 'exec';
+const CLASSES: readonly RightClass[] = ['read', 'write', 'exec'];
+
+/** Exact set algebra over AppArmor path patterns (the AARE engine), when available. */
+export interface WideningOracle {
+  /** Paths matched by some `granted` pattern and by no `allowed` pattern, or by a `denied` one: empty, or the shortest example. Undefined when it cannot tell. */
+  beyond(granted: readonly string[], allowed: readonly string[], denied: readonly string[]): { readonly empty: boolean; readonly witnesses: readonly string[] } | undefined;
+}
+
+export interface TranslateOptions {
+  readonly abi: number;
+  /** Whether a path is a directory on this host (grants on directories cover everything beneath). */
+  readonly isDirectory: (path: string) => boolean | undefined;
+  readonly oracle?: WideningOracle;
+}
+
+export interface HatTranslation {
+  readonly paths: readonly LandlockPathRule[];
+  readonly network?: { readonly bind: readonly number[]; readonly connect: readonly number[] };
+  readonly scoped: boolean;
+  readonly widening: readonly WideningEntry[];
+  /** For explain: which hat rules each grant came from. */
+  readonly grants: readonly GrantOrigin[];
+}
+
+export interface GrantOrigin {
+  readonly path: string;
+  readonly rights: readonly RightClass[];
+  readonly from: readonly { readonly pattern: string; readonly perms: string; readonly source: string; readonly exact: boolean }[];
+}
+
+const MAX_ALTERNATIONS = 256;
+
+/** Expand `{a,b}` alternations (nested); undefined when there would be too many. */
+export function expandAlternations(pattern: string): string[] | undefined {
+  let depth = 0;
+  let open = -1;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') { i++; continue; }
+    if (c === '{') { if (depth++ === 0) open = i; }
+    else if (c === '}' && depth > 0 && --depth === 0) {
+      const inner = pattern.slice(open + 1, i);
+      const options: string[] = [];
+      let level = 0;
+      let start = 0;
+      for (let j = 0; j < inner.length; j++) {
+        if (inner[j] === '\\') { j++; continue; }
+        if (inner[j] === '{') level++;
+        else if (inner[j] === '}') level--;
+        else if (inner[j] === ',' && level === 0) { options.push(inner.slice(start, j)); start = j + 1; }
+      }
+      options.push(inner.slice(start));
+      const results: string[] = [];
+      for (const option of options) {
+        const rest = expandAlternations(pattern.slice(0, open) + option + pattern.slice(i + 1));
+        if (!rest) return undefined;
+        results.push(...rest);
+        if (results.length > MAX_ALTERNATIONS) return undefined;
+      }
+      return [...new Set(results)];
+    }
+  }
+  return [pattern];
+}
+
+/** The deepest literal path covering a pattern without alternations, and whether the grant is exact. */
+export function coveringPath(pattern: string): { path: string; literal: boolean } {
+  const special = pattern.search(/[*?[{\\]/);
+  if (special < 0) {
+    const path = pattern.length > 1 ? pattern.replace(/\/+$/, '') : pattern;
+    return { path: path || '/', literal: true };
+  }
+  const prefix = pattern.slice(0, special);
+  const slash = prefix.lastIndexOf('/');
+  const dir = slash <= 0 ? '/' : prefix.slice(0, slash);
+  return { path: dir, literal: false };
+}
+
+export function rightsOf(perms: string): RightClass[] {
+  const rights: RightClass[] = [];
+  if (perms.includes('r')) rights.push('read');
+  if (/[wal]/.test(perms)) rights.push('write');
+  if (/x/.test(perms)) rights.push('exec');
+  return rights;
+}
+
+/** What the launcher actually grants for a class: -w includes reading, -x includes reading. */
+function launcherClasses(rights: Iterable<RightClass>): Set<RightClass> {
+  const set = new Set(rights);
+  if (set.has('write') || set.has('exec')) set.add('read');
+  return set;
+}
+
+function where(source: SourceLocation): string {
+  return `${source.file}:${source.line}`;
+}
+
+function beneath(path: string, under: string): boolean {
+  return under === '/' ? path.startsWith('/') : path === under || path.startsWith(`${under}/`);
+}
+
+function networkAllowsTcp(rules: readonly HatOtherRule[]): boolean {
+  return rules.some((rule) => rule.kind === 'network' && !rule.deny && (rule.words.length === 0
+    || rule.words.every((w) => /^(inet6?|stream|tcp)$/.test(w.replace(/,$/, ''))) && !rule.words.some((w) => /^(dgram|raw|udp)$/.test(w))));
+}
+
+function networkAllowsNonTcp(rules: readonly HatOtherRule[]): boolean {
+  return rules.some((rule) => rule.kind === 'network' && !rule.deny && (rule.words.length === 0 || rule.words.some((w) => /^(dgram|raw|udp|icmp|seqpacket|packet|netlink)$/.test(w))));
+}
+
+export function translateHat(rules: HatRules, options: TranslateOptions): HatTranslation {
+  const { abi } = options;
+  const widening: WideningEntry[] = [];
+  const grants = new Map<string, { rights: Set<RightClass>; from: { rule: HatFileRule; pattern: string; exact: boolean }[] }>();
+
+  const allows = rules.files.filter((rule) => !rule.deny);
+  for (const rule of allows) {
+    const rights = rightsOf(rule.perms);
+    if (rights.length === 0) continue; // m, k: not mediated by Landlock, nothing to grant
+    const expansions = expandAlternations(rule.pattern);
+    const patterns = expansions ?? [rule.pattern.slice(0, rule.pattern.indexOf('{'))];
+    if (!expansions) {
+      widening.push({ kind: 'glob', summary: `${rule.pattern}: too many alternatives to expand; granted beneath its literal prefix`, source: where(rule.source) });
+    }
+    for (const pattern of patterns) {
+      const cover = expansions ? coveringPath(pattern) : coveringPath(`${pattern}*`);
+      const isDir = options.isDirectory(cover.path);
+      const exact = cover.literal ? isDir !== true : pattern === `${cover.path === '/' ? '' : cover.path}/**`;
+      const entry = grants.get(cover.path) ?? { rights: new Set<RightClass>(), from: [] };
+      for (const right of rights) entry.rights.add(right);
+      entry.from.push({ rule, pattern, exact });
+      grants.set(cover.path, entry);
+    }
+  }
+
+  // Grants fully implied by an ancestor's grant add nothing.
+  const paths: LandlockPathRule[] = [];
+  const origins: GrantOrigin[] = [];
+  for (const [path, grant] of [...grants].sort(([a], [b]) => a.localeCompare(b))) {
+    const effective = launcherClasses(grant.rights);
+    origins.push({ path, rights: [...grant.rights].sort(), from: grant.from.map((f) => ({ pattern: f.pattern, perms: f.rule.perms, source: where(f.rule.source), exact: f.exact })) });
+    // The launcher skips missing paths (they grant nothing), so they are neither applied nor widening.
+    if (options.isDirectory(path) === undefined) continue;
+    const implied = [...grants].some(([other, o]) => other !== path && beneath(path, other) && options.isDirectory(other) === true && [...effective].every((r) => launcherClasses(o.rights).has(r)));
+    if (!implied) paths.push({ path, read: effective.has('read'), write: effective.has('write'), exec: effective.has('exec') });
+  }
+
+  // What the grants allow beyond the hat, per right class and grant.
+  const patternsFor = (right: RightClass, deny: boolean): string[] => rules.files.filter((rule) => rule.deny === deny && rightsOf(rule.perms).includes(right)).map((rule) => rule.pattern);
+  for (const right of CLASSES) {
+    const allowed = patternsFor(right, false);
+    const denied = patternsFor(right, true);
+    for (const grant of paths.filter((p) => p[right])) {
+      const origin = grants.get(grant.path);
+      const fromRules = origin?.from.filter((f) => rightsOf(f.rule.perms).includes(right)) ?? [];
+      const isDir = options.isDirectory(grant.path);
+      const literal = literalPattern(grant.path);
+      // AppArmor names directories with a trailing slash: `dir/**` is the directory and everything beneath.
+      const granted = isDir ? [`${grant.path === '/' ? '' : literal}/**`] : [literal];
+      const exact = options.oracle?.beyond(granted, allowed, denied);
+      const because = fromRules.length === 0
+        ? ` (comes with ${[...(origin?.rights ?? [])].filter((r) => r !== right).join('+')}: Landlock's write and execute grants include reading)`
+        : ` for ${fromRules.slice(0, 3).map((f) => f.pattern).join(', ')}${fromRules.length > 3 ? ` and ${fromRules.length - 3} more` : ''}`;
+      const source = fromRules[0] ? { source: where(fromRules[0].rule.source) } : {};
+      if (exact) {
+        if (!exact.empty) {
+          widening.push({ kind: fromRules.length ? 'glob' : 'rights', summary: `${right} beneath ${grant.path}${because}: also grants e.g. ${exact.witnesses.join(', ')}`, grant: grant.path, witnesses: exact.witnesses, ...source });
+        }
+      } else if (fromRules.length === 0 || (!fromRules.some((f) => f.exact) && isDir !== false)) {
+        // Without an exact answer: every grant that is not exactly one hat rule is reported.
+        widening.push({ kind: fromRules.length ? 'glob' : 'rights', summary: `${right} beneath ${grant.path}${because}: everything beneath ${grant.path} gets ${right}`, grant: grant.path, ...source });
+      }
+    }
+  }
+
+  for (const rule of rules.files) {
+    if (rule.deny) {
+      const rights = rightsOf(rule.perms);
+      const cover = coveringPath(expandAlternations(rule.pattern)?.[0] ?? rule.pattern);
+      const hit = paths.find((p) => rights.some((r) => p[r]) && (beneath(cover.path, p.path) || beneath(p.path, cover.path)));
+      if (hit) widening.push({ kind: 'deny', summary: `deny ${rule.pattern} ${rule.perms} cannot be kept: Landlock has no carve-outs inside the grant on ${hit.path}`, grant: hit.path, source: where(rule.source) });
+    } else if (rule.owner) {
+      widening.push({ kind: 'owner', summary: `owner ${rule.pattern} ${rule.perms}: the owner condition is dropped (files of every uid match; use a per-site uid)`, source: where(rule.source) });
+    } else if (/a/.test(rule.perms) && !/w/.test(rule.perms)) {
+      widening.push({ kind: 'rights', summary: `${rule.pattern} a: append-only becomes full write`, source: where(rule.source) });
+    }
+  }
+
+  let network: HatTranslation['network'];
+  if (!networkAllowsTcp(rules.others)) {
+    if (abi >= 4) network = { bind: [], connect: [] };
+    else widening.push({ kind: 'network', summary: `TCP bind/connect to any port (Landlock ABI ${abi} < 4 has no network rules)` });
+  }
+  if (!networkAllowsNonTcp(rules.others)) widening.push({ kind: 'network', summary: 'UDP, raw and other non-TCP sockets are not mediated by Landlock' });
+  if (abi < 9) widening.push({ kind: 'unix', summary: 'connect to any pathname unix socket (Landlock ABI < 9 does not mediate them)' });
+  widening.push({ kind: 'metadata', summary: 'stat, chmod, chown and utimes on any path (Landlock has no metadata rights; use a per-site uid and 0700 roots)' });
+  if (abi < 3) widening.push({ kind: 'rights', summary: `truncate on any file (Landlock ABI ${abi} < 3)` });
+  if (abi < 5) widening.push({ kind: 'rights', summary: `ioctl on devices (Landlock ABI ${abi} < 5)` });
+  const scoped = abi >= 6;
+  if (!scoped) widening.push({ kind: 'signal', summary: `signals to other processes of the same uid and abstract unix sockets (Landlock ABI ${abi} < 6 has no scoping)` });
+  for (const rule of rules.others) {
+    if (rule.deny) continue;
+    if (rule.kind === 'file-all') widening.push({ kind: 'rights', summary: 'a bare `file,` rule allows everything: granted read, write and execute beneath /', source: where(rule.source) });
+  }
+  if (rules.others.some((rule) => rule.kind === 'file-all' && !rule.deny)) {
+    paths.splice(0, paths.length, { path: '/', read: true, write: true, exec: true });
+  }
+
+  return { paths, ...(network ? { network } : {}), scoped, widening, grants: origins };
+}
