@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DEFAULT_PHP_FPM_BINARY, phpFpmConfig, startPhpFpm, type PhpFpmMaster } from '../../../src/server/fastcgi/index.js';
+import { FastCgiHandler } from '../../../src/server/handlers/index.js';
+import { send, serveHandler, type Harness } from '../handlers/harness.js';
+
+describe('PHP-FPM pool config', () => {
+  const base = { siteName: 'alice.example', runDir: '/run/hatter/alice' };
+  it('listens on a socket in the run dir and names the pool after the site', () => {
+    const text = phpFpmConfig({ ...base, workers: 3 }, { root: false, appArmor: false });
+    assert.match(text, /^\[alice_example\]$/m);
+    assert.match(text, /^listen = "\/run\/hatter\/alice\/php-fpm.sock"$/m);
+    assert.match(text, /^pm = static$/m);
+    assert.match(text, /^pm.max_children = 3$/m);
+    assert.doesNotMatch(text, /^user =/m, 'no user directive unless the master runs as root');
+  });
+  it('emits apparmor_hat only when AppArmor is active', () => {
+    assert.doesNotMatch(phpFpmConfig({ ...base, apparmorHat: 'alice' }, { root: true, appArmor: false }), /apparmor_hat/);
+    assert.match(phpFpmConfig({ ...base, apparmorHat: 'alice' }, { root: true, appArmor: true }), /^apparmor_hat = "alice"$/m);
+  });
+  it('sets the worker user as root and supports ondemand', () => {
+    const text = phpFpmConfig({ ...base, processManager: 'ondemand', user: 'alice' }, { root: true, appArmor: false });
+    assert.match(text, /^user = "alice"$/m);
+    assert.match(text, /^group = "alice"$/m);
+    assert.match(text, /^pm = ondemand$/m);
+  });
+  it('refuses values that would break out of the config line', () => {
+    assert.throws(() => phpFpmConfig({ ...base, runDir: '/tmp/a"\nuser=root' }, { root: false, appArmor: false }));
+    assert.throws(() => phpFpmConfig({ ...base, adminValues: { 'x]\n': 'y' } }, { root: false, appArmor: false }));
+  });
+});
+
+const skip = existsSync(DEFAULT_PHP_FPM_BINARY) ? false : `${DEFAULT_PHP_FPM_BINARY} is not installed`;
+
+describe('FastCGI handler against a real PHP-FPM master', { skip }, () => {
+  let dir: string;
+  let master: PhpFpmMaster;
+  let harness: Harness;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'hatter-fpm-'));
+    chmodSync(dir, 0o755); // FPM children run as www-data when the tests run as root
+    const site = join(dir, 'alice');
+    mkdirSync(join(site, 'public', 'sub'), { recursive: true });
+    writeFileSync(join(site, 'data.txt'), 'alice data\n');
+    writeFileSync(join(site, 'public', 'index.php'), '<?php header("X-Site: alice"); echo "read: ", file_get_contents(__DIR__ . "/../data.txt");');
+    writeFileSync(join(site, 'public', 'vars.php'), '<?php header("Content-Type: application/json"); echo json_encode(["script" => $_SERVER["SCRIPT_NAME"], "info" => $_SERVER["PATH_INFO"] ?? null, "q" => $_GET, "post" => $_POST, "proxy" => getenv("HTTP_PROXY"), "method" => $_SERVER["REQUEST_METHOD"]]);');
+    writeFileSync(join(site, 'public', 'status.php'), '<?php http_response_code(404); echo "gone";');
+    writeFileSync(join(site, 'public', 'redirect.php'), '<?php header("Location: /elsewhere"); ');
+    writeFileSync(join(site, 'public', 'slow.php'), '<?php sleep(3); echo "late";');
+    writeFileSync(join(site, 'public', 'sub', 'index.php'), '<?php echo "sub index";');
+    writeFileSync(join(dir, 'outside.php'), '<?php echo "outside";');
+    for (const p of [site, join(site, 'public'), join(site, 'public', 'sub')]) chmodSync(p, 0o755);
+    master = await startPhpFpm({ siteName: 'alice', runDir: join(dir, 'run'), workers: 2 });
+    chmodSync(join(dir, 'run'), 0o755);
+    harness = await serveHandler(new FastCgiHandler({ address: master.address, root: join(site, 'public'), timeoutMs: 1500 }, dir),
+      { documentRoot: join(site, 'public') });
+  });
+  after(async () => {
+    await harness?.close();
+    await master?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs index.php, which reads its own site file', async () => {
+    const reply = await send(harness.port, 'GET', '/');
+    assert.equal(reply.status, 200);
+    assert.equal(reply.text, 'read: alice data\n');
+    assert.equal(reply.headers['x-site'], 'alice');
+    assert.match(reply.headers['content-type'] ?? '', /^text\/html/);
+  });
+
+  it('passes PATH_INFO, the query and a POST body, and drops the Proxy header', async () => {
+    const reply = await send(harness.port, 'POST', '/vars.php/more?x=1', { 'Content-Type': 'application/x-www-form-urlencoded', Proxy: 'http://evil:1' }, 'a=b&c=d');
+    assert.equal(reply.status, 200);
+    assert.deepEqual(JSON.parse(reply.text), { script: '/vars.php', info: '/more', q: { x: '1' }, post: { a: 'b', c: 'd' }, proxy: false, method: 'POST' });
+  });
+
+  it('relays status codes and redirects, and serves directory indexes', async () => {
+    assert.equal((await send(harness.port, 'GET', '/status.php')).status, 404);
+    const redirect = await send(harness.port, 'GET', '/redirect.php');
+    assert.equal(redirect.status, 302);
+    assert.equal(redirect.headers.location, '/elsewhere');
+    assert.equal((await send(harness.port, 'GET', '/sub/')).text, 'sub index');
+    assert.equal((await send(harness.port, 'GET', '/sub')).status, 301);
+  });
+
+  it('refuses scripts outside the root and answers 504 for a slow script', async () => {
+    assert.equal((await send(harness.port, 'GET', '/../outside.php')).status, 403);
+    assert.equal((await send(harness.port, 'GET', '/%2e%2e/outside.php')).status, 403);
+    assert.equal((await send(harness.port, 'GET', '/missing.php')).status, 404);
+    const slow = await send(harness.port, 'GET', '/slow.php');
+    assert.equal(slow.status, 504);
+  });
+
+  it('answers 502 when the FastCGI server is gone', async () => {
+    const dead = await serveHandler(new FastCgiHandler({ address: `unix:${join(dir, 'no.sock')}`, root: join(dir, 'alice', 'public') }, dir));
+    try {
+      const reply = await send(dead.port, 'GET', '/');
+      assert.equal(reply.status, 502);
+      assert.doesNotMatch(reply.text, /no\.sock/);
+    } finally {
+      await dead.close();
+    }
+  });
+});

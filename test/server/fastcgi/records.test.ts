@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import {
+  decodeEndRequest, decodeNameValuePairs, encodeBeginRequest, encodeEndRequest, encodeNameValuePairs, encodeRecord,
+  encodeStream, FastCgiClient, FastCgiProtocolError, RecordDecoder, RecordType,
+} from '../../../src/server/fastcgi/index.js';
+
+/** Split bytes at the given cut points and feed them to a fresh decoder. */
+function decodeInPieces(bytes: Buffer, cuts: readonly number[]) {
+  const decoder = new RecordDecoder();
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const records = [];
+  let from = 0;
+  for (const point of [...points, bytes.length]) {
+    records.push(...decoder.push(bytes.subarray(from, point)));
+    from = point;
+  }
+  return { records, pending: decoder.pending };
+}
+
+describe('FastCGI records', () => {
+  it('encodes a known record byte for byte', () => {
+    assert.deepEqual([...encodeRecord(RecordType.Stdout, 1, Buffer.from('abc'))],
+      [1, 6, 0, 1, 0, 3, 5, 0, 0x61, 0x62, 0x63, 0, 0, 0, 0, 0]);
+    assert.deepEqual([...encodeBeginRequest(1, 1, true)], [1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0]);
+    assert.deepEqual([...encodeNameValuePairs([['A', 'bc']])], [1, 2, 0x41, 0x62, 0x63]);
+    const long = encodeNameValuePairs([['N', 'x'.repeat(200)]]);
+    assert.deepEqual([...long.subarray(0, 5)], [1, 0x80, 0, 0, 200]);
+  });
+
+  it('round-trips records through the decoder however the bytes are split', () => {
+    const record = fc.record({
+      type: fc.integer({ min: 1, max: 11 }),
+      requestId: fc.integer({ min: 0, max: 0xffff }),
+      content: fc.uint8Array({ maxLength: 300 }),
+    });
+    fc.assert(fc.property(fc.array(record, { maxLength: 8 }), fc.array(fc.nat(4000), { maxLength: 12 }), (records, cuts) => {
+      const bytes = Buffer.concat(records.map((r) => encodeRecord(r.type, r.requestId, r.content)));
+      assert.equal(bytes.length % 8, 0, 'records are padded to 8 bytes');
+      const { records: decoded, pending } = decodeInPieces(bytes, cuts);
+      assert.equal(pending, 0);
+      assert.deepEqual(decoded.map((r) => ({ type: r.type, requestId: r.requestId, content: new Uint8Array(r.content) })),
+        records.map((r) => ({ type: r.type, requestId: r.requestId, content: new Uint8Array(r.content) })));
+    }));
+  });
+
+  it('splits long streams into records of at most 65535 bytes', () => {
+    const data = Buffer.alloc(150_000, 9);
+    const records = encodeStream(RecordType.Stdin, 1, data);
+    assert.equal(records.length, 3);
+    const decoded = new RecordDecoder().push(Buffer.concat(records));
+    assert.deepEqual(decoded.map((r) => r.content.length), [65535, 65535, 18930]);
+    assert.deepEqual(encodeStream(RecordType.Stdin, 1, Buffer.alloc(0)), []);
+  });
+
+  it('round-trips name-value pairs of any length', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.string({ maxLength: 200 }), fc.oneof(fc.string({ maxLength: 20 }), fc.string({ minLength: 120, maxLength: 400 })))), (pairs) => {
+      assert.deepEqual(decodeNameValuePairs(encodeNameValuePairs(pairs)), pairs);
+    }));
+  });
+
+  it('rejects truncated name-value data instead of reading past it', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+      try {
+        decodeNameValuePairs(Buffer.from(bytes));
+      } catch (error) {
+        assert.ok(error instanceof FastCgiProtocolError);
+      }
+    }));
+  });
+
+  it('round-trips END_REQUEST', () => {
+    fc.assert(fc.property(fc.nat(), fc.integer({ min: 0, max: 3 }), (appStatus, protocolStatus) => {
+      const [record] = new RecordDecoder().push(encodeEndRequest(1, { appStatus, protocolStatus }));
+      assert.deepEqual(decodeEndRequest(record!.content), { appStatus, protocolStatus });
+    }));
+  });
+
+  it('throws a protocol error on a wrong version or type, never anything else', () => {
+    assert.throws(() => new RecordDecoder().push(Buffer.from([2, 6, 0, 1, 0, 0, 0, 0])), FastCgiProtocolError);
+    assert.throws(() => new RecordDecoder().push(Buffer.from([1, 12, 0, 1, 0, 0, 0, 0])), FastCgiProtocolError);
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+      try {
+        new RecordDecoder().push(Buffer.from(bytes));
+      } catch (error) {
+        assert.ok(error instanceof FastCgiProtocolError, String(error));
+      }
+    }));
+  });
+});
+
+/** A FastCGI server that answers every connection with `reply(socket)`. */
+async function fakeServer(reply: (socket: Socket) => void): Promise<{ server: Server; port: number; connections: () => number }> {
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections++;
+    socket.on('error', () => {});
+    reply(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port, connections: () => connections };
+}
+
+async function collect(client: FastCgiClient, stdin?: AsyncIterable<Uint8Array>) {
+  const exchange = await client.request([['SCRIPT_FILENAME', '/x.php']], stdin);
+  const chunks: Buffer[] = [];
+  for await (const chunk of exchange.stdout) chunks.push(chunk as Buffer);
+  return { stdout: Buffer.concat(chunks).toString(), end: await exchange.end, stderr: exchange.stderr() };
+}
+
+describe('FastCGI client', () => {
+  it('sends params and stdin, reads stdout, stderr and END_REQUEST, and keeps the connection', async () => {
+    const { server, port, connections } = await fakeServer((socket) => {
+      const decoder = new RecordDecoder();
+      let params = Buffer.alloc(0);
+      let stdin = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        for (const record of decoder.push(chunk)) {
+          if (record.type === RecordType.BeginRequest) { params = Buffer.alloc(0); stdin = Buffer.alloc(0); }
+          if (record.type === RecordType.Params) params = Buffer.concat([params, record.content]);
+          if (record.type === RecordType.Stdin && record.content.length > 0) stdin = Buffer.concat([stdin, record.content]);
+          if (record.type === RecordType.Stdin && record.content.length === 0) {
+            const names = decodeNameValuePairs(params).map(([n, v]) => `${n}=${v}`).join(',');
+            socket.write(Buffer.concat([
+              encodeRecord(RecordType.Stderr, 1, Buffer.from('a warning')),
+              ...encodeStream(RecordType.Stdout, 1, Buffer.from(`Content-Type: text/plain\r\n\r\n${names};${stdin.length}`)),
+              encodeEndRequest(1, { appStatus: 7, protocolStatus: 0 }),
+            ]));
+          }
+        }
+      });
+    });
+    const client = new FastCgiClient({ host: '127.0.0.1', port }, { maxIdle: 1 });
+    try {
+      const first = await collect(client);
+      assert.equal(first.stdout, 'Content-Type: text/plain\r\n\r\nSCRIPT_FILENAME=/x.php;0');
+      assert.deepEqual(first.end, { appStatus: 7, protocolStatus: 0 });
+      assert.equal(first.stderr, 'a warning');
+      await collect(client);
+      assert.equal(connections(), 1, 'the kept connection was reused');
+      async function* body() { yield Buffer.alloc(70_000, 1); yield Buffer.from('tail'); }
+      const posted = await collect(client, body());
+      assert.match(posted.stdout, /;70004$/);
+    } finally {
+      await client.close();
+      server.close();
+    }
+  });
+
+  it('retries once on a fresh connection when a kept one was closed by the server', async () => {
+    let served = 0;
+    const { server, port, connections } = await fakeServer((socket) => {
+      socket.once('data', () => {
+        served++;
+        socket.end(Buffer.concat([encodeRecord(RecordType.Stdout, 1, Buffer.from('X: y\n\nok')), encodeEndRequest(1, { appStatus: 0, protocolStatus: 0 })]));
+      });
+    });
+    const client = new FastCgiClient({ host: '127.0.0.1', port }, { maxIdle: 1 });
+    try {
+      assert.match((await collect(client)).stdout, /ok$/);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.match((await collect(client)).stdout, /ok$/);
+      assert.equal(served, 2);
+      assert.equal(connections(), 2);
+    } finally {
+      await client.close();
+      server.close();
+    }
+  });
+
+  it('fails cleanly, without hanging, on any garbage from the server', async () => {
+    await fc.assert(fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 300 }), async (garbage) => {
+      const { server, port } = await fakeServer((socket) => socket.end(Buffer.from(garbage)));
+      const client = new FastCgiClient({ host: '127.0.0.1', port });
+      try {
+        const outcome = await Promise.race([
+          collect(client).then(() => 'completed', (error: Error) => `failed: ${error.message}`),
+          new Promise((r) => setTimeout(r, 3000, 'hung')),
+        ]);
+        // Random bytes can, rarely, be a valid response; what they may never do is hang or crash.
+        assert.notEqual(outcome, 'hung');
+      } finally {
+        await client.close();
+        server.close();
+      }
+    }), { numRuns: 40 });
+  });
+
+  it('reports a refused connection as an error', async () => {
+    const { server, port } = await fakeServer(() => {});
+    server.close();
+    await new Promise((r) => setTimeout(r, 20));
+    const client = new FastCgiClient({ host: '127.0.0.1', port });
+    await assert.rejects(client.request([]), /cannot connect/);
+  });
+});
