@@ -398,7 +398,7 @@ export function readApacheConfig(file: string, options: ApacheReadOptions): { co
           }
           break;
         case 'serverroot':
-          if (!serverRootFixed && args[0]) serverRoot = posix.normalize(args[0]);
+          if (!serverRootFixed && args[0]) serverRoot = posix.resolve(posix.dirname(posix.resolve('/', file)), args[0]);
           break;
         case 'listen': {
           const spec = args[0] ?? '';
@@ -566,3 +566,18 @@ export function compileRegex(pattern: string): RegExp | undefined {
 }
 
 export { globComponentToRegExp };
+
+/** Variables from Debian's /etc/apache2/envvars (`export NAME=value` lines; `$SUFFIX` is empty). */
+export function parseEnvvars(text: string): Record<string, string> {
+  const vars: Record<string, string> = { SUFFIX: '' };
+  for (const line of text.split('\n')) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2]!.trim();
+    if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
+    value = value.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_w, name: string) => vars[name] ?? '');
+    vars[m[1]!] = value;
+  }
+  delete vars['SUFFIX'];
+  return vars;
+}

@@ -145,9 +145,9 @@ export function selectHat(policyProfile: ProfileTree | 'unconfined', candidates:
   if (result.outcome === 'error') {
     warnings.push(apacheLogLine('warn', 'aa_change_hatv call failed', result.errno));
     const why = result.errno === 'ENOENT' || result.errno === 'ECHILD'
-      ? `none of the ${candidates.length} names is a hat of ${policyProfile.name}`
-      : result.reason;
-    return { outcome: 'parent', hat: null, label: policyProfile.name, errno: result.errno, reason: `${why} (${result.errno}: ${result.reason}); mod_apparmor fails open and the request runs in the parent profile ${policyProfile.name}`, warnings };
+      ? `none of the ${candidates.length} names is a hat of ${policyProfile.name} (${result.errno}: ${result.reason})`
+      : `${result.reason} (${result.errno})`;
+    return { outcome: 'parent', hat: null, label: policyProfile.name, errno: result.errno, reason: `${why}; mod_apparmor fails open and the request runs in the parent profile ${policyProfile.name}`, warnings };
   }
   // Sanity check (logging only), as mod_apparmor does with aa_getcon after entering.
   if (result.mode === 'enforce' && context) {
@@ -158,8 +158,8 @@ export function selectHat(policyProfile: ProfileTree | 'unconfined', candidates:
       warnings.push(apacheLogLine('warn', `AADefaultHatName '${context.defaultHatName}' applies, but does not appear to be a hat in the apache apparmor policy`));
     }
   }
-  const which = candidates[result.candidateIndex] === DEFAULT_URI_HAT && result.candidateIndex === candidates.length - 1
-    ? 'the last-resort name DEFAULT_URI'
-    : `candidate ${result.candidateIndex + 1} of ${candidates.length}`;
-  return { outcome: 'hat', hat: result.hat, label: result.label, candidateIndex: result.candidateIndex, reason: `'${result.hat}' is a hat of ${policyProfile.name} (${which}; earlier names are not hats of it)`, warnings };
+  const i = result.candidateIndex;
+  const which = i === 0 ? 'the first candidate'
+    : `candidate ${i + 1} of ${candidates.length}${candidates[i] === DEFAULT_URI_HAT ? ', the last resort' : ''}; ${i === 1 ? 'the first is' : `the ${i} before it are`} not a hat of ${policyProfile.name}`;
+  return { outcome: 'hat', hat: result.hat, label: result.label, candidateIndex: i, reason: `'${result.hat}' is a hat of ${policyProfile.name} (${which})`, warnings };
 }

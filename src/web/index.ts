@@ -8,3 +8,4 @@ export { nodeFileSystem } from './node-file-system.js';
 export * from './apache-config.js';
 export * from './request-map.js';
 export * from './fpm-config.js';
+export * from './hat-report.js';
