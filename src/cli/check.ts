@@ -1,12 +1,121 @@
-// Placeholder until the issue that owns `hatter check` lands; replaced wholesale by that work.
-import { EXIT_USAGE, type Command } from './io.js';
+// `hatter check`: apparmor_parser-compatible acceptance check of policy files, offline.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { diagnosticToJson, formatDiagnostic, hasErrors } from '../policy/diagnostic.js';
+import { checkPolicy, createParseCache, parseFeatureSet, type FeatureSet } from '../policy/check/index.js';
+import type { FileReader } from '../policy/resolve/index.js';
+import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, readAll, type CliIo, type Command } from './io.js';
+
+const HELP = `Usage: hatter check [--features FILE] [-I DIR]... [--json] [--quiet] FILE...
+
+Check AppArmor policy files the way apparmor_parser would: includes, variables, conditionals,
+every rule class, exec-mode conflicts. Each FILE is an independent policy (like one
+apparmor_parser run per file). Use - to read a policy from stdin (its relative includes
+resolve against the current directory).
+
+Options:
+  -I, --include DIR   add DIR to the include search path (default /etc/apparmor.d); repeatable
+  --features FILE     check against this kernel feature set (the format of apparmor_parser -M,
+                      e.g. a flattened /sys/kernel/security/apparmor/features); default: the
+                      newest policy language
+  --json              one JSON object per file and line:
+                      {"file","ok","diagnostics":[{"file","line","col","severity","code","message"}]}
+  -q, --quiet         print errors only (no warnings)
+  -h, --help          show this help
+
+Examples:
+  hatter check /etc/apparmor.d/usr.sbin.apache2
+  hatter check -I ./apparmor.d ./apparmor.d/php-fpm ./apparmor.d/usr.sbin.apache2
+  hatter check --features features.all -I simple_tests - < case.sd
+  hatter check --json /etc/apparmor.d/* | jq 'select(.ok == false)'
+
+Exit status: 0 every file accepted, 1 some file rejected, 2 usage error or unreadable input.
+Diagnostic codes are documented in docs/diagnostics.md.`;
+
+/** Reads the real file system, following symlinks. */
+export function nodeFileReader(): FileReader {
+  return {
+    kind(path) {
+      try {
+        const stat = statSync(path);
+        return stat.isDirectory() ? 'directory' : stat.isFile() ? 'file' : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    readFile(path) {
+      try { return readFileSync(path); } catch { return undefined; }
+    },
+    listDirectory(path) {
+      try { return readdirSync(path); } catch { return undefined; }
+    },
+  };
+}
 
 export const command: Command = {
   name: 'check',
-  summary: '',
-  help: 'hatter check: not available in this build yet',
-  async run(_args, io) {
-    io.stderr.write('hatter check: not available in this build yet\n');
-    return EXIT_USAGE;
+  summary: 'check AppArmor policy files like apparmor_parser (offline)',
+  help: HELP,
+  async run(args: string[], io: CliIo): Promise<number> {
+    const { values, positionals } = parseOptions(args, {
+      include: { type: 'string', short: 'I', multiple: true },
+      features: { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) {
+      io.stdout.write(`${HELP}\n`);
+      return EXIT_OK;
+    }
+    if (positionals.length === 0) throw new UsageError('no policy file given (use - for stdin)');
+    const reader = nodeFileReader();
+    let features: FeatureSet | undefined;
+    if (values.features) {
+      const path = resolve(io.cwd, values.features);
+      const bytes = reader.readFile(path);
+      if (!bytes) throw new UsageError(`cannot read features file '${values.features}'`);
+      const parsed = parseFeatureSet(Buffer.from(bytes).toString('utf8'), values.features);
+      if (!('root' in parsed)) throw new UsageError(`features file '${values.features}' is malformed: ${parsed.message}`);
+      features = parsed;
+    }
+    const includePaths = (values.include ?? []).map((dir) => resolve(io.cwd, dir));
+    const cache = createParseCache();
+    let anyRejected = false;
+    let unreadable = false;
+    let stdinUsed = false;
+    for (const name of positionals) {
+      let text: string | undefined;
+      let file: string;
+      if (name === '-') {
+        if (stdinUsed) throw new UsageError("'-' (stdin) can be given only once");
+        stdinUsed = true;
+        const bytes = await readAll(io.stdin);
+        text = bytes.toString('latin1');
+        file = '-';
+      } else {
+        file = name;
+      }
+      const result = checkPolicy(file, {
+        reader,
+        workingDirectory: io.cwd,
+        ...(includePaths.length ? { includePaths } : {}),
+        ...(features ? { features } : {}),
+        ...(text !== undefined ? { bytes: Buffer.from(text, 'latin1') } : {}),
+        cache,
+      });
+      if (result.unreadable) unreadable = true;
+      const ok = !hasErrors(result.diagnostics);
+      if (!ok) anyRejected = true;
+      const shown = values.quiet ? result.diagnostics.filter((d) => d.severity === 'error') : result.diagnostics;
+      if (values.json) {
+        io.stdout.write(`${JSON.stringify({ file, ok, diagnostics: shown.map(diagnosticToJson) })}\n`);
+      } else {
+        for (const d of shown) io.stdout.write(`${formatDiagnostic(d)}\n`);
+        if (!values.quiet && positionals.length > 1) io.stderr.write(`${file}: ${ok ? 'accepted' : 'rejected'}\n`);
+      }
+    }
+    if (unreadable) return EXIT_USAGE;
+    return anyRejected ? EXIT_FINDING : EXIT_OK;
   },
 };

@@ -15,7 +15,7 @@ export const CAPABILITIES: readonly string[] = [
 export const SIGNALS: readonly string[] = [
   'hup', 'int', 'quit', 'ill', 'trap', 'abrt', 'bus', 'fpe', 'kill', 'usr1', 'segv', 'usr2', 'pipe', 'alrm',
   'term', 'stkflt', 'chld', 'cont', 'stop', 'stp', 'ttin', 'ttou', 'urg', 'xcpu', 'xfsz', 'vtalrm', 'prof',
-  'winch', 'io', 'pwr', 'sys', 'emt', 'lost', 'exists',
+  'winch', 'io', 'pwr', 'sys', 'emt', 'exists',
   ...Array.from({ length: 33 }, (_, i) => `rtmin+${i}`),
 ];
 

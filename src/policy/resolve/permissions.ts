@@ -58,10 +58,8 @@ export function parseFileMode(text: string, isDeny: boolean, safety?: 'safe' | '
       }
       return { code: 'resolve/unknown-permission', message: `'${letter}' is not a file permission (in '${text}'); known letters are r w a l k m and exec modes like ix px cx ux` };
     }
-    if (exec) {
-      return { code: 'resolve/multiple-exec-modes', message: `'${text}' gives more than one exec mode (${exec.text} and ${match[0]}); a rule can have only one` };
-    }
     const [group, main, fallback, x] = match as unknown as [string, string, string, string];
+    const previous = exec;
     if (x === 'X') deprecated.push('X');
     if (!main && !fallback) {
       if (!isDeny) {
@@ -82,6 +80,9 @@ export function parseFileMode(text: string, isDeny: boolean, safety?: 'safe' | '
         safe,
         text: group,
       };
+    }
+    if (previous && !(exec && sameExec(previous, undefined, exec, undefined))) {
+      return { code: 'resolve/multiple-exec-modes', message: `'${text}' gives conflicting exec modes (${previous.text} and ${group}); a rule can have only one` };
     }
     permissions.add('x');
     i += group.length;

@@ -18,18 +18,18 @@ export interface RuleRef extends SourceLocation {
 /** `allow` (default), `deny` or `prompt`. */
 export type RuleDecision = 'allow' | 'deny' | 'prompt';
 /** `owner` (alias `user`) applies to the file-owner half only, `other` to the other half. */
-export type OwnerQualifier = 'any' | 'owner' | 'other';
+export type OwnerScope = 'any' | 'owner' | 'other';
 
-export interface RulePrefix {
+export interface ResolvedRulePrefix {
   readonly audit: boolean;
   readonly decision: RuleDecision;
-  readonly owner: OwnerQualifier;
+  readonly owner: OwnerScope;
   /** −1000..1000, default 0. */
   readonly priority: number;
 }
 
 interface RuleBase {
-  readonly prefix: RulePrefix;
+  readonly prefix: ResolvedRulePrefix;
   readonly source: RuleRef;
 }
 

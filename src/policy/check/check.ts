@@ -1,0 +1,384 @@
+// checkPolicy: resolve a policy, then everything apparmor_parser rejects (policy-language.md §11):
+// names and words per class, prefixes, AARE syntax, exec-mode conflicts, profile names and flags,
+// and what the target kernel's feature set cannot enforce.
+import type { Diagnostic, Severity } from '../diagnostic.js';
+import { compilePattern, formatWitness, intersect, isEmpty, isExact, parseAare, type Automaton } from '../aare/index.js';
+import type * as Ast from '../model/types.js';
+import { resolvePolicy, ruleOrigins, profileOrigins, type ResolveOptions, type RuleOrigin } from '../resolve/resolve.js';
+import type { ParsedFile } from '../resolve/parse-cache.js';
+import type { ResolvedFileRule, ResolvedPolicy, ResolvedProfile, ResolvedRule, RuleRef } from '../resolve/types.js';
+import { sameExec } from '../resolve/permissions.js';
+import { ALL_FEATURES, type FeatureSet } from './features.js';
+import { checkCapabilityNames, checkFlags, checkRlimit, checkRuleFacts, type ConditionFact, type RuleProblem } from './rules.js';
+
+export interface CheckOptions extends ResolveOptions {
+  /** The kernel feature set to check against; default: the newest policy language. */
+  readonly features?: FeatureSet;
+}
+
+export interface CheckResult {
+  /** True when no diagnostic is an error. */
+  readonly ok: boolean;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly policy: ResolvedPolicy;
+  /** The input itself could not be read. */
+  readonly unreadable: boolean;
+}
+
+/** Classes whose rules may carry `owner`/`other`. */
+const OWNER_CLASSES = new Set(['file', 'link']);
+const PREFIX_RANK: Readonly<Record<string, number>> = { priority: 0, audit: 1, allow: 2, deny: 2, prompt: 2, owner: 3, user: 3, other: 3 };
+
+/** Check one policy file (and its includes) the way `apparmor_parser -QK` would. */
+export function checkPolicy(file: string, options: CheckOptions): CheckResult {
+  const resolved = resolvePolicy(file, options);
+  const checker = new Checker(options.features ?? ALL_FEATURES);
+  if (!resolved.unreadable) {
+    for (const profile of resolved.policy.profiles) checker.checkProfile(profile, true);
+  }
+  const diagnostics = dedupe([...resolved.diagnostics, ...checker.diagnostics]);
+  return { ok: !diagnostics.some((d) => d.severity === 'error'), diagnostics, policy: resolved.policy, unreadable: resolved.unreadable };
+}
+
+function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.file}:${d.line}:${d.col}:${d.code}:${d.message}:${(d.includeChain ?? []).map((c) => `${c.file}:${c.line}`).join('>')}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+class Checker {
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly automata = new Map<string, Automaton | undefined>();
+  private readonly checkedPatterns = new Set<string>();
+
+  constructor(readonly features: FeatureSet) {}
+
+  at(ref: RuleRef, file: ParsedFile | undefined, span: { offset: number; length: number } | undefined, severity: Severity, problem: RuleProblem): void {
+    let line = ref.line;
+    let col = ref.col;
+    if (file && span) ({ line, col } = file.lines.location(span.offset));
+    this.diagnostics.push({
+      file: ref.file, line, col, offset: span?.offset ?? ref.offset, length: span?.length ?? ref.length, severity,
+      code: problem.code, message: problem.message,
+      ...(problem.hint ? { hint: problem.hint } : {}),
+      ...(ref.includeChain.length ? { includeChain: ref.includeChain } : {}),
+    });
+  }
+
+  checkProfile(profile: ResolvedProfile, topLevel: boolean): void {
+    const origin = profileOrigins.get(profile);
+    const ast = origin?.ast;
+    const report = (span: Ast.Span | undefined, problem: RuleProblem, severity: Severity = 'error') => this.at(profile.source, origin?.file, span, severity, problem);
+    if (ast) {
+      for (const problem of checkFlags(profile.flags, profile.kind === 'hat')) report(ast.flags[0]?.span ?? ast.span, problem);
+      if (ast.flags.length === 0 && /flags\s*=\s*\(\s*\)|\(\s*\)\s*\{/.test(ast.syntax?.text?.() ?? '')) {
+        report(ast.span, { code: 'check/empty-flags', message: 'flags=() is empty: remove it or name at least one flag' });
+      }
+      if (profile.kind === 'hat' && ast.xattrs.length) report(ast.xattrs[0]!.span, { code: 'check/xattrs-on-hat', message: `hat '${profile.localName}' cannot have xattrs: hats are entered by change_hat, not by exec` });
+      if (ast.form === 'path' && topLevel) this.checkPathName(profile, ast, report);
+      if (ast.form === 'profile' || ast.form === 'hat') this.checkNamespace(profile.localName, ast, report);
+    }
+    for (const rule of profile.rules) this.checkRule(rule);
+    this.checkExecConflicts(profile);
+    for (const child of profile.children) this.checkProfile(child, false);
+  }
+
+  checkPathName(profile: ResolvedProfile, ast: Ast.Profile, report: (span: Ast.Span | undefined, p: RuleProblem) => void): void {
+    const name = profile.localName;
+    if (name.startsWith(':')) { this.checkNamespace(name, ast, report); return; }
+    if (!name.startsWith('/')) {
+      report(ast.name?.span ?? ast.span, { code: 'check/bad-profile-name', message: `profile name '${name}' must begin with '/', a namespace (:ns:name) or the keyword 'profile' or 'hat'`, hint: `write 'profile ${name} {'` });
+    }
+  }
+
+  checkNamespace(name: string, ast: Ast.Profile, report: (span: Ast.Span | undefined, p: RuleProblem) => void): void {
+    if (!name.startsWith(':')) return;
+    const end = name.indexOf(':', 1);
+    if (end < 0) { report(ast.name?.span ?? ast.span, { code: 'check/bad-namespace', message: `namespace in '${name}' is not terminated: write ':ns:name'` }); return; }
+    if (end === 1) { report(ast.name?.span ?? ast.span, { code: 'check/bad-namespace', message: `empty namespace in '${name}'` }); return; }
+    const rest = name.slice(end + 1).replace(/^\/\//, '');
+    if (!rest) report(ast.name?.span ?? ast.span, { code: 'check/bad-namespace', message: `'${name}' names a namespace but no profile in it` });
+  }
+
+  checkRule(rule: ResolvedRule): void {
+    const origin = ruleOrigins.get(rule);
+    if (!origin) return;
+    const { ast, file } = origin;
+    if ('fromAlias' in rule && rule.fromAlias) return;
+    const report = (problem: RuleProblem, span?: Ast.Span, severity: Severity = 'error') => this.at(rule.source, file, span, severity, problem);
+    this.checkPrefix(rule, ast, report);
+    if (!this.features.supportsClass(rule.class) && rule.class !== 'all') {
+      report({ code: 'check/unsupported-by-features', message: `${rule.class} rules are not supported by the feature set '${this.features.name}'; the kernel will not enforce this rule` }, undefined, 'warning');
+    }
+    switch (rule.class) {
+      case 'file': this.checkFileRule(rule, origin, report); break;
+      case 'link':
+        if (ast.kind === 'LinkRule') {
+          for (const extra of ast.extra) report({ code: 'check/unexpected-word', message: `unexpected '${extra.value}' in link rule` }, extra.span);
+          if (!ast.link || !ast.target) report({ code: 'check/incomplete-link', message: "a link rule needs 'link LINK -> TARGET'" });
+        }
+        this.checkPattern(rule.pattern, 'path', rule, origin, 'link');
+        this.checkPattern(rule.target, 'path', rule, origin, 'link target');
+        break;
+      case 'capability':
+        if (ast.kind === 'CapabilityRule') {
+          ast.capabilities.forEach((word) => {
+            for (const problem of checkCapabilityNames([word.value])) report(problem, word.span);
+          });
+        }
+        break;
+      case 'rlimit':
+        if (ast.kind === 'RlimitRule') {
+          for (const extra of ast.extra) report({ code: 'check/unexpected-word', message: `unexpected '${extra.value}' in rlimit rule` }, extra.span);
+          if (!ast.resource || !ast.value) report({ code: 'check/incomplete-rlimit', message: "an rlimit rule is 'set rlimit NAME <= VALUE,'" });
+          else for (const problem of checkRlimit(ast.resource.value, ast.value.value)) report(problem, ast.value.span);
+        }
+        break;
+      case 'change_profile': this.checkChangeProfile(rule, origin, report); break;
+      default: {
+        if (!('access' in rule)) break;
+        const classAst = ast as Ast.NetworkRule;
+        const facts = {
+          class: rule.class,
+          access: rule.access,
+          words: rule.words,
+          conditions: flattenConditions(classAst.conditions ?? [], origin),
+          ...(rule.target !== undefined ? { target: rule.target } : {}),
+        };
+        for (const problem of checkRuleFacts(facts)) report(problem);
+        this.checkClassPatterns(rule, origin);
+      }
+    }
+  }
+
+  checkPrefix(rule: ResolvedRule, ast: Ast.Rule, report: (p: RuleProblem, span?: Ast.Span, severity?: Severity) => void): void {
+    const keywords = ast.prefix.keywords;
+    let rank = -1;
+    const decisions = keywords.filter((k) => k === 'allow' || k === 'deny' || k === 'prompt');
+    if (decisions.length > 1) report({ code: 'check/conflicting-prefix', message: `'${decisions.join(' ')}': a rule is either allow, deny or prompt` }, ast.prefix.span);
+    else {
+      for (const keyword of keywords) {
+        const r = PREFIX_RANK[keyword.replace(/=.*/, '')] ?? -1;
+        if (r <= rank) {
+          report({ code: 'check/prefix-order', message: `rule prefixes must come in the order priority=, audit, allow/deny/prompt, owner/other ('${keywords.join(' ')}')` }, ast.prefix.span);
+          break;
+        }
+        rank = r;
+      }
+    }
+    if (rule.prefix.owner !== 'any' && !OWNER_CLASSES.has(rule.class)) {
+      report({ code: 'check/owner-not-allowed', message: `'${rule.prefix.owner}' is not allowed on ${rule.class} rules; owner/other apply to file and link rules only` }, ast.prefix.span);
+    }
+    const priority = ast.prefix.priority;
+    if (priority && (priority.value === undefined || !Number.isInteger(priority.value) || priority.value < -1000 || priority.value > 1000)) {
+      report({ code: 'check/priority-range', message: `priority '${priority.raw}' must be an integer from -1000 to 1000` }, priority.span);
+    }
+  }
+
+  checkFileRule(rule: ResolvedFileRule, origin: RuleOrigin, report: (p: RuleProblem, span?: Ast.Span, severity?: Severity) => void): void {
+    const ast = origin.ast;
+    if (ast.kind !== 'FileRule') return;
+    for (const extra of ast.extra) report({ code: 'check/unexpected-word', message: `unexpected '${extra.value}' in file rule` }, extra.span);
+    if (ast.bare) return;
+    if (!ast.path) { report({ code: 'check/missing-path', message: 'file rule without a path' }); return; }
+    if (!ast.permissions) { report({ code: 'check/missing-permissions', message: `file rule for '${ast.path.value}' has no permissions (r, w, a, l, k, m, ix, px …)` }, ast.path.span); return; }
+    const raw = ast.path.value;
+    if (!raw.startsWith('/') && !raw.startsWith('@{') && !raw.startsWith('"/') && !raw.startsWith('{')) {
+      report({ code: 'check/relative-path', message: `'${raw}' is not an absolute path: file rules need a path starting with '/' or a variable` }, ast.path.span);
+      return;
+    }
+    if (ast.target) {
+      const exec = rule.exec;
+      if (!exec) {
+        if (!rule.permissions.has('l')) report({ code: 'check/target-without-exec', message: "'-> TARGET' needs an exec mode with a profile transition (px, cx, pix …) or a link permission" }, ast.target.span);
+      } else if (exec.transition !== 'profile' && exec.transition !== 'child') {
+        report({ code: 'check/target-without-exec', message: `'-> ${ast.target.value}' needs a px or cx exec mode, not '${exec.text}'` }, ast.target.span);
+      }
+      if (rule.permissions.has('l') && rule.exec) {
+        report({ code: 'check/link-with-exec', message: `a link rule ('l ... -> target') cannot also have the exec mode '${rule.exec.text}'` }, ast.target.span);
+      }
+    }
+    this.checkPattern(rule.pattern, 'path', rule, origin, 'path');
+  }
+
+  checkChangeProfile(rule: Extract<ResolvedRule, { class: 'change_profile' }>, origin: RuleOrigin, report: (p: RuleProblem, span?: Ast.Span, severity?: Severity) => void): void {
+    const ast = origin.ast;
+    if (ast.kind !== 'ChangeProfileRule') return;
+    for (const extra of ast.extra) report({ code: 'check/unexpected-word', message: `unexpected '${extra.value}' in change_profile rule` }, extra.span);
+    if (ast.safety && !ast.exec) {
+      report({ code: 'check/safety-without-exec', message: `'${ast.safety}' needs an exec condition: 'change_profile ${ast.safety} /path/to/exec -> target,'` });
+    }
+    if (ast.exec) {
+      const raw = ast.exec.value;
+      if (!raw.startsWith('/') && !raw.startsWith('@{') && !raw.startsWith('"/')) {
+        report({ code: 'check/relative-path', message: `the exec condition '${raw}' must be an absolute path (starting with '/' or a variable)` }, ast.exec.span);
+      }
+      if (rule.execCondition !== undefined) this.checkPattern(rule.execCondition, 'path', rule, origin, 'exec condition');
+    }
+    if (rule.prefix.audit && rule.prefix.decision === 'allow') {
+      report({ code: 'check/audit-ignored', message: "'audit' has no effect on change_profile rules and is dropped" }, ast.prefix.span, 'warning');
+    }
+    this.checkPattern(rule.target, 'glob_null', rule, origin, 'target');
+  }
+
+  checkClassPatterns(rule: Extract<ResolvedRule, { access: readonly string[] }>, origin: RuleOrigin): void {
+    for (const [key, values] of Object.entries(rule.conditions)) {
+      if (key === 'set' || key === 'options' || key === 'fstype' || key === 'vfstype' || key === 'type' || key === 'protocol' || key === 'ip' || key === 'port' || key.endsWith('.ip') || key.endsWith('.port')) continue;
+      for (const value of values) this.checkPattern(value, 'glob_null', rule, origin, `${key}=`);
+    }
+    if (rule.class === 'mount' || rule.class === 'remount' || rule.class === 'umount' || rule.class === 'pivot_root') {
+      for (const word of rule.words) this.checkPattern(word, 'path', rule, origin, 'path');
+      if (rule.target !== undefined) this.checkPattern(rule.target, rule.class === 'pivot_root' ? 'glob_null' : 'path', rule, origin, 'target');
+    }
+  }
+
+  /** AARE syntax: unbalanced braces/brackets, `{a}`, trailing `\`, nesting; reported once per pattern and place. */
+  checkPattern(pattern: string, kind: 'path' | 'glob_null', rule: ResolvedRule, origin: RuleOrigin, what: string): void {
+    const key = `${rule.source.file}:${rule.source.offset}:${what}:${pattern}`;
+    if (this.checkedPatterns.has(key)) return;
+    this.checkedPatterns.add(key);
+    const parsed = parseAare(pattern, { kind, filterSlashes: false });
+    for (const d of parsed.diagnostics) {
+      this.at(rule.source, origin.file, undefined, d.severity === 'error' ? 'error' : 'warning', { code: d.code, message: `${what} '${pattern}': ${d.message}` });
+    }
+  }
+
+  // ---- exec conflicts (policy-semantics.md §5) --------------------------------------------------
+
+  checkExecConflicts(profile: ResolvedProfile): void {
+    const execRules = profile.rules.filter((r): r is ResolvedFileRule => r.class === 'file' && r.exec !== undefined && r.prefix.decision === 'allow' && r.exec.transition !== 'deny');
+    if (execRules.length < 2) return;
+    const exact: ResolvedFileRule[] = [];
+    const globs: ResolvedFileRule[] = [];
+    for (const rule of execRules) (isExact(rule.pattern) === false ? globs : exact).push(rule);
+    // Exact rules: same string, same half, same priority, different mode.
+    const byPath = new Map<string, ResolvedFileRule[]>();
+    for (const rule of exact) {
+      for (const path of literalStrings(rule.pattern)) {
+        const list = byPath.get(path) ?? [];
+        list.push(rule);
+        byPath.set(path, list);
+      }
+    }
+    const reported = new Set<ResolvedFileRule>();
+    for (const [path, rules] of byPath) {
+      for (let i = 1; i < rules.length; i++) {
+        for (let j = 0; j < i; j++) {
+          const a = rules[j]!;
+          const b = rules[i]!;
+          if (!halvesMeet(a, b) || a.prefix.priority !== b.prefix.priority) continue;
+          if (sameExec(a.exec!, a.execTarget, b.exec!, b.execTarget)) continue;
+          if (reported.has(b)) continue;
+          reported.add(b);
+          this.conflict(a, b, path);
+        }
+      }
+    }
+    // Globs: a conflict exists iff the languages of two rules with different modes intersect.
+    for (let i = 1; i < globs.length; i++) {
+      for (let j = 0; j < i; j++) {
+        const a = globs[j]!;
+        const b = globs[i]!;
+        if (!halvesMeet(a, b) || a.prefix.priority !== b.prefix.priority) continue;
+        if (sameExec(a.exec!, a.execTarget, b.exec!, b.execTarget)) continue;
+        if (reported.has(b)) continue;
+        if (!prefixesCompatible(a.pattern, b.pattern)) continue;
+        const witness = this.overlap(a.pattern, b.pattern);
+        if (witness === undefined) continue;
+        reported.add(b);
+        this.conflict(a, b, witness);
+      }
+    }
+  }
+
+  conflict(a: ResolvedFileRule, b: ResolvedFileRule, example: string): void {
+    const origin = ruleOrigins.get(b);
+    const mode = (r: ResolvedFileRule) => `${r.exec!.text}${r.execTarget ? ` -> ${r.execTarget}` : ''}`;
+    this.at(b.source, origin?.file, undefined, 'error', {
+      code: 'check/conflicting-exec-modes',
+      message: `profile has merged rule with conflicting x modifiers: '${b.pattern} ${mode(b)}' and '${a.pattern} ${mode(a)}' (line ${a.source.line}${a.source.file !== b.source.file ? ` of ${a.source.file}` : ''}) both match '${example}'`,
+      hint: 'give both rules the same exec mode, make one exact, or separate them with priority=',
+    });
+  }
+
+  automaton(pattern: string): Automaton | undefined {
+    if (this.automata.has(pattern)) return this.automata.get(pattern);
+    const compiled = compilePattern(pattern, { kind: 'path', filterSlashes: false, maxStates: 20_000 });
+    const automaton = compiled.ok ? compiled.automaton : undefined;
+    this.automata.set(pattern, automaton);
+    return automaton;
+  }
+
+  overlap(a: string, b: string): string | undefined {
+    const x = this.automaton(a);
+    const y = this.automaton(b);
+    if (!x || !y) return undefined;
+    try {
+      const result = isEmpty(intersect(x, y));
+      if (result.empty) return undefined;
+      return result.witness ? formatWitness(result.witness) : '(a common path)';
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** `owner` and `other` rules never meet; either meets an unqualified rule. */
+function halvesMeet(a: ResolvedFileRule, b: ResolvedFileRule): boolean {
+  return a.prefix.owner === 'any' || b.prefix.owner === 'any' || a.prefix.owner === b.prefix.owner;
+}
+
+/** The literal strings an exact pattern stands for (alternations expanded, escapes removed), capped. */
+function literalStrings(pattern: string): string[] {
+  let results = [''];
+  const stack: { before: string[]; alternatives: string[][] }[] = [];
+  let current = results;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === '\\' && i + 1 < pattern.length) { current = current.map((s) => s + pattern[++i]); continue; }
+    if (ch === '{') { stack.push({ before: current, alternatives: [] }); current = ['']; continue; }
+    if (ch === ',' && stack.length) { stack[stack.length - 1]!.alternatives.push(current); current = ['']; continue; }
+    if (ch === '}' && stack.length) {
+      const frame = stack.pop()!;
+      frame.alternatives.push(current);
+      const joined: string[] = [];
+      for (const b of frame.before) for (const alt of frame.alternatives) for (const a of alt) joined.push(b + a);
+      current = joined.length > 4096 ? joined.slice(0, 4096) : joined;
+      continue;
+    }
+    current = current.map((s) => s + ch);
+  }
+  results = current;
+  return results;
+}
+
+/** Cheap pre-filter: two globs can overlap only if one literal prefix extends the other. */
+function prefixesCompatible(a: string, b: string): boolean {
+  const lit = (p: string) => {
+    const m = /^[^*?[{\\]*/.exec(p);
+    return m ? m[0] : '';
+  };
+  const x = lit(a);
+  const y = lit(b);
+  return x.startsWith(y) || y.startsWith(x);
+}
+
+function flattenConditions(conditions: readonly Ast.Condition[], origin: RuleOrigin): ConditionFact[] {
+  const facts: ConditionFact[] = [];
+  const expand = (word: Ast.Word) => {
+    const value = origin.expand(word.value);
+    return typeof value === 'string' ? value : word.value;
+  };
+  for (const c of conditions) {
+    if (c.name === 'peer' && c.conditions.length) {
+      for (const inner of c.conditions) facts.push({ key: inner.name, operator: inner.operator, values: inner.values.map(expand), list: inner.list, peer: true });
+      continue;
+    }
+    facts.push({ key: c.name, operator: c.operator, values: c.values.map(expand), list: c.list, peer: false });
+  }
+  return facts;
+}

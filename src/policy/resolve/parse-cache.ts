@@ -1,0 +1,39 @@
+// Parse each file once per run: abstractions and tunables are included by many profiles.
+import { LineIndex, decodeSource, type Diagnostic } from '../diagnostic.js';
+import { parsePolicy } from '../syntax/index.js';
+import { buildPolicyModel } from '../model/index.js';
+import type { Policy } from '../model/types.js';
+
+export interface ParsedFile {
+  readonly path: string;
+  /** How diagnostics name the file (the path as the user wrote it for the input). */
+  readonly display: string;
+  readonly text: string;
+  readonly policy: Policy;
+  /** Syntax diagnostics of this file (reported once per file per policy). */
+  readonly diagnostics: readonly Diagnostic[];
+  readonly lines: LineIndex;
+}
+
+/** Parsed files by absolute path; share one between the files of a `hatter check` run. */
+export interface ParseCache {
+  get(path: string): ParsedFile | undefined;
+  set(path: string, file: ParsedFile): void;
+}
+
+export function createParseCache(): ParseCache {
+  return new Map<string, ParsedFile>();
+}
+
+/** Parse policy bytes (UTF-8, else latin1) into the model, with its syntax diagnostics. */
+export function parseBytes(bytes: Uint8Array, path: string, displayName = path): ParsedFile {
+  const { text } = decodeSource(bytes);
+  return parseText(text, path, displayName);
+}
+
+export function parseText(text: string, path: string, displayName = path): ParsedFile {
+  const syntax = parsePolicy(text, displayName);
+  const model = buildPolicyModel(syntax);
+  const diagnostics = [...syntax.diagnostics, ...model.diagnostics];
+  return { path, display: displayName, text, policy: model.policy, diagnostics, lines: new LineIndex(text) };
+}
