@@ -94,10 +94,16 @@ class Parser {
   pos = 0;
   readonly warnings: PatternError[] = [];
   private depth = 0;
+  /** Offset of the second character when the pattern starts `//` + non-slash (kept), else -1. */
+  private leadingDoubleSlashAt = -1;
 
   constructor(private readonly text: string, private readonly kind: AareKind, private readonly filter: boolean) {}
 
   parseTop(): AareNode[] {
+    if (this.nextIsSlash(0)) {
+      const second = this.decodeCharQuiet(0)!.end;
+      if (this.nextIsSlash(second) && !this.nextIsSlash(this.decodeCharQuiet(second)!.end)) this.leadingDoubleSlashAt = second;
+    }
     const sequence = this.parseSequence(false);
     if (this.pos < this.text.length) {
       const ch = this.text[this.pos];
@@ -148,8 +154,10 @@ class Parser {
       }
       const decoded = this.decodeChar(this.pos, false);
       const isSlash = decoded.bytes.length === 1 && decoded.bytes[0] === SLASH;
-      if (isSlash && decoded.plain && this.filter) {
-        if (slashRun && !this.keepsLeadingDoubleSlash(out)) {
+      // apparmor_parser filters slashes on the text before it reads escapes, so an escaped `\/` is
+      // kept but a plain slash right after it is dropped.
+      if (isSlash && this.filter) {
+        if (decoded.plain && slashRun && !this.keepsLeadingDoubleSlash()) {
           this.pos = decoded.end;
           continue;
         }
@@ -163,13 +171,13 @@ class Parser {
     return out;
   }
 
-  /** `//usr` keeps its two leading slashes (a distinct namespace); `///usr` and `//` collapse. */
-  private keepsLeadingDoubleSlash(out: readonly AareNode[]): boolean {
-    if (this.depth > 0 || out.length !== 1) return false;
-    // We are at the second slash of the pattern; it is kept when the pattern starts with exactly `//`
-    // followed by something other than a slash.
-    if (this.text[0] !== '/' || this.text[1] !== '/' || this.pos !== 1) return false;
-    return this.text.length > 2 && !this.nextIsSlash(2);
+  /**
+   * `//usr` keeps its two leading slashes (a distinct namespace): as in apparmor_parser's
+   * filter_slashes, a pattern whose first two characters are slashes and whose third is not a slash
+   * (or is the end) keeps both; `///usr` collapses to `/usr`.
+   */
+  private keepsLeadingDoubleSlash(): boolean {
+    return this.depth === 0 && this.pos === this.leadingDoubleSlashAt;
   }
 
   /** The character at `at` is a slash as apparmor_parser sees it after lexing (`/` or `\x2f`, not `\/`). */
@@ -271,10 +279,12 @@ class Parser {
         if (first.bytes.length !== 1 || second.bytes.length !== 1) {
           throw new PatternError('aare/invalid-range', 'a range in [...] must be between single-byte characters', itemStart, this.pos - itemStart);
         }
-        const lo = first.bytes[0]!;
-        const hi = second.bytes[0]!;
+        let lo = first.bytes[0]!;
+        let hi = second.bytes[0]!;
         if (lo > hi) {
-          throw new PatternError('aare/invalid-range', `range ${text.slice(itemStart, this.pos)} is reversed`, itemStart, this.pos - itemStart);
+          // apparmor_parser swaps the bounds; so do we, with a warning.
+          this.warnings.push(new PatternError('aare/reversed-range', `range ${text.slice(itemStart, this.pos)} is reversed; it is read as ${String.fromCharCode(hi)}-${String.fromCharCode(lo)}`, itemStart, this.pos - itemStart));
+          [lo, hi] = [hi, lo];
         }
         ranges.push([lo, hi]);
         continue;
@@ -342,7 +352,7 @@ export function utf8Bytes(cp: number): number[] {
 export function filterSlashes(pattern: string): string {
   let out = '';
   let i = 0;
-  if (pattern.startsWith('//') && pattern.length > 2 && pattern[2] !== '/') {
+  if (pattern.startsWith('//') && pattern[2] !== '/') {
     out = '//';
     i = 2;
   }
@@ -353,7 +363,7 @@ export function filterSlashes(pattern: string): string {
       i += 2;
       continue;
     }
-    if (ch === '/' && out.endsWith('/') && !out.endsWith('\\/')) {
+    if (ch === '/' && out.endsWith('/')) {
       i++;
       continue;
     }

@@ -84,7 +84,7 @@ test('corpus file-rule patterns: hatter agrees with apparmor_parser on every pro
 });
 
 test('generated tricky patterns: hatter agrees with apparmor_parser except documented 3.0.8 bugs', { skip: oracle.skip || false, timeout: 60_000 }, (t) => {
-  const patterns = trickyPatterns(600, 20261122);
+  const patterns = trickyPatterns(700, 20261122);
   assert.ok(patterns.length >= 500);
   const { unexplained, explained, probesChecked, bothRejected } = differential(patterns, 7);
   const byBug = [...explained].map(([name, list]) => `${name}: ${new Set(list.map((d) => d.pattern)).size} patterns`).join(', ');
