@@ -256,6 +256,7 @@ export function readHatRules(file: string, profile: string, hat: string | null, 
       const c = text[i]!;
       if (c !== '\n' && /^\s*(#?include\s|@\{[^}]*\}\s*\+?=)/.test(buf)) {
         // include lines and variable assignments end at the newline; commas and braces are theirs
+        if (c === '#') { while (i < n && text[i] !== '\n') i++; continue; }
         buf += c;
         i++;
         continue;

@@ -9,3 +9,9 @@ export { AppArmorBackend, parseCurrentLabel, parseProfilesList, onexecCommand, t
 export { createBackend, chooseBackend, type BackendOptions } from './choose.js';
 export { findLauncher, launcherArgs, nodeRuntimeNeeds, probeLandlock, resolveCommand, LAUNCHER_SETUP_FAILURE, type LandlockPathRule, type LaunchPlan, type LandlockProbe } from './launcher.js';
 export { planLandlock, runtimeGrants, type LandlockTranslation, type WideningEntry } from './landlock-plan.js';
+export { translateRequest, setWideningOracle, rightsText } from './landlock-plan.js';
+export { translateHat, expandAlternations, coveringPath, rightsOf, type HatTranslation, type GrantOrigin, type RightClass, type TranslateOptions, type WideningOracle } from './landlock-translate.js';
+export { aareWideningOracle, literalPattern } from './aare-oracle.js';
+export { readHatRules, nodePolicyFiles, type HatRules, type HatFileRule, type HatOtherRule, type PolicyFiles } from './hat-rules.js';
+export { explainHat, NEWEST_KNOWN_ABI, type Explanation, type LandlockExplanation, type AppArmorExplanation, type ExplainOptions } from './explain.js';
+export * from './change-hat.js';

@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../support/cli.js';
+import { scratchDir } from '../support/confine.js';
+
+function site(): { dir: string; policy: string } {
+  const dir = scratchDir('explain');
+  mkdirSync(join(dir, 'bob', 'public'), { recursive: true });
+  mkdirSync(join(dir, 'bob', 'data'), { recursive: true });
+  const policy = join(dir, 'hatter');
+  writeFileSync(policy, `@{SITE}=${dir}/bob\nprofile hatter {\n  ^bob {\n    @{SITE}/public/*.html r,\n    @{SITE}/data/** rw,\n    deny @{SITE}/data/private/** r,\n  }\n}\n`);
+  return { dir, policy };
+}
+
+test('confine explain prints the Landlock grants with their hat rules, and the widening', async () => {
+  const { dir, policy } = site();
+  const result = await runCli(['confine', 'explain', '--policy', policy, '--backend', 'landlock', '--abi', '7', 'hatter//bob']);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^landlock: hatter\/\/bob \(ABI 7, --abi\)$/m);
+  assert.match(result.stdout, new RegExp(`^    rw  ${dir}/bob/data    <- ${dir}/bob/data/\\*\\* rw \\(${policy}:5\\)$`, 'm'));
+  assert.match(result.stdout, new RegExp(`^    r   ${dir}/bob/public    <- ${dir}/bob/public/\\*\\.html r`, 'm'));
+  assert.match(result.stdout, new RegExp(`\\[glob\\] read beneath ${dir}/bob/public for ${dir}/bob/public/\\*\\.html: also grants e\\.g\\. ${dir}/bob/public/`));
+  assert.match(result.stdout, new RegExp(`\\[deny\\] deny ${dir}/bob/data/private/\\*\\* r cannot be kept`));
+  assert.match(result.stdout, /^  tcp: handled; bind ports \[\], connect ports \[\]/m);
+  assert.doesNotMatch(result.stdout, /^apparmor:/m);
+});
+
+test('confine explain --json gives both backends; apparmor shows the attr/exec string', async () => {
+  const { policy } = site();
+  const result = await runCli(['confine', 'explain', '--policy', policy, '--abi', '4', '--json', 'hatter//bob']);
+  assert.equal(result.code, 0, result.stderr);
+  const json = JSON.parse(result.stdout) as { ok: boolean; explanations: { backend: string; attrExec?: string; abi?: number; scoped?: boolean; widening?: { kind: string }[] }[] };
+  assert.equal(json.ok, true);
+  assert.deepEqual(json.explanations.map((e) => e.backend), ['landlock', 'apparmor']);
+  assert.equal(json.explanations[1]!.attrExec, 'exec hatter//bob');
+  assert.equal(json.explanations[0]!.abi, 4);
+  assert.equal(json.explanations[0]!.scoped, false);
+  assert.ok(json.explanations[0]!.widening!.some((w) => w.kind === 'signal'));
+});
+
+test('confine explain: usage errors and policy errors exit 2', async () => {
+  const { policy } = site();
+  assert.equal((await runCli(['confine', 'explain', 'hatter//bob'])).code, 2);
+  assert.equal((await runCli(['confine', 'explain', '--policy', policy, 'hatter//'])).code, 2);
+  assert.equal((await runCli(['confine', 'explain', '--policy', policy, '--backend', 'selinux', 'hatter//bob'])).code, 2);
+  assert.equal((await runCli(['confine', 'frobnicate'])).code, 2);
+  const missing = await runCli(['confine', 'explain', '--policy', policy, 'hatter//carol']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /hatter\/\/carol is not defined in .* \[confine\/hat-not-found\]/);
+  const help = await runCli(['confine', 'explain', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^Usage: hatter confine explain/);
+});

@@ -1,0 +1,173 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { coveringPath, expandAlternations, translateHat, type TranslateOptions } from '../../src/confine/landlock-translate.js';
+import { readHatRules, type PolicyFiles } from '../../src/confine/hat-rules.js';
+import { aareWideningOracle } from '../../src/confine/aare-oracle.js';
+import { scratchDir } from '../support/confine.js';
+
+function memoryFiles(files: Record<string, string>): PolicyFiles {
+  return {
+    read: (path) => files[path] !== undefined ? { text: files[path]! } : { error: 'ENOENT' },
+    stat: (path) => files[path] !== undefined ? 'file' : Object.keys(files).some((f) => f.startsWith(`${path}/`)) ? 'directory' : undefined,
+    list: (path) => Object.keys(files).filter((f) => f.startsWith(`${path}/`)).map((f) => f.slice(path.length + 1)).filter((f) => !f.includes('/')).sort(),
+  };
+}
+
+const POLICY = `
+abi <abi/3.0>,
+include "vars"
+profile hatter {
+  /srv/** r,
+  ^bob {
+    # bob's site
+    @{SITE}/public/ r,
+    @{SITE}/public/*.html r,
+    @{SITE}/data/** rw,
+    deny @{SITE}/data/secret* rw,
+    owner @{SITE}/uploads/** rw,
+    @{SITE}/log/access.log a,
+    @{SITE}/cgi-bin/{hello,env}.cgi rix,
+    "/srv/with space/x" r,
+    network inet stream,
+    signal (receive) peer=hatter,
+  }
+  ^alice {
+    @{ROOT}/alice/** r,
+  }
+}
+`;
+
+const files = memoryFiles({ '/p/hatter': POLICY, '/p/vars': '@{ROOT}=/srv/sites\n@{SITE}=@{ROOT}/bob  # a comment\n' });
+
+test('the policy reader finds a hat, expands variables (defined in an include) and keeps sources', () => {
+  const { rules, diagnostics } = readHatRules('/p/hatter', 'hatter', 'bob', { files });
+  assert.deepEqual(diagnostics, []);
+  assert.ok(rules);
+  assert.equal(rules.label, 'hatter//bob');
+  assert.deepEqual(rules.files.map((r) => [r.pattern, r.perms, r.deny, r.owner, r.source.line]), [
+    ['/srv/sites/bob/public/', 'r', false, false, 8],
+    ['/srv/sites/bob/public/*.html', 'r', false, false, 9],
+    ['/srv/sites/bob/data/**', 'rw', false, false, 10],
+    ['/srv/sites/bob/data/secret*', 'rw', true, false, 11],
+    ['/srv/sites/bob/uploads/**', 'rw', false, true, 12],
+    ['/srv/sites/bob/log/access.log', 'a', false, false, 13],
+    ['/srv/sites/bob/cgi-bin/{hello,env}.cgi', 'rix', false, false, 14],
+    ['/srv/with space/x', 'r', false, false, 15],
+  ]);
+  assert.deepEqual(rules.others.map((r) => [r.kind, r.words.join(' ')]), [['network', 'inet stream'], ['signal', '(receive) peer=hatter']]);
+  // hats do not inherit the parent's rules
+  assert.equal(rules.files.some((r) => r.pattern === '/srv/**'), false);
+});
+
+test('the policy reader reports unknown hats, undefined variables and unbalanced blocks as diagnostics', () => {
+  const missing = readHatRules('/p/hatter', 'hatter', 'carol', { files });
+  assert.equal(missing.rules, undefined);
+  assert.equal(missing.diagnostics[0]?.code, 'confine/hat-not-found');
+  assert.match(missing.diagnostics[0]!.hint!, /hatter\/\/bob/);
+  const undefinedVar = readHatRules('/q', 'p', null, { files: memoryFiles({ '/q': 'profile p {\n  @{NOPE}/x r,\n}\n' }) });
+  assert.deepEqual(undefinedVar.diagnostics.map((d) => [d.code, d.line]), [['confine/undefined-variable', 2]]);
+  const unclosed = readHatRules('/q', 'p', null, { files: memoryFiles({ '/q': 'profile p {\n  /x r,\n' }) });
+  assert.ok(unclosed.diagnostics.some((d) => d.code === 'confine/unclosed-block'));
+  const unreadable = readHatRules('/nope', 'p', null, { files: memoryFiles({}) });
+  assert.equal(unreadable.diagnostics[0]?.code, 'confine/policy-unreadable');
+});
+
+test('the policy reader never throws on arbitrary text', () => {
+  fc.assert(fc.property(fc.string({ maxLength: 200 }), fc.constantFrom('', 'profile p {\n', '^h {', '@{A}={x,y}\n', 'include "self"\n'), (text, prefix) => {
+    const result = readHatRules('/self', 'p', null, { files: memoryFiles({ '/self': prefix + text }) });
+    assert.ok(Array.isArray(result.diagnostics));
+  }), { numRuns: 300 });
+});
+
+test('alternations expand and covering paths are the deepest literal directory (or the file)', () => {
+  assert.deepEqual(expandAlternations('/a/{b,c{d,e}}/f'), ['/a/b/f', '/a/cd/f', '/a/ce/f']);
+  assert.deepEqual(expandAlternations('/a/{,x}y'), ['/a/y', '/a/xy']);
+  assert.equal(expandAlternations(`/${'{a,b}'.repeat(10)}`), undefined);
+  assert.deepEqual(coveringPath('/srv/bob/public/*.html'), { path: '/srv/bob/public', literal: false });
+  assert.deepEqual(coveringPath('/srv/*/public/**'), { path: '/srv', literal: false });
+  assert.deepEqual(coveringPath('/srv/bob/log/access.log'), { path: '/srv/bob/log/access.log', literal: true });
+  assert.deepEqual(coveringPath('/srv/bob/public/'), { path: '/srv/bob/public', literal: true });
+  assert.deepEqual(coveringPath('/**'), { path: '/', literal: false });
+  fc.assert(fc.property(fc.stringMatching(/^\/[a-z/*?]{0,20}$/), (pattern) => {
+    const { path } = coveringPath(pattern);
+    // the covering path is a prefix of the pattern's literal part
+    assert.ok(pattern.startsWith(path === '/' ? '/' : path));
+  }));
+});
+
+function translateOn(host: Record<string, 'dir' | 'file'>, abi = 7, withOracle = true) {
+  const { rules } = readHatRules('/p/hatter', 'hatter', 'bob', { files });
+  const options: TranslateOptions = { abi, isDirectory: (path) => host[path] === undefined ? undefined : host[path] === 'dir', ...(withOracle ? { oracle: aareWideningOracle() } : {}) };
+  return translateHat(rules!, options);
+}
+
+const HOST: Record<string, 'dir' | 'file'> = {
+  '/srv/sites/bob/public': 'dir', '/srv/sites/bob/data': 'dir', '/srv/sites/bob/uploads': 'dir',
+  '/srv/sites/bob/log/access.log': 'file', '/srv/sites/bob/cgi-bin/hello.cgi': 'file', '/srv/with space/x': 'file',
+};
+
+test('each allow rule becomes a grant on its deepest literal directory or file, missing paths are left out', () => {
+  const t = translateOn(HOST);
+  assert.deepEqual(t.paths, [
+    { path: '/srv/sites/bob/cgi-bin/hello.cgi', read: true, write: false, exec: true },
+    { path: '/srv/sites/bob/data', read: true, write: true, exec: false },
+    { path: '/srv/sites/bob/log/access.log', read: true, write: true, exec: false },
+    { path: '/srv/sites/bob/public', read: true, write: false, exec: false },
+    { path: '/srv/sites/bob/uploads', read: true, write: true, exec: false },
+    { path: '/srv/with space/x', read: true, write: false, exec: false },
+  ]);
+  // the hat allows TCP: no network restriction; ABI 7 scopes signals and abstract sockets
+  assert.equal(t.network, undefined);
+  assert.equal(t.scoped, true);
+});
+
+test('widening lists globs, deny, owner, append and the global gaps, with exact AARE witnesses', () => {
+  const t = translateOn(HOST);
+  const byKind = (kind: string) => t.widening.filter((w) => w.kind === kind).map((w) => w.summary);
+  assert.ok(byKind('glob').some((s) => /^read beneath \/srv\/sites\/bob\/public for .*\*\.html: also grants e\.g\. \/srv\/sites\/bob\/public\/\w/.test(s)), byKind('glob').join('\n'));
+  assert.ok(byKind('glob').some((s) => /^write beneath \/srv\/sites\/bob\/data .*e\.g\. \/srv\/sites\/bob\/data\/secret/.test(s)), byKind('glob').join('\n'));
+  assert.deepEqual(byKind('deny'), ['deny /srv/sites/bob/data/secret* rw cannot be kept: Landlock has no carve-outs inside the grant on /srv/sites/bob/data']);
+  assert.deepEqual(byKind('owner'), ['owner /srv/sites/bob/uploads/** rw: the owner condition is dropped (files of every uid match; use a per-site uid)']);
+  assert.ok(byKind('rights').includes('/srv/sites/bob/log/access.log a: append-only becomes full write'));
+  assert.ok(byKind('rights').some((s) => /^read beneath \/srv\/sites\/bob\/log\/access.log \(comes with write/.test(s)));
+  assert.equal(byKind('metadata').length, 1);
+  assert.equal(byKind('unix').length, 1);
+  // exact: the data/** rw grant is not reported for read (data/** r is in the hat), only for what deny takes out
+  assert.equal(t.widening.some((w) => /^read beneath \/srv\/sites\/bob\/data for/.test(w.summary) && !/secret/.test(w.summary)), false);
+  // exec beneath the file hello.cgi is exact
+  assert.equal(t.widening.some((w) => w.grant === '/srv/sites/bob/cgi-bin/hello.cgi' && /^exec/.test(w.summary)), false);
+});
+
+test('older ABIs widen more: no TCP rules before 4, no scoping before 6, truncate before 3', () => {
+  const policy = memoryFiles({ '/q': 'profile p {\n  /srv/x/** r,\n}\n' });
+  const { rules } = readHatRules('/q', 'p', null, { files: policy });
+  const at = (abi: number) => translateHat(rules!, { abi, isDirectory: () => true });
+  assert.deepEqual(at(7).network, { bind: [], connect: [] }); // hat has no network rule: no TCP at all
+  assert.equal(at(7).scoped, true);
+  const old = at(3);
+  assert.equal(old.network, undefined);
+  assert.equal(old.scoped, false);
+  assert.ok(old.widening.some((w) => w.kind === 'network' && /TCP bind\/connect to any port/.test(w.summary)));
+  assert.ok(old.widening.some((w) => w.kind === 'signal'));
+  assert.ok(at(2).widening.some((w) => /truncate on any file/.test(w.summary)));
+  assert.equal(at(7).widening.some((w) => /truncate/.test(w.summary)), false);
+});
+
+test('without the AARE engine every inexact grant is still reported', () => {
+  const t = translateOn(HOST, 7, false);
+  assert.ok(t.widening.some((w) => w.kind === 'glob' && /^read beneath \/srv\/sites\/bob\/public/.test(w.summary)));
+  assert.equal(t.widening.some((w) => w.grant === '/srv/sites/bob/log/access.log' && w.kind === 'glob'), false);
+});
+
+test('translation reads the real file system for directories (grants on files carry file rights)', () => {
+  const dir = scratchDir('translate');
+  mkdirSync(join(dir, 'public'));
+  writeFileSync(join(dir, 'public', 'index.html'), '');
+  writeFileSync(join(dir, 'policy'), `profile p {\n  ${dir}/public/** r,\n  ${dir}/public/index.html w,\n}\n`);
+  const { rules } = readHatRules(join(dir, 'policy'), 'p', null);
+  const t = translateHat(rules!, { abi: 7, isDirectory: (path) => path === join(dir, 'public') ? true : path === join(dir, 'public', 'index.html') ? false : undefined });
+  assert.deepEqual(t.paths.map((p) => p.path), [join(dir, 'public'), join(dir, 'public', 'index.html')]);
+});
