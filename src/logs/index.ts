@@ -1,2 +1,21 @@
-// Public surface of logs (filled in by its issue).
-export {};
+// Public surface of logs: read AppArmor audit lines of every format into typed events, and summarize them.
+export type {
+  AuditEvent, DbusFields, EventObject, EventTime, EventType, Label, MountFields, NetworkTuple, ParsedRecord,
+  PermissionSet, RelatedRecord, SkipReason, SkippedLine, SourceFormat,
+} from './model.js';
+export { EVENT_TYPES } from './model.js';
+export { parseLine } from './event.js';
+export { hatOf, parseLabel, parsePermissions, unionPermissions } from './label.js';
+export { formatAalogparse } from './aalogparse.js';
+export { parseSince, parseSyslogTime } from './time.js';
+export { EventReader, LineSplitter, newReadStats, readEventBatches, readEvents } from './read.js';
+export type { ByteSource, ReadOptions, ReadStats } from './read.js';
+export { objectOf, Summarizer, summarize } from './summary.js';
+export type { EventGroup, Flood, Summary, SummaryOptions } from './summary.js';
+export { followFile } from './follow.js';
+export type { FollowOptions } from './follow.js';
+export { labelGlob } from './glob.js';
+export type { LabelMatcher } from './glob.js';
+export { eventToJson } from './json.js';
+export type { EventJson } from './json.js';
+export { MAX_LINE_LENGTH } from './scan.js';

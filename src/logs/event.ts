@@ -1,0 +1,317 @@
+// RawRecord → AuditEvent: decide the event type, infer the class, decode labels and masks, and read the
+// old REJECTING/PERMITTING/AUDITING text format.
+import { parseLabel, parsePermissions } from './label.js';
+import type { AuditEvent, EventObject, EventTime, EventType, ParsedRecord, SkipReason, SourceFormat } from './model.js';
+import { MAX_LINE_LENGTH, RawRecord, scanRecord } from './scan.js';
+import { parseSyslogTime } from './time.js';
+
+const TYPE_BY_CODE: Record<string, EventType> = {
+  '1501': 'AUDIT', '1502': 'ALLOWED', '1503': 'DENIED', '1504': 'HINT', '1505': 'STATUS', '1506': 'ERROR', '1507': 'KILLED',
+  APPARMOR_AUDIT: 'AUDIT', APPARMOR_ALLOWED: 'ALLOWED', APPARMOR_DENIED: 'DENIED', APPARMOR_HINT: 'HINT',
+  APPARMOR_STATUS: 'STATUS', APPARMOR_ERROR: 'ERROR', APPARMOR_KILL: 'KILLED',
+};
+
+const TYPE_BY_NAME: Record<string, EventType> = {
+  DENIED: 'DENIED', ALLOWED: 'ALLOWED', AUDIT: 'AUDIT', KILLED: 'KILLED', HINT: 'HINT', STATUS: 'STATUS', ERROR: 'ERROR',
+};
+
+function typeFromCode(code: string | undefined): EventType | undefined {
+  if (code === undefined) return undefined;
+  if (code.startsWith('UNKNOWN[')) return TYPE_BY_CODE[code.slice(8, -1)];
+  return TYPE_BY_CODE[code];
+}
+
+/** The event type libapparmor would assign from `apparmor=` or the audit type; undefined: not an AppArmor event. */
+export function eventTypeOf(r: RawRecord): EventType | undefined {
+  const a = r.apparmor;
+  if (a !== undefined) {
+    // the common three without a dictionary lookup
+    if (a.length === 6 && a === 'DENIED') return 'DENIED';
+    if (a.length === 7 && a === 'ALLOWED') return 'ALLOWED';
+    if (a.length === 5 && a === 'AUDIT') return 'AUDIT';
+    return Object.hasOwn(TYPE_BY_NAME, a) ? TYPE_BY_NAME[a] : undefined;
+  }
+  return typeFromCode(r.bodyType) ?? typeFromCode(r.recordType);
+}
+
+const SKIP_MESSAGES: Record<SkipReason, string> = {
+  'empty': 'empty line',
+  'not-apparmor': 'not an AppArmor record',
+  'unknown-prefix': 'line format not recognized (not auditd, syslog, dmesg, journald or dbus)',
+  'unterminated-quote': 'a quoted value has no closing quote (truncated line?)',
+  'odd-length-hex': 'a hex-encoded value has an odd number of digits',
+  'line-too-long': `line longer than ${MAX_LINE_LENGTH} bytes`,
+  'nul-byte': 'line contains a NUL byte',
+  'bad-journal-json': 'journal JSON record without a readable MESSAGE',
+  'no-fields': 'audit header without AppArmor fields',
+};
+
+export function skip(reason: SkipReason, line: number, detail?: string): ParsedRecord {
+  return { kind: 'skip', reason, line, message: detail ? `${SKIP_MESSAGES[reason]}: ${detail}` : SKIP_MESSAGES[reason] };
+}
+
+/** Parse one line (any supported format) into an event, a correlated record, or a skip with its reason. */
+export function parseLine(line: string, lineNumber = 0, file?: string): ParsedRecord {
+  if (line.length > MAX_LINE_LENGTH) return skip('line-too-long', lineNumber);
+  if (line.includes('\0')) return skip('nul-byte', lineNumber);
+  const first = line.charCodeAt(0);
+  if (first === 123 /* { */) return parseJournalLine(line, lineNumber, file);
+  return recordFrom(scanRecord(line, scratch), lineNumber, file);
+}
+
+/** parseLine's reusable scan buffer: events copy what they need out of it. */
+const scratch = new RawRecord();
+
+export function recordFrom(r: RawRecord, lineNumber: number, file: string | undefined, sourceOverride?: SourceFormat): ParsedRecord {
+  if (r.unknownPrefix) return skip('unknown-prefix', lineNumber);
+  if (r.problem !== undefined) return skip(r.problem, lineNumber, r.problemDetail || undefined);
+  if (r.text !== undefined) {
+    const old = oldStyleEvent(r, lineNumber, file, sourceOverride);
+    return old ? { kind: 'event', event: old } : skip('not-apparmor', lineNumber);
+  }
+  const type = eventTypeOf(r);
+  if (type === undefined) {
+    if (r.serial !== 0 && r.recordType !== undefined && r.apparmor === undefined) {
+      return {
+        kind: 'related', recordType: r.recordType, serial: r.serial, epoch: r.epoch, line: lineNumber,
+        ...(r.exe !== undefined ? { exe: r.exe } : {}),
+        ...(r.comm !== undefined ? { comm: r.comm } : {}),
+      };
+    }
+    return skip('not-apparmor', lineNumber);
+  }
+  return { kind: 'event', event: buildEvent(r, type, lineNumber, file, sourceOverride) };
+}
+
+function inferClass(r: RawRecord): string | undefined {
+  const op = r.operation;
+  if (r.capname !== undefined || r.capability >= 0 || op === 'capable') return 'cap';
+  if (r.bus !== undefined || (op !== undefined && op.startsWith('dbus_'))) return 'dbus';
+  if (r.signal !== undefined || op === 'signal') return 'signal';
+  if (op === 'ptrace') return 'ptrace';
+  if (op === 'mount' || op === 'umount' || op === 'pivotroot' || op === 'remount') return 'mount';
+  if (op === 'userns_create') return 'namespace';
+  if (op !== undefined && op.startsWith('uring_')) return 'io_uring';
+  if (r.family !== undefined || r.sockType !== undefined) return 'net';
+  if (r.name !== undefined || r.requested !== undefined || r.denied !== undefined || r.name2 !== undefined) {
+    if (op === 'profile_load' || op === 'profile_replace' || op === 'profile_remove') return undefined;
+    return 'file';
+  }
+  if (op === 'change_hat' || op === 'change_profile' || op === 'change_onexec' || op === 'exec') return 'file';
+  return undefined;
+}
+
+const PROTOCOLS: Record<string, string> = { '0': 'ip', '1': 'icmp', '2': 'igmp', '6': 'tcp', '17': 'udp', '58': 'ipv6-icmp', '132': 'sctp', '136': 'udplite', '255': 'raw', '262': 'mptcp' };
+
+export function protocolName(value: string): string {
+  return PROTOCOLS[value] ?? value;
+}
+
+function buildEvent(r: RawRecord, type: EventType, lineNumber: number, file: string | undefined, sourceOverride?: SourceFormat): AuditEvent {
+  const loggedClass = r.klass;
+  const klass = loggedClass ?? inferClass(r);
+  const isCap = klass === 'cap' || r.operation === 'capable';
+  // One literal per object, every key present (undefined when absent): a single hidden class, no
+  // transitions. JSON and the summary ignore undefined members.
+  const object: EventObject = {
+    name: isCap ? undefined : r.name,
+    target: r.name2,
+    capability: isCap ? r.capname ?? r.name : undefined,
+    capabilityNumber: r.capability >= 0 ? r.capability : undefined,
+    peer: r.peer ?? r.peerProfile,
+    peerPid: r.peerPid || undefined,
+    signal: r.signal,
+    network: r.family !== undefined || r.sockType !== undefined || r.localAddr !== undefined || r.localPort !== 0 || r.foreignPort !== 0 || r.netAddr !== undefined
+      ? {
+        family: r.family,
+        sockType: r.sockType,
+        protocol: r.protocol === undefined ? undefined : protocolName(r.protocol),
+        localAddr: r.localAddr,
+        localPort: r.localPort || undefined,
+        foreignAddr: r.foreignAddr,
+        foreignPort: r.foreignPort || undefined,
+        addr: r.netAddr,
+        peerAddr: r.peerAddr,
+      }
+      : undefined,
+    dbus: r.bus !== undefined || r.dbusPath !== undefined || r.dbusInterface !== undefined || r.dbusMember !== undefined
+      ? { bus: r.bus, path: r.dbusPath, interface: r.dbusInterface, member: r.dbusMember }
+      : undefined,
+    mount: r.fstype !== undefined || r.flags !== undefined || r.srcname !== undefined
+      ? { fstype: r.fstype, flags: r.flags, srcname: r.srcname }
+      : undefined,
+  };
+  const hasIds = r.fsuid >= 0 && r.ouid >= 0;
+  return {
+    type,
+    operation: r.operation,
+    class: klass,
+    classInferred: loggedClass === undefined && klass !== undefined,
+    label: r.profile === undefined ? undefined : parseLabel(r.profile),
+    object,
+    requested: r.requested === undefined ? undefined : parsePermissions(r.requested, klass),
+    denied: r.denied === undefined ? undefined : parsePermissions(r.denied, klass),
+    fsuid: r.fsuid >= 0 ? r.fsuid : undefined,
+    ouid: r.ouid >= 0 ? r.ouid : undefined,
+    owner: hasIds ? r.fsuid === r.ouid : undefined,
+    fsuidName: r.fsuidName,
+    ouidName: r.ouidName,
+    pid: r.pid || undefined,
+    parent: r.parent || undefined,
+    comm: r.comm,
+    exe: r.exe,
+    info: r.info,
+    error: r.error || undefined,
+    time: timeOf(r),
+    extra: extraOf(r),
+    source: sourceOverride ?? r.source,
+    line: lineNumber,
+    file,
+  };
+}
+
+function extraOf(r: RawRecord): Record<string, string> | undefined {
+  let extra: Record<string, string> | undefined;
+  const add = (key: string, value: string | undefined) => {
+    if (value !== undefined) (extra ??= {})[key] = value;
+  };
+  if (r.extra) for (let k = 0; k < r.extra.length; k += 2) add(r.extra[k]!, r.extra[k + 1]!);
+  add('namespace', r.namespace);
+  add('attribute', r.attribute);
+  add('peer_info', r.peerInfo);
+  add('active', r.activeHat);
+  add('execpath', r.execpath);
+  if (r.task) add('task', String(r.task));
+  if (r.token) add('magic_token', String(r.token));
+  return extra;
+}
+
+function timeOf(r: RawRecord): EventTime | undefined {
+  if (r.auditId !== undefined) return { epoch: r.epoch, millis: r.millis, serial: r.serial };
+  if (r.syslogTime !== undefined) {
+    const ms = parseSyslogTime(r.syslogTime);
+    if (ms !== undefined) return { epoch: Math.floor(ms / 1000), millis: ms % 1000, serial: 0 };
+  }
+  return undefined;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+// --- the old text format (kernels before 2.6.2x): REJECTING/PERMITTING/AUDITING and LOGPROF-HINT ---
+
+const OLD_TEXT = /^(REJECTING|PERMITTING|AUDITING) (.*) \((.*)\((\d+)\) profile (.*) active (.*)\)\s*$/s;
+const OLD_TYPES: Record<string, EventType> = { REJECTING: 'DENIED', PERMITTING: 'ALLOWED', AUDITING: 'AUDIT' };
+
+function oldStyleEvent(r: RawRecord, lineNumber: number, file: string | undefined, sourceOverride?: SourceFormat): AuditEvent | undefined {
+  const text = r.text!;
+  if (text.startsWith('LOGPROF-HINT ')) return oldHint(r, text, lineNumber, file, sourceOverride);
+  const m = OLD_TEXT.exec(text);
+  if (!m) return undefined;
+  const [, verb, what, comm, pid, profile, active] = m as unknown as [string, string, string, string, string, string, string];
+  const type = OLD_TYPES[verb]!;
+  const object: Mutable<EventObject> = {};
+  let operation: string;
+  let mask: string | undefined;
+  let klass = 'file';
+  let x: RegExpExecArray | null;
+  if ((x = /^access to syscall '(.*)'$/.exec(what))) {
+    operation = 'syscall';
+    object.name = x[1]!;
+    klass = 'syscall';
+  } else if ((x = /^link access from (.+) to (.+)$/.exec(what))) {
+    operation = 'link';
+    object.name = x[1]!;
+    object.target = x[2]!;
+    mask = 'l';
+  } else if ((x = /^(?:(\S+) )?access to (.+)$/.exec(what))) {
+    operation = 'access';
+    mask = x[1];
+    object.name = x[2]!;
+  } else if ((x = /^(.+?) on (.+)$/.exec(what))) {
+    operation = x[1]!.replace(/ /g, '_');
+    object.name = x[2]!;
+  } else {
+    operation = what;
+  }
+  const label = active === profile || active === '' ? profile : `${profile}//${active}`;
+  const event: Mutable<AuditEvent> = {
+    type, operation, class: klass, classInferred: true, label: parseLabel(label), object,
+    pid: Number(pid), comm, source: sourceOverride ?? r.source, line: lineNumber,
+  };
+  if (file !== undefined) event.file = file;
+  if (mask !== undefined) {
+    event.requested = parsePermissions(mask, 'file');
+    if (type === 'DENIED') event.denied = event.requested;
+  }
+  const time = timeOf(r);
+  if (time) event.time = time;
+  return event;
+}
+
+function oldHint(r: RawRecord, text: string, lineNumber: number, file: string | undefined, sourceOverride?: SourceFormat): AuditEvent | undefined {
+  const words = text.trim().split(/\s+/);
+  const operation = words[1];
+  if (!operation) return undefined;
+  const fields: Record<string, string> = {};
+  const loose: string[] = [];
+  for (const word of words.slice(2)) {
+    const eq = word.indexOf('=');
+    if (eq > 0) fields[word.slice(0, eq)] = word.slice(eq + 1);
+    else loose.push(word);
+  }
+  const profile = fields['profile'];
+  const active = fields['active'];
+  const label = profile === undefined ? undefined : active === undefined || active === profile ? profile : `${profile}//${active}`;
+  const object: Mutable<EventObject> = {};
+  if (operation === 'unknown_hat' && loose[0]) object.target = loose[0];
+  const event: Mutable<AuditEvent> = { type: 'HINT', operation, classInferred: false, object, source: sourceOverride ?? r.source, line: lineNumber };
+  if (file !== undefined) event.file = file;
+  if (label !== undefined) event.label = parseLabel(label);
+  if (fields['pid'] && /^\d+$/.test(fields['pid'])) event.pid = Number(fields['pid']);
+  if (fields['child']) event.extra = { child: fields['child'] };
+  const time = timeOf(r);
+  if (time) event.time = time;
+  return event;
+}
+
+// --- journalctl -o json ---
+
+interface JournalRecord {
+  MESSAGE?: unknown;
+  __REALTIME_TIMESTAMP?: unknown;
+  _SOURCE_REALTIME_TIMESTAMP?: unknown;
+  _AUDIT_ID?: unknown;
+  _AUDIT_TYPE_NAME?: unknown;
+  _AUDIT_TYPE?: unknown;
+}
+
+function parseJournalLine(line: string, lineNumber: number, file: string | undefined): ParsedRecord {
+  let record: JournalRecord;
+  try {
+    record = JSON.parse(line) as JournalRecord;
+  } catch {
+    return skip('bad-journal-json', lineNumber, 'not valid JSON');
+  }
+  if (record === null || typeof record !== 'object') return skip('bad-journal-json', lineNumber);
+  let message: string;
+  const raw = record.MESSAGE;
+  if (typeof raw === 'string') message = raw;
+  else if (Array.isArray(raw) && raw.every((b) => typeof b === 'number')) message = Buffer.from(raw as number[]).toString('utf8');
+  else return skip('bad-journal-json', lineNumber, 'no MESSAGE field');
+  if (message.length > MAX_LINE_LENGTH) return skip('line-too-long', lineNumber);
+  if (message.includes('\0')) return skip('nul-byte', lineNumber);
+  const scanned = scanRecord(message);
+  if (scanned.unknownPrefix) return skip('unknown-prefix', lineNumber);
+  if (scanned.recordType === undefined && typeof record._AUDIT_TYPE_NAME === 'string') scanned.recordType = record._AUDIT_TYPE_NAME;
+  if (scanned.auditId === undefined) {
+    const micros = Number(record._SOURCE_REALTIME_TIMESTAMP ?? record.__REALTIME_TIMESTAMP);
+    if (Number.isFinite(micros) && micros > 0) {
+      const ms = Math.floor(micros / 1000);
+      scanned.epoch = Math.floor(ms / 1000);
+      scanned.millis = ms % 1000;
+      scanned.serial = Number(record._AUDIT_ID) || 0;
+      scanned.auditId = `${scanned.epoch}.${String(scanned.millis).padStart(3, '0')}:${scanned.serial}`;
+    }
+  }
+  return recordFrom(scanned, lineNumber, file, 'journald');
+}

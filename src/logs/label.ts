@@ -1,0 +1,98 @@
+// Labels and permission sets, decoded once per distinct string (logs repeat the same few thousand).
+import type { Label, PermissionSet } from './model.js';
+
+const CACHE_LIMIT = 8192;
+
+const labelCache = new Map<string, Label>();
+
+/**
+ * `apache2//www.example.com` → path ['apache2', 'www.example.com']; `:ns:prof//hat` → namespace 'ns';
+ * `a//&b` → a stack of two labels. A profile name that itself holds `//` (a child named by path,
+ * `/usr/bin/a///usr/bin/b`) splits where the kernel's separator is: `//` followed by the next name.
+ */
+export function parseLabel(text: string): Label {
+  const cached = labelCache.get(text);
+  if (cached) return cached;
+  const label = buildLabel(text);
+  if (labelCache.size >= CACHE_LIMIT) labelCache.clear();
+  labelCache.set(text, label);
+  return label;
+}
+
+function buildLabel(text: string): Label {
+  const members = text.includes('//&') ? text.split('//&') : undefined;
+  if (members && members.length > 1) {
+    const stack = members.map((member) => single(member.startsWith('&') ? member.slice(1) : member));
+    const first = stack[0]!;
+    return {
+      text,
+      path: first.path,
+      ...(first.namespace !== undefined ? { namespace: first.namespace } : {}),
+      stack,
+      learning: stack.some((s) => s.learning),
+    };
+  }
+  return single(text);
+}
+
+function single(text: string): Label {
+  let rest = text;
+  let namespace: string | undefined;
+  if (rest.startsWith(':')) {
+    const close = rest.indexOf(':', 1);
+    if (close > 0) {
+      namespace = rest.slice(1, close);
+      rest = rest.slice(close + 1);
+      if (rest.startsWith('//')) rest = rest.slice(2);
+    }
+  }
+  const path = rest === '' ? [] : rest.split('//');
+  const learning = path.some((p) => p.startsWith('null-'));
+  return namespace !== undefined ? { text, path, namespace, learning } : { text, path, learning };
+}
+
+/** The hat/child part of a label's path, `//`-joined (`a//b//c` → 'b//c'), or undefined for a profile. */
+export function hatOf(label: Label): string | undefined {
+  return label.path.length > 1 ? label.path.slice(1).join('//') : undefined;
+}
+
+const permCache = new Map<string, PermissionSet>();
+
+/** Classes whose masks are words (`send receive`), not the file letters. */
+const WORD_CLASSES = new Set(['net', 'network', 'unix', 'signal', 'ptrace', 'dbus', 'posix_mqueue', 'sysv_mqueue', 'io_uring', 'namespace', 'mount', 'userns']);
+
+const FILE_LETTERS = /^[rwaxmklcdiIpPuUCNDL:]+$/;
+
+/**
+ * Decode a mask. File masks (`rw`, `mrwIxl`, the old `wc::`) become their letters; other masks (`read create`,
+ * `send`, `tracedby`) their words. `klass` decides when known; otherwise the spelling does.
+ */
+export function parsePermissions(raw: string, klass?: string): PermissionSet {
+  const key = klass !== undefined && WORD_CLASSES.has(klass) ? `w\0${raw}` : raw;
+  const cached = permCache.get(key);
+  if (cached) return cached;
+  const words = key !== raw || raw.includes(' ') || raw.includes(',') || !FILE_LETTERS.test(raw);
+  const perms: string[] = [];
+  if (words) {
+    for (const word of raw.split(/[\s,]+/)) if (word && !perms.includes(word)) perms.push(word);
+  } else {
+    for (const letter of raw) if (letter !== ':' && !perms.includes(letter)) perms.push(letter);
+  }
+  const set: PermissionSet = { raw, perms };
+  if (permCache.size >= CACHE_LIMIT) permCache.clear();
+  permCache.set(key, set);
+  return set;
+}
+
+/** Union of two permission sets, keeping first-seen order; the raw text is the perms joined. */
+export function unionPermissions(a: PermissionSet | undefined, b: PermissionSet | undefined): PermissionSet | undefined {
+  if (!a) return b;
+  if (!b || a === b) return a;
+  let perms: string[] | undefined;
+  for (const p of b.perms) {
+    if (!a.perms.includes(p)) (perms ??= [...a.perms]).push(p);
+  }
+  if (!perms) return a;
+  const wordy = perms.some((p) => p.length > 1);
+  return { raw: perms.join(wordy ? ' ' : ''), perms };
+}

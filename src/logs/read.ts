@@ -1,0 +1,247 @@
+// Streaming: bytes in large chunks → lines split on the newline byte → parsed records → events, with
+// AVC/SYSCALL records of one audit event merged by serial. Memory is bounded by one chunk, one partial
+// line (at most MAX_LINE_LENGTH; longer lines are dropped while reading) and a small correlation window.
+import { parseLine } from './event.js';
+import type { AuditEvent, ParsedRecord, SkipReason, SkippedLine } from './model.js';
+import { MAX_LINE_LENGTH } from './scan.js';
+
+export interface ReadStats {
+  /** Physical lines read. */
+  lines: number;
+  events: number;
+  /** Non-AppArmor records merged into an event (SYSCALL, PROCTITLE, ...). */
+  related: number;
+  /** Lines that gave no event, by reason. */
+  skipped: Partial<Record<SkipReason, number>>;
+  /** Lines with invalid UTF-8, read with U+FFFD in place of the bad bytes (not skipped). */
+  invalidUtf8: number;
+}
+
+export function newReadStats(): ReadStats {
+  return { lines: 0, events: 0, related: 0, skipped: {}, invalidUtf8: 0 };
+}
+
+export interface ReadOptions {
+  /** File name recorded on each event for provenance. */
+  readonly file?: string;
+  /** Counters, updated as lines are read. */
+  readonly stats?: ReadStats;
+  /** Called for each skipped line (malformed, not AppArmor, ...). */
+  readonly onSkip?: (skipped: SkippedLine) => void;
+  /** Emit every event as soon as its chunk is read (follow mode) instead of waiting for the next chunk's records. */
+  readonly immediate?: boolean;
+}
+
+export type ByteSource = AsyncIterable<Uint8Array | string> | NodeJS.ReadableStream;
+
+const LF = 10;
+/** Pending events kept for serial correlation before they are released regardless. */
+const CORRELATION_WINDOW = 64;
+
+/**
+ * Split a byte stream into lines and hand each batch of complete lines to `onText` as one decoded string
+ * (decoding per chunk, not per line). Lines longer than MAX_LINE_LENGTH are reported through `onOverlong`
+ * without being buffered.
+ */
+export class LineSplitter {
+  private carry: Buffer | undefined;
+  private discarding = false;
+
+  constructor(
+    private readonly onText: (text: string) => void,
+    private readonly onOverlong: () => void,
+  ) {}
+
+  push(chunk: Uint8Array | string): void {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const last = bytes.lastIndexOf(LF);
+    if (last < 0) {
+      this.accumulate(bytes);
+      return;
+    }
+    let start = 0;
+    if (this.discarding) {
+      // finish dropping the overlong line
+      start = bytes.indexOf(LF) + 1;
+      this.discarding = false;
+      this.onOverlong();
+      if (start > last) {
+        this.carry = undefined;
+        this.accumulate(bytes.subarray(last + 1));
+        return;
+      }
+    }
+    let text: string;
+    if (this.carry) {
+      text = Buffer.concat([this.carry, bytes.subarray(start, last)]).toString('utf8');
+      this.carry = undefined;
+    } else {
+      text = bytes.toString('utf8', start, last);
+    }
+    this.onText(text);
+    if (last + 1 < bytes.length) this.accumulate(bytes.subarray(last + 1));
+  }
+
+  /** End of input: the last line without a newline. */
+  end(): void {
+    if (this.discarding) {
+      this.discarding = false;
+      this.onOverlong();
+    } else if (this.carry && this.carry.length) {
+      this.onText(this.carry.toString('utf8'));
+    }
+    this.carry = undefined;
+  }
+
+  /** Bytes of the line in progress (for callers that need to know the reader is mid-line). */
+  get pending(): number {
+    return this.carry?.length ?? 0;
+  }
+
+  private accumulate(bytes: Buffer): void {
+    if (this.discarding) return;
+    const length = (this.carry?.length ?? 0) + bytes.length;
+    if (length > MAX_LINE_LENGTH) {
+      this.carry = undefined;
+      this.discarding = true;
+      return;
+    }
+    // copy: the source may reuse its buffer
+    this.carry = this.carry ? Buffer.concat([this.carry, bytes]) : Buffer.from(bytes);
+  }
+}
+
+/**
+ * The engine behind readEvents: feed it chunks, collect events. Exposed so follow mode and benchmarks
+ * can drive it without an async iterator per event.
+ */
+export class EventReader {
+  readonly stats: ReadStats;
+  private lineNumber = 0;
+  private out: AuditEvent[] = [];
+  private readonly pending = new Map<number, AuditEvent>();
+  private readonly splitter: LineSplitter;
+
+  constructor(private readonly options: ReadOptions = {}) {
+    this.stats = options.stats ?? newReadStats();
+    this.splitter = new LineSplitter((text) => this.lines(text), () => this.overlong());
+  }
+
+  /** Feed a chunk; returns the events completed so far (the array is handed over, not reused). */
+  push(chunk: Uint8Array | string): AuditEvent[] {
+    this.splitter.push(chunk);
+    this.releasePending(this.options.immediate === true);
+    return this.take();
+  }
+
+  /** End of input: everything still pending. */
+  end(): AuditEvent[] {
+    this.splitter.end();
+    this.releasePending(true);
+    return this.take();
+  }
+
+  /** Release held events (follow mode calls this when input goes quiet). */
+  flush(): AuditEvent[] {
+    this.releasePending(true);
+    return this.take();
+  }
+
+  private take(): AuditEvent[] {
+    const events = this.out;
+    this.out = [];
+    return events;
+  }
+
+  private overlong(): void {
+    this.lineNumber++;
+    this.stats.lines++;
+    this.skipped({ kind: 'skip', reason: 'line-too-long', line: this.lineNumber, message: `line longer than ${MAX_LINE_LENGTH} bytes` });
+  }
+
+  private lines(text: string): void {
+    const checkUtf8 = text.includes('\uFFFD');
+    let start = 0;
+    const n = text.length;
+    while (start <= n) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = n;
+      let stop = end;
+      if (stop > start && text.charCodeAt(stop - 1) === 13) stop--;
+      this.lineNumber++;
+      this.stats.lines++;
+      const line = text.slice(start, stop);
+      if (checkUtf8 && line.includes('\uFFFD')) this.stats.invalidUtf8++;
+      this.record(parseLine(line, this.lineNumber, this.options.file));
+      start = end + 1;
+      if (end === n) break;
+    }
+  }
+
+  private record(record: ParsedRecord): void {
+    if (record.kind === 'event') {
+      const event = record.event;
+      this.stats.events++;
+      const serial = event.time?.serial ?? 0;
+      if (serial !== 0 && event.source === 'auditd') {
+        const held = this.pending.get(serial);
+        if (held) this.out.push(held);
+        this.pending.set(serial, event);
+        if (this.pending.size > CORRELATION_WINDOW) this.releaseOldest();
+      } else {
+        this.out.push(event);
+      }
+    } else if (record.kind === 'related') {
+      const held = this.pending.get(record.serial);
+      if (held) {
+        this.stats.related++;
+        if (held.exe === undefined && record.exe !== undefined) this.pending.set(record.serial, { ...held, exe: record.exe });
+      } else {
+        this.skipped({ kind: 'skip', reason: 'not-apparmor', line: record.line, message: `${record.recordType} record` });
+      }
+    } else {
+      this.skipped(record);
+    }
+  }
+
+  private skipped(record: SkippedLine): void {
+    const counts = this.stats.skipped;
+    counts[record.reason] = (counts[record.reason] ?? 0) + 1;
+    this.options.onSkip?.(record);
+  }
+
+  private releaseOldest(): void {
+    const first = this.pending.keys().next();
+    if (first.done) return;
+    this.out.push(this.pending.get(first.value)!);
+    this.pending.delete(first.value);
+  }
+
+  /** Release pending events; unless `all`, keep the most recent serial (its SYSCALL may be in the next chunk). */
+  private releasePending(all: boolean): void {
+    if (this.pending.size === 0) return;
+    let keep: number | undefined;
+    if (!all) for (const serial of this.pending.keys()) keep = serial;
+    for (const [serial, event] of this.pending) {
+      if (serial === keep) continue;
+      this.out.push(event);
+      this.pending.delete(serial);
+    }
+  }
+}
+
+/** Batches of events from a byte stream: one batch per chunk read. */
+export async function* readEventBatches(source: ByteSource, options: ReadOptions = {}): AsyncGenerator<AuditEvent[]> {
+  const reader = new EventReader(options);
+  for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
+    const events = reader.push(chunk);
+    if (events.length) yield events;
+  }
+  const rest = reader.end();
+  if (rest.length) yield rest;
+}
+
+/** Events from a byte stream of audit lines in any supported format, in order, correlated by serial. */
+export async function* readEvents(source: ByteSource, options: ReadOptions = {}): AsyncGenerator<AuditEvent> {
+  for await (const batch of readEventBatches(source, options)) yield* batch;
+}

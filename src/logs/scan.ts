@@ -1,0 +1,636 @@
+// The hand-written scanner: one pass over a line, no regular expression per field. It recognizes the
+// prefix (auditd, syslog, dmesg, bare kernel, dbus), the audit header `audit(EPOCH.MILLIS:SERIAL)`, and
+// the key=value body (quoted, hex-encoded or bare values), into a RawRecord with a fixed shape. Turning
+// that into an AuditEvent (event.ts) and printing it the way libapparmor's test suite does
+// (aalogparse.ts) are separate steps, so both views agree on what was read.
+import type { SkipReason, SourceFormat } from './model.js';
+
+/** Longest line hatter parses; the kernel's audit records are below 9 KB. */
+export const MAX_LINE_LENGTH = 64 * 1024;
+
+export class RawRecord {
+  source: SourceFormat = 'kernel';
+  /** The line had no prefix hatter recognizes; nothing else was read. */
+  unknownPrefix = false;
+  /** Why the line is unusable, when it is. */
+  problem: SkipReason | undefined = undefined;
+  problemDetail = '';
+  /** `type=` of the header: 'AVC', '1400', 'APPARMOR_DENIED', 'UNKNOWN[1503]', 'USER_AVC', 'CRED_ACQ', ... */
+  recordType: string | undefined = undefined;
+  /** `type=` written inside the body (old kernels: `audit(...): type=1503 operation=...`). */
+  bodyType: string | undefined = undefined;
+  auditId: string | undefined = undefined;
+  epoch = 0;
+  millis = 0;
+  serial = 0;
+  /** Syslog/ISO timestamp text when there was no audit header (dbus lines); parsed on demand. */
+  syslogTime: string | undefined = undefined;
+  /** The body when it is not key=value: old REJECTING/PERMITTING text, or another audit record type. */
+  text: string | undefined = undefined;
+  /** True once any key=value field was read. */
+  hasFields = false;
+
+  apparmor: string | undefined = undefined;
+  operation: string | undefined = undefined;
+  klass: string | undefined = undefined;
+  profile: string | undefined = undefined;
+  peerProfile: string | undefined = undefined;
+  peer: string | undefined = undefined;
+  name: string | undefined = undefined;
+  name2: string | undefined = undefined;
+  capname: string | undefined = undefined;
+  comm: string | undefined = undefined;
+  exe: string | undefined = undefined;
+  namespace: string | undefined = undefined;
+  attribute: string | undefined = undefined;
+  info: string | undefined = undefined;
+  peerInfo: string | undefined = undefined;
+  activeHat: string | undefined = undefined;
+  execpath: string | undefined = undefined;
+  netAddr: string | undefined = undefined;
+  peerAddr: string | undefined = undefined;
+  family: string | undefined = undefined;
+  sockType: string | undefined = undefined;
+  protocol: string | undefined = undefined;
+  localAddr: string | undefined = undefined;
+  foreignAddr: string | undefined = undefined;
+  bus: string | undefined = undefined;
+  dbusPath: string | undefined = undefined;
+  dbusInterface: string | undefined = undefined;
+  dbusMember: string | undefined = undefined;
+  signal: string | undefined = undefined;
+  fstype: string | undefined = undefined;
+  flags: string | undefined = undefined;
+  srcname: string | undefined = undefined;
+  requested: string | undefined = undefined;
+  denied: string | undefined = undefined;
+  fsuidName: string | undefined = undefined;
+  ouidName: string | undefined = undefined;
+  fsuid = -1;
+  ouid = -1;
+  pid = 0;
+  peerPid = 0;
+  parent = 0;
+  task = 0;
+  token = 0;
+  error = 0;
+  localPort = 0;
+  foreignPort = 0;
+  capability = -1;
+  /** Unmodelled fields as key, value pairs. */
+  extra: string[] | undefined = undefined;
+
+  /** Clear every field, so one scratch record can serve line after line without allocation. */
+  reset(): this {
+    this.source = 'kernel';
+    this.unknownPrefix = false;
+    this.problem = undefined;
+    this.problemDetail = '';
+    this.recordType = undefined;
+    this.bodyType = undefined;
+    this.auditId = undefined;
+    this.epoch = 0;
+    this.millis = 0;
+    this.serial = 0;
+    this.syslogTime = undefined;
+    this.text = undefined;
+    this.hasFields = false;
+    this.apparmor = undefined;
+    this.operation = undefined;
+    this.klass = undefined;
+    this.profile = undefined;
+    this.peerProfile = undefined;
+    this.peer = undefined;
+    this.name = undefined;
+    this.name2 = undefined;
+    this.capname = undefined;
+    this.comm = undefined;
+    this.exe = undefined;
+    this.namespace = undefined;
+    this.attribute = undefined;
+    this.info = undefined;
+    this.peerInfo = undefined;
+    this.activeHat = undefined;
+    this.execpath = undefined;
+    this.netAddr = undefined;
+    this.peerAddr = undefined;
+    this.family = undefined;
+    this.sockType = undefined;
+    this.protocol = undefined;
+    this.localAddr = undefined;
+    this.foreignAddr = undefined;
+    this.bus = undefined;
+    this.dbusPath = undefined;
+    this.dbusInterface = undefined;
+    this.dbusMember = undefined;
+    this.signal = undefined;
+    this.fstype = undefined;
+    this.flags = undefined;
+    this.srcname = undefined;
+    this.requested = undefined;
+    this.denied = undefined;
+    this.fsuidName = undefined;
+    this.ouidName = undefined;
+    this.fsuid = -1;
+    this.ouid = -1;
+    this.pid = 0;
+    this.peerPid = 0;
+    this.parent = 0;
+    this.task = 0;
+    this.token = 0;
+    this.error = 0;
+    this.localPort = 0;
+    this.foreignPort = 0;
+    this.capability = -1;
+    this.extra = undefined;
+    return this;
+  }
+}
+
+const SPACE = 32;
+const TAB = 9;
+const LF = 10;
+const CR = 13;
+const GS = 0x1d; // auditd's separator before enriched fields
+const QUOTE = 34;
+const APOS = 39;
+const EQUALS = 61;
+
+function isSeparator(c: number): boolean {
+  return c === SPACE || c === TAB || c === LF || c === CR || c === GS;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isUpperHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70);
+}
+
+function isKeyChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45;
+}
+
+
+/**
+ * Scan one record. `text` may hold several physical lines (the libapparmor test inputs do); newlines are
+ * separators. Never throws.
+ */
+export function scanRecord(text: string, into?: RawRecord): RawRecord {
+  const r = into ? into.reset() : new RawRecord();
+  let i = skipSeparators(text, 0);
+  if (i >= text.length) {
+    r.problem = 'empty';
+    return r;
+  }
+  i = stripPrefix(text, i, r);
+  if (i < 0) {
+    r.unknownPrefix = true;
+    return r;
+  }
+  scanHeaderAndBody(text, i, r);
+  return r;
+}
+
+function skipSeparators(text: string, i: number): number {
+  const n = text.length;
+  while (i < n && isSeparator(text.charCodeAt(i))) i++;
+  return i;
+}
+
+const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
+
+function isMonthAt(text: string, i: number): boolean {
+  if (i + 3 > text.length) return false;
+  const m = MONTHS.indexOf(text.slice(i, i + 3));
+  return m >= 0 && m % 3 === 0;
+}
+
+/** Index where the audit payload starts, after any syslog/dmesg/auditd framing; -1 when unrecognized. */
+function stripPrefix(text: string, i: number, r: RawRecord): number {
+  const c = text.charCodeAt(i);
+  // auditd: `type=...` or `node=HOST type=...`
+  if (text.startsWith('type=', i)) {
+    r.source = 'auditd';
+    return i;
+  }
+  if (text.startsWith('node=', i)) {
+    const sp = text.indexOf(' ', i);
+    if (sp < 0) return -1;
+    const j = skipSeparators(text, sp);
+    if (!text.startsWith('type=', j)) return -1;
+    r.source = 'auditd';
+    return j;
+  }
+  // dmesg: `[ 1597.774866] audit: ...` or `[Sun Nov 22 02:00:00 2026] audit: ...`
+  if (c === 91 /* [ */) {
+    const close = text.indexOf(']', i);
+    if (close < 0 || close - i > 40) return -1;
+    r.source = 'dmesg';
+    return afterKernelPrefix(text, skipSeparators(text, close + 1));
+  }
+  if (text.startsWith('audit', i) || text.startsWith('apparmor=', i)) {
+    r.source = 'kernel';
+    return afterKernelPrefix(text, i);
+  }
+  // syslog: `Jul 24 12:25:33[.frac][zone] host ident[pid]: ...` or `2013-01-01[T ]15:09:04[.frac][zone] host ...`
+  let j: number;
+  if (isMonthAt(text, i) && text.charCodeAt(i + 3) === SPACE) {
+    j = i + 4;
+    while (text.charCodeAt(j) === SPACE) j++;
+    if (!isDigit(text.charCodeAt(j))) return -1;
+  } else if (isDigit(c) && text.charCodeAt(i + 4) === 45 /* - */ && text.charCodeAt(i + 7) === 45) {
+    j = i;
+  } else {
+    return -1;
+  }
+  // date and time: non-space run, plus the time's run for the month form
+  const dateStart = j;
+  j = nextSpace(text, j);
+  if (isMonthAt(text, i) || text.charCodeAt(i + 10) === SPACE) {
+    j = skipSpacesOnly(text, j);
+    if (!isDigit(text.charCodeAt(j))) return -1;
+    j = nextSpace(text, j);
+  }
+  r.syslogTime = text.slice(isMonthAt(text, i) ? i : dateStart, j);
+  j = skipSpacesOnly(text, j);
+  // host, then the identifier ending with ':'; a missing host is tolerated
+  let token = nextSpace(text, j);
+  if (text.charCodeAt(token - 1) !== 58 /* : */) {
+    j = skipSpacesOnly(text, token);
+    token = nextSpace(text, j);
+    if (text.charCodeAt(token - 1) !== 58) return -1;
+  }
+  const ident = text.slice(j, token - 1);
+  j = skipSpacesOnly(text, token);
+  r.source = ident.startsWith('dbus') ? 'dbus' : 'syslog';
+  if (text.charCodeAt(j) === 91 /* [ printk time */) {
+    const close = text.indexOf(']', j);
+    if (close < 0) return -1;
+    j = skipSpacesOnly(text, close + 1);
+  }
+  return afterKernelPrefix(text, j);
+}
+
+function afterKernelPrefix(text: string, i: number): number {
+  if (text.startsWith('audit: ', i)) return skipSpacesOnly(text, i + 7);
+  return i;
+}
+
+function nextSpace(text: string, i: number): number {
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === SPACE || c === LF || c === TAB) break;
+    i++;
+  }
+  return i;
+}
+
+function skipSpacesOnly(text: string, i: number): number {
+  while (text.charCodeAt(i) === SPACE) i++;
+  return i;
+}
+
+/** `audit(1279948227.175:27)` at i; returns the index after `)` (and a following `:`), or -1. */
+function scanAuditId(text: string, i: number, r: RawRecord): number {
+  if (!text.startsWith('audit(', i)) return -1;
+  let j = i + 6;
+  const start = j;
+  let epoch = 0;
+  while (isDigit(text.charCodeAt(j))) epoch = epoch * 10 + text.charCodeAt(j++) - 48;
+  if (j === start || text.charCodeAt(j) !== 46 /* . */) return -1;
+  j++;
+  let millis = 0;
+  const millisStart = j;
+  while (isDigit(text.charCodeAt(j))) millis = millis * 10 + text.charCodeAt(j++) - 48;
+  if (j === millisStart || text.charCodeAt(j) !== 58 /* : */) return -1;
+  j++;
+  let serial = 0;
+  const serialStart = j;
+  while (isDigit(text.charCodeAt(j))) serial = serial * 10 + text.charCodeAt(j++) - 48;
+  if (j === serialStart || text.charCodeAt(j) !== 41 /* ) */) return -1;
+  r.auditId = text.slice(start, j);
+  r.epoch = epoch;
+  // three digits in practice; scale anything else to milliseconds
+  const digits = serialStart - 1 - millisStart;
+  r.millis = digits === 3 ? millis : Math.floor(millis * 10 ** (3 - digits));
+  r.serial = serial;
+  j++;
+  if (text.charCodeAt(j) === 58) j++;
+  return j;
+}
+
+function scanHeaderAndBody(text: string, i: number, r: RawRecord): void {
+  if (text.startsWith('type=', i)) {
+    const end = nextSpace(text, i + 5);
+    r.recordType = text.slice(i + 5, end);
+    let j = skipSeparators(text, end);
+    if (text.startsWith('msg=', j)) j += 4;
+    if (text.startsWith('audit(', j)) {
+      const after = scanAuditId(text, j, r);
+      if (after < 0) {
+        r.problem = 'no-fields';
+        r.problemDetail = 'malformed audit(...) header';
+        return;
+      }
+      j = after;
+    }
+    scanBody(text, j, r);
+    return;
+  }
+  if (text.startsWith('audit(', i)) {
+    const after = scanAuditId(text, i, r);
+    if (after < 0) {
+      r.problem = 'no-fields';
+      r.problemDetail = 'malformed audit(...) header';
+      return;
+    }
+    scanBody(text, after, r);
+    return;
+  }
+  // `AVC apparmor=...` (audit records relayed through journald/rsyslog without their header)
+  if (text.startsWith('AVC ', i) || text.startsWith('USER_AVC ', i)) {
+    const end = nextSpace(text, i);
+    r.recordType = text.slice(i, end);
+    scanBody(text, end, r);
+    return;
+  }
+  scanBody(text, i, r);
+}
+
+function isUserAvc(type: string | undefined): boolean {
+  return type === 'USER_AVC' || type === '1107';
+}
+
+function scanBody(text: string, i: number, r: RawRecord): void {
+  i = skipSeparators(text, i);
+  if (i >= text.length) {
+    r.problem = 'no-fields';
+    r.problemDetail = 'nothing after the audit header';
+    return;
+  }
+  // Old-style text and other records: the first word is not key=value.
+  let k = i;
+  while (k < text.length && isKeyChar(text.charCodeAt(k))) k++;
+  if (k === i || text.charCodeAt(k) !== EQUALS) {
+    r.text = trimLineEnds(text.slice(i));
+    return;
+  }
+  if (isUserAvc(r.recordType)) {
+    // dbus-daemon's USER_AVC: the AppArmor fields are inside msg='...'; the outer pid/uid are the daemon's.
+    const m = text.indexOf("msg='", i);
+    if (m >= 0) {
+      let end = text.indexOf("'", m + 5);
+      if (end < 0) end = text.length;
+      scanFields(text, m + 5, end, r, true);
+      return;
+    }
+  }
+  scanFields(text, i, text.length, r, false);
+}
+
+function trimLineEnds(text: string): string {
+  let end = text.length;
+  while (end > 0) {
+    const c = text.charCodeAt(end - 1);
+    if (c !== LF && c !== CR) break;
+    end--;
+  }
+  return end === text.length ? text : text.slice(0, end);
+}
+
+// --- keys: recognized by a hash computed while scanning, verified in place; no key string is made ---
+
+const enum F {
+  apparmor, operation, klass, profile, peerProfile, peer, name, capname, name2, comm, exe, namespace, attribute,
+  info, peerInfo, active, execpath, addr, peerAddr, family, sockType, protocol, laddr, faddr, bus, path,
+  iface, member, signal, fstype, flags, srcname, requested, denied, type, FSUIDname, OUIDname,
+  pid, peerPid, parent, task, token, error, fsuid, ouid, lport, fport, capability, auditTrailer, msg,
+}
+
+const KEY_TABLE: readonly (readonly [string, F])[] = [
+  ['apparmor', F.apparmor], ['operation', F.operation], ['class', F.klass], ['profile', F.profile], ['label', F.profile],
+  ['peer_profile', F.peerProfile], ['peer_label', F.peerProfile], ['tcontext', F.peerProfile], ['peer', F.peer],
+  ['name', F.name], ['capname', F.capname], ['name2', F.name2], ['target', F.name2], ['comm', F.comm], ['exe', F.exe],
+  ['namespace', F.namespace], ['attribute', F.attribute], ['info', F.info], ['peer_info', F.peerInfo],
+  ['active', F.active], ['execpath', F.execpath], ['addr', F.addr], ['peer_addr', F.peerAddr], ['family', F.family],
+  ['sock_type', F.sockType], ['protocol', F.protocol], ['laddr', F.laddr], ['saddr', F.laddr], ['faddr', F.faddr],
+  ['daddr', F.faddr], ['bus', F.bus], ['path', F.path], ['interface', F.iface], ['member', F.member], ['method', F.member],
+  ['signal', F.signal], ['fstype', F.fstype], ['flags', F.flags], ['srcname', F.srcname],
+  ['requested_mask', F.requested], ['requested', F.requested], ['denied_mask', F.denied], ['denied', F.denied],
+  ['mask', F.denied], ['type', F.type], ['FSUID', F.FSUIDname], ['OUID', F.OUIDname], ['pid', F.pid],
+  ['peer_pid', F.peerPid], ['parent', F.parent], ['task', F.task], ['magic_token', F.token], ['error', F.error],
+  ['fsuid', F.fsuid], ['ouid', F.ouid], ['lport', F.lport], ['src', F.lport], ['fport', F.fport], ['dest', F.fport],
+  ['capability', F.capability], ['hostname', F.auditTrailer], ['terminal', F.auditTrailer], ['sauid', F.auditTrailer],
+  ['res', F.auditTrailer], ['msg', F.msg],
+];
+
+const HASH_SIZE = 1024;
+const HASH_MASK = HASH_SIZE - 1;
+/** Open-addressed table: slot → index into KEY_TABLE + 1 (0 = empty). */
+const hashSlots = new Int16Array(HASH_SIZE);
+
+/** Length and three characters identify every known key; startsWith() confirms. */
+function keyHash(text: string, from: number, to: number): number {
+  const length = to - from;
+  return (length * 131 + text.charCodeAt(from) * 31 + text.charCodeAt(from + (length >> 1)) * 7 + text.charCodeAt(to - 1)) & HASH_MASK;
+}
+
+const KEY_NAMES: readonly string[] = KEY_TABLE.map(([name]) => name);
+const KEY_FIELDS = Int8Array.from(KEY_TABLE.map(([, field]) => field));
+
+for (let k = 0; k < KEY_TABLE.length; k++) {
+  const name = KEY_NAMES[k]!;
+  let slot = keyHash(name, 0, name.length);
+  while (hashSlots[slot] !== 0) slot = (slot + 1) & HASH_MASK;
+  hashSlots[slot] = k + 1;
+}
+
+/** The field a key names, or -1 for keys hatter does not model. */
+function fieldOf(text: string, from: number, to: number, hash: number): number {
+  const length = to - from;
+  let slot = hash;
+  for (;;) {
+    const entry = hashSlots[slot]!;
+    if (entry === 0) return -1;
+    const name = KEY_NAMES[entry - 1]!;
+    if (name.length === length && text.startsWith(name, from)) return KEY_FIELDS[entry - 1]!;
+    slot = (slot + 1) & HASH_MASK;
+  }
+}
+
+/** Values the kernel writes with audit_log_untrustedstring: quoted, or hex when unsafe. */
+function isHexField(field: number): boolean {
+  switch (field) {
+    case F.profile: case F.name: case F.name2: case F.comm: case F.peer: case F.peerProfile: case F.exe:
+    case F.srcname: case F.fstype: case F.addr: case F.peerAddr: case F.execpath: case F.namespace: case F.path:
+    case F.iface: case F.member: case F.bus:
+      return true;
+    default:
+      return false;
+  }
+}
+
+function isNumericField(field: number): boolean {
+  return field >= F.pid && field <= F.capability;
+}
+
+/** Lower-case hex without a Buffer when the result is ASCII (it nearly always is). */
+function decodeHex(text: string, from: number, to: number): string {
+  let out = '';
+  for (let i = from; i < to; i += 2) {
+    const hi = text.charCodeAt(i);
+    const lo = text.charCodeAt(i + 1);
+    const byte = ((hi <= 57 ? hi - 48 : hi - 55) << 4) | (lo <= 57 ? lo - 48 : lo - 55);
+    if (byte >= 0x80 || byte === 0) return Buffer.from(text.slice(from, to), 'hex').toString('utf8');
+    out += String.fromCharCode(byte);
+  }
+  return out;
+}
+
+/** The key=value loop. `inUserMsg`: inside a USER_AVC msg='...', where audit's own trailer fields are ignored. */
+function scanFields(text: string, i: number, end: number, r: RawRecord, inUserMsg: boolean): void {
+  while (true) {
+    while (i < end && isSeparator(text.charCodeAt(i))) i++;
+    if (i >= end) return;
+    const keyStart = i;
+    while (i < end && isKeyChar(text.charCodeAt(i))) i++;
+    if (i === keyStart || i >= end || text.charCodeAt(i) !== EQUALS) {
+      // a stray word: skip it (the kernel never writes one, but logs get mangled)
+      while (i < end && !isSeparator(text.charCodeAt(i))) i++;
+      continue;
+    }
+    const keyEnd = i;
+    const field = fieldOf(text, keyStart, keyEnd, keyHash(text, keyStart, keyEnd));
+    i++;
+    let value: string;
+    const q = text.charCodeAt(i);
+    if (q === QUOTE) {
+      const close = text.indexOf('"', i + 1);
+      if (close < 0 || close >= end) {
+        r.problem = 'unterminated-quote';
+        r.problemDetail = `value of ${text.slice(keyStart, keyEnd)}= has no closing quote`;
+        value = text.slice(i + 1, end);
+        i = end;
+      } else {
+        value = text.slice(i + 1, close);
+        i = close + 1;
+      }
+    } else if (q === APOS && field === F.msg) {
+      // a nested message (USER_AVC relayed without its type): read its fields in place
+      let close = text.indexOf("'", i + 1);
+      if (close < 0 || close > end) close = end;
+      scanFields(text, i + 1, close, r, true);
+      i = close + 1;
+      continue;
+    } else {
+      const start = i;
+      let allHex = true;
+      while (i < end) {
+        const c = text.charCodeAt(i);
+        if (isSeparator(c)) break;
+        if (allHex && !isUpperHex(c)) allHex = false;
+        i++;
+      }
+      if (allHex && i > start && isHexField(field)) {
+        if ((i - start) % 2 === 1) {
+          r.problem = 'odd-length-hex';
+          r.problemDetail = `hex-encoded ${text.slice(keyStart, keyEnd)}= has an odd number of digits`;
+          value = text.slice(start, i);
+        } else {
+          value = decodeHex(text, start, i);
+        }
+      } else if (isNumericField(field)) {
+        if (!assignNumber(r, field, text, start, i)) addExtra(r, text.slice(keyStart, keyEnd), text.slice(start, i));
+        continue;
+      } else {
+        value = text.slice(start, i);
+      }
+    }
+    assignString(r, field, value, inUserMsg, text, keyStart, keyEnd);
+  }
+}
+
+/** Numeric field; false when the value is not a number (the caller keeps its text in `extra`). */
+function assignNumber(r: RawRecord, field: number, text: string, start: number, end: number): boolean {
+  let j = start;
+  let negative = false;
+  if (text.charCodeAt(j) === 45) {
+    negative = true;
+    j++;
+  }
+  let n = 0;
+  const digitsStart = j;
+  while (j < end && isDigit(text.charCodeAt(j))) n = n * 10 + text.charCodeAt(j++) - 48;
+  if (j !== end || j === digitsStart) return false;
+  r.hasFields = true;
+  switch (field) {
+    case F.pid: r.pid = n; break;
+    case F.peerPid: r.peerPid = n; break;
+    case F.parent: r.parent = n; break;
+    case F.task: r.task = n; break;
+    case F.token: r.token = n; break;
+    case F.error: r.error = n; break; // the sign is dropped, as libapparmor does
+    case F.fsuid: r.fsuid = negative ? -1 : n; break;
+    case F.ouid: r.ouid = negative ? -1 : n; break;
+    case F.lport: r.localPort = n; break;
+    case F.fport: r.foreignPort = n; break;
+    case F.capability: r.capability = n; break;
+  }
+  return true;
+}
+
+function addExtra(r: RawRecord, key: string, value: string): void {
+  (r.extra ??= []).push(key, value);
+}
+
+function assignString(r: RawRecord, field: number, value: string, inUserMsg: boolean, text: string, keyStart: number, keyEnd: number): void {
+  r.hasFields = true;
+  switch (field) {
+    case F.apparmor: r.apparmor = value; break;
+    case F.operation: r.operation = value; break;
+    case F.klass: r.klass = value; break;
+    case F.profile: r.profile = value; break;
+    case F.peerProfile: r.peerProfile = value; break;
+    case F.peer: r.peer = value; break;
+    case F.name: r.name = value; break;
+    case F.capname: r.capname = value; break;
+    case F.name2: r.name2 = value; break;
+    case F.comm: r.comm = value; break;
+    case F.exe: r.exe = value; break;
+    case F.namespace: r.namespace = value; break;
+    case F.attribute: r.attribute = value; break;
+    case F.info: r.info = value; break;
+    case F.peerInfo: r.peerInfo = value; break;
+    case F.active: r.activeHat = value; break;
+    case F.execpath: r.execpath = value; break;
+    case F.addr: if (!inUserMsg) r.netAddr = value; break;
+    case F.peerAddr: r.peerAddr = value; break;
+    case F.family: r.family = value; break;
+    case F.sockType: r.sockType = value; break;
+    case F.protocol: r.protocol = value; break;
+    case F.laddr: r.localAddr = value; break;
+    case F.faddr: r.foreignAddr = value; break;
+    case F.bus: r.bus = value; break;
+    case F.path: r.dbusPath = value; break;
+    case F.iface: r.dbusInterface = value; break;
+    case F.member: r.dbusMember = value; break;
+    case F.signal: r.signal = value; break;
+    case F.fstype: r.fstype = value; break;
+    case F.flags: r.flags = value; break;
+    case F.srcname: r.srcname = value; break;
+    case F.requested: r.requested = value; break;
+    case F.denied: r.denied = value; break;
+    case F.type: r.bodyType = value; break;
+    case F.FSUIDname: r.fsuidName = value; break;
+    case F.OUIDname: r.ouidName = value; break;
+    case F.auditTrailer:
+      if (!inUserMsg) addExtra(r, text.slice(keyStart, keyEnd), value);
+      break;
+    default:
+      // numeric keys written quoted or with text (`protocol="tcp"` is a string field)
+      if (!isNumericField(field) || !assignNumber(r, field, value, 0, value.length)) addExtra(r, text.slice(keyStart, keyEnd), value);
+  }
+}

@@ -1,0 +1,265 @@
+// Summaries: group events by profile/hat, class, operation and object; count them; find floods (the
+// same event more than N times in one second, or a change_hat loop into a missing hat). Memory is bounded
+// by the number of distinct groups, never by the number of events.
+import { hatOf, unionPermissions } from './label.js';
+import type { AuditEvent, EventType, PermissionSet } from './model.js';
+
+export interface SummaryOptions {
+  /** More than this many identical events within one second is a flood. Default 50. */
+  readonly floodPerSecond?: number;
+  /** This many change_hat attempts into a missing hat (same label and target) is a loop. Default 10. */
+  readonly changeHatLoop?: number;
+}
+
+export interface EventGroup {
+  readonly key: string;
+  readonly type: EventType;
+  readonly label?: string;
+  readonly profile?: string;
+  readonly hat?: string;
+  readonly class?: string;
+  readonly operation?: string;
+  /** The object as one readable string: a path, `cap dac_override`, `inet stream tcp`, a peer, ... */
+  readonly object: string;
+  readonly count: number;
+  /** Milliseconds since the epoch of the first and last event with a time. */
+  readonly first?: number;
+  readonly last?: number;
+  readonly firstLine: number;
+  readonly lastLine: number;
+  readonly file?: string;
+  readonly requested?: PermissionSet;
+  readonly denied?: PermissionSet;
+  /** True when every event had fsuid == ouid. */
+  readonly owner?: boolean;
+  /** Up to five distinct commands seen. */
+  readonly comms: readonly string[];
+  /** Most events of this group within one second. */
+  readonly peakPerSecond: number;
+}
+
+export interface Flood {
+  readonly kind: 'rate' | 'change-hat-loop';
+  readonly group: string;
+  readonly label?: string;
+  readonly operation?: string;
+  readonly object: string;
+  readonly count: number;
+  readonly peakPerSecond: number;
+  /** When it started (ms since the epoch), when known. */
+  readonly since?: number;
+  readonly message: string;
+}
+
+export interface Summary {
+  readonly events: number;
+  readonly byType: Readonly<Partial<Record<EventType, number>>>;
+  readonly first?: number;
+  readonly last?: number;
+  /** Largest count first. */
+  readonly groups: readonly EventGroup[];
+  /** Floods first by size; empty when there are none. */
+  readonly floods: readonly Flood[];
+}
+
+interface GroupState {
+  key: string;
+  event: AuditEvent;
+  object: string;
+  count: number;
+  first: number | undefined;
+  last: number | undefined;
+  firstLine: number;
+  lastLine: number;
+  requested: PermissionSet | undefined;
+  denied: PermissionSet | undefined;
+  owner: boolean | undefined;
+  comms: string[];
+  second: number;
+  inSecond: number;
+  peak: number;
+  peakSince: number | undefined;
+  missingHat: boolean;
+}
+
+/** The readable object of an event, used for grouping and display. */
+export function objectOf(event: AuditEvent): string {
+  const o = event.object;
+  if (o.capability !== undefined) return `cap ${o.capability}`;
+  if (o.dbus) {
+    const d = o.dbus;
+    const parts = [d.bus, d.path, d.interface !== undefined || d.member !== undefined ? `${d.interface ?? ''}.${d.member ?? ''}` : undefined];
+    if (o.name !== undefined) parts.push(`name=${o.name}`);
+    if (o.peer !== undefined) parts.push(`peer=${o.peer}`);
+    return parts.filter((p) => p !== undefined).join(' ');
+  }
+  if (o.signal !== undefined) return `signal ${o.signal}${o.peer !== undefined ? ` peer=${o.peer}` : ''}`;
+  if (o.network) {
+    const n = o.network;
+    const parts = [n.family, n.sockType, n.protocol !== undefined && n.protocol !== 'ip' ? n.protocol : undefined];
+    if (n.addr !== undefined) parts.push(`addr=${n.addr}`);
+    if (n.peerAddr !== undefined) parts.push(`peer_addr=${n.peerAddr}`);
+    if (o.peer !== undefined) parts.push(`peer=${o.peer}`);
+    return parts.filter((p) => p !== undefined).join(' ');
+  }
+  if (o.mount) {
+    const m = o.mount;
+    const parts = [m.srcname !== undefined ? `${m.srcname} ->` : undefined, o.name, m.fstype !== undefined ? `fstype=${m.fstype}` : undefined, m.flags !== undefined ? `(${m.flags})` : undefined];
+    return parts.filter((p) => p !== undefined).join(' ');
+  }
+  if (o.name !== undefined && o.target !== undefined && o.name !== o.target) return `${o.name} -> ${o.target}`;
+  if (o.name !== undefined) return o.name;
+  if (o.target !== undefined) return `-> ${o.target}`;
+  if (o.peer !== undefined) return `peer=${o.peer}`;
+  return event.info ?? '';
+}
+
+/** A change_hat that asked for a hat the profile does not have (ENOENT, or a complain-mode null- hat). */
+function isMissingHat(event: AuditEvent): boolean {
+  if (event.operation !== 'change_hat') return false;
+  if (event.error === 2) return true;
+  if (event.info !== undefined && /not found|no hats/.test(event.info)) return true;
+  const o = event.object;
+  return (o.name !== undefined && o.name.includes('//null-')) || (o.target !== undefined && o.target.includes('//null-'));
+}
+
+function timeMs(event: AuditEvent): number | undefined {
+  const t = event.time;
+  return t ? t.epoch * 1000 + t.millis : undefined;
+}
+
+/** Accumulates a summary one event at a time (follow mode reads floods as they happen). */
+export class Summarizer {
+  private readonly groups = new Map<string, GroupState>();
+  private readonly byType: Partial<Record<EventType, number>> = {};
+  private events = 0;
+  private first: number | undefined;
+  private last: number | undefined;
+  private readonly floodPerSecond: number;
+  private readonly changeHatLoop: number;
+
+  constructor(options: SummaryOptions = {}) {
+    this.floodPerSecond = options.floodPerSecond ?? 50;
+    this.changeHatLoop = options.changeHatLoop ?? 10;
+  }
+
+  /** Add an event; returns a Flood the first time its group becomes one. */
+  add(event: AuditEvent): Flood | undefined {
+    this.events++;
+    this.byType[event.type] = (this.byType[event.type] ?? 0) + 1;
+    const object = objectOf(event);
+    const key = `${event.type}\0${event.label?.text ?? ''}\0${event.class ?? ''}\0${event.operation ?? ''}\0${object}`;
+    const ms = timeMs(event);
+    if (ms !== undefined) {
+      if (this.first === undefined || ms < this.first) this.first = ms;
+      if (this.last === undefined || ms > this.last) this.last = ms;
+    }
+    let g = this.groups.get(key);
+    if (!g) {
+      g = {
+        key, event, object, count: 0, first: ms, last: ms, firstLine: event.line, lastLine: event.line,
+        requested: undefined, denied: undefined, owner: event.owner, comms: [], second: -1, inSecond: 0, peak: 0,
+        peakSince: undefined, missingHat: isMissingHat(event),
+      };
+      this.groups.set(key, g);
+    }
+    const wasFlood = this.isFlood(g);
+    g.count++;
+    g.lastLine = event.line;
+    if (ms !== undefined) {
+      if (g.first === undefined || ms < g.first) g.first = ms;
+      if (g.last === undefined || ms > g.last) g.last = ms;
+      const second = Math.floor(ms / 1000);
+      if (second !== g.second) {
+        g.second = second;
+        g.inSecond = 0;
+      }
+      g.inSecond++;
+      if (g.inSecond > g.peak) {
+        g.peak = g.inSecond;
+        g.peakSince = second * 1000;
+      }
+    }
+    if (event.requested) g.requested = unionPermissions(g.requested, event.requested);
+    if (event.denied) g.denied = unionPermissions(g.denied, event.denied);
+    if (g.owner !== undefined && event.owner !== true) g.owner = event.owner === undefined ? undefined : false;
+    if (event.comm !== undefined && g.comms.length < 5 && !g.comms.includes(event.comm)) g.comms.push(event.comm);
+    return !wasFlood && this.isFlood(g) ? this.floodOf(g) : undefined;
+  }
+
+  private isFlood(g: GroupState): boolean {
+    return g.peak > this.floodPerSecond || (g.missingHat && g.count >= this.changeHatLoop);
+  }
+
+  private floodOf(g: GroupState): Flood {
+    const label = g.event.label?.text;
+    const loop = g.missingHat && g.count >= this.changeHatLoop;
+    const where = label ?? '(no profile)';
+    const message = loop
+      ? `change_hat loop: ${where} tried to enter missing hat ${g.object || '?'} ${g.count} times (peak ${g.peak}/s)`
+      : `flood: ${g.event.type} ${g.event.operation ?? ''} ${g.object} by ${where}: ${g.peak} events in one second (${g.count} in all)`;
+    return {
+      kind: loop ? 'change-hat-loop' : 'rate',
+      group: g.key,
+      ...(label !== undefined ? { label } : {}),
+      ...(g.event.operation !== undefined ? { operation: g.event.operation } : {}),
+      object: g.object,
+      count: g.count,
+      peakPerSecond: g.peak,
+      ...(g.peakSince !== undefined ? { since: g.peakSince } : {}),
+      message: message.replace(/ {2,}/g, ' '),
+    };
+  }
+
+  result(): Summary {
+    const groups: EventGroup[] = [];
+    const floods: Flood[] = [];
+    for (const g of this.groups.values()) {
+      const e = g.event;
+      const hat = e.label ? hatOf(e.label) : undefined;
+      groups.push({
+        key: g.key,
+        type: e.type,
+        ...(e.label ? { label: e.label.text, profile: e.label.path[0] ?? e.label.text } : {}),
+        ...(hat !== undefined ? { hat } : {}),
+        ...(e.class !== undefined ? { class: e.class } : {}),
+        ...(e.operation !== undefined ? { operation: e.operation } : {}),
+        object: g.object,
+        count: g.count,
+        ...(g.first !== undefined ? { first: g.first, last: g.last! } : {}),
+        firstLine: g.firstLine,
+        lastLine: g.lastLine,
+        ...(e.file !== undefined ? { file: e.file } : {}),
+        ...(g.requested ? { requested: g.requested } : {}),
+        ...(g.denied ? { denied: g.denied } : {}),
+        ...(g.owner !== undefined ? { owner: g.owner } : {}),
+        comms: g.comms,
+        peakPerSecond: g.peak,
+      });
+      if (this.isFlood(g)) floods.push(this.floodOf(g));
+    }
+    groups.sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
+    floods.sort((a, b) => b.count - a.count || a.group.localeCompare(b.group));
+    return {
+      events: this.events,
+      byType: { ...this.byType },
+      ...(this.first !== undefined ? { first: this.first, last: this.last! } : {}),
+      groups,
+      floods,
+    };
+  }
+}
+
+export function summarize(events: Iterable<AuditEvent>, options?: SummaryOptions): Summary;
+export function summarize(events: AsyncIterable<AuditEvent>, options?: SummaryOptions): Promise<Summary>;
+export function summarize(events: Iterable<AuditEvent> | AsyncIterable<AuditEvent>, options: SummaryOptions = {}): Summary | Promise<Summary> {
+  const summarizer = new Summarizer(options);
+  if (Symbol.asyncIterator in events) {
+    return (async () => {
+      for await (const event of events) summarizer.add(event);
+      return summarizer.result();
+    })();
+  }
+  for (const event of events) summarizer.add(event);
+  return summarizer.result();
+}
