@@ -1,12 +1,175 @@
-// Placeholder until the issue that owns `hatter serve` lands; replaced wholesale by that work.
-import { EXIT_USAGE, type Command } from './io.js';
+// hatter serve: the confining web server. Argument parsing and output only; the work is in src/server.
+import { EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
+import { formatDiagnostic, hasErrors } from '../policy/diagnostic.js';
+import {
+  BACKEND_CHOICES, demoConfigPath, formatListenAddress, loadConfigFile, parseListenAddress, prepareServe, selectBackend,
+  ServeError, startServer, type BackendChoice, type ServeOverrides,
+} from '../server/index.js';
+
+const help = `hatter serve: a web server that runs each site's handlers in worker processes confined to the site's hat
+
+Usage:
+  hatter serve [CONFIG] [--listen HOST:PORT] [--admin HOST:PORT|off] [--backend auto|apparmor|landlock|none]
+  hatter serve --apache FILE [--listen HOST:PORT] ...
+
+With no CONFIG, serves the embedded demo (examples/hosting: alice.localhost and bob.localhost) on
+127.0.0.1:8080, with the status page on 127.0.0.1:8081.
+
+Options:
+  --listen HOST:PORT   listen here instead of the configured addresses
+  --admin HOST:PORT    the admin listener (GET /_hatter/status); 'off' disables it
+  --backend NAME       auto (default: AppArmor if the policy is loaded, else Landlock), apparmor,
+                       landlock, or none (no confinement at all: for trying things out only)
+  --apache FILE        take sites, DocumentRoot, Location and AAHatName/AADefaultHatName from an Apache configuration
+  --access-log WHERE   stdout (default), off, or a file (JSON lines)
+  -h, --help           this text
+
+Signals: SIGHUP reloads the configuration and the policy without dropping connections; SIGTERM (or
+Ctrl-C) drains requests in flight and stops.
+
+Examples:
+  npx hatter serve
+  curl -H 'Host: bob.localhost' 'http://127.0.0.1:8080/read?path=alice/secret.txt'
+  hatter serve /etc/hatter/hatter.yaml --listen 0.0.0.0:80
+  hatter serve --backend none --listen 127.0.0.1:9000
+  curl http://127.0.0.1:8081/_hatter/status
+
+Exit codes: 0 stopped cleanly; 2 usage error, invalid configuration, busy port or no confinement backend.
+`;
 
 export const command: Command = {
   name: 'serve',
-  summary: '',
-  help: 'hatter serve: not available in this build yet',
-  async run(_args, io) {
-    io.stderr.write('hatter serve: not available in this build yet\n');
-    return EXIT_USAGE;
+  summary: 'serve sites with each site\'s handlers confined to its own hat',
+  help,
+  async run(args: string[], io: CliIo): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseOptions(args, {
+        listen: { type: 'string' },
+        admin: { type: 'string' },
+        backend: { type: 'string' },
+        apache: { type: 'string' },
+        'access-log': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      });
+      if (parsed.values.help) { io.stdout.write(help); return EXIT_OK; }
+      if (parsed.positionals.length > 1) throw new UsageError('at most one CONFIG file');
+      if (parsed.positionals.length && parsed.values.apache) throw new UsageError('give either CONFIG or --apache FILE, not both');
+    } catch (error) {
+      if (error instanceof UsageError) { io.stderr.write(`hatter serve: ${error.message}\n(see hatter serve --help)\n`); return EXIT_USAGE; }
+      throw error;
+    }
+    const values = parsed.values;
+    const overrides: { -readonly [K in keyof ServeOverrides]: ServeOverrides[K] } = {};
+    if (values.listen !== undefined) {
+      const address = parseListenAddress(values.listen);
+      if (!address) { io.stderr.write(`hatter serve: --listen '${values.listen}' is not HOST:PORT\n`); return EXIT_USAGE; }
+      overrides.listen = address;
+    }
+    if (values.admin !== undefined) {
+      if (values.admin === 'off') overrides.admin = null;
+      else {
+        const address = parseListenAddress(values.admin);
+        if (!address) { io.stderr.write(`hatter serve: --admin '${values.admin}' is not HOST:PORT or off\n`); return EXIT_USAGE; }
+        overrides.admin = address;
+      }
+    }
+    if (values.backend !== undefined) {
+      if (!(BACKEND_CHOICES as readonly string[]).includes(values.backend)) { io.stderr.write(`hatter serve: --backend must be one of ${BACKEND_CHOICES.join(', ')}\n`); return EXIT_USAGE; }
+      overrides.backend = values.backend as BackendChoice;
+    }
+    if (values['access-log'] !== undefined) overrides.accessLog = values['access-log'] === 'stdout' || values['access-log'] === 'off' ? values['access-log'] : resolvePath(io.cwd, values['access-log']);
+
+    let file: string;
+    let demo = false;
+    let loaded;
+    if (values.apache !== undefined) {
+      const { loadApacheServeConfig } = await import('../server/apache.js');
+      loaded = await loadApacheServeConfig(resolvePath(io.cwd, values.apache));
+      file = resolvePath(io.cwd, values.apache);
+    } else if (parsed.positionals[0] !== undefined) {
+      file = resolvePath(io.cwd, parsed.positionals[0]);
+      loaded = loadConfigFile(file);
+    } else {
+      const found = demoConfigPath(io.cwd);
+      if (!found) { io.stderr.write('hatter serve: the embedded demo (examples/hosting/hatter.yaml) is not in this installation; give a CONFIG file\n'); return EXIT_USAGE; }
+      file = found;
+      demo = true;
+      loaded = loadConfigFile(file);
+    }
+    const result = prepareServe(loaded, overrides, demo);
+    for (const d of result.diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
+    if (!result.prepared || hasErrors(result.diagnostics)) {
+      io.stderr.write(`hatter serve: ${file}: invalid configuration, not started\n`);
+      return EXIT_USAGE;
+    }
+    const prepared = result.prepared;
+    const { backend, reason } = await selectBackend(prepared.config, prepared.hats);
+    if (!backend) {
+      io.stderr.write(`hatter serve: ${reason}\n`);
+      return EXIT_USAGE;
+    }
+    const output = {
+      info: (line: string) => { io.stderr.write(`${line}\n`); },
+      warn: (line: string) => { io.stderr.write(`${line}\n`); },
+    };
+    if (backend.name === 'none') io.stderr.write(NONE_BANNER);
+    let running;
+    try {
+      running = await startServer(prepared, backend, reason, output, values.apache === undefined ? { file, overrides, demo } : undefined);
+    } catch (error) {
+      if (error instanceof ServeError) { io.stderr.write(`hatter serve: ${error.message} [${error.code}]\n`); return EXIT_USAGE; }
+      throw error;
+    }
+    const supervisor = running.supervisor;
+    const urls = supervisor.addresses.map((a) => `http://${formatListenAddress(a)}/`);
+    io.stderr.write(`hatter serve: ${prepared.config.sites.length} site(s) from ${file}\n`);
+    io.stderr.write(`hatter serve: listening on ${urls.join(', ')}; backend ${backend.name} (${reason})\n`);
+    if (supervisor.adminAddress) io.stderr.write(`hatter serve: status page http://${formatListenAddress(supervisor.adminAddress)}/_hatter/status\n`);
+    if (demo) io.stderr.write(demoInstructions(formatListenAddress(supervisor.addresses[0]!), backend.name));
+    if (backend.name === 'none') io.stderr.write(NONE_BANNER);
+
+    const onHup = (): void => supervisor.enqueue('reload');
+    const onStop = (): void => supervisor.enqueue('stop');
+    process.on('SIGHUP', onHup);
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+    try {
+      await supervisor.run();
+    } finally {
+      process.off('SIGHUP', onHup);
+      process.off('SIGTERM', onStop);
+      process.off('SIGINT', onStop);
+    }
+    io.stderr.write('hatter serve: stopped\n');
+    return EXIT_OK;
   },
 };
+
+function resolvePath(cwd: string, path: string): string {
+  return path.startsWith('/') ? path : `${cwd.replace(/\/$/, '')}/${path}`;
+}
+
+const NONE_BANNER = `
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+!!  UNCONFINED: backend 'none' applies NO kernel confinement. Every site's handlers can read    !!
+!!  and write whatever this user can, including the other sites' files. Use it to try things,  !!
+!!  never to host. (The status page says so too.)                                              !!
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+
+`;
+
+function demoInstructions(address: string, backend: string): string {
+  const confined = backend !== 'none';
+  return `
+The demo: two sites, each served by workers confined to its own hat of examples/hosting/policy/hatter-demo.
+  curl -H 'Host: alice.localhost' http://${address}/              # alice's static page
+  curl -H 'Host: alice.localhost' http://${address}/hello         # a Node.js handler (says which hat it runs in)
+  curl -H 'Host: alice.localhost' http://${address}/cgi-bin/hello.cgi   # a CGI script
+  curl -H 'Host: alice.localhost' 'http://${address}/read?path=alice/secret.txt'   # alice reads her own secret
+  curl -H 'Host: bob.localhost' 'http://${address}/read?path=alice/secret.txt'     # bob tries to read alice's secret
+The last one is a deliberately vulnerable handler: ${confined ? "bob's hat stops it (403, EACCES)." : 'with the none backend it SUCCEEDS, because nothing is confined.'}
+(Browsers resolve *.localhost to 127.0.0.1: http://alice.localhost:${address.split(':').pop()}/ works too.)
+
+`;
+}

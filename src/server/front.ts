@@ -1,0 +1,247 @@
+// The front process: the only place that reads untrusted bytes before a hat is chosen (mod_apparmor's
+// HANDLING_UNTRUSTED_INPUT). It accepts connections on sockets the supervisor bound, parses the first
+// request head with strict limits, refuses malformed requests itself (no worker ever sees them), picks
+// the hat, and hands the connection (handle plus the bytes read) to that hat's pool via the supervisor.
+// In strict mode it parses every request and proxies it to the pool over a UNIX socket instead.
+import { createServer as createHttpServer, request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { adoptHandle, closeHandle, detachSocket } from './handles.js';
+import { parseRequestHead } from './http-head.js';
+import { hatChooser } from './policy-hats.js';
+import { sendMessage, type FromFront, type RoutingSnapshot, type ToFront } from './protocol.js';
+import { Router } from './routing.js';
+
+let routing: RoutingSnapshot | undefined;
+let router: Router | undefined;
+let logLines: string[] = [];
+const listeners: Server[] = [];
+const openSockets = new Set<Socket>();
+let rejected = 0;
+let handoffs = 0;
+let statusSeq = 0;
+const statusWaiters = new Map<number, (body: unknown) => void>();
+let stopping = false;
+
+function send(message: FromFront, handle?: unknown, callback?: (error: Error | null) => void): void {
+  sendMessage(process as never, message, handle, callback);
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 421: 'Misdirected Request', 431: 'Request Header Fields Too Large',
+  501: 'Not Implemented', 503: 'Service Unavailable', 505: 'HTTP Version Not Supported',
+};
+
+function log(entry: Record<string, unknown>): void {
+  if (routing?.config.accessLog === 'off') return;
+  logLines.push(JSON.stringify({ time: new Date().toISOString(), ...entry, hat: null, label: 'front', pid: process.pid }));
+}
+
+/** Answer with a short canned response and close: the request never reaches a worker. */
+function refuse(socket: Socket, status: number, text: string, extra = ''): void {
+  rejected++;
+  const body = `${text}\n`;
+  socket.removeAllListeners('data');
+  if (socket.writable) {
+    socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${extra}\r\n${body}`);
+  }
+  setTimeout(() => socket.destroy(), 2000).unref();
+}
+
+/** A new connection, or one given back by a worker with the request head to replay. */
+function onConnection(socket: Socket, initial: Buffer = Buffer.alloc(0)): void {
+  if (!routing || !router) { socket.destroy(); return; }
+  const front = routing.config.front;
+  openSockets.add(socket);
+  socket.once('close', () => openSockets.delete(socket));
+  socket.on('error', () => socket.destroy());
+  socket.setNoDelay(true);
+  let buffer = initial;
+  let done = false;
+  // Slow clients: the whole head must arrive within headerTimeoutMs; an idle connection is closed quietly.
+  const timer = setTimeout(() => {
+    if (done) return;
+    done = true;
+    if (buffer.length === 0) socket.destroy();
+    else { log({ event: 'rejected', status: 408, code: 'http/header-timeout', remote: socket.remoteAddress }); refuse(socket, 408, 'request head not received in time'); }
+  }, buffer.length ? front.headerTimeoutMs : Math.min(front.headerTimeoutMs, front.idleTimeoutMs));
+  timer.unref();
+
+  const examine = (): void => {
+    if (done) return;
+    const verdict = parseRequestHead(buffer, front);
+    if (verdict.kind === 'incomplete') return;
+    done = true;
+    clearTimeout(timer);
+    if (verdict.kind === 'error') {
+      log({ event: 'rejected', status: verdict.status, code: verdict.code, reason: verdict.reason, remote: socket.remoteAddress });
+      refuse(socket, verdict.status, `${REASONS[verdict.status] ?? 'error'}: ${verdict.reason}`);
+      return;
+    }
+    const head = verdict.head;
+    const route = router!.route(head.host, head.path);
+    if (!route) {
+      log({ event: 'rejected', status: 400, code: 'http/bad-path', remote: socket.remoteAddress, path: head.path });
+      refuse(socket, 400, 'Bad Request: the path cannot be normalized');
+      return;
+    }
+    socket.removeAllListeners('data');
+    const detached = detachSocket(socket);
+    openSockets.delete(socket);
+    if (!detached) return;
+    const bytes = detached.buffered.length ? Buffer.concat([buffer, detached.buffered]) : buffer;
+    handoffs++;
+    send({ type: 'handoff', label: route.label, hat: route.hat, bytes: bytes.toString('base64') }, detached.handle, (error) => {
+      if (error) closeHandle(detached.handle);
+    });
+  };
+  socket.on('data', (chunk: Buffer) => {
+    buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
+    examine();
+  });
+  if (buffer.length) examine();
+}
+
+// ── strict mode: every request parsed here and proxied to the pool's UNIX sockets ────────────────────
+const poolSockets = new Map<string, readonly string[]>();
+const poolWaiters = new Map<string, (() => void)[]>();
+const agents = new Map<string, Agent>();
+let roundRobin = 0;
+
+function socketFor(label: string, hat: string | null): Promise<string | undefined> {
+  const sockets = poolSockets.get(label);
+  if (sockets && sockets.length) return Promise.resolve(sockets[roundRobin++ % sockets.length]);
+  return new Promise((resolve) => {
+    const waiters = poolWaiters.get(label) ?? [];
+    waiters.push(() => { const list = poolSockets.get(label) ?? []; resolve(list.length ? list[roundRobin++ % list.length] : undefined); });
+    poolWaiters.set(label, waiters);
+    send({ type: 'need-pool', label, hat });
+    setTimeout(() => { const list = poolWaiters.get(label); if (list) { poolWaiters.delete(label); for (const w of list) w(); } }, 10_000).unref();
+  });
+}
+
+function strictRequest(req: IncomingMessage, res: ServerResponse): void {
+  const url = req.url ?? '/';
+  let authority = req.headers.host ?? '';
+  let path = url;
+  if (!url.startsWith('/')) {
+    const absolute = /^https?:\/\/([^/?#]*)(.*)$/i.exec(url);
+    if (absolute) { authority = absolute[1]!; path = absolute[2] || '/'; }
+  }
+  const q = path.indexOf('?');
+  const host = authority.toLowerCase().replace(/:\d*$/, '');
+  const route = router?.route(host, q < 0 ? path : path.slice(0, q));
+  if (!route || req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] !== undefined) {
+    rejected++;
+    res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('Bad Request\n');
+    return;
+  }
+  void socketFor(route.label, route.hat).then((socketPath) => {
+    if (!socketPath) {
+      rejected++;
+      res.writeHead(503, { 'retry-after': '1', connection: 'close' }).end('Service Unavailable\n');
+      return;
+    }
+    let agent = agents.get(socketPath);
+    if (!agent) { agent = new Agent({ keepAlive: true, maxSockets: 64 }); agents.set(socketPath, agent); }
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && name !== 'x-hatter-remote' && name !== 'connection' && name !== 'keep-alive') headers[name] = value;
+    headers['x-hatter-remote'] = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    const upstream = httpRequest({ socketPath, agent, method: req.method, path: url, headers }, (answer) => {
+      const out: string[] = [];
+      for (let i = 0; i < answer.rawHeaders.length; i += 2) {
+        const name = answer.rawHeaders[i]!;
+        if (!/^(connection|keep-alive|transfer-encoding)$/i.test(name)) out.push(name, answer.rawHeaders[i + 1]!);
+      }
+      res.writeHead(answer.statusCode ?? 502, out);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => {
+      if (!res.headersSent) res.writeHead(502, { connection: 'close' }).end('Bad Gateway\n');
+      else res.destroy();
+    });
+    req.pipe(upstream);
+  });
+}
+
+const strictServer = createHttpServer({ noDelay: true }, strictRequest);
+
+function adminRequest(req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '/').split('?')[0];
+  if (req.method !== 'GET' || path !== '/_hatter/status') {
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', try: '/_hatter/status' }) + '\n');
+    return;
+  }
+  const seq = ++statusSeq;
+  const timer = setTimeout(() => { statusWaiters.delete(seq); res.writeHead(504).end('{"error":"supervisor did not answer"}\n'); }, 5000);
+  statusWaiters.set(seq, (body) => {
+    clearTimeout(timer);
+    const front = { pid: process.pid, mode: routing?.config.front.mode, connections: openSockets.size, rejected, handoffs };
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ ...(body as object), front }, null, 2) + '\n');
+  });
+  send({ type: 'status?', seq });
+}
+
+function flush(): void {
+  if (logLines.length) { send({ type: 'log', lines: logLines }); logLines = []; }
+  send({ type: 'stats', rejected, handoffs, connections: openSockets.size });
+}
+setInterval(flush, 500).unref();
+
+process.on('message', (message: ToFront, handle: unknown) => {
+  switch (message.type) {
+    case 'init':
+    case 'config':
+      routing = message.routing;
+      router = new Router(routing.config, hatChooser(routing.hats));
+      strictServer.keepAliveTimeout = routing.config.front.idleTimeoutMs;
+      strictServer.headersTimeout = routing.config.front.headerTimeoutMs;
+      strictServer.maxHeadersCount = 500;
+      if (message.type === 'init') send({ type: 'ready' });
+      break;
+    case 'listen': {
+      if (!handle) return;
+      let server: Server;
+      if (message.admin) server = createHttpServer(adminRequest);
+      else if (routing?.config.front.mode === 'strict') {
+        server = createNetServer({ noDelay: true }, (socket) => strictServer.emit('connection', socket));
+      } else server = createNetServer({ noDelay: true }, (socket) => onConnection(socket));
+      server.listen(handle as never);
+      listeners.push(server);
+      break;
+    }
+    case 'return': {
+      if (!handle) return;
+      const socket = adoptHandle(handle, Buffer.alloc(0));
+      if (stopping) { socket.destroy(); return; }
+      onConnection(socket, Buffer.from(message.bytes, 'base64'));
+      break;
+    }
+    case 'reject': {
+      if (!handle) return;
+      const socket = adoptHandle(handle, Buffer.alloc(0));
+      socket.on('error', () => socket.destroy());
+      log({ event: 'rejected', status: 503, code: 'pool/queue-full', label: message.label, remote: socket.remoteAddress });
+      refuse(socket, 503, `Service Unavailable: the pool for ${message.label} is busy`, `Retry-After: ${message.retryAfter}\r\n`);
+      break;
+    }
+    case 'status':
+      statusWaiters.get(message.seq)?.(message.body);
+      statusWaiters.delete(message.seq);
+      break;
+    case 'pool-sockets': {
+      poolSockets.set(message.label, message.sockets);
+      const waiters = poolWaiters.get(message.label);
+      if (waiters && message.sockets.length) { poolWaiters.delete(message.label); for (const w of waiters) w(); }
+      break;
+    }
+    case 'stop':
+      stopping = true;
+      for (const server of listeners) server.close();
+      strictServer.closeIdleConnections();
+      flush();
+      for (const socket of openSockets) socket.destroy();
+      setTimeout(() => process.exit(0), 50);
+      break;
+  }
+});
+process.on('disconnect', () => process.exit(0));

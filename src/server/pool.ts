@@ -1,0 +1,301 @@
+// One pool of worker processes for one hat (label). Lives in the supervisor: it starts workers through
+// the confinement backend, hands them connections (least connections first), queues connections when
+// every worker is full (bounded; beyond it the front answers 503), replaces workers that retire or
+// crash, with a growing delay after repeated failures so a worker that cannot start never spins.
+import type { ChildProcess } from 'node:child_process';
+import type { PoolSettings } from './config.js';
+import { closeHandle } from './handles.js';
+import { sendMessage, type FromWorker, type ToWorker, type WorkerStats } from './protocol.js';
+import { HISTOGRAM_BUCKETS, mergeInto, newHistogram, quantileMs } from './stats.js';
+
+export type WorkerState = 'starting' | 'ready' | 'draining' | 'dead';
+
+export interface PoolWorker {
+  readonly id: number;
+  readonly child: ChildProcess;
+  state: WorkerState;
+  connections: number;
+  stats: WorkerStats;
+  readonly startedAt: number;
+  readyAt?: number;
+  retireReason?: string;
+  exitCode?: number | null;
+  exitSignal?: NodeJS.Signals | null;
+}
+
+export interface PoolDependencies {
+  /** Start one worker (already confined) with an IPC channel; the pool sends it `init`. */
+  spawnWorker(pool: Pool, id: number): ChildProcess;
+  initMessage(pool: Pool, worker: PoolWorker): ToWorker;
+  /** A worker gave a connection back (another hat, or draining): route it again. */
+  onHandBack(handle: unknown, bytes: string): void;
+  /** The pool cannot take a connection: the front answers 503. */
+  onReject(handle: unknown, pool: Pool): void;
+  onLog(lines: readonly string[]): void;
+  onEvent(text: string): void;
+  /** strict mode: the pool's worker sockets changed. */
+  onWorkersChanged?(pool: Pool): void;
+}
+
+interface Queued {
+  readonly handle: unknown;
+  readonly bytes: string;
+  readonly deadline: number;
+}
+
+const EMPTY_STATS: WorkerStats = { requests: 0, errors: 0, inFlight: 0, connections: 0, histogram: [] };
+const MAX_BACKOFF_MS = 10_000;
+const HEALTHY_AFTER_MS = 5_000;
+/** A worker that misses stats for this long while serving is stuck (a synchronous loop): killed. */
+const STUCK_GRACE_MS = 2_000;
+
+let nextWorkerId = 1;
+
+export class Pool {
+  readonly workers: PoolWorker[] = [];
+  private readonly queue: Queued[] = [];
+  private readonly retired = { requests: 0, errors: 0, histogram: newHistogram() };
+  private failures = 0;
+  private spawnTimer: NodeJS.Timeout | undefined;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private stopping = false;
+  private readonly lastStatsAt = new Map<PoolWorker, number>();
+  rejected = 0;
+  crashes = 0;
+
+  constructor(
+    readonly label: string,
+    readonly hat: string | null,
+    readonly settings: PoolSettings,
+    readonly summary: Readonly<Record<string, unknown>>,
+    readonly generation: number,
+    private readonly deps: PoolDependencies,
+  ) {
+    this.sweepTimer = setInterval(() => this.sweep(), 250);
+    this.sweepTimer.unref();
+  }
+
+  get live(): PoolWorker[] {
+    return this.workers.filter((w) => w.state === 'starting' || w.state === 'ready');
+  }
+
+  /** Start the minimum number of workers; resolves when they are ready (or failed). */
+  async start(timeoutMs = 10_000): Promise<void> {
+    this.ensureMin();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && this.workers.some((w) => w.state === 'starting')) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  dispatch(handle: unknown, bytes: string): void {
+    if (this.stopping) { this.reject(handle); return; }
+    const worker = this.pick();
+    if (worker) { this.give(worker, handle, bytes); return; }
+    if (this.queue.length >= this.settings.queue) { this.reject(handle); return; }
+    this.queue.push({ handle, bytes, deadline: Date.now() + Math.min(this.settings.requestTimeoutMs, 10_000) });
+    this.grow();
+  }
+
+  private pick(): PoolWorker | undefined {
+    let best: PoolWorker | undefined;
+    for (const worker of this.workers) {
+      if (worker.state !== 'ready' || worker.connections >= this.settings.connectionsPerWorker) continue;
+      if (!best || worker.connections < best.connections) best = worker;
+    }
+    return best;
+  }
+
+  private give(worker: PoolWorker, handle: unknown, bytes: string): void {
+    worker.connections++;
+    sendMessage(worker.child as never, { type: 'connection', bytes } satisfies ToWorker, handle, (error) => {
+      if (!error) return;
+      worker.connections--;
+      this.dispatch(handle, bytes);
+    });
+  }
+
+  private reject(handle: unknown): void {
+    this.rejected++;
+    this.deps.onReject(handle, this);
+  }
+
+  private pump(): void {
+    while (this.queue.length) {
+      const worker = this.pick();
+      if (!worker) break;
+      const next = this.queue.shift()!;
+      this.give(worker, next.handle, next.bytes);
+    }
+    if (this.queue.length) this.grow();
+  }
+
+  /** More workers when connections wait, up to max. */
+  private grow(): void {
+    const live = this.live;
+    const starting = live.filter((w) => w.state === 'starting').length;
+    if (live.length < this.settings.max && starting === 0) this.scheduleSpawn();
+  }
+
+  private ensureMin(): void {
+    if (this.stopping) return;
+    if (this.live.length < Math.max(this.settings.min, this.queue.length ? 1 : 0)) this.scheduleSpawn();
+  }
+
+  private scheduleSpawn(): void {
+    if (this.stopping || this.spawnTimer) return;
+    const delay = this.failures === 0 ? 0 : Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.failures - 1));
+    if (delay > 0) this.deps.onEvent(`${this.label}: restarting a worker in ${delay} ms (${this.failures} failure${this.failures === 1 ? '' : 's'} in a row)`);
+    this.spawnTimer = setTimeout(() => {
+      this.spawnTimer = undefined;
+      if (this.stopping) return;
+      this.spawn();
+      if (this.live.length < this.settings.min) this.scheduleSpawn();
+    }, delay);
+  }
+
+  private spawn(): void {
+    const id = nextWorkerId++;
+    let child: ChildProcess;
+    try {
+      child = this.deps.spawnWorker(this, id);
+    } catch (error) {
+      this.failures++;
+      this.deps.onEvent(`${this.label}: cannot start a worker: ${(error as Error).message}`);
+      this.scheduleSpawn();
+      return;
+    }
+    const worker: PoolWorker = { id, child, state: 'starting', connections: 0, stats: EMPTY_STATS, startedAt: Date.now() };
+    this.workers.push(worker);
+    child.on('message', (message: FromWorker, handle: unknown) => this.onMessage(worker, message, handle));
+    child.on('error', (error) => this.deps.onEvent(`${this.label}: worker ${id}: ${error.message}`));
+    child.on('exit', (code, signal) => this.onExit(worker, code, signal));
+    sendMessage(child as never, this.deps.initMessage(this, worker));
+  }
+
+  private onMessage(worker: PoolWorker, message: FromWorker, handle: unknown): void {
+    switch (message.type) {
+      case 'ready':
+        if (worker.state === 'starting') worker.state = 'ready';
+        worker.readyAt = Date.now();
+        this.lastStatsAt.set(worker, Date.now());
+        this.deps.onWorkersChanged?.(this);
+        this.pump();
+        break;
+      case 'released':
+        worker.connections = Math.max(0, worker.connections - 1);
+        this.pump();
+        break;
+      case 'handback':
+        worker.connections = Math.max(0, worker.connections - 1);
+        if (handle) this.deps.onHandBack(handle, message.bytes);
+        this.pump();
+        break;
+      case 'stats':
+        worker.stats = message;
+        this.lastStatsAt.set(worker, Date.now());
+        break;
+      case 'log':
+        this.deps.onLog(message.lines);
+        break;
+      case 'retire':
+        if (worker.state === 'ready' || worker.state === 'starting') {
+          worker.state = 'draining';
+          worker.retireReason = message.reason;
+          this.deps.onEvent(`${this.label}: worker ${worker.id} (pid ${worker.child.pid}) retires: ${message.reason}`);
+          this.deps.onWorkersChanged?.(this);
+          this.ensureMin();
+          this.pump();
+        }
+        break;
+    }
+  }
+
+  private onExit(worker: PoolWorker, code: number | null, signal: NodeJS.Signals | null): void {
+    const wasReady = worker.readyAt !== undefined;
+    const expected = worker.state === 'draining' || this.stopping;
+    worker.state = 'dead';
+    worker.exitCode = code;
+    worker.exitSignal = signal;
+    this.lastStatsAt.delete(worker);
+    this.retired.requests += worker.stats.requests;
+    this.retired.errors += worker.stats.errors;
+    mergeInto(this.retired.histogram, worker.stats.histogram);
+    this.workers.splice(this.workers.indexOf(worker), 1);
+    if (!expected) {
+      this.crashes++;
+      const lived = Date.now() - (worker.readyAt ?? worker.startedAt);
+      if (!wasReady || lived < HEALTHY_AFTER_MS) this.failures++;
+      else this.failures = 0;
+      this.deps.onEvent(`${this.label}: worker ${worker.id} (pid ${worker.child.pid}) ${wasReady ? 'died' : 'failed to start'} (${signal ?? `exit ${code}`})`);
+    } else if (wasReady) this.failures = 0;
+    this.deps.onWorkersChanged?.(this);
+    this.ensureMin();
+    this.pump();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    while (this.queue.length && this.queue[0]!.deadline <= now) this.reject(this.queue.shift()!.handle);
+    // A worker whose event loop is stuck sends no stats: kill it (its connections are lost).
+    for (const worker of this.workers) {
+      if (worker.state === 'dead' || worker.readyAt === undefined) continue;
+      const last = this.lastStatsAt.get(worker) ?? now;
+      if (now - last > this.settings.requestTimeoutMs + STUCK_GRACE_MS) {
+        this.deps.onEvent(`${this.label}: worker ${worker.id} (pid ${worker.child.pid}) is unresponsive; killing it`);
+        this.lastStatsAt.set(worker, now);
+        if (worker.state !== 'draining') { worker.state = 'draining'; worker.retireReason = 'unresponsive'; this.failures++; this.ensureMin(); }
+        worker.child.kill('SIGKILL');
+      }
+    }
+  }
+
+  /** Stop taking connections; workers finish what they have (handing idle connections back if asked). */
+  async drain(handBack: boolean, deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    if (this.spawnTimer) { clearTimeout(this.spawnTimer); this.spawnTimer = undefined; }
+    for (const queued of this.queue.splice(0)) {
+      if (handBack) this.deps.onHandBack(queued.handle, queued.bytes);
+      else closeHandle(queued.handle);
+    }
+    for (const worker of this.workers) {
+      if (worker.state === 'dead') continue;
+      if (worker.state === 'starting') { worker.state = 'draining'; worker.child.kill('SIGTERM'); continue; }
+      worker.state = 'draining';
+      sendMessage(worker.child as never, { type: 'drain', handBack } satisfies ToWorker);
+    }
+    const deadline = Date.now() + deadlineMs;
+    while (this.workers.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    for (const worker of this.workers) worker.child.kill('SIGKILL');
+    while (this.workers.length && Date.now() < deadline + 2000) await new Promise((r) => setTimeout(r, 25));
+    clearInterval(this.sweepTimer);
+  }
+
+  status(): Record<string, unknown> {
+    const histogram = newHistogram();
+    mergeInto(histogram, this.retired.histogram);
+    let requests = this.retired.requests;
+    let errors = this.retired.errors;
+    for (const worker of this.workers) {
+      requests += worker.stats.requests;
+      errors += worker.stats.errors;
+      if (worker.stats.histogram.length === HISTOGRAM_BUCKETS) mergeInto(histogram, worker.stats.histogram);
+    }
+    return {
+      label: this.label,
+      hat: this.hat,
+      generation: this.generation,
+      confinement: this.summary,
+      settings: this.settings,
+      workers: this.workers.map((w) => ({
+        id: w.id, pid: w.child.pid ?? null, state: w.state, connections: w.connections,
+        requests: w.stats.requests, errors: w.stats.errors, inFlight: w.stats.inFlight,
+        startedAt: new Date(w.startedAt).toISOString(), ...(w.retireReason ? { retireReason: w.retireReason } : {}),
+      })),
+      queue: this.queue.length,
+      requests,
+      errors,
+      rejected: this.rejected,
+      crashes: this.crashes,
+      latencyMs: { p50: quantileMs(histogram, 0.5), p90: quantileMs(histogram, 0.9), p99: quantileMs(histogram, 0.99) },
+    };
+  }
+}

@@ -1,0 +1,77 @@
+// The IPC messages between supervisor, front and workers: flat, serializable, discriminated on `type`.
+// A connection's socket handle travels beside a message (child.send(message, handle)), never inside it.
+import type { ServeConfig } from './config.js';
+import type { PolicyHats } from './policy-hats.js';
+
+/** Everything a front or worker needs to route requests exactly as the supervisor configured. */
+export interface RoutingSnapshot {
+  readonly config: ServeConfig;
+  readonly hats: PolicyHats;
+  readonly generation: number;
+}
+
+// ── supervisor → front ───────────────────────────────────────────────────────────────────────────
+export type ToFront =
+  | { readonly type: 'init'; readonly routing: RoutingSnapshot; readonly adminListener: boolean }
+  /** A listening socket handle (kept by the supervisor across reloads). */
+  | { readonly type: 'listen'; readonly index: number; readonly admin: boolean }
+  | { readonly type: 'config'; readonly routing: RoutingSnapshot }
+  /** A connection back from a worker (it needs another hat, or its pool is draining); bytes: base64. */
+  | { readonly type: 'return'; readonly bytes: string }
+  /** The pool could not take the connection: answer `status` and close. */
+  | { readonly type: 'reject'; readonly status: 503; readonly retryAfter: number; readonly label: string }
+  | { readonly type: 'status'; readonly seq: number; readonly body: unknown }
+  /** strict mode: where each pool's workers listen. */
+  | { readonly type: 'pool-sockets'; readonly label: string; readonly sockets: readonly string[] }
+  | { readonly type: 'stop' };
+
+// ── front → supervisor ───────────────────────────────────────────────────────────────────────────
+export type FromFront =
+  | { readonly type: 'ready' }
+  /** Hand this connection (handle beside) to a worker of `label`; bytes already read, base64. */
+  | { readonly type: 'handoff'; readonly label: string; readonly hat: string | null; readonly bytes: string }
+  | { readonly type: 'status?'; readonly seq: number }
+  /** strict mode: make sure `label`'s pool runs and tell me its sockets. */
+  | { readonly type: 'need-pool'; readonly label: string; readonly hat: string | null }
+  | { readonly type: 'log'; readonly lines: readonly string[] }
+  | { readonly type: 'stats'; readonly rejected: number; readonly handoffs: number; readonly connections: number };
+
+// ── supervisor → worker ──────────────────────────────────────────────────────────────────────────
+export type ToWorker =
+  | { readonly type: 'init'; readonly routing: RoutingSnapshot; readonly label: string; readonly hat: string | null; readonly workerId: number; readonly strictSocket?: string }
+  /** A connection (handle beside) with the bytes the front already read, base64. */
+  | { readonly type: 'connection'; readonly bytes: string }
+  /** Finish what is in flight, give idle connections back, then exit. */
+  | { readonly type: 'drain'; readonly handBack: boolean };
+
+// ── worker → supervisor ──────────────────────────────────────────────────────────────────────────
+export interface WorkerStats {
+  readonly requests: number;
+  readonly errors: number;
+  readonly inFlight: number;
+  readonly connections: number;
+  /** Latency histogram (see stats.ts), cumulative since the worker started. */
+  readonly histogram: readonly number[];
+}
+
+export type FromWorker =
+  | { readonly type: 'ready' }
+  /** A connection this worker held is gone (closed or handed back). */
+  | { readonly type: 'released' }
+  /** Give the connection (handle beside) back to the front; bytes: the request head to replay, base64. */
+  | { readonly type: 'handback'; readonly bytes: string }
+  | ({ readonly type: 'stats' } & WorkerStats)
+  | { readonly type: 'log'; readonly lines: readonly string[] }
+  /** Replace me: I timed out a request, crashed in a handler, or served maxRequests. I drain myself. */
+  | { readonly type: 'retire'; readonly reason: string };
+
+/** Send over IPC without throwing when the channel has gone (the peer is exiting). */
+export function sendMessage(target: { send?: (message: unknown, handle?: unknown, options?: unknown, callback?: (error: Error | null) => void) => boolean; connected?: boolean }, message: object, handle?: unknown, callback?: (error: Error | null) => void): boolean {
+  if (!target.send || target.connected === false) { callback?.(new Error('IPC channel closed')); return false; }
+  try {
+    return target.send(message, handle, {}, (error) => callback?.(error));
+  } catch (error) {
+    callback?.(error as Error);
+    return false;
+  }
+}

@@ -1,0 +1,139 @@
+// Putting a server together: read the configuration (file, Apache config, or the embedded demo), read
+// the policy's hats, choose the confinement backend, start the supervisor. Used by `hatter serve` and by
+// the integration tests, so both run exactly the same code.
+import { mkdtempSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chooseBackend, createBackend, type ConfinementBackend } from '../confine/index.js';
+import { decodeSource, type Diagnostic } from '../policy/diagnostic.js';
+import { parseServeConfig, type BackendChoice, type ListenAddress, type ServeConfig } from './config.js';
+import { loadPolicyHats, type PolicyHats } from './policy-hats.js';
+import { Supervisor, type SupervisorOutput } from './supervisor.js';
+
+export interface ConfigSource {
+  /** hatter.yaml path; absent = the embedded demo. */
+  readonly file?: string;
+}
+
+export interface ServeOverrides {
+  readonly listen?: ListenAddress;
+  /** null: no admin listener. */
+  readonly admin?: ListenAddress | null;
+  readonly backend?: BackendChoice;
+  readonly accessLog?: string;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** examples/hosting/hatter.yaml of this installation (next to the compiled tree, or under cwd). */
+export function demoConfigPath(cwd = process.cwd()): string | undefined {
+  const starts = [resolve(here, '..', '..', '..'), resolve(here, '..', '..'), cwd];
+  for (const start of starts) {
+    for (let dir = start; ; dir = dirname(dir)) {
+      const candidate = join(dir, 'examples', 'hosting', 'hatter.yaml');
+      if (existsSync(candidate) && existsSync(join(dir, 'package.json'))) return candidate;
+      if (dirname(dir) === dir) break;
+    }
+  }
+  return undefined;
+}
+
+/** Read and validate a hatter.yaml. */
+export function loadConfigFile(file: string): { config?: ServeConfig; diagnostics: readonly Diagnostic[] } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { diagnostics: [{ file, line: 1, col: 1, severity: 'error', code: 'serve-config/unreadable', message: code === 'ENOENT' ? 'configuration file not found' : `cannot read the configuration: ${code ?? (error as Error).message}` }] };
+  }
+  return parseServeConfig(decodeSource(bytes).text, resolve(file));
+}
+
+/**
+ * The demo's policy names its paths through three variables that default to globs; write a copy with
+ * this checkout's real paths so each hat is exact (and translates to Landlock without widening).
+ */
+export function concreteDemoPolicy(policyFile: string, demoDir: string): string {
+  const text = readFileSync(policyFile, 'utf8');
+  const codeRoot = resolve(here, '..', '..');
+  let modules = join(resolve(demoDir, '..', '..'), 'node_modules');
+  for (let dir = codeRoot; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules', 'yaml'))) { modules = join(dir, 'node_modules'); break; }
+    if (dirname(dir) === dir) break;
+  }
+  const quote = (path: string): string => (/[\s"]/.test(path) ? `"${path.replace(/"/g, '\\"')}"` : path);
+  const concrete = text
+    .replace(/^@\{HATTER_DEMO\}=.*$/m, `@{HATTER_DEMO}=${quote(demoDir)}`)
+    .replace(/^@\{HATTER_CODE\}=.*$/m, `@{HATTER_CODE}=${quote(codeRoot)}`)
+    .replace(/^@\{HATTER_MODULES\}=.*$/m, `@{HATTER_MODULES}=${quote(modules)}`);
+  const dir = mkdtempSync(join(tmpdir(), 'hatter-demo-policy-'));
+  const target = join(dir, basename(policyFile));
+  writeFileSync(`${target}.tmp`, concrete);
+  renameSync(`${target}.tmp`, target);
+  return target;
+}
+
+export function applyOverrides(config: ServeConfig, overrides: ServeOverrides): ServeConfig {
+  return {
+    ...config,
+    ...(overrides.listen ? { listen: [overrides.listen] } : {}),
+    ...(overrides.admin !== undefined ? { admin: overrides.admin } : {}),
+    ...(overrides.backend ? { backend: overrides.backend } : {}),
+    ...(overrides.accessLog ? { accessLog: overrides.accessLog } : {}),
+  };
+}
+
+export interface PreparedServe {
+  readonly config: ServeConfig;
+  readonly hats: PolicyHats;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Configuration + policy hats, with every diagnostic; `config` undefined on errors. */
+export function prepareServe(loaded: { config?: ServeConfig; diagnostics: readonly Diagnostic[] }, overrides: ServeOverrides, demo: boolean): { prepared?: PreparedServe; diagnostics: readonly Diagnostic[] } {
+  if (!loaded.config) return { diagnostics: loaded.diagnostics };
+  let config = applyOverrides(loaded.config, overrides);
+  if (demo && config.policy.file) config = { ...config, policy: { ...config.policy, file: concreteDemoPolicy(config.policy.file, config.configDir) } };
+  const policy = loadPolicyHats(config);
+  const diagnostics = [...loaded.diagnostics, ...policy.diagnostics];
+  if (!policy.hats) return { diagnostics };
+  return { prepared: { config, hats: policy.hats, diagnostics }, diagnostics };
+}
+
+export async function selectBackend(config: ServeConfig, hats: PolicyHats): Promise<{ backend?: ConfinementBackend; reason: string }> {
+  if (config.backend === 'none') return { backend: createBackend('none'), reason: 'none (requested)' };
+  const firstHat = config.sites[0] ? (config.sites[0].defaultHat ?? config.sites[0].serverName) : null;
+  return chooseBackend(config.backend, {
+    ...(config.policy.file ? { policyFile: config.policy.file } : {}),
+    profile: hats.profile,
+    hat: firstHat !== null && hats.hats.includes(firstHat) ? firstHat : null,
+    runtime: { read: [], write: [], exec: [] },
+  });
+}
+
+export interface RunningServer {
+  readonly supervisor: Supervisor;
+  readonly backend: ConfinementBackend;
+  readonly backendReason: string;
+}
+
+/** Start a supervisor for a prepared configuration (throws ServeError on a busy port and the like). */
+export async function startServer(prepared: PreparedServe, backend: ConfinementBackend, backendReason: string, output: SupervisorOutput, reloadFrom?: { file: string; overrides: ServeOverrides; demo: boolean }): Promise<RunningServer> {
+  const supervisor = new Supervisor({
+    config: prepared.config,
+    hats: prepared.hats,
+    backend,
+    backendReason,
+    output,
+    ...(reloadFrom ? {
+      reload: async () => {
+        const result = prepareServe(loadConfigFile(reloadFrom.file), reloadFrom.overrides, reloadFrom.demo);
+        return { ...(result.prepared ? { config: result.prepared.config, hats: result.prepared.hats } : {}), diagnostics: result.diagnostics };
+      },
+    } : {}),
+  });
+  await supervisor.start();
+  return { supervisor, backend, backendReason };
+}

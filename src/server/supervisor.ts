@@ -1,0 +1,395 @@
+// The supervisor: reads nothing from clients. It binds the listening sockets, starts the front and one
+// pool per hat (every process through the confinement backend), relays connection handles between them,
+// and answers the status page. Signals only enqueue events; one loop acts on them (nginx's master):
+// reload = new pools first, then drain the old ones; stop = drain with a deadline, then kill.
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { lookup } from 'node:dns/promises';
+import * as net from 'node:net';
+import { constants, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nodeRuntimeNeeds, type ConfinementBackend, type PreparedConfinement } from '../confine/index.js';
+import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic.js';
+import { formatListenAddress, type ListenAddress, type ServeConfig } from './config.js';
+import { closeHandle, type RawHandle } from './handles.js';
+import type { PolicyHats } from './policy-hats.js';
+import { Pool } from './pool.js';
+import { sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
+import { UNTRUSTED_INPUT_HAT } from '../web/index.js';
+
+export interface SupervisorOutput {
+  /** Startup and lifecycle messages (stderr). */
+  info(line: string): void;
+  warn(line: string): void;
+}
+
+export interface SupervisorOptions {
+  readonly config: ServeConfig;
+  readonly hats: PolicyHats;
+  readonly backend: ConfinementBackend;
+  readonly backendReason: string;
+  readonly output: SupervisorOutput;
+  /** Reads the configuration and policy again (SIGHUP). */
+  readonly reload?: () => Promise<{ config?: ServeConfig; hats?: PolicyHats; diagnostics: readonly Diagnostic[] }>;
+}
+
+export class ServeError extends Error {
+  constructor(readonly code: string, message: string) { super(message); }
+}
+
+type SupervisorEvent = 'reload' | 'stop';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const WORKER_SCRIPT = join(here, 'worker.js');
+const FRONT_SCRIPT = join(here, 'front.js');
+/** The compiled tree (holds src/), which every worker must read. */
+const CODE_ROOT = resolve(here, '..', '..');
+
+function modulesDir(): string | undefined {
+  for (let dir = CODE_ROOT; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules', 'yaml'))) return join(dir, 'node_modules');
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+interface Bound {
+  readonly handle: RawHandle;
+  readonly address: ListenAddress;
+  readonly admin: boolean;
+}
+
+export class Supervisor {
+  config: ServeConfig;
+  hats: PolicyHats;
+  generation = 1;
+  private pools = new Map<string, Pool>();
+  private readonly pending = new Map<string, Promise<Pool | undefined>>();
+  private readonly draining = new Set<Pool>();
+  private readonly prepared = new Map<string, PreparedConfinement>();
+  private front: ChildProcess | undefined;
+  private frontStats = { rejected: 0, handoffs: 0, connections: 0 };
+  private readonly bound: Bound[] = [];
+  private readonly events: SupervisorEvent[] = [];
+  private wake: (() => void) | undefined;
+  private accessLog: WriteStream | undefined;
+  private runtimeDir: string | undefined;
+  private stopped = false;
+  private readonly startedAt = new Date();
+  private frontRestarts = 0;
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.config = options.config;
+    this.hats = options.hats;
+  }
+
+  get addresses(): ListenAddress[] { return this.bound.filter((b) => !b.admin).map((b) => b.address); }
+  get adminAddress(): ListenAddress | null { return this.bound.find((b) => b.admin)?.address ?? null; }
+
+  private routing(): RoutingSnapshot {
+    return { config: this.config, hats: this.hats, generation: this.generation };
+  }
+
+  /** Bind, start the front and the sites' first pools. Throws ServeError (busy port...). */
+  async start(): Promise<void> {
+    for (const address of this.config.listen) this.bound.push({ handle: await bindAddress(address), address, admin: false });
+    if (this.config.admin) {
+      const handle = await bindAddress(this.config.admin);
+      this.bound.push({ handle, address: { host: this.config.admin.host, port: portOf(handle) ?? this.config.admin.port }, admin: true });
+    }
+    // Fix up the ports actually bound (port 0 in tests).
+    for (let i = 0; i < this.bound.length; i++) {
+      const b = this.bound[i]!;
+      this.bound[i] = { ...b, address: { host: b.address.host, port: portOf(b.handle) ?? b.address.port } };
+    }
+    if (this.config.front.mode === 'strict') this.runtimeDir = mkdtempSync(join(tmpdir(), 'hatter-serve-'));
+    this.openAccessLog();
+    await this.startFront();
+    // Start the pools the sites' front pages need, so the first request does not wait for a spawn.
+    const labels = new Map<string, string | null>();
+    const { Router } = await import('./routing.js');
+    const { hatChooser } = await import('./policy-hats.js');
+    const router = new Router(this.config, hatChooser(this.hats));
+    this.config.sites.forEach((_, i) => { const route = router.routeUri(i, '/'); labels.set(route.label, route.hat); });
+    await Promise.all([...labels].map(([label, hat]) => this.poolFor(label, hat).then((pool) => pool?.start())));
+  }
+
+  private openAccessLog(): void {
+    this.accessLog?.end();
+    this.accessLog = undefined;
+    const target = this.config.accessLog;
+    if (target !== 'stdout' && target !== 'off') this.accessLog = createWriteStream(target, { flags: 'a' });
+  }
+
+  private writeLog(lines: readonly string[]): void {
+    if (this.config.accessLog === 'off' || lines.length === 0) return;
+    const text = lines.join('\n') + '\n';
+    if (this.accessLog) this.accessLog.write(text);
+    else process.stdout.write(text);
+  }
+
+  private async prepare(hat: string | null): Promise<PreparedConfinement | undefined> {
+    const label = hat === null ? this.hats.profile : `${this.hats.profile}//${hat}`;
+    const cached = this.prepared.get(label);
+    if (cached) return cached;
+    const runtime = nodeRuntimeNeeds();
+    const modules = modulesDir();
+    const read = [...runtime.read, CODE_ROOT, ...(modules ? [modules] : [])];
+    const write = this.runtimeDir ? [this.runtimeDir] : [];
+    const result = await this.options.backend.prepare({
+      ...(this.config.policy.file ? { policyFile: this.config.policy.file } : {}),
+      profile: this.hats.profile,
+      hat,
+      runtime: { read, write, exec: runtime.exec },
+    });
+    for (const d of result.diagnostics) this.options.output.warn(formatDiagnostic(d));
+    if (!result.prepared) return undefined;
+    for (const warning of result.prepared.warnings) this.options.output.warn(`warning: ${warning}`);
+    this.prepared.set(label, result.prepared);
+    return result.prepared;
+  }
+
+  private async startFront(): Promise<void> {
+    const frontHat = this.hats.hats.includes(UNTRUSTED_INPUT_HAT) ? UNTRUSTED_INPUT_HAT : null;
+    const prepared = await this.prepare(frontHat);
+    if (!prepared) throw new ServeError('serve/front-confinement', `cannot confine the front process (${frontHat ?? this.hats.profile})`);
+    const child = this.options.backend.spawn(prepared, process.execPath, [FRONT_SCRIPT], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, HATTER_ROLE: 'front', HATTER_LABEL: prepared.label },
+      serialization: 'json',
+    });
+    this.front = child;
+    const ready = new Promise<void>((resolveReady, reject) => {
+      child.once('exit', (code, signal) => reject(new ServeError('serve/front-exited', `the front process exited during startup (${signal ?? `exit ${code}`})`)));
+      child.on('message', (message: FromFront) => { if (message.type === 'ready') resolveReady(); });
+    });
+    child.on('message', (message: FromFront, handle: unknown) => this.onFrontMessage(message, handle));
+    child.on('exit', (code, signal) => {
+      if (this.stopped || this.front !== child) return;
+      // The front died: start another on the same listening sockets (connections it held are lost).
+      this.frontRestarts++;
+      this.options.output.warn(`hatter serve: the front process died (${signal ?? `exit ${code}`}); restarting it`);
+      setTimeout(() => { void this.startFront().catch((error: Error) => this.options.output.warn(`hatter serve: ${error.message}`)); }, Math.min(5000, 100 * 2 ** Math.min(this.frontRestarts, 6)));
+    });
+    sendMessage(child as never, { type: 'init', routing: this.routing(), adminListener: this.config.admin !== null } satisfies ToFront);
+    await ready;
+    for (const b of this.bound) {
+      // keepOpen: the supervisor keeps its copy, so a restarted front listens on the same socket.
+      child.send({ type: 'listen', index: this.bound.indexOf(b), admin: b.admin } satisfies ToFront, b.handle as never, { keepOpen: true });
+    }
+  }
+
+  private onFrontMessage(message: FromFront, handle: unknown): void {
+    switch (message.type) {
+      case 'handoff':
+        if (!handle) return;
+        void this.dispatch(message.label, message.hat, handle, message.bytes);
+        break;
+      case 'status?':
+        sendMessage(this.front as never, { type: 'status', seq: message.seq, body: this.status() } satisfies ToFront);
+        break;
+      case 'need-pool':
+        void this.poolFor(message.label, message.hat).then((pool) => { if (pool) this.announceSockets(pool); });
+        break;
+      case 'log':
+        this.writeLog(message.lines);
+        break;
+      case 'stats':
+        this.frontStats = { rejected: message.rejected, handoffs: message.handoffs, connections: message.connections };
+        break;
+      case 'ready':
+        break;
+    }
+  }
+
+  /** Only labels the policy can produce get a pool: a front that misbehaves cannot invent one. */
+  private validLabel(label: string, hat: string | null): boolean {
+    if (hat === null) return label === this.hats.profile;
+    return label === `${this.hats.profile}//${hat}` && this.hats.hats.includes(hat);
+  }
+
+  private poolFor(label: string, hat: string | null): Promise<Pool | undefined> {
+    const existing = this.pools.get(label);
+    if (existing) return Promise.resolve(existing);
+    if (!this.validLabel(label, hat)) return Promise.resolve(undefined);
+    const key = `${this.generation}\0${label}`;
+    let pending = this.pending.get(key);
+    if (!pending) {
+      pending = this.createPool(label, hat).finally(() => this.pending.delete(key));
+      this.pending.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async createPool(label: string, hat: string | null): Promise<Pool | undefined> {
+    const prepared = await this.prepare(hat);
+    if (!prepared) return undefined;
+    const generation = this.generation;
+    const pool = new Pool(label, hat, this.config.pool, prepared.summary, generation, {
+      spawnWorker: (p, id) => this.options.backend.spawn(prepared, process.execPath, [WORKER_SCRIPT], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        env: { ...process.env, HATTER_ROLE: 'worker', HATTER_HAT: p.hat ?? '', HATTER_LABEL: p.label, HATTER_WORKER_ID: String(id) },
+        serialization: 'json',
+      }),
+      initMessage: (p, worker) => ({
+        type: 'init', routing: this.routing(), label: p.label, hat: p.hat, workerId: worker.id,
+        ...(this.runtimeDir ? { strictSocket: join(this.runtimeDir, `w${worker.id}.sock`) } : {}),
+      } satisfies ToWorker),
+      onHandBack: (h, bytes) => this.returnToFront(h, bytes),
+      onReject: (h, p) => {
+        if (!sendMessage(this.front as never, { type: 'reject', status: 503, retryAfter: 1, label: p.label } satisfies ToFront, h)) closeHandle(h);
+      },
+      onLog: (lines) => this.writeLog(lines),
+      onEvent: (text) => this.options.output.info(`hatter serve: ${text}`),
+      onWorkersChanged: (p) => this.announceSockets(p),
+    });
+    if (this.generation !== generation) { void pool.drain(false, 0); return this.poolFor(label, hat); }
+    this.pools.set(label, pool);
+    return pool;
+  }
+
+  private announceSockets(pool: Pool): void {
+    if (!this.runtimeDir || this.pools.get(pool.label) !== pool) return;
+    const sockets = pool.workers.filter((w) => w.state === 'ready').map((w) => join(this.runtimeDir!, `w${w.id}.sock`));
+    sendMessage(this.front as never, { type: 'pool-sockets', label: pool.label, sockets } satisfies ToFront);
+  }
+
+  private returnToFront(handle: unknown, bytes: string): void {
+    if (this.stopped || !sendMessage(this.front as never, { type: 'return', bytes } satisfies ToFront, handle)) closeHandle(handle);
+  }
+
+  private async dispatch(label: string, hat: string | null, handle: unknown, bytes: string): Promise<void> {
+    const pool = await this.poolFor(label, hat);
+    if (!pool || this.stopped) {
+      if (!pool && !this.stopped) this.options.output.warn(`hatter serve: no pool for ${label}; connection refused`);
+      if (!pool && !this.stopped) sendMessage(this.front as never, { type: 'reject', status: 503, retryAfter: 5, label } satisfies ToFront, handle);
+      else closeHandle(handle);
+      return;
+    }
+    pool.dispatch(handle, bytes);
+  }
+
+  // ── the event loop ──────────────────────────────────────────────────────────────────────────────
+  /** Called from signal handlers: only records the event. */
+  enqueue(event: SupervisorEvent): void {
+    this.events.push(event);
+    this.wake?.();
+  }
+
+  /** Act on events one at a time until stopped. */
+  async run(): Promise<void> {
+    for (;;) {
+      while (this.events.length === 0) await new Promise<void>((r) => { this.wake = r; });
+      this.wake = undefined;
+      const event = this.events.shift()!;
+      if (event === 'stop') { await this.stop(); return; }
+      if (event === 'reload') await this.reload();
+    }
+  }
+
+  /** New configuration and policy: new pools first, then the old ones drain (handing connections back). */
+  async reload(): Promise<boolean> {
+    if (!this.options.reload) return false;
+    this.options.output.info('hatter serve: reloading the configuration and the policy');
+    const next = await this.options.reload();
+    for (const d of next.diagnostics) this.options.output.warn(formatDiagnostic(d));
+    if (!next.config || !next.hats) {
+      this.options.output.warn('hatter serve: reload failed; still serving the previous configuration');
+      return false;
+    }
+    const old = this.pools;
+    this.config = { ...next.config, listen: this.config.listen, admin: this.config.admin, front: { ...next.config.front, mode: this.config.front.mode } };
+    this.hats = next.hats;
+    this.generation++;
+    this.prepared.clear();
+    this.pools = new Map();
+    if (this.config.accessLog !== next.config.accessLog) this.openAccessLog();
+    await Promise.all([...old.values()].map((pool) => this.poolFor(pool.label, pool.hat).then((p) => p?.start())));
+    sendMessage(this.front as never, { type: 'config', routing: this.routing() } satisfies ToFront);
+    for (const pool of old.values()) {
+      this.draining.add(pool);
+      void pool.drain(true, this.config.drainTimeoutMs).finally(() => this.draining.delete(pool));
+    }
+    this.options.output.info(`hatter serve: generation ${this.generation} serving; ${old.size} old pool(s) draining`);
+    return true;
+  }
+
+  /** Stop accepting, let requests in flight finish (up to drainTimeoutMs), then kill what is left. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    sendMessage(this.front as never, { type: 'stop' } satisfies ToFront);
+    const pools = [...this.pools.values(), ...this.draining];
+    await Promise.all(pools.map((pool) => pool.drain(false, this.config.drainTimeoutMs)));
+    for (const b of this.bound) closeHandle(b.handle);
+    const front = this.front;
+    if (front && front.exitCode === null && front.signalCode === null) {
+      await new Promise<void>((r) => {
+        const timer = setTimeout(() => { front.kill('SIGKILL'); r(); }, 2000);
+        front.once('exit', () => { clearTimeout(timer); r(); });
+      });
+    }
+    this.accessLog?.end();
+    if (this.runtimeDir) rmSync(this.runtimeDir, { recursive: true, force: true });
+    this.wake?.();
+  }
+
+  status(): Record<string, unknown> {
+    const backend = this.options.backend.name;
+    return {
+      pid: process.pid,
+      startedAt: this.startedAt.toISOString(),
+      config: this.config.source,
+      generation: this.generation,
+      backend: {
+        name: backend,
+        reason: this.options.backendReason,
+        confined: backend !== 'none',
+        ...(backend === 'none' ? { warning: 'UNCONFINED: the none backend applies no kernel confinement; every site can read whatever the server user can' } : {}),
+      },
+      profile: this.hats.profile,
+      hats: this.hats.hats,
+      listen: this.addresses.map(formatListenAddress),
+      frontStats: this.frontStats,
+      pools: [...this.pools.values()].map((pool) => pool.status()),
+      drainingPools: [...this.draining].map((pool) => pool.status()),
+    };
+  }
+}
+
+function portOf(handle: RawHandle): number | undefined {
+  const out: { port?: number } = {};
+  const error = (handle as unknown as { getsockname(out: object): number }).getsockname(out);
+  return error ? undefined : out.port;
+}
+
+/** Bind (but do not listen: the front does) a TCP socket; a busy port is a ServeError. */
+async function bindAddress(address: ListenAddress): Promise<RawHandle> {
+  let ip = address.host;
+  let family = net.isIP(ip);
+  if (family === 0) {
+    try {
+      const found = await lookup(ip);
+      ip = found.address;
+      family = found.family;
+    } catch {
+      throw new ServeError('serve/unresolvable-host', `cannot resolve listen host '${address.host}'`);
+    }
+  }
+  const createServerHandle = (net as unknown as { _createServerHandle(address: string, port: number, addressType: number, fd?: number, flags?: number): RawHandle | number })._createServerHandle;
+  const handle = createServerHandle(ip, address.port, family);
+  if (typeof handle === 'number') {
+    const code = errnoName(handle);
+    const where = formatListenAddress(address);
+    if (code === 'EADDRINUSE') throw new ServeError('serve/address-in-use', `${where} is already in use (another server listens there); choose another with --listen HOST:PORT`);
+    if (code === 'EACCES') throw new ServeError('serve/address-denied', `not allowed to listen on ${where} (ports below 1024 need privileges)`);
+    if (code === 'EADDRNOTAVAIL') throw new ServeError('serve/address-unavailable', `${where}: no such local address`);
+    throw new ServeError('serve/bind-failed', `cannot listen on ${where}: ${code}`);
+  }
+  return handle;
+}
+
+function errnoName(errno: number): string {
+  for (const [name, value] of Object.entries(constants.errno)) if (-value === errno) return name;
+  return `errno ${errno}`;
+}
