@@ -1,12 +1,417 @@
-// Placeholder until the issue that owns `hatter logs` lands; replaced wholesale by that work.
-import { EXIT_USAGE, type Command } from './io.js';
+// `hatter logs`: read AppArmor audit lines of every format; print grouped events, events as JSON, the
+// libapparmor test-suite view, or follow a growing log.
+import { createReadStream } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { basename } from 'node:path';
+import { formatDiagnostic } from '../policy/diagnostic.js';
+import {
+  EventReader, eventToJson, followFile, formatAalogparse, labelGlob, objectOf, newReadStats, parseSince, Summarizer,
+  type AuditEvent, type EventGroup, type EventType, type Flood, type LabelMatcher, type ReadStats, type SkippedLine,
+  type Summary,
+} from '../logs/index.js';
+import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
+
+const help = `hatter logs: read AppArmor audit logs of every format; group, summarize, follow
+
+Usage: hatter logs [FILE...|-] [OPTIONS]
+
+Reads auditd (raw and enriched), syslog/kern.log, dmesg, journalctl -o json, dbus-daemon and the old
+REJECTING/PERMITTING text format, in any mix. Without FILE, reads stdin when it is a pipe, else
+/var/log/audit/audit.log, /var/log/kern.log or /var/log/syslog, whichever exists.
+
+Output (default): a table of grouped events, floods first; a flood is the same event more than
+--flood times in one second, or a change_hat loop into a missing hat.
+
+Options:
+  --json                one normalized event per line (flat; fields in docs/logs.md)
+  --summary             the grouped summary (the default table; with --json, as one JSON object)
+  --format FORMAT       table | json | summary-json | aalogparse (libapparmor's test-suite format,
+                        one record per FILE, as in its log-tests/*.out)
+  --since TIME          only events at or after TIME: 2026-11-22, 2026-11-22T10:00:00Z, @EPOCH,
+                        or a duration ago: 90s, 15m, 2h, 3d
+  --profile GLOB        only events whose label matches (with its hats): apache2, 'apache2//*',
+                        '/usr/sbin/*', '**php**'
+  --type TYPE           only DENIED, ALLOWED, AUDIT, KILLED, HINT, STATUS or ERROR (repeatable)
+  --follow, -f          keep reading as the file grows (rotation and truncation handled) or stdin
+                        stays open; prints each event as it arrives and floods as they start
+  --flood N             events per second that make a flood (default 50)
+  --limit N             table rows to print (default 100; 0 for all)
+  -h, --help            this help
+
+Examples:
+  hatter logs /var/log/audit/audit.log
+  hatter logs --since 1h --profile apache2 /var/log/kern.log
+  journalctl -k -o json | hatter logs --json -
+  hatter logs --summary --json /var/log/syslog > summary.json
+  hatter logs --follow --profile 'php-fpm//*' /var/log/audit/audit.log
+  hatter logs --format aalogparse testcase01.in
+
+Exit codes: 0 no denials among the events shown; 1 at least one DENIED or KILLED event (or a flood);
+2 usage error or unreadable input.
+`;
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  summary: { type: 'boolean' },
+  format: { type: 'string' },
+  since: { type: 'string' },
+  profile: { type: 'string' },
+  type: { type: 'string', multiple: true },
+  follow: { type: 'boolean', short: 'f' },
+  flood: { type: 'string' },
+  limit: { type: 'string' },
+} as const;
+
+type Format = 'table' | 'json' | 'summary-json' | 'aalogparse';
+
+interface Filter {
+  readonly since?: number;
+  readonly profile?: LabelMatcher;
+  readonly types?: ReadonlySet<EventType>;
+}
+
+const EVENT_TYPE_NAMES = new Set(['DENIED', 'ALLOWED', 'AUDIT', 'KILLED', 'HINT', 'STATUS', 'ERROR']);
+
+function positiveInt(text: string | undefined, name: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${name} needs a whole number, got '${text}'`);
+  return Number(text);
+}
 
 export const command: Command = {
   name: 'logs',
-  summary: '',
-  help: 'hatter logs: not available in this build yet',
-  async run(_args, io) {
-    io.stderr.write('hatter logs: not available in this build yet\n');
-    return EXIT_USAGE;
+  summary: 'read AppArmor audit logs of every format; group, summarize, follow',
+  help,
+  async run(args, io) {
+    const { values, positionals } = parseOptions(args, OPTIONS);
+    let format: Format;
+    if (values.format !== undefined) {
+      if (!['table', 'json', 'summary-json', 'aalogparse'].includes(values.format)) {
+        throw new UsageError(`--format must be table, json, summary-json or aalogparse, not '${values.format}'`);
+      }
+      format = values.format as Format;
+    } else if (values.json) {
+      format = values.summary ? 'summary-json' : 'json';
+    } else {
+      format = 'table';
+    }
+    const floodPerSecond = positiveInt(values.flood, 'flood', 50);
+    const limit = positiveInt(values.limit, 'limit', 100);
+    let since: number | undefined;
+    if (values.since !== undefined) {
+      since = parseSince(values.since);
+      if (since === undefined) throw new UsageError(`--since: cannot read '${values.since}' (try 2026-11-22, 2026-11-22T10:00:00Z, @1700000000, 2h)`);
+    }
+    let types: Set<EventType> | undefined;
+    if (values.type) {
+      types = new Set();
+      for (const t of values.type.flatMap((v) => v.split(','))) {
+        const upper = t.trim().toUpperCase();
+        if (!EVENT_TYPE_NAMES.has(upper)) throw new UsageError(`--type: unknown event type '${t}' (DENIED, ALLOWED, AUDIT, KILLED, HINT, STATUS, ERROR)`);
+        types.add(upper as EventType);
+      }
+    }
+    const filter: Filter = {
+      ...(since !== undefined ? { since } : {}),
+      ...(values.profile !== undefined ? { profile: labelGlob(values.profile) } : {}),
+      ...(types ? { types } : {}),
+    };
+
+    if (format === 'aalogparse') {
+      if (positionals.length === 0) throw new UsageError('--format aalogparse needs at least one FILE');
+      return aalogparse(positionals, io);
+    }
+
+    let inputs = positionals;
+    if (inputs.length === 0) inputs = await defaultInputs(io);
+    if (values.follow) {
+      if (inputs.length !== 1) throw new UsageError('--follow reads exactly one FILE (or - for stdin)');
+      return follow(inputs[0]!, io, format, filter, floodPerSecond);
+    }
+    return readAll(inputs, io, format, filter, floodPerSecond, limit);
   },
 };
+
+async function defaultInputs(io: CliIo): Promise<string[]> {
+  if (!(io.stdin as { isTTY?: boolean }).isTTY) return ['-'];
+  for (const candidate of ['/var/log/audit/audit.log', '/var/log/kern.log', '/var/log/syslog']) {
+    try {
+      await access(candidate, constants.R_OK);
+      return [candidate];
+    } catch { /* next */ }
+  }
+  throw new UsageError('no FILE given and none of /var/log/audit/audit.log, /var/log/kern.log, /var/log/syslog is readable');
+}
+
+async function aalogparse(files: string[], io: CliIo): Promise<number> {
+  let code = EXIT_OK;
+  for (const file of files) {
+    let text: string;
+    try {
+      text = file === '-' ? (await readStream(io.stdin)).toString('utf8') : await readFile(file, 'utf8');
+    } catch (error) {
+      io.stderr.write(`hatter logs: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+      code = EXIT_USAGE;
+      continue;
+    }
+    io.stdout.write(formatAalogparse(text, file === '-' ? 'stdin' : basename(file)));
+  }
+  return code;
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+function accepts(filter: Filter, event: AuditEvent): boolean {
+  if (filter.types && !filter.types.has(event.type)) return false;
+  if (filter.since !== undefined && event.time && event.time.epoch * 1000 + event.time.millis < filter.since) return false;
+  if (filter.profile) {
+    const label = event.label?.text;
+    if (label === undefined || !filter.profile(label)) return false;
+  }
+  return true;
+}
+
+/** Skipped lines worth a diagnostic: malformed input, not other programs' log lines. */
+function isMalformed(skipped: SkippedLine): boolean {
+  return skipped.reason !== 'empty' && skipped.reason !== 'not-apparmor' && skipped.reason !== 'unknown-prefix';
+}
+
+const MAX_DIAGNOSTICS = 10;
+
+async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filter, floodPerSecond: number, limit: number): Promise<number> {
+  const out = new Output(io);
+  const summarizer = new Summarizer({ floodPerSecond });
+  const stats = newReadStats();
+  let diagnostics = 0;
+  let inputError = false;
+  let denied = false;
+  for (const input of inputs) {
+    const file = input === '-' ? 'stdin' : input;
+    const reader = new EventReader({
+      file,
+      stats,
+      onSkip: (skipped) => {
+        if (!isMalformed(skipped)) return;
+        if (diagnostics++ < MAX_DIAGNOSTICS) {
+          io.stderr.write(`${formatDiagnostic({ file, line: skipped.line, col: 1, severity: 'warning', code: `logs/${skipped.reason}`, message: `line skipped: ${skipped.message}` })}\n`);
+        }
+      },
+    });
+    const handle = (events: AuditEvent[]) => {
+      for (const event of events) {
+        if (!accepts(filter, event)) continue;
+        if (event.type === 'DENIED' || event.type === 'KILLED') denied = true;
+        if (format === 'json') out.write(`${JSON.stringify(eventToJson(event))}\n`);
+        else summarizer.add(event);
+      }
+    };
+    try {
+      const stream = input === '-' ? io.stdin : createReadStream(input, { highWaterMark: 1 << 20 });
+      for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+        handle(reader.push(chunk));
+        await out.flush();
+        if (out.closed) break;
+      }
+      handle(reader.end());
+    } catch (error) {
+      io.stderr.write(`hatter logs: cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+      inputError = true;
+    }
+  }
+  if (diagnostics > MAX_DIAGNOSTICS) io.stderr.write(`hatter logs: ... and ${diagnostics - MAX_DIAGNOSTICS} more skipped lines\n`);
+  if (format !== 'json') {
+    const summary = summarizer.result();
+    if (format === 'summary-json') out.write(`${JSON.stringify(summaryToJson(summary, stats), null, 2)}\n`);
+    else out.write(renderTable(summary, stats, limit));
+    if (summary.floods.length) denied = true;
+  }
+  await out.flush(true);
+  if (inputError) return EXIT_USAGE;
+  return denied ? EXIT_FINDING : EXIT_OK;
+}
+
+async function follow(input: string, io: CliIo, format: Format, filter: Filter, floodPerSecond: number): Promise<number> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const summarizer = new Summarizer({ floodPerSecond });
+  const out = new Output(io);
+  const file = input === '-' ? 'stdin' : input;
+  const reader = new EventReader({
+    file,
+    immediate: true,
+    onSkip: (skipped) => {
+      if (isMalformed(skipped)) {
+        io.stderr.write(`${formatDiagnostic({ file, line: skipped.line, col: 1, severity: 'warning', code: `logs/${skipped.reason}`, message: `line skipped: ${skipped.message}` })}\n`);
+      }
+    },
+  });
+  const print = (events: AuditEvent[]) => {
+    for (const event of events) {
+      if (!accepts(filter, event)) continue;
+      const flood = summarizer.add(event);
+      if (format === 'json') out.write(`${JSON.stringify(eventToJson(event))}\n`);
+      else out.write(`${eventLine(event)}\n`);
+      if (flood) out.write(format === 'json' ? `${JSON.stringify({ flood: floodToJson(flood) })}\n` : `!! ${flood.message}\n`);
+    }
+  };
+  try {
+    const source = input === '-' ? (io.stdin as AsyncIterable<Buffer | string>) : followFile(input, { signal: controller.signal });
+    for await (const chunk of source) {
+      print(reader.push(chunk));
+      await out.flush(true);
+      if (controller.signal.aborted || out.closed) break;
+    }
+    print(reader.end());
+    await out.flush(true);
+  } catch (error) {
+    io.stderr.write(`hatter logs: cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+    return EXIT_USAGE;
+  } finally {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+  }
+  return EXIT_OK;
+}
+
+/**
+ * Buffered stdout that respects back-pressure, so `--json` over a million events into a slow pipe
+ * does not pile up in memory, and a closed pipe (`| head`) ends quietly.
+ */
+class Output {
+  private parts: string[] = [];
+  private size = 0;
+  closed = false;
+
+  constructor(private readonly io: CliIo) {
+    const stream = io.stdout as Partial<NodeJS.WritableStream>;
+    stream.on?.('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') this.closed = true;
+    });
+  }
+
+  write(text: string): void {
+    this.parts.push(text);
+    this.size += text.length;
+  }
+
+  /** Flush when enough is buffered (or always, with force); waits for the pipe to drain. */
+  async flush(force = false): Promise<void> {
+    if (!force && this.size < 1 << 16) return;
+    if (this.parts.length === 0) return;
+    const text = this.parts.join('');
+    this.parts = [];
+    this.size = 0;
+    if (this.closed) return;
+    const stream = this.io.stdout as Partial<NodeJS.WritableStream> & { write(chunk: string): unknown };
+    if (stream.write(text) === false && stream.once) {
+      await new Promise<void>((resolve) => {
+        stream.once!('drain', resolve);
+        stream.once!('error', () => resolve());
+        stream.once!('close', () => resolve());
+      });
+    }
+  }
+}
+
+// --- rendering ---
+
+function isoTime(ms: number | undefined): string {
+  if (ms === undefined) return '-';
+  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+function permsOf(group: { type: EventType; requested?: { raw: string; perms: readonly string[] }; denied?: { raw: string; perms: readonly string[] }; owner?: boolean }): string {
+  const set = group.type === 'DENIED' || group.type === 'KILLED' ? group.denied ?? group.requested : group.requested ?? group.denied;
+  if (!set) return '';
+  const text = set.perms.some((p) => p.length > 1) ? set.perms.join(',') : set.perms.join('');
+  return group.owner ? `owner ${text}` : text;
+}
+
+function eventLine(e: AuditEvent): string {
+  const ms = e.time ? e.time.epoch * 1000 + e.time.millis : undefined;
+  const parts = [isoTime(ms), e.type, e.label?.text ?? '-', e.operation ?? '-'];
+  const object = objectOf(e);
+  if (object) parts.push(object);
+  const perms = permsOf({ type: e.type, ...(e.requested ? { requested: e.requested } : {}), ...(e.denied ? { denied: e.denied } : {}), ...(e.owner !== undefined ? { owner: e.owner } : {}) });
+  if (perms) parts.push(perms);
+  if (e.comm !== undefined) parts.push(`comm=${e.comm}`);
+  if (e.pid !== undefined) parts.push(`pid=${e.pid}`);
+  if (e.info !== undefined) parts.push(`info="${e.info}"`);
+  return parts.join('  ');
+}
+
+function renderTable(summary: Summary, stats: ReadStats, limit: number): string {
+  const out: string[] = [];
+  for (const flood of summary.floods) out.push(`!! FLOOD  ${flood.message}`);
+  if (summary.floods.length) out.push('');
+  const shown = limit === 0 ? summary.groups : summary.groups.slice(0, limit);
+  if (shown.length) {
+    const header = ['COUNT', 'TYPE', 'PROFILE', 'CLASS', 'OPERATION', 'OBJECT', 'PERMS', 'FIRST', 'LAST'];
+    const rows = shown.map((g: EventGroup) => [
+      g.count.toLocaleString('en-US'), g.type, g.label ?? '-', g.class ?? '-', g.operation ?? '-', g.object || '-',
+      permsOf(g) || '-', isoTime(g.first), isoTime(g.last),
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padStart(widths[i]!) : i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+    out.push(line(header));
+    for (const row of rows) out.push(line(row));
+    if (shown.length < summary.groups.length) out.push(`... ${summary.groups.length - shown.length} more groups (--limit 0 shows all)`);
+    out.push('');
+  }
+  const types = Object.entries(summary.byType).map(([t, n]) => `${n.toLocaleString('en-US')} ${t}`).join(', ');
+  let footer = `${summary.events.toLocaleString('en-US')} events in ${summary.groups.length.toLocaleString('en-US')} groups`;
+  if (types) footer += ` (${types})`;
+  if (summary.first !== undefined) footer += `, ${isoTime(summary.first)} to ${isoTime(summary.last)}`;
+  footer += `; ${stats.lines.toLocaleString('en-US')} lines read`;
+  const skipped = Object.entries(stats.skipped).filter(([reason]) => reason !== 'empty');
+  if (skipped.length) footer += `, skipped: ${skipped.map(([reason, n]) => `${n!.toLocaleString('en-US')} ${reason}`).join(', ')}`;
+  if (stats.invalidUtf8) footer += `, ${stats.invalidUtf8} with invalid UTF-8 (read leniently)`;
+  out.push(footer);
+  return `${out.join('\n')}\n`;
+}
+
+function floodToJson(flood: Flood): Record<string, unknown> {
+  return { ...flood, group: undefined, since: flood.since === undefined ? undefined : new Date(flood.since).toISOString() };
+}
+
+function summaryToJson(summary: Summary, stats: ReadStats): Record<string, unknown> {
+  return {
+    events: summary.events,
+    byType: summary.byType,
+    first: summary.first === undefined ? undefined : new Date(summary.first).toISOString(),
+    last: summary.last === undefined ? undefined : new Date(summary.last).toISOString(),
+    floods: summary.floods.map(floodToJson),
+    groups: summary.groups.map((g) => ({
+      count: g.count,
+      type: g.type,
+      label: g.label,
+      profile: g.profile,
+      hat: g.hat,
+      class: g.class,
+      operation: g.operation,
+      object: g.object,
+      requested: g.requested?.raw,
+      denied: g.denied?.raw,
+      requestedPerms: g.requested?.perms,
+      deniedPerms: g.denied?.perms,
+      owner: g.owner,
+      comms: g.comms,
+      peakPerSecond: g.peakPerSecond,
+      first: g.first === undefined ? undefined : new Date(g.first).toISOString(),
+      last: g.last === undefined ? undefined : new Date(g.last).toISOString(),
+      file: g.file,
+      firstLine: g.firstLine,
+      lastLine: g.lastLine,
+    })),
+    lines: stats.lines,
+    skipped: stats.skipped,
+    invalidUtf8: stats.invalidUtf8,
+  };
+}
