@@ -74,7 +74,17 @@ class Checker {
     const ast = origin?.ast;
     const report = (span: Ast.Span | undefined, problem: RuleProblem, severity: Severity = 'error') => this.at(profile.source, origin?.file, span, severity, problem);
     if (ast) {
-      for (const problem of checkFlags(profile.flags, profile.kind === 'hat')) report(ast.flags[0]?.span ?? ast.span, problem);
+      const expandFlag = (text: string) => {
+        const expanded = profile.rules.length ? ruleOrigins.get(profile.rules[0]!)?.expand(text) : undefined;
+        return typeof expanded === 'string' ? expanded : text.replace(/^@\{[^}]*\}/, '');
+      };
+      for (const problem of checkFlags(profile.flags, profile.kind === 'hat', expandFlag)) report(ast.flags[0]?.span ?? ast.span, problem);
+      if (ast.xattrs.length && ast.flags.length && ast.xattrs[0]!.span.offset > ast.flags[0]!.span.offset) {
+        report(ast.xattrs[0]!.span, { code: 'check/xattrs-after-flags', message: 'xattrs=(…) must come before flags=(…) in a profile header' });
+      }
+      for (const identity of ast.identities) {
+        if ((/\s/.test(identity.value) && !identity.value.startsWith('/')) || identity.value === '') report(identity.span, { code: 'check/bad-identity', message: `'${identity.raw}' is not a valid identity` });
+      }
       if (ast.flags.length === 0 && /flags\s*=\s*\(\s*\)|\(\s*\)\s*\{/.test(ast.syntax?.text?.() ?? '')) {
         report(ast.span, { code: 'check/empty-flags', message: 'flags=() is empty: remove it or name at least one flag' });
       }
@@ -84,6 +94,7 @@ class Checker {
     }
     for (const rule of profile.rules) this.checkRule(rule);
     this.checkExecConflicts(profile);
+    this.checkChangeProfileConflicts(profile);
     for (const child of profile.children) this.checkProfile(child, false);
   }
 
@@ -126,6 +137,11 @@ class Checker {
         break;
       case 'capability':
         if (ast.kind === 'CapabilityRule') {
+          const written = ruleBodyWords(ast.text).slice(1);
+          if (written.length > ast.capabilities.length) {
+            const stray = written.filter((w) => !ast.capabilities.some((c) => c.raw === w));
+            if (stray.length) report({ code: 'check/unexpected-word', message: `unexpected '${stray.join(' ')}' in capability rule: it takes only capability names` });
+          }
           ast.capabilities.forEach((word) => {
             for (const problem of checkCapabilityNames([word.value])) report(problem, word.span);
           });
@@ -141,11 +157,22 @@ class Checker {
       case 'change_profile': this.checkChangeProfile(rule, origin, report); break;
       default: {
         if (!('access' in rule)) break;
+        if (ast.kind === 'AllRule') {
+          if (ruleBodyWords(ast.text).length > 1) report({ code: 'check/all-takes-nothing', message: "'all' takes no access list or conditions: write 'all,'" });
+          break;
+        }
         const classAst = ast as Ast.NetworkRule;
+        for (const problem of structuralProblems(classAst, file.text)) report(problem);
+        if (rule.class === 'mount' || rule.class === 'remount' || rule.class === 'umount') {
+          const keyword = classAst.words.find((w) => ['options', 'fstype', 'vfstype', 'in'].includes(w.value));
+          if (keyword) report({ code: 'check/in-needs-list', message: `'${keyword.value}' here is not a condition: write 'options=(a b)' or 'options in (a b)' with parentheses` }, keyword.span);
+        }
+        const vocabulary = ACCESS_IN_WORDS[rule.class];
+        const movedAccess = vocabulary ? rule.words.filter((w) => vocabulary.includes(w)) : [];
         const facts = {
           class: rule.class,
-          access: rule.access,
-          words: rule.words,
+          access: [...rule.access, ...movedAccess],
+          words: rule.words.filter((w) => !movedAccess.includes(w)),
           conditions: flattenConditions(classAst.conditions ?? [], origin),
           ...(rule.target !== undefined ? { target: rule.target } : {}),
         };
@@ -193,14 +220,15 @@ class Checker {
     }
     if (ast.target) {
       const exec = rule.exec;
-      if (!exec) {
-        if (!rule.permissions.has('l')) report({ code: 'check/target-without-exec', message: "'-> TARGET' needs an exec mode with a profile transition (px, cx, pix …) or a link permission" }, ast.target.span);
+      if (rule.permissions.has('l')) {
+        // `PATH l -> TARGET` is a link rule; an exec mode may ride along, but not in the leading form.
+        if (ast.leadingPermissions && exec) report({ code: 'check/link-with-exec', message: `the leading link form '${ast.permissions} PATH -> TARGET' cannot carry the exec mode '${exec.text}'; write 'link PATH -> TARGET,' and a separate exec rule` }, ast.target.span);
+      } else if (!exec) {
+        report({ code: 'check/target-without-exec', message: "'-> TARGET' needs an exec mode with a profile transition (px, cx, pix …) or a link permission" }, ast.target.span);
       } else if (exec.transition !== 'profile' && exec.transition !== 'child') {
         report({ code: 'check/target-without-exec', message: `'-> ${ast.target.value}' needs a px or cx exec mode, not '${exec.text}'` }, ast.target.span);
       }
-      if (rule.permissions.has('l') && rule.exec) {
-        report({ code: 'check/link-with-exec', message: `a link rule ('l ... -> target') cannot also have the exec mode '${rule.exec.text}'` }, ast.target.span);
-      }
+
     }
     this.checkPattern(rule.pattern, 'path', rule, origin, 'path');
   }
@@ -248,6 +276,23 @@ class Checker {
   }
 
   // ---- exec conflicts (policy-semantics.md §5) --------------------------------------------------
+
+  /** Two change_profile rules for the same exec and target must agree on safe/unsafe (default safe). */
+  checkChangeProfileConflicts(profile: ResolvedProfile): void {
+    const seen = new Map<string, Extract<ResolvedRule, { class: 'change_profile' }>>();
+    for (const rule of profile.rules) {
+      if (rule.class !== 'change_profile' || rule.execCondition === undefined || rule.prefix.decision !== 'allow') continue;
+      const key = `${rule.execCondition}\0${rule.target}`;
+      const other = seen.get(key);
+      if (!other) { seen.set(key, rule); continue; }
+      if ((other.safety ?? 'safe') !== (rule.safety ?? 'safe')) {
+        this.at(rule.source, ruleOrigins.get(rule)?.file, undefined, 'error', {
+          code: 'check/conflicting-change-profile',
+          message: `change_profile ${rule.execCondition} -> ${rule.target} is both ${other.safety ?? 'safe (the default)'} (line ${other.source.line}) and ${rule.safety ?? 'safe (the default)'}`,
+        });
+      }
+    }
+  }
 
   checkExecConflicts(profile: ResolvedProfile): void {
     const execRules = profile.rules.filter((r): r is ResolvedFileRule => r.class === 'file' && r.exec !== undefined && r.prefix.decision === 'allow' && r.exec.transition !== 'deny');
@@ -381,4 +426,43 @@ function flattenConditions(conditions: readonly Ast.Condition[], origin: RuleOri
     facts.push({ key: c.name, operator: c.operator, values: c.values.map(expand), list: c.list, peer: false });
   }
   return facts;
+}
+
+/** Classes whose access words the model may leave among the plain words. */
+const ACCESS_IN_WORDS: Readonly<Record<string, readonly string[]>> = {
+  ptrace: ['read', 'readby', 'trace', 'tracedby', 'r', 'w', 'rw', 'write'],
+  signal: ['send', 'receive', 'r', 'read', 'w', 'write', 'rw'],
+};
+
+/** Words of a rule after its prefix keywords, without the trailing comma (quotes and parens kept). */
+function ruleBodyWords(text: string): string[] {
+  const words = text.replace(/,\s*$/, '').split(/\s+/).filter(Boolean);
+  let i = 0;
+  while (i < words.length && /^(audit|allow|deny|prompt|owner|user|other|priority=.*)$/.test(words[i]!)) i++;
+  return words.slice(i);
+}
+
+/** Shape problems the model keeps only in the text: access lists, nested conditions. */
+function structuralProblems(ast: Ast.NetworkRule, fileText: string): RuleProblem[] {
+  const problems: RuleProblem[] = [];
+  const first = ast.access[0];
+  if (ast.access.length > 1 && first) {
+    let i = first.span.offset - 1;
+    while (i >= 0 && /\s/.test(fileText[i]!)) i--;
+    if (fileText[i] !== '(' && fileText[i] !== ',') {
+      problems.push({ code: 'check/access-list-needs-parentheses', message: `several access words need parentheses: (${ast.access.map((w) => w.value).join(' ')})` });
+    }
+  }
+  const body = ruleBodyWords(ast.text).join(' ');
+  const list = /^\S+\s*\(([^)]*)\)/.exec(body);
+  if (list && list[1]!.includes('=')) problems.push({ code: 'check/condition-in-access-list', message: 'conditions (key=value) cannot go inside the access list ( … )' });
+  for (const c of ast.conditions) {
+    if (c.conditions.length && c.name !== 'peer') problems.push({ code: 'check/nested-condition', message: `'${c.conditions[0]!.name}=' cannot appear inside ${c.name}=( … )` });
+    if (c.name === 'peer' && c.conditions.length && c.values.length) problems.push({ code: 'check/unexpected-word', message: `unexpected '${c.values.map((v) => v.value).join(' ')}' in peer=( … ): it takes key=value pairs` });
+    if (c.operator === 'in' && !c.list) problems.push({ code: 'check/in-needs-list', message: `'${c.name} in' needs a parenthesised list: ${c.name} in (a b)` });
+    for (const inner of c.conditions) {
+      if (inner.operator === 'in' && !inner.list) problems.push({ code: 'check/in-needs-list', message: `'${inner.name} in' needs a parenthesised list` });
+    }
+  }
+  return problems;
 }

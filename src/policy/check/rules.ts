@@ -49,7 +49,7 @@ export function checkCapabilityNames(names: readonly string[]): RuleProblem[] {
 }
 
 const ALLOWED_CONDITIONS: Readonly<Record<string, readonly string[]>> = {
-  network: ['ip', 'port', 'peer.ip', 'peer.port'],
+  network: ['ip', 'port', 'peer.ip', 'peer.port', 'interface', 'label', 'peer.label'],
   unix: ['type', 'protocol', 'addr', 'label', 'attr', 'opt', 'peer.addr', 'peer.label'],
   dbus: ['bus', 'path', 'interface', 'member', 'name', 'peer.name', 'peer.label'],
   signal: ['set', 'peer'],
@@ -75,7 +75,7 @@ export function checkRuleFacts(facts: RuleFacts): RuleProblem[] {
   const allowed = ALLOWED_CONDITIONS[facts.class];
   const seen = new Map<string, number>();
   for (const condition of facts.conditions) {
-    const key = (condition.peer ? 'peer.' : '') + condition.key;
+    const key = (condition.peer ? 'peer.' : '') + condition.key.replace(/:$/, '');
     if (allowed && !allowed.includes(key)) {
       problems.push({ code: 'check/unknown-condition', message: `'${condition.peer ? `peer=(${condition.key}=…)` : `${condition.key}=`}' is not a condition of ${facts.class} rules`, ...(allowed.length ? { hint: `${facts.class} rules take ${allowed.map((a) => a.replace('peer.', 'peer=(') + (a.startsWith('peer.') ? ')' : '=')).join(' ')}` } : {}) });
       continue;
@@ -85,7 +85,7 @@ export function checkRuleFacts(facts: RuleFacts): RuleProblem[] {
       problems.push({ code: 'check/empty-condition', message: `'${condition.key}=' needs a value` });
     }
   }
-  const repeatable = facts.class === 'signal' ? ['set'] : facts.class === 'mount' || facts.class === 'remount' || facts.class === 'umount' ? ['options'] : [];
+  const repeatable = facts.class === 'signal' ? ['set'] : facts.class === 'mount' || facts.class === 'remount' || facts.class === 'umount' ? ['options', 'fstype', 'vfstype'] : [];
   for (const [key, count] of seen) {
     if (count > 1 && !repeatable.includes(key)) {
       problems.push({ code: 'check/repeated-condition', message: `'${key.replace('peer.', 'peer=')}=' is given ${count} times; a rule takes it once` });
@@ -94,6 +94,7 @@ export function checkRuleFacts(facts: RuleFacts): RuleProblem[] {
   const accessWords = ACCESS_WORDS[facts.class];
   if (accessWords) {
     for (const word of facts.access) {
+      if (facts.class === 'mqueue' && /^[rw]+$/.test(word)) continue;
       if (!accessWords.includes(word)) problems.push(unknown(`${facts.class} access`, word, accessWords, 'check/unknown-access'));
     }
   }
@@ -248,7 +249,7 @@ function checkDbus(facts: RuleFacts): RuleProblem[] {
   if (message && service) problems.push({ code: 'check/dbus-mixed-conditions', message: 'name= (bind rules) cannot be combined with path=, interface=, member= or peer=' });
   if (access.has('eavesdrop') && (message || service)) problems.push({ code: 'check/dbus-eavesdrop-conditions', message: "'eavesdrop' takes only bus=" });
   for (const c of facts.conditions) {
-    if (c.operator === 'in' || c.list) problems.push({ code: 'check/condition-takes-one-value', message: `dbus '${c.key}=' takes one value` });
+    if (c.operator === 'in' || c.values.length > 1) problems.push({ code: 'check/condition-takes-one-value', message: `dbus '${c.key}=' takes one value` });
   }
   return problems;
 }
@@ -293,7 +294,7 @@ function checkMount(facts: RuleFacts): RuleProblem[] {
         if (options.includes(a) && options.includes(b)) problems.push({ code: 'check/conflicting-mount-options', message: `mount options '${a}' and '${b}' contradict each other in options=(…); use 'options in (…)' to allow either` });
       }
     }
-    if (facts.class === 'mount' && facts.words.length > 0) {
+    if (facts.class === 'mount' && facts.words.length > 0 && facts.target !== undefined) {
       const bad = options.filter((o) => PROPAGATION.includes(o) || o === 'remount');
       if (bad.length) problems.push({ code: 'check/mount-option-without-source', message: `mount option '${bad[0]}' changes an existing mount point and cannot have a source ('${facts.words[0]}')`, hint: `write 'mount options=(${bad[0]}) -> MOUNTPOINT,'` });
     }
@@ -318,7 +319,7 @@ function checkMqueue(facts: RuleFacts): RuleProblem[] {
 }
 
 /** `flags=(…)`: known names, one profile mode, no contradicting pairs, valid values. */
-export function checkFlags(flags: readonly string[], isHat: boolean): RuleProblem[] {
+export function checkFlags(flags: readonly string[], isHat: boolean, expand: (text: string) => string = (t) => t): RuleProblem[] {
   const problems: RuleProblem[] = [];
   const modes: string[] = [];
   const names: string[] = [];
@@ -331,7 +332,7 @@ export function checkFlags(flags: readonly string[], isHat: boolean): RuleProble
       if (value === undefined && name !== 'attach_disconnected.ipc') { problems.push({ code: 'check/flag-needs-value', message: `flag '${name}' needs a value: ${name}=…` }); continue; }
       if (name === 'kill.signal' && !(value !== undefined && validSignal(value.toLowerCase()) && value !== 'exists')) problems.push({ code: 'check/bad-flag-value', message: `'${value}' is not a signal name for kill.signal=` });
       if (name === 'error' && !(value !== undefined && ERRNO_NAMES.includes(value.toUpperCase()) || value === 'ENOANO')) problems.push({ code: 'check/bad-flag-value', message: `'${value}' is not an errno name for error= (e.g. EPERM, EACCES, ENOENT)` });
-      if (name.startsWith('attach_disconnected.') && value !== undefined && !value.startsWith('/')) problems.push({ code: 'check/bad-flag-value', message: `${name}= needs an absolute path starting with '/', not '${value}'` });
+      if (name.startsWith('attach_disconnected.') && value !== undefined && !expand(value).startsWith('/')) problems.push({ code: 'check/bad-flag-value', message: `${name}= needs an absolute path starting with '/', not '${value}'` });
       continue;
     }
     if (value !== undefined) { problems.push({ code: 'check/unknown-flag', message: `flag '${name}' does not take a value` }); continue; }

@@ -20,7 +20,7 @@ export const SIGNALS: readonly string[] = [
 ];
 
 export const SIGNAL_ACCESS: readonly string[] = ['send', 'receive', 'r', 'read', 'w', 'write', 'rw'];
-export const PTRACE_ACCESS: readonly string[] = ['read', 'readby', 'trace', 'tracedby', 'r', 'w', 'rw'];
+export const PTRACE_ACCESS: readonly string[] = ['read', 'readby', 'trace', 'tracedby', 'r', 'w', 'rw', 'write'];
 export const DBUS_ACCESS: readonly string[] = ['send', 'receive', 'bind', 'eavesdrop', 'r', 'read', 'w', 'write', 'rw'];
 export const NETWORK_ACCESS: readonly string[] = [
   'create', 'bind', 'listen', 'accept', 'connect', 'shutdown', 'getattr', 'setattr', 'getopt', 'setopt',
@@ -34,7 +34,7 @@ export const IO_URING_ACCESS: readonly string[] = ['sqpoll', 'override_creds'];
 export const USERNS_ACCESS: readonly string[] = ['create'];
 
 export const NETWORK_DOMAINS: readonly string[] = [
-  'unix', 'inet', 'inet6', 'ax25', 'ipx', 'appletalk', 'netrom', 'bridge', 'atmpvc', 'x25', 'rose', 'netbeui',
+  'unspec', 'unix', 'inet', 'inet6', 'ax25', 'ipx', 'appletalk', 'netrom', 'bridge', 'atmpvc', 'x25', 'rose', 'netbeui',
   'security', 'key', 'netlink', 'packet', 'ash', 'econet', 'atmsvc', 'rds', 'sna', 'irda', 'pppox', 'wanpipe',
   'llc', 'ib', 'mpls', 'can', 'tipc', 'bluetooth', 'iucv', 'rxrpc', 'isdn', 'phonet', 'ieee802154', 'caif',
   'alg', 'nfc', 'vsock', 'kcm', 'qipcrtr', 'smc', 'xdp', 'mctp',

@@ -210,7 +210,10 @@ class Resolver {
 
   walkAbi(statement: Ast.Abi, context: FileContext): void {
     if (statement.form === 'magic' && (statement.path === 'kernel' || statement.path === 'default')) return;
-    if (!statement.path) return;
+    if (!statement.path.trim()) {
+      this.report(context, statement.span, 'error', 'resolve/empty-abi', "abi needs a features file name: 'abi <abi/4.0>,'");
+      return;
+    }
     const found = lookupInclude(statement.path, statement.form, this.includePaths, this.options.workingDirectory, this.options.reader);
     if (!found.found || found.files.length !== 1) {
       this.report(context, statement.span, 'error', 'resolve/abi-not-found', `Could not open '${statement.path}': the abi file was not found`, this.searchHint(statement.form));
@@ -267,7 +270,7 @@ class Resolver {
     if (scope.type === 'file') {
       const pending: PendingProfile = { ast: statement, context, kind: statement.isHat ? 'hat' : 'profile', items: [], children: [], included: new Set() };
       const name = statement.name?.value ?? '';
-      if (statement.isHat || (statement.form === 'profile' && hierarchical(name))) {
+      if (statement.isHat) {
         if (!hierarchical(name)) {
           this.report(context, statement.span, 'error', 'resolve/hat-outside-profile', `hat '${name}' is outside any profile; write it inside its profile or as 'hat PARENT//${name} {'`);
           return;
@@ -313,7 +316,7 @@ class Resolver {
       const parentName = name.slice(0, cut);
       const parent = this.topLevel.find((p) => (p.ast.name?.value ?? '') === parentName);
       if (!parent) {
-        this.report(pending.context, pending.ast.span, 'error', 'resolve/unknown-parent-profile', `profile '${parentName}' (the parent of '${name}') is not defined in this policy`);
+        this.report(pending.context, pending.ast.span, 'error', 'resolve/unknown-parent-profile', `profile '${parentName}' (the parent of hat '${name}') is not defined in this policy`);
         continue;
       }
       parent.children.push(pending);
@@ -346,7 +349,7 @@ class Resolver {
       else this.reportProblem(context, ast.name.span, expanded.code === 'resolve/undefined-variable' && /profile_name/.test(expanded.message)
         ? { ...expanded, message: '@{profile_name} cannot be used in a profile name' } : expanded);
     }
-    if (pending.parent === undefined && (ast.isHat || ast.form === 'profile') && hierarchical(localName) && !parent) {
+    if (ast.isHat && hierarchical(localName) && parent) {
       localName = localName.slice(localName.lastIndexOf('//') + 2);
     }
     const name = parent ? `${parent.name}//${localName}` : fullTopName(pending, localName);
@@ -357,7 +360,7 @@ class Resolver {
       if (expanded !== undefined) attachment = filterSlashes(expanded);
     } else if (ast.form === 'path' && localName.startsWith('/')) {
       attachment = localName;
-    } else if (pending.kind !== 'hat' && ast.form === 'profile' && localName.startsWith('/') && !parent) {
+    } else if (pending.kind !== 'hat' && ast.form === 'profile' && localName.startsWith('/')) {
       attachment = localName;
     }
     const withAttach: BuiltinValues = attachment !== undefined ? { ...builtins, attach_path: attachment, exec_path: attachment } : builtins;
@@ -414,6 +417,10 @@ class Resolver {
         }
         for (const letter of mode.deprecated) {
           this.report(context, ast.permissionWords[0]?.span ?? ast.span, 'warning', 'check/deprecated-permission', `uppercase permission '${letter}' is deprecated; write '${letter.toLowerCase()}'${letter === 'X' ? ' with an exec qualifier' : ''}`);
+        }
+        if (!ast.path) {
+          this.report(context, ast.span, 'error', 'check/missing-path', `file rule '${abbreviate(ast.text)}' has no path`, "write 'file PATH PERMS,' or bare 'file,'");
+          return [];
         }
         const pattern = expand(ast.path, true);
         if (pattern === undefined) return [];

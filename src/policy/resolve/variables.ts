@@ -44,9 +44,6 @@ export class VariableTable {
     if (!VARIABLE_NAME.test(name)) {
       return { code: 'resolve/bad-variable-name', message: `'@{${name}}' is not a valid variable name: names start with a letter and contain only letters, digits and '_'`, origin };
     }
-    if ((BUILTIN_VARIABLES as readonly string[]).includes(name)) {
-      return { code: 'resolve/builtin-variable-assigned', message: `'@{${name}}' is a built-in variable and cannot be assigned`, origin };
-    }
     const existing = this.sets.get(name);
     switch (operator) {
       case '=':
@@ -132,7 +129,7 @@ export class VariableTable {
   }
 
   private expandVariable(name: string, builtins: BuiltinValues, stack: string[]): string[] | VariableProblem {
-    if ((BUILTIN_VARIABLES as readonly string[]).includes(name)) {
+    if ((BUILTIN_VARIABLES as readonly string[]).includes(name) && (builtins[name as keyof BuiltinValues] !== undefined || !this.sets.has(name))) {
       const value = builtins[name as keyof BuiltinValues];
       if (value === undefined) {
         const why = name === 'profile_name' ? 'outside a profile' : 'in a profile without an attachment';
@@ -147,6 +144,9 @@ export class VariableTable {
     }
     if (stack.includes(name)) {
       return { code: 'resolve/recursive-variable', message: `variable @{${name}} refers to itself (${[...stack.slice(stack.indexOf(name)), name].map((n) => `@{${n}}`).join(' → ')})`, origin: variable.origin };
+    }
+    if (variable.values.length === 0) {
+      return { code: 'resolve/empty-variable', message: `variable @{${name}} has no value ('@{${name}} =' with nothing after it); write '@{${name}} = ""' for an explicit empty value`, origin: variable.origin };
     }
     const out = new Set<string>();
     for (const raw of variable.values) {
