@@ -48,6 +48,8 @@ const MAX_BACKOFF_MS = 10_000;
 const HEALTHY_AFTER_MS = 5_000;
 /** A worker that misses stats for this long while serving is stuck (a synchronous loop): killed. */
 const STUCK_GRACE_MS = 2_000;
+/** Start another worker (up to max) when the least busy one holds this many connections. */
+const SPREAD_AT = 4;
 
 let nextWorkerId = 1;
 
@@ -89,17 +91,29 @@ export class Pool {
   dispatch(handle: unknown, bytes: string): void {
     if (this.stopping) { this.reject(handle); return; }
     const worker = this.pick();
-    if (worker) { this.give(worker, handle, bytes); return; }
+    if (worker) {
+      this.give(worker, handle, bytes);
+      return;
+    }
     if (this.queue.length >= this.settings.queue) { this.reject(handle); return; }
     this.queue.push({ handle, bytes, deadline: Date.now() + Math.min(this.settings.requestTimeoutMs, 10_000) });
     this.grow();
   }
 
+  /**
+   * The least busy ready worker with room. To spread load over processes (cores), once the least busy
+   * one holds SPREAD_AT connections and the pool may grow, a new worker starts and connections wait
+   * for it briefly instead of piling onto the first.
+   */
   private pick(): PoolWorker | undefined {
     let best: PoolWorker | undefined;
     for (const worker of this.workers) {
       if (worker.state !== 'ready' || worker.connections >= this.settings.connectionsPerWorker) continue;
       if (!best || worker.connections < best.connections) best = worker;
+    }
+    if (best && best.connections >= SPREAD_AT && this.live.length < this.settings.max) {
+      if (!this.workers.some((w) => w.state === 'starting')) this.grow();
+      if (this.workers.some((w) => w.state === 'starting')) return undefined;
     }
     return best;
   }
@@ -143,7 +157,12 @@ export class Pool {
   private scheduleSpawn(): void {
     if (this.stopping || this.spawnTimer) return;
     const delay = this.failures === 0 ? 0 : Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.failures - 1));
-    if (delay > 0) this.deps.onEvent(`${this.label}: restarting a worker in ${delay} ms (${this.failures} failure${this.failures === 1 ? '' : 's'} in a row)`);
+    if (delay === 0) {
+      this.spawn();
+      if (this.live.length < this.settings.min) this.scheduleSpawn();
+      return;
+    }
+    this.deps.onEvent(`${this.label}: restarting a worker in ${delay} ms (${this.failures} failure${this.failures === 1 ? '' : 's'} in a row)`);
     this.spawnTimer = setTimeout(() => {
       this.spawnTimer = undefined;
       if (this.stopping) return;
