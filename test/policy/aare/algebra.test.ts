@@ -146,3 +146,25 @@ test('pattern-level helpers answer the questions other areas ask', () => {
   assert.equal(invalid.ok, false);
   assert.equal(invalid.ok ? undefined : invalid.diagnostics[0]?.code, 'aare/unclosed-group');
 });
+
+test('compiled DFAs are minimal: every two states are distinguishable', () => {
+  fc.assert(fc.property(fc.array(patternArb, { minLength: 1, maxLength: 3 }), (patterns) => {
+    const built = compileRuleSet(patterns.map((pattern, id) => ({ pattern, id })));
+    assert.ok(built.ok);
+    const a = built.automaton;
+    // Over all byte strings (NUL included): minimality is about the byte language.
+    const from = (start: number): Automaton => ({ ...a, start, universe: 'glob_null' });
+    for (let i = 0; i < a.stateCount; i++) {
+      for (let j = i + 1; j < a.stateCount; j++) {
+        const sameSets = a.acceptSets[a.acceptIndex[i]!] === a.acceptSets[a.acceptIndex[j]!];
+        // Two states are equivalent only if they accept the same rule sets on every suffix.
+        if (!sameSets) continue;
+        const distinguishable = [...a.acceptSets.keys()].some((set) => {
+          const only = (x: Automaton): Automaton => ({ ...x, acceptIndex: x.acceptIndex.map((v) => (v === set ? 1 : 0)), acceptSets: [[], [0]] });
+          return !equivalent(only(from(i)), only(from(j))).equal;
+        });
+        assert.ok(distinguishable, `states ${i} and ${j} of ${JSON.stringify(patterns)} are equivalent`);
+      }
+    }
+  }), { numRuns: 60, seed: 8 });
+});
