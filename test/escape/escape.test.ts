@@ -1,0 +1,217 @@
+// The escape suite: start hatter serve under the Landlock backend with two sites, and attack alice's
+// files (and everything else outside bob's hat) from bob's Node handler and bob's CGI script. Every attack
+// the hat forbids and Landlock can express must fail with a kernel error; every attack Landlock cannot
+// block must succeed only where `hatter confine explain` lists it as widening.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer as createNetServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { explainHat, type LandlockExplanation } from '../../src/confine/explain.js';
+import { cliMain, repoRoot } from '../support/repo.js';
+import { landlockSkipReason, launcherPath, scratchDir } from '../support/confine.js';
+
+const skip = landlockSkipReason();
+const FIXTURES = join(repoRoot, 'test', 'escape', 'fixtures');
+
+/** Errors only the kernel gives for a refused access (EBADF: the descriptor was never inherited). */
+const KERNEL_REFUSALS = new Set(['EACCES', 'EPERM', 'EXDEV']);
+
+interface Attack {
+  readonly via: 'node' | 'cgi';
+  readonly name: string;
+  /** blocked: must fail with a kernel error. Otherwise the widening kind explain must list if it succeeds. */
+  readonly expect: 'blocked' | { readonly widening: string; readonly grant?: string };
+  readonly refusals?: readonly string[];
+}
+
+const NODE_BLOCKED = [
+  'read-direct', 'read-async', 'read-callback', 'read-dotdot', 'read-symlink-planted', 'read-symlink-dir-planted',
+  'read-proc-self-root', 'read-proc-alice-cwd', 'read-proc-alice-root', 'read-proc-alice-environ', 'read-alice-data-sync',
+  'open-alice-readonly-fd', 'list-alice', 'list-alice-async', 'write-alice', 'append-alice', 'truncate-alice',
+  'create-in-alice', 'mkdir-in-alice', 'unlink-alice', 'rename-alice-out', 'rename-into-alice', 'hardlink-alice-into-bob',
+  'symlink-into-alice', 'write-async-alice', 'exec-alice-cgi', 'spawn-sh-cat-alice', 'spawn-sh-write-alice',
+  'worker-thread-read-sync', 'worker-thread-read-async', 'worker-thread-write', 'read-etc-shadow', 'read-etc-passwd',
+  'write-tmp', 'exec-outside-hat', 'signal-alice-worker', 'signal-supervisor', 'tcp-connect', 'tcp-listen',
+];
+const CGI_BLOCKED = [
+  'cat-secret', 'cat-dotdot', 'ls-alice', 'write-alice', 'touch-alice', 'rm-alice', 'mkdir-alice', 'mv-alice-out',
+  'ln-hard', 'ln-symlink-read', 'exec-alice-cgi', 'proc-self-root', 'proc-alice-cwd', 'kill-alice', 'exec-sh-nested',
+];
+
+function attacks(root: string): Attack[] {
+  return [
+    ...NODE_BLOCKED.map((name): Attack => ({ via: 'node', name, expect: 'blocked' })),
+    { via: 'node', name: 'inherited-fd', expect: 'blocked', refusals: ['EBADF'] },
+    ...CGI_BLOCKED.map((name): Attack => ({ via: 'cgi', name, expect: 'blocked' })),
+    { via: 'node', name: 'stat-alice', expect: { widening: 'metadata' } },
+    { via: 'node', name: 'chmod-alice', expect: { widening: 'metadata' } },
+    { via: 'cgi', name: 'stat-alice', expect: { widening: 'metadata' } },
+    { via: 'node', name: 'udp-send', expect: { widening: 'network' } },
+    { via: 'node', name: 'unix-connect-alice', expect: { widening: 'unix' } },
+    { via: 'node', name: 'read-bob-public-glob', expect: { widening: 'glob', grant: join(root, 'bob', 'public') } },
+    { via: 'node', name: 'read-bob-denied', expect: { widening: 'deny', grant: join(root, 'bob', 'data') } },
+  ];
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function get(port: number, host: string, path: string, timeoutMs = 15_000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host }, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => { body += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs} ms: ${host}${path}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitFor<T>(what: string, attempt: () => Promise<T | undefined>, server: ChildProcess, output: () => string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (server.exitCode !== null) throw new Error(`hatter serve exited (${server.exitCode}) before ${what}:\n${output()}`);
+    const value = await attempt().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('escape suite: bob\'s handlers cannot reach alice\'s files under the Landlock backend', { skip, timeout: 120_000 }, async (t) => {
+  const work = scratchDir('escape');
+  const root = join(work, 'hosting');
+  cpSync(join(FIXTURES, 'hosting'), root, { recursive: true });
+  for (const script of ['alice/cgi-bin/hello.cgi', 'bob/cgi-bin/attack.cgi']) chmodSync(join(root, script), 0o755);
+  const policy = join(work, 'hatter-escape');
+  writeFileSync(policy, readFileSync(join(FIXTURES, 'policy', 'hatter-escape'), 'utf8').replace(/^@\{ROOT\}=.*$/m, `@{ROOT}=${root}`));
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const config = join(root, 'hatter.yaml');
+  writeFileSync(config, `listen: 127.0.0.1:${port}
+admin: 127.0.0.1:${adminPort}
+policy:
+  file: ${policy}
+  profile: hatter-escape
+backend: landlock
+pool:
+  min: 1
+  max: 1
+  requestTimeoutMs: 10000
+sites:
+  - serverName: alice.localhost
+    documentRoot: alice/public
+    locations:
+      - prefix: /hello
+        handler: { type: node, module: alice/app/hello.mjs }
+      - prefix: /cgi-bin/
+        handler: { type: cgi, root: alice/cgi-bin }
+  - serverName: bob.localhost
+    documentRoot: bob/public
+    locations:
+      - prefix: /attack
+        handler: { type: node, module: bob/app/attack.mjs }
+      - prefix: /cgi-bin/
+        handler: { type: cgi, root: bob/cgi-bin }
+`);
+  const secretText = readFileSync(join(root, 'alice', 'secret.txt'), 'utf8').trim();
+  // The supervisor holds a descriptor to alice's secret (inherited from us as fd 9); no worker may get it.
+  const leaked = openSync(join(root, 'alice', 'secret.txt'), 'r');
+  let output = '';
+  const server = spawn(process.execPath, [cliMain.replace(/main\.js$/, 'bin.js'), 'serve', config, '--backend', 'landlock'], {
+    cwd: root, env: { ...process.env, ...(launcherPath ? { HATTER_LAUNCHER: launcherPath } : {}) }, stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', leaked],
+  });
+  closeSync(leaked);
+  server.stdout!.on('data', (chunk) => { output += chunk; });
+  server.stderr!.on('data', (chunk) => { output += chunk; });
+  const sockets: Server[] = [];
+  try {
+    await waitFor('the status page', async () => (await get(adminPort, 'localhost', '/_hatter/status', 2000)).status === 200 ? true : undefined, server, () => output);
+    const alicePid = await waitFor('alice\'s worker', async () => {
+      const reply = await get(port, 'alice.localhost', '/hello', 5000);
+      return reply.status === 200 ? (JSON.parse(reply.body) as { pid: number }).pid : undefined;
+    }, server, () => output);
+    // a pathname unix socket of alice's (e.g. a database): Landlock (ABI < 9) cannot stop connects to it
+    mkdirSync(join(root, 'alice', 'run'));
+    const aliceSocket = join(root, 'alice', 'run', 'db.sock');
+    const unixServer = createNetServer((s) => s.end());
+    sockets.push(unixServer);
+    await new Promise<void>((resolve) => unixServer.listen(aliceSocket, resolve));
+
+    const explanation = explainHat({ policyFile: policy, profile: 'hatter-escape', hat: 'bob.localhost', backends: ['landlock'] });
+    assert.deepEqual(explanation.diagnostics.filter((d) => d.severity === 'error'), []);
+    const widening = (explanation.explanations[0] as LandlockExplanation).widening;
+
+    // Controls: what bob's hat allows keeps working (a sandbox that blocks everything proves nothing).
+    for (const name of ['control-read-own', 'control-write-own', 'control-async-own']) {
+      const result = JSON.parse((await get(port, 'bob.localhost', `/attack?name=${name}`)).body) as { outcome: string; detail: string };
+      assert.equal(result.outcome, 'succeeded', `bob's own files must stay usable (${name}): ${result.detail}`);
+    }
+    assert.match((await get(port, 'bob.localhost', '/cgi-bin/attack.cgi?no-such-attack')).body, /unknown attack no-such-attack/);
+    const escapes: string[] = [];
+    const notReached: string[] = [];
+    let blocked = 0;
+    let knownWidening = 0;
+    const list = attacks(root);
+    for (const attack of list) {
+      const label = `${attack.via}:${attack.name}`;
+      let outcome: 'succeeded' | 'failed';
+      let code: string | null;
+      let detail: string;
+      if (attack.via === 'node') {
+        const query = new URLSearchParams({ name: attack.name, pid: String(alicePid), port: String(adminPort), socket: aliceSocket, secret: secretText });
+        const reply = await get(port, 'bob.localhost', `/attack?${query}`);
+        assert.equal(reply.status, 200, `${label}: ${reply.body}\n${output}`);
+        ({ outcome, code = null, detail } = JSON.parse(reply.body) as { outcome: 'succeeded' | 'failed'; code?: string | null; detail: string });
+      } else {
+        const reply = await get(port, 'bob.localhost', `/cgi-bin/attack.cgi?${attack.name}&${alicePid}`);
+        assert.equal(reply.status, 200, `${label}: ${reply.body}\n${output}`);
+        const m = /^(succeeded|failed) ?([\s\S]*)$/.exec(reply.body.trim());
+        assert.ok(m, `${label}: unexpected CGI output ${JSON.stringify(reply.body)}`);
+        outcome = m[1] as 'succeeded' | 'failed';
+        detail = m[2]!;
+        code = /Permission denied/.test(detail) ? 'EACCES' : /Operation not permitted/.test(detail) ? 'EPERM' : /cross-device/i.test(detail) ? 'EXDEV' : null;
+      }
+      t.diagnostic(`${label.padEnd(34)} ${outcome.padEnd(9)} ${code ?? ''} ${detail.replace(/\s+/g, ' ').slice(0, 90)}`);
+      if (attack.expect === 'blocked') {
+        if (outcome === 'succeeded') escapes.push(`${label} SUCCEEDED: ${detail}`);
+        else if (code && (KERNEL_REFUSALS.has(code) || attack.refusals?.includes(code))) blocked++;
+        else notReached.push(`${label} failed without a kernel refusal (${code}): ${detail}`);
+      } else {
+        const expect = attack.expect;
+        if (outcome === 'failed') { blocked++; continue; }
+        const listed = widening.some((w) => w.kind === expect.widening && (expect.grant === undefined || w.grant === expect.grant));
+        if (listed) knownWidening++;
+        else escapes.push(`${label} SUCCEEDED and explain lists no ${expect.widening} widening${expect.grant ? ` on ${expect.grant}` : ''}: ${detail}`);
+      }
+    }
+    const summary = `${list.length} attacks tried, ${blocked} blocked, ${knownWidening} known widening`;
+    t.diagnostic(summary);
+    process.stdout.write(`escape suite: ${summary}\n`);
+    assert.deepEqual(escapes, [], 'unexpected escapes');
+    assert.deepEqual(notReached, [], 'attacks that did not reach the kernel check');
+    assert.equal(blocked + knownWidening, list.length);
+    // nothing of alice's changed, her worker is alive, the server still serves her
+    assert.equal(readFileSync(join(root, 'alice', 'secret.txt'), 'utf8').trim(), secretText);
+    assert.equal(readFileSync(join(root, 'alice', 'public', 'index.html'), 'utf8').includes('alice.localhost'), true);
+    const after = JSON.parse((await get(port, 'alice.localhost', '/hello')).body) as { pid: number };
+    assert.equal(after.pid, alicePid);
+  } finally {
+    for (const s of sockets) s.close();
+    server.kill('SIGTERM');
+    await new Promise((resolve) => { if (server.exitCode !== null) resolve(null); else { server.once('exit', resolve); setTimeout(() => { server.kill('SIGKILL'); resolve(null); }, 10_000).unref(); } });
+  }
+});
