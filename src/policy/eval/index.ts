@@ -1,2 +1,12 @@
-// Public surface of policy/eval (filled in by its issue).
-export {};
+// Public surface of policy/eval: what a profile or hat allows, why, and what an edit changed.
+//   const { compiled } = compilePolicy(resolvedPolicy);
+//   decide(compiled, 'apache2//alice.example', { class: 'file', path: '/srv/www/bob/wp-config.php', permissions: 'r' })
+//     → { allowed, bits: [{ bit, outcome, log, rules }], exec?, grantedBy, deniedBy, noRuleMatched, notes }
+//   diffPolicies(compiledBefore, compiledAfter) → per profile and class: equal, or witnesses with summaries
+export { compilePolicy, normalizeAccess, normalizeRlimit, CLASS_ACCESS, FILE_BITS } from './compile.js';
+export type { CompiledPolicy, CompiledProfile, FileBit, MediatedClass } from './compile.js';
+export { decide, UnknownRequestError } from './decide.js';
+export { diffPolicies, type DiffOptions } from './diff.js';
+export type {
+  AccessRequest, AccessClass, BitDecision, ClassDiff, Decision, DiffWitness, ExecDecision, PolicyDiff, ProfileDiff, ProfileModeName,
+} from './types.js';

@@ -1,0 +1,283 @@
+// decide(): what the kernel would do with one request, and which rules decided it
+// (policy-semantics.md §2–§10). Per permission bit: among the rules that match and name the bit, only
+// those with the highest key (4 × priority + offset; deny 3, exact allow of an exec bit 2, allow 1,
+// prompt 0) count; deny denies, allows union, prompt asks. Then the profile mode decides unmatched bits.
+import { canonicalizePath, lookup } from '../aare/index.js';
+import type { ExecMode, RuleRef } from '../resolve/index.js';
+import {
+  CLASS_ACCESS, FILE_BITS, normalizeAccess, patternMatches, PatternCache,
+  type CompiledPolicy, type CompiledProfile, type EvalRule, type FileBit, type FileEntry, type GenericEntry, type MediatedClass,
+} from './compile.js';
+import type { AccessRequest, BitDecision, Decision, ExecDecision } from './types.js';
+
+/** The rules that decide one bit, before the profile mode is applied. */
+export interface BitResolution {
+  readonly outcome: 'allow' | 'deny' | 'prompt' | 'unmatched';
+  readonly key: number;
+  readonly audit: boolean;
+  readonly winners: readonly EvalRule[];
+  readonly implied?: boolean;
+}
+
+const UNMATCHED: BitResolution = { outcome: 'unmatched', key: -Infinity, audit: false, winners: [] };
+
+function keyOf(rule: EvalRule, execBit: boolean, exact: boolean): number {
+  const offset = rule.prefix.decision === 'deny' ? 3 : rule.prefix.decision === 'prompt' ? 0 : execBit && exact ? 2 : 1;
+  return 4 * rule.prefix.priority + offset;
+}
+
+/** Per-bit resolution over candidate rules (each already known to match the object). */
+export function resolveBit<T extends EvalRule>(candidates: readonly T[], has: (rule: T) => boolean, keyFor: (rule: T) => number): BitResolution {
+  let best = -Infinity;
+  let winners: T[] = [];
+  for (const rule of candidates) {
+    if (!has(rule)) continue;
+    const key = keyFor(rule);
+    if (key > best) { best = key; winners = [rule]; } else if (key === best) winners.push(rule);
+  }
+  if (winners.length === 0) return UNMATCHED;
+  const decision = winners[0]!.prefix.decision;
+  return { outcome: decision, key: best, audit: winners.some((r) => r.prefix.audit), winners };
+}
+
+function appliesToHalf(rule: EvalRule, owner: boolean): boolean {
+  return rule.prefix.owner === 'any' || (rule.prefix.owner === 'owner') === owner;
+}
+
+/** The file rules matching `path`, for the owner or other half. */
+export function matchingFileRules(profile: CompiledProfile, path: string, owner: boolean): FileEntry[] {
+  const ids = lookup(profile.fileAutomaton, path);
+  const out: FileEntry[] = [];
+  for (const id of ids) {
+    const rule = profile.files[id]!;
+    if (appliesToHalf(rule, owner)) out.push(rule);
+  }
+  return out;
+}
+
+/** All seven file bits for a set of matching rules (one half), with implied `m` from an allowed `ix`. */
+export function resolveFileBits(rules: readonly FileEntry[]): Record<FileBit, BitResolution> {
+  const result = {} as Record<FileBit, BitResolution>;
+  for (const bit of FILE_BITS) {
+    result[bit] = resolveBit(rules, (r) => r.bits.has(bit), (r) => keyOf(r, bit === 'x', r.exact));
+  }
+  const x = result.x;
+  if (x.outcome === 'allow' && x.winners.some((r) => (r as FileEntry).exec?.transition === 'inherit') && result.m.key < x.key && result.m.outcome !== 'allow') {
+    // An allowed ix adds m unless a higher-key rule decides m (hfa.cc add_implied_ix_mmap).
+    result.m = { outcome: 'allow', key: x.key, audit: x.audit, winners: x.winners, implied: true };
+  }
+  return result;
+}
+
+/** The exec transition chosen by the winning allow rules of the x bit. */
+export function execOf(x: BitResolution): { mode: ExecMode; target?: string; conflict: boolean } | undefined {
+  if (x.outcome !== 'allow') return undefined;
+  const first = x.winners[0] as FileEntry;
+  if (!first.exec) return undefined;
+  const conflict = x.winners.some((r) => {
+    const e = (r as FileEntry).exec;
+    return !e || e.transition !== first.exec!.transition || e.fallback !== first.exec!.fallback || e.safe !== first.exec!.safe
+      || ((r as FileEntry).execTarget ?? '') !== (first.execTarget ?? '');
+  });
+  return { mode: first.exec, ...(first.execTarget !== undefined ? { target: first.execTarget } : {}), conflict };
+}
+
+function finishBit(profile: CompiledProfile, bit: string, resolution: BitResolution): BitDecision {
+  const rules = resolution.winners.map((r) => r.source);
+  const base = { bit, outcome: resolution.outcome, rules, ...(resolution.implied ? { implied: true } : {}) };
+  switch (resolution.outcome) {
+    case 'allow':
+      return { ...base, allowed: true, log: resolution.audit || profile.auditAll ? 'audit' : 'none' };
+    case 'deny':
+      // Plain deny is quiet; `audit deny` (or the audit flag) logs. Complain mode keeps explicit denies.
+      return { ...base, allowed: false, log: resolution.audit || profile.auditAll ? (profile.mode === 'kill' ? 'killed' : 'denied') : 'quiet' };
+    case 'prompt':
+      return { ...base, allowed: false, log: 'none' };
+    case 'unmatched':
+      switch (profile.mode) {
+        case 'complain': return { ...base, allowed: true, log: 'allowed-complain' };
+        case 'unconfined': case 'default_allow': return { ...base, allowed: true, log: profile.auditAll ? 'audit' : 'none' };
+        case 'kill': return { ...base, allowed: false, log: 'killed' };
+        default: return { ...base, allowed: false, log: 'denied' };
+      }
+  }
+}
+
+function assemble(profile: CompiledProfile, request: AccessRequest, bits: BitDecision[], exec?: ExecDecision): Decision {
+  const notes: string[] = [];
+  if (bits.some((b) => b.outcome === 'unmatched' && b.allowed && profile.mode === 'complain')) notes.push('complain mode: permitted and logged as ALLOWED');
+  if (bits.some((b) => b.outcome === 'prompt')) notes.push('prompt: the kernel asks a userspace agent; denied if nobody answers');
+  if (bits.some((b) => b.log === 'killed')) notes.push('kill mode: the task is killed');
+  const uniq = (refs: RuleRef[]) => [...new Map(refs.map((r) => [`${r.file}:${r.offset}`, r])).values()];
+  return {
+    label: profile.label,
+    class: request.class,
+    mode: profile.mode,
+    allowed: bits.length > 0 && bits.every((b) => b.allowed),
+    bits,
+    ...(exec ? { exec } : {}),
+    grantedBy: uniq(bits.filter((b) => b.outcome === 'allow').flatMap((b) => [...b.rules])),
+    deniedBy: uniq(bits.filter((b) => b.outcome === 'deny').flatMap((b) => [...b.rules])),
+    noRuleMatched: bits.some((b) => b.outcome === 'unmatched'),
+    notes,
+  };
+}
+
+export class UnknownRequestError extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+  }
+}
+
+function parseFilePermissions(text: string): FileBit[] {
+  const bits: FileBit[] = [];
+  for (const ch of text) {
+    if (!(FILE_BITS as readonly string[]).includes(ch)) {
+      throw new UnknownRequestError(`'${ch}' is not a file permission (use r w a l k m x)`, 'query/unknown-permission');
+    }
+    if (!bits.includes(ch as FileBit)) bits.push(ch as FileBit);
+  }
+  if (bits.length === 0) throw new UnknownRequestError('no permission requested', 'query/unknown-permission');
+  return bits;
+}
+
+function decideFile(profile: CompiledProfile, request: Extract<AccessRequest, { class: 'file' }>): Decision {
+  const bits = parseFilePermissions(request.permissions);
+  const path = canonicalizePath(request.path, { directory: request.path.endsWith('/') });
+  const resolved = resolveFileBits(matchingFileRules(profile, path, request.owner ?? false));
+  const decisions = bits.map((bit) => finishBit(profile, bit, resolved[bit]));
+  let exec: ExecDecision | undefined;
+  if (bits.includes('x')) {
+    const chosen = execOf(resolved.x);
+    if (chosen) exec = { mode: chosen.mode, ...(chosen.target !== undefined ? { target: chosen.target } : {}), rules: resolved.x.winners.map((r) => r.source) };
+  }
+  return assemble(profile, request, decisions, exec);
+}
+
+/** Permissions a profile grants on a path (allowed bits + exec), for link subset checks. */
+function grantedOn(profile: CompiledProfile, path: string, owner: boolean): { bits: Set<FileBit>; exec?: string } {
+  const resolved = resolveFileBits(matchingFileRules(profile, path, owner));
+  const bits = new Set<FileBit>();
+  for (const bit of FILE_BITS) if (finishBit(profile, bit, resolved[bit]).allowed && resolved[bit].outcome === 'allow') bits.add(bit);
+  const exec = execOf(resolved.x);
+  return { bits, ...(exec ? { exec: `${exec.mode.transition}/${exec.mode.fallback ?? ''}/${exec.mode.safe}/${exec.target ?? ''}` } : {}) };
+}
+
+function decideLink(profile: CompiledProfile, request: Extract<AccessRequest, { class: 'link' }>): Decision {
+  const owner = request.owner ?? false;
+  const link = canonicalizePath(request.path);
+  const target = canonicalizePath(request.target);
+  const candidates = profile.links.filter((l) => appliesToHalf(l, owner) && patternMatches(l.link, link) && patternMatches(l.target, target));
+  let resolution = resolveBit(candidates, () => true, (r) => keyOf(r, false, false));
+  // subset: what the profile grants on the link name must be a subset of what it grants on the target.
+  if (resolution.outcome === 'allow' && resolution.winners.every((w) => (w as (typeof candidates)[number]).subset)) {
+    const onLink = grantedOn(profile, link, owner);
+    const onTarget = grantedOn(profile, target, owner);
+    onLink.bits.delete('l');
+    const missing = [...onLink.bits].filter((b) => !onTarget.bits.has(b));
+    if (missing.length || (onLink.exec !== undefined && onLink.exec !== onTarget.exec)) {
+      resolution = { outcome: 'unmatched', key: -Infinity, audit: false, winners: [] };
+    }
+  }
+  return assemble(profile, request, [finishBit(profile, 'l', resolution)]);
+}
+
+function decideCapability(profile: CompiledProfile, request: Extract<AccessRequest, { class: 'capability' }>): Decision {
+  const name = request.name.toLowerCase().replace(/^cap_/, '');
+  const candidates = profile.capabilities.filter((c) => c.names.size === 0 || c.names.has(name));
+  return assemble(profile, request, [finishBit(profile, name, resolveBit(candidates, () => true, (r) => keyOf(r, false, false)))]);
+}
+
+function decideChangeProfile(profile: CompiledProfile, request: Extract<AccessRequest, { class: 'change_profile' }>): Decision {
+  // Safe is the default; an unsafe change needs a rule that says `unsafe`.
+  const candidates = profile.changeProfile.filter((c) => patternMatches(c.target, request.target)
+    && (c.exec === undefined || (request.exec !== undefined && patternMatches(c.exec, request.exec)))
+    && (!request.unsafe || c.safety === 'unsafe'));
+  return assemble(profile, request, [finishBit(profile, 'change_profile', resolveBit(candidates, () => true, (r) => keyOf(r, false, false)))]);
+}
+
+export const MOUNT_CLASSES = new Set(['mount', 'remount', 'umount', 'pivot_root']);
+const NETWORK_TYPES = new Set(['stream', 'dgram', 'seqpacket', 'rdm', 'raw', 'packet']);
+const NETWORK_PROTOCOLS = new Set(['tcp', 'udp', 'icmp']);
+/** Condition keys whose values are label AAREs (glob_null) or paths. */
+const LABEL_KEYS = new Set(['peer', 'label', 'peer.label']);
+const PATH_KEYS = new Set(['addr', 'peer.addr', 'path', 'name', 'peer.name', 'interface', 'member', 'bus']);
+
+function conditionMatches(patterns: PatternCache, key: string, values: readonly string[], actual: string | undefined): boolean {
+  if (actual === undefined) return false;
+  if (key === 'set') return values.some((v) => v.toLowerCase() === actual.toLowerCase());
+  if (key === 'options' || key === 'fstype' || key === 'vfstype') {
+    const wanted = actual.split(',').map((s) => s.trim()).filter(Boolean);
+    return wanted.every((w) => values.some((v) => v === w || patternMatches(patterns.get(v, 'glob_null'), w)));
+  }
+  if (LABEL_KEYS.has(key) || PATH_KEYS.has(key)) return values.some((v) => patternMatches(patterns.get(v, 'glob_null'), actual));
+  return values.some((v) => v === actual);
+}
+
+/** Request field for a rule condition key (`peer.label` → `peer_label`, `set` → `signal`). */
+function fieldFor(key: string, fields: Readonly<Record<string, string>>): string | undefined {
+  if (key === 'set') return fields.signal;
+  if (key === 'peer' || key === 'peer.label') return fields.peer ?? fields.peer_label;
+  return fields[key.replace('.', '_')] ?? fields[key];
+}
+
+function genericMatches(patterns: PatternCache, rule: GenericEntry, fields: Readonly<Record<string, string>>): boolean {
+  for (const word of rule.words) {
+    if (rule.class === 'network' || rule.class === 'unix') {
+      if (NETWORK_TYPES.has(word)) { if (fields.type !== word) return false; continue; }
+      if (NETWORK_PROTOCOLS.has(word)) { if (fields.protocol !== word) return false; continue; }
+      if (rule.class === 'network') { if (fields.family !== word) return false; continue; }
+    }
+    if (rule.class === 'mqueue') { if (!patternMatches(patterns.get(word, 'glob_null'), fields.name ?? '')) return false; continue; }
+    if (MOUNT_CLASSES.has(rule.class)) {
+      // mount SOURCE -> MOUNTPOINT; remount/umount MOUNTPOINT; pivot_root NEWROOT -> PROFILE.
+      const field = rule.class === 'mount' ? fields.source : fields.mountpoint;
+      if (!patternMatches(patterns.get(word, 'glob_null'), field ?? '')) return false;
+      continue;
+    }
+  }
+  if (rule.target !== undefined) {
+    const field = rule.class === 'pivot_root' ? fields.profile : fields.mountpoint;
+    if (!patternMatches(patterns.get(rule.target, 'glob_null'), field ?? '')) return false;
+  }
+  for (const [key, values] of Object.entries(rule.conditions)) {
+    if (!conditionMatches(patterns, key, values, fieldFor(key, fields))) return false;
+  }
+  return true;
+}
+
+const decidePatterns = new PatternCache([]);
+
+function decideGeneric(profile: CompiledProfile, request: Extract<AccessRequest, { access: readonly string[] }>): Decision {
+  const cls = request.class as MediatedClass;
+  const known = CLASS_ACCESS[cls];
+  const wanted = normalizeAccess(cls, request.access.length ? request.access : [known[0]!]);
+  for (const bit of wanted) {
+    if (!known.includes(bit)) throw new UnknownRequestError(`'${bit}' is not a ${cls} access (use ${known.join(', ')})`, 'query/unknown-access');
+  }
+  const candidates = profile.generic.filter((r) => r.class === cls && genericMatches(decidePatterns, r, request.fields));
+  const bits = wanted.map((bit) => finishBit(profile, bit, resolveBit(candidates, (r) => r.bits.has(bit), (r) => keyOf(r, false, false))));
+  return assemble(profile, request, bits);
+}
+
+/**
+ * Decide one request for one profile, hat or child (`label` = full hierarchical name).
+ * Throws UnknownRequestError for requests that name unknown labels, classes or permissions.
+ */
+export function decide(policy: CompiledPolicy, label: string, request: AccessRequest): Decision {
+  const profile = policy.profiles.get(label);
+  if (!profile) {
+    const known = [...policy.profiles.keys()];
+    const near = known.find((k) => k.toLowerCase() === label.toLowerCase() || k.endsWith(`//${label}`));
+    throw new UnknownRequestError(`no profile or hat named '${label}'${near ? ` (did you mean '${near}'?)` : known.length ? ` (known: ${known.slice(0, 8).join(', ')}${known.length > 8 ? ', …' : ''})` : ''}`, 'query/unknown-profile');
+  }
+  switch (request.class) {
+    case 'file': return decideFile(profile, request);
+    case 'link': return decideLink(profile, request);
+    case 'capability': return decideCapability(profile, request);
+    case 'change_profile': return decideChangeProfile(profile, request);
+    default:
+      if (!(request.class in CLASS_ACCESS)) throw new UnknownRequestError(`unknown class '${String(request.class)}'`, 'query/unknown-class');
+      return decideGeneric(profile, request);
+  }
+}
