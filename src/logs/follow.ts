@@ -73,7 +73,13 @@ export async function* followFile(path: string, options: FollowOptions = {}): As
         named = undefined;
       }
       if (named && (named.ino !== current.ino || named.dev !== current.dev)) {
-        // rotated: the old file is complete (we just read to its end); switch to the new one
+        // rotated: lines may have landed in the old file after our last read; drain it, then switch
+        for (;;) {
+          const rest = await current.handle.read(buffer, 0, chunkSize, position);
+          if (rest.bytesRead === 0) break;
+          position += rest.bytesRead;
+          yield Buffer.from(buffer.subarray(0, rest.bytesRead));
+        }
         await current.handle.close();
         current = await tryOpen(path);
         position = 0;

@@ -35,8 +35,6 @@ export interface ReadOptions {
 export type ByteSource = AsyncIterable<Uint8Array | string> | NodeJS.ReadableStream;
 
 const LF = 10;
-/** Pending events kept for serial correlation before they are released regardless. */
-const CORRELATION_WINDOW = 64;
 
 /**
  * Split a byte stream into lines and hand each batch of complete lines to `onText` as one decoded string
@@ -114,12 +112,17 @@ export class LineSplitter {
 /**
  * The engine behind readEvents: feed it chunks, collect events. Exposed so follow mode and benchmarks
  * can drive it without an async iterator per event.
+ *
+ * Correlation: auditd writes the records of one event (AVC, SYSCALL, PROCTITLE, EOE) together under one
+ * serial, so the events of the current serial are held until a record with another serial arrives; a
+ * SYSCALL record in between lends them its exe. Order is kept; at most one serial's events are held.
  */
 export class EventReader {
   readonly stats: ReadStats;
   private lineNumber = 0;
   private out: AuditEvent[] = [];
-  private readonly pending = new Map<number, AuditEvent>();
+  private held: AuditEvent[] = [];
+  private heldSerial = 0;
   private readonly splitter: LineSplitter;
 
   constructor(private readonly options: ReadOptions = {}) {
@@ -130,20 +133,20 @@ export class EventReader {
   /** Feed a chunk; returns the events completed so far (the array is handed over, not reused). */
   push(chunk: Uint8Array | string): AuditEvent[] {
     this.splitter.push(chunk);
-    this.releasePending(this.options.immediate === true);
+    if (this.options.immediate === true) this.release();
     return this.take();
   }
 
-  /** End of input: everything still pending. */
+  /** End of input: everything still held. */
   end(): AuditEvent[] {
     this.splitter.end();
-    this.releasePending(true);
+    this.release();
     return this.take();
   }
 
   /** Release held events (follow mode calls this when input goes quiet). */
   flush(): AuditEvent[] {
-    this.releasePending(true);
+    this.release();
     return this.take();
   }
 
@@ -151,6 +154,13 @@ export class EventReader {
     const events = this.out;
     this.out = [];
     return events;
+  }
+
+  private release(): void {
+    if (this.held.length === 0) return;
+    for (const event of this.held) this.out.push(event);
+    this.held = [];
+    this.heldSerial = 0;
   }
 
   private overlong(): void {
@@ -183,20 +193,22 @@ export class EventReader {
       const event = record.event;
       this.stats.events++;
       const serial = event.time?.serial ?? 0;
+      if (serial !== this.heldSerial) this.release();
       if (serial !== 0 && event.source === 'auditd') {
-        const held = this.pending.get(serial);
-        if (held) this.out.push(held);
-        this.pending.set(serial, event);
-        if (this.pending.size > CORRELATION_WINDOW) this.releaseOldest();
+        this.held.push(event);
+        this.heldSerial = serial;
       } else {
         this.out.push(event);
       }
     } else if (record.kind === 'related') {
-      const held = this.pending.get(record.serial);
-      if (held) {
+      if (record.serial === this.heldSerial && this.held.length) {
         this.stats.related++;
-        if (held.exe === undefined && record.exe !== undefined) this.pending.set(record.serial, { ...held, exe: record.exe });
+        if (record.exe !== undefined) {
+          const exe = record.exe;
+          this.held = this.held.map((e) => (e.exe === undefined ? { ...e, exe } : e));
+        }
       } else {
+        this.release();
         this.skipped({ kind: 'skip', reason: 'not-apparmor', line: record.line, message: `${record.recordType} record` });
       }
     } else {
@@ -208,25 +220,6 @@ export class EventReader {
     const counts = this.stats.skipped;
     counts[record.reason] = (counts[record.reason] ?? 0) + 1;
     this.options.onSkip?.(record);
-  }
-
-  private releaseOldest(): void {
-    const first = this.pending.keys().next();
-    if (first.done) return;
-    this.out.push(this.pending.get(first.value)!);
-    this.pending.delete(first.value);
-  }
-
-  /** Release pending events; unless `all`, keep the most recent serial (its SYSCALL may be in the next chunk). */
-  private releasePending(all: boolean): void {
-    if (this.pending.size === 0) return;
-    let keep: number | undefined;
-    if (!all) for (const serial of this.pending.keys()) keep = serial;
-    for (const [serial, event] of this.pending) {
-      if (serial === keep) continue;
-      this.out.push(event);
-      this.pending.delete(serial);
-    }
   }
 }
 

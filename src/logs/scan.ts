@@ -230,7 +230,7 @@ function stripPrefix(text: string, i: number, r: RawRecord): number {
     r.source = 'dmesg';
     return afterKernelPrefix(text, skipSeparators(text, close + 1));
   }
-  if (text.startsWith('audit', i) || text.startsWith('apparmor=', i)) {
+  if (text.startsWith('audit', i) || text.startsWith('apparmor=', i) || text.startsWith('AVC ', i) || text.startsWith('USER_AVC ', i)) {
     r.source = 'kernel';
     return afterKernelPrefix(text, i);
   }

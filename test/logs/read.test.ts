@@ -1,0 +1,88 @@
+// readEvents over byte streams: chunk boundaries anywhere, serial correlation, bounded lines, bad bytes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { EventReader, newReadStats, readEvents, MAX_LINE_LENGTH, type AuditEvent } from '../../src/logs/index.js';
+
+const LINES = [
+  'type=AVC msg=audit(1763776800.100:10): apparmor="DENIED" operation="open" profile="apache2//a.org" name="/srv/b.org/x" pid=1 comm="apache2" requested_mask="r" denied_mask="r" fsuid=33 ouid=33',
+  'type=SYSCALL msg=audit(1763776800.100:10): arch=c000003e syscall=257 success=no exit=-13 pid=1 comm="apache2" exe="/usr/sbin/apache2" subj=apache2//a.org key=(null)',
+  'type=PROCTITLE msg=audit(1763776800.100:10): proctitle=2F7573722F7362696E2F617061636865322D6B7374617274',
+  'Nov 22 10:00:01 web01 kernel: [ 12.5] audit: type=1400 audit(1763776801.200:11): apparmor="ALLOWED" operation="capable" class="cap" profile="php-fpm//shop" pid=2 comm="php-fpm8.2" capability=1  capname="dac_override"',
+  '',
+  'garbage line',
+  '[ 13.0] audit: type=1400 audit(1763776802.300:12): apparmor="DENIED" operation="exec" class="file" profile="php-fpm//shop" name="/usr/bin/curl" pid=3 comm="php-fpm8.2" requested_mask="x" denied_mask="x" fsuid=1001 ouid=0 target="php-fpm//shop//null-/usr/bin/curl"',
+];
+const TEXT = `${LINES.join('\r\n')}\n`;
+
+async function collect(chunks: (string | Buffer)[], options = {}): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
+  for await (const e of readEvents(Readable.from(chunks), options)) events.push(e);
+  return events;
+}
+
+function summary(events: AuditEvent[]): string[] {
+  return events.map((e) => `${e.line}:${e.type}:${e.label?.text}:${e.operation}:${e.exe ?? ''}`);
+}
+
+test('events come out the same wherever the chunks split the bytes', async () => {
+  const whole = await collect([Buffer.from(TEXT)]);
+  assert.deepEqual(summary(whole), [
+    '1:DENIED:apache2//a.org:open:/usr/sbin/apache2',
+    '4:ALLOWED:php-fpm//shop:capable:',
+    '7:DENIED:php-fpm//shop:exec:',
+  ]);
+  const bytes = Buffer.from(TEXT);
+  for (let cut = 1; cut < bytes.length; cut += 7) {
+    const split = await collect([bytes.subarray(0, cut), bytes.subarray(cut)]);
+    assert.deepEqual(summary(split), summary(whole), `split at ${cut}`);
+  }
+  const byteByByte = await collect([...bytes].map((b) => Buffer.from([b])));
+  assert.deepEqual(summary(byteByByte), summary(whole));
+});
+
+test('the SYSCALL record of the same serial supplies exe; stats count every line', async () => {
+  const stats = newReadStats();
+  const events = await collect([TEXT], { stats, file: 'audit.log' });
+  assert.equal(events[0]!.exe, '/usr/sbin/apache2');
+  assert.equal(events[0]!.file, 'audit.log');
+  assert.equal(stats.lines, 7);
+  assert.equal(stats.events, 3);
+  assert.equal(stats.related, 2);
+  assert.deepEqual(stats.skipped, { empty: 1, 'unknown-prefix': 1 });
+});
+
+test('a line without a final newline is still read', async () => {
+  const events = await collect([LINES[0]!]);
+  assert.equal(events.length, 1);
+});
+
+test('an endless line is dropped while reading (bounded memory) and counted; reading goes on', async () => {
+  const stats = newReadStats();
+  const skipped: string[] = [];
+  const reader = new EventReader({ stats, onSkip: (s) => skipped.push(`${s.line}:${s.reason}`) });
+  const events: AuditEvent[] = [];
+  events.push(...reader.push(`${LINES[0]}\n`));
+  const junk = Buffer.alloc(256 * 1024, 0x41);
+  for (let i = 0; i < 8; i++) events.push(...reader.push(junk)); // 2 MiB without a newline
+  events.push(...reader.push(`\n${LINES[3]}\n`));
+  events.push(...reader.end());
+  assert.equal(events.length, 2);
+  assert.deepEqual(skipped, ['2:line-too-long']);
+  assert.ok(MAX_LINE_LENGTH < junk.length * 8);
+});
+
+test('invalid UTF-8 is read leniently and counted, NUL bytes skip the line', async () => {
+  const stats = newReadStats();
+  const bad = Buffer.concat([
+    Buffer.from('type=AVC msg=audit(1.000:1): apparmor="DENIED" operation="open" profile="p" name="/srv/'),
+    Buffer.from([0xff, 0xfe, 0xc3]),
+    Buffer.from('" pid=1\n'),
+    Buffer.from('type=AVC msg=audit(1.000:2): apparmor="DENIED" operation="open" profile="p\0" name="/x"\n'),
+  ]);
+  const events = await collect([bad], { stats });
+  assert.equal(events.length, 1);
+  assert.match(events[0]!.object.name!, /^\/srv\/\uFFFD/);
+  assert.equal(stats.invalidUtf8, 1);
+  assert.equal(stats.skipped['nul-byte'], 1);
+});
