@@ -57,9 +57,10 @@ export function setWideningOracle(oracle: WideningOracle | undefined): void {
 
 /** The hat's rules from the policy file, as Landlock grants. */
 export function translateRequest(request: ConfinementRequest, abi: number, oracle: WideningOracle | undefined = defaultOracle): { translation?: HatTranslation; rules?: HatRules; diagnostics: Diagnostic[] } {
+  const runtime = runtimeGrants(request.runtime);
   const { rules, diagnostics } = readHatRules(request.policyFile!, request.profile, request.hat, { ...(request.includeDirs ? { includeDirs: request.includeDirs } : {}) });
   if (!rules || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  return { translation: translateHat(rules, { abi, isDirectory, ...(oracle ? { oracle } : {}) }), rules, diagnostics };
+  return { translation: translateHat(rules, { abi, isDirectory, runtime, ...(oracle ? { oracle } : {}) }), rules, diagnostics };
 }
 
 export async function planLandlock(request: ConfinementRequest, abi: number): Promise<{ translation?: LandlockTranslation; diagnostics: readonly Diagnostic[] }> {
@@ -94,10 +95,10 @@ export async function planLandlock(request: ConfinementRequest, abi: number): Pr
   return {
     translation: {
       abi,
-      paths: [...translation.paths, ...runtime],
+      paths: translation.paths,
       ...(network ? { network } : {}),
       scoped: translation.scoped,
-      widening: [...translation.widening, ...runtimeWidening],
+      widening: translation.widening,
       grants: translation.grants,
     },
     diagnostics,

@@ -21,6 +21,8 @@ export interface TranslateOptions {
   /** Whether a path is a directory on this host (grants on directories cover everything beneath). */
   readonly isDirectory: (path: string) => boolean | undefined;
   readonly oracle?: WideningOracle;
+  /** Grants the worker program needs beyond the hat (node, its libraries); widening only where beyond the hat. */
+  readonly runtime?: readonly LandlockPathRule[];
 }
 
 export interface HatTranslation {
@@ -143,6 +145,14 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
     }
   }
 
+  const runtimePaths = new Set<string>();
+  for (const rule of options.runtime ?? []) {
+    const entry = grants.get(rule.path) ?? { rights: new Set<RightClass>(), from: [] };
+    for (const right of CLASSES) if (rule[right]) entry.rights.add(right);
+    grants.set(rule.path, entry);
+    runtimePaths.add(rule.path);
+  }
+
   // Grants fully implied by an ancestor's grant add nothing.
   const paths: LandlockPathRule[] = [];
   const origins: GrantOrigin[] = [];
@@ -168,17 +178,20 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
       // AppArmor names directories with a trailing slash: `dir/**` is the directory and everything beneath.
       const granted = isDir ? [`${grant.path === '/' ? '' : literal}/**`] : [literal];
       const exact = options.oracle?.beyond(granted, allowed, denied);
-      const because = fromRules.length === 0
+      const runtimeOnly = fromRules.length === 0 && runtimePaths.has(grant.path);
+      const because = runtimeOnly
+        ? ' (runtime: needed by the worker program itself)'
+        : fromRules.length === 0
         ? ` (comes with ${[...(origin?.rights ?? [])].filter((r) => r !== right).join('+')}: Landlock's write and execute grants include reading)`
         : ` for ${fromRules.slice(0, 3).map((f) => f.pattern).join(', ')}${fromRules.length > 3 ? ` and ${fromRules.length - 3} more` : ''}`;
       const source = fromRules[0] ? { source: where(fromRules[0].rule.source) } : {};
       if (exact) {
         if (!exact.empty) {
-          widening.push({ kind: fromRules.length ? 'glob' : 'rights', summary: `${right} beneath ${grant.path}${because}: also grants e.g. ${exact.witnesses.join(', ')}`, grant: grant.path, witnesses: exact.witnesses, ...source });
+          widening.push({ kind: runtimeOnly ? 'runtime' : fromRules.length ? 'glob' : 'rights', summary: `${right} ${isDir ? 'beneath' : 'on'} ${grant.path}${because}: also grants e.g. ${exact.witnesses.join(', ')}`, grant: grant.path, witnesses: exact.witnesses, ...source });
         }
       } else if (fromRules.length === 0 || (!fromRules.some((f) => f.exact) && isDir !== false)) {
         // Without an exact answer: every grant that is not exactly one hat rule is reported.
-        widening.push({ kind: fromRules.length ? 'glob' : 'rights', summary: `${right} beneath ${grant.path}${because}: everything beneath ${grant.path} gets ${right}`, grant: grant.path, ...source });
+        widening.push({ kind: runtimeOnly ? 'runtime' : fromRules.length ? 'glob' : 'rights', summary: `${right} ${isDir === false ? 'on' : 'beneath'} ${grant.path}${because}: ${isDir === false ? 'the whole file' : `everything beneath ${grant.path}`} gets ${right}`, grant: grant.path, ...source });
       }
     }
   }

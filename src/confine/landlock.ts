@@ -3,7 +3,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { readFile, readlink } from 'node:fs/promises';
 import { labelOf, requestDiagnostic, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
 import { findLauncher, launcherArgs, probeLandlock, resolveCommand, type LandlockPathRule, type LaunchPlan } from './launcher.js';
-import { planLandlock, type LandlockTranslation } from './landlock-plan.js';
+import { planLandlock, type LandlockTranslation, type WideningEntry } from './landlock-plan.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
 
 export interface LandlockPrepared extends PreparedConfinement {
@@ -17,6 +17,18 @@ export interface LandlockBackendOptions {
   /** Path of the launcher; default: findLauncher(). */
   readonly launcher?: string;
   readonly procRoot?: string;
+}
+
+/** Startup lines: one headline per pool, then each widening that names a path (global gaps once in the headline). */
+export function wideningWarnings(label: string, widening: readonly WideningEntry[], policyFile?: string): string[] {
+  if (widening.length === 0) return [];
+  const global = new Set(['metadata', 'unix', 'network', 'signal']);
+  const kinds = [...new Set(widening.filter((w) => global.has(w.kind)).map((w) => w.kind))];
+  const explain = policyFile ? ` (details: hatter confine explain --policy ${policyFile} --backend landlock ${label})` : '';
+  return [
+    `${label}: Landlock grants more than the hat in ${widening.length} ways${kinds.length ? `, including ${kinds.join(', ')} (never mediated by Landlock)` : ''}${explain}`,
+    ...widening.filter((w) => !global.has(w.kind)).map((w) => `${label}: Landlock widening [${w.kind}]: ${w.summary}`),
+  ];
 }
 
 export class LandlockBackend implements ConfinementBackend {
@@ -54,7 +66,7 @@ export class LandlockBackend implements ConfinementBackend {
       ...(request.uid !== undefined ? { uid: request.uid } : {}),
       ...(request.gid !== undefined ? { gid: request.gid } : {}),
     };
-    const warnings = translation.widening.map((w) => `${label}: Landlock widening: ${w.summary}`);
+    const warnings = wideningWarnings(label, translation.widening, request.policyFile);
     return {
       prepared: {
         backend: 'landlock',
@@ -66,7 +78,9 @@ export class LandlockBackend implements ConfinementBackend {
           backend: 'landlock',
           abi,
           pathRules: translation.paths.length,
-          network: translation.network ? 'tcp ports restricted' : abi >= 4 ? 'not restricted (no network rules translated)' : 'not handled by this ABI',
+          network: translation.network
+            ? `tcp restricted: bind [${translation.network.bind.join(', ')}], connect [${translation.network.connect.join(', ')}]`
+            : abi >= 4 ? 'tcp not restricted: the hat allows TCP' : `tcp not restricted: Landlock ABI ${abi} has no network rules`,
           scoped: translation.scoped,
           uid: request.uid ?? null,
           gid: request.gid ?? null,

@@ -1,7 +1,7 @@
 // The native restrict-then-exec helper (native/hatter-launch.c): where it is, what it reports, and the
 // argument vector that asks it for a given confinement.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, realpathSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -124,15 +124,55 @@ export function resolveCommand(command: string, env: NodeJS.ProcessEnv = process
 }
 
 /**
- * What a Node worker needs beyond its hat under Landlock (confinement-backends.md §b): the binary and its
- * libraries (read+exec), the loader cache, OpenSSL's config (Debian's Node aborts without it) and the
- * NODE_EXTRA_CA_CERTS file when set. Add the worker's own script and the site's files separately.
+ * What a Node worker needs beyond its hat under Landlock (confinement-backends.md §b): EXECUTE on the
+ * binary and its ELF interpreter only (the kernel checks EXECUTE at execve; shared libraries are mapped
+ * after a plain open, which needs read), read on the libraries, the loader cache, OpenSSL's config
+ * (Debian's Node aborts without it) and the NODE_EXTRA_CA_CERTS file when set. Add the worker's own
+ * script and the site's files separately.
  */
-export function nodeRuntimeNeeds(env: NodeJS.ProcessEnv = process.env): { read: string[]; write: string[]; exec: string[] } {
-  const read = ['/etc/ld.so.cache', '/etc/ssl/openssl.cnf'];
+export function nodeRuntimeNeeds(env: NodeJS.ProcessEnv = process.env, executable: string = process.execPath): { read: string[]; write: string[]; exec: string[] } {
+  const binary = realpathOr(executable);
+  const interpreter = elfInterpreter(binary);
+  const read = ['/etc/ld.so.cache', '/etc/ssl/openssl.cnf', '/usr/lib', '/usr/lib64', '/usr/lib32', '/usr/local/lib'].filter((path) => existsSync(path));
   if (env.NODE_EXTRA_CA_CERTS) read.push(env.NODE_EXTRA_CA_CERTS);
-  const exec = [realpathOr(process.execPath), '/usr/lib', '/usr/lib64', '/lib64'].filter((path) => existsSync(path));
-  return { read, write: [], exec: [...new Set(exec)] };
+  const exec = [binary, ...(interpreter ? [realpathOr(interpreter)] : ['/usr/lib', '/usr/lib64'].filter((path) => existsSync(path)))];
+  return { read: [...new Set(read)], write: [], exec: [...new Set(exec)] };
+}
+
+/** The PT_INTERP path of an ELF executable (the dynamic loader), or undefined (static, not ELF, unreadable). */
+export function elfInterpreter(path: string): string | undefined {
+  let header: Buffer;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      header = Buffer.alloc(65536);
+      const n = readSync(fd, header, 0, header.length, 0);
+      header = header.subarray(0, n);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  if (header.length < 64 || header.readUInt32BE(0) !== 0x7f454c46) return undefined;
+  const is64 = header[4] === 2;
+  const little = header[5] === 1;
+  const u16 = (at: number) => (little ? header.readUInt16LE(at) : header.readUInt16BE(at));
+  const u32 = (at: number) => (little ? header.readUInt32LE(at) : header.readUInt32BE(at));
+  const word = (at: number) => (is64 ? Number(little ? header.readBigUInt64LE(at) : header.readBigUInt64BE(at)) : u32(at));
+  const phoff = word(is64 ? 0x20 : 0x1c);
+  const phentsize = u16(is64 ? 0x36 : 0x2a);
+  const phnum = u16(is64 ? 0x38 : 0x2c);
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    if (at + phentsize > header.length) return undefined;
+    if (u32(at) !== 3) continue; // PT_INTERP
+    const offset = word(at + (is64 ? 8 : 4));
+    const size = word(at + (is64 ? 32 : 16));
+    if (offset + size > header.length || size < 2) return undefined;
+    return header.subarray(offset, offset + size).toString('latin1').replace(/\0.*$/s, '');
+  }
+  return undefined;
 }
 
 function realpathOr(path: string): string {
