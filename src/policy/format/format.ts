@@ -66,7 +66,9 @@ class Formatter {
 
   private verbatimOf(node: SyntaxNode): Doc {
     const { start, end } = node.trimmedRange();
-    return verbatim(node.text().slice(start - node.offset, end - node.offset));
+    const text = node.text().slice(start - node.offset, end - node.offset);
+    // A stray carriage return must not meet the line break we print next (that would make a CRLF).
+    return verbatim(text.endsWith('\r') ? `${text} ` : text);
   }
 
   /**

@@ -357,9 +357,8 @@ class ModelBuilder {
     const parts = significant(node);
     const prefixNode = parts[0] instanceof SyntaxNode && parts[0].kind === 'Prefix' ? parts[0] : undefined;
     const args = prefixNode ? parts.slice(1) : parts;
-    const { start, end } = node.trimmedRange();
-    const text = node.text().slice(start - node.offset, end - node.offset);
-    const base = { prefix: this.prefix(prefixNode), text, span: this.span(node) };
+    // Nodes begin and end with significant tokens (the parser leaves trivia outside), so no trimming.
+    const base = { prefix: this.prefix(prefixNode), text: node.text(), span: this.span(node) };
     const kind = node.kind;
     // Drop the class keyword(s) and the final comma.
     let rest = args.filter((a) => !(a instanceof SyntaxToken && a.kind === 'Comma'));

@@ -233,5 +233,6 @@ const MODE_TOKEN = /^(?:[RrWwaLlMmkXx]|[PpCc][Xx]|[PpCc]?[IiUu][Xx])+$/;
 
 /** A file permission token such as `rw`, `mrix`, `Px` (AppArmor's MODES). */
 export function isPermissionWord(word: string): boolean {
-  return MODE_TOKEN.test(word);
+  // Real permission strings are short; the length check also keeps the regex off huge words.
+  return word.length <= 64 && MODE_TOKEN.test(word);
 }

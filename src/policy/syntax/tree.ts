@@ -12,6 +12,8 @@ export interface GreenNode {
   /** Summed text length of the subtree (UTF-16 code units). */
   readonly width: number;
   readonly children: readonly GreenElement[];
+  /** Whether the subtree holds an Error node, an UnknownRule or an Unknown token (computed once, when built). */
+  readonly containsErrors: boolean;
 }
 
 export type GreenElement = GreenNode | GreenToken;
@@ -54,8 +56,17 @@ export class GreenBuilder {
     if (!frame) throw new Error('GreenBuilder: finishNode without startNode');
     const kids = this.children.splice(frame.start);
     let width = 0;
-    for (const kid of kids) width += elementWidth(kid);
-    this.children.push({ kind: frame.kind, width, children: kids });
+    let containsErrors = frame.kind === 'Error' || frame.kind === 'UnknownRule';
+    for (const kid of kids) {
+      if (isGreenNode(kid)) {
+        width += kid.width;
+        if (kid.containsErrors) containsErrors = true;
+      } else {
+        width += kid.text.length;
+        if (kid.kind === 'Unknown') containsErrors = true;
+      }
+    }
+    this.children.push({ kind: frame.kind, width, children: kids, containsErrors });
   }
 
   get depth(): number {
@@ -170,18 +181,6 @@ export function collectTokens(node: SyntaxNode, out: SyntaxToken[]): void {
   }
 }
 
-const errorCache = new WeakMap<GreenNode, boolean>();
-
 export function greenHasErrors(root: GreenNode): boolean {
-  const cached = errorCache.get(root);
-  if (cached !== undefined) return cached;
-  let found = false;
-  const stack: GreenElement[] = [root];
-  while (stack.length && !found) {
-    const element = stack.pop()!;
-    if (element.kind === 'Error' || element.kind === 'Unknown' || element.kind === 'UnknownRule') found = true;
-    else if (isGreenNode(element)) for (const kid of element.children) stack.push(kid);
-  }
-  errorCache.set(root, found);
-  return found;
+  return root.containsErrors;
 }

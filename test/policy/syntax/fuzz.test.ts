@@ -1,0 +1,86 @@
+// Property tests: the parser never throws, always round-trips, and stays linear on hostile input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { decodeSource } from '../../../src/policy/diagnostic.js';
+import { parsePolicy, printTree } from '../../../src/policy/syntax/index.js';
+import { buildPolicyModel } from '../../../src/policy/model/index.js';
+import { formatPolicy } from '../../../src/policy/format/index.js';
+import { corpus } from '../../support/corpora.js';
+
+function roundTrips(text: string): void {
+  const result = parsePolicy(text, 'fuzz');
+  assert.equal(printTree(result.root), text);
+  buildPolicyModel(result);
+}
+
+test('random bytes (decoded as the CLI does) never throw and round-trip', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (bytes) => {
+    roundTrips(decodeSource(bytes).text);
+  }), { numRuns: 500 });
+});
+
+const TOKENS = [
+  'profile', 'hat', '^', 'x', '/usr/bin/foo', '@{HOME}', '@{X}', '$b', '{', '}', '(', ')', ',', ' ', '\t', '\n', '\r\n', '\r',
+  '#', '# c\n', '#include', 'include', '<', '>', '"', '\\', '\\\n', '=', '+=', '?=', ':=', '->', '<=', '==', '!=', '!',
+  'if', 'else', 'not', 'defined', 'and', 'or', 'in', 'rw', 'Px', 'audit', 'deny', 'owner', 'priority=1', 'flags=',
+  'xattrs=', 'peer=', 'capability', 'network', 'dbus', 'mount', 'set', 'rlimit', 'file', 'link', 'subset', 'all', 'abi',
+  'alias', 'change_profile', 'unsafe', 'signal', 'set=', 'ü', '\0', '*', '**', '[', ']', '-', '+',
+];
+
+test('random token soup never throws, round-trips and formats idempotently', () => {
+  fc.assert(fc.property(fc.array(fc.constantFrom(...TOKENS), { maxLength: 120 }), (parts) => {
+    const text = parts.join('');
+    roundTrips(text);
+    const once = formatPolicy(text).text;
+    const twice = formatPolicy(once).text;
+    assert.equal(twice, once);
+  }), { numRuns: 400 });
+});
+
+const profiles = corpus('profiles');
+test('mutated real profiles never throw and round-trip', { skip: profiles.skip }, () => {
+  const seeds = ['apparmor.d/usr.sbin.apache2', 'apparmor.d/php-fpm', 'apparmor.d/abstractions/base', 'apparmor.d/tunables/global']
+    .map((p) => readFileSync(join(profiles.dir!, p), 'utf8'));
+  const mutation = fc.record({
+    seed: fc.nat(seeds.length - 1),
+    edits: fc.array(fc.record({ at: fc.nat(), op: fc.constantFrom('insert', 'delete', 'duplicate'), text: fc.constantFrom(...TOKENS) }), { minLength: 1, maxLength: 8 }),
+  });
+  fc.assert(fc.property(mutation, ({ seed, edits }) => {
+    let text = seeds[seed]!;
+    for (const { at, op, text: insert } of edits) {
+      const i = at % (text.length + 1);
+      if (op === 'insert') text = text.slice(0, i) + insert + text.slice(i);
+      else if (op === 'delete') text = text.slice(0, i) + text.slice(i + 1 + (at % 7));
+      else text = text.slice(0, i) + text.slice(i, i + 1 + (at % 40)) + text.slice(i);
+    }
+    roundTrips(text);
+    const once = formatPolicy(text).text;
+    assert.equal(formatPolicy(once).text, once);
+  }), { numRuns: 150 });
+});
+
+function timed(label: string, text: string, limitMs: number): void {
+  const start = performance.now();
+  const result = parsePolicy(text, 'big');
+  assert.equal(printTree(result.root).length, text.length);
+  buildPolicyModel(result);
+  formatPolicy(result);
+  const ms = performance.now() - start;
+  assert.ok(ms < limitMs, `${label}: ${Math.round(ms)} ms`);
+}
+
+test('hostile inputs stay linear and never exhaust the stack', () => {
+  timed('10 MB single line', 'a'.repeat(10_000_000), 8000);
+  timed('10 MB of one path word', `/${'x'.repeat(10_000_000)} r,`, 8000);
+  timed('100k nested {', '{'.repeat(100_000), 8000);
+  timed('100k nested profiles', 'profile a {'.repeat(20_000), 8000);
+  timed('1 MB of "', '"'.repeat(1_000_000), 8000);
+  timed('100k nested (', `if ${'('.repeat(100_000)} {`, 8000);
+  timed('100k not', `$x = ${'not '.repeat(100_000)}true\n`, 8000);
+  timed('long and-chain', `if ${Array.from({ length: 50_000 }, () => '$a').join(' and ')} {\n}\n`, 8000);
+  timed('50k rules without commas', '/x r\n'.repeat(50_000), 8000);
+  timed('many unterminated quotes', '"a\n'.repeat(100_000), 8000);
+});
