@@ -41,6 +41,7 @@ export class Nfa {
   readonly accept: number[] = []; // rule id or -1
   readonly labels: ByteSet[] = [];
   private readonly labelIds = new Map<string, number>();
+  private readonly labelBySet = new WeakMap<ByteSet, number>();
 
   newState(): number {
     this.label.push(-1);
@@ -55,6 +56,8 @@ export class Nfa {
   }
 
   labelFor(set: ByteSet): number {
+    const known = this.labelBySet.get(set);
+    if (known !== undefined) return known;
     const key = Buffer.from(set.buffer, set.byteOffset, set.byteLength).toString('latin1');
     let id = this.labelIds.get(key);
     if (id === undefined) {
@@ -62,6 +65,7 @@ export class Nfa {
       this.labels.push(set);
       this.labelIds.set(key, id);
     }
+    this.labelBySet.set(set, id);
     return id;
   }
 
@@ -204,20 +208,33 @@ export function determinize(nfa: Nfa, start: number, universe: AareKind, maxStat
   };
 
   const members: Int32Array[] = [new Int32Array(0)];
-  const ids = new Map<string, number>([['', 0]]);
+  // DFA states are interned by a hash of their sorted NFA members (no string keys: less garbage).
+  const ids = new Map<number, number | number[]>([[0, 0]]);
   const rows: Int32Array[] = [new Int32Array(classCount)];
   const acceptSetIds = new Map<string, number>([['', 0]]);
   const acceptSets: number[][] = [[]];
   const acceptIndex: number[] = [0];
+  const sameMembers = (id: number, set: readonly number[]): boolean => {
+    const m = members[id]!;
+    if (m.length !== set.length) return false;
+    for (let i = 0; i < m.length; i++) if (m[i] !== set[i]) return false;
+    return true;
+  };
 
   const intern = (set: number[]): number => {
-    const key = set.join(',');
-    let id = ids.get(key);
-    if (id !== undefined) return id;
-    id = members.length;
+    let hash = set.length;
+    for (let i = 0; i < set.length; i++) hash = (Math.imul(hash, 0x9e3779b1) ^ set[i]!) | 0;
+    const found = ids.get(hash);
+    if (found !== undefined) {
+      if (typeof found === 'number') { if (sameMembers(found, set)) return found; }
+      else for (const candidate of found) if (sameMembers(candidate, set)) return candidate;
+    }
+    const id = members.length;
     if (id >= maxStates) throw new StateLimitExceeded(maxStates);
     members.push(Int32Array.from(set));
-    ids.set(key, id);
+    if (found === undefined) ids.set(hash, id);
+    else if (typeof found === 'number') ids.set(hash, [found, id]);
+    else found.push(id);
     rows.push(new Int32Array(classCount));
     const accepted: number[] = [];
     for (const s of set) if (accept[s]! >= 0) accepted.push(accept[s]!);
@@ -233,7 +250,11 @@ export function determinize(nfa: Nfa, start: number, universe: AareKind, maxStat
   };
 
   const startId = intern(closure([start]));
-  const buckets: number[][] = Array.from({ length: classCount }, () => []);
+  // Per DFA state: group member transitions by label (few distinct labels), then give each class the
+  // union of the targets of the labels containing it; classes with the same labels share one closure.
+  const targetsByLabel: number[][] = nfa.labels.map(() => []);
+  const presentLabels: number[] = [];
+  const signature: number[][] = Array.from({ length: classCount }, () => []);
   const touched: number[] = [];
   for (let d = 1; d < members.length; d++) {
     const set = members[d]!;
@@ -241,27 +262,35 @@ export function determinize(nfa: Nfa, start: number, universe: AareKind, maxStat
       const s = set[i]!;
       const l = label[s]!;
       if (l < 0) continue;
-      const t = next[s]!;
-      for (const c of labelClasses[l]!) {
-        const bucket = buckets[c]!;
-        if (bucket.length === 0) touched.push(c);
-        bucket.push(t);
+      const list = targetsByLabel[l]!;
+      if (list.length === 0) presentLabels.push(l);
+      list.push(next[s]!);
+    }
+    for (let j = 0; j < presentLabels.length; j++) {
+      for (const c of labelClasses[presentLabels[j]!]!) {
+        const sig = signature[c]!;
+        if (sig.length === 0) touched.push(c);
+        sig.push(j);
       }
     }
     const local = new Map<string, number>();
     const row = rows[d]!;
     for (const c of touched) {
-      const bucket = buckets[c]!;
-      const key = bucket.join(',');
+      const sig = signature[c]!;
+      const key = sig.length === 1 ? String(sig[0]) : sig.join(',');
       let target = local.get(key);
       if (target === undefined) {
-        target = intern(closure(bucket));
+        const seeds: number[] = [];
+        for (const j of sig) for (const t of targetsByLabel[presentLabels[j]!]!) seeds.push(t);
+        target = intern(closure(seeds));
         local.set(key, target);
       }
       row[c] = target;
-      bucket.length = 0;
+      sig.length = 0;
     }
     touched.length = 0;
+    for (const l of presentLabels) targetsByLabel[l]!.length = 0;
+    presentLabels.length = 0;
   }
 
   const stateCount = members.length;
@@ -282,13 +311,21 @@ export function minimize(a: Automaton): Automaton {
   const delta = a.transitions;
   if (n <= 1) return a;
 
-  // Inverse transitions in CSR form keyed by target * k + class.
+  // Inverse transitions in CSR form keyed by target * k + class. Transitions into the dead state 0 are
+  // left out: the block holding state 0 is never used as a splitter (Hopcroft needs all initial blocks
+  // but one, and either half of a split), which keeps its huge predecessor set out of the work.
   const counts = new Int32Array(n * k + 1);
-  for (let s = 0; s < n; s++) for (let c = 0; c < k; c++) counts[delta[s * k + c]! * k + c + 1]!++;
+  for (let s = 0; s < n; s++) for (let c = 0; c < k; c++) { const t = delta[s * k + c]!; if (t !== 0) counts[t * k + c + 1]!++; }
   for (let i = 1; i <= n * k; i++) counts[i]! += counts[i - 1]!;
-  const inverse = new Int32Array(n * k);
+  const inverse = new Int32Array(counts[n * k]!);
+  const inverseClass = new Uint8Array(counts[n * k]!);
   const fill = counts.slice(0, n * k);
-  for (let s = 0; s < n; s++) for (let c = 0; c < k; c++) inverse[fill[delta[s * k + c]! * k + c]!++] = s;
+  for (let s = 0; s < n; s++) {
+    for (let c = 0; c < k; c++) {
+      const t = delta[s * k + c]!;
+      if (t !== 0) { const at = fill[t * k + c]!++; inverse[at] = s; inverseClass[at] = c; }
+    }
+  }
 
   // Partition: elements grouped by block in `elems`; block b spans [first[b], end[b]).
   const elems = new Int32Array(n);
@@ -316,34 +353,38 @@ export function minimize(a: Automaton): Automaton {
     }
   }
   const work: number[] = [];
-  for (let b = 0; b < blocks; b++) { work.push(b); inWork[b] = 1; }
+  for (let b = 0; b < blocks; b++) if (b !== blockOf[0]) { work.push(b); inWork[b] = 1; }
   const touched: number[] = [];
-  let splitter = new Int32Array(16);
 
+  // Predecessors of the splitter, bucketed by class.
+  const byClass: number[][] = Array.from({ length: k }, () => []);
+  const classesTouched: number[] = [];
   while (work.length) {
     const A = work.pop()!;
     inWork[A] = 0;
-    const size = end[A]! - first[A]!;
-    if (splitter.length < size) splitter = new Int32Array(size * 2);
-    splitter.set(elems.subarray(first[A]!, end[A]!));
-    for (let c = 0; c < k; c++) {
-      for (let i = 0; i < size; i++) {
-        const t = splitter[i]!;
-        const from = counts[t * k + c]!;
-        const to = counts[t * k + c + 1]!;
-        for (let j = from; j < to; j++) {
-          const p = inverse[j]!;
-          const b = blockOf[p]!;
-          if (marked[b] === 0) touched.push(b);
-          // Move p to the marked prefix of its block.
-          const dest = first[b]! + marked[b]!;
-          const other = elems[dest]!;
-          const pl = loc[p]!;
-          elems[dest] = p; loc[p] = dest;
-          elems[pl] = other; loc[other] = pl;
-          marked[b]!++;
-        }
+    for (let i = first[A]!; i < end[A]!; i++) {
+      const t = elems[i]!;
+      for (let j = counts[t * k]!, to = counts[t * k + k]!; j < to; j++) {
+        const c = inverseClass[j]!;
+        const bucket = byClass[c]!;
+        if (bucket.length === 0) classesTouched.push(c);
+        bucket.push(inverse[j]!);
       }
+    }
+    for (const c of classesTouched) {
+      const preds = byClass[c]!;
+      for (const p of preds) {
+        const b = blockOf[p]!;
+        if (marked[b] === 0) touched.push(b);
+        // Move p to the marked prefix of its block.
+        const dest = first[b]! + marked[b]!;
+        const other = elems[dest]!;
+        const pl = loc[p]!;
+        elems[dest] = p; loc[p] = dest;
+        elems[pl] = other; loc[other] = pl;
+        marked[b]!++;
+      }
+      preds.length = 0;
       for (const b of touched) {
         const m = marked[b]!;
         marked[b] = 0;
@@ -355,13 +396,15 @@ export function minimize(a: Automaton): Automaton {
         for (let i = first[nb]!; i < end[nb]!; i++) blockOf[elems[i]!] = nb;
         if (inWork[b]) { work.push(nb); inWork[nb] = 1; }
         else {
-          const smaller = m <= end[b]! - first[b]! ? nb : b;
-          work.push(smaller);
-          inWork[smaller] = 1;
+          const dead = blockOf[0]!;
+          const chosen = dead === b ? nb : dead === nb ? b : m <= end[b]! - first[b]! ? nb : b;
+          work.push(chosen);
+          inWork[chosen] = 1;
         }
       }
       touched.length = 0;
     }
+    classesTouched.length = 0;
   }
 
   // Renumber: dead block → 0, then breadth-first from the start.
