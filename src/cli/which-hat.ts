@@ -38,7 +38,8 @@ Options:
   -D NAME              define NAME for <IfDefine> (like apache2 -D); repeatable
   --modules LIST       comma-separated module set for <IfModule> (default: the modules the
                        configuration loads with LoadModule, plus the compiled-in ones)
-  -I, --include DIR    where the policy's include <...> looks (default /etc/apparmor.d); repeatable
+  -I, --include DIR    add DIR to where the policy's include <...> looks (before /etc/apparmor.d);
+                       repeatable
   --prefix DIR         php-fpm's prefix for relative include paths (like php-fpm -p; default /usr)
   --report             for every vhost and every section with AAHatName: the hats requests can
                        land in; configured names missing from the policy; unreachable hats
@@ -62,7 +63,8 @@ JSON (--url): {"vhost","serverName","candidates":[...],"hat","label","outcome","
 
 Exit status: 0 the request lands in a hat (or every pool's target exists; --report: nothing missing
 or unreachable); 1 a finding (fallback to the parent, unconfined, a pool that cannot start, missing or
-dead hats); 2 usage error, unreadable input, or a configuration Apache would refuse.`;
+dead hats); 2 usage error, unreadable input, or an Apache/FPM configuration error (Apache or php-fpm
+would refuse to start). Problems in the policy are printed but do not change the exit status.`;
 
 const APACHE_BINARY = /^(\/usr\/sbin\/apache2|apache2|\/usr\/sbin\/httpd.*)$/;
 const FPM_BINARY = /^(\/usr\/sbin\/php-fpm.*|php-fpm.*)$/;
@@ -128,8 +130,9 @@ export const command: Command = {
     const fs = nodeFileSystem();
 
     const policyPath = resolve(io.cwd, values.policy);
-    const includeDirs = values.include?.map((d) => resolve(io.cwd, d));
-    const policy = profileTreesFromPolicy(policyPath, { fs, ...(includeDirs ? { includeDirs } : {}) });
+    // -I adds to the search path; /etc/apparmor.d stays last (for abi/, tunables/, abstractions/).
+    const includeDirs = [...(values.include ?? []).map((d) => resolve(io.cwd, d)), '/etc/apparmor.d'];
+    const policy = profileTreesFromPolicy(policyPath, { fs, includeDirs });
     if (policy.trees.length === 0) {
       printDiagnostics(io, policy.diagnostics);
       io.stderr.write(`hatter which-hat: no profile found in ${values.policy}\n`);
@@ -163,7 +166,7 @@ export const command: Command = {
           io.stdout.write(`  ${t.reason}\n`);
         }
       }
-      if (hasErrors(all)) return EXIT_USAGE;
+      if (hasErrors(diagnostics)) return EXIT_USAGE;
       return targets.some((t) => t.outcome === 'exit-70' || t.outcome === 'learning') ? EXIT_FINDING : EXIT_OK;
     }
 
@@ -201,7 +204,7 @@ export const command: Command = {
         io.stdout.write(`hats no request can reach: ${report.deadHats.length === 0 ? 'none' : ''}\n`);
         for (const d of report.deadHats) io.stdout.write(`  ${d}\n`);
       }
-      if (hasErrors(all)) return EXIT_USAGE;
+      if (hasErrors(diagnostics)) return EXIT_USAGE;
       return report.missing.length > 0 || report.deadHats.length > 0 ? EXIT_FINDING : EXIT_OK;
     }
 
@@ -220,7 +223,7 @@ export const command: Command = {
         printDiagnostics(io, all);
         io.stdout.write(`request:    rejected by httpd with ${mapped.status}: ${mapped.reason}\nhat:        none (the worker stays in ${result.label} while answering)\n`);
       }
-      return hasErrors(all) ? EXIT_USAGE : EXIT_FINDING;
+      return hasErrors(diagnostics) ? EXIT_USAGE : EXIT_FINDING;
     }
     const candidates = hatCandidates(mapped.vectorInput, order);
     const names = candidates.map((c) => c.name);
@@ -260,7 +263,7 @@ export const command: Command = {
       warnings.forEach((w, i) => out.push(`${i === 0 ? 'error log:   ' : '             '}${w}`));
       io.stdout.write(`${out.join('\n')}\n`);
     }
-    if (hasErrors(all)) return EXIT_USAGE;
+    if (hasErrors(diagnostics)) return EXIT_USAGE;
     return selection.outcome === 'hat' || selection.outcome === 'learning' ? EXIT_OK : EXIT_FINDING;
   },
 };

@@ -1,10 +1,9 @@
 // ProfileTree[] from an AppArmor policy file: only what change_hat needs (profile and hat names, nesting,
 // mode flags), following includes so that `include if exists <apache2.d>` contributes its hats.
 //
-// Interim: a small private scanner, until the shared parser (src/policy) and resolvePolicy exist; the
-// exported signature stays when the implementation switches to them.
 import { posix } from 'node:path';
 import { LineIndex, type Diagnostic, type SourceLocation } from '../policy/diagnostic.js';
+import { resolvePolicy, type FileReader, type ResolvedChangeProfileRule, type ResolvedProfile, type ResolveResult } from '../policy/index.js';
 import type { WebFileSystem } from './file-system.js';
 import type { ProfileMode, ProfileTree } from './hat-resolver.js';
 
@@ -45,8 +44,59 @@ export interface ProfileTreeWithAttachment extends ProfileTree {
 
 type Frame = { kind: 'profile'; tree: MutableTree } | { kind: 'transparent' };
 
-/** Read a policy file (and what it includes) into profile trees. Never throws. */
+/**
+ * Read a policy file (and what it includes) into profile trees, through the shared policy resolver
+ * (includes, variables, conditionals as apparmor_parser does). Never throws.
+ */
 export function profileTreesFromPolicy(file: string, options: PolicyTreeOptions): { trees: ProfileTreeWithAttachment[]; diagnostics: Diagnostic[] } {
+  const reader: FileReader = {
+    kind: (path) => options.fs.stat(path),
+    readFile: (path) => {
+      const r = options.fs.read(path);
+      return 'text' in r ? Buffer.from(r.text, 'utf8') : undefined;
+    },
+    listDirectory: (path) => options.fs.list(path),
+  };
+  let result: ResolveResult;
+  try {
+    result = resolvePolicy(file, { reader, workingDirectory: posix.dirname(posix.resolve('/', file)), includePaths: options.includeDirs ?? ['/etc/apparmor.d'] });
+  } catch {
+    // The resolver is young; never let it take which-hat down. The scanner reads names and hats only.
+    return scanProfileTrees(file, options);
+  }
+  const diagnostics = [...result.diagnostics];
+  if (result.unreadable) {
+    return { trees: [], diagnostics: [{ file, line: 1, col: 1, severity: 'error', code: 'web/policy-unreadable', message: `cannot read ${file}: ${describeRead(options.fs, file)}` }] };
+  }
+  return { trees: result.policy.profiles.map(fromResolved), diagnostics };
+}
+
+function describeRead(fs: WebFileSystem, file: string): string {
+  const r = fs.read(file);
+  return 'error' in r ? r.error : 'unreadable';
+}
+
+function fromResolved(p: ResolvedProfile): ProfileTreeWithAttachment {
+  const rules = p.rules
+    .filter((r): r is ResolvedChangeProfileRule => r.class === 'change_profile' && r.prefix.decision === 'allow')
+    .map((r) => r.target);
+  return Object.freeze({
+    name: p.name,
+    baseName: p.localName,
+    isHat: p.kind === 'hat',
+    mode: p.mode,
+    ...(p.attachment !== undefined ? { attachment: p.attachment } : {}),
+    changeProfileRules: Object.freeze(rules),
+    children: Object.freeze(p.children.map(fromResolved)),
+  });
+}
+
+/**
+ * A small private scanner for profile and hat names, nesting, mode flags and change_profile targets:
+ * the fallback when the resolver fails. Hats do not inherit their parent's mode (apparmor_parser 3.0.8
+ * compiles an unflagged hat under a complain-mode parent exactly like an enforce-mode one).
+ */
+export function scanProfileTrees(file: string, options: PolicyTreeOptions): { trees: ProfileTreeWithAttachment[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const top: MutableTree[] = [];
   const stack: Frame[] = [];
@@ -149,7 +199,7 @@ export function profileTreesFromPolicy(file: string, options: PolicyTreeOptions)
         name: parent ? `${parent.name}//${name}` : name,
         baseName: name,
         isHat: isHat && Boolean(parent),
-        mode: own ?? parent?.mode ?? 'enforce',
+        mode: own ?? 'enforce',
         explicitMode: own !== undefined,
         ...(attachment !== undefined ? { attachment } : {}),
         changeProfileRules: [],
