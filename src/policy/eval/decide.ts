@@ -37,7 +37,10 @@ export function resolveBit<T extends EvalRule>(candidates: readonly T[], has: (r
   }
   if (winners.length === 0) return UNMATCHED;
   const decision = winners[0]!.prefix.decision;
-  return { outcome: decision, key: best, audit: winners.some((r) => r.prefix.audit), winners };
+  // Allows union their audit flags; a plain deny stores quiet bits, so one plain deny among the
+  // winning denies silences the denial (policy-semantics §4).
+  const audit = decision === 'deny' ? winners.every((r) => r.prefix.audit) : winners.some((r) => r.prefix.audit);
+  return { outcome: decision, key: best, audit, winners };
 }
 
 function appliesToHalf(rule: EvalRule, owner: boolean): boolean {
@@ -82,7 +85,7 @@ export function execOf(x: BitResolution): { mode: ExecMode; target?: string; con
   return { mode: first.exec, ...(first.execTarget !== undefined ? { target: first.execTarget } : {}), conflict };
 }
 
-function finishBit(profile: CompiledProfile, bit: string, resolution: BitResolution): BitDecision {
+export function finishBit(profile: CompiledProfile, bit: string, resolution: BitResolution): BitDecision {
   const rules = resolution.winners.map((r) => r.source);
   const base = { bit, outcome: resolution.outcome, rules, ...(resolution.implied ? { implied: true } : {}) };
   switch (resolution.outcome) {

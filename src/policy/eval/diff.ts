@@ -9,7 +9,7 @@ import { CAPABILITIES } from '../check/tables.js';
 import {
   CLASS_ACCESS, FILE_BITS, PatternCache, type CompiledPolicy, type CompiledProfile, type FileEntry, type MediatedClass,
 } from './compile.js';
-import { decide, execOf, MOUNT_CLASSES, resolveFileBits } from './decide.js';
+import { decide, execOf, finishBit, MOUNT_CLASSES, resolveFileBits } from './decide.js';
 import type { AccessRequest, ClassDiff, Decision, DiffWitness, PolicyDiff, ProfileDiff } from './types.js';
 
 export interface DiffOptions {
@@ -34,8 +34,10 @@ function fileLabel(profile: CompiledProfile, acceptIndex: number, owner: boolean
   const bits = resolveFileBits(rules);
   let label = '';
   for (const bit of FILE_BITS) {
-    const r = bits[bit];
-    label += `${bit}${r.outcome[0]}${r.audit ? 'A' : ''};`;
+    // What the task sees: allowed or not, and how it is logged (an `audit deny` of a bit nobody grants
+    // behaves like no rule at all).
+    const effective = finishBit(profile, bit, bits[bit]);
+    label += `${bit}${effective.allowed ? '+' : '-'}${effective.log};`;
   }
   const exec = execOf(bits.x);
   if (exec) label += `x=${exec.mode.transition}/${exec.mode.fallback ?? ''}/${exec.mode.safe ? 'safe' : 'unsafe'}/${exec.target ?? ''}`;
@@ -124,7 +126,7 @@ function compareDecisions(request: AccessRequest, before: Decision, after: Decis
     const c = after.bits[i]!;
     if (!b.allowed && c.allowed) gained.push(b.bit);
     else if (b.allowed && !c.allowed) lost.push(b.bit);
-    else if (b.log !== c.log || b.outcome !== c.outcome) changed.push(`${b.bit}: ${b.outcome}/${b.log} → ${c.outcome}/${c.log}`);
+    else if (b.log !== c.log) changed.push(`${b.bit}: logged ${b.log} → ${c.log}`);
   });
   const execText = (d: Decision) => (d.exec ? `${d.exec.mode.text}${d.exec.target ? ` -> ${d.exec.target}` : ''}` : '');
   if (execText(before) !== execText(after)) changed.push(`exec: ${execText(before) || 'none'} → ${execText(after) || 'none'}`);
