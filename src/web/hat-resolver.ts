@@ -160,6 +160,6 @@ export function selectHat(policyProfile: ProfileTree | 'unconfined', candidates:
   }
   const i = result.candidateIndex;
   const which = i === 0 ? 'the first candidate'
-    : `candidate ${i + 1} of ${candidates.length}${candidates[i] === DEFAULT_URI_HAT ? ', the last resort' : ''}; ${i === 1 ? 'the first is' : `the ${i} before it are`} not a hat of ${policyProfile.name}`;
+    : `candidate ${i + 1} of ${candidates.length}${candidates[i] === DEFAULT_URI_HAT ? ', the last resort' : ''}; ${i === 1 ? 'the first is not a hat' : `none of the ${i} before it is a hat`} of ${policyProfile.name}`;
   return { outcome: 'hat', hat: result.hat, label: result.label, candidateIndex: i, reason: `'${result.hat}' is a hat of ${policyProfile.name} (${which})`, warnings };
 }

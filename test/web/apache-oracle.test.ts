@@ -25,9 +25,9 @@ function freePort(): Promise<number> {
   });
 }
 
-function get(port: number, host: string | undefined, path: string): Promise<{ status: number; body: string }> {
+function get(port: number, host: string | undefined, path: string, address = '127.0.0.1'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers: host === undefined ? {} : { Host: host }, setHost: false, timeout: 5000 }, (res) => {
+    const req = request({ host: address, port, path, method: 'GET', headers: host === undefined ? {} : { Host: host }, setHost: false, timeout: 5000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -46,7 +46,7 @@ test('hatter chooses the same vhost as apache2 for each Host header', { timeout:
   const dir = mkdtempSync(join(tmpdir(), 'hatter-apache-'));
   chmodSync(dir, 0o755);
   const port = await freePort();
-  const sites = { a: 'alpha', b: 'beta', c: 'gamma', m: 'main' };
+  const sites = { a: 'alpha', b: 'beta', c: 'gamma', m: 'main', i: 'ip' };
   for (const [d, name] of Object.entries(sites)) {
     mkdirSync(join(dir, d));
     writeFileSync(join(dir, d, 'which.txt'), `${name}\n`);
@@ -60,6 +60,7 @@ User www-data
 Group www-data
 ServerName main.test
 Listen 127.0.0.1:${port}
+Listen 127.0.0.2:${port}
 LoadModule mpm_prefork_module ${MODULES}/mod_mpm_prefork.so
 LoadModule authz_core_module ${MODULES}/mod_authz_core.so
 DocumentRoot ${dir}/m
@@ -76,6 +77,10 @@ DocumentRoot ${dir}/m
     ServerAlias gamma.test g?.test
     DocumentRoot ${dir}/c
 </VirtualHost>
+<VirtualHost 127.0.0.2:${port}>
+    ServerName ip.test
+    DocumentRoot ${dir}/i
+</VirtualHost>
 `);
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { config, diagnostics } = readApacheConfig(conf, { fs: nodeFileSystem() });
@@ -86,8 +91,9 @@ DocumentRoot ${dir}/m
   assert.equal(dump.status, 0, dump.stderr);
   const namevhosts = [...dump.stdout.matchAll(/namevhost (\S+) \(([^)]+)\)/g)].map((m) => m[1]);
   const defaultServer = /default server (\S+)/.exec(dump.stdout)?.[1];
-  const hatterNames = config.vhosts.map((v) => v.serverName ?? config.main.serverName);
-  assert.deepEqual(hatterNames, namevhosts);
+  const wildcard = config.vhosts.filter((v) => v.addresses.some((a) => a.host === '*'));
+  assert.deepEqual(wildcard.map((v) => v.serverName ?? config.main.serverName), namevhosts);
+  assert.equal(new RegExp(`^127\\.0\\.0\\.2:${port}\\s+(\\S+) \\(`, 'm').exec(dump.stdout)?.[1], 'ip.test', dump.stdout);
   const noHost = mapRequest(config, { url: '/which.txt', host: '', port });
   assert.ok(noHost.ok);
   assert.equal(noHost.serverName, defaultServer);
@@ -107,13 +113,16 @@ DocumentRoot ${dir}/m
     }
   }
   if (!ready) return t.skip(`skipped: apache2 -X did not start here (${stderr.trim().split('\n').pop() ?? 'no output'})`);
-  for (const host of HOSTS) {
-    const apache = await get(port, host, '/which.txt');
-    assert.equal(apache.status, 200, `Host ${host}`);
-    const mapped = mapRequest(config, { url: '/which.txt', host: host ?? '', localAddress: '127.0.0.1', port });
-    assert.ok(mapped.ok);
-    const served = Object.entries(sites).find(([, name]) => name === apache.body)?.[0];
-    assert.equal(mapped.filePath, join(dir, served!, 'which.txt'), `Host ${host}: Apache served ${apache.body}, hatter chose ${mapped.serverName}`);
+  // 127.0.0.2 has an IP-based vhost, which takes every request to that address whatever the Host.
+  for (const address of ['127.0.0.1', '127.0.0.2']) {
+    for (const host of [...HOSTS, 'ip.test']) {
+      const apache = await get(port, host, '/which.txt', address);
+      assert.equal(apache.status, 200, `Host ${host}`);
+      const mapped = mapRequest(config, { url: '/which.txt', host: host ?? '', localAddress: address, port });
+      assert.ok(mapped.ok);
+      const served = Object.entries(sites).find(([, name]) => name === apache.body)?.[0];
+      assert.equal(mapped.filePath, join(dir, served!, 'which.txt'), `${address} Host ${host}: Apache served ${apache.body}, hatter chose ${mapped.serverName}`);
+    }
   }
   child.kill('SIGTERM');
 });
