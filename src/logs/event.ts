@@ -187,9 +187,9 @@ function extraOf(r: RawRecord): Record<string, string> | undefined {
 }
 
 function timeOf(r: RawRecord): EventTime | undefined {
-  if (r.auditId !== undefined) return { epoch: r.epoch, millis: r.millis, serial: r.serial };
-  if (r.syslogTime !== undefined) {
-    const ms = parseSyslogTime(r.syslogTime);
+  if (r.hasAuditId) return { epoch: r.epoch, millis: r.millis, serial: r.serial };
+  if (r.syslogTimeFrom >= 0) {
+    const ms = parseSyslogTime(r.syslogTime!);
     if (ms !== undefined) return { epoch: Math.floor(ms / 1000), millis: ms % 1000, serial: 0 };
   }
   return undefined;
@@ -303,7 +303,7 @@ function parseJournalLine(line: string, lineNumber: number, file: string | undef
   const scanned = scanRecord(message);
   if (scanned.unknownPrefix) return skip('unknown-prefix', lineNumber);
   if (scanned.recordType === undefined && typeof record._AUDIT_TYPE_NAME === 'string') scanned.recordType = record._AUDIT_TYPE_NAME;
-  if (scanned.auditId === undefined) {
+  if (!scanned.hasAuditId) {
     const micros = Number(record._SOURCE_REALTIME_TIMESTAMP ?? record.__REALTIME_TIMESTAMP);
     if (Number.isFinite(micros) && micros > 0) {
       const ms = Math.floor(micros / 1000);

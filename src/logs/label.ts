@@ -3,6 +3,15 @@ import type { Label, PermissionSet } from './model.js';
 
 const CACHE_LIMIT = 8192;
 
+/**
+ * A copy of `text` that shares no memory with the string it was sliced from. Values sliced from a line
+ * keep the whole read chunk (a megabyte) alive; anything kept beyond one line (caches, summary groups)
+ * must be detached, or memory grows with the file instead of with the distinct values.
+ */
+export function detach(text: string): string {
+  return text.length < 13 ? text : (' ' + text).slice(1);
+}
+
 const labelCache = new Map<string, Label>();
 
 /**
@@ -13,9 +22,9 @@ const labelCache = new Map<string, Label>();
 export function parseLabel(text: string): Label {
   const cached = labelCache.get(text);
   if (cached) return cached;
-  const label = buildLabel(text);
+  const label = buildLabel(detach(text));
   if (labelCache.size >= CACHE_LIMIT) labelCache.clear();
-  labelCache.set(text, label);
+  labelCache.set(label.text, label);
   return label;
 }
 
@@ -78,9 +87,9 @@ export function parsePermissions(raw: string, klass?: string): PermissionSet {
   } else {
     for (const letter of raw) if (letter !== ':' && !perms.includes(letter)) perms.push(letter);
   }
-  const set: PermissionSet = { raw, perms };
+  const set: PermissionSet = { raw: detach(raw), perms: perms.map(detach) };
   if (permCache.size >= CACHE_LIMIT) permCache.clear();
-  permCache.set(key, set);
+  permCache.set(key === raw ? set.raw : `w\0${set.raw}`, set);
   return set;
 }
 

@@ -19,12 +19,17 @@ export class RawRecord {
   recordType: string | undefined = undefined;
   /** `type=` written inside the body (old kernels: `audit(...): type=1503 operation=...`). */
   bodyType: string | undefined = undefined;
-  auditId: string | undefined = undefined;
+  /** The scanned text; auditId and syslogTime are sliced from it only when asked for. */
+  input = '';
+  auditIdFrom = -1;
+  auditIdTo = -1;
+  auditIdSet: string | undefined = undefined;
   epoch = 0;
   millis = 0;
   serial = 0;
   /** Syslog/ISO timestamp text when there was no audit header (dbus lines); parsed on demand. */
-  syslogTime: string | undefined = undefined;
+  syslogTimeFrom = -1;
+  syslogTimeTo = -1;
   /** The body when it is not key=value: old REJECTING/PERMITTING text, or another audit record type. */
   text: string | undefined = undefined;
   /** True once any key=value field was read. */
@@ -80,6 +85,24 @@ export class RawRecord {
   /** Unmodelled fields as key, value pairs. */
   extra: string[] | undefined = undefined;
 
+  /** `EPOCH.MILLIS:SERIAL` as written in `audit(...)`. */
+  get auditId(): string | undefined {
+    if (this.auditIdSet !== undefined) return this.auditIdSet;
+    return this.auditIdFrom >= 0 ? this.input.slice(this.auditIdFrom, this.auditIdTo) : undefined;
+  }
+
+  set auditId(value: string | undefined) {
+    this.auditIdSet = value;
+  }
+
+  get hasAuditId(): boolean {
+    return this.auditIdSet !== undefined || this.auditIdFrom >= 0;
+  }
+
+  get syslogTime(): string | undefined {
+    return this.syslogTimeFrom >= 0 ? this.input.slice(this.syslogTimeFrom, this.syslogTimeTo) : undefined;
+  }
+
   /** Clear every field, so one scratch record can serve line after line without allocation. */
   reset(): this {
     this.source = 'kernel';
@@ -88,11 +111,15 @@ export class RawRecord {
     this.problemDetail = '';
     this.recordType = undefined;
     this.bodyType = undefined;
-    this.auditId = undefined;
+    this.input = '';
+    this.auditIdFrom = -1;
+    this.auditIdTo = -1;
+    this.auditIdSet = undefined;
     this.epoch = 0;
     this.millis = 0;
     this.serial = 0;
-    this.syslogTime = undefined;
+    this.syslogTimeFrom = -1;
+    this.syslogTimeTo = -1;
     this.text = undefined;
     this.hasFields = false;
     this.apparmor = undefined;
@@ -179,6 +206,7 @@ function isKeyChar(c: number): boolean {
  */
 export function scanRecord(text: string, into?: RawRecord): RawRecord {
   const r = into ? into.reset() : new RawRecord();
+  r.input = text;
   let i = skipSeparators(text, 0);
   if (i >= text.length) {
     r.problem = 'empty';
@@ -199,12 +227,14 @@ function skipSeparators(text: string, i: number): number {
   return i;
 }
 
-const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
+/** A month abbreviation at i (compared in place: no substring). */
 function isMonthAt(text: string, i: number): boolean {
-  if (i + 3 > text.length) return false;
-  const m = MONTHS.indexOf(text.slice(i, i + 3));
-  return m >= 0 && m % 3 === 0;
+  const c = text.charCodeAt(i);
+  if (c < 65 || c > 83) return false; // A..S
+  for (const month of MONTHS) if (text.startsWith(month, i)) return true;
+  return false;
 }
 
 /** Index where the audit payload starts, after any syslog/dmesg/auditd framing; -1 when unrecognized. */
@@ -253,7 +283,8 @@ function stripPrefix(text: string, i: number, r: RawRecord): number {
     if (!isDigit(text.charCodeAt(j))) return -1;
     j = nextSpace(text, j);
   }
-  r.syslogTime = text.slice(isMonthAt(text, i) ? i : dateStart, j);
+  r.syslogTimeFrom = isMonthAt(text, i) ? i : dateStart;
+  r.syslogTimeTo = j;
   j = skipSpacesOnly(text, j);
   // host, then the identifier ending with ':'; a missing host is tolerated
   let token = nextSpace(text, j);
@@ -311,7 +342,8 @@ function scanAuditId(text: string, i: number, r: RawRecord): number {
   const serialStart = j;
   while (isDigit(text.charCodeAt(j))) serial = serial * 10 + text.charCodeAt(j++) - 48;
   if (j === serialStart || text.charCodeAt(j) !== 41 /* ) */) return -1;
-  r.auditId = text.slice(start, j);
+  r.auditIdFrom = start;
+  r.auditIdTo = j;
   r.epoch = epoch;
   // three digits in practice; scale anything else to milliseconds
   const digits = serialStart - 1 - millisStart;

@@ -1,7 +1,7 @@
 // Summaries: group events by profile/hat, class, operation and object; count them; find floods (the
 // same event more than N times in one second, or a change_hat loop into a missing hat). Memory is bounded
 // by the number of distinct groups, never by the number of events.
-import { hatOf, unionPermissions } from './label.js';
+import { detach, hatOf, unionPermissions } from './label.js';
 import type { AuditEvent, EventType, PermissionSet } from './model.js';
 
 export interface SummaryOptions {
@@ -128,9 +128,26 @@ function timeMs(event: AuditEvent): number | undefined {
   return t ? t.epoch * 1000 + t.millis : undefined;
 }
 
+/** What a group keeps of its first event: only detached strings (see detach()), nothing of the read buffers. */
+function keptEvent(e: AuditEvent): AuditEvent {
+  return {
+    type: e.type,
+    operation: e.operation === undefined ? undefined : detach(e.operation),
+    class: e.class === undefined ? undefined : detach(e.class),
+    classInferred: e.classInferred,
+    label: e.label,
+    object: {},
+    source: e.source,
+    line: e.line,
+    file: e.file === undefined ? undefined : detach(e.file),
+  };
+}
+
 /** Accumulates a summary one event at a time (follow mode reads floods as they happen). */
 export class Summarizer {
-  private readonly groups = new Map<string, GroupState>();
+  /** label → operation → object → the groups that differ only in type or class (usually one). */
+  private readonly index = new Map<string, Map<string, Map<string, GroupState[]>>>();
+  private readonly groups: GroupState[] = [];
   private readonly byType: Partial<Record<EventType, number>> = {};
   private events = 0;
   private first: number | undefined;
@@ -148,20 +165,36 @@ export class Summarizer {
     this.events++;
     this.byType[event.type] = (this.byType[event.type] ?? 0) + 1;
     const object = objectOf(event);
-    const key = `${event.type}\0${event.label?.text ?? ''}\0${event.class ?? ''}\0${event.operation ?? ''}\0${object}`;
     const ms = timeMs(event);
     if (ms !== undefined) {
       if (this.first === undefined || ms < this.first) this.first = ms;
       if (this.last === undefined || ms > this.last) this.last = ms;
     }
-    let g = this.groups.get(key);
+    const labelText = event.label?.text ?? '';
+    const operation = event.operation ?? '';
+    let byOperation = this.index.get(labelText);
+    if (!byOperation) this.index.set(labelText, (byOperation = new Map()));
+    let byObject = byOperation.get(operation);
+    if (!byObject) byOperation.set(detach(operation), (byObject = new Map()));
+    let candidates = byObject.get(object);
+    if (!candidates) byObject.set(detach(object), (candidates = []));
+    let g: GroupState | undefined;
+    for (const c of candidates) {
+      if (c.event.type === event.type && c.event.class === event.class) {
+        g = c;
+        break;
+      }
+    }
     if (!g) {
+      const kept = keptEvent(event);
+      const key = `${event.type}\0${labelText}\0${event.class ?? ''}\0${operation}\0${object}`;
       g = {
-        key, event, object, count: 0, first: ms, last: ms, firstLine: event.line, lastLine: event.line,
+        key: detach(key), event: kept, object: detach(object), count: 0, first: ms, last: ms, firstLine: event.line, lastLine: event.line,
         requested: undefined, denied: undefined, owner: event.owner, comms: [], second: -1, inSecond: 0, peak: 0,
         peakSince: undefined, missingHat: isMissingHat(event),
       };
-      this.groups.set(key, g);
+      candidates.push(g);
+      this.groups.push(g);
     }
     const wasFlood = this.isFlood(g);
     g.count++;
@@ -183,7 +216,7 @@ export class Summarizer {
     if (event.requested) g.requested = unionPermissions(g.requested, event.requested);
     if (event.denied) g.denied = unionPermissions(g.denied, event.denied);
     if (g.owner !== undefined && event.owner !== true) g.owner = event.owner === undefined ? undefined : false;
-    if (event.comm !== undefined && g.comms.length < 5 && !g.comms.includes(event.comm)) g.comms.push(event.comm);
+    if (event.comm !== undefined && g.comms.length < 5 && !g.comms.includes(event.comm)) g.comms.push(detach(event.comm));
     return !wasFlood && this.isFlood(g) ? this.floodOf(g) : undefined;
   }
 
@@ -214,7 +247,7 @@ export class Summarizer {
   result(): Summary {
     const groups: EventGroup[] = [];
     const floods: Flood[] = [];
-    for (const g of this.groups.values()) {
+    for (const g of this.groups) {
       const e = g.event;
       const hat = e.label ? hatOf(e.label) : undefined;
       groups.push({
@@ -238,8 +271,9 @@ export class Summarizer {
       });
       if (this.isFlood(g)) floods.push(this.floodOf(g));
     }
-    groups.sort((a, b) => b.count - a.count || a.key.localeCompare(b.key));
-    floods.sort((a, b) => b.count - a.count || a.group.localeCompare(b.group));
+    const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    groups.sort((a, b) => b.count - a.count || byKey(a.key, b.key));
+    floods.sort((a, b) => b.count - a.count || byKey(a.group, b.group));
     return {
       events: this.events,
       byType: { ...this.byType },
