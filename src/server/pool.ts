@@ -50,6 +50,9 @@ const HEALTHY_AFTER_MS = 5_000;
 const STUCK_GRACE_MS = 2_000;
 /** Start another worker (up to max) when the least busy one holds this many connections. */
 const SPREAD_AT = 4;
+const SPREAD_WAIT_MS = 500;
+/** How long a connection may wait in the queue for a worker before the front answers 503. */
+const QUEUE_WAIT_MS = 10_000;
 
 let nextWorkerId = 1;
 
@@ -77,6 +80,11 @@ export class Pool {
     this.sweepTimer.unref();
   }
 
+  /** Draining or stopped: takes no more connections. */
+  get closed(): boolean {
+    return this.stopping;
+  }
+
   get live(): PoolWorker[] {
     return this.workers.filter((w) => w.state === 'starting' || w.state === 'ready');
   }
@@ -89,14 +97,14 @@ export class Pool {
   }
 
   dispatch(handle: unknown, bytes: string): void {
-    if (this.stopping) { this.reject(handle); return; }
+    if (this.stopping) { this.reject(handle, 'pool draining'); return; }
     const worker = this.pick();
     if (worker) {
       this.give(worker, handle, bytes);
       return;
     }
-    if (this.queue.length >= this.settings.queue) { this.reject(handle); return; }
-    this.queue.push({ handle, bytes, deadline: Date.now() + Math.min(this.settings.requestTimeoutMs, 10_000) });
+    if (this.queue.length >= this.settings.queue) { this.reject(handle, `queue full: ${this.queue.length} waiting`); return; }
+    this.queue.push({ handle, bytes, deadline: Date.now() + QUEUE_WAIT_MS });
     this.grow();
   }
 
@@ -113,7 +121,8 @@ export class Pool {
     }
     if (best && best.connections >= SPREAD_AT && this.live.length < this.settings.max) {
       if (!this.workers.some((w) => w.state === 'starting')) this.grow();
-      if (this.workers.some((w) => w.state === 'starting')) return undefined;
+      // Wait for the newcomer only briefly: a slow start must not hold connections back.
+      if (this.workers.some((w) => w.state === 'starting' && Date.now() - w.startedAt < SPREAD_WAIT_MS)) return undefined;
     }
     return best;
   }
@@ -127,8 +136,9 @@ export class Pool {
     });
   }
 
-  private reject(handle: unknown): void {
+  private reject(handle: unknown, why: string): void {
     this.rejected++;
+    this.deps.onEvent(`${this.label}: connection refused (${why})`);
     this.deps.onReject(handle, this);
   }
 
@@ -253,7 +263,8 @@ export class Pool {
 
   private sweep(): void {
     const now = Date.now();
-    while (this.queue.length && this.queue[0]!.deadline <= now) this.reject(this.queue.shift()!.handle);
+    this.pump();
+    while (this.queue.length && this.queue[0]!.deadline <= now) this.reject(this.queue.shift()!.handle, 'waited too long for a worker');
     // A worker whose event loop is stuck sends no stats: kill it (its connections are lost).
     for (const worker of this.workers) {
       if (worker.state === 'dead' || worker.readyAt === undefined) continue;

@@ -65,11 +65,14 @@ export type FromWorker =
   /** Replace me: I timed out a request, crashed in a handler, or served maxRequests. I drain myself. */
   | { readonly type: 'retire'; readonly reason: string };
 
-/** Send over IPC without throwing when the channel has gone (the peer is exiting). */
+/** Send over IPC without throwing when the channel has gone (the peer is exiting); false: not sent. */
 export function sendMessage(target: { send?: (message: unknown, handle?: unknown, options?: unknown, callback?: (error: Error | null) => void) => boolean; connected?: boolean }, message: object, handle?: unknown, callback?: (error: Error | null) => void): boolean {
   if (!target.send || target.connected === false) { callback?.(new Error('IPC channel closed')); return false; }
   try {
-    return target.send(message, handle, {}, (error) => callback?.(error));
+    // send() returning false only means "queued" (backpressure, or a handle waiting for the previous
+    // one's acknowledgement): the message still goes out. Failures arrive through the callback.
+    target.send(message, handle, {}, (error) => callback?.(error));
+    return true;
   } catch (error) {
     callback?.(error as Error);
     return false;

@@ -266,6 +266,8 @@ export class Supervisor {
       else closeHandle(handle);
       return;
     }
+    // A reload may have retired this pool while we waited: route to the current generation instead.
+    if (pool.closed && this.pools.get(label) !== pool) { void this.dispatch(label, hat, handle, bytes); return; }
     pool.dispatch(handle, bytes);
   }
 

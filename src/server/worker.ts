@@ -45,6 +45,7 @@ let hat: string | null = null;
 let draining = false;
 let handBackOnDrain = true;
 let retired = false;
+let pendingHandBacks = 0;
 
 function send(message: FromWorker, handle?: unknown, callback?: (error: Error | null) => void): void {
   sendMessage(process as never, message, handle, callback);
@@ -157,7 +158,9 @@ function handBackConnection(conn: Connection, head: Buffer): void {
   connections.delete(socket);
   if (!detached) { send({ type: 'released' }); maybeExit(); return; }
   const bytes = detached.buffered.length ? Buffer.concat([head, detached.buffered]) : head;
-  send({ type: 'handback', bytes: bytes.toString('base64') }, detached.handle, () => maybeExit());
+  // Node sends one handle at a time and queues the rest: stay alive until every one has left.
+  pendingHandBacks++;
+  send({ type: 'handback', bytes: bytes.toString('base64') }, detached.handle, () => { pendingHandBacks--; maybeExit(); });
 }
 
 function handlerFor(config: HandlerConfig): Handler {
@@ -241,7 +244,7 @@ function startDrain(handBack: boolean): void {
 
 let exiting = false;
 function maybeExit(): void {
-  if (!draining || exiting || connections.size > 0 || inFlight.size > 0) return;
+  if (!draining || exiting || connections.size > 0 || inFlight.size > 0 || pendingHandBacks > 0) return;
   exiting = true;
   flush();
   server.close();
