@@ -98,22 +98,49 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 export function toWebRequest(req: IncomingMessage, ctx: HandlerContext): Request {
   const host = req.headers.host ?? `${ctx.serverName}:${ctx.serverPort}`;
   const url = new URL(req.url ?? '/', `http://${host}`);
-  const headers = new Headers();
+  // A list of pairs is markedly cheaper for undici to take in than a Headers object built by hand.
+  const headers: [string, string][] = [];
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
-    // HTTP/2-style pseudo headers and connection-level fields are not the handler's business.
-    if (name.startsWith(':')) continue;
-    headers.append(name, raw[i + 1]!);
+    if (name.startsWith(':')) continue; // HTTP/2-style pseudo headers are not the handler's business
+    headers.push([name, raw[i + 1]!]);
   }
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
-  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: ctx.signal };
+  const init: RequestInit & { duplex?: 'half' } = { method, headers };
   if (hasBody) {
     init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
     init.duplex = 'half';
   }
-  return new Request(url, init);
+  const request = new Request(url, init);
+  // Handing ctx.signal to the constructor makes undici follow it with a new controller, a listener
+  // and a finalization registry entry per request, which costs more than the rest of the request
+  // together. The handler sees the very same signal through an own property instead.
+  Object.defineProperty(request, 'signal', { value: ctx.signal, enumerable: false, configurable: true });
+  return request;
+}
+
+const stateSymbol = (() => {
+  const probe = new Response('');
+  return Object.getOwnPropertySymbols(probe).find((symbol) => symbol.description === 'state');
+})();
+
+/**
+ * The body of a Response built from a string or bytes, without going through its stream (the stream
+ * machinery costs more than the rest of a small response). This looks at undici's internal state and
+ * answers undefined whenever that is not exactly what it expects, so the stream path stays the
+ * reference; the body is marked used like a read would.
+ */
+function completeBody(response: Response): string | Uint8Array | undefined {
+  if (stateSymbol === undefined || response.bodyUsed) return undefined;
+  const state = (response as unknown as Record<symbol, { body?: { source?: unknown; stream?: ReadableStream } } | undefined>)[stateSymbol];
+  const body = state?.body;
+  if (!body || !body.stream || body.stream.locked) return undefined;
+  const source = body.source;
+  if (typeof source !== 'string' && !(source instanceof Uint8Array)) return undefined;
+  body.stream.cancel().catch(() => {});
+  return source;
 }
 
 const nextTurn = () => new Promise<'later'>((resolveTurn) => setImmediate(resolveTurn, 'later'));
@@ -136,6 +163,13 @@ export async function sendWebResponse(response: Response, req: IncomingMessage, 
     if (response.body === null && !bodiless && !response.headers.has('content-length')) headers.push('content-length', '0');
     res.writeHead(status, response.statusText || undefined, headers);
     res.end();
+    return;
+  }
+  const whole = completeBody(response);
+  if (whole !== undefined) {
+    if (!response.headers.has('content-length')) headers.push('content-length', String(Buffer.byteLength(whole)));
+    res.writeHead(status, response.statusText || undefined, headers);
+    res.end(whole);
     return;
   }
   const reader = response.body.getReader();

@@ -1,8 +1,7 @@
 // The static file handler: GET and HEAD of files under one root, with validators, conditional
 // requests, byte ranges (single and multipart), directory index and trailing-slash redirect.
 import { randomBytes } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, read, readSync, statSync, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -82,7 +81,7 @@ export class StaticHandler implements Handler {
     if (isRefusal(real)) return real;
     let info: Stats;
     try {
-      info = await stat(real);
+      info = statSync(real);
     } catch (error) {
       return { refused: refusalForError(error) };
     }
@@ -96,23 +95,23 @@ export class StaticHandler implements Handler {
       const real = await resolveInside(rootReal, join(directory, name));
       if (isRefusal(real)) continue;
       try {
-        if ((await stat(real)).isFile()) return real;
+        if (statSync(real).isFile()) return real;
       } catch { /* try the next name */ }
     }
     return undefined;
   }
 
   private async sendFile(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext, path: string): Promise<void> {
-    let file: FileHandle;
+    let file: OpenFile;
     try {
       // The path is a realpath; O_NOFOLLOW refuses a symlink swapped in since it was resolved.
-      file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      file = new OpenFile(openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW));
     } catch (error) {
       return sendStatus(res, refusalForError(error));
     }
     let closeFile = true;
     try {
-      const info = await file.stat();
+      const info = file.stat();
       if (!info.isFile()) return sendStatus(res, 403);
       const validators = validatorsFor(info.size, info.mtimeMs);
       const headers: Record<string, string | number> = {
@@ -161,7 +160,7 @@ export class StaticHandler implements Handler {
         const body = Buffer.allocUnsafe(info.size);
         let filled = 0;
         while (filled < info.size) {
-          const { bytesRead } = await file.read(body, filled, info.size - filled, filled);
+          const bytesRead = file.readNow(body, filled, info.size - filled, filled);
           if (bytesRead === 0) break;
           filled += bytesRead;
         }
@@ -173,12 +172,12 @@ export class StaticHandler implements Handler {
       closeFile = false;
       await this.stream(file, res, ctx, [{ start: 0, end: info.size - 1 }]);
     } finally {
-      if (closeFile) await file.close().catch(() => {});
+      if (closeFile) file.close();
     }
   }
 
   private async sendMultipart(
-    file: FileHandle, res: ServerResponse, ctx: HandlerContext, headers: Record<string, string | number>,
+    file: OpenFile, res: ServerResponse, ctx: HandlerContext, headers: Record<string, string | number>,
     contentType: string, size: number, ranges: readonly ByteRange[],
   ): Promise<void> {
     const boundary = randomBytes(12).toString('hex');
@@ -196,7 +195,7 @@ export class StaticHandler implements Handler {
 
   /** Stream byte ranges of an open file with backpressure; closes the file. */
   private async stream(
-    file: FileHandle, res: ServerResponse, ctx: HandlerContext, ranges: readonly ByteRange[],
+    file: OpenFile, res: ServerResponse, ctx: HandlerContext, ranges: readonly ByteRange[],
     partHeads?: readonly Buffer[], tail?: Buffer,
   ): Promise<void> {
     async function* body(): AsyncGenerator<Buffer> {
@@ -206,7 +205,7 @@ export class StaticHandler implements Handler {
         let position = start;
         while (position <= end) {
           const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, end - position + 1));
-          const { bytesRead } = await file.read(chunk, 0, chunk.length, position);
+          const bytesRead = await file.read(chunk, 0, chunk.length, position);
           if (bytesRead === 0) throw new Error('file shrank while being sent');
           position += bytesRead;
           yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
@@ -224,11 +223,33 @@ export class StaticHandler implements Handler {
       }
       res.destroy();
     } finally {
-      await file.close().catch(() => {});
+      file.close();
     }
   }
 }
 
 function singleHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** A file descriptor with the few operations the handler needs: sync for small files, async for streams. */
+class OpenFile {
+  private closed = false;
+  constructor(private readonly fd: number) {}
+  stat(): Stats {
+    return fstatSync(this.fd);
+  }
+  readNow(buffer: Buffer, offset: number, length: number, position: number): number {
+    return readSync(this.fd, buffer, offset, length, position);
+  }
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      read(this.fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
+    });
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try { closeSync(this.fd); } catch { /* already closed */ }
+  }
 }

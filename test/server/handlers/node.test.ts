@@ -15,6 +15,8 @@ export default async function handler(request) {
   switch (url.pathname) {
     case '/hello': return new Response('Hello, world!\\n', { headers: { 'content-type': 'text/plain' } });
     case '/loads': return new Response(String(loads));
+    case '/utf8': return new Response('héllo ✓');
+    case '/bytes': return new Response(new TextEncoder().encode('bytes!'), { status: 202, statusText: 'Accepted Later' });
     case '/echo': {
       const body = await request.text();
       return new Response(JSON.stringify({ method: request.method, body, type: request.headers.get('content-type'), query: url.searchParams.get('q') }),
@@ -72,6 +74,16 @@ describe('node handler', () => {
     assert.equal(reply.text, 'Hello, world!\n');
     assert.equal(reply.headers['content-type'], 'text/plain');
     assert.equal(reply.headers['content-length'], '14');
+  });
+
+  it('sends string and byte bodies whole, with their byte length and status text', async () => {
+    const utf8 = await send(harness.port, 'GET', '/utf8');
+    assert.equal(utf8.text, 'héllo ✓');
+    assert.equal(utf8.headers['content-length'], String(Buffer.byteLength('héllo ✓')));
+    const bytes = await send(harness.port, 'GET', '/bytes');
+    assert.equal(bytes.status, 202);
+    assert.equal(bytes.text, 'bytes!');
+    assert.equal(bytes.headers['content-length'], '6');
   });
 
   it('loads the module once', async () => {
