@@ -32,8 +32,20 @@ export function parseBytes(bytes: Uint8Array, path: string, displayName = path):
 }
 
 export function parseText(text: string, path: string, displayName = path): ParsedFile {
-  const syntax = parsePolicy(text, displayName);
-  const model = buildPolicyModel(syntax);
-  const diagnostics = [...syntax.diagnostics, ...model.diagnostics];
-  return { path, display: displayName, text, policy: model.policy, diagnostics, lines: new LineIndex(text) };
+  const lines = new LineIndex(text);
+  try {
+    const syntax = parsePolicy(text, displayName);
+    const model = buildPolicyModel(syntax);
+    const diagnostics = [...syntax.diagnostics, ...model.diagnostics];
+    return { path, display: displayName, text, policy: model.policy, diagnostics, lines };
+  } catch (error) {
+    // The parser promises never to throw; if it does (e.g. a stack overflow on pathological input),
+    // the file is rejected with a diagnostic instead of crashing the whole check.
+    const reason = error instanceof Error ? error.message : String(error);
+    const empty = { kind: 'Policy', file: displayName, items: [], span: { file: displayName, offset: 0, length: text.length } } as unknown as Policy;
+    return {
+      path, display: displayName, text, policy: empty, lines,
+      diagnostics: [{ file: displayName, line: 1, col: 1, severity: 'error', code: 'resolve/unparsable-file', message: `this file could not be parsed (${reason}); it is too large or too deeply structured` }],
+    };
+  }
 }

@@ -55,6 +55,8 @@ export const profileOrigins = new WeakMap<object, ProfileOrigin>();
 
 const DEFAULT_INCLUDE_PATHS = ['/etc/apparmor.d'];
 const MAX_INCLUDE_DEPTH = 64;
+/** apparmor_parser nests hats and children only a few levels; deeper is certainly a mistake. */
+const MAX_PROFILE_DEPTH = 32;
 
 interface FileContext {
   readonly file: ParsedFile;
@@ -283,6 +285,12 @@ class Resolver {
       return;
     }
     const parent = scope.profile;
+    let depth = 0;
+    for (let p: PendingProfile | undefined = parent; p; p = p.parent) depth++;
+    if (depth >= MAX_PROFILE_DEPTH) {
+      this.report(context, statement.span, 'error', 'resolve/profiles-too-deep', `hats and child profiles nest more than ${MAX_PROFILE_DEPTH} levels deep`);
+      return;
+    }
     if (statement.form === 'path') {
       this.report(context, statement.span, 'error', 'resolve/profile-in-profile', `'${statement.name?.value ?? ''} {' inside a profile: child profiles need the 'profile' keyword and hats '^' or 'hat'`);
       return;
