@@ -84,6 +84,36 @@ export interface ApacheReadOptions {
   readonly modules?: readonly string[];
   /** Environment for ${VAR} when no Define sets it (Debian's envvars). */
   readonly env?: Readonly<Record<string, string>>;
+  /** httpd version for <IfVersion>; default APACHE_VERSION. */
+  readonly version?: string;
+}
+
+/** The httpd version <IfVersion> is evaluated against (the Debian apache2 this was checked with). */
+export const APACHE_VERSION = '2.4.71';
+
+/** `<IfVersion [[!]op] version>`: op is =, ==, >, >=, <, <=, or ~ / `/regex/` for a regex on the version. */
+export function ifVersion(args: readonly string[], version: string): boolean {
+  let [op, value] = args.length >= 2 ? [args[0]!, args[1]!] : ['=', args[0] ?? ''];
+  let negate = false;
+  if (op.startsWith('!')) {
+    negate = true;
+    op = op.slice(1) || '=';
+  }
+  let result: boolean;
+  if (op === '~' || (value.startsWith('/') && value.endsWith('/') && value.length >= 2)) {
+    const body = value.startsWith('/') && value.endsWith('/') ? value.slice(1, -1) : value;
+    result = compileRegex(body)?.test(version) ?? false;
+  } else {
+    const a = version.split('.').map(Number);
+    const b = value.split('.').map(Number);
+    let cmp = 0;
+    for (let i = 0; i < Math.max(a.length, b.length) && cmp === 0; i++) {
+      if (i >= b.length) break; // "2.4" matches any 2.4.x for =
+      cmp = Math.sign((a[i] ?? 0) - (b[i] ?? 0));
+    }
+    result = op === '=' || op === '==' ? cmp === 0 : op === '>' ? cmp > 0 : op === '>=' ? cmp >= 0 : op === '<' ? cmp < 0 : op === '<=' ? cmp <= 0 : false;
+  }
+  return result !== negate;
 }
 
 /** Debian's apache2 `-l` list. */
@@ -100,7 +130,7 @@ const SECTION_NAMES: Record<string, SectionKind> = {
 /** Sections whose content never applies to a plain request's per-directory config. */
 const INERT_SECTIONS = new Set(['if', 'elseif', 'else', 'proxy', 'proxymatch', 'macro']);
 /** Sections that only group directives (their content applies to the enclosing context). */
-const TRANSPARENT_SECTIONS = new Set(['limit', 'limitexcept', 'requireall', 'requireany', 'requirenone', 'authnprovideralias', 'authzprovideralias', 'mdomain', 'mdomainset', 'ifversion', 'iffile', 'ifdirective', 'ifsection']);
+const TRANSPARENT_SECTIONS = new Set(['limit', 'limitexcept', 'requireall', 'requireany', 'requirenone', 'authnprovideralias', 'authzprovideralias', 'mdomain', 'mdomainset', 'ifsection']);
 
 interface MutableSection {
   kind: SectionKind;
@@ -257,14 +287,14 @@ export function readApacheConfig(file: string, options: ApacheReadOptions): { co
       }
 
       // Opening tag.
-      const open = /^<([^\s>/][^\s>]*)(\s+[^>]*)?>?\s*$/.exec(trimmed) ?? /^<([^\s>/][^\s>]*)(\s+.*)?$/.exec(trimmed);
+      const open = /^<([^\s>/][^\s>]*)(.*)$/s.exec(trimmed);
       if (open) {
-        if (!trimmed.endsWith('>')) {
-          report(where, 'error', 'web/apache-section-syntax', `<${open[1]}> directive missing closing '>'`, chain);
-        }
+        let rest = open[2]!.trim();
+        if (rest.endsWith('>')) rest = rest.slice(0, -1).trim();
+        else report(where, 'error', 'web/apache-section-syntax', `<${open[1]}> directive missing closing '>'`, chain);
         const displayName = open[1]!;
         const name = displayName.toLowerCase();
-        const argText = activeNow ? substitute((open[2] ?? '').trim(), where, chain) : (open[2] ?? '').trim();
+        const argText = activeNow ? substitute(rest, where, chain) : rest;
         const args = splitApacheArgs(argText);
         let active = activeNow;
         let inert = contextStack.some((s) => s.inert);
@@ -287,6 +317,14 @@ export function readApacheConfig(file: string, options: ApacheReadOptions): { co
             const negate = arg.startsWith('!');
             const p = negate ? arg.slice(1) : arg;
             active = (fs.stat(resolvePath(p)) !== undefined) !== negate;
+          } else if (name === 'ifversion') {
+            active = ifVersion(args, options.version ?? APACHE_VERSION);
+          } else if (name === 'ifdirective') {
+            const arg = args[0] ?? '';
+            const negate = arg.startsWith('!');
+            const directive = (negate ? arg.slice(1) : arg).toLowerCase();
+            const known = /^(aahatname|aadefaulthatname|immhatname|immdefaulthatname)$/.test(directive) ? moduleLoaded(modules, 'apparmor_module') : true;
+            active = known !== negate;
           } else if (name === 'virtualhost') {
             if (contextStack.some((s) => s.vhost || s.section)) {
               report(where, 'error', 'web/apache-bad-nesting', '<VirtualHost> cannot occur within another <VirtualHost> or a per-directory section', chain);

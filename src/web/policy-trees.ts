@@ -3,7 +3,7 @@
 //
 import { posix } from 'node:path';
 import { LineIndex, type Diagnostic, type SourceLocation } from '../policy/diagnostic.js';
-import { resolvePolicy, type FileReader, type ResolvedChangeProfileRule, type ResolvedProfile, type ResolveResult } from '../policy/index.js';
+import { resolvePolicy, type FileReader, type ResolvedChangeProfileRule, type ResolvedPolicy, type ResolvedProfile, type ResolveResult } from '../policy/index.js';
 import type { WebFileSystem } from './file-system.js';
 import type { ProfileMode, ProfileTree } from './hat-resolver.js';
 
@@ -68,7 +68,12 @@ export function profileTreesFromPolicy(file: string, options: PolicyTreeOptions)
   if (result.unreadable) {
     return { trees: [], diagnostics: [{ file, line: 1, col: 1, severity: 'error', code: 'web/policy-unreadable', message: `cannot read ${file}: ${describeRead(options.fs, file)}` }] };
   }
-  return { trees: result.policy.profiles.map(fromResolved), diagnostics };
+  return { trees: profileTreesFromResolved(result.policy), diagnostics };
+}
+
+/** ProfileTrees from a policy already resolved with `resolvePolicy` (for callers that hold one). */
+export function profileTreesFromResolved(policy: ResolvedPolicy): ProfileTreeWithAttachment[] {
+  return policy.profiles.map(fromResolved);
 }
 
 function describeRead(fs: WebFileSystem, file: string): string {

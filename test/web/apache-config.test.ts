@@ -177,3 +177,9 @@ test("Debian's shipped /etc/apache2/apache2.conf reads without errors", (t) => {
   assert.ok(r.config.listens.some((l) => l.port === 80));
   assert.ok(r.config.modules.includes('alias_module'));
 });
+
+test('<IfVersion> and <IfDirective> are evaluated', () => {
+  const r = read({ '/etc/apache2/apache2.conf': '<IfVersion >= 2.4>\nListen 1\n</IfVersion>\n<IfVersion < 2.4>\nListen 2\n</IfVersion>\n<IfVersion 2.4>\nListen 3\n</IfVersion>\n<IfVersion !~ ^2>\nListen 4\n</IfVersion>\n<IfDirective AAHatName>\nListen 5\n</IfDirective>\n<IfDirective !AAHatName>\nListen 6\n</IfDirective>\n' });
+  assert.deepEqual(r.diagnostics, []);
+  assert.deepEqual(r.config.listens.map((l) => l.port), [1, 3, 6]);
+});
