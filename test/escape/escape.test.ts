@@ -5,11 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer as createNetServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { explainHat, type LandlockExplanation } from '../../src/confine/explain.js';
+import { LandlockBackend } from '../../src/confine/landlock.js';
+import { nodeRuntimeNeeds } from '../../src/confine/launcher.js';
 import { cliMain, repoRoot } from '../support/repo.js';
 import { landlockSkipReason, launcherPath, scratchDir } from '../support/confine.js';
 
@@ -20,7 +22,7 @@ const FIXTURES = join(repoRoot, 'test', 'escape', 'fixtures');
 const KERNEL_REFUSALS = new Set(['EACCES', 'EPERM', 'EXDEV']);
 
 interface Attack {
-  readonly via: 'node' | 'cgi';
+  readonly via: 'node' | 'cgi' | 'php';
   readonly name: string;
   /** blocked: must fail with a kernel error. Otherwise the widening kind explain must list if it succeeds. */
   readonly expect: 'blocked' | { readonly widening: string; readonly grant?: string };
@@ -41,8 +43,15 @@ const CGI_BLOCKED = [
   'ln-hard', 'ln-symlink-read', 'exec-alice-cgi', 'proc-self-root', 'proc-alice-cwd', 'kill-alice', 'exec-sh-nested',
 ];
 
-function attacks(root: string): Attack[] {
+const PHP_BLOCKED = [
+  'read', 'read-dotdot', 'fopen', 'list', 'write', 'append', 'unlink', 'mkdir', 'rename-out', 'hardlink',
+  'symlink-read', 'proc-self-root', 'shell-cat', 'read-shadow', 'write-tmp',
+];
+const PHP_FPM = '/usr/sbin/php-fpm8.2';
+
+function attacks(root: string, php: boolean): Attack[] {
   return [
+    ...(php ? [...PHP_BLOCKED.map((name): Attack => ({ via: 'php', name, expect: 'blocked' })), { via: 'php', name: 'stat', expect: { widening: 'metadata' } } as Attack] : []),
     ...NODE_BLOCKED.map((name): Attack => ({ via: 'node', name, expect: 'blocked' })),
     { via: 'node', name: 'inherited-fd', expect: 'blocked', refusals: ['EBADF'] },
     ...CGI_BLOCKED.map((name): Attack => ({ via: 'cgi', name, expect: 'blocked' })),
@@ -92,6 +101,57 @@ async function waitFor<T>(what: string, attempt: () => Promise<T | undefined>, s
   }
 }
 
+/** PHP-FPM for bob, confined to bob's hat (plus what FPM itself needs), listening on a unix socket. */
+async function startConfinedFpm(work: string, policy: string): Promise<{ socket: string; log: () => string; stop: () => Promise<void> } | undefined> {
+  const run = join(work, 'fpm-bob');
+  mkdirSync(run);
+  const socket = join(run, 'fpm.sock');
+  const isRoot = process.getuid?.() === 0;
+  writeFileSync(join(run, 'php-fpm.conf'), `[global]
+pid = ${run}/fpm.pid
+error_log = ${run}/fpm.log
+daemonize = no
+[bob]
+listen = ${socket}
+pm = static
+pm.max_children = 1
+catch_workers_output = yes
+${isRoot ? 'user = root\ngroup = root\n' : ''}`);
+  const needs = nodeRuntimeNeeds(process.env, PHP_FPM);
+  const backend = new LandlockBackend({ ...(launcherPath ? { launcher: launcherPath } : {}) });
+  const { prepared, diagnostics } = await backend.prepare({
+    policyFile: policy, profile: 'hatter-escape', hat: 'bob.localhost',
+    runtime: {
+      read: [...needs.read, '/etc/php', '/etc/localtime', '/usr/share/zoneinfo', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf', '/dev/urandom'],
+      write: [run, '/dev/null'],
+      exec: needs.exec,
+    },
+  });
+  assert.ok(prepared, JSON.stringify(diagnostics));
+  const child = backend.spawn(prepared, PHP_FPM, ['-F', ...(isRoot ? ['-R'] : []), '-y', join(run, 'php-fpm.conf'), '-d', `opcache.lockfile_path=${run}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => { stderr += chunk; });
+  const log = () => `${stderr}${existsSync(join(run, 'fpm.log')) ? readFileSync(join(run, 'fpm.log'), 'utf8') : ''}`;
+  const deadline = Date.now() + 15_000;
+  while (!existsSync(socket)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`php-fpm did not start under Landlock:\n${log()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    socket,
+    log,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => { child.kill('SIGKILL'); resolve(); }, 5000).unref();
+    }),
+  };
+}
+
 test('escape suite: bob\'s handlers cannot reach alice\'s files under the Landlock backend', { skip, timeout: 120_000 }, async (t) => {
   const work = scratchDir('escape');
   const root = join(work, 'hosting');
@@ -99,6 +159,10 @@ test('escape suite: bob\'s handlers cannot reach alice\'s files under the Landlo
   for (const script of ['alice/cgi-bin/hello.cgi', 'bob/cgi-bin/attack.cgi']) chmodSync(join(root, script), 0o755);
   const policy = join(work, 'hatter-escape');
   writeFileSync(policy, readFileSync(join(FIXTURES, 'policy', 'hatter-escape'), 'utf8').replace(/^@\{ROOT\}=.*$/m, `@{ROOT}=${root}`));
+  // PHP: one FPM master for bob, started here under bob's hat through the Landlock backend (one master
+  // per site, confinement-backends.md §e), reached by hatter serve's FastCGI handler over its socket.
+  const fpm = existsSync(PHP_FPM) ? await startConfinedFpm(work, policy) : undefined;
+  if (!fpm) t.diagnostic(`PHP attacks skipped: ${PHP_FPM} is not installed`);
   const [port, adminPort] = [await freePort(), await freePort()];
   const config = join(root, 'hatter.yaml');
   writeFileSync(config, `listen: 127.0.0.1:${port}
@@ -126,7 +190,9 @@ sites:
         handler: { type: node, module: bob/app/attack.mjs }
       - prefix: /cgi-bin/
         handler: { type: cgi, root: bob/cgi-bin }
-`);
+${fpm ? `      - prefix: /php/
+        handler: { type: fastcgi, address: 'unix:${fpm.socket}', root: bob/php }
+` : ''}`);
   const secretText = readFileSync(join(root, 'alice', 'secret.txt'), 'utf8').trim();
   // The supervisor holds a descriptor to alice's secret (inherited from us as fd 9); no worker may get it.
   const leaked = openSync(join(root, 'alice', 'secret.txt'), 'r');
@@ -161,11 +227,15 @@ sites:
       assert.equal(result.outcome, 'succeeded', `bob's own files must stay usable (${name}): ${result.detail}`);
     }
     assert.match((await get(port, 'bob.localhost', '/cgi-bin/attack.cgi?no-such-attack')).body, /unknown attack no-such-attack/);
+    if (fpm) {
+      const own = JSON.parse((await get(port, 'bob.localhost', '/php/attack.php?name=control-read-own')).body) as { outcome: string; detail: string };
+      assert.equal(own.outcome, 'succeeded', `bob's PHP must read bob's files: ${own.detail}`);
+    }
     const escapes: string[] = [];
     const notReached: string[] = [];
     let blocked = 0;
     let knownWidening = 0;
-    const list = attacks(root);
+    const list = attacks(root, fpm !== undefined);
     for (const attack of list) {
       const label = `${attack.via}:${attack.name}`;
       let outcome: 'succeeded' | 'failed';
@@ -175,6 +245,10 @@ sites:
         const query = new URLSearchParams({ name: attack.name, pid: String(alicePid), port: String(adminPort), socket: aliceSocket, secret: secretText });
         const reply = await get(port, 'bob.localhost', `/attack?${query}`);
         assert.equal(reply.status, 200, `${label}: ${reply.body}\n${output}`);
+        ({ outcome, code = null, detail } = JSON.parse(reply.body) as { outcome: 'succeeded' | 'failed'; code?: string | null; detail: string });
+      } else if (attack.via === 'php') {
+        const reply = await get(port, 'bob.localhost', `/php/attack.php?name=${attack.name}`);
+        assert.equal(reply.status, 200, `${label}: ${reply.body}\n${output}\n${fpm?.log() ?? ''}`);
         ({ outcome, code = null, detail } = JSON.parse(reply.body) as { outcome: 'succeeded' | 'failed'; code?: string | null; detail: string });
       } else {
         const reply = await get(port, 'bob.localhost', `/cgi-bin/attack.cgi?${attack.name}&${alicePid}`);
@@ -210,6 +284,7 @@ sites:
     const after = JSON.parse((await get(port, 'alice.localhost', '/hello')).body) as { pid: number };
     assert.equal(after.pid, alicePid);
   } finally {
+    await fpm?.stop();
     for (const s of sockets) s.close();
     server.kill('SIGTERM');
     await new Promise((resolve) => { if (server.exitCode !== null) resolve(null); else { server.once('exit', resolve); setTimeout(() => { server.kill('SIGKILL'); resolve(null); }, 10_000).unref(); } });
