@@ -94,6 +94,8 @@ class Resolver {
   readonly attachLater: PendingProfile[] = [];
   readonly files: string[] = [];
   readonly reportedFiles = new Set<string>();
+  /** Files already reported for rules outside a profile (one diagnostic per file is enough). */
+  readonly outsideReported = new Set<string>();
   abi?: string;
 
   constructor(readonly options: ResolveOptions) {}
@@ -201,7 +203,8 @@ class Resolver {
         return;
       default:
         if (scope.type === 'file') {
-          if (statement.kind !== 'UnknownRule') {
+          if (statement.kind !== 'UnknownRule' && !this.outsideReported.has(context.file.path)) {
+            this.outsideReported.add(context.file.path);
             this.report(context, statement.span, 'error', 'resolve/rule-outside-profile', `rule '${abbreviate(statement.text)}' is outside any profile; rules must be inside a profile's { }`);
           }
           return;
