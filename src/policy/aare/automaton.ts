@@ -447,9 +447,21 @@ function compactAcceptSets(a: Automaton): Automaton {
 
 // ---------------------------------------------------------------- running
 
+// Lookups walk a compact copy of the table: 16-bit entries when the DFA has fewer than 65,536 states
+// (half the memory, so large rule sets stay in cache), else 32-bit. Built on first use per automaton.
+const compactTables = new WeakMap<Automaton, Uint16Array | Int32Array>();
+function compactTable(a: Automaton): Uint16Array | Int32Array {
+  let table = compactTables.get(a);
+  if (!table) {
+    table = a.stateCount < 0x10000 ? Uint16Array.from(a.transitions) : a.transitions;
+    compactTables.set(a, table);
+  }
+  return table;
+}
+
 /** The state reached on the UTF-8 bytes of `subject` (0 when dead). No allocation. */
 export function run(a: Automaton, subject: string): number {
-  const table = a.transitions;
+  const table = compactTable(a);
   const classOf = a.classOf;
   const k = a.classCount;
   let s = a.start;
@@ -458,30 +470,31 @@ export function run(a: Automaton, subject: string): number {
     let c = subject.charCodeAt(i);
     if (c < 0x80) {
       s = table[s * k + classOf[c]!]!;
-    } else {
-      if (c < 0x800) {
-        s = table[s * k + classOf[0xc0 | (c >> 6)]!]!;
-      } else {
-        if (c >= 0xd800 && c <= 0xdbff && i + 1 < length) {
-          const low = subject.charCodeAt(i + 1);
-          if (low >= 0xdc00 && low <= 0xdfff) {
-            i++;
-            c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
-            s = table[s * k + classOf[0xf0 | (c >> 18)]!]!;
-            s = table[s * k + classOf[0x80 | ((c >> 12) & 63)]!]!;
-            s = table[s * k + classOf[0x80 | ((c >> 6) & 63)]!]!;
-            s = table[s * k + classOf[0x80 | (c & 63)]!]!;
-            if (s === 0) return 0;
-            continue;
-          }
-        }
-        // Lone surrogates encode as U+FFFD, as TextEncoder does.
-        if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-        s = table[s * k + classOf[0xe0 | (c >> 12)]!]!;
-        s = table[s * k + classOf[0x80 | ((c >> 6) & 63)]!]!;
-      }
-      s = table[s * k + classOf[0x80 | (c & 63)]!]!;
+      if (s === 0) return 0;
+      continue;
     }
+    if (c < 0x800) {
+      s = table[s * k + classOf[0xc0 | (c >> 6)]!]!;
+    } else {
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < length) {
+        const low = subject.charCodeAt(i + 1);
+        if (low >= 0xdc00 && low <= 0xdfff) {
+          i++;
+          c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
+          s = table[s * k + classOf[0xf0 | (c >> 18)]!]!;
+          s = table[s * k + classOf[0x80 | ((c >> 12) & 63)]!]!;
+          s = table[s * k + classOf[0x80 | ((c >> 6) & 63)]!]!;
+          s = table[s * k + classOf[0x80 | (c & 63)]!]!;
+          if (s === 0) return 0;
+          continue;
+        }
+      }
+      // Lone surrogates encode as U+FFFD, as TextEncoder does.
+      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+      s = table[s * k + classOf[0xe0 | (c >> 12)]!]!;
+      s = table[s * k + classOf[0x80 | ((c >> 6) & 63)]!]!;
+    }
+    s = table[s * k + classOf[0x80 | (c & 63)]!]!;
     if (s === 0) return 0;
   }
   return s;
