@@ -5,8 +5,8 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { diagnosticToJson, formatDiagnostic, hasErrors, type Diagnostic } from '../policy/diagnostic.js';
 import {
-  apacheLogLine, fpmPoolTargets, hatCandidates, mapRequest, nodeFileSystem, parseEnvvars, profileTreesFromPolicy, readApacheConfig,
-  readFpmConfig, reportApacheHats, selectHat, type ApacheConfig, type HatOrder, type ProfileMode, type ProfileTreeWithAttachment,
+  fpmPoolTargets, mapRequest, nodeFileSystem, parseEnvvars, profileTreesFromPolicy, readApacheConfig,
+  readFpmConfig, reportApacheHats, whichHat, type ApacheConfig, type HatOrder, type ProfileMode, type ProfileTreeWithAttachment,
 } from '../web/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 
@@ -127,6 +127,9 @@ export const command: Command = {
     if (values.mode !== undefined && values.mode !== 'enforce' && values.mode !== 'complain') throw new UsageError(`--mode must be enforce or complain, not '${values.mode}'`);
     if (values.order !== undefined && values.order !== 'current' && values.order !== '2.8.95') throw new UsageError(`--order must be current or 2.8.95, not '${values.order}'`);
     const order: HatOrder = (values.order as HatOrder | undefined) ?? 'current';
+    if (values.url !== undefined && !/^(\/|https?:\/\/[^/?#]+)/i.test(values.url)) {
+      throw new UsageError(`--url must be an http(s) URL or a path starting with '/', not '${values.url}' (e.g. https://shop.example/cart)`);
+    }
     const fs = nodeFileSystem();
 
     const policyPath = resolve(io.cwd, values.policy);
@@ -208,26 +211,28 @@ export const command: Command = {
       return report.missing.length > 0 || report.deadHats.length > 0 ? EXIT_FINDING : EXIT_OK;
     }
 
-    const mapped = mapRequest(config, { url: values.url!, ...(values.host !== undefined ? { host: values.host } : {}), ...(values.address !== undefined ? { localAddress: values.address } : {}) }, mapOptions);
-    const deprecatedNotices = config.deprecatedDirectives.map((d) => apacheLogLine('notice', `${d} is deprecated, please use ${d === 'ImmHatName' ? 'AAHatName' : 'AADefaultHatName'} instead`));
+    const target = { url: values.url!, ...(values.host !== undefined ? { host: values.host } : {}), ...(values.address !== undefined ? { localAddress: values.address } : {}) };
+    const mapped = mapRequest(config, target, mapOptions);
+    const answer = whichHat(config, target, profile, { order, map: mapOptions });
+    const deprecatedNotices = answer.notices;
     const vhostId = (config_: ApacheConfig, s: typeof config_.main): string => (s.isMain ? 'main' : `${s.location.file}:${s.location.line}`);
-    if (!mapped.ok) {
+    if (!mapped.ok || !answer.ok) {
+      const failed = mapped.ok ? undefined : mapped;
       const result = {
-        vhost: mapped.vhost ? vhostId(config, mapped.vhost) : null, serverName: mapped.serverName ?? null, candidates: [], hat: null,
+        vhost: failed?.vhost ? vhostId(config, failed.vhost) : null, serverName: failed?.serverName ?? null, candidates: [], hat: null,
         label: `${profile.name}//HANDLING_UNTRUSTED_INPUT`, outcome: 'error' as const,
-        reason: `httpd answers ${mapped.status} before mod_apparmor runs: ${mapped.reason}`, warnings: deprecatedNotices,
-        status: mapped.status, profile: profile.name, mode: profile.mode, order, diagnostics: all.map(diagnosticToJson),
+        reason: `httpd answers ${failed?.status ?? 400} before mod_apparmor runs: ${failed?.reason ?? ''}`, warnings: deprecatedNotices,
+        status: failed?.status ?? 400, profile: profile.name, mode: profile.mode, order, diagnostics: all.map(diagnosticToJson),
       };
       if (values.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else {
         printDiagnostics(io, all);
-        io.stdout.write(`request:    rejected by httpd with ${mapped.status}: ${mapped.reason}\nhat:        none (the worker stays in ${result.label} while answering)\n`);
+        io.stdout.write(`request:    rejected by httpd with ${result.status}: ${failed?.reason ?? ''}\nhat:        none (the worker stays in ${result.label} while answering)\n`);
       }
       return hasErrors(diagnostics) ? EXIT_USAGE : EXIT_FINDING;
     }
-    const candidates = hatCandidates(mapped.vectorInput, order);
+    const { candidates, selection } = answer;
     const names = candidates.map((c) => c.name);
-    const selection = selectHat(profile, names, mapped.vectorInput);
     const warnings = [...deprecatedNotices, ...selection.warnings];
     const sections = mapped.sections.map((s) => ({
       kind: s.section.kind, pattern: s.section.pattern, from: s.from, at: `${s.section.location.file}:${s.section.location.line}`,

@@ -9,3 +9,4 @@ export * from './apache-config.js';
 export * from './request-map.js';
 export * from './fpm-config.js';
 export * from './hat-report.js';
+export * from './which-hat.js';

@@ -92,3 +92,9 @@ test('--help shows real examples', async () => {
   assert.match(r.stdout, /hatter which-hat --apache \/etc\/apache2\/apache2.conf/);
   assert.match(r.stdout, /--fpm/);
 });
+
+test('a URL that is neither absolute nor a path is a usage error', async () => {
+  const r = await runCli(['which-hat', ...APACHE, '--url', 'shop.example/cart']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--url must be/);
+});
