@@ -114,13 +114,22 @@ export const command: Command = {
       warn: (line: string) => { io.stderr.write(`${line}\n`); },
     };
     if (backend.name === 'none') io.stderr.write(NONE_BANNER);
+    // A signal during startup must not kill the supervisor with its children half started.
+    let stopDuringStartup = false;
+    const earlyStop = (): void => { stopDuringStartup = true; };
+    process.on('SIGTERM', earlyStop);
+    process.on('SIGINT', earlyStop);
     let running;
     try {
       running = await startServer(prepared, backend, reason, output, values.apache === undefined ? { file, overrides, demo } : undefined);
     } catch (error) {
       if (error instanceof ServeError) { io.stderr.write(`hatter serve: ${error.message} [${error.code}]\n`); return EXIT_USAGE; }
       throw error;
+    } finally {
+      process.off('SIGTERM', earlyStop);
+      process.off('SIGINT', earlyStop);
     }
+    if (stopDuringStartup) running.supervisor.enqueue('stop');
     const supervisor = running.supervisor;
     const urls = supervisor.addresses.map((a) => `http://${formatListenAddress(a)}/`);
     io.stderr.write(`hatter serve: ${prepared.config.sites.length} site(s) from ${file}\n`);

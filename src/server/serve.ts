@@ -134,6 +134,11 @@ export async function startServer(prepared: PreparedServe, backend: ConfinementB
       },
     } : {}),
   });
-  await supervisor.start();
+  try {
+    await supervisor.start();
+  } catch (error) {
+    await supervisor.stop();
+    throw error;
+  }
   return { supervisor, backend, backendReason };
 }
