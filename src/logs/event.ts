@@ -171,18 +171,18 @@ function buildEvent(r: RawRecord, type: EventType, lineNumber: number, file: str
 }
 
 function extraOf(r: RawRecord): Record<string, string> | undefined {
-  let extra: Record<string, string> | undefined;
-  const add = (key: string, value: string | undefined) => {
-    if (value !== undefined) (extra ??= {})[key] = value;
-  };
-  if (r.extra) for (let k = 0; k < r.extra.length; k += 2) add(r.extra[k]!, r.extra[k + 1]!);
-  add('namespace', r.namespace);
-  add('attribute', r.attribute);
-  add('peer_info', r.peerInfo);
-  add('active', r.activeHat);
-  add('execpath', r.execpath);
-  if (r.task) add('task', String(r.task));
-  if (r.token) add('magic_token', String(r.token));
+  // the common case first: nothing beyond the modelled fields
+  if (r.extra === undefined && r.namespace === undefined && r.attribute === undefined && r.peerInfo === undefined &&
+    r.activeHat === undefined && r.execpath === undefined && r.task === 0 && r.token === 0) return undefined;
+  const extra: Record<string, string> = {};
+  if (r.extra) for (let k = 0; k < r.extra.length; k += 2) extra[r.extra[k]!] = r.extra[k + 1]!;
+  if (r.namespace !== undefined) extra['namespace'] = r.namespace;
+  if (r.attribute !== undefined) extra['attribute'] = r.attribute;
+  if (r.peerInfo !== undefined) extra['peer_info'] = r.peerInfo;
+  if (r.activeHat !== undefined) extra['active'] = r.activeHat;
+  if (r.execpath !== undefined) extra['execpath'] = r.execpath;
+  if (r.task) extra['task'] = String(r.task);
+  if (r.token) extra['magic_token'] = String(r.token);
   return extra;
 }
 

@@ -65,7 +65,9 @@ export function hatOf(label: Label): string | undefined {
   return label.path.length > 1 ? label.path.slice(1).join('//') : undefined;
 }
 
-const permCache = new Map<string, PermissionSet>();
+/** Decoded masks, by spelling; word-class masks (`send`, `read create`) are cached apart from letter masks. */
+const letterCache = new Map<string, PermissionSet>();
+const wordCache = new Map<string, PermissionSet>();
 
 /** Classes whose masks are words (`send receive`), not the file letters. */
 const WORD_CLASSES = new Set(['net', 'network', 'unix', 'signal', 'ptrace', 'dbus', 'posix_mqueue', 'sysv_mqueue', 'io_uring', 'namespace', 'mount', 'userns']);
@@ -77,19 +79,20 @@ const FILE_LETTERS = /^[rwaxmklcdiIpPuUCNDL:]+$/;
  * `send`, `tracedby`) their words. `klass` decides when known; otherwise the spelling does.
  */
 export function parsePermissions(raw: string, klass?: string): PermissionSet {
-  const key = klass !== undefined && WORD_CLASSES.has(klass) ? `w\0${raw}` : raw;
-  const cached = permCache.get(key);
+  const wordClass = klass !== undefined && WORD_CLASSES.has(klass);
+  const cache = wordClass ? wordCache : letterCache;
+  const cached = cache.get(raw);
   if (cached) return cached;
-  const words = key !== raw || raw.includes(' ') || raw.includes(',') || !FILE_LETTERS.test(raw);
+  const words = wordClass || raw.includes(' ') || raw.includes(',') || !FILE_LETTERS.test(raw);
   const perms: string[] = [];
   if (words) {
-    for (const word of raw.split(/[\s,]+/)) if (word && !perms.includes(word)) perms.push(word);
+    for (const word of raw.split(/[\s,]+/)) if (word && !perms.includes(word)) perms.push(detach(word));
   } else {
     for (const letter of raw) if (letter !== ':' && !perms.includes(letter)) perms.push(letter);
   }
-  const set: PermissionSet = { raw: detach(raw), perms: perms.map(detach) };
-  if (permCache.size >= CACHE_LIMIT) permCache.clear();
-  permCache.set(key === raw ? set.raw : `w\0${set.raw}`, set);
+  const set: PermissionSet = { raw: detach(raw), perms };
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(set.raw, set);
   return set;
 }
 

@@ -67,8 +67,9 @@ interface GroupState {
   event: AuditEvent;
   object: string;
   count: number;
-  first: number | undefined;
-  last: number | undefined;
+  /** ms since the epoch; -1 until an event with a time (numbers only: keeps the fields unboxed). */
+  first: number;
+  last: number;
   firstLine: number;
   lastLine: number;
   requested: PermissionSet | undefined;
@@ -78,7 +79,7 @@ interface GroupState {
   second: number;
   inSecond: number;
   peak: number;
-  peakSince: number | undefined;
+  peakSince: number;
   missingHat: boolean;
 }
 
@@ -123,10 +124,13 @@ function isMissingHat(event: AuditEvent): boolean {
   return (o.name !== undefined && o.name.includes('//null-')) || (o.target !== undefined && o.target.includes('//null-'));
 }
 
-function timeMs(event: AuditEvent): number | undefined {
+function timeMs(event: AuditEvent): number {
   const t = event.time;
-  return t ? t.epoch * 1000 + t.millis : undefined;
+  return t ? t.epoch * 1000 + t.millis : -1;
 }
+
+const TYPE_INDEX: Record<EventType, number> = { DENIED: 0, ALLOWED: 1, AUDIT: 2, KILLED: 3, HINT: 4, STATUS: 5, ERROR: 6 };
+const TYPES_IN_ORDER: readonly EventType[] = ['DENIED', 'ALLOWED', 'AUDIT', 'KILLED', 'HINT', 'STATUS', 'ERROR'];
 
 /** What a group keeps of its first event: only detached strings (see detach()), nothing of the read buffers. */
 function keptEvent(e: AuditEvent): AuditEvent {
@@ -148,10 +152,10 @@ export class Summarizer {
   /** label → operation → object → the groups that differ only in type or class (usually one). */
   private readonly index = new Map<string, Map<string, Map<string, GroupState[]>>>();
   private readonly groups: GroupState[] = [];
-  private readonly byType: Partial<Record<EventType, number>> = {};
+  private readonly byType = new Float64Array(7);
   private events = 0;
-  private first: number | undefined;
-  private last: number | undefined;
+  private first = -1;
+  private last = -1;
   private readonly floodPerSecond: number;
   private readonly changeHatLoop: number;
 
@@ -163,35 +167,36 @@ export class Summarizer {
   /** Add an event; returns a Flood the first time its group becomes one. */
   add(event: AuditEvent): Flood | undefined {
     this.events++;
-    this.byType[event.type] = (this.byType[event.type] ?? 0) + 1;
+    this.byType[TYPE_INDEX[event.type]]++;
     const object = objectOf(event);
     const ms = timeMs(event);
-    if (ms !== undefined) {
-      if (this.first === undefined || ms < this.first) this.first = ms;
-      if (this.last === undefined || ms > this.last) this.last = ms;
+    if (ms >= 0) {
+      if (this.first < 0 || ms < this.first) this.first = ms;
+      if (ms > this.last) this.last = ms;
     }
-    const labelText = event.label?.text ?? '';
+    const label = event.label;
+    const labelText = label === undefined ? '' : label.text;
     const operation = event.operation ?? '';
     let byOperation = this.index.get(labelText);
-    if (!byOperation) this.index.set(labelText, (byOperation = new Map()));
+    if (byOperation === undefined) this.index.set(labelText, (byOperation = new Map()));
     let byObject = byOperation.get(operation);
-    if (!byObject) byOperation.set(detach(operation), (byObject = new Map()));
+    if (byObject === undefined) byOperation.set(detach(operation), (byObject = new Map()));
     let candidates = byObject.get(object);
-    if (!candidates) byObject.set(detach(object), (candidates = []));
+    if (candidates === undefined) byObject.set(detach(object), (candidates = []));
     let g: GroupState | undefined;
-    for (const c of candidates) {
+    for (let i = 0; i < candidates.length; i++) {
+      const c = candidates[i]!;
       if (c.event.type === event.type && c.event.class === event.class) {
         g = c;
         break;
       }
     }
-    if (!g) {
-      const kept = keptEvent(event);
+    if (g === undefined) {
       const key = `${event.type}\0${labelText}\0${event.class ?? ''}\0${operation}\0${object}`;
       g = {
-        key: detach(key), event: kept, object: detach(object), count: 0, first: ms, last: ms, firstLine: event.line, lastLine: event.line,
-        requested: undefined, denied: undefined, owner: event.owner, comms: [], second: -1, inSecond: 0, peak: 0,
-        peakSince: undefined, missingHat: isMissingHat(event),
+        key: detach(key), event: keptEvent(event), object: detach(object), count: 0, first: ms, last: ms,
+        firstLine: event.line, lastLine: event.line, requested: undefined, denied: undefined, owner: event.owner,
+        comms: [], second: -1, inSecond: 0, peak: 0, peakSince: -1, missingHat: isMissingHat(event),
       };
       candidates.push(g);
       this.groups.push(g);
@@ -199,24 +204,26 @@ export class Summarizer {
     const wasFlood = this.isFlood(g);
     g.count++;
     g.lastLine = event.line;
-    if (ms !== undefined) {
-      if (g.first === undefined || ms < g.first) g.first = ms;
-      if (g.last === undefined || ms > g.last) g.last = ms;
+    if (ms >= 0) {
+      if (g.first < 0 || ms < g.first) g.first = ms;
+      if (ms > g.last) g.last = ms;
       const second = Math.floor(ms / 1000);
       if (second !== g.second) {
         g.second = second;
         g.inSecond = 0;
       }
-      g.inSecond++;
-      if (g.inSecond > g.peak) {
+      if (++g.inSecond > g.peak) {
         g.peak = g.inSecond;
         g.peakSince = second * 1000;
       }
     }
-    if (event.requested) g.requested = unionPermissions(g.requested, event.requested);
-    if (event.denied) g.denied = unionPermissions(g.denied, event.denied);
+    const requested = event.requested;
+    if (requested !== undefined && requested !== g.requested) g.requested = unionPermissions(g.requested, requested);
+    const denied = event.denied;
+    if (denied !== undefined && denied !== g.denied) g.denied = unionPermissions(g.denied, denied);
     if (g.owner !== undefined && event.owner !== true) g.owner = event.owner === undefined ? undefined : false;
-    if (event.comm !== undefined && g.comms.length < 5 && !g.comms.includes(event.comm)) g.comms.push(detach(event.comm));
+    const comm = event.comm;
+    if (comm !== undefined && g.comms.length < 5 && !g.comms.includes(comm)) g.comms.push(detach(comm));
     return !wasFlood && this.isFlood(g) ? this.floodOf(g) : undefined;
   }
 
@@ -239,7 +246,7 @@ export class Summarizer {
       object: g.object,
       count: g.count,
       peakPerSecond: g.peak,
-      ...(g.peakSince !== undefined ? { since: g.peakSince } : {}),
+      ...(g.peakSince >= 0 ? { since: g.peakSince } : {}),
       message: message.replace(/ {2,}/g, ' '),
     };
   }
@@ -259,7 +266,7 @@ export class Summarizer {
         ...(e.operation !== undefined ? { operation: e.operation } : {}),
         object: g.object,
         count: g.count,
-        ...(g.first !== undefined ? { first: g.first, last: g.last! } : {}),
+        ...(g.first >= 0 ? { first: g.first, last: g.last } : {}),
         firstLine: g.firstLine,
         lastLine: g.lastLine,
         ...(e.file !== undefined ? { file: e.file } : {}),
@@ -274,10 +281,14 @@ export class Summarizer {
     const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     groups.sort((a, b) => b.count - a.count || byKey(a.key, b.key));
     floods.sort((a, b) => b.count - a.count || byKey(a.group, b.group));
+    const byType: Partial<Record<EventType, number>> = {};
+    TYPES_IN_ORDER.forEach((type, i) => {
+      if (this.byType[i]) byType[type] = this.byType[i];
+    });
     return {
       events: this.events,
-      byType: { ...this.byType },
-      ...(this.first !== undefined ? { first: this.first, last: this.last! } : {}),
+      byType,
+      ...(this.first >= 0 ? { first: this.first, last: this.last } : {}),
       groups,
       floods,
     };
