@@ -56,7 +56,7 @@ export class CgiHandler implements Handler {
     try {
       await this.serve(head, res, ctx, 0);
     } catch (error) {
-      failInternally(res, 'cgi', error);
+      failInternally(res, 'handlers/internal-error', 'cgi', error);
     }
   }
 
@@ -73,7 +73,7 @@ export class CgiHandler implements Handler {
     try {
       rootReal = await this.root.resolve();
     } catch (error) {
-      return failInternally(res, `cgi root ${this.root.path}`, error);
+      return failInternally(res, 'handlers/root-unavailable', `cgi root ${this.root.path}`, error);
     }
     const script = await findScript(rootReal, mapped.segments, mapped.mount, target.rawPath.endsWith('/'));
     if (isRefusal(script)) return sendStatus(res, script.refused);
@@ -82,7 +82,7 @@ export class CgiHandler implements Handler {
     env.PATH = SCRIPT_PATH;
     const outcome = await this.run(script, env, request, res, ctx);
     if (outcome.kind !== 'local-redirect') return;
-    if (redirects >= MAX_LOCAL_REDIRECTS) return failInternally(res, 'cgi', new Error('too many local redirects'));
+    if (redirects >= MAX_LOCAL_REDIRECTS) return failInternally(res, 'handlers/cgi-redirect-loop', 'cgi', `more than ${MAX_LOCAL_REDIRECTS} local redirects`);
     const location = outcome.location;
     const prefix = ctx.locationPrefix.replace(/\/+$/, '');
     if (prefix !== '' && location !== prefix && !location.startsWith(prefix + '/')) {
@@ -104,7 +104,7 @@ export class CgiHandler implements Handler {
         cwd: dirname(script.scriptFilename), env, detached: true, stdio: ['pipe', 'pipe', 'pipe'],
       });
     } catch (error) {
-      failInternally(res, `cgi spawn ${script.scriptName}`, error);
+      failInternally(res, 'handlers/cgi-spawn-failed', `cgi ${script.scriptName}`, error);
       return Promise.resolve({ kind: 'done' });
     }
     this.running.add(child);
@@ -137,7 +137,7 @@ export class CgiHandler implements Handler {
         reap();
         if (finished) return;
         timedOut = true;
-        logHandlerError(`cgi ${script.scriptName}`, `timed out after ${this.timeoutMs} ms`);
+        logHandlerError('handlers/cgi-timeout', `cgi ${script.scriptName}`, `timed out after ${this.timeoutMs} ms; process group killed`);
         sendStatus(res, 504);
         finish({ kind: 'done' }, true);
       }, this.timeoutMs);
@@ -150,7 +150,7 @@ export class CgiHandler implements Handler {
       res.once('close', () => { if (!res.writableFinished) finish({ kind: 'done' }, true); });
 
       child.on('error', (error) => {
-        failInternally(res, `cgi ${script.scriptName}`, error);
+        failInternally(res, 'handlers/cgi-spawn-failed', `cgi ${script.scriptName}`, error);
         finish({ kind: 'done' }, true);
       });
       relayStderr(child.stderr!, script.scriptName);
@@ -175,8 +175,7 @@ export class CgiHandler implements Handler {
         },
         (error: unknown) => {
           if (finished) return;
-          const reason = error instanceof CgiResponseError ? `bad response: ${error.message}` : error;
-          failInternally(res, `cgi ${script.scriptName}`, reason);
+          failInternally(res, error instanceof CgiResponseError ? 'handlers/cgi-bad-response' : 'handlers/internal-error', `cgi ${script.scriptName}`, error);
           finish({ kind: 'done' }, true);
         },
       );
@@ -236,9 +235,9 @@ function relayStderr(stream: Readable, scriptName: string): void {
     while ((newline = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, newline);
       pending = pending.slice(newline + 1);
-      if (logged++ < 100) process.stderr.write(`hatter cgi ${scriptName}: ${line}\n`);
+      if (logged++ < 100) logHandlerError('handlers/cgi-stderr', `cgi ${scriptName}`, line);
     }
     if (pending.length > 4096) pending = pending.slice(0, 4096);
   });
-  stream.on('end', () => { if (pending && logged < 100) process.stderr.write(`hatter cgi ${scriptName}: ${pending}\n`); });
+  stream.on('end', () => { if (pending && logged < 100) logHandlerError('handlers/cgi-stderr', `cgi ${scriptName}`, pending); });
 }

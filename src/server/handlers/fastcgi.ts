@@ -47,7 +47,7 @@ export class FastCgiHandler implements Handler {
     try {
       await this.serve(req, res, ctx);
     } catch (error) {
-      failInternally(res, 'fastcgi', error);
+      failInternally(res, 'handlers/internal-error', 'fastcgi', error);
     }
   }
 
@@ -56,7 +56,7 @@ export class FastCgiHandler implements Handler {
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
-    if (!this.client) return failInternally(res, 'fastcgi', new Error(this.options.address === undefined
+    if (!this.client) return failInternally(res, 'handlers/fastcgi-no-address', 'fastcgi', new Error(this.options.address === undefined
       ? 'no FastCGI address: phpFpm pools need the address of the master the supervisor started'
       : `invalid FastCGI address '${this.options.address}'`));
     const target = splitTarget(req.url);
@@ -67,7 +67,7 @@ export class FastCgiHandler implements Handler {
     try {
       rootReal = await this.root.resolve();
     } catch (error) {
-      return failInternally(res, `fastcgi root ${this.root.path}`, error);
+      return failInternally(res, 'handlers/root-unavailable', `fastcgi root ${this.root.path}`, error);
     }
     const script = await this.findScript(rootReal, mapped.segments, mapped.mount, target.rawPath.endsWith('/'));
     if (isRefusal(script)) return sendStatus(res, script.refused);
@@ -94,14 +94,14 @@ export class FastCgiHandler implements Handler {
       const { head, rest } = await readCgiHead(exchange.stdout);
       await relayCgiResponse(res, head, rest, exchange.stdout, method);
       const stderr = exchange.stderr();
-      if (stderr) process.stderr.write(`hatter fastcgi ${script.scriptName}: ${stderr.trimEnd()}\n`);
+      if (stderr) logHandlerError('handlers/fastcgi-stderr', `fastcgi ${script.scriptName}`, stderr.trimEnd());
     } catch (error) {
       if (timedOut || ctx.signal.aborted) {
-        logHandlerError(`fastcgi ${script.scriptName}`, timedOut ? `timed out after ${this.timeoutMs} ms` : 'aborted');
+        logHandlerError('handlers/fastcgi-timeout', `fastcgi ${script.scriptName}`, timedOut ? `timed out after ${this.timeoutMs} ms` : 'aborted by the server');
         return sendStatus(res, 504);
       }
       if (error instanceof FastCgiError || error instanceof CgiResponseError) {
-        logHandlerError(`fastcgi ${script.scriptName}`, error.message);
+        logHandlerError(error instanceof CgiResponseError || error.code === 'fastcgi-protocol' ? 'handlers/fastcgi-bad-response' : 'handlers/fastcgi-unavailable', `fastcgi ${script.scriptName}`, error.message);
         return sendStatus(res, error instanceof FastCgiError && error.code === 'fastcgi-overloaded' ? 503 : 502);
       }
       throw error;

@@ -53,13 +53,13 @@ export class NodeHandler implements Handler {
     try {
       handler = await this.load();
     } catch (error) {
-      return failInternally(res, `node module ${this.modulePath}`, error);
+      return failInternally(res, 'handlers/node-module-load', `node module ${this.modulePath}`, error);
     }
     let request: Request;
     try {
       request = toWebRequest(req, ctx);
     } catch (error) {
-      logHandlerError('node request', error);
+      logHandlerError('handlers/node-bad-request', `node module ${this.modulePath}`, error);
       return sendStatus(res, 400);
     }
     let response: Response;
@@ -69,13 +69,13 @@ export class NodeHandler implements Handler {
       if (!(response instanceof Response)) throw new TypeError('the handler did not return a Response');
     } catch (error) {
       if (ctx.signal.aborted) return sendStatus(res, 504);
-      return failInternally(res, `node module ${this.modulePath}`, error);
+      return failInternally(res, 'handlers/node-handler-error', `node module ${this.modulePath}`, error);
     }
     try {
       await sendWebResponse(response, req, res, ctx.signal);
     } catch (error) {
       if (ctx.signal.aborted) return sendStatus(res, 504);
-      failInternally(res, `node module ${this.modulePath} (response body)`, error);
+      failInternally(res, 'handlers/node-body-error', `node module ${this.modulePath}`, error);
     }
   }
 

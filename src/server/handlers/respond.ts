@@ -20,15 +20,26 @@ export function sendStatus(res: ServerResponse, status: number, extraHeaders: Re
   res.end(res.req?.method === 'HEAD' ? undefined : body);
 }
 
+/** Stable codes of the handlers' log lines (documented in docs/diagnostics.md, section handlers). */
+export type HandlerProblem =
+  | 'handlers/internal-error' | 'handlers/root-unavailable'
+  | 'handlers/node-module-load' | 'handlers/node-handler-error' | 'handlers/node-body-error' | 'handlers/node-bad-request'
+  | 'handlers/cgi-spawn-failed' | 'handlers/cgi-bad-response' | 'handlers/cgi-timeout' | 'handlers/cgi-redirect-loop'
+  | 'handlers/fastcgi-no-address' | 'handlers/fastcgi-unavailable' | 'handlers/fastcgi-bad-response' | 'handlers/fastcgi-timeout'
+  | 'handlers/fastcgi-stderr' | 'handlers/cgi-stderr';
+
 /** Log an internal failure with its details for the operator, then answer 500 with a short body. */
-export function failInternally(res: ServerResponse, where: string, error: unknown, status = 500): void {
-  logHandlerError(where, error);
+export function failInternally(res: ServerResponse, code: HandlerProblem, where: string, error: unknown, status = 500): void {
+  logHandlerError(code, where, error);
   sendStatus(res, status);
 }
 
-export function logHandlerError(where: string, error: unknown): void {
-  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  process.stderr.write(`hatter handler ${where}: ${detail}\n`);
+/** One line (plus a stack for unexpected errors) on the worker's stderr, which the server logs. */
+export function logHandlerError(code: HandlerProblem, where: string, error: unknown): void {
+  const detail = error instanceof Error
+    ? (code === 'handlers/internal-error' || code === 'handlers/node-handler-error' || code === 'handlers/node-body-error' ? (error.stack ?? error.message) : error.message)
+    : String(error);
+  process.stderr.write(`hatter ${where} [${code}]: ${detail}\n`);
 }
 
 /** A promise that settles when the response is finished or the connection is gone. */

@@ -38,7 +38,7 @@ export class StaticHandler implements Handler {
     try {
       await this.serve(req, res, ctx);
     } catch (error) {
-      failInternally(res, 'static', error);
+      failInternally(res, 'handlers/internal-error', 'static', error);
     }
   }
 
@@ -58,7 +58,7 @@ export class StaticHandler implements Handler {
     try {
       rootReal = await this.root.resolve();
     } catch (error) {
-      return failInternally(res, `static root ${this.root.path}`, error);
+      return failInternally(res, 'handlers/root-unavailable', `static root ${this.root.path}`, error);
     }
     const found = await this.find(rootReal, mapped.segments);
     if (isRefusal(found)) return sendStatus(res, found.refused);
@@ -219,7 +219,7 @@ export class StaticHandler implements Handler {
       // The client went away or the request was aborted: nothing to answer. Anything else is logged.
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ERR_STREAM_PREMATURE_CLOSE' && code !== 'ABORT_ERR' && code !== 'EPIPE' && code !== 'ECONNRESET') {
-        failInternally(res, 'static stream', error);
+        failInternally(res, 'handlers/internal-error', 'static', error);
       }
       res.destroy();
     } finally {
