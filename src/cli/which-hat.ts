@@ -146,6 +146,10 @@ export const command: Command = {
       io.stderr.write(`hatter which-hat: no profile named '${values.profile}' in ${values.policy} (profiles: ${policy.trees.map((t) => t.name).join(', ')})\n`);
       return EXIT_USAGE;
     }
+    const binary = values.fpm !== undefined ? FPM_BINARY : APACHE_BINARY;
+    if (values.profile === undefined && !((profile.attachment !== undefined && binary.test(profile.attachment)) || binary.test(profile.name)) && !values.json) {
+      io.stderr.write(`note: no profile in ${values.policy} attaches to ${values.fpm !== undefined ? '/usr/sbin/php-fpm*' : '/usr/sbin/apache2 or httpd'}; using the first one, ${profile.name} (choose with --profile)\n`);
+    }
     if (values.mode !== undefined) profile = withMode(profile, values.mode as ProfileMode);
 
     if (values.fpm !== undefined) {
