@@ -56,7 +56,7 @@ const hex = (byte: number) => `\\x${byte.toString(16).padStart(2, '0')}`;
 /**
  * apparmor_parser's regex dialect (libapparmor_re) as a JS RegExp over latin1 strings (one char per
  * byte): literals, `\` escapes (`\xHH`, octal, `\dNNN`, `\a\e\f\n\r\t`, else the char itself),
- * `[...]`/`[^...]` over all 256 bytes, `( | )` groups, and the `* + ?` quantifiers.
+ * `[...]`/`[^...]` over all 256 bytes, `( | )` groups, and the `*` and `+` quantifiers (`?` is literal).
  */
 export function apparmorRegexToJs(regex: string): RegExp {
   let i = 0;
@@ -92,7 +92,8 @@ export function apparmorRegexToJs(regex: string): RegExp {
     const c = regex[i]!;
     if (c === '\\') { i++; out += hex(escape()); continue; }
     if (c === '(') { out += '(?:'; i++; continue; }
-    if (c === ')' || c === '|' || c === '*' || c === '+' || c === '?') { out += c; i++; continue; }
+    // `?` is not an operator in this dialect (its grammar has only `*` and `+`): a literal.
+    if (c === ')' || c === '|' || c === '*' || c === '+') { out += c; i++; continue; }
     if (c === '.') { out += '[\\x00-\\xff]'; i++; continue; }
     if (c === '[') {
       i++;

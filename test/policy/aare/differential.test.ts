@@ -17,8 +17,6 @@ const profiles = corpus('profiles');
  * documented semantics; disagreements on these patterns are expected and counted, not hidden.
  */
 const KNOWN_BUGS: readonly { readonly name: string; readonly applies: (pattern: string) => boolean }[] = [
-  // `\?` is emitted as a bare `?`, which the regex engine reads as "previous atom optional".
-  { name: 'escaped-question-mark', applies: (p) => /(^|[^\\])(\\\\)*\\\?/.test(p) },
   // `*` and `?` inside [...] are expanded into regex fragments, breaking the class.
   { name: 'glob-inside-class', applies: (p) => /\[[^\]]*[*?]/.test(p) },
   // `\^` right after `[` is emitted as a bare `^`, turning the class into a negated one.
