@@ -127,13 +127,14 @@ export function resolveCommand(command: string, env: NodeJS.ProcessEnv = process
  * What a Node worker needs beyond its hat under Landlock (confinement-backends.md §b): EXECUTE on the
  * binary and its ELF interpreter only (the kernel checks EXECUTE at execve; shared libraries are mapped
  * after a plain open, which needs read), read on the libraries, the loader cache, OpenSSL's config
- * (Debian's Node aborts without it) and the NODE_EXTRA_CA_CERTS file when set. Add the worker's own
+ * (Debian's Node aborts without it), /dev/null and the NODE_EXTRA_CA_CERTS file when set. Add the worker's own
  * script and the site's files separately.
  */
 export function nodeRuntimeNeeds(env: NodeJS.ProcessEnv = process.env, executable: string = process.execPath): { read: string[]; write: string[]; exec: string[] } {
   const binary = realpathOr(executable);
   const interpreter = elfInterpreter(binary);
-  const read = ['/etc/ld.so.cache', '/etc/ssl/openssl.cnf', '/usr/lib', '/usr/lib64', '/usr/lib32', '/usr/local/lib'].filter((path) => existsSync(path));
+  // /dev/null: libuv opens it (else /) for its EMFILE reserve descriptor on every listen/accept.
+  const read = ['/etc/ld.so.cache', '/etc/ssl/openssl.cnf', '/dev/null', '/usr/lib', '/usr/lib64', '/usr/lib32', '/usr/local/lib'].filter((path) => existsSync(path));
   if (env.NODE_EXTRA_CA_CERTS) read.push(env.NODE_EXTRA_CA_CERTS);
   const exec = [binary, ...(interpreter ? [realpathOr(interpreter)] : ['/usr/lib', '/usr/lib64'].filter((path) => existsSync(path)))];
   return { read: [...new Set(read)], write: [], exec: [...new Set(exec)] };

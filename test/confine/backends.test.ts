@@ -1,0 +1,92 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chooseBackend, createBackend } from '../../src/confine/choose.js';
+import { LandlockBackend, wideningWarnings, type LandlockPrepared } from '../../src/confine/landlock.js';
+import { NoneBackend, UNCONFINED_WARNING } from '../../src/confine/none.js';
+import { elfInterpreter, nodeRuntimeNeeds, resolveCommand } from '../../src/confine/launcher.js';
+import { landlockSkipReason, launcherPath, scratchDir } from '../support/confine.js';
+
+const skip = landlockSkipReason();
+const empty = { read: [], write: [], exec: [] };
+
+test('backend none spawns plainly and says loudly that workers are unconfined', async () => {
+  const backend = createBackend('none');
+  assert.ok(backend instanceof NoneBackend);
+  const { prepared } = await backend.prepare({ profile: 'hatter', hat: 'bob', runtime: empty });
+  assert.equal(prepared?.label, 'hatter//bob');
+  assert.deepEqual(prepared?.warnings, [`hatter//bob: ${UNCONFINED_WARNING}`]);
+  const child = backend.spawn(prepared!, process.execPath, ['-e', 'process.send(process.pid); process.disconnect()'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  assert.equal(await new Promise((resolve) => child.once('message', resolve)), child.pid);
+  assert.deepEqual(await backend.verify(prepared!, child.pid!), { ok: true, detail: 'unconfined (backend none)' });
+});
+
+test('an explicit backend that is unavailable is refused with its reason', async () => {
+  const choice = await chooseBackend('landlock', undefined, { landlock: { launcher: '/nonexistent/hatter-launch' } });
+  assert.equal(choice.backend, undefined);
+  assert.match(choice.reason, /^backend landlock is not available: the launcher failed to probe Landlock/);
+  const prepared = await new LandlockBackend({ launcher: '/nonexistent/hatter-launch' }).prepare({ profile: 'p', hat: null, runtime: empty });
+  assert.equal(prepared.diagnostics[0]?.code, 'confine/landlock-unavailable');
+});
+
+test('prepare turns a hat into a launch plan with the site uid and gid, and a status summary', { skip }, async () => {
+  const dir = scratchDir('backend');
+  mkdirSync(join(dir, 'site', 'public'), { recursive: true });
+  const policy = join(dir, 'policy');
+  writeFileSync(policy, `profile hatter {\n  ^site {\n    ${dir}/site/public/** r,\n    ${dir}/site/public/*.php rix,\n  }\n}\n`);
+  const backend = new LandlockBackend({ launcher: launcherPath! });
+  const { prepared, diagnostics } = await backend.prepare({ policyFile: policy, profile: 'hatter', hat: 'site', runtime: nodeRuntimeNeeds(), uid: 1234, gid: 5678 });
+  assert.deepEqual(diagnostics, []);
+  const landlock = prepared as LandlockPrepared;
+  assert.equal(landlock.plan.uid, 1234);
+  assert.equal(landlock.plan.gid, 5678);
+  assert.ok(landlock.plan.landlock!.paths.some((p) => p.path === join(dir, 'site', 'public') && p.read && p.exec && !p.write));
+  assert.equal(landlock.summary.backend, 'landlock');
+  assert.equal(landlock.summary.uid, 1234);
+  assert.match(String(landlock.summary.network), /^tcp restricted: bind \[\], connect \[\]$/);
+  assert.ok((landlock.summary.widening as string[]).some((w) => /^exec beneath .*\/site\/public for .*\*\.php/.test(w)));
+  assert.match(landlock.warnings[0]!, /^hatter\/\/site: Landlock grants more than the hat in \d+ ways, including .*metadata.*hatter confine explain --policy/);
+});
+
+test('verify refuses a process that did not come through the launcher', { skip }, async () => {
+  const backend = new LandlockBackend({ launcher: launcherPath! });
+  const { prepared } = await backend.prepare({ profile: 'p', hat: null, runtime: nodeRuntimeNeeds() });
+  const plain = spawn('/bin/sleep', ['5'], { stdio: 'ignore' });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const result = await backend.verify(prepared!, plain.pid!);
+    assert.equal(result.ok, false);
+    assert.match(result.detail, /without no_new_privs: it did not pass the launcher/);
+  } finally {
+    plain.kill();
+  }
+  const gone = await backend.verify(prepared!, 2 ** 22 + 7);
+  assert.equal(gone.ok, false);
+});
+
+test('startup warnings: one headline, then each path widening; none when nothing widens', () => {
+  assert.deepEqual(wideningWarnings('p//h', []), []);
+  const lines = wideningWarnings('p//h', [
+    { kind: 'metadata', summary: 'stat anywhere' },
+    { kind: 'glob', summary: 'read beneath /srv for /srv/*.html' },
+  ], '/etc/apparmor.d/p');
+  assert.deepEqual(lines, [
+    'p//h: Landlock grants more than the hat in 2 ways, including metadata (never mediated by Landlock) (details: hatter confine explain --policy /etc/apparmor.d/p --backend landlock p//h)',
+    'p//h: Landlock widening [glob]: read beneath /srv for /srv/*.html',
+  ]);
+});
+
+test('runtime needs: EXECUTE only on the program and its ELF interpreter; commands resolve like execvp', () => {
+  const needs = nodeRuntimeNeeds({});
+  assert.equal(needs.exec.length, 2);
+  assert.ok(needs.exec[0]!.endsWith('node') || needs.exec[0]!.includes('node'));
+  assert.match(needs.exec[1]!, /ld-linux|ld-musl|ld\.so/);
+  assert.ok(needs.read.includes('/etc/ld.so.cache'));
+  assert.equal(nodeRuntimeNeeds({ NODE_EXTRA_CA_CERTS: '/x/ca.pem' }).read.includes('/x/ca.pem'), true);
+  assert.equal(elfInterpreter('/etc/hostname'), undefined);
+  assert.equal(elfInterpreter('/nonexistent'), undefined);
+  assert.equal(resolveCommand('sh', { PATH: '/nonexistent:/usr/bin' }), realpathSync('/usr/bin/sh'));
+  assert.equal(resolveCommand('no-such-command-here', { PATH: '/usr/bin' }), undefined);
+});
