@@ -144,17 +144,41 @@ function parseFilePermissions(text: string): FileBit[] {
   return bits;
 }
 
+/**
+ * File decisions depend only on the set of rules the path matches (one DFA accepting state), the half
+ * and the bits asked for, so they are computed once per (state's rule set, half, bits) and shared:
+ * a Decision is immutable data. This keeps a decision at one DFA pass plus one map lookup.
+ */
+const fileDecisionCache = new WeakMap<CompiledProfile, WeakMap<readonly number[], Map<string, Decision>>>();
+
 function decideFile(profile: CompiledProfile, request: Extract<AccessRequest, { class: 'file' }>): Decision {
+  const raw = request.path;
+  const path = raw.charCodeAt(0) !== 47 || raw.includes('//') ? canonicalizePath(raw, { directory: raw.endsWith('/') }) : raw;
+  const ids = lookup(profile.fileAutomaton, path);
+  let byState = fileDecisionCache.get(profile);
+  if (!byState) { byState = new WeakMap(); fileDecisionCache.set(profile, byState); }
+  let byRequest = byState.get(ids);
+  if (!byRequest) { byRequest = new Map(); byState.set(ids, byRequest); }
+  const key = request.owner ? `o${request.permissions}` : request.permissions;
+  const cached = byRequest.get(key);
+  if (cached) return cached;
   const bits = parseFilePermissions(request.permissions);
-  const path = canonicalizePath(request.path, { directory: request.path.endsWith('/') });
-  const resolved = resolveFileBits(matchingFileRules(profile, path, request.owner ?? false));
+  const owner = request.owner ?? false;
+  const rules: FileEntry[] = [];
+  for (const id of ids) {
+    const rule = profile.files[id]!;
+    if (appliesToHalf(rule, owner)) rules.push(rule);
+  }
+  const resolved = resolveFileBits(rules);
   const decisions = bits.map((bit) => finishBit(profile, bit, resolved[bit]));
   let exec: ExecDecision | undefined;
   if (bits.includes('x')) {
     const chosen = execOf(resolved.x);
     if (chosen) exec = { mode: chosen.mode, ...(chosen.target !== undefined ? { target: chosen.target } : {}), rules: resolved.x.winners.map((r) => r.source) };
   }
-  return assemble(profile, request, decisions, exec);
+  const decision = assemble(profile, request, decisions, exec);
+  byRequest.set(key, decision);
+  return decision;
 }
 
 /** Permissions a profile grants on a path (allowed bits + exec), for link subset checks. */
