@@ -192,7 +192,7 @@ export const command: Command = {
       printDiagnostics(io, all);
       return EXIT_USAGE;
     }
-    const mapOptions = { defaultServerName: hostname() };
+    const mapOptions = { defaultServerName: hostname(), stat: (path: string) => fs.stat(path) };
 
     if (values.report) {
       const report = reportApacheHats(config, profile, mapOptions);

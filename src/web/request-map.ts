@@ -21,6 +21,12 @@ export interface MapOptions {
   readonly defaultServerName?: string;
   /** DocumentRoot when none is configured (Debian's built-in default). */
   readonly defaultDocumentRoot?: string;
+  /**
+   * Look at the file system like httpd's directory walk: it stops at the first path component that does
+   * not exist (deeper <Directory> sections do not apply; the rest becomes PATH_INFO) and knows whether
+   * the target is a directory. Without it every directory on the path is assumed to exist.
+   */
+  readonly stat?: (path: string) => 'file' | 'directory' | undefined;
 }
 
 export type UriResult = { readonly ok: true; readonly uri: string } | { readonly ok: false; readonly status: 400 | 404; readonly reason: string };
@@ -46,7 +52,10 @@ export interface RequestMapping {
   /** The configured ServerName of the vhost (inherited from the main server when it has none). */
   readonly serverName: string;
   readonly uri: string;
+  /** The file name httpd's directory walk ends with (a trailing `/` for a directory). */
   readonly filePath: string;
+  /** What the walk did not consume, when `stat` showed a missing component or a file with more path. */
+  readonly pathInfo?: string;
   readonly alias?: AliasRule;
   /** Every section that matched, in merge order. */
   readonly sections: readonly AppliedSection[];
@@ -195,23 +204,41 @@ function substituteGroups(template: string, match: RegExpExecArray): string {
 }
 
 /** URI → file path: the server's aliases (vhost first, then main server's, first match wins), else DocumentRoot. */
-export function mapUriToFile(config: ApacheConfig, server: ApacheServer, uri: string, options: MapOptions = {}): { filePath: string; alias?: AliasRule } {
+export function mapUriToFile(config: ApacheConfig, server: ApacheServer, uri: string, options: MapOptions = {}): { filePath: string; alias?: AliasRule; root: string } {
   const aliases = server.isMain ? config.main.aliases : [...server.aliases, ...config.main.aliases];
   for (const alias of aliases) {
     if (alias.kind === 'AliasMatch' || alias.kind === 'ScriptAliasMatch') {
       const re = compileRegex(alias.from);
       const m = re?.exec(uri);
-      if (m) return { filePath: posix.normalize(substituteGroups(alias.to, m)), alias };
+      if (m) {
+        const filePath = posix.normalize(substituteGroups(alias.to, m));
+        return { filePath, alias, root: posix.dirname(filePath) };
+      }
       continue;
     }
     const len = aliasPrefixLength(alias.from, uri);
     if (len === undefined) continue;
     const rest = uri.slice(len);
     const filePath = alias.to.endsWith('/') || rest === '' || rest.startsWith('/') ? alias.to + rest : `${alias.to}/${rest}`;
-    return { filePath: posix.normalize(filePath), alias };
+    return { filePath: posix.normalize(filePath), alias, root: alias.to };
   }
   const root = server.documentRoot ?? config.main.documentRoot ?? options.defaultDocumentRoot ?? '/var/www/html';
-  return { filePath: posix.normalize(root + uri) };
+  return { filePath: posix.normalize(root + uri), root };
+}
+
+/** httpd's directory walk over the real file system: stop at a missing component or at a file. */
+export function directoryWalk(filePath: string, stat: (path: string) => 'file' | 'directory' | undefined): { filePath: string; pathInfo?: string } {
+  const parts = filePath.split('/').filter(Boolean);
+  let current = '';
+  for (let i = 0; i < parts.length; i++) {
+    current += `/${parts[i]}`;
+    const kind = stat(current);
+    const rest = parts.slice(i + 1).join('/');
+    const restPath = rest === '' ? (filePath.endsWith('/') && kind !== 'directory' ? '/' : '') : `/${rest}${filePath.endsWith('/') ? '/' : ''}`;
+    if (kind === undefined || kind === 'file') return restPath ? { filePath: current, pathInfo: restPath } : { filePath: current };
+    if (i === parts.length - 1) return { filePath: `${current}/` };
+  }
+  return { filePath: '/' };
 }
 
 function componentCount(path: string): number {
@@ -317,11 +344,22 @@ export function mapRequest(config: ApacheConfig, target: RequestTarget, options:
   const normalized = normalizeUri(parsed.path);
   if (!normalized.ok) return { ok: false, status: normalized.status, reason: normalized.reason, vhost: choice.server, serverName };
   const uri = normalized.uri;
-  const { filePath, alias } = mapUriToFile(config, choice.server, uri, options);
+  const mappedFile = mapUriToFile(config, choice.server, uri, options);
+  const alias = mappedFile.alias;
+  const notes: string[] = [];
+  let filePath = mappedFile.filePath;
+  let pathInfo: string | undefined;
+  if (options.stat && options.stat(mappedFile.root) !== 'directory') {
+    notes.push(`${mappedFile.root} does not exist here: every directory on the path is assumed to exist`);
+  } else if (options.stat) {
+    const walked = directoryWalk(filePath, options.stat);
+    if (walked.pathInfo) notes.push(`${walked.filePath} is ${options.stat(walked.filePath.replace(/(.)\/$/, '$1')) === 'file' ? 'a file' : 'missing'}: the directory walk stops there (PATH_INFO ${walked.pathInfo})`);
+    filePath = walked.filePath;
+    pathInfo = walked.pathInfo;
+  }
   const sections = mergeSections(config, choice.server, uri, filePath);
   let hatSection: AppliedSection | undefined;
   for (const s of sections) if (s.section.hatName !== undefined) hatSection = s;
-  const notes: string[] = [];
   if (config.listens.length > 0 && !config.listens.some((l) => l.port === parsed.port)) {
     notes.push(`no Listen directive for port ${parsed.port}: httpd would not receive this request`);
   }
@@ -341,6 +379,7 @@ export function mapRequest(config: ApacheConfig, target: RequestTarget, options:
     serverName,
     uri,
     filePath,
+    ...(pathInfo ? { pathInfo } : {}),
     ...(alias ? { alias } : {}),
     sections,
     ...(hatSection ? { hatSection } : {}),

@@ -208,3 +208,23 @@ for (const row of ROWS) {
     if (row.warnings !== undefined) assert.deepEqual(selection.warnings, row.warnings);
   });
 }
+
+test('with the file system: the directory walk stops at a missing directory, and a directory gets its trailing slash', () => {
+  const files = memoryFileSystem({ '/srv/shop/uploads/a.jpg': '', '/srv/shop/index.php': '' });
+  const stat = (p: string) => files.stat(p);
+  const missing = mapRequest(config, { url: 'http://shop.example/uploads/tmp/x/y' }, { stat });
+  assert.ok(missing.ok);
+  if (!missing.ok) return;
+  assert.equal(missing.filePath, '/srv/shop/uploads/tmp');
+  assert.equal(missing.pathInfo, '/x/y');
+  // /srv/shop/uploads/tmp is not a directory here, so <Directory /srv/shop/uploads/tmp> does not apply.
+  assert.deepEqual(missing.sections.map((s) => s.section.pattern), ['/srv', '/srv/shop', '/srv/shop/uploads']);
+  const dir = mapRequest(config, { url: 'http://shop.example/uploads' }, { stat });
+  assert.ok(dir.ok && dir.filePath === '/srv/shop/uploads/');
+  if (dir.ok) assert.equal(dir.vectorInput.hatName, 'uploads');
+  const file = mapRequest(config, { url: 'http://shop.example/index.php/extra/path' }, { stat });
+  assert.ok(file.ok && file.filePath === '/srv/shop/index.php' && file.pathInfo === '/extra/path');
+  const elsewhere = mapRequest(config, { url: 'http://blog.example/x' }, { stat });
+  assert.ok(elsewhere.ok && elsewhere.filePath === '/srv/blog/x');
+  if (elsewhere.ok) assert.match(elsewhere.notes.join('\n'), /\/srv\/blog does not exist here/);
+});
