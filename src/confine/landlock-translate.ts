@@ -111,6 +111,16 @@ function beneath(path: string, under: string): boolean {
   return under === '/' ? path.startsWith('/') : path === under || path.startsWith(`${under}/`);
 }
 
+/** Could a deny pattern name something beneath (or above) the grant's path? Conservative: yes when unsure. */
+function overlapsGrant(pattern: string, path: string): boolean {
+  const options = expandAlternations(pattern);
+  if (!options) return true;
+  return options.some((option) => {
+    const cover = coveringPath(option).path;
+    return beneath(cover, path) || beneath(path, cover);
+  });
+}
+
 function networkAllowsTcp(rules: readonly HatOtherRule[]): boolean {
   return rules.some((rule) => rule.kind === 'network' && !rule.deny && (rule.words.length === 0
     || rule.words.every((w) => /^(inet6?|stream|tcp)$/.test(w.replace(/,$/, ''))) && !rule.words.some((w) => /^(dgram|raw|udp)$/.test(w))));
@@ -177,7 +187,10 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
       const literal = literalPattern(grant.path);
       // AppArmor names directories with a trailing slash: `dir/**` is the directory and everything beneath.
       const granted = isDir ? [`${grant.path === '/' ? '' : literal}/**`] : [literal];
-      const exact = options.oracle?.beyond(granted, allowed, denied);
+      // An exact hat rule for this right (dir/** or the file itself) and no deny rule beneath: nothing to
+      // compute. Otherwise ask the AARE engine for the exact difference.
+      const exactRule = fromRules.some((f) => f.exact) && !rules.files.some((rule) => rule.deny && rightsOf(rule.perms).includes(right) && overlapsGrant(rule.pattern, grant.path));
+      const exact = exactRule ? { empty: true, witnesses: [] } : options.oracle?.beyond(granted, allowed, denied);
       const runtimeOnly = fromRules.length === 0 && runtimePaths.has(grant.path);
       const because = runtimeOnly
         ? ' (runtime: needed by the worker program itself)'
