@@ -246,7 +246,7 @@ export const command: Command = {
       io.stdout.write(`${JSON.stringify({
         vhost: vhostId(config, mapped.vhost), serverName: mapped.serverName, candidates: names, hat: selection.hat, label: selection.label,
         outcome: selection.outcome, reason: selection.reason, warnings,
-        vhostMatchedBy: mapped.vhostChoice.matchedBy, vhostReason: mapped.vhostChoice.reason, uri: mapped.uri, filePath: mapped.filePath,
+        vhostMatchedBy: mapped.vhostChoice.matchedBy, vhostReason: mapped.vhostChoice.reason, uri: mapped.uri, filePath: mapped.filePath, ...(mapped.pathInfo ? { pathInfo: mapped.pathInfo } : {}),
         sections, candidateSources: candidates.map((c) => c.source), profile: profile.name, mode: profile.mode, order,
         notes: mapped.notes, diagnostics: all.map(diagnosticToJson),
       }, null, 2)}\n`);
@@ -257,7 +257,7 @@ export const command: Command = {
       out.push(`vhost:       ${v.isMain ? 'main server' : `<VirtualHost ${v.addresses.map((a) => `${a.host}:${a.port}`).join(' ')}> at ${vhostId(config, v)}`}`);
       out.push(`             ${mapped.vhostChoice.reason}`);
       out.push(`ServerName:  ${mapped.serverName}${mapped.vhost.defaultHatName !== undefined ? `   AADefaultHatName: ${mapped.vhost.defaultHatName}` : ''}`);
-      out.push(`URI:         ${mapped.uri} -> ${mapped.filePath}${mapped.alias ? ` (${mapped.alias.kind} ${mapped.alias.from})` : ''}`);
+      out.push(`URI:         ${mapped.uri} -> ${mapped.filePath}${mapped.pathInfo ? ` + PATH_INFO ${mapped.pathInfo}` : ''}${mapped.alias ? ` (${mapped.alias.kind} ${mapped.alias.from})` : ''}`);
       if (sections.length === 0) out.push('sections:    none');
       sections.forEach((s, i) => {
         const sets = s.hatName !== undefined ? `  ${s.hatDirective} ${s.hatName}${mapped.hatSection?.section.location === mapped.sections[i]!.section.location ? '  <- wins (last merged)' : '  (overridden later)'}` : '';
