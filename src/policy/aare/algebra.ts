@@ -237,3 +237,38 @@ export function formatWitness(witness: Witness): string {
   }
   return out;
 }
+
+/**
+ * Every distinct set of rule ids that some string reaches, each with its shortest witness (smallest in
+ * WITNESS_BYTE_ORDER among equals), in witness order. This is how per-state questions are asked of a
+ * rule set: "do rules 3 and 7 ever match the same path, and on which?" (e.g. exec-mode conflicts).
+ */
+export function acceptingSets(a: Automaton, options: AlgebraOptions = {}): { readonly ids: readonly number[]; readonly witness: Witness }[] {
+  const maxStates = options.maxStates ?? DEFAULT_MAX_STATES * 10;
+  const cls = productClasses(a, universal(a.universe), a.universe);
+  const parent = new Int32Array(a.stateCount).fill(-2);
+  const via = new Int32Array(a.stateCount);
+  const queue: number[] = [a.start];
+  parent[a.start] = -1;
+  const seenSets = new Set<number>();
+  const out: { ids: readonly number[]; witness: Witness }[] = [];
+  for (let qi = 0; qi < queue.length; qi++) {
+    const s = queue[qi]!;
+    const index = a.acceptIndex[s]!;
+    if (index !== 0 && !seenSets.has(index)) {
+      seenSets.add(index);
+      const bytes: number[] = [];
+      for (let at = s; parent[at]! >= 0; at = parent[at]!) bytes.push(via[at]!);
+      out.push({ ids: a.acceptSets[index]!, witness: witnessOf(bytes.reverse()) });
+    }
+    for (const c of cls.order) {
+      const t = a.transitions[s * a.classCount + cls.pairA[c]!]!;
+      if (t === 0 || parent[t] !== -2) continue;
+      if (queue.length >= maxStates) throw new StateLimitExceeded(maxStates);
+      parent[t] = s;
+      via[t] = cls.bestByte[c]!;
+      queue.push(t);
+    }
+  }
+  return out;
+}

@@ -10,6 +10,7 @@
 //   isEmpty(a) → { empty, witness? }; isSubset(a, b); equivalent(a, b)
 //   compare(a, b) → { relation: equal|subset|superset|overlap|disjoint, onlyInA?, onlyInB?, inBoth? }
 //   comparePatterns(a, b, options) / patternsOverlap(a, b) — the same on pattern text
+//   acceptingSets(ruleSet) → every distinct set of rule ids some string reaches, with a shortest witness
 //   isExact(pattern, { positiveClassIsWildcard }) — policy-language §10 ([3.0.8] behind the option)
 //
 // Witnesses are the shortest strings with the property, the smallest in WITNESS_BYTE_ORDER among equals.
@@ -28,7 +29,7 @@ export { compilePattern, compileRuleSet, matches, lookup, isExact, canonicalizeP
 export type { AlgebraOptions, Comparison, EmptinessResult, Relation, Witness } from './algebra.js';
 export {
   intersect, union, difference, complement, isEmpty, isSubset, equivalent, compare, product, universal, empty,
-  formatWitness, WITNESS_BYTE_ORDER,
+  formatWitness, acceptingSets, WITNESS_BYTE_ORDER,
 } from './algebra.js';
 
 type PatternAnswer<T> = ({ readonly ok: true } & T) | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  compare, compilePattern, compileRuleSet, complement, comparePatterns, difference, equivalent, intersect,
+  acceptingSets, compare, compilePattern, compileRuleSet, complement, comparePatterns, difference, equivalent, intersect,
   isEmpty, isSubset, lookup, matches, patternDifference, patternsOverlap, union, WITNESS_BYTE_ORDER,
   type Automaton, type Witness,
 } from '../../../src/policy/aare/index.js';
@@ -167,4 +167,27 @@ test('compiled DFAs are minimal: every two states are distinguishable', () => {
       }
     }
   }), { numRuns: 60, seed: 8 });
+});
+
+test('acceptingSets lists every reachable combination of rules with its shortest witness', () => {
+  fc.assert(fc.property(fc.array(patternArb, { minLength: 1, maxLength: 5 }), (patterns) => {
+    const built = compileRuleSet(patterns.map((pattern, id) => ({ pattern, id })));
+    assert.ok(built.ok);
+    const sets = acceptingSets(built.automaton);
+    const key = (ids: readonly number[]) => ids.join(',');
+    // Brute force: the first string (in length, witness order) reaching each combination.
+    const expected = new Map<string, string>();
+    for (const s of UNIVERSE) {
+      const ids = lookup(built.automaton, s);
+      if (ids.length && !expected.has(key(ids))) expected.set(key(ids), s);
+    }
+    const found = new Map(sets.map((entry) => [key(entry.ids), entry.witness.text]));
+    for (const [ids, witness] of expected) assert.equal(found.get(ids), witness, `set ${ids} of ${JSON.stringify(patterns)}`);
+    for (const entry of sets) assert.deepEqual(lookup(built.automaton, entry.witness.bytes), entry.ids);
+  }), { numRuns: 100, seed: 9 });
+  const conflicts = compileRuleSet([{ pattern: '/bin/[cd]at', id: 1 }, { pattern: '/bin/*', id: 2 }, { pattern: '/usr/**', id: 3 }]);
+  assert.ok(conflicts.ok);
+  assert.deepEqual(acceptingSets(conflicts.automaton).map((e) => [e.ids, e.witness.text]), [
+    [[2], '/bin/a'], [[3], '/usr/a'], [[1, 2], '/bin/cat'],
+  ]);
 });
