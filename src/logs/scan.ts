@@ -221,6 +221,14 @@ export function scanRecord(text: string, into?: RawRecord): RawRecord {
   return r;
 }
 
+/** `text.startsWith(word, i)` without the builtin's generic path (this runs for every field of every line). */
+function matchesAt(text: string, i: number, word: string): boolean {
+  const n = word.length;
+  if (i + n > text.length) return false;
+  for (let k = 0; k < n; k++) if (text.charCodeAt(i + k) !== word.charCodeAt(k)) return false;
+  return true;
+}
+
 function skipSeparators(text: string, i: number): number {
   const n = text.length;
   while (i < n && isSeparator(text.charCodeAt(i))) i++;
@@ -233,7 +241,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 function isMonthAt(text: string, i: number): boolean {
   const c = text.charCodeAt(i);
   if (c < 65 || c > 83) return false; // A..S
-  for (const month of MONTHS) if (text.startsWith(month, i)) return true;
+  for (const month of MONTHS) if (matchesAt(text, i, month)) return true;
   return false;
 }
 
@@ -241,15 +249,15 @@ function isMonthAt(text: string, i: number): boolean {
 function stripPrefix(text: string, i: number, r: RawRecord): number {
   const c = text.charCodeAt(i);
   // auditd: `type=...` or `node=HOST type=...`
-  if (text.startsWith('type=', i)) {
+  if (matchesAt(text, i, 'type=')) {
     r.source = 'auditd';
     return i;
   }
-  if (text.startsWith('node=', i)) {
+  if (matchesAt(text, i, 'node=')) {
     const sp = text.indexOf(' ', i);
     if (sp < 0) return -1;
     const j = skipSeparators(text, sp);
-    if (!text.startsWith('type=', j)) return -1;
+    if (!matchesAt(text, j, 'type=')) return -1;
     r.source = 'auditd';
     return j;
   }
@@ -260,7 +268,7 @@ function stripPrefix(text: string, i: number, r: RawRecord): number {
     r.source = 'dmesg';
     return afterKernelPrefix(text, skipSeparators(text, close + 1));
   }
-  if (text.startsWith('audit', i) || text.startsWith('apparmor=', i) || text.startsWith('AVC ', i) || text.startsWith('USER_AVC ', i)) {
+  if (matchesAt(text, i, 'audit') || matchesAt(text, i, 'apparmor=') || matchesAt(text, i, 'AVC ') || matchesAt(text, i, 'USER_AVC ')) {
     r.source = 'kernel';
     return afterKernelPrefix(text, i);
   }
@@ -305,7 +313,7 @@ function stripPrefix(text: string, i: number, r: RawRecord): number {
 }
 
 function afterKernelPrefix(text: string, i: number): number {
-  if (text.startsWith('audit: ', i)) return skipSpacesOnly(text, i + 7);
+  if (matchesAt(text, i, 'audit: ')) return skipSpacesOnly(text, i + 7);
   return i;
 }
 
@@ -326,7 +334,7 @@ function skipSpacesOnly(text: string, i: number): number {
 
 /** `audit(1279948227.175:27)` at i; returns the index after `)` (and a following `:`), or -1. */
 function scanAuditId(text: string, i: number, r: RawRecord): number {
-  if (!text.startsWith('audit(', i)) return -1;
+  if (!matchesAt(text, i, 'audit(')) return -1;
   let j = i + 6;
   const start = j;
   let epoch = 0;
@@ -355,12 +363,12 @@ function scanAuditId(text: string, i: number, r: RawRecord): number {
 }
 
 function scanHeaderAndBody(text: string, i: number, r: RawRecord): void {
-  if (text.startsWith('type=', i)) {
+  if (matchesAt(text, i, 'type=')) {
     const end = nextSpace(text, i + 5);
     r.recordType = text.slice(i + 5, end);
     let j = skipSeparators(text, end);
-    if (text.startsWith('msg=', j)) j += 4;
-    if (text.startsWith('audit(', j)) {
+    if (matchesAt(text, j, 'msg=')) j += 4;
+    if (matchesAt(text, j, 'audit(')) {
       const after = scanAuditId(text, j, r);
       if (after < 0) {
         r.problem = 'no-fields';
@@ -372,7 +380,7 @@ function scanHeaderAndBody(text: string, i: number, r: RawRecord): void {
     scanBody(text, j, r);
     return;
   }
-  if (text.startsWith('audit(', i)) {
+  if (matchesAt(text, i, 'audit(')) {
     const after = scanAuditId(text, i, r);
     if (after < 0) {
       r.problem = 'no-fields';
@@ -383,7 +391,7 @@ function scanHeaderAndBody(text: string, i: number, r: RawRecord): void {
     return;
   }
   // `AVC apparmor=...` (audit records relayed through journald/rsyslog without their header)
-  if (text.startsWith('AVC ', i) || text.startsWith('USER_AVC ', i)) {
+  if (matchesAt(text, i, 'AVC ') || matchesAt(text, i, 'USER_AVC ')) {
     const end = nextSpace(text, i);
     r.recordType = text.slice(i, end);
     scanBody(text, end, r);
@@ -464,7 +472,7 @@ const HASH_MASK = HASH_SIZE - 1;
 /** Open-addressed table: slot → index into KEY_TABLE + 1 (0 = empty). */
 const hashSlots = new Int16Array(HASH_SIZE);
 
-/** Length and three characters identify every known key; startsWith() confirms. */
+/** Length and three characters identify every known key; matchesAt() confirms. */
 function keyHash(text: string, from: number, to: number): number {
   const length = to - from;
   return (length * 131 + text.charCodeAt(from) * 31 + text.charCodeAt(from + (length >> 1)) * 7 + text.charCodeAt(to - 1)) & HASH_MASK;
@@ -488,7 +496,7 @@ function fieldOf(text: string, from: number, to: number, hash: number): number {
     const entry = hashSlots[slot]!;
     if (entry === 0) return -1;
     const name = KEY_NAMES[entry - 1]!;
-    if (name.length === length && text.startsWith(name, from)) return KEY_FIELDS[entry - 1]!;
+    if (name.length === length && matchesAt(text, from, name)) return KEY_FIELDS[entry - 1]!;
     slot = (slot + 1) & HASH_MASK;
   }
 }
@@ -528,14 +536,22 @@ function scanFields(text: string, i: number, end: number, r: RawRecord, inUserMs
     while (i < end && isSeparator(text.charCodeAt(i))) i++;
     if (i >= end) return;
     const keyStart = i;
-    while (i < end && isKeyChar(text.charCodeAt(i))) i++;
-    if (i === keyStart || i >= end || text.charCodeAt(i) !== EQUALS) {
-      // a stray word: skip it (the kernel never writes one, but logs get mangled)
-      while (i < end && !isSeparator(text.charCodeAt(i))) i++;
-      continue;
+    // Fast path: the next '=' (a native search) ends a known key, confirmed by fieldOf's exact match.
+    const eq = text.indexOf('=', i);
+    let field = -1;
+    if (eq > i && eq < end && eq - i <= 16) field = fieldOf(text, i, eq, keyHash(text, i, eq));
+    if (field < 0) {
+      // unknown key, or no key at all: check the characters one by one
+      while (i < end && isKeyChar(text.charCodeAt(i))) i++;
+      if (i === keyStart || i >= end || text.charCodeAt(i) !== EQUALS) {
+        // a stray word: skip it (the kernel never writes one, but logs get mangled)
+        while (i < end && !isSeparator(text.charCodeAt(i))) i++;
+        continue;
+      }
+    } else {
+      i = eq;
     }
     const keyEnd = i;
-    const field = fieldOf(text, keyStart, keyEnd, keyHash(text, keyStart, keyEnd));
     i++;
     let value: string;
     const q = text.charCodeAt(i);
