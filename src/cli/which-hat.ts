@@ -284,4 +284,3 @@ function poolDetails(pool: { user?: string; group?: string; listen?: string; chr
   };
 }
 
-export { EXIT_USAGE };
