@@ -1,7 +1,10 @@
 // Canonical formatter: CST → Doc → text. Keeps every comment (own-line comments stay above the
 // statement they precede, same-line comments stay on their line), keeps at most one blank line
 // between statements, and prints any statement that holds a syntax error exactly as written.
+import { isDeepStrictEqual } from 'node:util';
 import type { Diagnostic } from '../diagnostic.js';
+import { buildPolicyModel } from '../model/build.js';
+import { normalizePolicy } from '../model/normalize.js';
 import { parsePolicy, type ParseResult } from '../syntax/parser.js';
 import { SyntaxNode, SyntaxToken } from '../syntax/tree.js';
 import { isPermissionWord } from '../syntax/lexer.js';
@@ -12,16 +15,31 @@ export interface FormatResult {
   /** The parser's diagnostics for the input (statements with errors were kept verbatim). */
   readonly diagnostics: readonly Diagnostic[];
   readonly changed: boolean;
+  /**
+   * True when the formatted text did not re-parse to the same meaning (normalized AST and syntax
+   * errors) and the input was returned unchanged instead. A formatter bug if it ever happens.
+   */
+  readonly keptOriginal: boolean;
 }
 
-/** Format policy text (or a parse result) in hatter's canonical style. Never throws. */
+/** Format policy text (or a parse result) in hatter's canonical style. Never throws, never changes meaning. */
 export function formatPolicy(input: string | ParseResult, file = '<input>'): FormatResult {
   const parsed = typeof input === 'string' ? parsePolicy(input, file) : input;
   const errors = parsed.diagnostics.filter((d) => d.severity === 'error' && d.offset !== undefined).map((d) => d.offset!).sort((a, b) => a - b);
   const formatter = new Formatter(errors);
   let text = printDoc(formatter.container(new SyntaxNode(parsed.root), true));
   if (text.length && !text.endsWith('\n')) text += '\n';
-  return { text, diagnostics: parsed.diagnostics, changed: text !== parsed.text };
+  if (text !== parsed.text && !sameMeaning(parsed, parsePolicy(text, parsed.file))) {
+    return { text: parsed.text, diagnostics: parsed.diagnostics, changed: false, keptOriginal: true };
+  }
+  return { text, diagnostics: parsed.diagnostics, changed: text !== parsed.text, keptOriginal: false };
+}
+
+/** The safety net: same syntax error codes and the same normalized AST. */
+function sameMeaning(before: ParseResult, after: ParseResult): boolean {
+  const codes = (r: ParseResult) => r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code).join();
+  if (codes(before) !== codes(after)) return false;
+  return isDeepStrictEqual(normalizePolicy(buildPolicyModel(before).policy), normalizePolicy(buildPolicyModel(after).policy));
 }
 
 const PERMISSION_ORDER = 'mrwalk';
@@ -83,7 +101,18 @@ class Formatter {
     const headSuffix: Doc[] = [];
     let inBody = isFile;
     let firstStatementLine = -1;
-    for (const child of node.children()) {
+    const children = node.children();
+    // Where the next significant element starts: "expected …" errors reported between a statement
+    // and its successor (or at the successor) mean the statement is incomplete.
+    const nextStart: number[] = new Array(children.length);
+    let next = node.end;
+    for (let i = children.length - 1; i >= 0; i--) {
+      nextStart[i] = next;
+      const c = children[i]!;
+      if (!(c instanceof SyntaxToken && (c.kind === 'Whitespace' || c.kind === 'Newline' || c.kind === 'Comment' || c.kind === 'LineContinuation'))) next = c.offset;
+    }
+    for (let index = 0; index < children.length; index++) {
+      const child = children[index]!;
       if (child instanceof SyntaxToken) {
         switch (child.kind) {
           case 'Whitespace': case 'LineContinuation': continue;
@@ -119,7 +148,7 @@ class Formatter {
         firstStatementLine = lines.length;
         while (firstStatementLine > 0 && lines[firstStatementLine - 1]!.length === 1 && typeof lines[firstStatementLine - 1]![0] === 'string') firstStatementLine--;
       }
-      lines.push([this.statement(child)]);
+      lines.push([this.errorIn(child.end, nextStart[index]! + 1) ? this.verbatimOf(child) : this.statement(child)]);
       newlines = 0;
       onLine = true;
       started = true;
@@ -150,7 +179,7 @@ class Formatter {
       case 'QualifierBlock': return this.qualifierBlock(node);
       case 'Conditional': return this.conditional(node);
       default:
-        if (this.broken(node) || hasComment(node)) return this.verbatimOf(node);
+        if (this.broken(node) || hasComment(node) || hasTrailingBackslash(node)) return this.verbatimOf(node);
         return this.simpleStatement(node);
     }
   }
@@ -216,7 +245,7 @@ class Formatter {
   }
 
   private conditional(node: SyntaxNode): Doc {
-    if (this.errorInOutsideBlocks(node) || hasCommentOutsideBlocks(node)) return this.verbatimOf(node);
+    if (this.errorInOutsideBlocks(node) || hasCommentOutsideBlocks(node) || hasTrailingBackslash(node, true)) return this.verbatimOf(node);
     const parts: Doc[] = [];
     for (const branch of node.childNodes()) {
       const words = branch.significantTokens().filter((t) => t.kind === 'Keyword').map((t) => t.text);
@@ -231,7 +260,7 @@ class Formatter {
   }
 
   private qualifierBlock(node: SyntaxNode): Doc {
-    if (this.errorInOutsideBlocks(node) || hasCommentOutsideBlocks(node)) return this.verbatimOf(node);
+    if (this.errorInOutsideBlocks(node) || hasCommentOutsideBlocks(node) || hasTrailingBackslash(node, true)) return this.verbatimOf(node);
     const prefix = node.childNodes().find((c) => c.kind === 'Prefix');
     const block = node.childNodes().find((c) => c.kind === 'Block');
     return concat(prefix ? this.prefix(prefix) : '', ' ', block ? this.block(block) : '');
@@ -240,7 +269,7 @@ class Formatter {
   private profile(node: SyntaxNode): Doc {
     const block = node.childNodes().find((c) => c.kind === 'Block');
     const headEnd = block ? block.offset : node.end;
-    if (this.errorInOutsideBlocks(node) || !block) return this.verbatimOf(node);
+    if (this.errorInOutsideBlocks(node) || !block || hasTrailingBackslash(node, true)) return this.verbatimOf(node);
     let head: string;
     if (hasCommentOutsideBlocks(node)) {
       head = node.text().slice(0, headEnd - node.offset).trim();
@@ -377,7 +406,8 @@ class Formatter {
         if (child.kind === 'ConditionalBranch') {
           if (this.errorInOutsideBlocks(child)) return true;
         }
-        if (this.errorIn(start, child.offset)) return true;
+        // An error at the block's '{' ("expected …" before it) belongs to the head.
+        if (this.errorIn(start, child.offset + 1)) return true;
         start = child.end;
       } else if (child instanceof SyntaxNode && child.kind === 'Error') return true;
     }
@@ -402,6 +432,23 @@ function isFragment(root: SyntaxNode): boolean {
 
 function compareWords(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A word ending in a lone backslash: re-spacing it would turn `\` + blank into an escaped blank.
+ * With `outsideBlocks`, only the statement's own head is examined (blocks handle their statements).
+ */
+function hasTrailingBackslash(node: SyntaxNode, outsideBlocks = false): boolean {
+  const stack: SyntaxNode[] = [node];
+  while (stack.length) {
+    const n = stack.pop()!;
+    for (const c of n.children()) {
+      if (c instanceof SyntaxToken) {
+        if ((c.kind === 'Word' || c.kind === 'QuotedString') && /(^|[^\\])(\\\\)*\\$/.test(c.text)) return true;
+      } else if (!(outsideBlocks && c.kind === 'Block')) stack.push(c);
+    }
+  }
+  return false;
 }
 
 function hasComment(node: SyntaxNode): boolean {
