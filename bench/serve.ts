@@ -7,7 +7,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startPhpFpm, type PhpFpmMaster } from '../src/server/fastcgi/index.js';
 import { machineLine, markdownTable, median, writeBenchSection } from './support/report.js';
 
@@ -297,7 +298,9 @@ http {
 
 /** hatter serve with the Node handler at /hello, a CGI script at /cgi-bin/, static files elsewhere. */
 async function startHatter(site: Site, repoRoot: string): Promise<Started> {
-  const cli = join(repoRoot, 'bin', 'hatter.js');
+  // The CLI compiled next to this benchmark (dist/ under `npm run bench`), else the package's bin.
+  const compiled = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'bin.js');
+  const cli = existsSync(compiled) ? compiled : join(repoRoot, 'bin', 'hatter.js');
   const port = await freePort();
   const admin = await freePort();
   const config = [

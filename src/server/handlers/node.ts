@@ -65,14 +65,14 @@ export class NodeHandler implements Handler {
     let response: Response;
     try {
       const result = handler(request);
-      response = result instanceof Promise ? await raceAbort(result, ctx.signal) : result;
+      response = result instanceof Promise ? await settleOrAbort(result, ctx) : result;
       if (!(response instanceof Response)) throw new TypeError('the handler did not return a Response');
     } catch (error) {
       if (ctx.signal.aborted) return sendStatus(res, 504);
       return failInternally(res, 'handlers/node-handler-error', `node module ${this.modulePath}`, error);
     }
     try {
-      await sendWebResponse(response, req, res, ctx.signal);
+      await sendWebResponse(response, req, res, ctx);
     } catch (error) {
       if (ctx.signal.aborted) return sendStatus(res, 504);
       failInternally(res, 'handlers/node-body-error', `node module ${this.modulePath}`, error);
@@ -80,6 +80,20 @@ export class NodeHandler implements Handler {
   }
 
   async close(): Promise<void> {}
+}
+
+const PENDING = Symbol('pending');
+const pending = Promise.resolve(PENDING);
+
+/**
+ * The handler's result, or a rejection when the request is aborted first. A promise that is already
+ * settled (a handler with nothing to wait for) is taken as is, without touching ctx.signal: the
+ * server creates that signal lazily, and most requests never need it.
+ */
+async function settleOrAbort<T>(promise: Promise<T>, ctx: HandlerContext): Promise<T> {
+  const first = await Promise.race([promise, pending]);
+  if (first !== PENDING) return first as T;
+  return raceAbort(promise, ctx.signal);
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -117,7 +131,7 @@ export function toWebRequest(req: IncomingMessage, ctx: HandlerContext): Request
   // Handing ctx.signal to the constructor makes undici follow it with a new controller, a listener
   // and a finalization registry entry per request, which costs more than the rest of the request
   // together. The handler sees the very same signal through an own property instead.
-  Object.defineProperty(request, 'signal', { value: ctx.signal, enumerable: false, configurable: true });
+  Object.defineProperty(request, 'signal', { get: () => ctx.signal, enumerable: false, configurable: true });
   return request;
 }
 
@@ -149,7 +163,7 @@ const nextTurn = () => new Promise<'later'>((resolveTurn) => setImmediate(resolv
  * Web Response → ServerResponse. A body that is complete at once (a string, a buffer) goes out in one
  * write with Content-Length; anything else streams chunk by chunk, waiting for 'drain'.
  */
-export async function sendWebResponse(response: Response, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+export async function sendWebResponse(response: Response, req: IncomingMessage, res: ServerResponse, ctx: Pick<HandlerContext, 'signal'>): Promise<void> {
   const headers: string[] = [];
   response.headers.forEach((value, name) => {
     if (name === 'set-cookie' || name === 'connection' || name === 'transfer-encoding' || name === 'keep-alive') return;
@@ -173,6 +187,7 @@ export async function sendWebResponse(response: Response, req: IncomingMessage, 
     return;
   }
   const reader = response.body.getReader();
+  const signal = ctx.signal;
   const onAbort = () => { reader.cancel(signal.reason).catch(() => {}); };
   signal.addEventListener('abort', onAbort, { once: true });
   // A client that goes away stops the producer too, instead of leaving it blocked on backpressure.
