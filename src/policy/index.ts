@@ -5,5 +5,12 @@ export * from './model/index.js';
 export * from './format/index.js';
 export * from './resolve/index.js';
 export * from './check/index.js';
-export * from './aare/index.js';
+// The AARE engine under its own name (its ParseResult would clash with the syntax one), plus the
+// functions most callers want at the top level.
+export * as aare from './aare/index.js';
+export {
+  parseAare, compilePattern, compileRuleSet, matches, lookup, canonicalizePath, filterSlashes, isExact,
+  intersect, union, difference, complement, isEmpty, isSubset, equivalent, compare, comparePatterns, patternsOverlap,
+  patternDifference, type Automaton, type Comparison, type Witness,
+} from './aare/index.js';
 export * from './eval/index.js';
