@@ -188,14 +188,16 @@ export function determinize(nfa: Nfa, start: number, universe: AareKind, maxStat
   let stampValue = 0;
   const stack: number[] = [];
 
-  const closure = (seeds: readonly number[]): number[] => {
+  // Epsilon closures: per NFA state once (memoized, sorted), then a set's closure is the union of its
+  // members' closures, deduplicated with a stamp and sorted natively in a scratch buffer.
+  const single: (Int32Array | undefined)[] = new Array(nfaSize);
+  const closureOf = (seed: number): Int32Array => {
+    let known = single[seed];
+    if (known) return known;
     stampValue++;
     const important: number[] = [];
-    for (const seed of seeds) {
-      if (stamp[seed] === stampValue) continue;
-      stamp[seed] = stampValue;
-      stack.push(seed);
-    }
+    stamp[seed] = stampValue;
+    stack.push(seed);
     while (stack.length) {
       const s = stack.pop()!;
       if (label[s]! >= 0 || accept[s]! >= 0) important.push(s);
@@ -204,7 +206,27 @@ export function determinize(nfa: Nfa, start: number, universe: AareKind, maxStat
         if (stamp[t] !== stampValue) { stamp[t] = stampValue; stack.push(t); }
       }
     }
-    return important.sort((x, y) => x - y);
+    known = Int32Array.from(important).sort();
+    single[seed] = known;
+    return known;
+  };
+  let scratch = new Int32Array(1024);
+  /** The closure of `seeds`, sorted; a view into a scratch buffer valid until the next call. */
+  const closure = (seeds: readonly number[]): Int32Array => {
+    if (seeds.length === 1) return closureOf(seeds[0]!);
+    let n = 0;
+    for (const seed of seeds) n += closureOf(seed).length;
+    if (scratch.length < n) scratch = new Int32Array(n * 2);
+    stampValue++;
+    n = 0;
+    for (const seed of seeds) {
+      const part = single[seed]!;
+      for (let i = 0; i < part.length; i++) {
+        const s = part[i]!;
+        if (stamp[s] !== stampValue) { stamp[s] = stampValue; scratch[n++] = s; }
+      }
+    }
+    return scratch.subarray(0, n).sort();
   };
 
   const members: Int32Array[] = [new Int32Array(0)];
@@ -214,14 +236,14 @@ export function determinize(nfa: Nfa, start: number, universe: AareKind, maxStat
   const acceptSetIds = new Map<string, number>([['', 0]]);
   const acceptSets: number[][] = [[]];
   const acceptIndex: number[] = [0];
-  const sameMembers = (id: number, set: readonly number[]): boolean => {
+  const sameMembers = (id: number, set: Int32Array): boolean => {
     const m = members[id]!;
     if (m.length !== set.length) return false;
     for (let i = 0; i < m.length; i++) if (m[i] !== set[i]) return false;
     return true;
   };
 
-  const intern = (set: number[]): number => {
+  const intern = (set: Int32Array): number => {
     let hash = set.length;
     for (let i = 0; i < set.length; i++) hash = (Math.imul(hash, 0x9e3779b1) ^ set[i]!) | 0;
     const found = ids.get(hash);
@@ -231,7 +253,7 @@ export function determinize(nfa: Nfa, start: number, universe: AareKind, maxStat
     }
     const id = members.length;
     if (id >= maxStates) throw new StateLimitExceeded(maxStates);
-    members.push(Int32Array.from(set));
+    members.push(set.slice());
     if (found === undefined) ids.set(hash, id);
     else if (typeof found === 'number') ids.set(hash, [found, id]);
     else found.push(id);
