@@ -26,7 +26,7 @@ test('Apache reader and request mapping: no throw on arbitrary configurations', 
       assert.ok(v.length >= 4 && v.length <= 5);
       selectHat({ name: 'p', baseName: 'p', isHat: false, mode: 'enforce', children: [] }, v, mapped.vectorInput);
     }
-  }), { numRuns: 400 });
+  }), { numRuns: Number(process.env.HATTER_FUZZ_RUNS ?? 400) });
 });
 
 test('FPM reader: no throw on arbitrary configurations', () => {
@@ -34,7 +34,7 @@ test('FPM reader: no throw on arbitrary configurations', () => {
   fc.assert(fc.property(text(tokens), text(tokens), (a, b) => {
     const { diagnostics } = readFpmConfig('/a.conf', { fs: memoryFileSystem({ '/a.conf': a, '/b.conf': b }), prefix: '/' });
     for (const d of diagnostics) assert.ok(d.line >= 1);
-  }), { numRuns: 400 });
+  }), { numRuns: Number(process.env.HATTER_FUZZ_RUNS ?? 400) });
 });
 
 test('policy tree reader: no throw on arbitrary policies', () => {
@@ -42,7 +42,7 @@ test('policy tree reader: no throw on arbitrary policies', () => {
   fc.assert(fc.property(text(tokens), text(tokens), (a, b) => {
     const fs = memoryFileSystem({ '/p/main': a, '/p/a': b, '/p/b': a, '/p/d/x': b });
     profileTreesFromPolicy('/p/main', { fs, includeDirs: ['/p'] });
-  }), { numRuns: 400 });
+  }), { numRuns: Number(process.env.HATTER_FUZZ_RUNS ?? 400) });
 });
 
 test('URI normalisation: never throws; accepted URIs are absolute, without dot segments or repeated slashes', () => {
@@ -53,4 +53,20 @@ test('URI normalisation: never throws; accepted URIs are absolute, without dot s
     assert.ok(!/\/\.\.?(\/|$)/.test(r.uri), r.uri);
     assert.ok(!r.uri.includes('//'), r.uri);
   }), { numRuns: 2000 });
+});
+
+test('request mapping: arbitrary URLs, Host headers and addresses never throw', () => {
+  const fs = memoryFileSystem({
+    '/c/apache2.conf': 'Listen 80\n<VirtualHost *:80>\nServerName a.example\nServerAlias *.a.example\nDocumentRoot /srv/a\nAlias /x/ /srv/x/\nAliasMatch ^/m/(.*)$ /srv/m/$1\n<LocationMatch "^/(api|v[0-9])/">\nAAHatName api\n</LocationMatch>\n</VirtualHost>\n<VirtualHost 127.0.0.2:*>\nServerName b.example\n</VirtualHost>\n',
+  });
+  const { config } = readApacheConfig('/c/apache2.conf', { fs });
+  const url = fc.oneof(
+    fc.string({ maxLength: 60 }),
+    fc.tuple(fc.constantFrom('http://', 'https://', 'ftp://', ''), fc.string({ maxLength: 20 }), fc.constantFrom('', ':80', ':0', ':99999', ':x'), fc.string({ maxLength: 40 })).map((p) => p.join('')),
+    fc.fullUnicodeString({ maxLength: 40 }).map((s) => `/${s}`),
+  );
+  fc.assert(fc.property(url, fc.option(fc.fullUnicodeString({ maxLength: 20 }), { nil: undefined }), fc.option(fc.constantFrom('127.0.0.1', '127.0.0.2', '::1', 'x'), { nil: undefined }), (u, host, address) => {
+    const r = mapRequest(config, { url: u, ...(host !== undefined ? { host } : {}), ...(address !== undefined ? { localAddress: address } : {}) });
+    if (r.ok) assert.ok(r.uri.startsWith('/'));
+  }), { numRuns: Number(process.env.HATTER_FUZZ_RUNS ?? 400) });
 });
