@@ -290,3 +290,44 @@ ${fpm ? `      - prefix: /php/
     await new Promise((resolve) => { if (server.exitCode !== null) resolve(null); else { server.once('exit', resolve); setTimeout(() => { server.kill('SIGKILL'); resolve(null); }, 10_000).unref(); } });
   }
 });
+
+test('escape suite, the embedded demo: bob\'s /read?path= handler cannot read alice\'s files under the Landlock backend', { skip, timeout: 120_000 }, async (t) => {
+  const [port] = [await freePort()];
+  let output = '';
+  const server = spawn(process.execPath, [cliMain.replace(/main\.js$/, 'bin.js'), 'serve', '--backend', 'landlock', '--listen', `127.0.0.1:${port}`, '--admin', 'off', '--access-log', 'off'], {
+    cwd: repoRoot, env: { ...process.env, ...(launcherPath ? { HATTER_LAUNCHER: launcherPath } : {}) }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout!.on('data', (chunk) => { output += chunk; });
+  server.stderr!.on('data', (chunk) => { output += chunk; });
+  try {
+    const alice = await waitFor('alice\'s worker', async () => {
+      const reply = await get(port, 'alice.localhost', '/hello', 5000);
+      return reply.status === 200 ? (JSON.parse(reply.body) as { pid: number }) : undefined;
+    }, server, () => output, 60_000);
+    const hosting = join(repoRoot, 'examples', 'hosting');
+    const read = async (path: string) => get(port, 'bob.localhost', `/read?path=${encodeURIComponent(path)}`);
+    // control: bob reads his own file
+    const own = await read('bob/secret.txt');
+    assert.equal(own.status, 200, own.body);
+    assert.match(own.body, /bob/);
+    const blocked = [
+      'alice/secret.txt', join(hosting, 'alice', 'secret.txt'), 'bob/../alice/secret.txt', 'alice/public/index.html',
+      `/proc/self/root${join(hosting, 'alice', 'secret.txt')}`, `/proc/${alice.pid}/root${join(hosting, 'alice', 'secret.txt')}`,
+      `/proc/${alice.pid}/cwd/alice/secret.txt`, '/etc/shadow', '/etc/hostname', join(repoRoot, 'package.json'),
+    ];
+    const escapes: string[] = [];
+    for (const path of blocked) {
+      const reply = await read(path);
+      t.diagnostic(`demo read ${path}: ${reply.status} ${reply.body.trim().slice(0, 100)}`);
+      if (reply.status === 200) escapes.push(`${path}: ${reply.body.slice(0, 100)}`);
+      else if (!/EACCES|EPERM/.test(reply.body)) escapes.push(`${path}: no kernel refusal: ${reply.body}`);
+    }
+    const summary = `demo: ${blocked.length} attacks tried, ${blocked.length - escapes.length} blocked`;
+    t.diagnostic(summary);
+    process.stdout.write(`escape suite: ${summary}\n`);
+    assert.deepEqual(escapes, []);
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((resolve) => { if (server.exitCode !== null) resolve(null); else { server.once('exit', resolve); setTimeout(() => { server.kill('SIGKILL'); resolve(null); }, 10_000).unref(); } });
+  }
+});
