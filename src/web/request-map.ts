@@ -219,8 +219,8 @@ export function mapUriToFile(config: ApacheConfig, server: ApacheServer, uri: st
     const len = aliasPrefixLength(alias.from, uri);
     if (len === undefined) continue;
     const rest = uri.slice(len);
-    const filePath = alias.to.endsWith('/') || rest === '' || rest.startsWith('/') ? alias.to + rest : `${alias.to}/${rest}`;
-    return { filePath: posix.normalize(filePath), alias, root: alias.to };
+    // mod_alias concatenates: `Alias /static/ /srv/static` maps /static/a.js to /srv/statica.js.
+    return { filePath: posix.normalize(alias.to + rest), alias, root: alias.to };
   }
   const root = server.documentRoot ?? config.main.documentRoot ?? options.defaultDocumentRoot ?? '/var/www/html';
   return { filePath: posix.normalize(root + uri), root };

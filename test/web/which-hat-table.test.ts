@@ -228,3 +228,14 @@ test('with the file system: the directory walk stops at a missing directory, and
   assert.ok(elsewhere.ok && elsewhere.filePath === '/srv/blog/x');
   if (elsewhere.ok) assert.match(elsewhere.notes.join('\n'), /\/srv\/blog does not exist here/);
 });
+
+test('Alias concatenates like mod_alias (a missing trailing slash in the target is kept as written)', () => {
+  const fs = memoryFileSystem({ '/a.conf': 'DocumentRoot /var/www\nAlias /static/ /srv/static\nAlias /icons /usr/share/icons/\n' });
+  const { config: c } = readApacheConfig('/a.conf', { fs });
+  const m1 = mapRequest(c, { url: '/static/app.js' });
+  assert.ok(m1.ok && m1.filePath === '/srv/staticapp.js');
+  const m2 = mapRequest(c, { url: '/icons/a.png' });
+  assert.ok(m2.ok && m2.filePath === '/usr/share/icons/a.png');
+  const m3 = mapRequest(c, { url: '/iconsx' });
+  assert.ok(m3.ok && m3.filePath === '/var/www/iconsx');
+});
