@@ -7,17 +7,25 @@ import { join } from 'node:path';
 
 export type DumpResult = { readonly regex: string } | { readonly error: string };
 
-/** Dump the regex of each pattern; one profile per pattern, one process per batch (bisected on errors). */
-export function dumpRuleExprs(parser: string, patterns: readonly string[]): DumpResult[] {
+/** A file rule for the pattern (path semantics, slash filtering). */
+export const fileRule = (pattern: string) => `"${pattern}" r,`;
+/** A dbus rule with the pattern as its member: a non-path field (no slash filtering). */
+export const dbusMemberRule = (pattern: string) => `dbus send member="${pattern}",`;
+
+/**
+ * Dump the regex of each pattern; one profile per pattern, one process per batch (bisected on errors).
+ * `extraArgs` (e.g. `-M features`) are passed to apparmor_parser.
+ */
+export function dumpRuleExprs(parser: string, patterns: readonly string[], rule: (pattern: string) => string = fileRule, extraArgs: readonly string[] = []): DumpResult[] {
   const results: DumpResult[] = new Array(patterns.length);
   const dir = mkdtempSync(join(tmpdir(), 'hatter-aare-'));
   try {
     const runBatch = (indexes: number[]): void => {
       if (indexes.length === 0) return;
       const file = join(dir, 'batch.profile');
-      const text = indexes.map((i) => `profile p${i} {\n  "${patterns[i]}" r,\n}\n`).join('');
+      const text = indexes.map((i) => `profile p${i} {\n  ${rule(patterns[i]!)}\n}\n`).join('');
       writeFileSync(file, Buffer.from(text, 'utf8'));
-      const run = spawnSync(parser, ['-QT', '--dump=rule-exprs', file], { maxBuffer: 1 << 28 });
+      const run = spawnSync(parser, ['-QT', '--dump=rule-exprs', ...extraArgs, file], { maxBuffer: 1 << 28 });
       const stderr = run.stderr.toString('latin1');
       if (run.status !== 0) {
         if (indexes.length === 1) {

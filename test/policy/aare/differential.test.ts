@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { compilePattern, matches, parseAare } from '../../../src/policy/aare/index.js';
 import { apparmorParser, corpus } from '../../support/corpora.js';
 import { corpusFilePatterns } from '../../support/aare-corpus.js';
-import { apparmorRegexToJs, dumpRuleExprs } from '../../support/aare-oracle.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AareKind } from '../../../src/policy/aare/index.js';
+import { apparmorRegexToJs, dbusMemberRule, dumpRuleExprs } from '../../support/aare-oracle.js';
 import { probesFor, trickyPatterns } from '../../support/aare-probes.js';
 
 const oracle = apparmorParser();
@@ -32,15 +35,23 @@ function toBytes(latin1: string): Uint8Array {
   return Uint8Array.from(latin1, (c) => c.charCodeAt(0));
 }
 
-function differential(patterns: readonly string[], seed: number) {
-  const dumps = dumpRuleExprs(oracle.path!, patterns);
+interface DifferentialOptions {
+  readonly kind?: AareKind;
+  readonly rule?: (pattern: string) => string;
+  readonly extraArgs?: readonly string[];
+  /** Leave out probes containing NUL (where the two are known to differ by design). */
+  readonly nulFreeProbes?: boolean;
+}
+
+function differential(patterns: readonly string[], seed: number, options: DifferentialOptions = {}) {
+  const dumps = dumpRuleExprs(oracle.path!, patterns, options.rule, options.extraArgs);
   const unexplained: Disagreement[] = [];
   const explained = new Map<string, Disagreement[]>();
   let probesChecked = 0;
   let bothRejected = 0;
   patterns.forEach((pattern, index) => {
     const dump = dumps[index]!;
-    const compiled = compilePattern(pattern);
+    const compiled = compilePattern(pattern, { kind: options.kind ?? 'path' });
     const bug = KNOWN_BUGS.find((b) => b.applies(pattern));
     const record = (d: Disagreement) => {
       if (bug) explained.set(bug.name, [...(explained.get(bug.name) ?? []), d]);
@@ -60,9 +71,10 @@ function differential(patterns: readonly string[], seed: number) {
       return;
     }
     const reference = apparmorRegexToJs(dump.regex);
-    const parsed = parseAare(pattern);
+    const parsed = parseAare(pattern, { kind: options.kind ?? 'path' });
     assert.ok(parsed.ok);
     for (const probe of probesFor(parsed.ast, seed + index)) {
+      if (options.nulFreeProbes && probe.includes('\u0000')) continue;
       probesChecked++;
       const expected = reference.test(probe);
       const actual = matches(compiled.automaton, toBytes(probe));
@@ -92,4 +104,22 @@ test('generated tricky patterns: hatter agrees with apparmor_parser except docum
   assert.deepEqual(unexplained.slice(0, 20), [], `${unexplained.length} disagreements`);
   // The known-bug classes really occur in the generated set (so the exemption is not vacuous).
   for (const bug of KNOWN_BUGS) assert.ok((explained.get(bug.name) ?? []).length > 0, `no disagreement of class ${bug.name} seen`);
+});
+
+const features = profiles.skip ? undefined : join(profiles.dir!, '..', 'parser-tests', 'features_files', 'features.all');
+
+test('non-path fields (glob_null, as dbus member=): agree with apparmor_parser on NUL-free strings', {
+  skip: oracle.skip || (features && existsSync(features) ? false : 'skipped: parser-tests features file not found in the corpus'),
+  timeout: 60_000,
+}, (t) => {
+  // 3.0.8 compiles these fields with path semantics (NUL excluded); current upstream and hatter's
+  // glob_null let ?, * and [^...] match NUL. So strings with NUL are left out here (docs/conformance.md).
+  const patterns = trickyPatterns(250, 7031).filter((p) => !p.includes('"'));
+  const { unexplained, explained, probesChecked, bothRejected } = differential(patterns, 11, {
+    kind: 'glob_null', rule: dbusMemberRule, extraArgs: ['-M', features!], nulFreeProbes: true,
+  });
+  const byBug = [...explained].map(([name, list]) => `${name}: ${new Set(list.map((d) => d.pattern)).size} patterns`).join(', ');
+  t.diagnostic(`${patterns.length} patterns (${bothRejected} rejected by both), ${probesChecked} probes, ${unexplained.length} unexplained disagreements; known 3.0.8 bugs: ${byBug}`);
+  assert.ok(probesChecked > 5_000);
+  assert.deepEqual(unexplained.slice(0, 20), [], `${unexplained.length} disagreements`);
 });
