@@ -124,5 +124,17 @@ DocumentRoot ${dir}/m
       assert.equal(mapped.filePath, join(dir, served!, 'which.txt'), `${address} Host ${host}: Apache served ${apache.body}, hatter chose ${mapped.serverName}`);
     }
   }
+  // URI decoding and normalisation: the same file, or the same refusal, as Apache.
+  const PATHS = ['/which.txt', '/x/../which.txt', '/./which.txt', '//which.txt', '/%77hich.txt', '/x/%2e%2e/which.txt', '/../which.txt', '/%2e%2e/which.txt', '/a%2Fb', '/a%zz', '/which.txt?x=../..', '/x/./../which.txt'];
+  for (const path of PATHS) {
+    const apache = await get(port, 'beta.test', path);
+    const mapped = mapRequest(config, { url: path, host: 'beta.test', localAddress: '127.0.0.1', port });
+    if (apache.status === 200) {
+      assert.ok(mapped.ok, `${path}: Apache served it, hatter says ${mapped.ok ? '' : mapped.reason}`);
+      assert.equal(mapped.filePath, join(dir, 'b', 'which.txt'), path);
+    } else {
+      assert.equal(mapped.ok ? 200 : mapped.status, apache.status, `${path}: Apache answered ${apache.status}`);
+    }
+  }
   child.kill('SIGTERM');
 });
