@@ -4,9 +4,16 @@ import { diagnosticToJson, formatDiagnostic, hasErrors } from '../policy/diagnos
 import { explainHat, type Explanation } from '../confine/explain.js';
 import { parseLabel } from '../confine/backend.js';
 import { rightsText } from '../confine/landlock-plan.js';
-import { EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
+import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
+import { chooseBackend, createBackend } from '../confine/choose.js';
 
 const HELP = `Usage: hatter confine explain --policy FILE [--backend landlock|apparmor] [-I DIR]... [--abi N] [--json] PROFILE//HAT
+       hatter confine probe [--json]
+
+probe: which confinement backends this host offers (AppArmor state and the supervisor's label,
+Landlock ABI and errata, the launcher), and what --backend auto would choose.
+
+explain:
 
 Show, for one hat, the kernel rules each confinement backend would apply to its workers:
   landlock  the ruleset the launcher builds (each grant with the hat rules it comes from), the TCP
@@ -26,11 +33,12 @@ Options:
   -h, --help          show this help
 
 Examples:
+  hatter confine probe
   hatter confine explain --policy examples/hosting/policy/hatter-demo hatter-demo//bob.localhost
   hatter confine explain --policy /etc/apparmor.d/usr.sbin.apache2 --backend landlock apache2//example.com
   hatter confine explain --policy ./hatter --abi 3 --json hatter//shop | jq '.explanations[0].widening'
 
-Exit status: 0 explained, 2 usage error or a policy that cannot be read (diagnostics on stderr).
+Exit status: 0 explained (probe: some backend other than none is available; 1 when none is), 2 usage error or a policy that cannot be read (diagnostics on stderr).
 Diagnostic codes are documented in docs/diagnostics.md (## confine).`;
 
 function formatText(explanation: Explanation): string {
@@ -60,9 +68,31 @@ function formatText(explanation: Explanation): string {
   return lines.join('\n');
 }
 
+async function probe(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseOptions(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    io.stdout.write(`${HELP}\n`);
+    return EXIT_OK;
+  }
+  if (positionals.length) throw new UsageError(`confine probe takes no arguments (got '${positionals[0]}')`);
+  const results = [];
+  for (const name of ['apparmor', 'landlock', 'none'] as const) {
+    const availability = await createBackend(name).probe();
+    results.push({ backend: name, ...availability });
+  }
+  const auto = await chooseBackend('auto');
+  const choice = { backend: auto.backend?.name ?? null, reason: auto.reason };
+  if (values.json) io.stdout.write(`${JSON.stringify({ backends: results, auto: choice }, null, 2)}\n`);
+  else {
+    for (const r of results) io.stdout.write(`${r.backend.padEnd(9)} ${r.available ? 'available  ' : 'unavailable'} ${r.reason}\n`);
+    io.stdout.write(`auto      ${choice.backend ? choice.reason : `refuses to start: ${choice.reason}`}\n`);
+  }
+  return results.some((r) => r.available && r.backend !== 'none') ? EXIT_OK : EXIT_FINDING;
+}
+
 export const command: Command = {
   name: 'confine',
-  summary: 'explain how a hat is enforced by each confinement backend',
+  summary: 'explain how a hat is enforced by each confinement backend; probe the host\'s backends',
   help: HELP,
   async run(args: string[], io: CliIo): Promise<number> {
     const [sub, ...rest] = args;
@@ -70,7 +100,8 @@ export const command: Command = {
       io.stdout.write(`${HELP}\n`);
       return sub === undefined ? EXIT_USAGE : EXIT_OK;
     }
-    if (sub !== 'explain') throw new UsageError(`unknown subcommand '${sub}' (expected: explain)`);
+    if (sub === 'probe') return probe(rest, io);
+    if (sub !== 'explain') throw new UsageError(`unknown subcommand '${sub}' (expected: explain or probe)`);
     const { values, positionals } = parseOptions(rest, {
       policy: { type: 'string' },
       include: { type: 'string', short: 'I', multiple: true },

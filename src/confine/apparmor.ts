@@ -118,16 +118,22 @@ export class AppArmorBackend implements ConfinementBackend {
       profiles = parseProfilesList(await readFile(`${this.securityDir}/profiles`, 'utf8'));
     } catch {
       profiles = new Map();
-      // The policy directory tree names top-level profiles only; hats appear nested under them.
-      try {
-        for (const entry of await readdir(`${this.securityDir}/policy/profiles`)) {
-          const name = await readFile(`${this.securityDir}/policy/profiles/${entry}/name`, 'utf8').catch(() => '');
-          const mode = await readFile(`${this.securityDir}/policy/profiles/${entry}/mode`, 'utf8').catch(() => '');
-          if (name.trim()) profiles.set(name.trim(), mode.trim());
+      // The policy directory tree: policy/profiles/<entry>/{name,mode}, children under <entry>/profiles/.
+      const walk = async (dir: string, depth: number): Promise<void> => {
+        let entries: string[];
+        try {
+          entries = await readdir(dir);
+        } catch {
+          return; // no policy interface at all: nothing loaded
         }
-      } catch {
-        // no policy interface at all: nothing loaded
-      }
+        for (const entry of entries) {
+          const name = (await readFile(`${dir}/${entry}/name`, 'utf8').catch(() => '')).trim();
+          const mode = (await readFile(`${dir}/${entry}/mode`, 'utf8').catch(() => '')).trim();
+          if (name) profiles.set(name, mode);
+          if (depth < 8) await walk(`${dir}/${entry}/profiles`, depth + 1);
+        }
+      };
+      await walk(`${this.securityDir}/policy/profiles`, 0);
     }
     this.profilesCache = profiles;
     return profiles;

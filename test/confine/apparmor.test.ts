@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppArmorBackend, parseCurrentLabel, parseProfilesList, onexecCommand } from '../../src/confine/apparmor.js';
 import { chooseBackend } from '../../src/confine/choose.js';
@@ -137,7 +137,6 @@ test('the launcher refuses to run the program when the label cannot be written',
   const { prepared } = await backend.prepare(request);
   assert.ok(prepared);
   // a real kernel answers ENOENT for an unknown profile; here the attr files vanish
-  const { rmSync } = await import('node:fs');
   rmSync(join(roots.proc, 'self'), { recursive: true });
   const child = backend.spawn(prepared, '/bin/echo', ['site code ran'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -145,4 +144,21 @@ test('the launcher refuses to run the program when the label cannot be written',
   const code = await new Promise((resolve) => child.on('close', resolve));
   assert.equal(code, 125);
   assert.equal(stdout, '');
+});
+
+test('without the profiles file, loaded profiles and hats are read from the policy/profiles tree', async () => {
+  const roots = fakeHost();
+  const security = join(roots.sys, 'kernel', 'security', 'apparmor');
+  rmSync(join(security, 'profiles'));
+  const parent = join(security, 'policy', 'profiles', 'hatter.3');
+  const hat = join(parent, 'profiles', 'bob.localhost.4');
+  mkdirSync(hat, { recursive: true });
+  writeFileSync(join(parent, 'name'), 'hatter\n');
+  writeFileSync(join(parent, 'mode'), 'enforce\n');
+  writeFileSync(join(hat, 'name'), 'hatter//bob.localhost\n');
+  writeFileSync(join(hat, 'mode'), 'complain\n');
+  const backend = new AppArmorBackend({ roots, launcher: '/bin/true' });
+  assert.deepEqual([...await backend.loadedProfiles()], [['hatter', 'enforce'], ['hatter//bob.localhost', 'complain']]);
+  const { prepared } = await backend.prepare(request);
+  assert.equal(prepared?.label, 'hatter//bob.localhost');
 });

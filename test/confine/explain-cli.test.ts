@@ -53,3 +53,17 @@ test('confine explain: usage errors and policy errors exit 2', async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^Usage: hatter confine explain/);
 });
+
+test('confine probe lists the backends and what auto picks', async () => {
+  const result = await runCli(['confine', 'probe', '--json']);
+  const json = JSON.parse(result.stdout) as { backends: { backend: string; available: boolean; reason: string }[]; auto: { backend: string | null } };
+  assert.deepEqual(json.backends.map((b) => b.backend), ['apparmor', 'landlock', 'none']);
+  assert.equal(json.backends[2]!.available, true);
+  const someKernelBackend = json.backends.slice(0, 2).some((b) => b.available);
+  assert.equal(result.code, someKernelBackend ? 0 : 1);
+  assert.equal(json.auto.backend === null, !someKernelBackend);
+  const text = await runCli(['confine', 'probe']);
+  assert.match(text.stdout, /^apparmor +(available|unavailable) /m);
+  assert.match(text.stdout, /^auto +/m);
+  assert.equal((await runCli(['confine', 'probe', 'extra'])).code, 2);
+});
