@@ -110,8 +110,14 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 
 /** IncomingMessage → Web Request, with the body as a stream (not buffered). */
 export function toWebRequest(req: IncomingMessage, ctx: HandlerContext): Request {
-  const host = req.headers.host ?? `${ctx.serverName}:${ctx.serverPort}`;
-  const url = new URL(req.url ?? '/', `http://${host}`);
+  // A Host with '/', '?', '#' or '@' would change how the URL below parses: only a plain authority counts.
+  const sent = req.headers.host;
+  const host = sent !== undefined && /^[A-Za-z0-9._~\-]*(?::\d*)?$|^\[[0-9A-Fa-f:.]+\](?::\d*)?$/.test(sent) && sent !== ''
+    ? sent : `${ctx.serverName}:${ctx.serverPort}`;
+  const target = req.url ?? '/';
+  // Only origin-form targets reach a handler; the string is parsed once, by the Request constructor.
+  if (!target.startsWith('/')) throw new TypeError(`request target is not a path: ${target.slice(0, 100)}`);
+  const url = `http://${host}${target}`;
   // A list of pairs is markedly cheaper for undici to take in than a Headers object built by hand.
   const headers: [string, string][] = [];
   const raw = req.rawHeaders;

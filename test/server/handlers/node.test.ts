@@ -15,6 +15,7 @@ export default async function handler(request) {
   switch (url.pathname) {
     case '/hello': return new Response('Hello, world!\\n', { headers: { 'content-type': 'text/plain' } });
     case '/loads': return new Response(String(loads));
+    case '/url': return new Response(request.url);
     case '/utf8': return new Response('héllo ✓');
     case '/bytes': return new Response(new TextEncoder().encode('bytes!'), { status: 202, statusText: 'Accepted Later' });
     case '/echo': {
@@ -84,6 +85,12 @@ describe('node handler', () => {
     assert.equal(bytes.status, 202);
     assert.equal(bytes.text, 'bytes!');
     assert.equal(bytes.headers['content-length'], '6');
+  });
+
+  it('builds the URL from a plain Host only', async () => {
+    assert.equal((await send(harness.port, 'GET', '/url?a=1', { Host: 'alice.localhost:8080' })).text, 'http://alice.localhost:8080/url?a=1');
+    assert.equal((await send(harness.port, 'GET', '/url', { Host: 'evil.example/other?' })).text, `http://test.localhost:${harness.port}/url`);
+    assert.equal((await send(harness.port, 'GET', '/url', { Host: 'user@evil.example' })).text, `http://test.localhost:${harness.port}/url`);
   });
 
   it('loads the module once', async () => {
