@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { StaticHandler } from '../../../src/server/handlers/index.js';
 import { parseRange } from '../../../src/server/handlers/conditional.js';
 import { contentTypeFor } from '../../../src/server/handlers/mime.js';
+import { isRefusal, pathSegments } from '../../../src/server/handlers/request-path.js';
 import { send, serveHandler, type Harness } from './harness.js';
 
 describe('static handler', () => {
@@ -207,6 +208,24 @@ describe('static handler', () => {
     } finally {
       await mounted.close();
     }
+  });
+
+  it('never maps a path to a segment that could climb or smuggle a separator', () => {
+    fc.assert(fc.property(fc.string(), fc.constantFrom('/', '/assets/', ''), (path, prefix) => {
+      const mapped = pathSegments('/' + path, prefix);
+      if (isRefusal(mapped)) return;
+      for (const segment of mapped.segments) {
+        assert.ok(segment !== '..' && segment !== '.' && segment !== '' && !segment.includes('/') && !segment.includes('\0'), segment);
+      }
+    }));
+  });
+
+  it('never serves the secret outside the root, whatever the path', async () => {
+    const pieces = ['..', '%2e%2e', '%2E.', '.', 'up', 'escape.txt', 'secret.txt', '%2f', 'docs', '', '%00', 'public', '%252e%252e'];
+    await fc.assert(fc.asyncProperty(fc.array(fc.constantFrom(...pieces), { minLength: 1, maxLength: 6 }), async (parts) => {
+      const reply = await send(harness.port, 'GET', '/' + parts.join('/'));
+      assert.doesNotMatch(reply.text, /alice secret/, parts.join('/'));
+    }), { numRuns: 150 });
   });
 
   it('parses every Range header into ranges within the file, or ignores it', () => {
