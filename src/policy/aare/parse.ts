@@ -338,7 +338,9 @@ function normalizeRanges(ranges: [number, number][]): [number, number][] {
   return out;
 }
 
+/** UTF-8 bytes of a code point; a lone surrogate becomes U+FFFD, as TextEncoder (and matching) do. */
 export function utf8Bytes(cp: number): number[] {
+  if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
   if (cp < 0x80) return [cp];
   if (cp < 0x800) return [0xc0 | (cp >> 6), 0x80 | (cp & 63)];
   if (cp < 0x10000) return [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63)];

@@ -1,6 +1,7 @@
 // AARE semantics users rely on (policy-language §1, §7, §8, §10), asserted on match results.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
   canonicalizePath, compilePattern, filterSlashes, isExact, matches, parseAare, MAX_ALTERNATION_DEPTH,
   type CompileOptions,
@@ -139,4 +140,30 @@ test('pathological patterns compile fast or fail with aare/state-limit, never ha
   const capped = compilePattern(`/**a${'?'.repeat(12)}`, { maxStates: 1000 });
   assert.equal(capped.ok, false);
   assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
+});
+
+test('fuzz: any text parses to a result (never an exception) and compiles within the state cap', () => {
+  const alphabet = fc.constantFrom('/', '*', '?', '[', ']', '^', '-', '{', '}', ',', '\\', 'a', 'x', '0', '7', 'd', 'é', '\u0000', '"', ' ');
+  fc.assert(fc.property(fc.oneof(fc.string({ unit: alphabet, maxLength: 30 }), fc.string({ unit: 'grapheme', maxLength: 20 })), fc.constantFrom<'path' | 'glob_null'>('path', 'glob_null'), (text, kind) => {
+    const parsed = parseAare(text, { kind });
+    if (!parsed.ok) {
+      assert.ok(parsed.diagnostics.some((d) => d.severity === 'error' && d.code.startsWith('aare/')));
+      return;
+    }
+    const compiled = compilePattern(parsed.ast, { maxStates: 2000 });
+    assert.ok(compiled.ok || compiled.diagnostics.some((d) => d.code === 'aare/state-limit'));
+  }), { numRuns: 2000, seed: 12 });
+});
+
+test('fuzz: matching a string equals matching its UTF-8 bytes, lone surrogates included', () => {
+  const compiled = compilePattern('/{a,é,😀,\uFFFD}*/[^/]?**');
+  assert.ok(compiled.ok);
+  fc.assert(fc.property(fc.string({ unit: fc.oneof(fc.constantFrom('/', 'a', 'é', '😀', '\uD800', '\uDC00', 'x'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })), maxLength: 12 }), (subject) => {
+    assert.equal(matches(compiled.automaton, subject), matches(compiled.automaton, new TextEncoder().encode(subject)));
+  }), { numRuns: 3000, seed: 13 });
+});
+
+test('a lone surrogate in a pattern means U+FFFD, as in subjects', () => {
+  assert.equal(match('/a\uD800', '/a\uFFFD'), true);
+  assert.equal(match('/a\uD800', '/a\uDC00'), true);
 });
