@@ -1,5 +1,5 @@
 // From a confinement request to the Landlock grants the launcher applies, plus the exact widening.
-import type { ConfinementRequest } from './backend.js';
+import { labelOf, type ConfinementRequest } from './backend.js';
 import type { LandlockPathRule } from './launcher.js';
 import { statSync } from 'node:fs';
 import { readHatRules, type HatRules } from './hat-rules.js';
@@ -64,30 +64,15 @@ export function translateRequest(request: ConfinementRequest, abi: number, oracl
 }
 
 export async function planLandlock(request: ConfinementRequest, abi: number): Promise<{ translation?: LandlockTranslation; diagnostics: readonly Diagnostic[] }> {
-  const runtime = runtimeGrants(request.runtime);
   const ports = {
     bind: [...(request.runtime.bindPorts ?? [])],
     connect: [...(request.runtime.connectPorts ?? [])],
   };
-  const runtimeWidening: WideningEntry[] = runtime.map((rule) => ({
-    kind: 'runtime',
-    summary: `runtime grant ${rightsText(rule)} ${rule.path} (needed by the worker program, not in the hat)`,
-    grant: rule.path,
-  }));
-  if (!request.policyFile) {
-    const diagnostics: Diagnostic[] = [];
-    return {
-      translation: {
-        abi,
-        paths: runtime,
-        ...(abi >= 4 && (ports.bind.length || ports.connect.length) ? { network: ports } : {}),
-        scoped: abi >= 6,
-        widening: runtimeWidening,
-      },
-      diagnostics,
-    };
-  }
-  const { translation, diagnostics } = translateRequest(request, abi);
+  // Without a policy file the hat is empty: the worker gets its runtime grants and nothing else.
+  const result = request.policyFile
+    ? translateRequest(request, abi)
+    : { translation: translateHat({ label: labelOf(request), files: [], others: [] }, { abi, isDirectory, runtime: runtimeGrants(request.runtime), ...(defaultOracle ? { oracle: defaultOracle } : {}) }), diagnostics: [] };
+  const { translation, diagnostics } = result;
   if (!translation) return { diagnostics };
   const network = translation.network
     ? { bind: [...new Set([...translation.network.bind, ...ports.bind])], connect: [...new Set([...translation.network.connect, ...ports.connect])] }

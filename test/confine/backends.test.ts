@@ -90,3 +90,13 @@ test('runtime needs: EXECUTE only on the program and its ELF interpreter; comman
   assert.equal(resolveCommand('sh', { PATH: '/nonexistent:/usr/bin' }), realpathSync('/usr/bin/sh'));
   assert.equal(resolveCommand('no-such-command-here', { PATH: '/usr/bin' }), undefined);
 });
+
+test('without a policy file the worker gets its runtime grants only, TCP limited to its runtime ports', { skip }, async () => {
+  const backend = new LandlockBackend({ launcher: launcherPath! });
+  const { prepared } = await backend.prepare({ profile: 'hatter', hat: 'plain', runtime: { ...nodeRuntimeNeeds(), connectPorts: [9000] } });
+  const plan = (prepared as LandlockPrepared).plan.landlock!;
+  assert.deepEqual(plan.network, { bind: [], connect: [9000] });
+  assert.equal(plan.scoped, true);
+  assert.ok(plan.paths.every((p) => !p.write));
+  assert.ok(prepared!.warnings.some((w) => /metadata/.test(w)));
+});
