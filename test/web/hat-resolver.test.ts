@@ -121,3 +121,26 @@ test('selectHat: no sanity warnings in complain mode', () => {
   assert.equal(s.outcome, 'hat');
   assert.deepEqual(s.warnings, []);
 });
+
+test('property: the kernel enters the first name that is a child, and only if it is a hat', async () => {
+  const fc = (await import('fast-check')).default;
+  const name = fc.constantFrom('a', 'b', 'c', 'd', 'DEFAULT_URI', '/x', 's-/x');
+  const arbTree = fc.record({
+    mode: fc.constantFrom<ProfileMode>('enforce', 'complain', 'kill'),
+    kids: fc.uniqueArray(fc.tuple(name, fc.boolean()), { selector: (k) => k[0], maxLength: 5 }),
+  });
+  fc.assert(fc.property(arbTree, fc.array(name, { minLength: 1, maxLength: 5 }), ({ mode, kids }, candidates) => {
+    const p = profile('p', kids.map(([n, isHat]) => (isHat ? hat('p', n, mode) : child('p', n, mode))), mode);
+    const r = resolveChangeHat(p, undefined, candidates);
+    const considered = mode === 'complain' ? candidates.slice(0, 1) : candidates;
+    const firstChild = considered.findIndex((c) => kids.some(([n]) => n === c));
+    if (firstChild < 0) {
+      if (mode === 'complain') assert.deepEqual(r, { outcome: 'learning', label: `p//null-${candidates[0]}`, hat: `null-${candidates[0]}` });
+      else assert.equal(r.outcome === 'error' && r.errno, kids.length > 0 ? 'ENOENT' : 'ECHILD');
+      return;
+    }
+    const isHat = kids.find(([n]) => n === considered[firstChild])![1];
+    if (isHat) assert.deepEqual(r, { outcome: 'hat', label: `p//${considered[firstChild]}`, hat: considered[firstChild], candidateIndex: firstChild, mode });
+    else assert.equal(r.outcome === 'error' && r.errno, 'EPERM');
+  }), { numRuns: 1000 });
+});
