@@ -100,6 +100,15 @@ class Resolver {
 
   constructor(readonly options: ResolveOptions) {}
 
+  /** Included files are shown relative to the working directory when the input was named relatively. */
+  relativeDisplay = false;
+
+  displayPath(path: string): string {
+    if (!this.relativeDisplay) return path;
+    const relative = posix.relative(this.options.workingDirectory, path);
+    return relative && !relative.startsWith('../') ? relative : path;
+  }
+
   get includePaths(): readonly string[] {
     return this.options.includePaths?.length ? this.options.includePaths : DEFAULT_INCLUDE_PATHS;
   }
@@ -262,7 +271,7 @@ class Resolver {
         return;
       }
       included.add(path);
-      const file = this.load(path, path);
+      const file = this.load(path, this.displayPath(path));
       if (!file) {
         this.report(context, statement.span, 'error', 'resolve/include-unreadable', `Could not open '${path}': the file cannot be read`);
         continue;
@@ -576,6 +585,7 @@ function convertExpression(expression: Ast.Expression): ConditionExpression | { 
 /** Resolve one policy file and everything it includes. */
 export function resolvePolicy(file: string, options: ResolveOptions): ResolveResult {
   const resolver = new Resolver(options);
+  resolver.relativeDisplay = !file.startsWith('/');
   const path = file === '-' ? posix.join(options.workingDirectory, '<stdin>') : posix.resolve(options.workingDirectory, file);
   const parsed = resolver.load(path, file, options.bytes);
   if (!parsed) {
