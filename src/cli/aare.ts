@@ -4,7 +4,8 @@ import {
   type AareKind, type Automaton, type Comparison, type Witness,
 } from '../policy/aare/index.js';
 import { diagnosticToJson, formatDiagnostic, type Diagnostic } from '../policy/diagnostic.js';
-import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, parseOptions, readAll, UsageError, type CliIo, type Command } from './io.js';
+import { createInterface } from 'node:readline';
+import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
 
 const help = `hatter aare: match paths against AppArmor globs (AARE) and compare globs as sets
 
@@ -83,7 +84,6 @@ async function runMatch(args: string[], io: CliIo): Promise<number> {
 }
 
 async function runJsonl(io: CliIo, defaultKind: AareKind): Promise<number> {
-  const input = (await readAll(io.stdin)).toString('utf8');
   const cache = new Map<string, { automaton: Automaton } | { error: string }>();
   const compile = (pattern: string, kind: AareKind) => {
     const key = `${kind}\u0000${pattern}`;
@@ -98,11 +98,9 @@ async function runJsonl(io: CliIo, defaultKind: AareKind): Promise<number> {
     }
     return entry;
   };
-  const lines = input.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
   let out = '';
-  for (const rawLine of lines) {
-    const line = rawLine.replace(/\r$/, '');
+  // Line by line as stdin arrives, so a long batch is neither held in memory nor delayed.
+  for await (const line of createInterface({ input: io.stdin, crlfDelay: Infinity })) {
     if (line.trim() === '') continue;
     let request: unknown;
     try {
