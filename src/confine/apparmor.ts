@@ -3,7 +3,7 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { access, readFile, readdir } from 'node:fs/promises';
 import { labelOf, requestDiagnostic, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
-import { findLauncher, launcherArgs, type LaunchPlan } from './launcher.js';
+import { findLauncher, intendedFds, launcherArgs, type LaunchPlan } from './launcher.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
 
 /** Where the kernel interfaces are; tests point these at a fake tree. */
@@ -194,7 +194,8 @@ export class AppArmorBackend implements ConfinementBackend {
   spawn(prepared: PreparedConfinement, command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
     if (prepared.backend !== 'apparmor' || !('plan' in prepared)) throw new Error(`backend apparmor cannot spawn a ${prepared.backend} confinement`);
     const apparmor = prepared as AppArmorPrepared;
-    return spawn(apparmor.launcher, [...launcherArgs(apparmor.plan), '--', command, ...args], options);
+    const plan: LaunchPlan = { ...apparmor.plan, keepFds: intendedFds(options.stdio) };
+    return spawn(apparmor.launcher, [...launcherArgs(plan), '--', command, ...args], options);
   }
 
   async verify(prepared: PreparedConfinement, pid: number): Promise<{ readonly ok: boolean; readonly detail: string }> {

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFile, readlink } from 'node:fs/promises';
 import { labelOf, requestDiagnostic, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
-import { findLauncher, launcherArgs, probeLandlock, resolveCommand, type LandlockPathRule, type LaunchPlan } from './launcher.js';
+import { findLauncher, intendedFds, launcherArgs, probeLandlock, resolveCommand, type LandlockPathRule, type LaunchPlan } from './launcher.js';
 import { planLandlock, type LandlockTranslation, type WideningEntry } from './landlock-plan.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
 
@@ -104,6 +104,7 @@ export class LandlockBackend implements ConfinementBackend {
     const plan: LaunchPlan = {
       ...landlock.plan,
       landlock: { ...landlock.plan.landlock!, paths: [...landlock.plan.landlock!.paths, ...extra] },
+      keepFds: intendedFds(options.stdio),
     };
     return spawn(landlock.launcher, [...launcherArgs(plan), '--', executable, ...args], options);
   }

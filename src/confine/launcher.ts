@@ -1,6 +1,6 @@
 // The native restrict-then-exec helper (native/hatter-launch.c): where it is, what it reports, and the
 // argument vector that asks it for a given confinement.
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnOptions } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, openSync, readSync, realpathSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,21 @@ export function launcherArgs(plan: LaunchPlan): string[] {
   if (plan.gid !== undefined) args.push('-g', String(plan.gid));
   if (plan.uid !== undefined) args.push('-u', String(plan.uid));
   return args;
+}
+
+/**
+ * Descriptors the caller hands the worker on purpose (stdio entries from index 3 on, other than 'ipc',
+ * which the launcher keeps through NODE_CHANNEL_FD, and 'ignore'): the launcher must keep them open.
+ * Everything else the supervisor happens to hold is closed at the worker's execve.
+ */
+export function intendedFds(stdio: SpawnOptions['stdio']): number[] {
+  if (!Array.isArray(stdio)) return [];
+  const keep: number[] = [];
+  stdio.forEach((entry, fd) => {
+    if (fd < 3 || entry === 'ipc' || entry === 'ignore' || entry === null || entry === undefined) return;
+    keep.push(fd);
+  });
+  return keep;
 }
 
 /** Where the built launcher is: $HATTER_LAUNCHER, else native/build/hatter-launch above this module or the cwd. */

@@ -225,3 +225,24 @@ test('-u/-g drop to the site uid and gid before exec (root only)', { skip: skip 
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stdout, '65534\n65534\n65534\n');
 });
+
+test('descriptors passed on purpose through the backend stay open; stray inherited ones do not', { skip }, async () => {
+  const dir = scratchDir('intended');
+  const file = join(dir, 'shared.txt');
+  writeFileSync(file, 'handed over on purpose');
+  const script = writeScript(dir, 'intended.cjs', `
+    const fs = require('fs');
+    const tryFd = (fd) => { try { return fs.readFileSync(fd, 'utf8'); } catch (e) { return e.code; } };
+    process.send({ passed: tryFd(4) });
+    process.disconnect();
+  `);
+  const backend = createBackend('landlock', { landlock: { launcher: launcherPath! } });
+  const { prepared } = await backend.prepare({ profile: 'hatter', hat: 'fds', runtime: { ...nodeRuntimeNeeds(), read: [...nodeRuntimeNeeds().read, dir] } });
+  const passed = openSync(file, 'r');
+  try {
+    const child = backend.spawn(prepared!, process.execPath, [script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc', passed] });
+    assert.deepEqual(await new Promise((resolve) => child.on('message', resolve)), { passed: 'handed over on purpose' });
+  } finally {
+    closeSync(passed);
+  }
+});
