@@ -76,7 +76,7 @@ struct ruleset_attr { uint64_t handled_access_fs; uint64_t handled_access_net; u
 struct path_beneath_attr { uint64_t allowed_access; int32_t parent_fd; } __attribute__((packed));
 struct net_port_attr { uint64_t allowed_access; uint64_t port; };
 
-#define MAX_ITEMS 1024
+#define MAX_ITEMS 4096
 struct path_rule { const char *path; char kind; };
 
 static void die(const char *what, const char *detail) {
