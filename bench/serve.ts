@@ -6,7 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPhpFpm, type PhpFpmMaster } from '../src/server/fastcgi/index.js';
@@ -58,6 +58,7 @@ export async function run(repoRoot: string): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const rows: Row[] = [];
+  const loadBefore = loadavg()[0]!;
   try {
     const site = prepareSite(work, repoRoot);
     rows.push(await measureServer('Node http, 1 process', () => startNode(site, false), '/hello', '/file.txt'));
@@ -73,7 +74,7 @@ export async function run(repoRoot: string): Promise<void> {
     process.off('exit', killAllNow);
     rmSync(work, { recursive: true, force: true });
   }
-  report(repoRoot, rows);
+  report(repoRoot, rows, [loadBefore, loadavg()[0]!]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,7 +429,7 @@ async function measureHatter(site: Site, repoRoot: string): Promise<Row[]> {
 
 const measured = (o: Outcome): o is Measurement => 'requestsPerSecond' in o;
 
-function report(repoRoot: string, rows: readonly Row[]): void {
+function report(repoRoot: string, rows: readonly Row[], load: readonly number[]): void {
   const apache = rows.find((r) => r.server.startsWith('Apache'));
   const apacheRps = apache && measured(apache.hello) ? apache.hello.requestsPerSecond : undefined;
   const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n >= 10 ? n.toFixed(1) : n.toFixed(2));
@@ -470,7 +471,9 @@ function report(repoRoot: string, rows: readonly Row[]): void {
       'wrk and the server share the machine\'s cores. The hello page is 14 bytes of text (a PHP `echo` for Apache and nginx, ' +
       'a fetch-style handler for hatter, a shell script for CGI); the file is the same 1 KB text file for every server. ' +
       'hatter runs with the `none` backend (no kernel confinement) and 2 workers; Apache prefork with 40 to 150 children and ' +
-      'mod_php; nginx with one worker per core and php-fpm (5 static children, UNIX socket); no access logs anywhere.',
+      'mod_php; nginx with one worker per core and php-fpm (5 static children, UNIX socket); no access logs anywhere. ' +
+      `Load average (1 min) before and after: ${load.map((l) => l.toFixed(1)).join(' and ')}` +
+      (load.some((l) => l > 2) ? ' — other work was running, so the absolute figures are low and noisy; compare rows of the same run.' : '.'),
     '',
     table,
     '',
