@@ -65,7 +65,7 @@ class Parser {
   private pos = 0;
   private lastEnd = 0;
   private readonly b = new GreenBuilder();
-  private peekCache: { pos: number; mode: LexMode; token: LexToken } | undefined;
+  private peekCache: { pos: number; mode: LexMode; token: LexToken; newline: boolean } | undefined;
   private exprStopsAtNewline = false;
   /** Operators left in the current expression before it is cut off (keeps AST depth bounded). */
   private exprBudget = 0;
@@ -88,16 +88,30 @@ class Parser {
   private peek(mode: LexMode): LexToken {
     const cache = this.peekCache;
     if (cache && cache.pos === this.pos && cache.mode === mode) return cache.token;
-    const token = scanToken(this.text, this.skipTrivia(this.pos, mode).end, mode);
-    this.peekCache = { pos: this.pos, mode, token };
+    const trivia = this.skipTrivia(this.pos, mode);
+    const token = this.scanAt(trivia.end, mode);
+    this.peekCache = { pos: this.pos, mode, token, newline: trivia.newline };
     return token;
   }
 
   private peekAfter(token: LexToken, mode: LexMode): LexToken {
-    return scanToken(this.text, this.skipTrivia(token.end, mode).end, mode);
+    return this.scanAt(this.skipTrivia(token.end, mode).end, mode);
   }
 
+  /** scanToken with a one-entry memo, so a lookahead token is not scanned again when it is consumed. */
+  private scanAt(start: number, mode: LexMode): LexToken {
+    const memo = this.scanMemo;
+    if (memo && memo.start === start && memo.mode === mode) return memo.token;
+    const token = scanToken(this.text, start, mode);
+    this.scanMemo = { start, mode, token };
+    return token;
+  }
+
+  private scanMemo: { start: number; mode: LexMode; token: LexToken } | undefined;
+
   private newlineBefore(mode: LexMode): boolean {
+    const cache = this.peekCache;
+    if (cache && cache.pos === this.pos && cache.mode === mode) return cache.newline;
     return this.skipTrivia(this.pos, mode).newline;
   }
 
