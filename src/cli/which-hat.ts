@@ -195,7 +195,7 @@ export const command: Command = {
     const mapOptions = { defaultServerName: hostname(), stat: (path: string) => fs.stat(path) };
 
     if (values.report) {
-      const report = reportApacheHats(config, profile, mapOptions);
+      const report = reportApacheHats(config, profile, { ...mapOptions, order });
       if (values.json) {
         io.stdout.write(`${JSON.stringify({ profile: profile.name, mode: profile.mode, ...report, diagnostics: all.map(diagnosticToJson) }, null, 2)}\n`);
       } else {

@@ -1,7 +1,7 @@
 // `which-hat --report`: for each server and each AAHatName section, where requests can land; configured
-// names the policy lacks; hats no request can reach. Uses the current vector order.
+// names the policy lacks; hats no request can reach. In the current vector order, or 2.8.95's.
 import type { ApacheConfig, ApacheSection, ApacheServer } from './apache-config.js';
-import { DEFAULT_URI_HAT, UNTRUSTED_INPUT_HAT } from './hat-vector.js';
+import { DEFAULT_URI_HAT, UNTRUSTED_INPUT_HAT, type HatOrder } from './hat-vector.js';
 import type { ProfileTree } from './hat-resolver.js';
 import { effectiveServerName, type MapOptions } from './request-map.js';
 
@@ -32,34 +32,51 @@ function allSections(sections: readonly ApacheSection[]): ApacheSection[] {
   return sections.flatMap((s) => [s, ...allSections(s.nested)]);
 }
 
-export function reportApacheHats(config: ApacheConfig, profile: ProfileTree, options: MapOptions = {}): ApacheHatReport {
+export function reportApacheHats(config: ApacheConfig, profile: ProfileTree, options: MapOptions & { readonly order?: HatOrder } = {}): ApacheHatReport {
+  const order = options.order ?? 'current';
   const hats = new Map(profile.children.filter((c) => c.isHat).map((c) => [c.baseName, c]));
   const nonHats = new Set(profile.children.filter((c) => !c.isHat).map((c) => c.baseName));
   const complain = profile.mode === 'complain';
   const parent = `parent (${profile.name})`;
   const reachable = new Set<string>([UNTRUSTED_INPUT_HAT]);
 
+  const uriHats = (prefix: string): string[] => {
+    const out: string[] = [];
+    for (const [name, hat] of hats) {
+      if (name.startsWith(prefix)) {
+        reachable.add(name);
+        out.push(`${hat.name} (for matching URIs)`);
+      }
+    }
+    return out;
+  };
+  const lastResort = (): string[] => {
+    if (!hats.has(DEFAULT_URI_HAT)) return [parent];
+    reachable.add(DEFAULT_URI_HAT);
+    return [hats.get(DEFAULT_URI_HAT)!.name];
+  };
+
   const defaultLanding = (server: ApacheServer): string[] => {
     const serverName = effectiveServerName(config, server, options);
     const first = server.defaultHatName ?? serverName;
+    if (order === '2.8.95') {
+      // URI, then the default-or-ServerName, then DEFAULT_URI; complain mode stops at the URI.
+      if (complain) return [...uriHats('/'), `${profile.name}//null-<URI> (learning, for other URIs)`];
+      const out = uriHats('/');
+      if (hats.has(first)) {
+        reachable.add(first);
+        return [...out, hats.get(first)!.name];
+      }
+      if (nonHats.has(first)) return [...out, `${parent}: '${first}' is a child profile, not a hat`];
+      return [...out, ...lastResort()];
+    }
     if (hats.has(first)) {
       reachable.add(first);
       return [hats.get(first)!.name];
     }
     if (complain) return [`${profile.name}//null-${first} (learning)`];
     if (nonHats.has(first)) return [`${parent}: '${first}' is a child profile, not a hat`];
-    const out: string[] = [];
-    for (const [name, hat] of hats) {
-      if (name.startsWith(`${serverName}-/`) || name.startsWith('/')) {
-        reachable.add(name);
-        out.push(`${hat.name} (for matching URIs)`);
-      }
-    }
-    if (hats.has(DEFAULT_URI_HAT)) {
-      reachable.add(DEFAULT_URI_HAT);
-      out.push(hats.get(DEFAULT_URI_HAT)!.name);
-    } else out.push(parent);
-    return out;
+    return [...uriHats(`${serverName}-/`), ...uriHats('/'), ...lastResort()];
   };
 
   const servers: ServerHatReport[] = [];
