@@ -175,6 +175,8 @@ export class AppArmorBackend implements ConfinementBackend {
     }
     const plan: LaunchPlan = {
       apparmor: { label, attrRoot: `${this.roots.proc}/self` },
+      // no_new_privs would make the kernel refuse the exec transition into the hat
+      noNewPrivs: false,
       ...(request.uid !== undefined ? { uid: request.uid } : {}),
       ...(request.gid !== undefined ? { gid: request.gid } : {}),
     };

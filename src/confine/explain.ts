@@ -74,7 +74,7 @@ export function explainHat(options: ExplainOptions): { explanations: Explanation
       explanations.push({
         backend: 'apparmor', label,
         attrExec: onexecCommand(label),
-        launcherArgs: launcherArgs({ apparmor: { label } }),
+        launcherArgs: launcherArgs({ apparmor: { label }, noNewPrivs: false }),
         notes: [
           `the kernel enforces ${label} exactly as written (globs, deny, owner, every rule class)`,
           `the supervisor must run under ${options.profile} (systemd AppArmorProfile=${options.profile}, no NoNewPrivileges=) with change_profile -> ${options.profile}//*`,

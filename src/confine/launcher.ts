@@ -26,6 +26,11 @@ export interface LaunchPlan {
   };
   readonly apparmor?: { readonly label: string; readonly stack?: boolean; readonly attrRoot?: string };
   readonly keepFds?: readonly number[];
+  /**
+   * Set no_new_privs before execve (default true). Landlock requires it; an AppArmor hat transition
+   * must not have it (the kernel refuses exec transitions that are not subsets under NNP).
+   */
+  readonly noNewPrivs?: boolean;
   readonly uid?: number;
   readonly gid?: number;
 }
@@ -53,6 +58,7 @@ export function launcherArgs(plan: LaunchPlan): string[] {
     if (plan.landlock.scoped) args.push('-s');
   }
   for (const fd of plan.keepFds ?? []) args.push('-k', String(fd));
+  if (plan.noNewPrivs === false) args.push('-n');
   if (plan.gid !== undefined) args.push('-g', String(plan.gid));
   if (plan.uid !== undefined) args.push('-u', String(plan.uid));
   return args;

@@ -119,6 +119,8 @@ test('spawn writes "exec profile//hat" to attr/exec before execve, and verify re
   try {
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(readFileSync(join(roots.proc, 'self', 'attr', 'apparmor', 'exec'), 'utf8'), 'exec hatter//bob.localhost');
+    // no_new_privs would make the kernel refuse the transition into the hat: the launcher must not set it
+    assert.match(readFileSync(`/proc/${child.pid}/status`, 'utf8'), /^NoNewPrivs:\s*0$/m);
     assert.deepEqual(await backend.verify(prepared, child.pid!), { ok: true, detail: `process ${child.pid} runs as hatter//bob.localhost (enforce)` });
     writeFileSync(join(roots.proc, String(child.pid), 'attr', 'apparmor', 'current'), 'hatter//alice.localhost (enforce)\n');
     const wrong = await backend.verify(prepared, child.pid!);

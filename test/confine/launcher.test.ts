@@ -29,7 +29,7 @@ test('launcherArgs spells each grant as the launcher expects', () => {
     gid: 1002,
   });
   assert.deepEqual(args, ['-L', '-r', '/srv/bob', '-r', '/srv/bob/data', '-w', '/srv/bob/data', '-x', '/usr/bin/node', '-N', '-b', '8080', '-c', '5432', '-c', '443', '-s', '-k', '7', '-g', '1002', '-u', '1001']);
-  assert.deepEqual(launcherArgs({ apparmor: { label: 'hatter//bob', attrRoot: '/proc/self' } }), ['-A', 'hatter//bob', '-T', '/proc/self']);
+  assert.deepEqual(launcherArgs({ apparmor: { label: 'hatter//bob', attrRoot: '/proc/self' }, noNewPrivs: false }), ['-A', 'hatter//bob', '-T', '/proc/self', '-n']);
 });
 
 test('the launcher reports the Landlock ABI', { skip }, async () => {
