@@ -61,11 +61,12 @@ export async function run(repoRoot: string): Promise<void> {
   const loadBefore = loadavg()[0]!;
   try {
     const site = prepareSite(work, repoRoot);
-    rows.push(await measureServer('Node http, 1 process', () => startNode(site, false), '/hello', '/file.txt'));
-    rows.push(await measureServer('Node cluster, 2 workers', () => startNode(site, true), '/hello', '/file.txt'));
+    rows.push(...await measureServer('Node http, 1 process', () => startNode(site, false), '/hello', '/file.txt'));
+    rows.push(...await measureServer('Node cluster, 2 workers', () => startNode(site, true), '/hello', '/file.txt'));
     rows.push(...await measureHatter(site, repoRoot));
-    rows.push(await measureServer('Apache 2.4 prefork + mod_php', () => startApache(site), '/hello.php', '/file.txt'));
-    rows.push(await measureServer('nginx + php-fpm', () => startNginx(site), '/hello.php', '/file.txt'));
+    rows.push(...await measureServer('Apache 2.4 prefork + mod_php', () => startApache(site), '/hello.php', '/file.txt',
+      { name: 'Apache 2.4 prefork + shell CGI (mod_cgi)', path: '/cgi-bin/hello.sh' }));
+    rows.push(...await measureServer('nginx + php-fpm', () => startNginx(site), '/hello.php', '/file.txt'));
   } finally {
     for (const master of fpmMasters) await master.stop().catch(() => {});
     killAllNow();
@@ -207,7 +208,7 @@ async function startApache(site: Site): Promise<Started> {
   const run = join(site.dir, 'apache-run');
   mkdirSync(run);
   const root = process.getuid?.() === 0;
-  const modules = ['mpm_prefork', 'authz_core', 'mime', 'dir'];
+  const modules = ['mpm_prefork', 'authz_core', 'mime', 'dir', 'alias', 'cgi'];
   const conf = [
     ...modules.map((m) => `LoadModule ${m}_module ${APACHE_MODULES}/mod_${m}.so`),
     `LoadModule php_module ${APACHE_MODULES}/libphp8.2.so`,
@@ -221,6 +222,8 @@ async function startApache(site: Site): Promise<Started> {
     ...(root ? ['User www-data', 'Group www-data'] : []),
     `DocumentRoot ${site.www}`,
     `<Directory ${site.www}>\n  Require all granted\n</Directory>`,
+    `ScriptAlias /cgi-bin/ ${site.dir}/cgi-bin/`,
+    `<Directory ${site.dir}/cgi-bin>\n  Require all granted\n</Directory>`,
     'TypesConfig /etc/mime.types',
     'DirectoryIndex index.php index.html',
     '<FilesMatch "\\.php$">\n  SetHandler application/x-httpd-php\n</FilesMatch>',
@@ -377,7 +380,10 @@ async function measurePath(port: number, path: string): Promise<Measurement> {
   };
 }
 
-async function measureServer(name: string, start: () => Promise<Started>, helloPath: string, filePath: string): Promise<Row> {
+/** One server: the hello page and the file, plus an optional second dynamic path reported as its own row. */
+async function measureServer(
+  name: string, start: () => Promise<Started>, helloPath: string, filePath: string, extra?: { name: string; path: string },
+): Promise<Row[]> {
   process.stdout.write(`serve: ${name} ...\n`);
   let server: Started;
   try {
@@ -385,12 +391,25 @@ async function measureServer(name: string, start: () => Promise<Started>, helloP
   } catch (error) {
     const reason = `not measured: ${(error as Error).message.split('\n')[0]}`;
     process.stdout.write(`serve: ${name}: ${reason}\n`);
-    return { server: name, hello: { notMeasured: reason }, file: { notMeasured: reason } };
+    const rows: Row[] = [{ server: name, hello: { notMeasured: reason }, file: { notMeasured: reason } }];
+    if (extra) rows.push({ server: extra.name, hello: { notMeasured: reason }, file: { notMeasured: 'same server as the row above' } });
+    return rows;
   }
   try {
     const hello = await measurePath(server.port, helloPath);
     const file = await measurePath(server.port, filePath);
-    return { server: name, hello, file };
+    const rows: Row[] = [{ server: name, hello, file }];
+    if (extra) {
+      let other: Outcome;
+      try {
+        await waitServing(server.port, extra.path, undefined, isHello, 3000);
+        other = await measurePath(server.port, extra.path);
+      } catch (error) {
+        other = { notMeasured: `not measured: ${(error as Error).message.split('\n')[0]}` };
+      }
+      rows.push({ server: extra.name, hello: other, file: { notMeasured: 'same server as the row above' } });
+    }
+    return rows;
   } finally {
     await server.stop();
   }
