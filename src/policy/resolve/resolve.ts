@@ -428,7 +428,10 @@ class Resolver {
       case 'FileRule': {
         const isDeny = prefix.decision === 'deny';
         if (ast.bare) {
-          return [{ class: 'file', ...base, pattern: '/{**,}', permissions: new Set(['r', 'w', 'l', 'k', 'm'] as const), ...(isDeny ? {} : {}) }];
+          // `file,` is every file permission on every path, exec included as `ix` (apparmor_parser
+          // compiles it to `/{**,} rwlkmix`, so it conflicts with a glob Px like any other rule).
+          const exec = isDeny ? { transition: 'deny' as const, safe: false, text: 'x' } : { transition: 'inherit' as const, safe: false, text: 'ix' };
+          return [{ class: 'file', ...base, pattern: '/{**,}', permissions: new Set(['r', 'w', 'l', 'k', 'm', 'x'] as const), exec }];
         }
         const mode = parseFileMode(ast.permissions, isDeny, ast.safety);
         if ('code' in mode) {

@@ -36,7 +36,7 @@ interface RuleBase {
 /** A file rule: `PATH PERMS [-> TARGET]`, with variables expanded and slashes filtered. */
 export interface ResolvedFileRule extends RuleBase {
   readonly class: 'file';
-  /** One AARE for the rule; several variable values appear as `{a,b}`. Bare `file,` is `/{**,}`. */
+  /** One AARE for the rule; several variable values appear as `{a,b}`. Bare `file,` is `/{**,}` with rwlkm + ix. */
   readonly pattern: string;
   readonly permissions: ReadonlySet<FilePermission>;
   /** Present when the permissions include `x`. */

@@ -120,3 +120,9 @@ test('@{profile_name} escapes AARE characters of the name', () => {
   const { policy } = resolve({ '/etc/apparmor.d/main': 'profile g[x] { /run/@{profile_name} r, }' });
   assert.equal(fileRules(policy.profiles[0]!)[0]!.pattern, '/run/g\\[x\\]');
 });
+
+test("bare 'file,' is every file permission with ix, so a glob Px conflicts with it", () => {
+  assert.deepEqual(codes('/p {\n file,\n /bin/* Px,\n}\n'), ['check/conflicting-exec-modes']);
+  assert.deepEqual(codes('/p {\n file,\n /bin/foo Px,\n}\n'), []);
+  assert.deepEqual(codes('/p {\n deny file,\n /bin/* Px,\n}\n'), []);
+});
