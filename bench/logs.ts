@@ -8,7 +8,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdownTable, machineLine, writeBenchSection } from './support/report.js';
-import { EventReader, LineSplitter, parseLine, Summarizer } from '../src/logs/index.js';
+import { LineSplitter, newReadStats, parseLine, readEvents, summarize } from '../src/logs/index.js';
 
 // --- the generated log: deterministic, a fixed mix of groups, every format hatter reads ---
 
@@ -133,17 +133,13 @@ interface Measurement {
   readonly maxRssKiB: number;
 }
 
+/** The public streaming API, as a caller would use it: summarize(readEvents(stream)). */
 async function childStreaming(file: string): Promise<Measurement> {
   const started = performance.now();
   const cpu0 = process.cpuUsage();
-  const reader = new EventReader();
-  const summarizer = new Summarizer();
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    for (const event of reader.push(chunk as Buffer)) summarizer.add(event);
-  }
-  for (const event of reader.end()) summarizer.add(event);
-  const summary = summarizer.result();
-  return finish(started, cpu0, reader.stats.lines, summary.events, summary.groups.length);
+  const stats = newReadStats();
+  const summary = await summarize(readEvents(createReadStream(file, { highWaterMark: 1 << 20 }), { stats }));
+  return finish(started, cpu0, stats.lines, summary.events, summary.groups.length);
 }
 
 async function childParseLine(file: string): Promise<Measurement> {

@@ -234,7 +234,22 @@ export async function* readEventBatches(source: ByteSource, options: ReadOptions
   if (rest.length) yield rest;
 }
 
+/** Key of the batch view on the value readEvents returns (consumers like summarize() use it to skip per-event awaits). */
+export const EVENT_BATCHES: unique symbol = Symbol('hatter.logs.eventBatches');
+
+/** A single-use stream of events; iterate it, or take its batches (one array per chunk read). */
+export interface EventStream extends AsyncIterable<AuditEvent> {
+  [EVENT_BATCHES](): AsyncIterable<AuditEvent[]>;
+}
+
+async function* eachEvent(batches: AsyncIterable<AuditEvent[]>): AsyncGenerator<AuditEvent> {
+  for await (const batch of batches) yield* batch;
+}
+
 /** Events from a byte stream of audit lines in any supported format, in order, correlated by serial. */
-export async function* readEvents(source: ByteSource, options: ReadOptions = {}): AsyncGenerator<AuditEvent> {
-  for await (const batch of readEventBatches(source, options)) yield* batch;
+export function readEvents(source: ByteSource, options: ReadOptions = {}): EventStream {
+  return {
+    [Symbol.asyncIterator]: () => eachEvent(readEventBatches(source, options)),
+    [EVENT_BATCHES]: () => readEventBatches(source, options),
+  };
 }

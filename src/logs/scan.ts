@@ -517,6 +517,38 @@ function isNumericField(field: number): boolean {
   return field >= F.pid && field <= F.capability;
 }
 
+// Short values from a small vocabulary (apparmor=, operation=, class=, masks, comm=, socket fields) are
+// interned: one string per spelling, so no allocation per line, and Map lookups downstream (summaries,
+// caches) find a string whose hash is already computed.
+const INTERN_SIZE = 4096;
+const internTable: (string | undefined)[] = new Array<string | undefined>(INTERN_SIZE).fill(undefined);
+
+function intern(text: string, from: number, to: number): string {
+  const length = to - from;
+  let h = length;
+  for (let k = from; k < to; k++) h = (Math.imul(h, 31) + text.charCodeAt(k)) | 0;
+  const slot = (h ^ (h >>> 12)) & (INTERN_SIZE - 1);
+  const hit = internTable[slot];
+  if (hit !== undefined && hit.length === length) {
+    let k = 0;
+    while (k < length && hit.charCodeAt(k) === text.charCodeAt(from + k)) k++;
+    if (k === length) return hit;
+  }
+  const fresh = length < 13 ? text.slice(from, to) : (' ' + text.slice(from, to)).slice(1);
+  internTable[slot] = fresh;
+  return fresh;
+}
+
+function isInternedField(field: number): boolean {
+  switch (field) {
+    case F.apparmor: case F.operation: case F.klass: case F.requested: case F.denied: case F.family:
+    case F.sockType: case F.protocol: case F.comm: case F.type: case F.signal: case F.bus:
+      return true;
+    default:
+      return false;
+  }
+}
+
 /** Lower-case hex without a Buffer when the result is ASCII (it nearly always is). */
 function decodeHex(text: string, from: number, to: number): string {
   let out = '';
@@ -563,7 +595,7 @@ function scanFields(text: string, i: number, end: number, r: RawRecord, inUserMs
         value = text.slice(i + 1, end);
         i = end;
       } else {
-        value = text.slice(i + 1, close);
+        value = close - i <= 25 && isInternedField(field) ? intern(text, i + 1, close) : text.slice(i + 1, close);
         i = close + 1;
       }
     } else if (q === APOS && field === F.msg) {

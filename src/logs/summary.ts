@@ -3,6 +3,7 @@
 // by the number of distinct groups, never by the number of events.
 import { detach, hatOf, unionPermissions } from './label.js';
 import type { AuditEvent, EventType, PermissionSet } from './model.js';
+import { EVENT_BATCHES, type EventStream } from './read.js';
 
 export interface SummaryOptions {
   /** More than this many identical events within one second is a flood. Default 50. */
@@ -299,6 +300,14 @@ export function summarize(events: Iterable<AuditEvent>, options?: SummaryOptions
 export function summarize(events: AsyncIterable<AuditEvent>, options?: SummaryOptions): Promise<Summary>;
 export function summarize(events: Iterable<AuditEvent> | AsyncIterable<AuditEvent>, options: SummaryOptions = {}): Summary | Promise<Summary> {
   const summarizer = new Summarizer(options);
+  if (EVENT_BATCHES in events) {
+    // a readEvents() stream: take whole batches, one await per chunk instead of per event
+    const batches = (events as EventStream)[EVENT_BATCHES]();
+    return (async () => {
+      for await (const batch of batches) for (const event of batch) summarizer.add(event);
+      return summarizer.result();
+    })();
+  }
   if (Symbol.asyncIterator in events) {
     return (async () => {
       for await (const event of events) summarizer.add(event);
