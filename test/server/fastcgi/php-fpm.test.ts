@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +52,8 @@ describe('FastCGI handler against a real PHP-FPM master', { skip }, () => {
     writeFileSync(join(site, 'public', 'status.php'), '<?php http_response_code(404); echo "gone";');
     writeFileSync(join(site, 'public', 'redirect.php'), '<?php header("Location: /elsewhere"); ');
     writeFileSync(join(site, 'public', 'slow.php'), '<?php sleep(3); echo "late";');
+    writeFileSync(join(site, 'public', 'upload.php'), '<?php $in = file_get_contents("php://input"); echo strlen($in), " ", md5($in);');
+    writeFileSync(join(site, 'public', 'big.php'), '<?php for ($i = 0; $i < 3000; $i++) echo str_repeat(chr(65 + $i % 26), 1024);');
     writeFileSync(join(site, 'public', 'sub', 'index.php'), '<?php echo "sub index";');
     writeFileSync(join(dir, 'outside.php'), '<?php echo "outside";');
     for (const p of [site, join(site, 'public'), join(site, 'public', 'sub')]) chmodSync(p, 0o755);
@@ -77,6 +80,16 @@ describe('FastCGI handler against a real PHP-FPM master', { skip }, () => {
     const reply = await send(harness.port, 'POST', '/vars.php/more?x=1', { 'Content-Type': 'application/x-www-form-urlencoded', Proxy: 'http://evil:1' }, 'a=b&c=d');
     assert.equal(reply.status, 200);
     assert.deepEqual(JSON.parse(reply.text), { script: '/vars.php', info: '/more', q: { x: '1' }, post: { a: 'b', c: 'd' }, proxy: false, method: 'POST' });
+  });
+
+  it('streams a large upload to PHP and a large response back', async () => {
+    const body = Buffer.alloc(10 * 1024 * 1024, 'q');
+    const upload = await send(harness.port, 'POST', '/upload.php', { 'Content-Type': 'application/octet-stream' }, body);
+    assert.equal(upload.status, 200);
+    assert.equal(upload.text, `${body.length} ${createHash('md5').update(body).digest('hex')}`);
+    const big = await send(harness.port, 'GET', '/big.php');
+    assert.equal(big.body.length, 3000 * 1024);
+    assert.equal(big.body.subarray(1024 * 27, 1024 * 27 + 3).toString(), 'BBB');
   });
 
   it('relays status codes and redirects, and serves directory indexes', async () => {
