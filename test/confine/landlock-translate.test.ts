@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { coveringPath, expandAlternations, translateHat, type TranslateOptions } from '../../src/confine/landlock-translate.js';
+import { coveringPath, expandAlternations, rightsOf, translateHat, type TranslateOptions } from '../../src/confine/landlock-translate.js';
 import { readHatRules, type PolicyFiles } from '../../src/confine/hat-rules.js';
 import { aareWideningOracle } from '../../src/confine/aare-oracle.js';
 import { scratchDir } from '../support/confine.js';
@@ -171,4 +171,26 @@ test('translation reads the real file system for directories (grants on files ca
   const { rules } = readHatRules(join(dir, 'policy'), 'p', null);
   const t = translateHat(rules!, { abi: 7, isDirectory: (path) => path === join(dir, 'public') ? true : path === join(dir, 'public', 'index.html') ? false : undefined });
   assert.deepEqual(t.paths.map((p) => p.path), [join(dir, 'public'), join(dir, 'public', 'index.html')]);
+});
+
+test('property: the ruleset never narrows the hat (every allow rule is covered by a grant with its rights)', () => {
+  const segment = fc.constantFrom('srv', 'www', 'a', 'b', '*', '**', '*.html', '{a,b}', '[ab]', 'x?');
+  const pattern = fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => `/${parts.join('/')}`);
+  const rule = fc.record({ pattern, perms: fc.constantFrom('r', 'w', 'rw', 'ix', 'mr', 'a', 'rwl', 'k') , deny: fc.boolean(), owner: fc.boolean() });
+  fc.assert(fc.property(fc.array(rule, { maxLength: 8 }), fc.integer({ min: 1, max: 9 }), (raw, abi) => {
+    const files = raw.map((r, i) => ({ ...r, source: { file: '/p', line: i + 1, col: 1 }, text: r.pattern }));
+    const t = translateHat({ label: 'p', files, others: [] }, { abi, isDirectory: () => true });
+    for (const r of files.filter((f) => !f.deny)) {
+      const wanted = rightsOf(r.perms);
+      for (const option of expandAlternations(r.pattern) ?? [r.pattern.slice(0, r.pattern.indexOf('{'))]) {
+        const cover = coveringPath(option).path;
+        for (const right of wanted) {
+          assert.ok(t.paths.some((p) => p[right] && (p.path === '/' || cover === p.path || cover.startsWith(`${p.path}/`))), `${r.pattern} ${r.perms}: no ${right} grant covers ${cover}`);
+        }
+      }
+    }
+    // what Landlock cannot express is always reported
+    if (files.some((f) => f.deny && rightsOf(f.perms).length)) assert.ok(t.widening.length > 0);
+    assert.ok(t.widening.some((w) => w.kind === 'metadata'));
+  }), { numRuns: 400 });
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fc from 'fast-check';
 import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync, existsSync, symlinkSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -245,4 +246,17 @@ test('descriptors passed on purpose through the backend stay open; stray inherit
   } finally {
     closeSync(passed);
   }
+});
+
+test('property: arbitrary launcher arguments never crash it (it runs the command or exits 125)', { skip }, () => {
+  const token = fc.oneof(
+    fc.constantFrom('-r', '-w', '-x', '-N', '-b', '-c', '-s', '-L', '-A', '-S', '-T', '-k', '-g', '-u', '-n', '--probe', '-', '--x', '-rr'),
+    fc.constantFrom('/usr', '/nonexistent', '/etc/hostname', '0', '65535', '99999999999', '-1', 'abc', '', '/tmp'),
+    fc.string({ maxLength: 12 }),
+  );
+  fc.assert(fc.property(fc.array(token, { maxLength: 12 }), (args) => {
+    const result = spawnSync(launcherPath!, [...args, '--', '/bin/true'], { encoding: 'utf8', timeout: 5000 });
+    assert.equal(result.signal, null, `killed by ${result.signal}: ${JSON.stringify(args)}`);
+    assert.ok(result.status === 0 || result.status === 125 || result.status === 126 || result.status === 127, `status ${result.status} for ${JSON.stringify(args)}: ${result.stderr}`);
+  }), { numRuns: 150 });
 });
