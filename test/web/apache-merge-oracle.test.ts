@@ -30,7 +30,7 @@ function freePort(): Promise<number> {
 
 function sectionHeader(port: number, path: string): Promise<{ status: number; section: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { Host: 'site.test' }, timeout: 5000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { Host: 'site.test', Connection: 'close' }, agent: false, timeout: 5000 }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode ?? 0, section: res.headers['x-section'] as string | undefined }));
     });

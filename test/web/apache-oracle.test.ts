@@ -27,7 +27,7 @@ function freePort(): Promise<number> {
 
 function get(port: number, host: string | undefined, path: string, address = '127.0.0.1'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: address, port, path, method: 'GET', headers: host === undefined ? {} : { Host: host }, setHost: false, timeout: 5000 }, (res) => {
+    const req = request({ host: address, port, path, method: 'GET', headers: host === undefined ? { Connection: 'close' } : { Host: host, Connection: 'close' }, setHost: false, agent: false, timeout: 5000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
