@@ -205,7 +205,8 @@ process.on('message', (message: ToFront, handle: unknown) => {
       else if (routing?.config.front.mode === 'strict') {
         server = createNetServer({ noDelay: true }, (socket) => strictServer.emit('connection', socket));
       } else server = createNetServer({ noDelay: true }, (socket) => onConnection(socket));
-      server.listen(handle as never);
+      server.once('error', (error: NodeJS.ErrnoException) => send({ type: 'listening', index: message.index, error: error.code ?? error.message }));
+      server.listen(handle as never, () => send({ type: 'listening', index: message.index, error: null }));
       listeners.push(server);
       break;
     }

@@ -28,6 +28,8 @@ export type ToFront =
 // ── front → supervisor ───────────────────────────────────────────────────────────────────────────
 export type FromFront =
   | { readonly type: 'ready' }
+  /** The outcome of listening on the socket of `listen` message `index` (error: an errno code). */
+  | { readonly type: 'listening'; readonly index: number; readonly error: string | null }
   /** Hand this connection (handle beside) to a worker of `label`; bytes already read, base64. */
   | { readonly type: 'handoff'; readonly label: string; readonly hat: string | null; readonly bytes: string }
   | { readonly type: 'status?'; readonly seq: number }
@@ -66,8 +68,8 @@ export type FromWorker =
   | { readonly type: 'retire'; readonly reason: string };
 
 /** Send over IPC without throwing when the channel has gone (the peer is exiting); false: not sent. */
-export function sendMessage(target: { send?: (message: unknown, handle?: unknown, options?: unknown, callback?: (error: Error | null) => void) => boolean; connected?: boolean }, message: object, handle?: unknown, callback?: (error: Error | null) => void): boolean {
-  if (!target.send || target.connected === false) { callback?.(new Error('IPC channel closed')); return false; }
+export function sendMessage(target: undefined | { send?: (message: unknown, handle?: unknown, options?: unknown, callback?: (error: Error | null) => void) => boolean; connected?: boolean }, message: object, handle?: unknown, callback?: (error: Error | null) => void): boolean {
+  if (!target?.send || target.connected === false) { callback?.(new Error('IPC channel closed')); return false; }
   try {
     // send() returning false only means "queued" (backpressure, or a handle waiting for the previous
     // one's acknowledgement): the message still goes out. Failures arrive through the callback.

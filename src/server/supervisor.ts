@@ -173,10 +173,26 @@ export class Supervisor {
     });
     sendMessage(child as never, { type: 'init', routing: this.routing(), adminListener: this.config.admin !== null } satisfies ToFront);
     await ready;
+    // The kernel reports a port taken by another server only at listen(), which the front does.
+    const listening = new Promise<void>((resolveListening, reject) => {
+      let pending = this.bound.length;
+      const onMessage = (message: FromFront): void => {
+        if (message.type !== 'listening') return;
+        if (message.error) {
+          child.off('message', onMessage);
+          reject(listenError(this.bound[message.index]!.address, message.error));
+        } else if (--pending === 0) {
+          child.off('message', onMessage);
+          resolveListening();
+        }
+      };
+      child.on('message', onMessage);
+    });
     for (const b of this.bound) {
       // keepOpen: the supervisor keeps its copy, so a restarted front listens on the same socket.
       child.send({ type: 'listen', index: this.bound.indexOf(b), admin: b.admin } satisfies ToFront, b.handle as never, { keepOpen: true });
     }
+    await listening;
   }
 
   private onFrontMessage(message: FromFront, handle: unknown): void {
@@ -198,6 +214,7 @@ export class Supervisor {
         this.frontStats = { rejected: message.rejected, handoffs: message.handoffs, connections: message.connections };
         break;
       case 'ready':
+      case 'listening':
         break;
     }
   }
@@ -378,17 +395,29 @@ async function bindAddress(address: ListenAddress): Promise<RawHandle> {
       throw new ServeError('serve/unresolvable-host', `cannot resolve listen host '${address.host}'`);
     }
   }
+  // bind() succeeds on a port another server listens on (SO_REUSEADDR); only listen() fails. Probe
+  // with a real listen first so a busy port is reported here, before anything starts.
+  if (address.port !== 0) {
+    const probe = net.createServer();
+    const failure = await new Promise<string | null>((done) => {
+      probe.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
+      probe.listen({ host: ip, port: address.port, exclusive: true }, () => done(null));
+    });
+    if (failure) throw listenError(address, failure);
+    await new Promise<void>((done) => probe.close(() => done()));
+  }
   const createServerHandle = (net as unknown as { _createServerHandle(address: string, port: number, addressType: number, fd?: number, flags?: number): RawHandle | number })._createServerHandle;
   const handle = createServerHandle(ip, address.port, family);
-  if (typeof handle === 'number') {
-    const code = errnoName(handle);
-    const where = formatListenAddress(address);
-    if (code === 'EADDRINUSE') throw new ServeError('serve/address-in-use', `${where} is already in use (another server listens there); choose another with --listen HOST:PORT`);
-    if (code === 'EACCES') throw new ServeError('serve/address-denied', `not allowed to listen on ${where} (ports below 1024 need privileges)`);
-    if (code === 'EADDRNOTAVAIL') throw new ServeError('serve/address-unavailable', `${where}: no such local address`);
-    throw new ServeError('serve/bind-failed', `cannot listen on ${where}: ${code}`);
-  }
+  if (typeof handle === 'number') throw listenError(address, errnoName(handle));
   return handle;
+}
+
+function listenError(address: ListenAddress, code: string): ServeError {
+  const where = formatListenAddress(address);
+  if (code === 'EADDRINUSE') return new ServeError('serve/address-in-use', `${where} is already in use (another server listens there); choose another with --listen HOST:PORT`);
+  if (code === 'EACCES') return new ServeError('serve/address-denied', `not allowed to listen on ${where} (ports below 1024 need privileges)`);
+  if (code === 'EADDRNOTAVAIL') return new ServeError('serve/address-unavailable', `${where}: no such local address`);
+  return new ServeError('serve/bind-failed', `cannot listen on ${where}: ${code}`);
 }
 
 function errnoName(errno: number): string {

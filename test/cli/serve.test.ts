@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../support/cli.js';
+import { cliMain } from '../support/repo.js';
+import { get } from '../server/helpers.js';
+
+test('hatter serve --help shows usage and examples', async () => {
+  const result = await runCli(['serve', '--help']);
+  assert.equal(result.code, 0);
+  assert.match(result.stdout, /hatter serve \[CONFIG\]/);
+  assert.match(result.stdout, /--listen HOST:PORT/);
+  assert.match(result.stdout, /curl -H 'Host: bob\.localhost'/);
+});
+
+test('a missing configuration file is exit 2 with the path', async () => {
+  const result = await runCli(['serve', '/nonexistent/hatter.yaml', '--backend', 'none']);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /\/nonexistent\/hatter\.yaml:1:1: error: configuration file not found \[serve-config\/unreadable\]/);
+});
+
+test('an invalid configuration is exit 2 with file:line:col diagnostics', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hatter-cli-serve-'));
+  const file = join(dir, 'hatter.yaml');
+  writeFileSync(file, 'listen: 127.0.0.1:0\nsites:\n  - serverName: a.test\n    documentRoot: a\n    handlr: { type: static, root: a }\n');
+  const result = await runCli(['serve', file]);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, new RegExp(`${file}:5:5: error: sites\\[0\\]: unknown key 'handlr' \\[serve-config/unknown-key\\]`));
+  assert.match(result.stderr, /hint: did you mean 'handler'\?/);
+});
+
+test('bad options are usage errors', async () => {
+  assert.equal((await runCli(['serve', '--listen', 'nowhere'])).code, 2);
+  assert.equal((await runCli(['serve', '--backend', 'selinux'])).code, 2);
+  assert.equal((await runCli(['serve', 'a.yaml', 'b.yaml'])).code, 2);
+});
+
+test('a busy port is a clear error, exit 2', async () => {
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const port = (blocker.address() as AddressInfo).port;
+  try {
+    const result = await runCli(['serve', '--backend', 'none', '--listen', `127.0.0.1:${port}`, '--admin', 'off']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is already in use.*\\[serve/address-in-use\\]`));
+  } finally {
+    blocker.close();
+  }
+});
+
+test('npx hatter serve: the demo starts, says what to open and that none does not confine, and stops on SIGTERM', async () => {
+  const child = spawn(process.execPath, [cliMain.replace(/main\.js$/, 'bin.js'), 'serve', '--backend', 'none', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--access-log', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    const deadline = Date.now() + 30_000;
+    while (!/listening on http:\/\/127\.0\.0\.1:(\d+)\//.test(stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(stderr)?.[1]);
+    assert.ok(port > 0, stderr);
+    assert.match(stderr, /UNCONFINED/);
+    assert.match(stderr, /curl -H 'Host: bob\.localhost' 'http:\/\/127\.0\.0\.1:\d+\/read\?path=alice\/secret\.txt'/);
+    const reply = await get(port, 'bob.localhost', '/hello');
+    assert.equal(reply.status, 200);
+    assert.equal(JSON.parse(reply.body.toString()).hat, 'bob.localhost');
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, stderr);
+  assert.match(stderr, /hatter serve: stopped/);
+});
