@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -88,6 +89,22 @@ describe('cgi handler', () => {
     assert.ok(reply.body.equals(body));
     const lines = await send(harness.port, 'GET', '/cgi-bin/stream.sh');
     assert.equal(lines.text, 'line 1\nline 2\nline 3\n');
+  });
+
+  it('streams a chunked request body without CONTENT_LENGTH, and answers HEAD without a body', async () => {
+    const chunked = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: harness.port, method: 'POST', path: '/cgi-bin/echo.sh' }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.write('first ');
+      setTimeout(() => req.end('second'), 20);
+    });
+    assert.equal(chunked, 'first second');
+    const head = await send(harness.port, 'HEAD', '/cgi-bin/status.sh');
+    assert.equal(head.status, 418);
+    assert.equal(head.body.length, 0);
   });
 
   it('honours Status and passes the script headers', async () => {
