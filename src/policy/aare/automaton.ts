@@ -172,7 +172,53 @@ export function byteClasses(labels: readonly ByteSet[]): { classOf: Uint8Array; 
 // ---------------------------------------------------------------- subset construction
 
 /** Determinize from `start`; throws StateLimitExceeded past `maxStates`. Result is not minimal. */
+/**
+ * Merge NFA states with the same future (same accept id, same label, same successors once merged),
+ * bottom-up from the accepting ends. Rules that end alike (`…/**`, `…/.htaccess`) then share states, so
+ * sets of rules with shared ids determinize into far fewer intermediate states. The NFA is rewritten in
+ * place; returns the start's representative.
+ */
+export function shareSuffixes(nfa: Nfa, start: number): number {
+  const n = nfa.label.length;
+  const rep = new Int32Array(n).fill(-1);
+  const signatures = new Map<string, number>();
+  // Iterative post-order DFS over next/eps edges (self-loops ignored; the graph is otherwise acyclic).
+  const state = new Uint8Array(n); // 0 new, 1 open, 2 done
+  const stack: number[] = [start];
+  const children = (s: number): number[] => {
+    const out: number[] = [];
+    const t = nfa.next[s]!;
+    if (t >= 0 && t !== s) out.push(t);
+    const e = nfa.eps[s];
+    if (e) out.push(...e);
+    return out;
+  };
+  while (stack.length) {
+    const s = stack[stack.length - 1]!;
+    if (state[s] === 0) {
+      state[s] = 1;
+      for (const t of children(s)) if (state[t] === 0) stack.push(t);
+      continue;
+    }
+    stack.pop();
+    if (state[s] === 2) continue;
+    state[s] = 2;
+    const t = nfa.next[s]!;
+    const nextRep = t < 0 ? -1 : t === s ? -2 : rep[t]!;
+    const epsReps = nfa.eps[s] ? [...new Set(nfa.eps[s]!.map((e) => rep[e]!))].sort((a, b) => a - b) : [];
+    const key = `${nfa.accept[s]}|${nfa.label[s]}|${nextRep}|${epsReps.join(',')}`;
+    const known = signatures.get(key);
+    if (known !== undefined) { rep[s] = known; continue; }
+    signatures.set(key, s);
+    rep[s] = s;
+    if (t >= 0 && t !== s) nfa.next[s] = nextRep;
+    if (nfa.eps[s]) nfa.eps[s] = epsReps;
+  }
+  return rep[start]!;
+}
+
 export function determinize(nfa: Nfa, start: number, universe: AareKind, maxStates: number): Automaton {
+  start = shareSuffixes(nfa, start);
   const { classOf, classCount } = byteClasses(nfa.labels);
   const labelClasses: number[][] = nfa.labels.map((set) => {
     const seen = new Set<number>();

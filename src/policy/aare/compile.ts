@@ -98,6 +98,15 @@ export function compileRuleSet(entries: readonly RuleSetEntry[], options: Compil
   }
 }
 
+/**
+ * One automaton for the union of many patterns (every entry shares id 0): the cheap way to ask set
+ * questions about a whole list of rules. Rule sets that keep one id per rule must tell which rules
+ * match at every state and can need far more states.
+ */
+export function compileUnion(patterns: readonly (string | AareAst)[], options: CompileOptions = {}): RuleSetResult {
+  return compileRuleSet(patterns.map((pattern) => ({ pattern, id: 0 })), options);
+}
+
 /** Does the automaton accept `subject` (its UTF-8 bytes)? */
 export function matches(automaton: Automaton, subject: string | Uint8Array): boolean {
   const state = typeof subject === 'string' ? run(automaton, subject) : runBytes(automaton, subject);

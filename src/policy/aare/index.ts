@@ -6,6 +6,7 @@
 //   compilePattern(pattern | ast, options)    → { ok, automaton, diagnostics } (aare/state-limit past maxStates)
 //   matches(automaton, subject)               → boolean (subject as UTF-8 bytes)
 //   compileRuleSet([{ pattern, id }], opts)   → one DFA; lookup(automaton, subject) → ids of all matching rules
+//   compileUnion(patterns, opts)              → one DFA for the union (all ids 0): use it for set questions
 //   intersect / union / difference / complement(automata) → Automaton
 //   isEmpty(a) → { empty, witness? }; isSubset(a, b); equivalent(a, b)
 //   compare(a, b) → { relation: equal|subset|superset|overlap|disjoint, onlyInA?, onlyInB?, inBoth? }
@@ -25,7 +26,7 @@ export { parseAare, filterSlashes, isExactAst, MAX_ALTERNATION_DEPTH } from './p
 export type { Automaton } from './automaton.js';
 export { DEFAULT_MAX_STATES } from './automaton.js';
 export type { CompileOptions, CompileResult, RuleSetEntry, RuleSetResult } from './compile.js';
-export { compilePattern, compileRuleSet, matches, lookup, isExact, canonicalizePath } from './compile.js';
+export { compilePattern, compileRuleSet, compileUnion, matches, lookup, isExact, canonicalizePath } from './compile.js';
 export type { AlgebraOptions, Comparison, EmptinessResult, Relation, Witness } from './algebra.js';
 export {
   intersect, union, difference, complement, isEmpty, isSubset, equivalent, compare, product, universal, empty,

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  acceptingSets, compare, compilePattern, compileRuleSet, complement, comparePatterns, difference, equivalent, intersect,
+  acceptingSets, compare, compilePattern, compileRuleSet, compileUnion, complement, comparePatterns, difference, equivalent, intersect,
   isEmpty, isSubset, lookup, matches, patternDifference, patternsOverlap, union, WITNESS_BYTE_ORDER,
   type Automaton, type Witness,
 } from '../../../src/policy/aare/index.js';
@@ -190,4 +190,13 @@ test('acceptingSets lists every reachable combination of rules with its shortest
   assert.deepEqual(acceptingSets(conflicts.automaton).map((e) => [e.ids, e.witness.text]), [
     [[2], '/bin/a'], [[3], '/usr/a'], [[1, 2], '/bin/cat'],
   ]);
+});
+
+test('compileUnion accepts exactly the strings some pattern matches', () => {
+  fc.assert(fc.property(fc.array(patternArb, { minLength: 1, maxLength: 6 }), (patterns) => {
+    const built = compileUnion(patterns);
+    assert.ok(built.ok);
+    const singles = patterns.map(compile);
+    for (const s of UNIVERSE) assert.equal(matches(built.automaton, s), singles.some((a) => matches(a, s)), `${JSON.stringify(patterns)} on ${s}`);
+  }), { numRuns: 100, seed: 10 });
 });
