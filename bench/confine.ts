@@ -4,7 +4,7 @@
 //   2. throughput: the same hello-world Node handler under `hatter serve --backend none` and
 //      `--backend landlock`, alternating runs with wrk -t1 -c32 on loopback. Target: <= 5% cost.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -49,7 +49,7 @@ function freePort(): Promise<number> {
   });
 }
 
-interface Throughput { readonly rps: number; readonly p50: number; readonly p99: number; readonly errors: number }
+interface Throughput { readonly rps: number; readonly p50: number; readonly p99: number; readonly errors: number; readonly requests: number; cpuMsPerRequest?: number }
 
 function parseDuration(text: string): number {
   const m = /^([\d.]+)(us|ms|s|m)$/.exec(text);
@@ -63,7 +63,39 @@ function wrk(port: number, seconds: number): Throughput {
   const out = result.stdout;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, p50: parseDuration(/^\s*50%\s+(\S+)/m.exec(out)?.[1] ?? ''), p99: parseDuration(/^\s*99%\s+(\S+)/m.exec(out)?.[1] ?? ''), errors: non2xx };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  return { requests, rps, p50: parseDuration(/^\s*50%\s+(\S+)/m.exec(out)?.[1] ?? ''), p99: parseDuration(/^\s*99%\s+(\S+)/m.exec(out)?.[1] ?? ''), errors: non2xx };
+}
+
+/** CPU time (user + system, ms) used so far by a process and all its descendants. */
+function treeCpuMs(root: number): number {
+  const ticks = 100; // USER_HZ on Linux
+  const parents = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parents.set(Number(entry), Number(fields[1]));
+      cpu.set(Number(entry), (Number(fields[11]) + Number(fields[12])) * 1000 / ticks);
+    } catch { /* exited meanwhile */ }
+  }
+  let total = 0;
+  for (const [pid, ms] of cpu) {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parents.get(p)) {
+      if (p === root) { total += ms; break; }
+    }
+  }
+  return total;
+}
+
+function measure(server: { child: ChildProcess; port: number }): Throughput {
+  const before = treeCpuMs(server.child.pid!);
+  const result = wrk(server.port, SECONDS);
+  const used = treeCpuMs(server.child.pid!) - before;
+  result.cpuMsPerRequest = used / result.requests;
+  return result;
 }
 
 async function startHatter(repoRoot: string, config: string, backend: string, port: number): Promise<ChildProcess> {
@@ -122,6 +154,7 @@ export async function run(repoRoot: string): Promise<void> {
 
   const throughput: { backend: string; result: Throughput | string }[] = [];
   const pairRatios: number[] = [];
+  const cpuRatios: number[] = [];
   const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
   const work = mkdtempSync(join(tmpdir(), 'hatter-bench-confine-'));
   try {
@@ -140,12 +173,13 @@ export async function run(repoRoot: string): Promise<void> {
         // Adjacent runs form a pair (alternating which goes first); the median of the pair ratios is what
         // the cost is read from, so load from other processes on the machine cancels out as far as it can.
         for (let i = 0; i < RUNS; i++) {
-          for (const backend of i % 2 === 0 ? ['none', 'landlock'] : ['landlock', 'none']) samples[backend]!.push(wrk(servers[backend]!.port, SECONDS));
+          for (const backend of i % 2 === 0 ? ['none', 'landlock'] : ['landlock', 'none']) samples[backend]!.push(measure(servers[backend]!));
           pairRatios.push(samples.landlock![i]!.rps / samples.none![i]!.rps);
+          cpuRatios.push(samples.landlock![i]!.cpuMsPerRequest! / samples.none![i]!.cpuMsPerRequest!);
         }
         for (const backend of ['none', 'landlock']) {
           const runs = samples[backend]!;
-          throughput.push({ backend, result: { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), errors: runs.reduce((s, r) => s + r.errors, 0) } });
+          throughput.push({ backend, result: { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), errors: runs.reduce((s, r) => s + r.errors, 0), requests: runs.reduce((s, r) => s + r.requests, 0), cpuMsPerRequest: median(runs.map((r) => r.cpuMsPerRequest!)) } });
         }
       } catch (error) {
         throughput.push({ backend: 'both', result: (error as Error).message.split('\n')[0]! });
@@ -168,9 +202,13 @@ export async function run(repoRoot: string): Promise<void> {
     const ratio = median(pairRatios);
     const cost = (1 - ratio) * 100;
     throughputMd = markdownTable({
-      headers: ['backend', 'requests/s (median)', 'p50 ms', 'p99 ms', 'errors'],
-      rows: [['none', none.rps, none.p50, none.p99, none.errors], ['landlock', landlock.rps, landlock.p50, landlock.p99, landlock.errors]],
-    }) + `\n\nLandlock throughput cost: **${cost.toFixed(1)}%** (median of ${pairRatios.length} paired landlock/none ratios = ${ratio.toFixed(3)}; pairs ${pairRatios.map((r) => r.toFixed(2)).join(', ')}; target ≤ 5%).`;
+      headers: ['backend', 'requests/s (median)', 'p50 ms', 'p99 ms', 'server CPU µs per request (median)', 'errors'],
+      rows: [
+        ['none', none.rps, none.p50, none.p99, none.cpuMsPerRequest! * 1000, none.errors],
+        ['landlock', landlock.rps, landlock.p50, landlock.p99, landlock.cpuMsPerRequest! * 1000, landlock.errors],
+      ],
+    }) + `\n\nLandlock throughput cost: **${cost.toFixed(1)}%** (median of ${pairRatios.length} paired landlock/none requests/s ratios = ${ratio.toFixed(3)}; pairs ${pairRatios.map((r) => r.toFixed(2)).join(', ')}; target ≤ 5%).` +
+      `\nLandlock CPU cost per request: **${((median(cpuRatios) - 1) * 100).toFixed(1)}%** (median of paired CPU-time ratios ${cpuRatios.map((r) => r.toFixed(2)).join(', ')}; CPU time of the whole server process tree, less sensitive to other load on the machine than requests/s).`;
   } else {
     throughputMd = `Throughput not measured: ${throughput.map((t) => typeof t.result === 'string' ? t.result : '').filter(Boolean).join('; ')}`;
   }
