@@ -1,0 +1,66 @@
+// `phpFpm: true` in a fastcgi handler: hatter runs the site's PHP-FPM master itself. These two pieces
+// are what the supervisor needs: start one master per site that asks for one, and give every such
+// handler the address of its site's master before the configuration reaches the workers.
+import { join } from 'node:path';
+import type { HandlerConfig } from '../handler.js';
+import type { ServeConfig, SiteConfig } from '../config.js';
+import { startPhpFpm, type PhpFpmMaster, type PhpFpmOptions } from './php-fpm.js';
+
+function wantsPhpFpm(handler: HandlerConfig | undefined): boolean {
+  return handler?.type === 'fastcgi' && handler.phpFpm === true && handler.address === undefined;
+}
+
+/** Server names of the sites with at least one `phpFpm: true` handler that has no address. */
+export function sitesNeedingPhpFpm(config: ServeConfig): string[] {
+  return config.sites
+    .filter((site) => wantsPhpFpm(site.handler) || site.locations.some((location) => wantsPhpFpm(location.handler)))
+    .map((site) => site.serverName);
+}
+
+/** The configuration with each such handler pointed at its site's master (pure; others unchanged). */
+export function withPhpFpmAddresses(config: ServeConfig, addresses: ReadonlyMap<string, string>): ServeConfig {
+  const fill = (handler: HandlerConfig, site: SiteConfig): HandlerConfig => {
+    if (!wantsPhpFpm(handler) || handler.type !== 'fastcgi') return handler;
+    const address = addresses.get(site.serverName);
+    return address === undefined ? handler : { ...handler, address };
+  };
+  return {
+    ...config,
+    sites: config.sites.map((site) => ({
+      ...site,
+      handler: fill(site.handler, site),
+      locations: site.locations.map((location) => (location.handler ? { ...location, handler: fill(location.handler, site) } : location)),
+    })),
+  };
+}
+
+export interface PhpFpmSites {
+  readonly masters: ReadonlyMap<string, PhpFpmMaster>;
+  /** Server name → 'unix:/…/php-fpm.sock'. */
+  readonly addresses: ReadonlyMap<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start one master per site that needs one, each in `runRoot/<site>/`. If one fails to start, the
+ * ones already running are stopped and the error (PhpFpmError, with FPM's log) is thrown.
+ */
+export async function startPhpFpmSites(
+  config: ServeConfig, runRoot: string, perSite: (serverName: string) => Partial<PhpFpmOptions> = () => ({}),
+): Promise<PhpFpmSites> {
+  const masters = new Map<string, PhpFpmMaster>();
+  const stop = async () => {
+    await Promise.allSettled([...masters.values()].map((master) => master.stop()));
+  };
+  try {
+    for (const serverName of sitesNeedingPhpFpm(config)) {
+      const directory = serverName.replace(/[^A-Za-z0-9._-]/g, '_');
+      const master = await startPhpFpm({ siteName: serverName, runDir: join(runRoot, directory), ...perSite(serverName) });
+      masters.set(serverName, master);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { masters, addresses: new Map([...masters].map(([name, master]) => [name, master.address])), stop };
+}

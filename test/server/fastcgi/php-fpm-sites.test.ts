@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseServeConfig } from '../../../src/server/config.js';
+import { DEFAULT_PHP_FPM_BINARY, sitesNeedingPhpFpm, startPhpFpmSites, withPhpFpmAddresses } from '../../../src/server/fastcgi/index.js';
+import { createHandler } from '../../../src/server/handlers/index.js';
+import { send, serveHandler } from '../handlers/harness.js';
+
+const YAML = `
+sites:
+  - serverName: alice.localhost
+    documentRoot: alice/public
+    locations:
+      - prefix: /php/
+        handler: { type: fastcgi, phpFpm: true, root: alice/public }
+  - serverName: bob.localhost
+    documentRoot: bob/public
+    locations:
+      - prefix: /php/
+        handler: { type: fastcgi, address: "127.0.0.1:9000", root: bob/public }
+`;
+
+function load(dir: string) {
+  const result = parseServeConfig(YAML, join(dir, 'hatter.yaml'));
+  assert.ok(result.config, JSON.stringify(result.diagnostics));
+  return result.config;
+}
+
+describe('PHP-FPM masters for phpFpm: true handlers', () => {
+  it('finds the sites that need a master and fills in their handlers’ addresses only', () => {
+    const config = load('/srv/hatter');
+    assert.deepEqual(sitesNeedingPhpFpm(config), ['alice.localhost']);
+    const filled = withPhpFpmAddresses(config, new Map([['alice.localhost', 'unix:/run/alice/php-fpm.sock']]));
+    const alice = filled.sites[0]!.locations[0]!.handler;
+    const bob = filled.sites[1]!.locations[0]!.handler;
+    assert.deepEqual(alice && alice.type === 'fastcgi' ? alice.address : undefined, 'unix:/run/alice/php-fpm.sock');
+    assert.equal(bob && bob.type === 'fastcgi' ? bob.address : undefined, '127.0.0.1:9000');
+    assert.deepEqual(sitesNeedingPhpFpm(filled), []);
+    const original = config.sites[0]!.locations[0]!.handler;
+    assert.equal(original && original.type === 'fastcgi' ? original.address : 'absent', undefined, 'the input is not modified');
+  });
+
+  it('starts the site master and the handler reaches it', { skip: existsSync(DEFAULT_PHP_FPM_BINARY) ? false : `${DEFAULT_PHP_FPM_BINARY} is not installed` }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hatter-fpm-sites-'));
+    chmodSync(dir, 0o755);
+    mkdirSync(join(dir, 'alice', 'public'), { recursive: true });
+    chmodSync(join(dir, 'alice'), 0o755);
+    chmodSync(join(dir, 'alice', 'public'), 0o755);
+    writeFileSync(join(dir, 'alice', 'public', 'who.php'), '<?php echo "alice php ", PHP_MAJOR_VERSION;');
+    const config = load(dir);
+    const sites = await startPhpFpmSites(config, join(dir, 'run'));
+    try {
+      chmodSync(join(dir, 'run'), 0o755);
+      assert.deepEqual([...sites.addresses.keys()], ['alice.localhost']);
+      const handlerConfig = withPhpFpmAddresses(config, sites.addresses).sites[0]!.locations[0]!.handler!;
+      const harness = await serveHandler(createHandler(handlerConfig, config.configDir), { locationPrefix: '/php/' });
+      try {
+        const reply = await send(harness.port, 'GET', '/php/who.php');
+        assert.equal(reply.status, 200);
+        assert.equal(reply.text, 'alice php 8');
+      } finally {
+        await harness.close();
+      }
+    } finally {
+      await sites.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
