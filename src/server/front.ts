@@ -120,6 +120,18 @@ function socketFor(label: string, hat: string | null): Promise<string | undefine
 }
 
 function strictRequest(req: IncomingMessage, res: ServerResponse): void {
+  // Node's parser already refused what it cannot frame; run our own head rules over what it read too
+  // (one Host, consistent Content-Length, no Transfer-Encoding with a length, limits).
+  let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) head += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+  const verdict = parseRequestHead(Buffer.from(`${head}\r\n`, 'latin1'), routing!.config.front);
+  if (verdict.kind !== 'complete') {
+    rejected++;
+    const status = verdict.kind === 'error' ? verdict.status : 400;
+    log({ event: 'rejected', status, code: verdict.kind === 'error' ? verdict.code : 'http/incomplete', remote: req.socket.remoteAddress });
+    res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(`${REASONS[status] ?? 'Bad Request'}\n`);
+    return;
+  }
   const url = req.url ?? '/';
   let authority = req.headers.host ?? '';
   let path = url;

@@ -205,7 +205,7 @@ export class Supervisor {
         sendMessage(this.front as never, { type: 'status', seq: message.seq, body: this.status() } satisfies ToFront);
         break;
       case 'need-pool':
-        void this.poolFor(message.label, message.hat).then((pool) => { if (pool) this.announceSockets(pool); });
+        void this.poolFor(message.label, message.hat).then(async (pool) => { if (!pool) return; this.announceSockets(pool); await pool.start(); this.announceSockets(pool); });
         break;
       case 'log':
         this.writeLog(message.lines);
