@@ -9,6 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInVm, unavailableReason, type VmResult } from './harness/vm.js';
 import { generatePolicyCorpus, type CorpusProfile } from './policy-corpus.js';
+import { generateProbes, requestsFor, PROBE_ROOT, type ProbeSet } from './probes.js';
+import { checkPolicy } from '../../src/policy/check/index.js';
+import { compilePolicy, decide, type Decision } from '../../src/policy/eval/index.js';
+import { memoryFileReader } from '../../src/policy/resolve/index.js';
+import { parseLine, type AuditEvent } from '../../src/logs/index.js';
 import { compiledRoot, repoRoot } from '../support/repo.js';
 import { runCli } from '../support/cli.js';
 import { resolveChangeHat, profileTreesFromPolicy, findProfile, nodeFileSystem, type ProfileTree } from '../../src/web/index.js';
@@ -77,6 +82,7 @@ const scenarios: readonly Scenario[] = [
 
 let vm: VmResult | undefined;
 let corpus: CorpusProfile[] = [];
+const probeSet: ProbeSet = generateProbes(compiledRoot, work);
 
 function guestScript(): string {
   const probe = join(compiledRoot, 'test', 'kernel', 'guest', 'change-hat-probe.js');
@@ -89,7 +95,14 @@ function guestScript(): string {
     'cd $W/corpus',
     'for f in kc-???; do if apparmor_parser -r "$f" >/dev/null 2>"$R/load-$f.err"; then echo "$f 1"; else echo "$f 0"; fi; done > $R/load.txt',
     'echo "corpus: $(grep -c " 1$" $R/load.txt) loaded, $(grep -c " 0$" $R/load.txt) refused"',
-    '# 2. change_hat scenarios',
+    '# 2. probe accesses in generated hats',
+    `mkdir -p ${PROBE_ROOT}/bin ${['a/x', 'a/y', 'b/x', 'b/y', 'c/x', 'c/y'].map((d) => `${PROBE_ROOT}/${d}`).join(' ')}`,
+    'xargs -a $W/probe-files touch',
+    'while read -r f; do cp /usr/bin/true "$f"; done < $W/probe-executables',
+    'apparmor_parser -r $W/probes.policy 2>$R/probes-load.err || echo "probe policy failed to load"',
+    `aa-exec -p kp -- node ${join(compiledRoot, 'test', 'kernel', 'guest', 'probe-runner.js')} $W/probes.json $R/probes.json 2>$R/probes.err; echo $? > $R/probes.rc`,
+    'echo "probes: $(cat $R/probes.rc)"',
+    '# 3. change_hat scenarios',
     'apparmor_parser -r $W/changehat.policy 2>$R/changehat-load.err || echo "change_hat policy failed to load"',
   ];
   for (const s of scenarios) {
@@ -111,6 +124,10 @@ describe('real AppArmor kernel', { skip: unavailable ?? false }, () => {
       for (const [file, text] of Object.entries(profile.includes)) writeFileSync(join(corpusDir, file), text);
     }
     writeFileSync(join(work, 'changehat.policy'), changeHatPolicy);
+    writeFileSync(join(work, 'probes.policy'), probeSet.policy);
+    writeFileSync(join(work, 'probes.json'), JSON.stringify({ probes: probeSet.probes, hats: probeSet.hats }));
+    writeFileSync(join(work, 'probe-files'), probeSet.files.join('\n') + '\n');
+    writeFileSync(join(work, 'probe-executables'), probeSet.executables.join('\n') + '\n');
     vm = await runInVm(guestScript(), { shares: [work], cwd: work, timeoutMs: 20 * 60_000 });
     process.stdout.write(`# kernel VM: ${vm.status} (${vm.kernel}) in ${(vm.durationMs / 1000).toFixed(1)} s${vm.reason ? `: ${vm.reason}` : ''}\n`);
     writeFileSync(join(work, 'dmesg.log'), vm.dmesg);
@@ -158,6 +175,61 @@ describe('real AppArmor kernel', { skip: unavailable ?? false }, () => {
     t.diagnostic(`policy corpus: ${corpus.length} profiles, ${loadedCount} loaded, ${corpus.length - loadedCount} refused, ${disagreements.length} disagreements with hatter check`);
     assert.ok(corpus.length >= 300);
     assert.deepEqual(disagreements, []);
+  });
+
+  test("the kernel's allow/deny agrees with hatter's decide() on every probe, and its audit lines match", (t) => {
+    if (!vmOrSkip(t)) return;
+    const rc = readFileSync(join(work, 'results', 'probes.rc'), 'utf8').trim();
+    assert.equal(rc, '0', `probe runner failed: ${readFileSync(join(work, 'results', 'probes.err'), 'utf8')}`);
+    const checked = checkPolicy('/probes.policy', { reader: memoryFileReader({ '/probes.policy': probeSet.policy }), workingDirectory: '/' });
+    assert.ok(checked.ok, checked.diagnostics.map((d) => d.message).join('; '));
+    const { compiled } = compilePolicy(checked.policy);
+    const results = new Map((JSON.parse(readFileSync(join(work, 'results', 'probes.json'), 'utf8')) as { id: number; ok: boolean; errno?: string; label?: string }[]).map((r) => [r.id, r]));
+    // Kernel audit lines, read with hatter's own log parser.
+    const events: AuditEvent[] = [];
+    for (const line of vm!.dmesg.split('\n')) {
+      const record = parseLine(line);
+      if (record.kind === 'event') events.push(record.event);
+    }
+    const denials = events.filter((e) => e.type === 'DENIED' && e.label?.path[0] === 'kp');
+    const disagreements: string[] = [];
+    const auditMismatches: string[] = [];
+    let agreed = 0;
+    let deniedCount = 0;
+    let errors = 0;
+    for (const probe of probeSet.probes) {
+      const result = results.get(probe.id);
+      if (!result) { disagreements.push(`probe ${probe.id}: no result`); continue; }
+      if (result.label && !result.label.startsWith(`kp//${probe.hat} `)) { disagreements.push(`probe ${probe.id}: ran as ${result.label}, not in hat ${probe.hat}`); continue; }
+      const decisions: Decision[] = requestsFor(probe).map((request) => decide(compiled, `kp//${probe.hat}`, request));
+      const predicted = decisions.every((d) => d.allowed);
+      const kernelAllowed = result.ok;
+      if (!result.ok && result.errno !== 'EACCES' && result.errno !== 'EPERM') {
+        errors++;
+        disagreements.push(`probe ${probe.id} ${probe.op} ${probe.path}: unexpected ${result.errno}`);
+        continue;
+      }
+      if (predicted !== kernelAllowed) {
+        disagreements.push(`kp//${probe.hat} ${probe.op} ${probe.path}${probe.path2 ? ` -> ${probe.path2}` : ''}: kernel ${kernelAllowed ? 'allowed' : 'denied'}, hatter ${predicted ? 'allows' : 'denies'}`);
+        continue;
+      }
+      agreed++;
+      if (!predicted) deniedCount++;
+      // Single-permission operations: a logged denial must appear in the kernel log, a quiet one must not.
+      if (!predicted && decisions.length === 1 && probe.op !== 'link' && probe.op !== 'exec') {
+        const bit = decisions[0]!.bits[0]!;
+        const logged = denials.filter((e) => e.label?.path[1] === probe.hat && e.object.name === probe.path);
+        if (bit.log === 'denied' && logged.length === 0) auditMismatches.push(`${probe.op} ${probe.path} in ${probe.hat}: hatter says logged, no DENIED line`);
+        if (bit.log === 'quiet' && logged.length > 0) auditMismatches.push(`${probe.op} ${probe.path} in ${probe.hat}: hatter says quiet, kernel logged ${logged[0]!.operation}`);
+        if (bit.log === 'denied' && logged.length > 0 && !(logged[0]!.denied?.perms ?? []).some((p) => p.includes(bit.bit === 'a' ? 'a' : bit.bit))) {
+          auditMismatches.push(`${probe.op} ${probe.path}: denied mask ${logged[0]!.denied?.raw} does not name ${bit.bit}`);
+        }
+      }
+    }
+    t.diagnostic(`probes: ${probeSet.probes.length} accesses in ${probeSet.hats.length} hats, ${agreed} agreed with the kernel (${deniedCount} denials), ${disagreements.length} disagreements, ${errors} unexpected errors; ${denials.length} kernel DENIED lines parsed, ${auditMismatches.length} audit mismatches`);
+    assert.ok(probeSet.probes.length >= 1000);
+    assert.deepEqual(disagreements.slice(0, 20), []);
+    assert.deepEqual(auditMismatches.slice(0, 20), []);
   });
 
   test("change_hat outcomes match hatter's kernel-like resolver", (t) => {

@@ -1,0 +1,118 @@
+// Probe accesses for the real-kernel suite: a profile with hats whose file rules are generated, and
+// about 1,200 accesses (read, write, append, create, stat, unlink, mkdir, rename, link, exec) that a
+// guest-side runner performs inside each hat. hatter's evaluator predicts each outcome; the kernel
+// decides it; the test compares the two and checks the kernel's audit lines with hatter's log reader.
+import fc from 'fast-check';
+
+export type ProbeOp = 'read' | 'write' | 'append' | 'create' | 'stat' | 'unlink' | 'mkdir' | 'rename' | 'link' | 'exec';
+
+export interface Probe {
+  readonly id: number;
+  readonly hat: string;
+  readonly op: ProbeOp;
+  /** The object (for rename and link: the source/existing file). */
+  readonly path: string;
+  /** rename destination or new link name. */
+  readonly path2?: string;
+}
+
+export interface ProbeSet {
+  readonly policy: string;
+  readonly probes: readonly Probe[];
+  /** Files to create before the run (as root, so the probing root task owns them). */
+  readonly files: readonly string[];
+  /** Copies of /usr/bin/true to create, for exec probes. */
+  readonly executables: readonly string[];
+  readonly hats: readonly string[];
+}
+
+export const PROBE_ROOT = '/tmp/kp';
+const dirs = ['a/x', 'a/y', 'b/x', 'b/y', 'c/x', 'c/y'];
+const patterns = [
+  '/tmp/kp/a/**', '/tmp/kp/a/x/*', '/tmp/kp/*/y/**', '/tmp/kp/b/{x,y}/p1*', '/tmp/kp/c/**', '/tmp/kp/**', '/tmp/kp/{a,c}/x/p[0-4]*',
+  '/tmp/kp/b/**', '/tmp/kp/*/*/', '/tmp/kp/*/*/p*', '/tmp/kp/*/x/p?', '/tmp/kp/c/y/p2*', '/tmp/kp/{,a/}x/**',
+];
+const perms = ['r', 'w', 'rw', 'a', 'ra', 'l', 'rl', 'rwl', 'k', 'rk'];
+const prefixes = ['', '', '', 'deny ', 'audit ', 'owner ', 'audit deny ', 'other '];
+
+const ruleArb = fc.tuple(fc.constantFrom(...prefixes), fc.constantFrom(...patterns), fc.constantFrom(...perms))
+  .map(([prefix, pattern, perm]) => `${prefix}${pattern} ${perm},`);
+const hatArb = fc.record({
+  rules: fc.array(ruleArb, { minLength: 3, maxLength: 9 }),
+  exec: fc.constantFrom('/tmp/kp/bin/* ix,', '/tmp/kp/bin/t1* ix,', '', 'deny /tmp/kp/bin/t2* x,\n    /tmp/kp/bin/* ix,'),
+  link: fc.constantFrom('', 'link subset /tmp/kp/*/x/** -> /tmp/kp/**,', 'link /tmp/kp/a/** -> /tmp/kp/a/**,'),
+});
+
+/** Rules every hat needs so that Node can keep running in it (none touch /tmp/kp). */
+export function runtimeRules(compiledRoot: string, work: string, indent: string): string {
+  return ['/usr/** mrix,', '/etc/** r,', '/dev/** rw,', '/proc/** r,', '/sys/** r,', `${compiledRoot}/** r,`, `${work}/** r,`,
+    '/proc/*/attr/{apparmor/,}current rw,', '/proc/*/task/*/attr/{apparmor/,}current rw,', 'unix,', 'signal,', 'network,']
+    .map((r) => `${indent}${r}`).join('\n');
+}
+
+export function generateProbes(compiledRoot: string, work: string, seed = 7): ProbeSet {
+  const hats = fc.sample(hatArb, { numRuns: 4, seed });
+  const hatNames = hats.map((_, i) => `h${i}`);
+  const policy = [
+    'abi <abi/3.0>,',
+    'profile kp {',
+    runtimeRules(compiledRoot, work, '  '),
+    `  ${work}/** rw,`,
+    ...hats.flatMap((hat, i) => [
+      `  ^h${i} {`,
+      runtimeRules(compiledRoot, work, '    '),
+      ...hat.rules.map((r) => `    ${r}`),
+      ...(hat.exec ? [`    ${hat.exec}`] : []),
+      ...(hat.link ? [`    ${hat.link}`] : []),
+      '  }',
+    ]),
+    '}',
+    '',
+  ].join('\n');
+
+  const probes: Probe[] = [];
+  const files: string[] = [];
+  const executables: string[] = [];
+  let id = 0;
+  const next = () => id++;
+  const ops: ProbeOp[] = ['read', 'write', 'append', 'create', 'stat', 'unlink', 'mkdir', 'rename', 'link', 'exec'];
+  for (const hat of hatNames) {
+    for (const dir of dirs) {
+      for (const op of ops) {
+        // Several files per (dir, op) with names p0.., so p[0-4]*, p1*, p? and p2* patterns all bite.
+        for (let k = 0; k < 5; k++) {
+          const n = next();
+          const name = `p${k}${op === 'create' || op === 'mkdir' ? 'n' : ''}-${n}`;
+          const path = `${PROBE_ROOT}/${dir}/${name}`;
+          if (op === 'exec') {
+            const exe = `${PROBE_ROOT}/bin/t${k}-${n}`;
+            executables.push(exe);
+            probes.push({ id: n, hat, op, path: exe });
+            continue;
+          }
+          if (op === 'create' || op === 'mkdir') { probes.push({ id: n, hat, op, path: op === 'mkdir' ? `${path}/` : path }); continue; }
+          files.push(path);
+          if (op === 'rename' || op === 'link') {
+            const other = dirs[(dirs.indexOf(dir) + k + 1) % dirs.length]!;
+            probes.push({ id: n, hat, op, path, path2: `${PROBE_ROOT}/${other}/p${(k + 1) % 5}d-${n}` });
+          } else {
+            probes.push({ id: n, hat, op, path });
+          }
+        }
+      }
+    }
+  }
+  return { policy, probes, files, executables, hats: hatNames };
+}
+
+/** The file permissions each operation needs, as hatter requests (AppArmor's kernel mapping). */
+export function requestsFor(probe: Probe): ({ class: 'file'; path: string; permissions: string; owner: boolean } | { class: 'link'; path: string; target: string; owner: boolean })[] {
+  switch (probe.op) {
+    case 'read': case 'stat': return [{ class: 'file', path: probe.path, permissions: 'r', owner: true }];
+    case 'write': case 'create': case 'unlink': case 'mkdir': return [{ class: 'file', path: probe.path, permissions: 'w', owner: true }];
+    case 'append': return [{ class: 'file', path: probe.path, permissions: 'a', owner: true }];
+    case 'exec': return [{ class: 'file', path: probe.path, permissions: 'x', owner: true }];
+    case 'rename': return [{ class: 'file', path: probe.path, permissions: 'rw', owner: true }, { class: 'file', path: probe.path2!, permissions: 'w', owner: true }];
+    case 'link': return [{ class: 'link', path: probe.path2!, target: probe.path, owner: true }];
+  }
+}
