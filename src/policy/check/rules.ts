@@ -11,6 +11,8 @@ export interface RuleProblem {
   readonly code: string;
   readonly message: string;
   readonly hint?: string;
+  /** Problems apparmor_parser only warns about. */
+  readonly severity?: 'warning';
 }
 
 export interface ConditionFact {
@@ -147,8 +149,13 @@ function checkNetwork(facts: RuleFacts): RuleProblem[] {
     else if (NETWORK_PROTOCOLS.includes(word) && !protocol && !type) protocol = word;
     else problems.push(unknown('network domain, type or protocol', word, [...NETWORK_DOMAINS, ...NETWORK_TYPES, ...NETWORK_PROTOCOLS], 'check/unknown-network-word'));
   }
+  if (protocol && domain && domain !== 'inet' && domain !== 'inet6') {
+    problems.push({ code: 'check/protocol-needs-inet', message: `protocol '${protocol}' applies to inet and inet6 sockets, not '${domain}'`, hint: `use a socket type instead (e.g. 'network ${domain} stream,')` });
+  } else if (protocol === 'icmp' && domain === 'inet6') {
+    problems.push({ code: 'check/protocol-needs-inet', message: "'icmp' is an inet (IPv4) protocol; inet6 has no 'icmp' protocol here", hint: "write 'network inet icmp,' or 'network inet6 raw,'" });
+  }
   if (domain === 'netlink' && type && !NETLINK_TYPES.includes(type)) {
-    problems.push({ code: 'check/bad-netlink-type', message: `netlink sockets are only ${NETLINK_TYPES.join(' or ')}, not '${type}'` });
+    problems.push({ code: 'check/bad-netlink-type', severity: 'warning', message: `netlink sockets are only ${NETLINK_TYPES.join(' or ')}; a '${type}' rule never matches` });
   }
   const usesAddress = facts.conditions.some((c) => c.key === 'ip' || c.key === 'port');
   if (usesAddress && domain && domain !== 'inet' && domain !== 'inet6') {
