@@ -17,6 +17,7 @@
  *     -k FD       keep FD open across execve (fds 0-2 and $NODE_CHANNEL_FD are always kept)
  *     -g GID      setgroups({GID}) and setgid(GID)       -u UID   setuid(UID)
  *     -n          skip prctl(PR_SET_NO_NEW_PRIVS) (only meaningful with -A and no Landlock rules)
+ *     -V ABI      use at most this Landlock ABI (tests of older kernels' behaviour; default: the kernel's)
  *     --probe     print "landlock-abi N errata M" and exit 0
  *   Exit 125 on any setup failure, with one line on stderr; otherwise the exit status is the command's.
  */
@@ -185,7 +186,7 @@ int main(int argc, char **argv) {
   int path_count = 0, bind_count = 0, connect_count = 0, keep_count = 0;
   int handle_net = 0, scoped = 0, force_landlock = 0, skip_nnp = 0, stack = 0;
   const char *apparmor_label = NULL, *attr_root = "/proc/self";
-  long uid = -1, gid = -1;
+  long uid = -1, gid = -1, abi_cap = -1;
   int i = 1;
 
   for (; i < argc; i++) {
@@ -206,7 +207,7 @@ int main(int argc, char **argv) {
       else stack = 1;
       continue;
     }
-    if (!strchr("rwxbcAkguT", option)) usage_fail("unknown option (see the comment at the top of hatter-launch.c)");
+    if (!strchr("rwxbcAkguTV", option)) usage_fail("unknown option (see the comment at the top of hatter-launch.c)");
     if (i + 1 >= argc) usage_fail("option needs an argument");
     const char *value = argv[++i];
     switch (option) {
@@ -222,6 +223,7 @@ int main(int argc, char **argv) {
     case 'T': attr_root = value; break;
     case 'g': gid = parse_number(value, UINT32_MAX - 1); break;
     case 'u': uid = parse_number(value, UINT32_MAX - 1); break;
+    case 'V': abi_cap = parse_number(value, 1000); break;
     }
   }
   if (i >= argc) usage_fail("no command after --");
@@ -248,6 +250,7 @@ int main(int argc, char **argv) {
 
   if (use_landlock) {
     int abi = landlock_abi();
+    if (abi_cap >= 0 && abi > abi_cap) abi = (int)abi_cap;
     if (abi < 1) { errno = EOPNOTSUPP; die("Landlock is not available", NULL); }
     struct ruleset_attr attr = { fs_rights_for_abi(abi), 0, 0 };
     size_t attr_size = 8;

@@ -250,7 +250,7 @@ test('descriptors passed on purpose through the backend stay open; stray inherit
 
 test('property: arbitrary launcher arguments never crash it (it runs the command or exits 125)', { skip }, () => {
   const token = fc.oneof(
-    fc.constantFrom('-r', '-w', '-x', '-N', '-b', '-c', '-s', '-L', '-A', '-S', '-T', '-k', '-g', '-u', '-n', '--probe', '-', '--x', '-rr'),
+    fc.constantFrom('-r', '-w', '-x', '-N', '-b', '-c', '-s', '-L', '-A', '-S', '-T', '-k', '-g', '-u', '-n', '-V', '--probe', '-', '--x', '-rr'),
     fc.constantFrom('/usr', '/nonexistent', '/etc/hostname', '0', '65535', '99999999999', '-1', 'abc', '', '/tmp'),
     fc.string({ maxLength: 12 }),
   );
@@ -259,4 +259,35 @@ test('property: arbitrary launcher arguments never crash it (it runs the command
     assert.equal(result.signal, null, `killed by ${result.signal}: ${JSON.stringify(args)}`);
     assert.ok(result.status === 0 || result.status === 125 || result.status === 126 || result.status === 127, `status ${result.status} for ${JSON.stringify(args)}: ${result.stderr}`);
   }), { numRuns: 150 });
+});
+
+test('graceful degradation: with an older ABI the launcher handles only the rights that ABI knows', { skip: skip ?? (landlockAbi() < 6 ? 'needs a kernel with ABI >= 6 to emulate older ones' : undefined) }, async () => {
+  const dir = scratchDir('abi');
+  mkdirSync(join(dir, 'a'));
+  mkdirSync(join(dir, 'b'));
+  const script = writeScript(dir, 'abi.cjs', `
+    const fs = require('fs'); const net = require('net');
+    const attempt = (f) => { try { f(); return 'ok'; } catch (e) { return e.code; } };
+    fs.writeFileSync(${JSON.stringify(join(dir, 'a', 'f'))}, 'x');
+    const rename = attempt(() => fs.renameSync(${JSON.stringify(join(dir, 'a', 'f'))}, ${JSON.stringify(join(dir, 'b', 'f'))}));
+    const signal = attempt(() => process.kill(Number(process.argv[2]), 0));
+    const s = net.createServer(); s.on('error', (e) => { console.log(JSON.stringify({ rename, signal, listen: e.code })); });
+    s.listen(0, '127.0.0.1', () => { s.close(); console.log(JSON.stringify({ rename, signal, listen: 'ok' })); });
+  `);
+  const outside = spawn('/bin/sleep', ['20'], { stdio: 'ignore' });
+  try {
+    const run = async (abi: number) => {
+      const result = await runLauncher(['-V', String(abi), ...nodeLauncherArgs(dir), '-w', join(dir, 'a'), '-w', join(dir, 'b'), '-N', '-s'], [process.execPath, script, String(outside.pid)]);
+      assert.equal(result.code, 0, result.stderr);
+      return JSON.parse(result.stdout) as { rename: string; signal: string; listen: string };
+    };
+    // ABI 1: no REFER, so moving a file between directories fails with EXDEV; no TCP rules; no scoping
+    assert.deepEqual(await run(1), { rename: 'EXDEV', signal: 'ok', listen: 'ok' });
+    // ABI 4: REFER and TCP rules, still no scoping
+    assert.deepEqual(await run(4), { rename: 'ok', signal: 'ok', listen: 'EACCES' });
+    // ABI 6: scoped signals too
+    assert.deepEqual(await run(6), { rename: 'ok', signal: 'EPERM', listen: 'EACCES' });
+  } finally {
+    outside.kill();
+  }
 });
