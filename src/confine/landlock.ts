@@ -77,6 +77,7 @@ export class LandlockBackend implements ConfinementBackend {
         summary: {
           backend: 'landlock',
           abi,
+          errata: availability.details.errata ?? 0,
           pathRules: translation.paths.length,
           network: translation.network
             ? `tcp restricted: bind [${translation.network.bind.join(', ')}], connect [${translation.network.connect.join(', ')}]`
