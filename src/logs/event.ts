@@ -52,11 +52,20 @@ export function skip(reason: SkipReason, line: number, detail?: string): ParsedR
 
 /** Parse one line (any supported format) into an event, a correlated record, or a skip with its reason. */
 export function parseLine(line: string, lineNumber = 0, file?: string): ParsedRecord {
-  if (line.length > MAX_LINE_LENGTH) return skip('line-too-long', lineNumber);
-  if (line.includes('\0')) return skip('nul-byte', lineNumber);
-  const first = line.charCodeAt(0);
-  if (first === 123 /* { */) return parseJournalLine(line, lineNumber, file);
-  return recordFrom(scanRecord(line, scratch), lineNumber, file);
+  return parseRange(line, 0, line.length, lineNumber, file);
+}
+
+/**
+ * parseLine for the line text[from, to), read in place (the reader hands over whole decoded chunks).
+ * `nextNul`: where the next NUL at or after `from` is (-1: none), when the caller already knows; a search
+ * per line of a large chunk would make reading quadratic.
+ */
+export function parseRange(text: string, from: number, to: number, lineNumber: number, file?: string, nextNul?: number): ParsedRecord {
+  if (to - from > MAX_LINE_LENGTH) return skip('line-too-long', lineNumber);
+  const nul = nextNul ?? text.indexOf('\0', from);
+  if (nul >= 0 && nul < to) return skip('nul-byte', lineNumber);
+  if (from < to && text.charCodeAt(from) === 123 /* { */) return parseJournalLine(text.slice(from, to), lineNumber, file);
+  return recordFrom(scanRecord(text, scratch, from, to), lineNumber, file);
 }
 
 /** parseLine's reusable scan buffer: events copy what they need out of it. */

@@ -1,7 +1,7 @@
 // Streaming: bytes in large chunks → lines split on the newline byte → parsed records → events, with
 // AVC/SYSCALL records of one audit event merged by serial. Memory is bounded by one chunk, one partial
 // line (at most MAX_LINE_LENGTH; longer lines are dropped while reading) and a small correlation window.
-import { parseLine } from './event.js';
+import { parseRange } from './event.js';
 import type { AuditEvent, ParsedRecord, SkipReason, SkippedLine } from './model.js';
 import { MAX_LINE_LENGTH } from './scan.js';
 
@@ -170,7 +170,9 @@ export class EventReader {
   }
 
   private lines(text: string): void {
-    const checkUtf8 = text.includes('\uFFFD');
+    // next NUL and next U+FFFD in the chunk, advanced as lines pass them (one search each per occurrence)
+    let nul = text.indexOf('\0');
+    let bad = text.indexOf('\uFFFD');
     let start = 0;
     const n = text.length;
     while (start <= n) {
@@ -180,9 +182,10 @@ export class EventReader {
       if (stop > start && text.charCodeAt(stop - 1) === 13) stop--;
       this.lineNumber++;
       this.stats.lines++;
-      const line = text.slice(start, stop);
-      if (checkUtf8 && line.includes('\uFFFD')) this.stats.invalidUtf8++;
-      this.record(parseLine(line, this.lineNumber, this.options.file));
+      if (nul >= 0 && nul < start) nul = text.indexOf('\0', start);
+      if (bad >= 0 && bad < start) bad = text.indexOf('\uFFFD', start);
+      if (bad >= 0 && bad < stop) this.stats.invalidUtf8++;
+      this.record(parseRange(text, start, stop, this.lineNumber, this.options.file, nul));
       start = end + 1;
       if (end === n) break;
     }

@@ -204,11 +204,14 @@ function isKeyChar(c: number): boolean {
  * Scan one record. `text` may hold several physical lines (the libapparmor test inputs do); newlines are
  * separators. Never throws.
  */
-export function scanRecord(text: string, into?: RawRecord): RawRecord {
+export function scanRecord(text: string, into?: RawRecord, from = 0, to = text.length): RawRecord {
   const r = into ? into.reset() : new RawRecord();
   r.input = text;
-  let i = skipSeparators(text, 0);
-  if (i >= text.length) {
+  // The record is text[from, to): a line inside a whole decoded chunk is scanned in place (a flat string
+  // is faster to read than a sliced one, and no line string is made). Every read below stays under limit.
+  limit = to;
+  let i = skipSeparators(text, from);
+  if (i >= limit) {
     r.problem = 'empty';
     return r;
   }
@@ -221,16 +224,24 @@ export function scanRecord(text: string, into?: RawRecord): RawRecord {
   return r;
 }
 
+/** End of the record being scanned (exclusive); set by scanRecord. */
+let limit = 0;
+
+/** charCodeAt within the record: -1 past its end (never the next line's characters). */
+function at(text: string, i: number): number {
+  return i < limit ? text.charCodeAt(i) : -1;
+}
+
 /** `text.startsWith(word, i)` without the builtin's generic path (this runs for every field of every line). */
 function matchesAt(text: string, i: number, word: string): boolean {
   const n = word.length;
-  if (i + n > text.length) return false;
+  if (i + n > limit) return false;
   for (let k = 0; k < n; k++) if (text.charCodeAt(i + k) !== word.charCodeAt(k)) return false;
   return true;
 }
 
 function skipSeparators(text: string, i: number): number {
-  const n = text.length;
+  const n = limit;
   while (i < n && isSeparator(text.charCodeAt(i))) i++;
   return i;
 }
@@ -239,7 +250,7 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 /** A month abbreviation at i (compared in place: no substring). */
 function isMonthAt(text: string, i: number): boolean {
-  const c = text.charCodeAt(i);
+  const c = at(text, i);
   if (c < 65 || c > 83) return false; // A..S
   for (const month of MONTHS) if (matchesAt(text, i, month)) return true;
   return false;
@@ -247,7 +258,7 @@ function isMonthAt(text: string, i: number): boolean {
 
 /** Index where the audit payload starts, after any syslog/dmesg/auditd framing; -1 when unrecognized. */
 function stripPrefix(text: string, i: number, r: RawRecord): number {
-  const c = text.charCodeAt(i);
+  const c = at(text, i);
   // auditd: `type=...` or `node=HOST type=...`
   if (matchesAt(text, i, 'type=')) {
     r.source = 'auditd';
@@ -255,7 +266,7 @@ function stripPrefix(text: string, i: number, r: RawRecord): number {
   }
   if (matchesAt(text, i, 'node=')) {
     const sp = text.indexOf(' ', i);
-    if (sp < 0) return -1;
+    if (sp < 0 || sp >= limit) return -1;
     const j = skipSeparators(text, sp);
     if (!matchesAt(text, j, 'type=')) return -1;
     r.source = 'auditd';
@@ -264,7 +275,7 @@ function stripPrefix(text: string, i: number, r: RawRecord): number {
   // dmesg: `[ 1597.774866] audit: ...` or `[Sun Nov 22 02:00:00 2026] audit: ...`
   if (c === 91 /* [ */) {
     const close = text.indexOf(']', i);
-    if (close < 0 || close - i > 40) return -1;
+    if (close < 0 || close >= limit || close - i > 40) return -1;
     r.source = 'dmesg';
     return afterKernelPrefix(text, skipSeparators(text, close + 1));
   }
@@ -274,11 +285,11 @@ function stripPrefix(text: string, i: number, r: RawRecord): number {
   }
   // syslog: `Jul 24 12:25:33[.frac][zone] host ident[pid]: ...` or `2013-01-01[T ]15:09:04[.frac][zone] host ...`
   let j: number;
-  if (isMonthAt(text, i) && text.charCodeAt(i + 3) === SPACE) {
+  if (isMonthAt(text, i) && at(text, i + 3) === SPACE) {
     j = i + 4;
-    while (text.charCodeAt(j) === SPACE) j++;
-    if (!isDigit(text.charCodeAt(j))) return -1;
-  } else if (isDigit(c) && text.charCodeAt(i + 4) === 45 /* - */ && text.charCodeAt(i + 7) === 45) {
+    while (at(text, j) === SPACE) j++;
+    if (!isDigit(at(text, j))) return -1;
+  } else if (isDigit(c) && at(text, i + 4) === 45 /* - */ && at(text, i + 7) === 45) {
     j = i;
   } else {
     return -1;
@@ -286,9 +297,9 @@ function stripPrefix(text: string, i: number, r: RawRecord): number {
   // date and time: non-space run, plus the time's run for the month form
   const dateStart = j;
   j = nextSpace(text, j);
-  if (isMonthAt(text, i) || text.charCodeAt(i + 10) === SPACE) {
+  if (isMonthAt(text, i) || at(text, i + 10) === SPACE) {
     j = skipSpacesOnly(text, j);
-    if (!isDigit(text.charCodeAt(j))) return -1;
+    if (!isDigit(at(text, j))) return -1;
     j = nextSpace(text, j);
   }
   r.syslogTimeFrom = isMonthAt(text, i) ? i : dateStart;
@@ -296,17 +307,17 @@ function stripPrefix(text: string, i: number, r: RawRecord): number {
   j = skipSpacesOnly(text, j);
   // host, then the identifier ending with ':'; a missing host is tolerated
   let token = nextSpace(text, j);
-  if (text.charCodeAt(token - 1) !== 58 /* : */) {
+  if (at(text, token - 1) !== 58 /* : */) {
     j = skipSpacesOnly(text, token);
     token = nextSpace(text, j);
-    if (text.charCodeAt(token - 1) !== 58) return -1;
+    if (at(text, token - 1) !== 58) return -1;
   }
   const ident = text.slice(j, token - 1);
   j = skipSpacesOnly(text, token);
   r.source = ident.startsWith('dbus') ? 'dbus' : 'syslog';
-  if (text.charCodeAt(j) === 91 /* [ printk time */) {
+  if (at(text, j) === 91 /* [ printk time */) {
     const close = text.indexOf(']', j);
-    if (close < 0) return -1;
+    if (close < 0 || close >= limit) return -1;
     j = skipSpacesOnly(text, close + 1);
   }
   return afterKernelPrefix(text, j);
@@ -318,7 +329,7 @@ function afterKernelPrefix(text: string, i: number): number {
 }
 
 function nextSpace(text: string, i: number): number {
-  const n = text.length;
+  const n = limit;
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === SPACE || c === LF || c === TAB) break;
@@ -328,7 +339,7 @@ function nextSpace(text: string, i: number): number {
 }
 
 function skipSpacesOnly(text: string, i: number): number {
-  while (text.charCodeAt(i) === SPACE) i++;
+  while (at(text, i) === SPACE) i++;
   return i;
 }
 
@@ -338,18 +349,18 @@ function scanAuditId(text: string, i: number, r: RawRecord): number {
   let j = i + 6;
   const start = j;
   let epoch = 0;
-  while (isDigit(text.charCodeAt(j))) epoch = epoch * 10 + text.charCodeAt(j++) - 48;
-  if (j === start || text.charCodeAt(j) !== 46 /* . */) return -1;
+  while (isDigit(at(text, j))) epoch = epoch * 10 + at(text, j++) - 48;
+  if (j === start || at(text, j) !== 46 /* . */) return -1;
   j++;
   let millis = 0;
   const millisStart = j;
-  while (isDigit(text.charCodeAt(j))) millis = millis * 10 + text.charCodeAt(j++) - 48;
-  if (j === millisStart || text.charCodeAt(j) !== 58 /* : */) return -1;
+  while (isDigit(at(text, j))) millis = millis * 10 + at(text, j++) - 48;
+  if (j === millisStart || at(text, j) !== 58 /* : */) return -1;
   j++;
   let serial = 0;
   const serialStart = j;
-  while (isDigit(text.charCodeAt(j))) serial = serial * 10 + text.charCodeAt(j++) - 48;
-  if (j === serialStart || text.charCodeAt(j) !== 41 /* ) */) return -1;
+  while (isDigit(at(text, j))) serial = serial * 10 + at(text, j++) - 48;
+  if (j === serialStart || at(text, j) !== 41 /* ) */) return -1;
   r.auditIdFrom = start;
   r.auditIdTo = j;
   r.epoch = epoch;
@@ -358,7 +369,7 @@ function scanAuditId(text: string, i: number, r: RawRecord): number {
   r.millis = digits === 3 ? millis : Math.floor(millis * 10 ** (3 - digits));
   r.serial = serial;
   j++;
-  if (text.charCodeAt(j) === 58) j++;
+  if (at(text, j) === 58) j++;
   return j;
 }
 
@@ -406,29 +417,29 @@ function isUserAvc(type: string | undefined): boolean {
 
 function scanBody(text: string, i: number, r: RawRecord): void {
   i = skipSeparators(text, i);
-  if (i >= text.length) {
+  if (i >= limit) {
     r.problem = 'no-fields';
     r.problemDetail = 'nothing after the audit header';
     return;
   }
   // Old-style text and other records: the first word is not key=value.
   let k = i;
-  while (k < text.length && isKeyChar(text.charCodeAt(k))) k++;
-  if (k === i || text.charCodeAt(k) !== EQUALS) {
-    r.text = trimLineEnds(text.slice(i));
+  while (k < limit && isKeyChar(text.charCodeAt(k))) k++;
+  if (k === i || at(text, k) !== EQUALS) {
+    r.text = trimLineEnds(text.slice(i, limit));
     return;
   }
   if (isUserAvc(r.recordType)) {
     // dbus-daemon's USER_AVC: the AppArmor fields are inside msg='...'; the outer pid/uid are the daemon's.
     const m = text.indexOf("msg='", i);
-    if (m >= 0) {
+    if (m >= 0 && m < limit) {
       let end = text.indexOf("'", m + 5);
-      if (end < 0) end = text.length;
+      if (end < 0 || end > limit) end = limit;
       scanFields(text, m + 5, end, r, true);
       return;
     }
   }
-  scanFields(text, i, text.length, r, false);
+  scanFields(text, i, limit, r, false);
 }
 
 function trimLineEnds(text: string): string {
@@ -586,7 +597,7 @@ function scanFields(text: string, i: number, end: number, r: RawRecord, inUserMs
     const keyEnd = i;
     i++;
     let value: string;
-    const q = text.charCodeAt(i);
+    const q = i < end ? text.charCodeAt(i) : -1;
     if (q === QUOTE) {
       const close = text.indexOf('"', i + 1);
       if (close < 0 || close >= end) {

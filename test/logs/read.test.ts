@@ -86,3 +86,19 @@ test('invalid UTF-8 is read leniently and counted, NUL bytes skip the line', asy
   assert.equal(stats.invalidUtf8, 1);
   assert.equal(stats.skipped['nul-byte'], 1);
 });
+
+test('NUL bytes and bad UTF-8 in the middle of a chunk affect only their own lines', async () => {
+  const stats = newReadStats();
+  const good = (n: number) => `type=AVC msg=audit(1.000:${n}): apparmor="DENIED" operation="open" profile="p" name="/ok${n}"\n`;
+  const chunk = Buffer.concat([
+    Buffer.from(good(1) + good(2)),
+    Buffer.from('type=AVC msg=audit(1.000:3): apparmor="DENIED" operation="open" profile="p" name="/a\0b"\n'),
+    Buffer.from(good(4)),
+    Buffer.concat([Buffer.from('type=AVC msg=audit(1.000:5): apparmor="DENIED" operation="open" profile="p" name="/'), Buffer.from([0xc3, 0x28]), Buffer.from('"\n')]),
+    Buffer.from(good(6) + good(7)),
+  ]);
+  const events = await collect([chunk], { stats });
+  assert.deepEqual(events.map((e) => e.time?.serial), [1, 2, 4, 5, 6, 7]);
+  assert.equal(stats.skipped['nul-byte'], 1);
+  assert.equal(stats.invalidUtf8, 1);
+});
