@@ -143,7 +143,11 @@ class Checker {
             if (stray.length) report({ code: 'check/unexpected-word', message: `unexpected '${stray.join(' ')}' in capability rule: it takes only capability names` });
           }
           ast.capabilities.forEach((word) => {
-            for (const problem of checkCapabilityNames([word.value])) report(problem, word.span);
+            const problems = checkCapabilityNames([word.value]);
+            for (const problem of problems) report(problem, word.span);
+            if (!problems.length && this.features.has('caps/mask') && !this.features.lists('caps/mask', word.value)) {
+              report({ code: 'check/unsupported-by-features', message: `capability ${word.value} is not known to the feature set '${this.features.name}'; that kernel will not mediate it` }, word.span, 'warning');
+            }
           });
         }
         break;

@@ -34,3 +34,18 @@ test('every upstream features file parses', { skip: features.skip }, () => {
   const all = parseFeatureSet(readFileSync(join(dir, 'features.all'), 'utf8'));
   assert.ok(all instanceof FeatureSet && all.supportsClass('dbus') && all.lists('caps/mask', 'audit_read'));
 });
+
+test('rules a feature set cannot enforce are warnings, like apparmor_parser, and do not fail the check', async () => {
+  const { checkPolicy } = await import('../../../src/policy/check/index.js');
+  const { memoryFileReader } = await import('../../../src/policy/resolve/index.js');
+  const features = parseFeatureSet('caps {mask {chown kill\n}\n}\nfile {mask {read\n}\n}\n', 'old-kernel');
+  assert.ok(features instanceof FeatureSet);
+  const result = checkPolicy('/p', { reader: memoryFileReader({ '/p': 'profile p {\n  capability bpf,\n  dbus,\n  /a r,\n}\n' }), workingDirectory: '/', features });
+  assert.equal(result.ok, true);
+  assert.deepEqual(result.diagnostics.map((d) => [d.line, d.severity, d.code]), [
+    [2, 'warning', 'check/unsupported-by-features'],
+    [3, 'warning', 'check/unsupported-by-features'],
+  ]);
+  const newest = checkPolicy('/p', { reader: memoryFileReader({ '/p': 'profile p {\n  capability bpf,\n  dbus,\n}\n' }), workingDirectory: '/' });
+  assert.deepEqual(newest.diagnostics, []);
+});
