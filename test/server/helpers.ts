@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createBackend } from '../../src/confine/index.js';
 import { parseServeConfig, type ServeConfig } from '../../src/server/config.js';
-import { loadConfigFile, prepareServe, startServer, type ServeOverrides } from '../../src/server/serve.js';
+import { loadConfigFile, prepareServe, selectBackend, startServer, type ServeOverrides } from '../../src/server/serve.js';
 import type { Supervisor } from '../../src/server/supervisor.js';
 
 export interface TestServer {
@@ -28,9 +28,11 @@ export async function startFromFile(file: string, demo: boolean, overrides: Serv
 }
 
 async function start(config: ServeConfig, hats: Parameters<typeof startServer>[0]['hats'], reloadFrom?: { file: string; overrides: ServeOverrides; demo: boolean }): Promise<TestServer> {
+  const backend = config.backend === 'none' ? createBackend('none') : (await selectBackend(config, hats)).backend;
+  if (!backend) throw new Error(`backend ${config.backend} is not available`);
   const messages: string[] = [];
   const output = { info: (line: string) => { messages.push(line); }, warn: (line: string) => { messages.push(line); } };
-  const { supervisor } = await startServer({ config, hats, diagnostics: [] }, createBackend('none'), 'none (test)', output, reloadFrom);
+  const { supervisor } = await startServer({ config, hats, diagnostics: [] }, backend, `${backend.name} (test)`, output, reloadFrom);
   const running = supervisor.run();
   return {
     supervisor,

@@ -1,0 +1,34 @@
+// The demo under real confinement (Landlock here; AppArmor is the confine area's kernel suite):
+// bob's vulnerable /read handler cannot read alice's secret, alice's can.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { createBackend } from '../../src/confine/index.js';
+import { repoRoot } from '../support/repo.js';
+import { get, json, startFromFile, type TestServer } from './helpers.js';
+
+const landlock = await createBackend('landlock').probe();
+const skip = landlock.available ? false : `skipped: Landlock is not available (${landlock.reason})`;
+
+let server: TestServer | undefined;
+before(async () => {
+  if (skip) return;
+  server = await startFromFile(join(repoRoot, 'examples', 'hosting', 'hatter.yaml'), true, { backend: 'landlock' });
+});
+after(async () => { await server?.stop(); });
+
+test('confined demo: bob cannot read alice\'s secret, alice can; each runs in its hat', { skip }, async () => {
+  const s = server!;
+  const bob = await get(s.port, 'bob.localhost', '/read?path=alice/secret.txt');
+  assert.equal(bob.status, 403);
+  assert.match(bob.body.toString(), /EACCES/);
+  const alice = await get(s.port, 'alice.localhost', '/read?path=alice/secret.txt');
+  assert.equal(alice.status, 200);
+  assert.match(alice.body.toString(), /alice's database password/);
+  const bobOwn = await get(s.port, 'bob.localhost', '/read?path=bob/secret.txt');
+  assert.equal(bobOwn.status, 200);
+  assert.equal((await json(s.port, 'bob.localhost', '/hello')).label, 'hatter-demo//bob.localhost');
+  const cgi = await get(s.port, 'alice.localhost', '/cgi-bin/hello.cgi');
+  assert.equal(cgi.status, 200);
+  assert.match(cgi.body.toString(), /hello from alice\.localhost via CGI/);
+});
