@@ -1,10 +1,9 @@
 // Canonical formatter: CST → Doc → text. Keeps every comment (own-line comments stay above the
 // statement they precede, same-line comments stay on their line), keeps at most one blank line
 // between statements, and prints any statement that holds a syntax error exactly as written.
-import { isDeepStrictEqual } from 'node:util';
 import type { Diagnostic } from '../diagnostic.js';
 import { buildPolicyModel } from '../model/build.js';
-import { normalizePolicy } from '../model/normalize.js';
+import { canonicalPolicyText } from '../model/normalize.js';
 import { parsePolicy, type ParseResult } from '../syntax/parser.js';
 import { SyntaxNode, SyntaxToken } from '../syntax/tree.js';
 import { isPermissionWord } from '../syntax/lexer.js';
@@ -39,7 +38,7 @@ export function formatPolicy(input: string | ParseResult, file = '<input>'): For
 function sameMeaning(before: ParseResult, after: ParseResult): boolean {
   const codes = (r: ParseResult) => r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code).join();
   if (codes(before) !== codes(after)) return false;
-  return isDeepStrictEqual(normalizePolicy(buildPolicyModel(before).policy), normalizePolicy(buildPolicyModel(after).policy));
+  return canonicalPolicyText(buildPolicyModel(before).policy) === canonicalPolicyText(buildPolicyModel(after).policy);
 }
 
 const PERMISSION_ORDER = 'mrwalk';

@@ -408,7 +408,8 @@ class ModelBuilder {
       }
       case 'LinkRule': {
         const [link, ...extra] = words.map((t) => this.word(t));
-        rule = { kind: 'LinkRule', ...base, subset: keywordsIn.includes('subset'), leadingPermission: false, ...(link ? { link } : {}), ...withTarget, extra } as unknown as Rule;
+        const lessEqual = rest.some((a) => a instanceof SyntaxToken && a.kind === 'Operator' && a.text === '<=');
+        rule = { kind: 'LinkRule', ...base, subset: keywordsIn.includes('subset') || lessEqual, leadingPermission: false, ...(link ? { link } : {}), ...withTarget, extra } as unknown as Rule;
         break;
       }
       case 'CapabilityRule':

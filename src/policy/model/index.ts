@@ -7,4 +7,4 @@ export type * from './types.js';
 export { buildPolicyModel, parsePolicyFile, unescape, variableName, type PolicyModel } from './build.js';
 export { isRule, flattenBody, walkProfiles, topLevelProfiles, childProfiles, rulesOf } from './walk.js';
 export { policyToJson } from './json.js';
-export { normalizePolicy } from './normalize.js';
+export { normalizePolicy, canonicalPolicyText } from './normalize.js';

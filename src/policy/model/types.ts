@@ -227,6 +227,7 @@ export interface FileRule extends RuleBase {
 
 export interface LinkRule extends RuleBase {
   readonly kind: 'LinkRule';
+  /** `subset` (or its spelling `<=`): the link may only grant what the target already has. */
   readonly subset: boolean;
   /** `l` leading-permission form (`l /a -> /b,`) rather than `link`. */
   readonly leadingPermission: boolean;

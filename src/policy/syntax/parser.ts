@@ -74,28 +74,51 @@ class Parser {
 
   // ---- token plumbing -------------------------------------------------------------------------
 
-  private skipTrivia(from: number, mode: LexMode): { end: number; newline: boolean } {
+  /** Set by skipTrivia: whether the trivia it skipped held a line break (or a comment, which ends one). */
+  private skippedNewline = false;
+
+  /** End of the trivia run at `from` (no allocation: this runs for every lookahead). */
+  private skipTrivia(from: number, mode: LexMode): number {
+    const text = this.text;
+    const n = text.length;
     let p = from;
     let newline = false;
-    for (;;) {
-      const t = triviaAt(this.text, p, mode);
-      if (!t) return { end: p, newline };
-      if (t.kind === 'Newline' || t.kind === 'Comment') newline = true;
-      p = t.end;
+    while (p < n) {
+      const c = text.charCodeAt(p);
+      if (c === 32 || c === 9) { p++; continue; }
+      if (c === 10) { p++; newline = true; continue; }
+      if (c === 13 && text.charCodeAt(p + 1) === 10) { p += 2; newline = true; continue; }
+      if (c === 35 /* # */) {
+        const t = triviaAt(text, p, mode);
+        if (!t) break;
+        p = t.end;
+        newline = true;
+        continue;
+      }
+      if (c === 92 /* \ */ && mode === 'assign') {
+        const t = triviaAt(text, p, mode);
+        if (!t) break;
+        p = t.end;
+        continue;
+      }
+      break;
     }
+    this.skippedNewline = newline;
+    return p;
   }
 
   private peek(mode: LexMode): LexToken {
     const cache = this.peekCache;
     if (cache && cache.pos === this.pos && cache.mode === mode) return cache.token;
-    const trivia = this.skipTrivia(this.pos, mode);
-    const token = this.scanAt(trivia.end, mode);
-    this.peekCache = { pos: this.pos, mode, token, newline: trivia.newline };
+    const end = this.skipTrivia(this.pos, mode);
+    const newline = this.skippedNewline;
+    const token = this.scanAt(end, mode);
+    this.peekCache = { pos: this.pos, mode, token, newline };
     return token;
   }
 
   private peekAfter(token: LexToken, mode: LexMode): LexToken {
-    return this.scanAt(this.skipTrivia(token.end, mode).end, mode);
+    return this.scanAt(this.skipTrivia(token.end, mode), mode);
   }
 
   /** scanToken with a one-entry memo, so a lookahead token is not scanned again when it is consumed. */
@@ -112,7 +135,8 @@ class Parser {
   private newlineBefore(mode: LexMode): boolean {
     const cache = this.peekCache;
     if (cache && cache.pos === this.pos && cache.mode === mode) return cache.newline;
-    return this.skipTrivia(this.pos, mode).newline;
+    this.skipTrivia(this.pos, mode);
+    return this.skippedNewline;
   }
 
   private word(token: LexToken): string {

@@ -118,6 +118,8 @@ test('file rules: path, permissions, exec mode, target, prefix', () => {
 test('class rules keep access words, bare words, conditions and targets raw', () => {
   const link = onlyRule('link subset /l -> /t,');
   assert.ok(link.kind === 'LinkRule' && link.subset && raw(link.link) === '/l' && raw(link.target) === '/t');
+  const lessEqual = onlyRule('link <= /l -> /t,');
+  assert.ok(lessEqual.kind === 'LinkRule' && lessEqual.subset);
   const cap = onlyRule('capability setuid chown,');
   assert.ok(cap.kind === 'CapabilityRule');
   assert.deepEqual(cap.capabilities.map(raw), ['setuid', 'chown']);
