@@ -3,7 +3,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { diagnosticToJson, formatDiagnostic, hasErrors } from '../policy/diagnostic.js';
 import { checkPolicy, createParseCache, parseFeatureSet, type FeatureSet } from '../policy/check/index.js';
-import type { FileReader } from '../policy/resolve/index.js';
+import { lookupInclude, type FileReader } from '../policy/resolve/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, readAll, type CliIo, type Command } from './io.js';
 
 const HELP = `Usage: hatter check [--features FILE] [-I DIR]... [--json] [--quiet] FILE...
@@ -11,7 +11,8 @@ const HELP = `Usage: hatter check [--features FILE] [-I DIR]... [--json] [--quie
 Check AppArmor policy files the way apparmor_parser would: includes, variables, conditionals,
 every rule class, exec-mode conflicts. Each FILE is an independent policy (like one
 apparmor_parser run per file). Use - to read a policy from stdin (its relative includes
-resolve against the current directory).
+resolve against the current directory). A directory stands for the profile files directly in it
+(skipping README, dot files and package-manager leftovers, as apparmor_parser does).
 
 Options:
   -I, --include DIR   add DIR to the include search path (default /etc/apparmor.d); repeatable
@@ -27,7 +28,8 @@ Examples:
   hatter check /etc/apparmor.d/usr.sbin.apache2
   hatter check -I ./apparmor.d ./apparmor.d/php-fpm ./apparmor.d/usr.sbin.apache2
   hatter check --features features.all -I simple_tests - < case.sd
-  hatter check --json /etc/apparmor.d/* | jq 'select(.ok == false)'
+  hatter check -q /etc/apparmor.d
+  hatter check --json /etc/apparmor.d | jq 'select(.ok == false)'
 
 Exit status: 0 every file accepted, 1 some file rejected, 2 usage error or unreadable input.
 Diagnostic codes are documented in docs/diagnostics.md.`;
@@ -80,11 +82,22 @@ export const command: Command = {
       features = parsed;
     }
     const includePaths = (values.include ?? []).map((dir) => resolve(io.cwd, dir));
+    // A directory argument stands for its profile files, as with apparmor_parser.
+    const inputs: string[] = [];
+    for (const name of positionals) {
+      if (name !== '-' && reader.kind(resolve(io.cwd, name)) === 'directory') {
+        const found = lookupInclude(resolve(io.cwd, name), 'quoted', [], io.cwd, reader);
+        const prefix = name.endsWith('/') ? name : `${name}/`;
+        if (found.found) inputs.push(...found.files.map((file) => prefix + file.slice(file.lastIndexOf('/') + 1)));
+      } else {
+        inputs.push(name);
+      }
+    }
     const cache = createParseCache();
     let anyRejected = false;
     let unreadable = false;
     let stdinUsed = false;
-    for (const name of positionals) {
+    for (const name of inputs) {
       let text: string | undefined;
       let file: string;
       if (name === '-') {
@@ -112,7 +125,7 @@ export const command: Command = {
         io.stdout.write(`${JSON.stringify({ file, ok, diagnostics: shown.map(diagnosticToJson) })}\n`);
       } else {
         for (const d of shown) io.stdout.write(`${formatDiagnostic(d)}\n`);
-        if (!values.quiet && positionals.length > 1) io.stderr.write(`${file}: ${ok ? 'accepted' : 'rejected'}\n`);
+        if (!values.quiet && inputs.length > 1) io.stderr.write(`${file}: ${ok ? 'accepted' : 'rejected'}\n`);
       }
     }
     if (unreadable) return EXIT_USAGE;

@@ -90,3 +90,21 @@ test('hatter check - reads stdin like the upstream driver (real process, relativ
   assert.equal(bad.code, 1);
   assert.match(bad.stdout, /^-:2:3: error: Could not open 'does-not-exist' \[resolve\/include-not-found\]/m);
 });
+
+test('hatter check DIR checks the profile files directly in it, skipping README and leftovers', async () => {
+  const ws = workspace({
+    'profiles/a': '/a { /x r, }\n',
+    'profiles/b': '/b { /x rwa, }\n',
+    'profiles/README': 'not a profile\n',
+    'profiles/c.dpkg-old': 'garbage {\n',
+    'profiles/sub/d': 'garbage {\n',
+  });
+  try {
+    const result = await runCli(['check', '--json', 'profiles'], { cwd: ws.dir });
+    assert.equal(result.code, 1);
+    const verdicts = result.stdout.trim().split('\n').map((line) => JSON.parse(line)).map((o) => [o.file, o.ok]);
+    assert.deepEqual(verdicts, [['profiles/a', true], ['profiles/b', false]]);
+  } finally {
+    ws.done();
+  }
+});
