@@ -262,7 +262,10 @@ async function follow(input: string, io: CliIo, format: Format, filter: Filter, 
     }
   };
   try {
-    const source = input === '-' ? (io.stdin as AsyncIterable<Buffer | string>) : followFile(input, { signal: controller.signal });
+    // a partial last line of a rotated or truncated file is not glued to the next file's first line
+    const source = input === '-'
+      ? (io.stdin as AsyncIterable<Buffer | string>)
+      : followFile(input, { signal: controller.signal, onReopen: () => print(reader.end()) });
     for await (const chunk of source) {
       print(reader.push(chunk));
       await out.flush(true);
