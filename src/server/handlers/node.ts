@@ -4,7 +4,6 @@
 // as request.signal.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
-import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import type { Handler, HandlerContext } from '../handler.js';
 import { drained, failInternally, logHandlerError, sendStatus } from './respond.js';
@@ -71,6 +70,11 @@ export class NodeHandler implements Handler {
       if (ctx.signal.aborted) return sendStatus(res, 504);
       return failInternally(res, 'handlers/node-handler-error', `node module ${this.modulePath}`, error);
     }
+    if (request.body !== null) {
+      // Whatever the handler left unread is discarded once the response is out, so the next request
+      // on this connection can be parsed.
+      res.once('finish', () => { if (!req.readableEnded) req.resume(); });
+    }
     try {
       await sendWebResponse(response, req, res, ctx);
     } catch (error) {
@@ -130,7 +134,7 @@ export function toWebRequest(req: IncomingMessage, ctx: HandlerContext): Request
   const hasBody = method !== 'GET' && method !== 'HEAD';
   const init: RequestInit & { duplex?: 'half' } = { method, headers };
   if (hasBody) {
-    init.body = Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>;
+    init.body = requestBody(req);
     init.duplex = 'half';
   }
   const request = new Request(url, init);
@@ -161,6 +165,59 @@ function completeBody(response: Response): string | Uint8Array | undefined {
   if (typeof source !== 'string' && !(source instanceof Uint8Array)) return undefined;
   body.stream.cancel().catch(() => {});
   return source;
+}
+
+/**
+ * The request body as a pull-based web stream: nothing is read until the handler asks (unlike
+ * Readable.toWeb, which starts reading at once), so a body the handler ignores is left to be discarded
+ * after the response and the keep-alive connection survives.
+ */
+function requestBody(req: IncomingMessage): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (req.readableEnded) {
+        controller.close();
+        return;
+      }
+      return new Promise<void>((resolve, reject) => {
+        const done = () => {
+          req.off('readable', onReadable);
+          req.off('end', onEnd);
+          req.off('error', onError);
+          req.off('close', onClose);
+        };
+        const onReadable = () => {
+          const chunk = req.read() as Buffer | null;
+          if (chunk === null) return; // nothing yet, or the end ('end' follows)
+          done();
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          resolve();
+        };
+        const onEnd = () => {
+          done();
+          controller.close();
+          resolve();
+        };
+        const onError = (error: Error) => {
+          done();
+          reject(error);
+        };
+        const onClose = () => {
+          if (req.readableEnded) return;
+          done();
+          reject(new Error('the client closed the connection before the request body was complete'));
+        };
+        req.on('readable', onReadable);
+        req.on('end', onEnd);
+        req.on('error', onError);
+        req.on('close', onClose);
+        onReadable();
+      });
+    },
+    cancel() {
+      req.resume(); // discard the rest
+    },
+  }, { highWaterMark: 0 });
 }
 
 const nextTurn = () => new Promise<'later'>((resolveTurn) => setImmediate(resolveTurn, 'later'));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +17,11 @@ export default async function handler(request) {
     case '/hello': return new Response('Hello, world!\\n', { headers: { 'content-type': 'text/plain' } });
     case '/loads': return new Response(String(loads));
     case '/url': return new Response(request.url);
+    case '/first-chunk': {
+      const reader = request.body.getReader();
+      const { value } = await reader.read();
+      return new Response('first chunk of ' + (value ? value.length : 0));
+    }
     case '/utf8': return new Response('héllo ✓');
     case '/bytes': return new Response(new TextEncoder().encode('bytes!'), { status: 202, statusText: 'Accepted Later' });
     case '/echo': {
@@ -113,6 +119,33 @@ describe('node handler', () => {
       setTimeout(() => req.end('part two'), 30);
     });
     assert.equal(JSON.parse(chunked).body, 'part one, part two');
+  });
+
+  it('keeps the connection usable when the handler reads none or part of a large body', async () => {
+    // Three requests written back to back on one socket: the two large bodies must be discarded
+    // after their responses, or the third request is never parsed.
+    const big = 'x'.repeat(1024 * 1024);
+    const post = (path: string) => `POST ${path} HTTP/1.1\r\nHost: a\r\nContent-Length: ${big.length}\r\n\r\n${big}`;
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = connect(harness.port, '127.0.0.1');
+      let received = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        received += chunk;
+        if ((received.match(/HTTP\/1\.1 200/g) ?? []).length === 3 && received.endsWith('Hello, world!\n')) {
+          socket.end();
+          resolve(received);
+        }
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(received));
+      socket.write(post('/hello') + post('/first-chunk') + 'GET /hello HTTP/1.1\r\nHost: a\r\n\r\n');
+    });
+    const bodies = text.split(/HTTP\/1\.1 200 OK\r\n/).slice(1).map((response) => response.slice(response.indexOf('\r\n\r\n') + 4));
+    assert.equal(bodies.length, 3, text.slice(0, 500));
+    assert.equal(bodies[0], 'Hello, world!\n');
+    assert.match(bodies[1]!, /^first chunk of \d+$/);
+    assert.equal(bodies[2], 'Hello, world!\n');
   });
 
   it('sends every Set-Cookie and bodiless statuses', async () => {
