@@ -10,6 +10,8 @@ export type LexMode =
   | 'full'
   /** Rule arguments of the conditional classes (network, dbus …): words also stop at `=` and `)`. */
   | 'noeq'
+  /** `set rlimit NAME <= VALUE`: like noeq, and words also stop at `<` (`nofile<=10` is three tokens). */
+  | 'rlimit'
   /** Inside `( … )`: commas and blanks separate values; words stop at `(`, `)` and `=`. */
   | 'list'
   /** After `include` / `abi`: `<magic>`, `"quoted"` or a bare path. */
@@ -48,6 +50,7 @@ function isBaseStop(c: number): boolean {
 function isModeStop(c: number, mode: LexMode): boolean {
   switch (mode) {
     case 'noeq': return c === EQ || c === RPAREN;
+    case 'rlimit': return c === EQ || c === RPAREN || c === LT;
     case 'list': return c === LPAREN || c === RPAREN || c === EQ;
     case 'include': return c === LT || c === GT;
     case 'expr': return c === EQ || c === LPAREN || c === RPAREN || c === LBRACE || c === LT || c === GT;

@@ -709,7 +709,7 @@ class Parser {
           this.bump('initial', 'Keyword');
           if (this.isWord(this.peek('initial'), 'rlimit')) this.bump('initial', 'Keyword');
           else this.error(this.peek('initial').start, 1, 'syntax/expected-rlimit', "expected 'rlimit' after 'set'");
-          this.parseRuleArguments('noeq', 'RlimitRule');
+          this.parseRuleArguments('rlimit', 'RlimitRule');
           this.b.finishNode();
           return;
         case 'all':

@@ -149,6 +149,8 @@ test('class rules keep access words, bare words, conditions and targets raw', ()
   assert.deepEqual([cp.safety, raw(cp.exec), raw(cp.target)], ['safe', '/bin/x', '{a,b}//*']);
   const rlimit = onlyRule('set rlimit data <= 10MB,');
   assert.ok(rlimit.kind === 'RlimitRule' && raw(rlimit.resource) === 'data' && raw(rlimit.value) === '10MB');
+  const tight = onlyRule('set rlimit nofile<=10,');
+  assert.ok(tight.kind === 'RlimitRule' && raw(tight.resource) === 'nofile' && raw(tight.value) === '10');
   const userns = onlyRule('userns create,');
   assert.ok(userns.kind === 'UserNsRule' && raw(userns.access[0]) === 'create');
   const uring = onlyRule('io_uring sqpoll label=foo,');

@@ -36,6 +36,7 @@ test('every rule class gets its own node kind', () => {
     ['change_profile unsafe /bin/sh -> sh,', 'ChangeProfileRule'],
     ['set rlimit nofile <= 1024,', 'RlimitRule'],
     ['set rlimit data <= 10MB,', 'RlimitRule'],
+    ['set rlimit nofile<=10,', 'RlimitRule'],
     ['userns,', 'UserNsRule'],
     ['userns create,', 'UserNsRule'],
     ['io_uring sqpoll label=foo,', 'IoUringRule'],
