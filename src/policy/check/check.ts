@@ -53,7 +53,6 @@ function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
 class Checker {
   readonly diagnostics: Diagnostic[] = [];
   private readonly automata = new Map<string, Automaton | undefined>();
-  private readonly checkedPatterns = new Set<string>();
 
   constructor(readonly features: FeatureSet) {}
 
@@ -272,12 +271,8 @@ class Checker {
 
   /** AARE syntax: unbalanced braces/brackets, `{a}`, trailing `\`, nesting; reported once per pattern and place. */
   checkPattern(pattern: string, kind: 'path' | 'glob_null', rule: ResolvedRule, origin: RuleOrigin, what: string): void {
-    const key = `${rule.source.file}:${rule.source.offset}:${what}:${pattern}`;
-    if (this.checkedPatterns.has(key)) return;
-    this.checkedPatterns.add(key);
-    const parsed = parseAare(pattern, { kind, filterSlashes: false });
-    for (const d of parsed.diagnostics) {
-      this.at(rule.source, origin.file, undefined, d.severity === 'error' ? 'error' : 'warning', { code: d.code, message: `${what} '${pattern}': ${d.message}` });
+    for (const d of patternProblems(pattern, kind)) {
+      this.at(rule.source, origin.file, undefined, d.severity, { code: d.code, message: `${what} '${pattern}': ${d.message}` });
     }
   }
 
@@ -469,6 +464,22 @@ function structuralProblems(ast: Ast.NetworkRule, fileText: string): RuleProblem
     for (const inner of c.conditions) {
       if (inner.operator === 'in' && !inner.list) problems.push({ code: 'check/in-needs-list', message: `'${inner.name} in' needs a parenthesised list` });
     }
+  }
+  return problems;
+}
+
+/** AARE syntax problems of a pattern, remembered across checks: abstractions repeat the same patterns. */
+const patternCache = new Map<string, readonly { code: string; message: string; severity: Severity }[]>();
+const PATTERN_CACHE_LIMIT = 100_000;
+
+function patternProblems(pattern: string, kind: 'path' | 'glob_null'): readonly { code: string; message: string; severity: Severity }[] {
+  const key = `${kind}\0${pattern}`;
+  let problems = patternCache.get(key);
+  if (!problems) {
+    const parsed = parseAare(pattern, { kind, filterSlashes: false });
+    problems = parsed.diagnostics.map((d) => ({ code: d.code, message: d.message, severity: d.severity === 'error' ? 'error' as const : 'warning' as const }));
+    if (patternCache.size >= PATTERN_CACHE_LIMIT) patternCache.clear();
+    patternCache.set(key, problems);
   }
   return problems;
 }

@@ -118,6 +118,7 @@ export class VariableTable {
    * vanish; slashes next to a reference are trimmed so `@{HOME}/x` with `/home/u/` gives `/home/u/x`.
    */
   expand(text: string, builtins: BuiltinValues = {}): string | VariableProblem {
+    if (!text.includes('@{')) return text;
     const result = this.expandToValues(text, builtins, [], true);
     if (!Array.isArray(result)) return result;
     return result.length === 1 ? result[0]! : `{${result.join(',')}}`;
@@ -125,6 +126,7 @@ export class VariableTable {
 
   /** Expand `text` into the set of strings it stands for (used for conditionals and value sets). */
   expandAll(text: string, builtins: BuiltinValues = {}): string[] | VariableProblem {
+    if (!text.includes('@{')) return [text];
     return this.expandToValues(text, builtins, [], false);
   }
 
