@@ -362,7 +362,7 @@ async function runOnce(script: string, options: VmOptions = {}): Promise<VmResul
     args.push(
       '-kernel', kernel.image, '-initrd', join(kernel.dir, 'initrd.cpio'),
       '-append', // no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer check can fail and panic.
-      'console=ttyS0 loglevel=4 panic=-1 mitigations=off cryptomgr.notests pci=noacpi no_timer_check apparmor=1 security=apparmor',
+      'console=ttyS0 loglevel=4 panic=-1 mitigations=off cryptomgr.notests pci=noacpi no_timer_check log_buf_len=16M apparmor=1 security=apparmor',
       '-serial', `file:${join(runDir, 'console')}`,
     );
     const timeoutMs = options.timeoutMs ?? 600_000;
