@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseLine, readEvents } from '../../src/logs/index.js';
+import { parseRange } from '../../src/logs/event.js';
 import { Readable } from 'node:stream';
 
 const FRAGMENTS = [
@@ -27,6 +28,19 @@ test('parseLine never throws and always returns a record kind', () => {
       if (r.kind === 'event') assert.ok(['DENIED', 'ALLOWED', 'AUDIT', 'KILLED', 'HINT', 'STATUS', 'ERROR'].includes(r.event.type));
     }),
     { numRuns: 3000 },
+  );
+});
+
+test('a line parsed in place inside a larger text reads nothing of its neighbours', () => {
+  const noNewline = lineArbitrary.map((l) => l.replace(/[\n\r]/g, ' '));
+  fc.assert(
+    fc.property(noNewline, noNewline, noNewline, (before, line, after) => {
+      const text = `${before}\n${line}\n${after}`;
+      const from = before.length + 1;
+      const inPlace = parseRange(text, from, from + line.length, 1);
+      assert.deepEqual(JSON.parse(JSON.stringify(inPlace)), JSON.parse(JSON.stringify(parseLine(line, 1))));
+    }),
+    { numRuns: 2000 },
   );
 });
 
