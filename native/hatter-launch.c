@@ -4,6 +4,7 @@
  * label); a running Node process cannot be confined safely because both act per thread.
  *
  *   hatter-launch [options] -- command [args...]
+ *   PATHs must be real paths: a symlink anywhere in one makes the launcher skip that rule (see open_rule_path).
  *     -r PATH     Landlock: read (READ_FILE|READ_DIR) beneath PATH
  *     -w PATH     Landlock: every handled right except EXECUTE beneath PATH (write, create, delete, refer...)
  *     -x PATH     Landlock: read and EXECUTE beneath PATH
@@ -35,6 +36,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
+#define RESOLVE_NO_SYMLINKS_FLAG 0x04
+struct open_how_compat { uint64_t flags; uint64_t mode; uint64_t resolve; };
 
 #ifndef __NR_landlock_create_ruleset
 #define __NR_landlock_create_ruleset 444
@@ -97,6 +104,19 @@ static long parse_number(const char *text, long max) {
   long value = strtol(text, &end, 10);
   if (errno || *end || end == text || value < 0 || value > max) usage_fail("bad number argument");
   return value;
+}
+
+/*
+ * Open a rule's path without following any symlink on the way. hatter passes real paths (resolved when
+ * the pool was prepared); a symlink found now was planted since, e.g. by a site that can write the
+ * directory above a granted one, to have the next worker's rule land on another site's tree. openat2
+ * with RESOLVE_NO_SYMLINKS refuses that (ELOOP); kernels before 5.6 only get O_NOFOLLOW on the last part.
+ */
+static int open_rule_path(const char *path) {
+  struct open_how_compat how = { O_PATH | O_CLOEXEC, 0, RESOLVE_NO_SYMLINKS_FLAG };
+  long fd = syscall(__NR_openat2, AT_FDCWD, path, &how, sizeof how);
+  if (fd >= 0 || (errno != ENOSYS && errno != EINVAL && errno != E2BIG)) return (int)fd;
+  return open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
 }
 
 static int landlock_abi(void) {
@@ -259,9 +279,13 @@ int main(int argc, char **argv) {
     int ruleset = (int)syscall(__NR_landlock_create_ruleset, &attr, attr_size, 0);
     if (ruleset < 0) die("landlock_create_ruleset", NULL);
     for (int p = 0; p < path_count; p++) {
-      int fd = open(paths[p].path, O_PATH | O_CLOEXEC);
+      int fd = open_rule_path(paths[p].path);
       if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR) continue; /* missing paths grant nothing: fail closed */
+        if (errno == ELOOP) {
+          fprintf(stderr, "hatter-launch: not granting %s: a symlink is on the way (planted after the policy was resolved?)\n", paths[p].path);
+          continue;
+        }
         die("cannot open", paths[p].path);
       }
       struct stat st;

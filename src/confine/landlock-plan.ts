@@ -1,7 +1,7 @@
 // From a confinement request to the Landlock grants the launcher applies, plus the exact widening.
 import { labelOf, type ConfinementRequest } from './backend.js';
 import type { LandlockPathRule } from './launcher.js';
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { readHatRules, type HatRules } from './hat-rules.js';
 import { aareWideningOracle } from './aare-oracle.js';
 import { translateHat, type HatTranslation, type WideningOracle } from './landlock-translate.js';
@@ -48,6 +48,14 @@ function isDirectory(path: string): boolean | undefined {
   }
 }
 
+function realpath(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 let defaultOracle: WideningOracle | undefined = aareWideningOracle();
 
 /** Install the exact widening computation (the AARE engine adapter). */
@@ -60,7 +68,7 @@ export function translateRequest(request: ConfinementRequest, abi: number, oracl
   const runtime = runtimeGrants(request.runtime);
   const { rules, diagnostics } = readHatRules(request.policyFile!, request.profile, request.hat, { ...(request.includeDirs ? { includeDirs: request.includeDirs } : {}) });
   if (!rules || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  return { translation: translateHat(rules, { abi, isDirectory, runtime, ...(oracle ? { oracle } : {}) }), rules, diagnostics };
+  return { translation: translateHat(rules, { abi, isDirectory, realpath, runtime, ...(oracle ? { oracle } : {}) }), rules, diagnostics };
 }
 
 export async function planLandlock(request: ConfinementRequest, abi: number): Promise<{ translation?: LandlockTranslation; diagnostics: readonly Diagnostic[] }> {
@@ -71,7 +79,7 @@ export async function planLandlock(request: ConfinementRequest, abi: number): Pr
   // Without a policy file the hat is empty: the worker gets its runtime grants and nothing else.
   const result = request.policyFile
     ? translateRequest(request, abi)
-    : { translation: translateHat({ label: labelOf(request), files: [], others: [] }, { abi, isDirectory, runtime: runtimeGrants(request.runtime), ...(defaultOracle ? { oracle: defaultOracle } : {}) }), diagnostics: [] };
+    : { translation: translateHat({ label: labelOf(request), files: [], others: [] }, { abi, isDirectory, realpath, runtime: runtimeGrants(request.runtime), ...(defaultOracle ? { oracle: defaultOracle } : {}) }), diagnostics: [] };
   const { translation, diagnostics } = result;
   if (!translation) return { diagnostics };
   const network = translation.network

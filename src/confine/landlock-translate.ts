@@ -20,6 +20,11 @@ export interface TranslateOptions {
   readonly abi: number;
   /** Whether a path is a directory on this host (grants on directories cover everything beneath). */
   readonly isDirectory: (path: string) => boolean | undefined;
+  /**
+   * The real path (symlinks resolved) of an existing path. Grants go on real paths: that is what the
+   * kernel checks, what AppArmor mediates, and the launcher refuses symlinks in rule paths.
+   */
+  readonly realpath?: (path: string) => string | undefined;
   readonly oracle?: WideningOracle;
   /** Grants the worker program needs beyond the hat (node, its libraries); widening only where beyond the hat. */
   readonly runtime?: readonly LandlockPathRule[];
@@ -145,7 +150,8 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
       widening.push({ kind: 'glob', summary: `${rule.pattern}: too many alternatives to expand; granted beneath its literal prefix`, source: where(rule.source) });
     }
     for (const pattern of patterns) {
-      const cover = expansions ? coveringPath(pattern) : coveringPath(`${pattern}*`);
+      const written = expansions ? coveringPath(pattern) : coveringPath(`${pattern}*`);
+      const cover = { ...written, path: options.realpath?.(written.path) ?? written.path };
       const isDir = options.isDirectory(cover.path);
       const exact = cover.literal ? isDir !== true : pattern === `${cover.path === '/' ? '' : cover.path}/**`;
       const entry = grants.get(cover.path) ?? { rights: new Set<RightClass>(), from: [] };
@@ -157,10 +163,11 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
 
   const runtimePaths = new Set<string>();
   for (const rule of options.runtime ?? []) {
-    const entry = grants.get(rule.path) ?? { rights: new Set<RightClass>(), from: [] };
+    const path = options.realpath?.(rule.path) ?? rule.path;
+    const entry = grants.get(path) ?? { rights: new Set<RightClass>(), from: [] };
     for (const right of CLASSES) if (rule[right]) entry.rights.add(right);
-    grants.set(rule.path, entry);
-    runtimePaths.add(rule.path);
+    grants.set(path, entry);
+    runtimePaths.add(path);
   }
 
   // Grants fully implied by an ancestor's grant add nothing.

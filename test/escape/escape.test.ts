@@ -272,12 +272,30 @@ ${fpm ? `      - prefix: /php/
         else escapes.push(`${label} SUCCEEDED and explain lists no ${expect.widening} widening${expect.grant ? ` on ${expect.grant}` : ''}: ${detail}`);
       }
     }
-    const summary = `${list.length} attacks tried, ${blocked} blocked, ${knownWidening} known widening`;
+    // Last: the symlink swap, which needs a fresh worker (the old one exits after planting).
+    const swapTried = 2;
+    const before = JSON.parse((await get(port, 'bob.localhost', '/attack?name=whoami')).body) as { detail: string };
+    const planted = JSON.parse((await get(port, 'bob.localhost', '/attack?name=plant-symlink-swap')).body) as { outcome: string; detail: string };
+    assert.equal(planted.outcome, 'succeeded', `bob may rearrange his own data directory: ${planted.detail}`);
+    await waitFor('a new bob worker', async () => {
+      const now = JSON.parse((await get(port, 'bob.localhost', '/attack?name=whoami', 5000)).body) as { outcome: string; detail: string };
+      return now.outcome === 'succeeded' && now.detail !== before.detail ? true : undefined;
+    }, server, () => output);
+    for (const name of ['read-via-swapped', 'exec-via-swapped']) {
+      const result = JSON.parse((await get(port, 'bob.localhost', `/attack?name=${name}`)).body) as { outcome: string; code?: string; detail: string };
+      t.diagnostic(`${`node:${name}`.padEnd(34)} ${result.outcome.padEnd(9)} ${result.code ?? ''} ${result.detail.slice(0, 90)}`);
+      if (result.outcome === 'succeeded') escapes.push(`node:${name} SUCCEEDED: ${result.detail}`);
+      else if (result.code && KERNEL_REFUSALS.has(result.code)) blocked++;
+      else notReached.push(`node:${name} failed without a kernel refusal (${result.code}): ${result.detail}`);
+    }
+    assert.match(output, /not granting .*\/bob\/data\/bin: a symlink is on the way/);
+    const tried = list.length + swapTried;
+    const summary = `${tried} attacks tried, ${blocked} blocked, ${knownWidening} known widening`;
     t.diagnostic(summary);
     process.stdout.write(`escape suite: ${summary}\n`);
     assert.deepEqual(escapes, [], 'unexpected escapes');
     assert.deepEqual(notReached, [], 'attacks that did not reach the kernel check');
-    assert.equal(blocked + knownWidening, list.length);
+    assert.equal(blocked + knownWidening, tried);
     // nothing of alice's changed, her worker is alive, the server still serves her
     assert.equal(readFileSync(join(root, 'alice', 'secret.txt'), 'utf8').trim(), secretText);
     assert.equal(readFileSync(join(root, 'alice', 'public', 'index.html'), 'utf8').includes('alice.localhost'), true);
