@@ -171,7 +171,12 @@ export function byteClasses(labels: readonly ByteSet[]): { classOf: Uint8Array; 
 
 // ---------------------------------------------------------------- subset construction
 
-/** Determinize from `start`; throws StateLimitExceeded past `maxStates`. Result is not minimal. */
+/**
+ * Work allowed per permitted DFA state, in NFA-position visits: bounds time (and the memory of the
+ * position sets) when few states hold huge sets, e.g. thousands of rules all alive after a leading `/**`.
+ */
+const WORK_PER_STATE = 2_000;
+
 /**
  * Merge NFA states with the same future (same accept id, same label, same successors once merged),
  * bottom-up from the accepting ends. Rules that end alike (`…/**`, `…/.htaccess`) then share states, so
@@ -217,6 +222,7 @@ export function shareSuffixes(nfa: Nfa, start: number): number {
   return rep[start]!;
 }
 
+/** Determinize from `start`; throws StateLimitExceeded past `maxStates` (or its work budget). Result is not minimal. */
 export function determinize(nfa: Nfa, start: number, universe: AareKind, maxStates: number): Automaton {
   start = shareSuffixes(nfa, start);
   const { classOf, classCount } = byteClasses(nfa.labels);
@@ -256,6 +262,12 @@ export function determinize(nfa: Nfa, start: number, universe: AareKind, maxStat
     single[seed] = known;
     return known;
   };
+  let work = 0;
+  const workBudget = maxStates * WORK_PER_STATE;
+  const spend = (units: number) => {
+    work += units;
+    if (work > workBudget) throw new StateLimitExceeded(maxStates);
+  };
   let scratch = new Int32Array(1024);
   /** The closure of `seeds`, sorted; a view into a scratch buffer valid until the next call. */
   const closure = (seeds: readonly number[]): Int32Array => {
@@ -272,6 +284,7 @@ export function determinize(nfa: Nfa, start: number, universe: AareKind, maxStat
         if (stamp[s] !== stampValue) { stamp[s] = stampValue; scratch[n++] = s; }
       }
     }
+    spend(n);
     return scratch.subarray(0, n).sort();
   };
 
@@ -299,6 +312,7 @@ export function determinize(nfa: Nfa, start: number, universe: AareKind, maxStat
     }
     const id = members.length;
     if (id >= maxStates) throw new StateLimitExceeded(maxStates);
+    spend(set.length);
     members.push(set.slice());
     if (found === undefined) ids.set(hash, id);
     else if (typeof found === 'number') ids.set(hash, [found, id]);
@@ -326,6 +340,7 @@ export function determinize(nfa: Nfa, start: number, universe: AareKind, maxStat
   const touched: number[] = [];
   for (let d = 1; d < members.length; d++) {
     const set = members[d]!;
+    spend(set.length);
     for (let i = 0; i < set.length; i++) {
       const s = set[i]!;
       const l = label[s]!;

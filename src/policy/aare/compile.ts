@@ -17,7 +17,7 @@ function stateLimitDiagnostic(limit: number, origin: PatternOrigin | undefined, 
   return {
     file: at.file, line: at.line, col: at.col, ...(at.offset !== undefined ? { offset: at.offset } : {}),
     severity: 'error', code: 'aare/state-limit',
-    message: `${what} needs more than ${limit} DFA states; simplify it (fewer overlapping ** and ? runs) or raise the limit`,
+    message: `${what} needs more than ${limit} DFA states (or too much work building them); simplify it (fewer overlapping ** and ? runs) or raise the limit`,
   };
 }
 

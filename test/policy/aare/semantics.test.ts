@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  canonicalizePath, compilePattern, filterSlashes, isExact, matches, parseAare, MAX_ALTERNATION_DEPTH,
+  canonicalizePath, compilePattern, compileRuleSet, filterSlashes, isExact, matches, parseAare, MAX_ALTERNATION_DEPTH,
   type CompileOptions,
 } from '../../../src/policy/aare/index.js';
 
@@ -166,4 +166,13 @@ test('fuzz: matching a string equals matching its UTF-8 bytes, lone surrogates i
 test('a lone surrogate in a pattern means U+FFFD, as in subjects', () => {
   assert.equal(match('/a\uD800', '/a\uFFFD'), true);
   assert.equal(match('/a\uD800', '/a\uDC00'), true);
+});
+
+test('a rule set whose states hold thousands of live rules stops on its work budget, not memory', () => {
+  const started = Date.now();
+  const rules = Array.from({ length: 2000 }, (_, id) => ({ pattern: `/**/*${id}*/**`, id }));
+  const result = compileRuleSet(rules, { maxStates: 20_000 });
+  assert.equal(result.ok, false);
+  assert.deepEqual(result.diagnostics.map((d) => d.code), ['aare/state-limit']);
+  assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
 });
