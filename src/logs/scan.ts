@@ -246,25 +246,35 @@ function skipSeparators(text: string, i: number): number {
   return i;
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
 /** A month abbreviation at i (compared in place: no substring). */
 function isMonthAt(text: string, i: number): boolean {
-  const c = at(text, i);
-  if (c < 65 || c > 83) return false; // A..S
-  for (const month of MONTHS) if (matchesAt(text, i, month)) return true;
-  return false;
+  if (i + 3 > limit) return false;
+  const a = text.charCodeAt(i);
+  const b = text.charCodeAt(i + 1);
+  const c = text.charCodeAt(i + 2);
+  // first letters J F M A S O N D; then the exact name
+  switch (a) {
+    case 74: return (b === 97 && c === 110) || (b === 117 && (c === 110 || c === 108)); // Jan Jun Jul
+    case 70: return b === 101 && c === 98; // Feb
+    case 77: return b === 97 && (c === 114 || c === 121); // Mar May
+    case 65: return (b === 112 && c === 114) || (b === 117 && c === 103); // Apr Aug
+    case 83: return b === 101 && c === 112; // Sep
+    case 79: return b === 99 && c === 116; // Oct
+    case 78: return b === 111 && c === 118; // Nov
+    case 68: return b === 101 && c === 99; // Dec
+    default: return false;
+  }
 }
 
 /** Index where the audit payload starts, after any syslog/dmesg/auditd framing; -1 when unrecognized. */
 function stripPrefix(text: string, i: number, r: RawRecord): number {
   const c = at(text, i);
   // auditd: `type=...` or `node=HOST type=...`
-  if (matchesAt(text, i, 'type=')) {
+  if (c === 116 /* t */ && matchesAt(text, i, 'type=')) {
     r.source = 'auditd';
     return i;
   }
-  if (matchesAt(text, i, 'node=')) {
+  if (c === 110 /* n */ && matchesAt(text, i, 'node=')) {
     const sp = text.indexOf(' ', i);
     if (sp < 0 || sp >= limit) return -1;
     const j = skipSeparators(text, sp);
@@ -279,7 +289,7 @@ function stripPrefix(text: string, i: number, r: RawRecord): number {
     r.source = 'dmesg';
     return afterKernelPrefix(text, skipSeparators(text, close + 1));
   }
-  if (matchesAt(text, i, 'audit') || matchesAt(text, i, 'apparmor=') || matchesAt(text, i, 'AVC ') || matchesAt(text, i, 'USER_AVC ')) {
+  if ((c === 97 /* a */ && (matchesAt(text, i, 'audit') || matchesAt(text, i, 'apparmor='))) || matchesAt(text, i, 'AVC ') || matchesAt(text, i, 'USER_AVC ')) {
     r.source = 'kernel';
     return afterKernelPrefix(text, i);
   }
