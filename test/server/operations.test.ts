@@ -1,0 +1,94 @@
+// Operations: the access log (JSON lines with the hat), recycling after maxRequests, a front that dies,
+// and the Apache configuration as a source of sites.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadApacheServeConfig } from '../../src/server/apache.js';
+import { get, json, serverStatus, sleep, startFromYaml, type TestServer } from './helpers.js';
+
+const ECHO = `export default () => Response.json({ hat: process.env.HATTER_HAT, pid: process.pid });\n`;
+let server: TestServer & { dir: string };
+let logFile: string;
+
+before(async () => {
+  logFile = join(mkdtempSync(join(tmpdir(), 'hatter-log-')), 'access.jsonl');
+  server = await startFromYaml(`listen: 127.0.0.1:0
+backend: none
+pool: { min: 1, max: 1, maxRequests: 5 }
+sites:
+  - serverName: log.test
+    documentRoot: pub
+    locations:
+      - prefix: /echo
+        handler: { type: node, module: echo.mjs }
+`, { 'echo.mjs': ECHO, 'pub/index.html': 'x\n' }, { accessLog: logFile });
+});
+after(async () => { await server.stop(); });
+
+test('access log: one JSON line per request with the hat; front refusals are logged with their code', async () => {
+  await get(server.port, 'log.test', '/echo?a=1');
+  await get(server.port, 'log.test', '/nope');
+  const { raw } = await import('./helpers.js');
+  await raw(server.port, 'GET / HTTP/1.1\r\nHost: log.test\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n');
+  await sleep(1300);
+  const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  const echo = lines.find((l) => l.path === '/echo?a=1')!;
+  assert.equal(echo.status, 200);
+  assert.equal(echo.hat, 'log.test');
+  assert.equal(echo.label, 'hatter//log.test');
+  assert.equal(echo.method, 'GET');
+  assert.equal(typeof echo.ms, 'number');
+  assert.equal(lines.find((l) => l.path === '/nope')?.status, 404);
+  const refused = lines.find((l) => l.event === 'rejected')!;
+  assert.equal(refused.status, 400);
+  assert.equal(refused.code, 'http/content-length-and-transfer-encoding');
+});
+
+test('a worker is recycled after pool.maxRequests', async () => {
+  const pids = new Set<number>();
+  for (let i = 0; i < 12; i++) pids.add((await json(server.port, 'log.test', '/echo')).pid as number);
+  assert.ok(pids.size >= 2, `served by ${pids.size} worker(s)`);
+});
+
+test('a front that dies is restarted on the same listening socket', async () => {
+  const before = await serverStatus(server.adminPort);
+  process.kill(before.front.pid as number, 'SIGKILL');
+  let after: Record<string, any> | undefined;
+  for (let i = 0; i < 50; i++) {
+    await sleep(200);
+    try { after = await serverStatus(server.adminPort); if (after.front.pid !== before.front.pid) break; } catch { /* restarting */ }
+  }
+  assert.ok(after && after.front.pid !== before.front.pid);
+  assert.equal((await get(server.port, 'log.test', '/echo')).status, 200);
+});
+
+test('--apache: virtual hosts, aliases, AADefaultHatName and AAHatName locations become sites', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hatter-apache-'));
+  mkdirSync(join(dir, 'www', 'shop', 'admin'), { recursive: true });
+  const file = join(dir, 'apache2.conf');
+  writeFileSync(file, `Listen 8080
+<VirtualHost *:8080>
+  ServerName shop.example
+  ServerAlias www.shop.example
+  DocumentRoot ${dir}/www/shop
+  AADefaultHatName shop
+  <Location /cart>
+    AAHatName checkout
+  </Location>
+  <Directory ${dir}/www/shop/admin>
+    AAHatName admin
+  </Directory>
+</VirtualHost>
+`);
+  const { config, diagnostics } = await loadApacheServeConfig(file);
+  assert.ok(config, JSON.stringify(diagnostics));
+  const site = config.sites[0]!;
+  assert.equal(site.serverName, 'shop.example');
+  assert.deepEqual(site.aliases, ['www.shop.example']);
+  assert.equal(site.defaultHat, 'shop');
+  assert.equal(site.documentRoot, `${dir}/www/shop`);
+  assert.deepEqual(site.locations.map((l) => [l.match.kind === 'prefix' ? l.match.prefix : l.match.pattern, l.hat]).sort(), [['/admin', 'admin'], ['/cart', 'checkout']]);
+  assert.equal(config.policy.profile, 'apache2');
+});
