@@ -6,7 +6,7 @@ import { checkPolicy, createParseCache, parseFeatureSet, type FeatureSet } from 
 import { lookupInclude, type FileReader } from '../policy/resolve/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, readAll, type CliIo, type Command } from './io.js';
 
-const HELP = `Usage: hatter check [--features FILE] [-I DIR]... [--json] [--quiet] FILE...
+const HELP = `Usage: hatter check [--features FILE] [-I DIR]... [--json | --format apparmor] [--quiet] FILE...
 
 Check AppArmor policy files the way apparmor_parser would: includes, variables, conditionals,
 every rule class, exec-mode conflicts. Each FILE is an independent policy (like one
@@ -21,6 +21,9 @@ Options:
                       newest policy language
   --json              one JSON object per file and line:
                       {"file","ok","diagnostics":[{"file","line","col","severity","code","message"}]}
+  --format apparmor   print like apparmor_parser on stderr ("AppArmor parser error for FILE in
+                      profile FILE at line N: MESSAGE", first error only) instead of
+                      file:line:col lines
   -q, --quiet         print errors only (no warnings)
   -h, --help          show this help
 
@@ -63,6 +66,7 @@ export const command: Command = {
       include: { type: 'string', short: 'I', multiple: true },
       features: { type: 'string' },
       json: { type: 'boolean' },
+      format: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     });
@@ -71,6 +75,8 @@ export const command: Command = {
       return EXIT_OK;
     }
     if (positionals.length === 0) throw new UsageError('no policy file given (use - for stdin)');
+    const format = values.format ?? 'hatter';
+    if (format !== 'hatter' && format !== 'apparmor') throw new UsageError(`--format must be 'hatter' or 'apparmor', not '${format}'`);
     const reader = nodeFileReader();
     let features: FeatureSet | undefined;
     if (values.features) {
@@ -121,7 +127,13 @@ export const command: Command = {
       const ok = !hasErrors(result.diagnostics);
       if (!ok) anyRejected = true;
       const shown = values.quiet ? result.diagnostics.filter((d) => d.severity === 'error') : result.diagnostics;
-      if (values.json) {
+      if (format === 'apparmor' && !values.json) {
+        // apparmor_parser's wording and habits: only the first error (it stops there), no warnings
+        // (it prints deprecation notices only under --warn=deprecated).
+        const name = file === '-' ? 'stdin' : file;
+        const firstError = shown.find((d) => d.severity === 'error');
+        if (firstError) io.stderr.write(`AppArmor parser error for ${name} in profile ${firstError.file === '-' ? 'stdin' : firstError.file} at line ${firstError.line}: ${firstError.message}\n`);
+      } else if (values.json) {
         io.stdout.write(`${JSON.stringify({ file, ok, diagnostics: shown.map(diagnosticToJson) })}\n`);
       } else {
         for (const d of shown) io.stdout.write(`${formatDiagnostic(d)}\n`);

@@ -35,3 +35,18 @@ test('errors corpus: the same verdict, file and line as apparmor_parser', { skip
     if (expected.message) assert.match(first.message, expected.message, name);
   }
 });
+
+test('hatter check --format apparmor prints what apparmor_parser prints for missing includes', { skip: parserTests.skip }, async () => {
+  const { runCli } = await import('../../support/cli.js');
+  const expected: Record<string, string> = {
+    'okay.sd': '',
+    'single.sd': "AppArmor parser error for errors/single.sd in profile errors/single.sd at line 3: Could not open 'failure'\n",
+    'double.sd': "AppArmor parser error for errors/double.sd in profile errors/includes/busted at line 66: Could not open 'does-not-exist'\n",
+    'multi_include.sd': "AppArmor parser error for errors/multi_include.sd in profile errors/multi_include.sd at line 12: Could not open 'failure'\n",
+  };
+  for (const [name, stderr] of Object.entries(expected)) {
+    const result = await runCli(['check', '--format', 'apparmor', '-I', 'errors', `errors/${name}`], { cwd: parserTests.dir! });
+    assert.equal(result.stderr, stderr, name);
+    assert.equal(result.code, stderr ? 1 : 0, name);
+  }
+});
