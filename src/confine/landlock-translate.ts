@@ -141,6 +141,15 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
   const grants = new Map<string, { rights: Set<RightClass>; from: { rule: HatFileRule; pattern: string; exact: boolean }[] }>();
 
   const allows = rules.files.filter((rule) => !rule.deny);
+  const symlinkTargetAllowed = (real: string, isDir: boolean, rights: readonly RightClass[]): boolean => {
+    if (!options.oracle) return true; // cannot tell without the AARE engine: granted, reported below as widening
+    const subject = [isDir ? `${real === '/' ? '' : literalPattern(real)}/` : literalPattern(real)];
+    return rights.every((right) => {
+      const allowed = rules.files.filter((r) => !r.deny && rightsOf(r.perms).includes(right)).map((r) => r.pattern);
+      const denied = rules.files.filter((r) => r.deny && rightsOf(r.perms).includes(right)).map((r) => r.pattern);
+      return allowed.length > 0 && options.oracle!.beyond(subject, allowed, denied)?.empty === true;
+    });
+  };
   for (const rule of allows) {
     const rights = rightsOf(rule.perms);
     if (rights.length === 0) continue; // m, k: not mediated by Landlock, nothing to grant
@@ -153,6 +162,11 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
       const written = expansions ? coveringPath(pattern) : coveringPath(`${pattern}*`);
       const cover = { ...written, path: options.realpath?.(written.path) ?? written.path };
       const isDir = options.isDirectory(cover.path);
+      if (cover.path !== written.path && !symlinkTargetAllowed(cover.path, isDir === true, rights)) {
+        // AppArmor mediates the resolved path too: a symlink out of what the hat allows grants nothing.
+        widening.push({ kind: 'symlink', summary: `${written.path} is a symlink to ${cover.path}, which the hat does not allow: not granted (AppArmor checks the resolved path as well)`, source: where(rule.source) });
+        continue;
+      }
       const exact = cover.literal ? isDir !== true : pattern === `${cover.path === '/' ? '' : cover.path}/**`;
       const entry = grants.get(cover.path) ?? { rights: new Set<RightClass>(), from: [] };
       for (const right of rights) entry.rights.add(right);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coveringPath, expandAlternations, rightsOf, translateHat, type TranslateOptions } from '../../src/confine/landlock-translate.js';
 import { readHatRules, type PolicyFiles } from '../../src/confine/hat-rules.js';
@@ -193,4 +193,17 @@ test('property: the ruleset never narrows the hat (every allow rule is covered b
     if (files.some((f) => f.deny && rightsOf(f.perms).length)) assert.ok(t.widening.length > 0);
     assert.ok(t.widening.some((w) => w.kind === 'metadata'));
   }), { numRuns: 400 });
+});
+
+test('a hat path that is a symlink out of the hat is not granted; one that stays inside is granted on its real path', () => {
+  const dir = scratchDir('symlinks');
+  mkdirSync(join(dir, 'bob', 'real'), { recursive: true });
+  mkdirSync(join(dir, 'alice'), { recursive: true });
+  symlinkSync(join(dir, 'alice'), join(dir, 'bob', 'uploads'));
+  symlinkSync(join(dir, 'bob', 'real'), join(dir, 'bob', 'current'));
+  writeFileSync(join(dir, 'policy'), `profile p {\n  ${dir}/bob/uploads/** r,\n  ${dir}/bob/current/** r,\n  ${dir}/bob/real/** r,\n}\n`);
+  const { rules } = readHatRules(join(dir, 'policy'), 'p', null);
+  const t = translateHat(rules!, { abi: 7, isDirectory: (p) => { try { return statSync(p).isDirectory(); } catch { return undefined; } }, realpath: (p) => { try { return realpathSync(p); } catch { return undefined; } }, oracle: aareWideningOracle() });
+  assert.deepEqual(t.paths.map((p) => p.path), [join(dir, 'bob', 'real')]);
+  assert.ok(t.widening.some((w) => w.kind === 'symlink' && w.summary.startsWith(`${join(dir, 'bob', 'uploads')} is a symlink to ${join(dir, 'alice')}`)));
 });
