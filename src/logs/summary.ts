@@ -150,8 +150,8 @@ function keptEvent(e: AuditEvent): AuditEvent {
 
 /** Accumulates a summary one event at a time (follow mode reads floods as they happen). */
 export class Summarizer {
-  /** label → operation → object → the groups that differ only in type or class (usually one). */
-  private readonly index = new Map<string, Map<string, Map<string, GroupState[]>>>();
+  /** label → object → the groups that differ only in operation, type or class (a handful). */
+  private readonly index = new Map<string, Map<string, GroupState[]>>();
   private readonly groups: GroupState[] = [];
   private readonly byType = new Float64Array(7);
   private events = 0;
@@ -178,16 +178,15 @@ export class Summarizer {
     const label = event.label;
     const labelText = label === undefined ? '' : label.text;
     const operation = event.operation ?? '';
-    let byOperation = this.index.get(labelText);
-    if (byOperation === undefined) this.index.set(labelText, (byOperation = new Map()));
-    let byObject = byOperation.get(operation);
-    if (byObject === undefined) byOperation.set(detach(operation), (byObject = new Map()));
+    let byObject = this.index.get(labelText);
+    if (byObject === undefined) this.index.set(labelText, (byObject = new Map()));
     let candidates = byObject.get(object);
     if (candidates === undefined) byObject.set(detach(object), (candidates = []));
     let g: GroupState | undefined;
     for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i]!;
-      if (c.event.type === event.type && c.event.class === event.class) {
+      // operation, type and class are interned by the scanner: these compare by identity in practice
+      if (c.event.operation === event.operation && c.event.type === event.type && c.event.class === event.class) {
         g = c;
         break;
       }
