@@ -67,6 +67,12 @@ test('npx hatter serve: the demo starts, says what to open and that none does no
     const reply = await get(port, 'bob.localhost', '/hello');
     assert.equal(reply.status, 200);
     assert.equal(JSON.parse(reply.body.toString()).hat, 'bob.localhost');
+    // SIGHUP reloads: a new generation serves.
+    child.kill('SIGHUP');
+    const reloaded = Date.now() + 20_000;
+    while (!/generation 2 serving/.test(stderr) && Date.now() < reloaded) await new Promise((r) => setTimeout(r, 100));
+    assert.match(stderr, /generation 2 serving/);
+    assert.equal((await get(port, 'alice.localhost', '/hello')).status, 200);
   } finally {
     child.kill('SIGTERM');
   }
