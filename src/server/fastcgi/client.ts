@@ -274,7 +274,9 @@ export class FastCgiClient {
   private async sendStdin(socket: Socket, stdin: AsyncIterable<Uint8Array>, isSettled: () => boolean): Promise<void> {
     try {
       for await (const chunk of stdin) {
-        if (isSettled() || socket.destroyed) return;
+        // Once the request is over, the rest of the body is read and dropped rather than abandoned:
+        // leaving the loop would destroy the source (the client's request, and its connection).
+        if (isSettled() || socket.destroyed) continue;
         let ok = true;
         for (const record of encodeStream(RecordType.Stdin, REQUEST_ID, chunk)) ok = socket.write(record);
         if (!ok) {

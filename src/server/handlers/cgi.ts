@@ -7,7 +7,6 @@ import { access, stat } from 'node:fs/promises';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Handler, HandlerContext } from '../handler.js';
 import { cgiEnvironment, type CgiScript } from './cgi-environment.js';
 import { CgiResponseError, isLocalRedirect, readCgiHead, relayCgiResponse } from './cgi-response.js';
@@ -154,9 +153,19 @@ export class CgiHandler implements Handler {
         finish({ kind: 'done' }, true);
       });
       relayStderr(child.stderr!, script.scriptName);
-      child.stdin!.on('error', () => { /* the script need not read its input */ });
-      if (request.body) pipeline(request.body, child.stdin!).catch(() => {});
-      else child.stdin!.end();
+      const body = request.body;
+      if (body) {
+        // Not stream.pipeline: on EPIPE it would destroy the request, and with it the connection the
+        // response still has to go out on. A script need not read its input: the rest is discarded.
+        body.pipe(child.stdin!);
+        child.stdin!.on('error', () => {
+          body.unpipe(child.stdin!);
+          body.resume();
+        });
+      } else {
+        child.stdin!.on('error', () => {});
+        child.stdin!.end();
+      }
 
       readCgiHead(child.stdout!).then(
         async ({ head, rest }) => {

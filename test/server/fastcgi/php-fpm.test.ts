@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_PHP_FPM_BINARY, phpFpmConfig, startPhpFpm, type PhpFpmMaster } from '../../../src/server/fastcgi/index.js';
 import { FastCgiHandler } from '../../../src/server/handlers/index.js';
-import { send, serveHandler, type Harness } from '../handlers/harness.js';
+import { send, sendRaw, serveHandler, type Harness } from '../handlers/harness.js';
 
 describe('PHP-FPM pool config', () => {
   const base = { siteName: 'alice.example', runDir: '/run/hatter/alice' };
@@ -90,6 +90,15 @@ describe('FastCGI handler against a real PHP-FPM master', { skip }, () => {
     const big = await send(harness.port, 'GET', '/big.php');
     assert.equal(big.body.length, 3000 * 1024);
     assert.equal(big.body.subarray(1024 * 27, 1024 * 27 + 3).toString(), 'BBB');
+  });
+
+  it('keeps the connection when PHP ignores a large request body', async () => {
+    const big = 'z'.repeat(3 * 1024 * 1024);
+    const text = await sendRaw(harness.port,
+      `POST /status.php HTTP/1.1\r\nHost: a\r\nContent-Type: application/octet-stream\r\nContent-Length: ${big.length}\r\n\r\n${big}` +
+      'GET / HTTP/1.1\r\nHost: a\r\n\r\n', 2, (t) => t.includes('alice data'));
+    assert.match(text, /^HTTP\/1\.1 404 /);
+    assert.match(text, /HTTP\/1\.1 200 OK[\s\S]*read: alice data/);
   });
 
   it('relays status codes and redirects, and serves directory indexes', async () => {

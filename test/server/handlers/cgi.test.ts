@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CgiHandler } from '../../../src/server/handlers/index.js';
-import { send, serveHandler, type Harness } from './harness.js';
+import { send, sendRaw, serveHandler, type Harness } from './harness.js';
 
 const SCRIPTS: Record<string, string> = {
   'env.sh': '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\nenv\n',
@@ -37,7 +37,7 @@ describe('cgi handler', () => {
     writeFileSync(join(dir, 'outside.sh'), SCRIPTS['env.sh']!);
     chmodSync(join(dir, 'outside.sh'), 0o755);
     process.env.HATTER_TEST_WORKER_SECRET = 'do-not-leak';
-    harness = await serveHandler(new CgiHandler({ root: 'cgi-bin', timeoutMs: 400 }, dir), { locationPrefix: '/cgi-bin/', documentRoot: '/srv/site' });
+    harness = await serveHandler(new CgiHandler({ root: 'cgi-bin', timeoutMs: 1500 }, dir), { locationPrefix: '/cgi-bin/', documentRoot: '/srv/site' });
   });
   after(async () => {
     delete process.env.HATTER_TEST_WORKER_SECRET;
@@ -105,6 +105,16 @@ describe('cgi handler', () => {
     const head = await send(harness.port, 'HEAD', '/cgi-bin/status.sh');
     assert.equal(head.status, 418);
     assert.equal(head.body.length, 0);
+  });
+
+  it('answers normally, and keeps the connection, when the script ignores a large request body', async () => {
+    const big = 'b'.repeat(2 * 1024 * 1024);
+    const text = await sendRaw(harness.port,
+      `POST /cgi-bin/status.sh HTTP/1.1\r\nHost: a\r\nContent-Length: ${big.length}\r\n\r\n${big}` +
+      'GET /cgi-bin/stream.sh HTTP/1.1\r\nHost: a\r\n\r\n', 2, (t) => t.includes('line 3'));
+    assert.match(text, /^HTTP\/1\.1 418 I am a teapot\r\n/);
+    assert.match(text, /teapot\n/);
+    assert.match(text, /HTTP\/1\.1 200 OK[\s\S]*line 1\nline 2\nline 3\n/);
   });
 
   it('honours Status and passes the script headers', async () => {

@@ -1,7 +1,7 @@
 // Runs one handler behind a plain http.createServer on 127.0.0.1:0, with a HandlerContext built from
 // the connection, as a worker would. Each request gets its own AbortSignal, aborted after `abortAfterMs`.
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import type { Handler, HandlerContext } from '../../../src/server/handler.js';
 
 export interface Harness {
@@ -69,5 +69,27 @@ export function send(
     });
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/**
+ * Write raw bytes on one connection and collect what comes back until `responses` status lines have
+ * arrived and `done(text)` agrees, or the server closes the connection.
+ */
+export function sendRaw(port: number, bytes: string | Buffer, responses: number, done: (text: string) => boolean = () => true): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      if ((received.match(/^HTTP\/1\.1 \d{3}/gm) ?? []).length >= responses && done(received)) {
+        socket.end();
+        resolve(received);
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.write(bytes);
   });
 }
