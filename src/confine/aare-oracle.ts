@@ -1,5 +1,5 @@
 // Exact widening with the AARE engine: the paths a Landlock grant covers that the hat does not allow.
-import { compileRuleSet, difference, isEmpty, formatWitness, type Automaton } from '../policy/aare/index.js';
+import { compileRuleSet, difference, intersect, isEmpty, formatWitness, type Automaton } from '../policy/aare/index.js';
 import type { WideningOracle } from './landlock-translate.js';
 
 /** A literal path as an AARE pattern (metacharacters escaped). */
@@ -37,6 +37,22 @@ export function aareWideningOracle(): WideningOracle {
         return result.empty ? { empty: true, witnesses: [] } : { empty: false, witnesses: [formatWitness(result.witness!)] };
       } catch {
         return undefined; // state limit: fall back to the per-grant report
+      }
+    },
+    overlaps(subject, allowed, denied) {
+      try {
+        const grant = compileSet(subject);
+        let hat = allowed.length ? compileSet(allowed) : null;
+        if (!grant || (allowed.length && !hat)) return undefined;
+        if (!hat) return false;
+        if (denied.length) {
+          const deny = compileSet(denied);
+          if (!deny) return undefined;
+          hat = difference(hat, deny, { maxStates: MAX_STATES });
+        }
+        return !isEmpty(intersect(grant, hat, { maxStates: MAX_STATES }), { maxStates: MAX_STATES }).empty;
+      } catch {
+        return undefined;
       }
     },
   };

@@ -14,6 +14,8 @@ const CLASSES: readonly RightClass[] = ['read', 'write', 'exec'];
 export interface WideningOracle {
   /** Paths matched by some `granted` pattern and by no `allowed` pattern, or by a `denied` one: empty, or the shortest example. Undefined when it cannot tell. */
   beyond(granted: readonly string[], allowed: readonly string[], denied: readonly string[]): { readonly empty: boolean; readonly witnesses: readonly string[] } | undefined;
+  /** Does some path matched by `subject` stay allowed (by `allowed` and no `denied`)? Undefined when it cannot tell. */
+  overlaps(subject: readonly string[], allowed: readonly string[], denied: readonly string[]): boolean | undefined;
 }
 
 export interface TranslateOptions {
@@ -143,11 +145,13 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
   const allows = rules.files.filter((rule) => !rule.deny);
   const symlinkTargetAllowed = (real: string, isDir: boolean, rights: readonly RightClass[]): boolean => {
     if (!options.oracle) return true; // cannot tell without the AARE engine: granted, reported below as widening
-    const subject = [isDir ? `${real === '/' ? '' : literalPattern(real)}/` : literalPattern(real)];
+    // The target is inside the hat when the hat allows it (a file) or something beneath it (a directory);
+    // what the grant adds beyond that is then ordinary widening, computed below.
+    const subject = [isDir ? `${real === '/' ? '' : literalPattern(real)}/{,**}` : literalPattern(real)];
     return rights.every((right) => {
       const allowed = rules.files.filter((r) => !r.deny && rightsOf(r.perms).includes(right)).map((r) => r.pattern);
       const denied = rules.files.filter((r) => r.deny && rightsOf(r.perms).includes(right)).map((r) => r.pattern);
-      return allowed.length > 0 && options.oracle!.beyond(subject, allowed, denied)?.empty === true;
+      return options.oracle!.overlaps(subject, allowed, denied) !== false;
     });
   };
   for (const rule of allows) {
