@@ -61,6 +61,11 @@ export class NodeHandler implements Handler {
       logHandlerError('handlers/node-bad-request', `node module ${this.modulePath}`, error);
       return sendStatus(res, 400);
     }
+    if (request.body !== null) {
+      // Whatever the handler leaves unread (it may also fail halfway) is discarded once the response
+      // is out, so the next request on this connection can be parsed.
+      res.once('finish', () => { if (!req.readableEnded) req.resume(); });
+    }
     let response: Response;
     try {
       const result = handler(request);
@@ -69,11 +74,6 @@ export class NodeHandler implements Handler {
     } catch (error) {
       if (ctx.signal.aborted) return sendStatus(res, 504);
       return failInternally(res, 'handlers/node-handler-error', `node module ${this.modulePath}`, error);
-    }
-    if (request.body !== null) {
-      // Whatever the handler left unread is discarded once the response is out, so the next request
-      // on this connection can be parsed.
-      res.once('finish', () => { if (!req.readableEnded) req.resume(); });
     }
     try {
       await sendWebResponse(response, req, res, ctx);
