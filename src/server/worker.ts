@@ -121,18 +121,43 @@ function onRequest(req: IncomingMessage, res: ServerResponse): void {
   serve(req, res, route, conn);
 }
 
+/** A request body this large or smaller travels back with its connection; a larger one gets 421. */
+const HAND_BACK_BODY_LIMIT = 1024 * 1024;
+
 function misdirected(req: IncomingMessage, res: ServerResponse, conn: Connection, route: Route): void {
-  const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined;
-  if (hasBody) {
-    // The body would have to travel too; say so and let the client reconnect (documented in docs/serve.md).
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (length > HAND_BACK_BODY_LIMIT) {
     plainResponse(res, 421, `misdirected request: ${route.label} is served on a new connection; retry`, true);
     return;
   }
+  // The head as the client sent it, minus framing we rewrite below for a chunked body.
   let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) head += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
-  conn.handBack = { res, head: Buffer.from(head + '\r\n', 'latin1') };
-  // Let the parser finish the chunk it is in: a pipelined request behind this one shows up first.
-  setImmediate(() => afterResponse(conn));
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (chunked && /^(transfer-encoding|content-length)$/i.test(req.rawHeaders[i]!)) continue;
+    head += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+  }
+  if (!chunked && length === 0) {
+    conn.handBack = { res, head: Buffer.from(head + '\r\n', 'latin1') };
+    // Let the parser finish the chunk it is in: a pipelined request behind this one shows up first.
+    setImmediate(() => afterResponse(conn));
+    return;
+  }
+  // Read the body here (it is bytes, not served), then send head and body back together.
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > HAND_BACK_BODY_LIMIT) { req.removeAllListeners('data'); req.resume(); plainResponse(res, 421, `misdirected request: ${route.label} is served on a new connection; retry`, true); return; }
+    chunks.push(chunk);
+  });
+  req.once('end', () => {
+    if (size > HAND_BACK_BODY_LIMIT || conn.gone) return;
+    const body = Buffer.concat(chunks);
+    const framing = chunked ? `Content-Length: ${body.length}\r\n` : '';
+    conn.handBack = { res, head: Buffer.concat([Buffer.from(head + framing + '\r\n', 'latin1'), body]) };
+    setImmediate(() => afterResponse(conn));
+  });
 }
 
 /** After each response (and for a pending hand-back): give the connection back when nothing else is in flight. */

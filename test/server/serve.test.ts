@@ -186,6 +186,15 @@ describe('fixture sites: limits, failures, hand-back and reload', () => {
     assert.notEqual(second.pid, first.pid);
     const third = await ask('/echo?again');
     assert.equal(third.hat, 'alpha.test');
+    // With a body, plain and chunked: the body travels back with the connection.
+    conn.write('POST /admin-area/upload HTTP/1.1\r\nHost: alpha.test\r\nContent-Length: 5\r\n\r\nhello');
+    const posted = await conn.response();
+    assert.equal(posted.status, 200, posted.body);
+    assert.deepEqual([JSON.parse(posted.body).hat, JSON.parse(posted.body).bodyBytes], ['alpha-admin', 5]);
+    conn.write('POST /echo HTTP/1.1\r\nHost: alpha.test\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n');
+    const chunkedReply = await conn.response();
+    assert.equal(chunkedReply.status, 200, chunkedReply.body);
+    assert.deepEqual([JSON.parse(chunkedReply.body).hat, JSON.parse(chunkedReply.body).bodyBytes], ['alpha.test', 7]);
     assert.equal(conn.closed, false);
     conn.close();
   });
