@@ -69,7 +69,7 @@ interface Decoded {
 
 export function parseAare(pattern: string, options: ParseOptions = {}): ParseResult {
   const kind = options.kind ?? 'path';
-  const parser = new Parser(pattern, kind, options.filterSlashes ?? kind === 'path');
+  const parser = new Parser(pattern, options.filterSlashes ?? kind === 'path');
   const place = (code: string, severity: Severity, message: string, at: number, length: number): Diagnostic => {
     const origin = options.origin ?? { file: '<pattern>', line: 1, col: 1 };
     const d: Diagnostic = {
@@ -97,7 +97,7 @@ class Parser {
   /** Offset of the second character when the pattern starts `//` + non-slash (kept), else -1. */
   private leadingDoubleSlashAt = -1;
 
-  constructor(private readonly text: string, private readonly kind: AareKind, private readonly filter: boolean) {}
+  constructor(private readonly text: string, private readonly filter: boolean) {}
 
   parseTop(): AareNode[] {
     if (this.nextIsSlash(0)) {
