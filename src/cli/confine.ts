@@ -50,7 +50,7 @@ function formatText(explanation: Explanation): string {
     lines.push('  cannot express: nothing (AppArmor is the policy\'s own language)');
     return lines.join('\n');
   }
-  const source = explanation.abiSource === 'kernel' ? 'this kernel' : explanation.abiSource === 'option' ? '--abi' : 'assumed; no Landlock here';
+  const source = explanation.abiSource === 'kernel' ? 'this kernel' : explanation.abiSource === 'option' ? '--abi' : 'assumed: no launcher or no Landlock here';
   lines.push(`landlock: ${explanation.label} (ABI ${explanation.abi}, ${source})`);
   lines.push(`  ${explanation.paths.length} path grants (r read, w write/create/delete/rename, x execute; beneath directories):`);
   const origins = new Map(explanation.grants.map((g) => [g.path, g]));
