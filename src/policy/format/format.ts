@@ -25,7 +25,7 @@ export interface FormatResult {
 export function formatPolicy(input: string | ParseResult, file = '<input>'): FormatResult {
   const parsed = typeof input === 'string' ? parsePolicy(input, file) : input;
   const errors = parsed.diagnostics.filter((d) => d.severity === 'error' && d.offset !== undefined).map((d) => d.offset!).sort((a, b) => a - b);
-  const formatter = new Formatter(errors);
+  const formatter = new Formatter(errors, parsed.text);
   let text = printDoc(formatter.container(new SyntaxNode(parsed.root), true));
   if (text.length && !text.endsWith('\n')) text += '\n';
   if (text !== parsed.text && !sameMeaning(parsed, parsePolicy(text, parsed.file))) {
@@ -62,7 +62,21 @@ export function canonicalPermissions(word: string): string {
 type Element = SyntaxNode | SyntaxToken;
 
 class Formatter {
-  constructor(private readonly errorOffsets: readonly number[]) {}
+  constructor(private readonly errorOffsets: readonly number[], private readonly source: string) {}
+
+  /** The end of the blanks at `offset` when only a line break or the end of the file follows them. */
+  private blanksEnd(offset: number): number {
+    let end = offset;
+    while (this.source.charCodeAt(end) === 32 || this.source.charCodeAt(end) === 9) end++;
+    const c = this.source.charCodeAt(end);
+    return end === this.source.length || c === 10 || (c === 13 && this.source.charCodeAt(end + 1) === 10) ? end : offset;
+  }
+
+  /** Source text from `start` to `end` as one verbatim piece (see verbatimOf about a final CR). */
+  private verbatimRange(start: number, end: number): Doc {
+    const text = this.source.slice(start, end);
+    return verbatim(text.endsWith('\r') ? `${text} ` : text);
+  }
 
   /** Whether a syntax error was reported inside [start, end). */
   private errorIn(start: number, end: number): boolean {
@@ -100,6 +114,10 @@ class Formatter {
     const headSuffix: Doc[] = [];
     let inBody = isFile;
     let firstStatementLine = -1;
+    // The last statement printed on the current source line: with a syntax error, whatever shares its
+    // line (another statement, a trailing comment) is kept with it exactly as written, because the
+    // parser's recovery depends on line breaks and spacing there.
+    let lineStatement: { line: number; start: number; broken: boolean } | undefined;
     const children = node.children();
     // Where the next significant element starts: "expected …" errors reported between a statement
     // and its successor (or at the successor) mean the statement is incomplete.
@@ -115,12 +133,14 @@ class Formatter {
       if (child instanceof SyntaxToken) {
         switch (child.kind) {
           case 'Whitespace': case 'LineContinuation': continue;
-          case 'Newline': newlines++; onLine = false; continue;
+          case 'Newline': newlines++; onLine = false; lineStatement = undefined; continue;
           case 'LBrace': inBody = true; continue;
           case 'RBrace': inBody = false; continue;
           case 'Comment': {
             const text = child.text.trimEnd();
-            if (onLine && newlines === 0) {
+            if (lineStatement?.broken) {
+              lines[lineStatement.line] = [this.verbatimRange(lineStatement.start, child.offset + text.length)];
+            } else if (onLine && newlines === 0) {
               if (lines.length) lines[lines.length - 1]!.push(lineSuffix(text));
               else headSuffix.push(lineSuffix(text));
             } else {
@@ -147,7 +167,16 @@ class Formatter {
         firstStatementLine = lines.length;
         while (firstStatementLine > 0 && lines[firstStatementLine - 1]!.length === 1 && typeof lines[firstStatementLine - 1]![0] === 'string') firstStatementLine--;
       }
-      lines.push([this.errorIn(child.end, nextStart[index]! + 1) ? this.verbatimOf(child) : this.statement(child)]);
+      const broken = child.hasErrors() || this.errorIn(child.offset, nextStart[index]! + 1);
+      if (lineStatement && (lineStatement.broken || broken)) {
+        lines[lineStatement.line] = [this.verbatimRange(lineStatement.start, child.end)];
+        lineStatement.broken = true;
+      } else {
+        // An incomplete statement keeps its trailing blanks too (`#include<TAB>` is not `#include`).
+        const incomplete = this.errorIn(child.end, nextStart[index]! + 1);
+        lines.push([incomplete ? this.verbatimRange(child.offset, this.blanksEnd(child.end)) : this.statement(child)]);
+        lineStatement = { line: lines.length - 1, start: child.offset, broken };
+      }
       newlines = 0;
       onLine = true;
       started = true;
