@@ -147,7 +147,9 @@ function checkNetwork(facts: RuleFacts): RuleProblem[] {
     if (NETWORK_DOMAINS.includes(word) && !domain && !type && !protocol) domain = word;
     else if (NETWORK_TYPES.includes(word) && !type && !protocol) type = word;
     else if (NETWORK_PROTOCOLS.includes(word) && !protocol && !type) protocol = word;
-    else problems.push(unknown('network domain, type or protocol', word, [...NETWORK_DOMAINS, ...NETWORK_TYPES, ...NETWORK_PROTOCOLS], 'check/unknown-network-word'));
+    else if (NETWORK_DOMAINS.includes(word) || NETWORK_TYPES.includes(word) || NETWORK_PROTOCOLS.includes(word)) {
+      problems.push({ code: 'check/unknown-network-word', message: `'${word}' is out of place: a network rule is 'network [DOMAIN] [TYPE or PROTOCOL]' (one domain, then one type or one protocol, not both)` });
+    } else problems.push(unknown('network domain, type or protocol', word, [...NETWORK_DOMAINS, ...NETWORK_TYPES, ...NETWORK_PROTOCOLS], 'check/unknown-network-word'));
   }
   if (protocol && domain && domain !== 'inet' && domain !== 'inet6') {
     problems.push({ code: 'check/protocol-needs-inet', message: `protocol '${protocol}' applies to inet and inet6 sockets, not '${domain}'`, hint: `use a socket type instead (e.g. 'network ${domain} stream,')` });
