@@ -70,14 +70,13 @@ interface Decoded {
 export function parseAare(pattern: string, options: ParseOptions = {}): ParseResult {
   const kind = options.kind ?? 'path';
   const parser = new Parser(pattern, options.filterSlashes ?? kind === 'path');
-  const place = (code: string, severity: Severity, message: string, at: number, length: number): Diagnostic => {
-    const origin = options.origin ?? { file: '<pattern>', line: 1, col: 1 };
-    const d: Diagnostic = {
-      file: origin.file, line: origin.line, col: origin.col + at, severity, code, message,
-      offset: (origin.offset ?? 0) + at, length,
-    };
-    return d;
-  };
+  // Without an origin the pattern is its own text ('<pattern>'); with one, columns and offsets are
+  // placed in the policy text (an offset only when the origin knows its own).
+  const origin = options.origin ?? { file: '<pattern>', line: 1, col: 1, offset: 0 };
+  const place = (code: string, severity: Severity, message: string, at: number, length: number): Diagnostic => ({
+    file: origin.file, line: origin.line, col: origin.col + at, severity, code, message, length,
+    ...(origin.offset !== undefined ? { offset: origin.offset + at } : {}),
+  });
   try {
     const sequence = parser.parseTop();
     const diagnostics = parser.warnings.map((w) => place(w.code, 'warning', w.message, w.at, w.length));
