@@ -9,7 +9,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startPhpFpm, type PhpFpmMaster } from '../src/server/fastcgi/index.js';
+import { killMasterAndChildren, startPhpFpm, type PhpFpmMaster } from '../src/server/fastcgi/index.js';
 import { machineLine, markdownTable, median, writeBenchSection } from './support/report.js';
 
 const SECONDS = Number(process.env.HATTER_BENCH_SECONDS ?? 3);
@@ -43,7 +43,8 @@ function killAllNow(): void {
     if (child.pid !== undefined) try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
   }
   groups.clear();
-  for (const master of fpmMasters) try { process.kill(master.pid, 'SIGKILL'); } catch { /* gone */ }
+  for (const master of fpmMasters) killMasterAndChildren(master.pid);
+  fpmMasters.clear();
 }
 
 export async function run(repoRoot: string): Promise<void> {

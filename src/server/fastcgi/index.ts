@@ -2,7 +2,7 @@
 export * from './records.js';
 export { FastCgiClient, FastCgiError, parseFastCgiAddress, type FastCgiAddress, type FastCgiClientOptions, type FastCgiExchange } from './client.js';
 export {
-  startPhpFpm, phpFpmConfig, phpFpmPaths, appArmorActive, poolName, PhpFpmError, DEFAULT_PHP_FPM_BINARY,
+  startPhpFpm, killMasterAndChildren, phpFpmConfig, phpFpmPaths, appArmorActive, poolName, PhpFpmError, DEFAULT_PHP_FPM_BINARY,
   type PhpFpmOptions, type PhpFpmMaster, type PhpFpmPaths,
 } from './php-fpm.js';
 export { sitesNeedingPhpFpm, withPhpFpmAddresses, startPhpFpmSites, type PhpFpmSites } from './php-fpm-sites.js';

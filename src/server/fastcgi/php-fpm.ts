@@ -3,7 +3,7 @@
 // It listens on a UNIX socket in the site's run dir. `apparmor_hat` is only emitted when AppArmor is
 // active: on a host without it, FPM children fail to start and the master respawns them endlessly.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 
@@ -175,8 +175,35 @@ async function stopMaster(child: ChildProcess, exited: Promise<number | null>): 
   if (await gone(3000)) return;
   child.kill('SIGTERM');
   if (await gone(2000)) return;
-  child.kill('SIGKILL');
+  killMasterAndChildren(child.pid);
   await gone(2000);
+}
+
+/** SIGKILL the master and its children (FPM children outlive a killed master otherwise). */
+export function killMasterAndChildren(pid: number): void {
+  for (const childPid of childrenOf(pid)) {
+    try { process.kill(childPid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+}
+
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return children;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid) children.push(Number(entry));
+    } catch { /* exited meanwhile */ }
+  }
+  return children;
 }
 
 function readTail(path: string): string {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseServeConfig } from '../../../src/server/config.js';
-import { DEFAULT_PHP_FPM_BINARY, sitesNeedingPhpFpm, startPhpFpmSites, withPhpFpmAddresses } from '../../../src/server/fastcgi/index.js';
+import { DEFAULT_PHP_FPM_BINARY, killMasterAndChildren, sitesNeedingPhpFpm, startPhpFpm, startPhpFpmSites, withPhpFpmAddresses } from '../../../src/server/fastcgi/index.js';
 import { createHandler } from '../../../src/server/handlers/index.js';
 import { send, serveHandler } from '../handlers/harness.js';
 
@@ -68,4 +68,35 @@ describe('PHP-FPM masters for phpFpm: true handlers', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('kills a master and its children, leaving no FPM process behind', { skip: existsSync(DEFAULT_PHP_FPM_BINARY) ? false : `${DEFAULT_PHP_FPM_BINARY} is not installed` }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hatter-fpm-kill-'));
+    try {
+      const master = await startPhpFpm({ siteName: 'kill', runDir: dir, workers: 2 });
+      const childrenBefore = processesWithParent(master.pid);
+      assert.equal(childrenBefore.length, 2, 'pm static with 2 children');
+      killMasterAndChildren(master.pid);
+      await new Promise((r) => setTimeout(r, 200));
+      for (const pid of [master.pid, ...childrenBefore]) assert.equal(alive(pid), false, `process ${pid} is gone`);
+      await master.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+function processesWithParent(parent: number): number[] {
+  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((e) => {
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+    } catch { return false; }
+  }).map(Number);
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch { return false; }
+}
