@@ -2,7 +2,6 @@
 // applied the hat before this program's first instruction), receives connections (handle + bytes the
 // front already read) from the supervisor, and serves their keep-alive requests with its own
 // http.Server. A request that routes to another hat is never served here: the connection goes back.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -34,7 +33,6 @@ interface InFlight {
 const connections = new Map<Socket, Connection>();
 const inFlight = new Set<InFlight>();
 const handlers = new Map<HandlerConfig, Handler>();
-const requestStore = new AsyncLocalStorage<InFlight>();
 const histogram = newHistogram();
 let requests = 0;
 let errors = 0;
@@ -245,11 +243,9 @@ function serve(req: IncomingMessage, res: ServerResponse, route: Route, conn: Co
   };
   res.once('finish', finish);
   res.once('close', finish);
-  requestStore.run(entry, () => {
-    handlerFor(route.handler).handle(req, res, ctx).catch((error: unknown) => {
-      process.stderr.write(`hatter worker ${label}: handler failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
-      plainResponse(res, 500, 'internal server error');
-    });
+  handlerFor(route.handler).handle(req, res, ctx).catch((error: unknown) => {
+    process.stderr.write(`hatter worker ${label}: handler failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    plainResponse(res, 500, 'internal server error');
   });
 }
 
@@ -300,16 +296,23 @@ setInterval(() => {
 setInterval(flush, 1000).unref();
 setInterval(() => { if (logLines.length >= 64) flush(); }, 100).unref();
 
+// A crash cannot be pinned on one request without AsyncLocalStorage, whose hooks slow every promise in
+// Node 20. So: stop taking connections, let the requests in flight finish for a moment, and answer 500
+// for those still running then (the one that crashed never finishes).
+const CRASH_GRACE_MS = 1000;
 process.on('uncaughtException', (error) => {
   process.stderr.write(`hatter worker ${label}: uncaught exception: ${error.stack ?? error.message}\n`);
-  const entry = requestStore.getStore();
-  const victims = entry ? [entry] : [...inFlight];
-  for (const victim of victims) {
-    inFlight.delete(victim);
-    errors++;
-    plainResponse(victim.res, 500, 'internal server error', true);
-  }
+  const suspects = [...inFlight];
   retire('a handler crashed (uncaught exception)');
+  setTimeout(() => {
+    for (const victim of suspects) {
+      if (!inFlight.delete(victim)) continue;
+      errors++;
+      victim.controller?.abort(error);
+      plainResponse(victim.res, 500, 'internal server error', true);
+    }
+    maybeExit();
+  }, Math.min(CRASH_GRACE_MS, routing?.config.pool.requestTimeoutMs ?? CRASH_GRACE_MS)).unref();
 });
 process.on('unhandledRejection', (reason) => {
   process.stderr.write(`hatter worker ${label}: unhandled rejection: ${reason instanceof Error ? reason.stack ?? reason.message : String(reason)}\n`);
