@@ -60,6 +60,9 @@ export const command: Command = {
       }
       const result = formatPolicy(input.text, input.name);
       writeDiagnostics(io, result.diagnostics);
+      if (result.keptOriginal) {
+        io.stderr.write(`hatter fmt: ${input.name}: left as written: the formatted text would not have meant the same (a hatter bug, please report it)\n`);
+      }
       const broken = hasErrors(result.diagnostics);
       if (broken) finding();
       let written = false;
