@@ -10,7 +10,7 @@
 //   intersect / union / difference / complement(automata) → Automaton
 //   isEmpty(a) → { empty, witness? }; isSubset(a, b); equivalent(a, b)
 //   compare(a, b) → { relation: equal|subset|superset|overlap|disjoint, onlyInA?, onlyInB?, inBoth? }
-//   comparePatterns(a, b, options) / patternsOverlap(a, b) — the same on pattern text
+//   comparePatterns(a, b) / patternsOverlap(a, b) / patternDifference(a, b) — the same on pattern text
 //   acceptingSets(ruleSet) → every distinct set of rule ids some string reaches, with a shortest witness
 //   isExact(pattern, { positiveClassIsWildcard }) — policy-language §10 ([3.0.8] behind the option)
 //
