@@ -77,7 +77,10 @@ class Checker {
         const expanded = profile.rules.length ? ruleOrigins.get(profile.rules[0]!)?.expand(text) : undefined;
         return typeof expanded === 'string' ? expanded : text.replace(/^@\{[^}]*\}/, '');
       };
-      for (const problem of checkFlags(profile.flags, profile.kind === 'hat', expandFlag)) report(ast.flags[0]?.span ?? ast.span, problem);
+      for (const problem of checkFlags(profile.flags, profile.kind === 'hat', expandFlag)) {
+        const at = ast.flags.find((f) => f.value === problem.word) ?? ast.flags[0];
+        report(at?.span ?? ast.span, problem);
+      }
       if (ast.xattrs.length && ast.flags.length && ast.xattrs[0]!.span.offset > ast.flags[0]!.span.offset) {
         report(ast.xattrs[0]!.span, { code: 'check/xattrs-after-flags', message: 'xattrs=(…) must come before flags=(…) in a profile header' });
       }
@@ -179,7 +182,7 @@ class Checker {
           conditions: flattenConditions(classAst.conditions ?? [], origin),
           ...(rule.target !== undefined ? { target: rule.target } : {}),
         };
-        for (const problem of checkRuleFacts(facts)) report(problem, undefined, problem.severity ?? 'error');
+        for (const problem of checkRuleFacts(facts)) report(problem, problem.word !== undefined ? wordSpan(classAst, problem.word) : undefined, problem.severity ?? 'error');
         this.checkClassPatterns(rule, origin);
       }
     }
@@ -482,4 +485,20 @@ function patternProblems(pattern: string, kind: 'path' | 'glob_null'): readonly 
     patternCache.set(key, problems);
   }
   return problems;
+}
+
+/** Where a word of a class rule was written (access words, plain words, condition values). */
+function wordSpan(ast: Ast.NetworkRule, word: string): Ast.Span | undefined {
+  const direct = [...(ast.access ?? []), ...(ast.words ?? [])].find((w) => w.value === word);
+  if (direct) return direct.span;
+  const search = (conditions: readonly Ast.Condition[]): Ast.Span | undefined => {
+    for (const c of conditions) {
+      const hit = c.values.find((v) => v.value === word);
+      if (hit) return hit.span;
+      const inner = search(c.conditions);
+      if (inner) return inner;
+    }
+    return undefined;
+  };
+  return search(ast.conditions ?? []);
 }

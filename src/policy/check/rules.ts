@@ -13,6 +13,8 @@ export interface RuleProblem {
   readonly hint?: string;
   /** Problems apparmor_parser only warns about. */
   readonly severity?: 'warning';
+  /** The offending word as written, so the diagnostic can point at it. */
+  readonly word?: string;
 }
 
 export interface ConditionFact {
@@ -36,7 +38,7 @@ export interface RuleFacts {
 
 function unknown(what: string, word: string, known: readonly string[], code: string): RuleProblem {
   const close = closestWord(word, known);
-  return { code, message: `unknown ${what} '${word}'`, ...(close ? { hint: `did you mean '${close}'?` } : {}) };
+  return { code, message: `unknown ${what} '${word}'`, word, ...(close && close !== word ? { hint: `did you mean '${close}'?` } : {}) };
 }
 
 export function checkCapabilityNames(names: readonly string[]): RuleProblem[] {
@@ -148,7 +150,7 @@ function checkNetwork(facts: RuleFacts): RuleProblem[] {
     else if (NETWORK_TYPES.includes(word) && !type && !protocol) type = word;
     else if (NETWORK_PROTOCOLS.includes(word) && !protocol && !type) protocol = word;
     else if (NETWORK_DOMAINS.includes(word) || NETWORK_TYPES.includes(word) || NETWORK_PROTOCOLS.includes(word)) {
-      problems.push({ code: 'check/unknown-network-word', message: `'${word}' is out of place: a network rule is 'network [DOMAIN] [TYPE or PROTOCOL]' (one domain, then one type or one protocol, not both)` });
+      problems.push({ code: 'check/unknown-network-word', word, message: `'${word}' is out of place: a network rule is 'network [DOMAIN] [TYPE or PROTOCOL]' (one domain, then one type or one protocol, not both)` });
     } else problems.push(unknown('network domain, type or protocol', word, [...NETWORK_DOMAINS, ...NETWORK_TYPES, ...NETWORK_PROTOCOLS], 'check/unknown-network-word'));
   }
   if (protocol && domain && domain !== 'inet' && domain !== 'inet6') {
@@ -165,8 +167,8 @@ function checkNetwork(facts: RuleFacts): RuleProblem[] {
   }
   for (const c of facts.conditions) {
     for (const value of c.values) {
-      if (c.key === 'ip' && !validIpCondition(value)) problems.push({ code: 'check/bad-ip', message: `'${value}' is not an IP address, address range or subnet (or 'none')` });
-      if (c.key === 'port' && !validPortCondition(value)) problems.push({ code: 'check/bad-port', message: `'${value}' is not a port (0-65535) or port range LOW-HIGH` });
+      if (c.key === 'ip' && !validIpCondition(value)) problems.push({ code: 'check/bad-ip', word: value, message: `'${value}' is not an IP address, address range or subnet (or 'none')` });
+      if (c.key === 'port' && !validPortCondition(value)) problems.push({ code: 'check/bad-port', word: value, message: `'${value}' is not a port (0-65535) or port range LOW-HIGH` });
     }
     if ((c.key === 'ip' || c.key === 'port') && (c.operator === 'in' || c.list)) {
       problems.push({ code: 'check/condition-takes-one-value', message: `'${c.key}=' takes one value` });
@@ -339,12 +341,12 @@ export function checkFlags(flags: readonly string[], isHat: boolean, expand: (te
     names.push(name);
     if (name === 'kill.signal' || name === 'error' || name === 'attach_disconnected.path' || name === 'attach_disconnected.ipc') {
       if (value === undefined && name !== 'attach_disconnected.ipc') { problems.push({ code: 'check/flag-needs-value', message: `flag '${name}' needs a value: ${name}=…` }); continue; }
-      if (name === 'kill.signal' && !(value !== undefined && validSignal(value.toLowerCase()) && value !== 'exists')) problems.push({ code: 'check/bad-flag-value', message: `'${value}' is not a signal name for kill.signal=` });
-      if (name === 'error' && !(value !== undefined && ERRNO_NAMES.includes(value.toUpperCase()) || value === 'ENOANO')) problems.push({ code: 'check/bad-flag-value', message: `'${value}' is not an errno name for error= (e.g. EPERM, EACCES, ENOENT)` });
-      if (name.startsWith('attach_disconnected.') && value !== undefined && !expand(value).startsWith('/')) problems.push({ code: 'check/bad-flag-value', message: `${name}= needs an absolute path starting with '/', not '${value}'` });
+      if (name === 'kill.signal' && !(value !== undefined && validSignal(value.toLowerCase()) && value !== 'exists')) problems.push({ code: 'check/bad-flag-value', word: flag, message: `'${value}' is not a signal name for kill.signal=` });
+      if (name === 'error' && !(value !== undefined && ERRNO_NAMES.includes(value.toUpperCase()) || value === 'ENOANO')) problems.push({ code: 'check/bad-flag-value', word: flag, message: `'${value}' is not an errno name for error= (e.g. EPERM, EACCES, ENOENT)` });
+      if (name.startsWith('attach_disconnected.') && value !== undefined && !expand(value).startsWith('/')) problems.push({ code: 'check/bad-flag-value', word: flag, message: `${name}= needs an absolute path starting with '/', not '${value}'` });
       continue;
     }
-    if (value !== undefined) { problems.push({ code: 'check/unknown-flag', message: `flag '${name}' does not take a value` }); continue; }
+    if (value !== undefined) { problems.push({ code: 'check/unknown-flag', word: flag, message: `flag '${name}' does not take a value` }); continue; }
     if (name === 'debug') continue;
     if (!PROFILE_FLAGS.includes(name)) { problems.push(unknown('profile flag', name, PROFILE_FLAGS, 'check/unknown-flag')); continue; }
     if (PROFILE_MODE_FLAGS.includes(name)) modes.push(name);
