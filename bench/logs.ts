@@ -261,7 +261,7 @@ export async function run(repoRoot: string): Promise<void> {
     const markdown = [
       '## logs',
       '',
-      `${machineLine()}. A generated ${count.toLocaleString('en-US')}-line log (${(bytes / 2 ** 20).toFixed(0)} MiB): auditd raw with SYSCALL records and enriched, kern.log with BSD and RFC 3339 dates, dmesg, journald JSON, dbus-daemon, unrelated lines; file, exec, capability, network, signal and change_hat events of 60 Apache hats, 20 PHP-FPM pools and a worker, half with 6.12's \`class=\`. Each reader runs in its own process on the same file in the same run; hatter's figures are the better of two runs. The reference counts only the lines it accepts: Debian 12's libapparmor 3.0.8 rejects every line with \`class=\` and the dbus/journald forms, so its \`events\` column is lower.`,
+      `${machineLine()}. A generated ${count.toLocaleString('en-US')}-line log (${(bytes / 2 ** 20).toFixed(0)} MiB): auditd raw with SYSCALL records and enriched, kern.log with BSD and RFC 3339 dates, dmesg, journald JSON, dbus-daemon, unrelated lines; file, exec, capability, network, signal and change_hat events of 60 Apache hats, 20 PHP-FPM pools and a worker, half with 6.12's \`class=\`. Each reader runs in its own process on the same file in the same run; hatter's figures are the better of two runs. The reference counts only the lines it accepts: Debian 12's libapparmor 3.0.8 rejects every line with \`class=\` and the dbus/journald forms, so its \`events\` column is lower (and it does no work on the rejected half). The summarize rows are compared with parse_record plus grouping of the accepted records in a Python dict (the work summarize does); the parseLine row with parse_record alone.`,
       '',
       markdownTable(table),
       '',
