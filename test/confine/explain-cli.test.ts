@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
+import { repoRoot } from '../support/repo.js';
 import { scratchDir } from '../support/confine.js';
 
 function site(): { dir: string; policy: string } {
@@ -66,4 +67,26 @@ test('confine probe lists the backends and what auto picks', async () => {
   assert.match(text.stdout, /^apparmor +(available|unavailable) /m);
   assert.match(text.stdout, /^auto +/m);
   assert.equal((await runCli(['confine', 'probe', 'extra'])).code, 2);
+});
+
+const DEMO_POLICY = join(repoRoot, 'examples', 'hosting', 'policy', 'hatter-demo');
+
+test('the demo policy: no Landlock grant of one site reaches the other site\'s tree', { skip: existsSync(DEMO_POLICY) ? undefined : 'examples/hosting/policy/hatter-demo is missing' }, async () => {
+  const hosting = join(repoRoot, 'examples', 'hosting');
+  const source = DEMO_POLICY;
+  const dir = scratchDir('demo-policy');
+  const policy = join(dir, 'hatter-demo');
+  writeFileSync(policy, readFileSync(source, 'utf8')
+    .replace(/^@\{HATTER_DEMO\}=.*$/m, `@{HATTER_DEMO}=${hosting}`)
+    .replace(/^@\{HATTER_CODE\}=.*$/m, `@{HATTER_CODE}=${join(repoRoot, 'dist')}`)
+    .replace(/^@\{HATTER_MODULES\}=.*$/m, `@{HATTER_MODULES}=${join(repoRoot, 'node_modules')}`));
+  for (const [site, other] of [['bob', 'alice'], ['alice', 'bob']] as const) {
+    const result = await runCli(['confine', 'explain', '--policy', policy, '--backend', 'landlock', '--abi', '7', '--json', `hatter-demo//${site}.localhost`]);
+    assert.equal(result.code, 0, result.stderr);
+    const json = JSON.parse(result.stdout) as { explanations: { paths: { path: string }[] }[] };
+    const otherRoot = join(hosting, other);
+    const reaching = json.explanations[0]!.paths.filter((p) => p.path === '/' || otherRoot === p.path || otherRoot.startsWith(`${p.path}/`) || p.path.startsWith(`${otherRoot}/`));
+    assert.deepEqual(reaching, [], `${site}'s grants reach ${other}'s tree`);
+    assert.ok(json.explanations[0]!.paths.some((p) => p.path.startsWith(join(hosting, site))), `${site} gets its own tree`);
+  }
 });
