@@ -383,7 +383,13 @@ class Resolver {
     } else if (pending.kind !== 'hat' && ast.form === 'profile' && localName.startsWith('/')) {
       attachment = localName;
     }
-    const withAttach: BuiltinValues = attachment !== undefined ? { ...builtins, attach_path: attachment, exec_path: attachment } : builtins;
+    const attachPath = attachment;
+    if (attachment !== undefined) {
+      // An alias also covers the attachment (apparmor_parser rewrites both), as an alternation.
+      const aliased = this.aliases.filter((a) => attachment!.startsWith(a.from)).map((a) => filterSlashes(a.to + attachment!.slice(a.from.length)));
+      if (aliased.length) attachment = `{${[attachment, ...aliased].join(',')}}`;
+    }
+    const withAttach: BuiltinValues = attachPath !== undefined ? { ...builtins, attach_path: attachPath, exec_path: attachPath } : builtins;
     const xattrs: Record<string, string> = {};
     for (const x of ast.xattrs) xattrs[x.name] = x.values.map((v) => v.value).join(' ');
     const flags = ast.flags.map((f) => f.value);

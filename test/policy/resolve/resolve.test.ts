@@ -126,3 +126,10 @@ test("bare 'file,' is every file permission with ix, so a glob Px conflicts with
   assert.deepEqual(codes('/p {\n file,\n /bin/foo Px,\n}\n'), []);
   assert.deepEqual(codes('/p {\n deny file,\n /bin/* Px,\n}\n'), []);
 });
+
+test('aliases also cover attachments; @{attach_path} stays the written attachment', () => {
+  const { policy } = resolve({ '/etc/apparmor.d/main': 'alias /usr/ -> /mnt/usr/,\nprofile p /usr/bin/p { @{attach_path} r, }\n' });
+  const profile = policy.profiles[0]!;
+  assert.equal(profile.attachment, '{/usr/bin/p,/mnt/usr/bin/p}');
+  assert.deepEqual(fileRules(profile).map((r) => r.pattern), ['/usr/bin/p', '/mnt/usr/bin/p']);
+});
