@@ -133,3 +133,10 @@ test('aliases also cover attachments; @{attach_path} stays the written attachmen
   assert.equal(profile.attachment, '{/usr/bin/p,/mnt/usr/bin/p}');
   assert.deepEqual(fileRules(profile).map((r) => r.pattern), ['/usr/bin/p', '/mnt/usr/bin/p']);
 });
+
+test("'profile parent//child' and 'hat parent//h' at file level join their parent", () => {
+  const { policy, diagnostics } = resolve({ '/etc/apparmor.d/main': 'profile a { }\nprofile a//c { /c r, }\nhat a//h { /h r, }\nprofile x//y { }\n' });
+  assert.deepEqual(diagnostics, []);
+  assert.deepEqual(policy.profiles.map((p) => p.name), ['a', 'x//y']);
+  assert.deepEqual(policy.profiles[0]!.children.map((c) => [c.name, c.kind]), [['a//h', 'hat'], ['a//c', 'child']]);
+});

@@ -62,30 +62,31 @@ test('mutated real profiles never throw and round-trip', { skip: profiles.skip }
   }), { numRuns: 150 });
 });
 
-/** Parse within `parseLimitMs` (the parser must stay linear); the AST and the formatter must finish too. */
-function timed(label: string, text: string, parseLimitMs: number): void {
+/**
+ * Parse within `parseLimitMs` (the parser must stay linear); the AST must build too. Deeply nested
+ * inputs also go through the formatter (its risk is recursion depth; flat megabytes only cost time).
+ */
+function timed(label: string, text: string, parseLimitMs: number, format = false): void {
   const start = performance.now();
   const result = parsePolicy(text, 'big');
   const parseMs = performance.now() - start;
   assert.equal(printTree(result.root).length, text.length);
   assert.ok(parseMs < parseLimitMs, `${label}: parse took ${Math.round(parseMs)} ms`);
   buildPolicyModel(result);
-  const formatted = formatPolicy(result);
+  if (format) assert.ok(formatPolicy(result).text.length > 0);
   const totalMs = performance.now() - start;
-  assert.ok(formatted.text.length > 0);
-  // The formatter re-parses and compares its output; allow it a generous multiple of the parse time.
-  assert.ok(totalMs < 30_000, `${label}: parse + model + format took ${Math.round(totalMs)} ms`);
+  assert.ok(totalMs < 20_000, `${label}: parse + model${format ? ' + format' : ''} took ${Math.round(totalMs)} ms`);
 }
 
 test('hostile inputs stay linear and never exhaust the stack', () => {
   timed('10 MB single line', 'a'.repeat(10_000_000), 3000);
   timed('10 MB of one path word', `/${'x'.repeat(10_000_000)} r,`, 3000);
-  timed('100k nested {', '{'.repeat(100_000), 3000);
-  timed('100k nested profiles', 'profile a {'.repeat(20_000), 3000);
+  timed('100k nested {', '{'.repeat(100_000), 3000, true);
+  timed('100k nested profiles', 'profile a {'.repeat(20_000), 3000, true);
   timed('1 MB of "', '"'.repeat(1_000_000), 3000);
-  timed('100k nested (', `if ${'('.repeat(100_000)} {`, 3000);
-  timed('100k not', `$x = ${'not '.repeat(100_000)}true\n`, 3000);
-  timed('long and-chain', `if ${Array.from({ length: 50_000 }, () => '$a').join(' and ')} {\n}\n`, 3000);
+  timed('100k nested (', `if ${'('.repeat(100_000)} {`, 3000, true);
+  timed('100k not', `$x = ${'not '.repeat(100_000)}true\n`, 3000, true);
+  timed('long and-chain', `if ${Array.from({ length: 50_000 }, () => '$a').join(' and ')} {\n}\n`, 3000, true);
   timed('50k rules without commas', '/x r\n'.repeat(50_000), 3000);
   timed('many unterminated quotes', '"a\n'.repeat(100_000), 3000);
 });
