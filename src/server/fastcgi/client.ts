@@ -65,7 +65,7 @@ export class FastCgiClient {
   }
 
   /** Send one request; the body (if any) streams from `stdin` with backpressure. */
-  async request(params: Iterable<readonly [string, string]>, stdin?: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<FastCgiExchange> {
+  async request(params: Iterable<readonly [string, string]>, stdin?: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<FastCgiExchange> {
     if (this.closed) throw new FastCgiError('client closed', 'fastcgi-closed');
     const paramBytes = encodeNameValuePairs(params);
     const reused = stdin === undefined ? this.takeIdle() : undefined;
@@ -162,7 +162,7 @@ export class FastCgiClient {
   }
 
   private exchange(
-    socket: Socket, paramBytes: Buffer, stdin: AsyncIterable<Uint8Array> | undefined, signal: AbortSignal | undefined,
+    socket: Socket, paramBytes: Buffer, stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined, signal: AbortSignal | undefined,
     reused: boolean,
   ): FastCgiExchange & { firstRecord: Promise<boolean> } {
     const keep = this.maxIdle > 0;
@@ -271,7 +271,7 @@ export class FastCgiClient {
     return { stdout, end, stderr: () => stderr, firstRecord };
   }
 
-  private async sendStdin(socket: Socket, stdin: AsyncIterable<Uint8Array>, isSettled: () => boolean): Promise<void> {
+  private async sendStdin(socket: Socket, stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, isSettled: () => boolean): Promise<void> {
     try {
       for await (const chunk of stdin) {
         // Once the request is over, the rest of the body is read and dropped rather than abandoned:

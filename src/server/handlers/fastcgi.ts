@@ -27,6 +27,22 @@ export interface FastCgiHandlerOptions {
 }
 
 export const DEFAULT_FASTCGI_TIMEOUT_MS = 30_000;
+/** A chunked request body (no Content-Length) larger than this is refused with 413. */
+export const MAX_BUFFERED_BODY = 16 * 1024 * 1024;
+
+/** The whole body, or undefined once it exceeds `limit` (the rest is then discarded). */
+async function readWhole(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let tooLarge = false;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    if (tooLarge) continue; // keep reading: leaving the loop would destroy the connection
+    length += chunk.length;
+    if (length > limit) tooLarge = true;
+    else chunks.push(chunk);
+  }
+  return tooLarge ? undefined : Buffer.concat(chunks);
+}
 
 export class FastCgiHandler implements Handler {
   private readonly root: RootDirectory;
@@ -79,8 +95,17 @@ export class FastCgiHandler implements Handler {
 
     const method = req.method ?? 'GET';
     const env = cgiEnvironment({ method, url: req.url ?? '/', httpVersion: req.httpVersion, headers: req.headers, query: target.query }, script, ctx);
-    const hasBody = req.headers['transfer-encoding'] !== undefined ||
-      (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+    let stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined;
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined) {
+      // PHP reads exactly CONTENT_LENGTH bytes of input: a chunked body is buffered to learn it,
+      // as nginx does (fastcgi_request_buffering), up to a bound.
+      const body = await readWhole(req, MAX_BUFFERED_BODY);
+      if (body === undefined) return sendStatus(res, 413);
+      env.CONTENT_LENGTH = String(body.length);
+      stdin = body.length > 0 ? [body] : undefined;
+    } else if (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') {
+      stdin = req;
+    }
 
     const abort = new AbortController();
     let timedOut = false;
@@ -90,7 +115,7 @@ export class FastCgiHandler implements Handler {
     const onClose = () => { if (!res.writableFinished) abort.abort(); };
     res.once('close', onClose);
     try {
-      const exchange = await this.client.request(Object.entries(env), hasBody ? req : undefined, abort.signal);
+      const exchange = await this.client.request(Object.entries(env), stdin, abort.signal);
       const { head, rest } = await readCgiHead(exchange.stdout);
       await relayCgiResponse(res, head, rest, exchange.stdout, method);
       const stderr = exchange.stderr();

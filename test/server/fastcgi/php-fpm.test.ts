@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,19 @@ describe('FastCGI handler against a real PHP-FPM master', { skip }, () => {
     const big = await send(harness.port, 'GET', '/big.php');
     assert.equal(big.body.length, 3000 * 1024);
     assert.equal(big.body.subarray(1024 * 27, 1024 * 27 + 3).toString(), 'BBB');
+  });
+
+  it('buffers a chunked request body so that PHP gets CONTENT_LENGTH', async () => {
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: harness.port, method: 'POST', path: '/upload.php' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+      req.write('abc');
+      setTimeout(() => req.end('def'), 20);
+    });
+    assert.equal(text, `6 ${createHash('md5').update('abcdef').digest('hex')}`);
   });
 
   it('keeps the connection when PHP ignores a large request body', async () => {
