@@ -243,10 +243,6 @@ class Resolver {
   }
 
   walkInclude(statement: Ast.Include, context: FileContext, scope: Scope, prefixes: readonly Ast.RulePrefix[]): void {
-    if (statement.hashInclude) {
-      // Deprecated spelling; apparmor_parser only mentions it under --warn=deprecated, so stay quiet
-      // unless asked: reported as info so it never clutters or fails a check.
-    }
     if (!statement.path) {
       this.report(context, statement.span, 'error', 'resolve/empty-include', 'include needs a file or directory name');
       return;
@@ -339,10 +335,21 @@ class Resolver {
         this.report(pending.context, pending.ast.span, 'error', 'resolve/unknown-parent-profile', `profile '${parentName}' (the parent of hat '${name}') is not defined in this policy`);
         continue;
       }
-      parent.children.push(pending);
+      parent.children.push({ ...pending, parent });
     }
-    const profiles = this.topLevel.map((p) => this.buildProfile(p, undefined));
-    this.checkDuplicateNames(profiles, this.topLevel);
+    // `profile parent//child {` at file level becomes a child of `parent` when that profile exists
+    // here; otherwise it stays a profile with the hierarchical name (apparmor_parser accepts both).
+    const topLevel = this.topLevel.filter((pending) => {
+      const name = pending.ast.name?.value ?? '';
+      if (pending.ast.form !== 'profile' || !hierarchical(name)) return true;
+      const parentName = name.slice(0, name.lastIndexOf('//'));
+      const parent = this.topLevel.find((p) => p !== pending && (p.ast.name?.value ?? '') === parentName);
+      if (!parent) return true;
+      parent.children.push({ ...pending, kind: 'child', parent });
+      return false;
+    });
+    const profiles = topLevel.map((p) => this.buildProfile(p, undefined));
+    this.checkDuplicateNames(profiles, topLevel);
     return { profiles, files: this.files, ...(this.abi ? { abi: this.abi } : {}) };
   }
 
@@ -369,7 +376,9 @@ class Resolver {
       else this.reportProblem(context, ast.name.span, expanded.code === 'resolve/undefined-variable' && /profile_name/.test(expanded.message)
         ? { ...expanded, message: '@{profile_name} cannot be used in a profile name' } : expanded);
     }
-    if (ast.isHat && hierarchical(localName) && parent) {
+    const written = ast.name?.value ?? '';
+    const parentWritten = pending.parent?.ast.name?.value;
+    if (parent && parentWritten !== undefined && written.startsWith(`${parentWritten}//`)) {
       localName = localName.slice(localName.lastIndexOf('//') + 2);
     }
     const name = parent ? `${parent.name}//${localName}` : fullTopName(pending, localName);
