@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chooseBackend, createBackend } from '../../src/confine/choose.js';
 import { LandlockBackend, wideningWarnings, type LandlockPrepared } from '../../src/confine/landlock.js';
@@ -99,4 +99,26 @@ test('without a policy file the worker gets its runtime grants only, TCP limited
   assert.equal(plan.scoped, true);
   assert.ok(plan.paths.every((p) => !p.write));
   assert.ok(prepared!.warnings.some((w) => /metadata/.test(w)));
+});
+
+test('a per-site uid closes the metadata gap: stat of another site\'s 0700 tree fails (root only)', { skip: skip ?? (process.getuid?.() === 0 ? undefined : 'needs root to change uid') }, async () => {
+  const dir = scratchDir('uid');
+  chmodSync(dir, 0o755);
+  const alice = join(dir, 'alice');
+  mkdirSync(alice, { mode: 0o700 });
+  writeFileSync(join(alice, 'secret.txt'), 'alice');
+  const script = join(dir, 'stat.cjs');
+  writeFileSync(script, `const fs = require('fs'); let r; try { fs.statSync(${JSON.stringify(join(alice, 'secret.txt'))}); r = 'ok'; } catch (e) { r = e.code; } process.send({ uid: process.getuid(), stat: r }); process.disconnect();`);
+  const backend = new LandlockBackend({ launcher: launcherPath! });
+  const needs = nodeRuntimeNeeds();
+  const request = { profile: 'hatter', hat: 'bob', runtime: { ...needs, read: [...needs.read, script] } };
+  const run = async (extra: { uid?: number; gid?: number }) => {
+    const { prepared } = await backend.prepare({ ...request, ...extra });
+    const child = backend.spawn(prepared!, process.execPath, [script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    return new Promise((resolve) => child.once('message', resolve));
+  };
+  // same uid as the supervisor: Landlock alone lets stat through (metadata widening)
+  assert.deepEqual(await run({}), { uid: 0, stat: 'ok' });
+  // the site's own uid: the kernel's permission check on alice's 0700 directory stops it
+  assert.deepEqual(await run({ uid: 65534, gid: 65534 }), { uid: 65534, stat: 'EACCES' });
 });
