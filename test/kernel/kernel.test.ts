@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInVm, unavailableReason, type VmResult } from './harness/vm.js';
 import { generatePolicyCorpus, type CorpusProfile } from './policy-corpus.js';
-import { generateProbes, requestsFor, PROBE_ROOT, type ProbeSet } from './probes.js';
+import { capabilitiesFor, generateProbes, requestsFor, PROBE_ROOT, type ProbeSet } from './probes.js';
 import { checkPolicy } from '../../src/policy/check/index.js';
 import { compilePolicy, decide, type Decision } from '../../src/policy/eval/index.js';
 import { nodeFileReader } from '../../src/cli/check.js';
@@ -100,10 +100,14 @@ function guestScript(): string {
     'echo "corpus: $(grep -c " 1$" $R/load.txt) loaded, $(grep -c " 0$" $R/load.txt) refused"',
     '# 2. probe accesses in generated hats',
     `mkdir -p ${PROBE_ROOT}/bin ${['a/x', 'a/y', 'b/x', 'b/y', 'c/x', 'c/y'].map((d) => `${PROBE_ROOT}/${d}`).join(' ')}`,
+    `mkdir -p ${PROBE_ROOT}/cap && : > ${PROBE_ROOT}/cap/protected && chmod 000 ${PROBE_ROOT}/cap/protected`,
     'xargs -a $W/probe-files touch',
     'while read -r f; do cp /usr/bin/true "$f"; done < $W/probe-executables',
     'apparmor_parser -r $W/probes.policy 2>$R/probes-load.err || echo "probe policy failed to load"',
-    `aa-exec -p kp -- node ${join(compiledRoot, 'test', 'kernel', 'guest', 'probe-runner.js')} $W/probes.json $R/probes.json 2>$R/probes.err; echo $? > $R/probes.rc`,
+    '# one process waiting in each hat, to receive the signal probes',
+    `sep='{'; for h in ${probeSet.hats.join(' ')}; do aa-exec -p kp//$h -- sleep 600 & printf '%s"%s":%s' "$sep" "$h" "$!"; sep=','; done > $W/peers.json; echo '}' >> $W/peers.json`,
+    `aa-exec -p kp -- node ${join(compiledRoot, 'test', 'kernel', 'guest', 'probe-runner.js')} $W/probes.json $R/probes.json $W/peers.json 2>$R/probes.err; echo $? > $R/probes.rc`,
+    'echo "peer labels: $(for p in $(tr -c "0-9\n" " " < $W/peers.json); do cat /proc/$p/attr/current 2>/dev/null; echo; done | tr "\n" " ")"',
     'echo "probes: $(cat $R/probes.rc)"',
     '# 3. change_hat scenarios',
     'apparmor_parser -r $W/changehat.policy 2>$R/changehat-load.err || echo "change_hat policy failed to load"',
@@ -210,7 +214,14 @@ describe('real AppArmor kernel', { skip: unavailable ?? false }, () => {
       if (!result) { disagreements.push(`probe ${probe.id}: no result`); continue; }
       if (result.label && !result.label.startsWith(`kp//${probe.hat} `)) { disagreements.push(`probe ${probe.id}: ran as ${result.label}, not in hat ${probe.hat}`); continue; }
       const decisions: Decision[] = requestsFor(probe).map((request) => decide(compiled, `kp//${probe.hat}`, request));
-      const predicted = decisions.every((d) => d.allowed);
+      let predicted = decisions.every((d) => d.allowed);
+      const capabilities = capabilitiesFor(probe);
+      if (capabilities) predicted &&= capabilities.some((name) => decide(compiled, `kp//${probe.hat}`, { class: 'capability', name }).allowed);
+      if (probe.op === 'signal') {
+        // Both ends: the sender needs send to the peer's label, the receiver receive from the sender's.
+        predicted = decide(compiled, `kp//${probe.hat}`, { class: 'signal', access: ['send'], fields: { signal: probe.signal!, peer: `kp//${probe.peerHat}` } }).allowed
+          && decide(compiled, `kp//${probe.peerHat}`, { class: 'signal', access: ['receive'], fields: { signal: probe.signal!, peer: `kp//${probe.hat}` } }).allowed;
+      }
       const kernelAllowed = result.ok;
       if (!result.ok && result.errno !== 'EACCES' && result.errno !== 'EPERM') {
         errors++;
@@ -218,13 +229,13 @@ describe('real AppArmor kernel', { skip: unavailable ?? false }, () => {
         continue;
       }
       if (predicted !== kernelAllowed) {
-        disagreements.push(`kp//${probe.hat} ${probe.op} ${probe.path}${probe.path2 ? ` -> ${probe.path2}` : ''}: kernel ${kernelAllowed ? 'allowed' : 'denied'}, hatter ${predicted ? 'allows' : 'denies'}`);
+        disagreements.push(`kp//${probe.hat} ${probe.op} ${probe.path}${probe.path2 ? ` -> ${probe.path2}` : ''}${probe.signal ? `${probe.signal} -> kp//${probe.peerHat}` : ''}: kernel ${kernelAllowed ? 'allowed' : 'denied'}, hatter ${predicted ? 'allows' : 'denies'}`);
         continue;
       }
       agreed++;
       if (!predicted) deniedCount++;
       // Single-permission operations: a logged denial must appear in the kernel log, a quiet one must not.
-      if (!predicted && decisions.length === 1 && probe.op !== 'link' && probe.op !== 'exec') {
+      if (!predicted && decisions.length === 1 && !capabilities && probe.op !== 'link' && probe.op !== 'exec') {
         const bit = decisions[0]!.bits[0]!;
         const logged = denials.filter((e) => e.label?.path[1] === probe.hat && e.object.name === probe.path);
         if (bit.log === 'denied' && logged.length === 0) auditMismatches.push(`${probe.op} ${probe.path} in ${probe.hat}: hatter says logged, no DENIED line`);
@@ -236,6 +247,8 @@ describe('real AppArmor kernel', { skip: unavailable ?? false }, () => {
         }
       }
     }
+    const byKind = (ops: string[]) => probeSet.probes.filter((p) => ops.includes(p.op)).length;
+    t.diagnostic(`probe kinds: ${byKind(['read', 'write', 'append', 'create', 'stat', 'unlink', 'mkdir', 'rename', 'link', 'exec'])} file, ${byKind(['chown', 'read-protected', 'nice'])} capability, ${byKind(['signal'])} signal`);
     t.diagnostic(`probes: ${probeSet.probes.length} accesses in ${probeSet.hats.length} hats, ${agreed} agreed with the kernel (${deniedCount} denials), ${disagreements.length} disagreements, ${errors} unexpected errors; ${denials.length} kernel DENIED lines parsed, ${auditMismatches.length} audit mismatches`);
     assert.ok(probeSet.probes.length >= 1000);
     if (process.env.HATTER_KERNEL_DUMP) writeFileSync(process.env.HATTER_KERNEL_DUMP, [...disagreements, "=====", ...auditMismatches].join("\n"));

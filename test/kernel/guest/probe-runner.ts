@@ -2,15 +2,17 @@
 // command bytes, perform that hat's probes with synchronous calls on the main thread (the thread the
 // hat confines), remember each outcome, return to the parent, and only then write the results (a write
 // inside the hat would itself be mediated).
-// Usage: node probe-runner.js PROBES.json RESULTS.json
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, constants as fsConstants } from 'node:fs';
+// Usage: node probe-runner.js PROBES.json RESULTS.json PEERS.json
+import { chownSync, closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, constants as fsConstants } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { constants } from 'node:os';
+import { constants, getPriority, setPriority } from 'node:os';
 import { changeHatCommand } from '../../../src/confine/change-hat.js';
 import type { Probe } from '../probes.js';
 
-const [probesFile, resultsFile] = process.argv.slice(2) as [string, string];
+const [probesFile, resultsFile, peersFile] = process.argv.slice(2) as [string, string, string];
 const { probes, hats } = JSON.parse(readFileSync(probesFile, 'utf8')) as { probes: Probe[]; hats: string[] };
+/** pid of a process sitting in each hat (started by the guest script), for signal probes. */
+const peers = JSON.parse(readFileSync(peersFile, 'utf8')) as Record<string, number>;
 const token = 0x5eed5eed12345678n;
 const attr = '/proc/thread-self/attr/current';
 
@@ -32,6 +34,10 @@ function perform(probe: Probe): void {
     case 'rename': renameSync(probe.path, probe.path2!); return;
     case 'link': linkSync(probe.path, probe.path2!); return;
     case 'exec': execFileSync(probe.path, [], { stdio: 'ignore' }); return;
+    case 'chown': chownSync(probe.path, 1000, 1000); return;
+    case 'read-protected': closeSync(openSync(probe.path, fsConstants.O_RDONLY)); return;
+    case 'nice': setPriority(getPriority() - 1); return;
+    case 'signal': process.kill(peers[probe.peerHat!]!, `SIG${probe.signal!.toUpperCase()}` as NodeJS.Signals); return;
   }
 }
 
