@@ -17,6 +17,7 @@ import type { PolicyHats } from './policy-hats.js';
 import { Pool } from './pool.js';
 import { sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
 import { UNTRUSTED_INPUT_HAT } from '../web/index.js';
+import { sitesNeedingPhpFpm, startPhpFpmSites, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
 
 export interface SupervisorOutput {
   /** Startup and lifecycle messages (stderr). */
@@ -77,6 +78,8 @@ export class Supervisor {
   private stopped = false;
   private readonly startedAt = new Date();
   private frontRestarts = 0;
+  private phpFpm: PhpFpmSites | undefined;
+  private phpFpmRoot: string | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     this.config = options.config;
@@ -103,6 +106,17 @@ export class Supervisor {
       this.bound[i] = { ...b, address: { host: b.address.host, port: portOf(b.handle) ?? b.address.port } };
     }
     if (this.config.front.mode === 'strict') this.runtimeDir = mkdtempSync(join(tmpdir(), 'hatter-serve-'));
+    // `phpFpm: true` handlers: one PHP-FPM master per site, started here; workers get its address.
+    if (sitesNeedingPhpFpm(this.config).length) {
+      this.phpFpmRoot = mkdtempSync(join(tmpdir(), 'hatter-php-fpm-'));
+      try {
+        this.phpFpm = await startPhpFpmSites(this.config, this.phpFpmRoot);
+      } catch (error) {
+        throw new ServeError('serve/php-fpm-failed', `cannot start PHP-FPM: ${(error as Error).message}`);
+      }
+      this.config = withPhpFpmAddresses(this.config, this.phpFpm.addresses);
+      for (const [site, address] of this.phpFpm.addresses) this.options.output.info(`hatter serve: PHP-FPM for ${site} at ${address}`);
+    }
     this.openAccessLog();
     await this.startFront();
     // Start the pools the sites' front pages need, so the first request does not wait for a spawn.
@@ -316,13 +330,15 @@ export class Supervisor {
       this.options.output.warn('hatter serve: reload failed; still serving the previous configuration');
       return false;
     }
+    const { config: nextConfig, hats: nextHats } = next;
     const old = this.pools;
-    this.config = { ...next.config, listen: this.config.listen, admin: this.config.admin, front: { ...next.config.front, mode: this.config.front.mode } };
-    this.hats = next.hats;
+    const filled = this.phpFpm ? withPhpFpmAddresses(nextConfig, this.phpFpm.addresses) : nextConfig;
+    this.config = { ...filled, listen: this.config.listen, admin: this.config.admin, front: { ...filled.front, mode: this.config.front.mode } };
+    this.hats = nextHats;
     this.generation++;
     this.prepared.clear();
     this.pools = new Map();
-    if (this.config.accessLog !== next.config.accessLog) this.openAccessLog();
+    if (this.config.accessLog !== nextConfig.accessLog) this.openAccessLog();
     await Promise.all([...old.values()].map((pool) => this.poolFor(pool.label, pool.hat).then((p) => p?.start())));
     sendMessage(this.front as never, { type: 'config', routing: this.routing() } satisfies ToFront);
     for (const pool of old.values()) {
@@ -348,6 +364,8 @@ export class Supervisor {
         front.once('exit', () => { clearTimeout(timer); r(); });
       });
     }
+    await this.phpFpm?.stop();
+    if (this.phpFpmRoot) rmSync(this.phpFpmRoot, { recursive: true, force: true });
     this.accessLog?.end();
     if (this.runtimeDir) rmSync(this.runtimeDir, { recursive: true, force: true });
     this.wake?.();
