@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { decodeSource } from '../src/policy/diagnostic.js';
 import { parsePolicy } from '../src/policy/syntax/index.js';
 import { machineLine, markdownTable, median, writeBenchSection, type Table } from './support/report.js';
@@ -137,7 +138,8 @@ export async function run(repoRoot: string): Promise<void> {
   writeBenchSection(repoRoot, 'parse', [
     '## parse',
     '',
-    machineLine(),
+    `${machineLine()}; 1-minute load average at the end of the run: ${loadavg()[0]!.toFixed(1)} (figures are wall-clock,`,
+    'so a busy machine lowers every row alike; the ratios are the stable part).',
     '',
     `Corpus: ${sources}. MB counts the files' own bytes. \`apparmor_parser -p\` also reads every included file and`,
     'writes the expanded text, and pays a process start per file (it stops at the first failing file when given',
