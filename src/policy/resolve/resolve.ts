@@ -113,7 +113,7 @@ class Resolver {
     return this.options.includePaths?.length ? this.options.includePaths : DEFAULT_INCLUDE_PATHS;
   }
 
-  load(path: string, display: string, bytes?: Uint8Array): ParsedFile | undefined {
+  load(path: string, display: string, bytes?: Uint8Array, chain: readonly SourceLocation[] = []): ParsedFile | undefined {
     const cached = bytes ? undefined : this.options.cache?.get(path);
     let parsed = cached;
     if (!parsed) {
@@ -125,7 +125,7 @@ class Resolver {
     if (!this.reportedFiles.has(path)) {
       this.reportedFiles.add(path);
       this.files.push(display);
-      this.diagnostics.push(...parsed.diagnostics.map((d) => (d.file === display ? d : { ...d, file: display })));
+      this.diagnostics.push(...parsed.diagnostics.map((d) => ({ ...d, file: display, ...(chain.length ? { includeChain: chain } : {}) })));
     }
     return parsed;
   }
@@ -267,7 +267,7 @@ class Resolver {
         return;
       }
       included.add(path);
-      const file = this.load(path, this.displayPath(path));
+      const file = this.load(path, this.displayPath(path), undefined, [...context.chain, at]);
       if (!file) {
         this.report(context, statement.span, 'error', 'resolve/include-unreadable', `Could not open '${path}': the file cannot be read`);
         continue;

@@ -140,3 +140,14 @@ test("'profile parent//child' and 'hat parent//h' at file level join their paren
   assert.deepEqual(policy.profiles.map((p) => p.name), ['a', 'x//y']);
   assert.deepEqual(policy.profiles[0]!.children.map((c) => [c.name, c.kind]), [['a//h', 'hat'], ['a//c', 'child']]);
 });
+
+test('syntax errors in an included file carry the include chain', () => {
+  const { diagnostics } = resolve({
+    '/etc/apparmor.d/main': 'profile p {\n  include <abstractions/broken>\n}\n',
+    '/etc/apparmor.d/abstractions/broken': '  /a r\n',
+  });
+  const error = diagnostics.find((d) => d.severity === 'error');
+  assert.ok(error);
+  assert.equal(error.file, '/etc/apparmor.d/abstractions/broken');
+  assert.deepEqual(error.includeChain, [{ file: '/etc/apparmor.d/main', line: 2, col: 3 }]);
+});
