@@ -70,7 +70,7 @@ function hostOf(req: IncomingMessage): { host: string; path: string } {
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   authority = authority.toLowerCase();
-  const host = authority.startsWith('[') ? authority.slice(0, authority.indexOf(']') + 1) : authority.replace(/:\d*$/, '');
+  const host = authority.startsWith('[') ? authority.slice(0, authority.indexOf(']') + 1) : authority.includes(':') ? authority.replace(/:\d*$/, '') : authority;
   return { host, path };
 }
 
@@ -102,7 +102,7 @@ function onRequest(req: IncomingMessage, res: ServerResponse): void {
     conn.active--;
     afterResponse(conn);
   };
-  res.once('finish', done);
+  // 'close' follows 'finish' on every ServerResponse (and also comes alone on an abort): one listener.
   res.once('close', done);
   if (conn.handBack || conn.poisoned) {
     // Pipelined behind a request for another hat: we cannot give the connection back safely.
@@ -241,7 +241,6 @@ function serve(req: IncomingMessage, res: ServerResponse, route: Route, conn: Co
     const max = routing!.config.pool.maxRequests;
     if (max > 0 && requests >= max) retire(`served ${requests} requests (pool.maxRequests)`);
   };
-  res.once('finish', finish);
   res.once('close', finish);
   handlerFor(route.handler).handle(req, res, ctx).catch((error: unknown) => {
     process.stderr.write(`hatter worker ${label}: handler failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
