@@ -4,12 +4,15 @@ import { commands } from './commands.js';
 import { EXIT_USAGE, processIo, UsageError, type CliIo } from './io.js';
 
 function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-    return pkg.version;
-  } catch {
-    return 'unknown';
+  // dist/src/cli/main.js → the package root; a build elsewhere (tests use their own outDir) falls
+  // back to the working directory's package.json when it is hatter's.
+  for (const candidate of [new URL('../../../package.json', import.meta.url), `${process.cwd()}/package.json`]) {
+    try {
+      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'hatter' && pkg.version) return pkg.version;
+    } catch { /* try the next */ }
   }
+  return 'unknown';
 }
 
 export function mainHelp(): string {
