@@ -9,4 +9,11 @@ if (!existsSync(fileURLToPath(main))) {
   process.exit(2);
 }
 const { runMain } = await import(main.href);
+// `hatter logs … | head` closes our stdout early: that is the reader's choice, not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 process.exitCode = await runMain(process.argv.slice(2));
