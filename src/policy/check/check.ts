@@ -238,7 +238,7 @@ class Checker {
       }
 
     }
-    this.checkPattern(rule.pattern, 'path', rule, origin, 'path');
+    this.checkPattern(rule.pattern, 'path', rule, origin, 'path', ast.path);
   }
 
   checkChangeProfile(rule: Extract<ResolvedRule, { class: 'change_profile' }>, origin: RuleOrigin, report: (p: RuleProblem, span?: Ast.Span, severity?: Severity) => void): void {
@@ -273,9 +273,12 @@ class Checker {
   }
 
   /** AARE syntax: unbalanced braces/brackets, `{a}`, trailing `\`, nesting; reported once per pattern and place. */
-  checkPattern(pattern: string, kind: 'path' | 'glob_null', rule: ResolvedRule, origin: RuleOrigin, what: string): void {
+  checkPattern(pattern: string, kind: 'path' | 'glob_null', rule: ResolvedRule, origin: RuleOrigin, what: string, word?: Ast.Word): void {
+    // Point into the pattern when it was written literally (no variables, nothing filtered).
+    const literal = word !== undefined && word.value === pattern;
     for (const d of patternProblems(pattern, kind)) {
-      this.at(rule.source, origin.file, undefined, d.severity, { code: d.code, message: `${what} '${pattern}': ${d.message}` });
+      const span = literal ? { file: word!.span.file, offset: word!.span.offset + (word!.quoted ? 1 : 0) + d.at, length: Math.max(1, d.length) } : undefined;
+      this.at(rule.source, origin.file, span, d.severity, { code: d.code, message: `${what} '${pattern}': ${d.message}` });
     }
   }
 
@@ -472,15 +475,19 @@ function structuralProblems(ast: Ast.NetworkRule, fileText: string): RuleProblem
 }
 
 /** AARE syntax problems of a pattern, remembered across checks: abstractions repeat the same patterns. */
-const patternCache = new Map<string, readonly { code: string; message: string; severity: Severity }[]>();
+type PatternProblem = { code: string; message: string; severity: Severity; at: number; length: number };
+const patternCache = new Map<string, readonly PatternProblem[]>();
 const PATTERN_CACHE_LIMIT = 100_000;
 
-function patternProblems(pattern: string, kind: 'path' | 'glob_null'): readonly { code: string; message: string; severity: Severity }[] {
+function patternProblems(pattern: string, kind: 'path' | 'glob_null'): readonly PatternProblem[] {
   const key = `${kind}\0${pattern}`;
   let problems = patternCache.get(key);
   if (!problems) {
     const parsed = parseAare(pattern, { kind, filterSlashes: false });
-    problems = parsed.diagnostics.map((d) => ({ code: d.code, message: d.message, severity: d.severity === 'error' ? 'error' as const : 'warning' as const }));
+    problems = parsed.diagnostics.map((d) => ({
+      code: d.code, message: d.message, severity: d.severity === 'error' ? 'error' as const : 'warning' as const,
+      at: Math.max(0, d.col - 1), length: d.length ?? 1,
+    }));
     if (patternCache.size >= PATTERN_CACHE_LIMIT) patternCache.clear();
     patternCache.set(key, problems);
   }
