@@ -1,7 +1,8 @@
 // Putting a server together: read the configuration (file, Apache config, or the embedded demo), read
 // the policy's hats, choose the confinement backend, start the supervisor. Used by `hatter serve` and by
 // the integration tests, so both run exactly the same code.
-import { mkdtempSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,21 +58,28 @@ export function loadConfigFile(file: string): { config?: ServeConfig; diagnostic
  */
 export function concreteDemoPolicy(policyFile: string, demoDir: string): string {
   const text = readFileSync(policyFile, 'utf8');
-  const codeRoot = resolve(here, '..', '..');
+  // AppArmor matches the paths files really have: resolve symlinks.
+  const real = (path: string): string => { try { return realpathSync(path); } catch { return path; } };
+  const codeRoot = real(resolve(here, '..', '..'));
   let modules = join(resolve(demoDir, '..', '..'), 'node_modules');
-  for (let dir = codeRoot; ; dir = dirname(dir)) {
+  for (let dir = resolve(here, '..', '..'); ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'node_modules', 'yaml'))) { modules = join(dir, 'node_modules'); break; }
     if (dirname(dir) === dir) break;
   }
+  modules = real(modules);
+  demoDir = real(demoDir);
   const quote = (path: string): string => (/[\s"]/.test(path) ? `"${path.replace(/"/g, '\\"')}"` : path);
   const concrete = text
     .replace(/^@\{HATTER_DEMO\}=.*$/m, `@{HATTER_DEMO}=${quote(demoDir)}`)
     .replace(/^@\{HATTER_CODE\}=.*$/m, `@{HATTER_CODE}=${quote(codeRoot)}`)
     .replace(/^@\{HATTER_MODULES\}=.*$/m, `@{HATTER_MODULES}=${quote(modules)}`);
-  const dir = mkdtempSync(join(tmpdir(), 'hatter-demo-policy-'));
+  // One directory per distinct text, rewritten atomically: repeated starts do not pile up copies.
+  const dir = join(tmpdir(), `hatter-demo-policy-${createHash('sha256').update(concrete).digest('hex').slice(0, 12)}`);
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
   const target = join(dir, basename(policyFile));
-  writeFileSync(`${target}.tmp`, concrete);
-  renameSync(`${target}.tmp`, target);
+  const temporary = `${target}.${process.pid}.tmp`;
+  writeFileSync(temporary, concrete);
+  renameSync(temporary, target);
   return target;
 }
 

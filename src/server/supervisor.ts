@@ -3,7 +3,7 @@
 // and answers the status page. Signals only enqueue events; one loop acts on them (nginx's master):
 // reload = new pools first, then drain the old ones; stop = drain with a deadline, then kill.
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, realpathSync, rmSync, type WriteStream } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import { constants, tmpdir } from 'node:os';
@@ -49,7 +49,7 @@ const CODE_ROOT = resolve(here, '..', '..');
 
 function modulesDir(): string | undefined {
   for (let dir = CODE_ROOT; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'node_modules', 'yaml'))) return join(dir, 'node_modules');
+    if (existsSync(join(dir, 'node_modules', 'yaml'))) return realpathSync(join(dir, 'node_modules'));
     if (dirname(dir) === dir) return undefined;
   }
 }

@@ -2,7 +2,7 @@
 // front and workers as child processes, backend none) on loopback ports chosen at run time.
 import { request, type Agent, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
-import { mkdtempSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createBackend } from '../../src/confine/index.js';
@@ -56,7 +56,8 @@ export async function startFromYaml(yaml: string, files: Record<string, string> 
   writeFileSync(file, yaml);
   const parsed = parseServeConfig(yaml, file);
   if (!parsed.config) throw new Error(parsed.diagnostics.map((d) => `${d.line}:${d.col}: ${d.message}`).join('\n'));
-  return { ...(await startFromFile(file, false, overrides)), dir };
+  const server = await startFromFile(file, false, overrides);
+  return { ...server, dir, async stop() { await server.stop(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 export interface Reply {
