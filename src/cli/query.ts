@@ -66,7 +66,8 @@ function describe(decision: Decision, request: AccessRequest): string {
 }
 
 function decisionJson(decision: Decision, request: AccessRequest): unknown {
-  return { request, ...decision };
+  // Decisions may explain themselves lazily (toJSON gives the plain data).
+  return { request, ...(JSON.parse(JSON.stringify(decision)) as Decision) };
 }
 
 export const command: Command = {

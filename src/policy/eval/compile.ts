@@ -67,6 +67,36 @@ export interface FileEntry extends EvalRule {
   readonly exact: boolean;
 }
 
+/**
+ * File rules that differ only in their pattern and source (same prefix, bits, exec mode and target,
+ * exactness) decide every bit the same way wherever they match, so the file DFA gives them one id:
+ * accepting states then carry a few group ids instead of many rule ids, and the DFA has far fewer
+ * distinct states. Which members matched a given path is only needed to explain a decision, and is
+ * found then (decide.ts).
+ */
+export interface FileGroup {
+  /** The first member: what every member decides. */
+  readonly rule: FileEntry;
+  /** Indexes into `files`, ascending. */
+  readonly members: readonly number[];
+}
+
+function effectKey(rule: FileEntry): string {
+  const { audit, decision, owner, priority } = rule.prefix;
+  const exec = rule.exec ? `${rule.exec.transition}/${rule.exec.fallback ?? ''}/${rule.exec.safe}/${rule.exec.text}` : '';
+  return `${audit}|${decision}|${owner}|${priority}|${[...rule.bits].sort().join('')}|${exec}|${rule.execTarget ?? '\0'}|${rule.exact}`;
+}
+
+function groupFiles(files: readonly FileEntry[]): FileGroup[] {
+  const byKey = new Map<string, { rule: FileEntry; members: number[] }>();
+  files.forEach((rule, index) => {
+    const key = effectKey(rule);
+    const group = byKey.get(key);
+    if (group) group.members.push(index); else byKey.set(key, { rule, members: [index] });
+  });
+  return [...byKey.values()];
+}
+
 export interface LinkEntry extends EvalRule {
   readonly link: Automaton;
   readonly target: Automaton;
@@ -112,7 +142,9 @@ export interface CompiledProfile {
   /** Profile flag `audit`: log everything, quiet nothing. */
   readonly auditAll: boolean;
   readonly files: readonly FileEntry[];
-  /** Rule-set DFA over the files' patterns; ids index `files`. */
+  /** File rules with identical effect, grouped: the DFA tells groups apart, not rules (see groupFiles). */
+  readonly fileGroups: readonly FileGroup[];
+  /** Rule-set DFA over the files' patterns; ids index `fileGroups`. */
   readonly fileAutomaton: Automaton;
   readonly links: readonly LinkEntry[];
   readonly capabilities: readonly CapabilityEntry[];
@@ -278,7 +310,8 @@ function compileProfile(profile: ResolvedProfile, patterns: PatternCache, diagno
     }
   }
   files.push(...implicitFileRules(profile));
-  const compiled = compileRuleSet(files.map((f, id) => ({ pattern: f.pattern, id })), { kind: 'path' });
+  const fileGroups = groupFiles(files);
+  const compiled = compileRuleSet(fileGroups.flatMap((group, id) => group.members.map((m) => ({ pattern: files[m]!.pattern, id }))), { kind: 'path' });
   if (!compiled.ok) diagnostics.push(...compiled.diagnostics);
   // A profile whose patterns blow the state cap still gets an (empty) automaton; the diagnostic says why.
   const fileAutomaton = compiled.ok ? compiled.automaton : empty('path');
@@ -290,6 +323,7 @@ function compileProfile(profile: ResolvedProfile, patterns: PatternCache, diagno
     flags,
     auditAll: flags.includes('audit'),
     files,
+    fileGroups,
     fileAutomaton,
     links,
     capabilities,

@@ -2,11 +2,11 @@
 // (policy-semantics.md §2–§10). Per permission bit: among the rules that match and name the bit, only
 // those with the highest key (4 × priority + offset; deny 3, exact allow of an exec bit 2, allow 1,
 // prompt 0) count; deny denies, allows union, prompt asks. Then the profile mode decides unmatched bits.
-import { canonicalizePath, lookup } from '../aare/index.js';
+import { canonicalizePath, compilePattern, compileRuleSet, lookup, matches } from '../aare/index.js';
 import type { ExecMode, RuleRef } from '../resolve/index.js';
 import {
   CLASS_ACCESS, FILE_BITS, normalizeAccess, patternMatches, PatternCache,
-  type CompiledPolicy, type CompiledProfile, type EvalRule, type FileBit, type FileEntry, type GenericEntry, type MediatedClass,
+  type CompiledPolicy, type CompiledProfile, type EvalRule, type FileBit, type FileEntry, type FileGroup, type GenericEntry, type MediatedClass,
 } from './compile.js';
 import type { AccessRequest, BitDecision, Decision, ExecDecision } from './types.js';
 
@@ -47,15 +47,56 @@ function appliesToHalf(rule: EvalRule, owner: boolean): boolean {
   return rule.prefix.owner === 'any' || (rule.prefix.owner === 'owner') === owner;
 }
 
-/** The file rules matching `path`, for the owner or other half. */
+/**
+ * What the file rules matching `path` decide, for the owner or other half: one representative per
+ * matching group of identical-effect rules (enough for verdicts, not for explanations).
+ */
 export function matchingFileRules(profile: CompiledProfile, path: string, owner: boolean): FileEntry[] {
   const ids = lookup(profile.fileAutomaton, path);
   const out: FileEntry[] = [];
   for (const id of ids) {
-    const rule = profile.files[id]!;
+    const rule = profile.fileGroups[id]!.rule;
     if (appliesToHalf(rule, owner)) out.push(rule);
   }
   return out;
+}
+
+/** Per group with several members: a rule-set DFA over the members' patterns (ids index `members`). */
+const memberAutomata = new WeakMap<FileGroup, (path: string) => readonly number[]>();
+
+function memberMatcher(profile: CompiledProfile, group: FileGroup): (path: string) => readonly number[] {
+  let matcher = memberAutomata.get(group);
+  if (!matcher) {
+    const compiled = compileRuleSet(group.members.map((m, id) => ({ pattern: profile.files[m]!.pattern, id })), { kind: 'path' });
+    if (compiled.ok) {
+      const automaton = compiled.automaton;
+      matcher = (path) => lookup(automaton, path);
+    } else {
+      // Past the state cap together: match the members one by one.
+      const singles = group.members.map((m) => compilePattern(profile.files[m]!.pattern, { kind: 'path' }));
+      matcher = (path) => singles.flatMap((c, id) => (c.ok && matches(c.automaton, path) ? [id] : []));
+    }
+    memberAutomata.set(group, matcher);
+  }
+  return matcher;
+}
+
+/** The individual rules behind group representatives that match `path`, in policy order. */
+function membersMatching(profile: CompiledProfile, representatives: readonly EvalRule[], path: string): FileEntry[] {
+  const indexes: number[] = [];
+  for (const rep of representatives) {
+    const group = profile.fileGroups[groupIndexOf(profile).get(rep as FileEntry)!]!;
+    if (group.members.length === 1) { indexes.push(group.members[0]!); continue; }
+    for (const id of memberMatcher(profile, group)(path)) indexes.push(group.members[id]!);
+  }
+  return indexes.sort((a, b) => a - b).map((i) => profile.files[i]!);
+}
+
+const groupIndexes = new WeakMap<CompiledProfile, Map<FileEntry, number>>();
+function groupIndexOf(profile: CompiledProfile): Map<FileEntry, number> {
+  let index = groupIndexes.get(profile);
+  if (!index) { index = new Map(profile.fileGroups.map((g, i) => [g.rule, i])); groupIndexes.set(profile, index); }
+  return index;
 }
 
 /** All seven file bits for a set of matching rules (one half), with implied `m` from an allowed `ix`. */
@@ -144,41 +185,108 @@ function parseFilePermissions(text: string): FileBit[] {
   return bits;
 }
 
-/**
- * File decisions depend only on the set of rules the path matches (one DFA accepting state), the half
- * and the bits asked for, so they are computed once per (state's rule set, half, bits) and shared:
- * a Decision is immutable data. This keeps a decision at one DFA pass plus one map lookup.
- */
-const fileDecisionCache = new WeakMap<CompiledProfile, WeakMap<readonly number[], Map<string, Decision>>>();
-
-function decideFile(profile: CompiledProfile, request: Extract<AccessRequest, { class: 'file' }>): Decision {
-  const raw = request.path;
-  const path = raw.charCodeAt(0) !== 47 || raw.includes('//') ? canonicalizePath(raw, { directory: raw.endsWith('/') }) : raw;
-  const ids = lookup(profile.fileAutomaton, path);
-  let byState = fileDecisionCache.get(profile);
-  if (!byState) { byState = new WeakMap(); fileDecisionCache.set(profile, byState); }
-  let byRequest = byState.get(ids);
-  if (!byRequest) { byRequest = new Map(); byState.set(ids, byRequest); }
-  const key = request.owner ? `o${request.permissions}` : request.permissions;
-  const cached = byRequest.get(key);
-  if (cached) return cached;
-  const bits = parseFilePermissions(request.permissions);
-  const owner = request.owner ?? false;
-  const rules: FileEntry[] = [];
-  for (const id of ids) {
-    const rule = profile.files[id]!;
-    if (appliesToHalf(rule, owner)) rules.push(rule);
-  }
-  const resolved = resolveFileBits(rules);
+function buildFileDecision(profile: CompiledProfile, request: AccessRequest, bits: readonly FileBit[], resolved: Record<FileBit, BitResolution>): Decision {
   const decisions = bits.map((bit) => finishBit(profile, bit, resolved[bit]));
   let exec: ExecDecision | undefined;
   if (bits.includes('x')) {
     const chosen = execOf(resolved.x);
     if (chosen) exec = { mode: chosen.mode, ...(chosen.target !== undefined ? { target: chosen.target } : {}), rules: resolved.x.winners.map((r) => r.source) };
   }
-  const decision = assemble(profile, request, decisions, exec);
-  byRequest.set(key, decision);
-  return decision;
+  return assemble(profile, request, decisions, exec);
+}
+
+/** The same resolutions with each winning group replaced by its members that match `path`. */
+function explainResolutions(profile: CompiledProfile, resolved: Record<FileBit, BitResolution>, path: string): Record<FileBit, BitResolution> {
+  const out = { ...resolved };
+  for (const bit of FILE_BITS) {
+    const resolution = resolved[bit];
+    if (resolution.winners.length) out[bit] = { ...resolution, winners: membersMatching(profile, resolution.winners, path) };
+  }
+  return out;
+}
+
+/**
+ * A file decision whose verdict is shared by every path reaching the same DFA state, but whose
+ * explanation (which rules of the winning groups matched) depends on the path: found on first read.
+ * Serializes (JSON.stringify) as the plain Decision.
+ */
+class LazyFileDecision implements Decision {
+  readonly label: string;
+  readonly class = 'file' as const;
+  readonly mode: Decision['mode'];
+  readonly allowed: boolean;
+  readonly noRuleMatched: boolean;
+  readonly notes: readonly string[];
+  #explained: Decision | undefined;
+  readonly #explain: () => Decision;
+
+  constructor(template: Decision, explain: () => Decision) {
+    this.label = template.label;
+    this.mode = template.mode;
+    this.allowed = template.allowed;
+    this.noRuleMatched = template.noRuleMatched;
+    this.notes = template.notes;
+    this.#explain = explain;
+  }
+
+  #full(): Decision { return (this.#explained ??= this.#explain()); }
+  get bits(): readonly BitDecision[] { return this.#full().bits; }
+  get exec(): ExecDecision | undefined { return this.#full().exec; }
+  get grantedBy(): readonly RuleRef[] { return this.#full().grantedBy; }
+  get deniedBy(): readonly RuleRef[] { return this.#full().deniedBy; }
+  toJSON(): Decision { return this.#full(); }
+}
+
+/** What the file cache holds per (DFA accepting set, half, permissions). */
+type FileSlot =
+  /** Every winning group has one member: the decision is the same for every path here. */
+  | { readonly shared: Decision }
+  | { readonly template: Decision; readonly bits: readonly FileBit[]; readonly resolved: Record<FileBit, BitResolution>; readonly eager: boolean };
+
+/**
+ * File verdicts depend only on the set of rule groups the path matches (one DFA accepting set), the
+ * half and the bits asked for, so they are computed once per (accepting set, half, bits) and shared.
+ * A decision is then one DFA pass plus two map lookups, without allocation when the explanation is
+ * path-independent (and one small object when it is not).
+ */
+const fileDecisionCache = new WeakMap<CompiledProfile, Map<readonly number[], Map<string, FileSlot>>>();
+
+function decideFile(profile: CompiledProfile, request: Extract<AccessRequest, { class: 'file' }>): Decision {
+  const raw = request.path;
+  const path = raw.charCodeAt(0) !== 47 || raw.includes('//') ? canonicalizePath(raw, { directory: raw.endsWith('/') }) : raw;
+  const ids = lookup(profile.fileAutomaton, path);
+  let byState = fileDecisionCache.get(profile);
+  if (byState === undefined) { byState = new Map(); fileDecisionCache.set(profile, byState); }
+  let byRequest = byState.get(ids);
+  if (byRequest === undefined) { byRequest = new Map(); byState.set(ids, byRequest); }
+  const owner = request.owner === true;
+  const key = owner ? `o${request.permissions}` : request.permissions;
+  let slot = byRequest.get(key);
+  if (slot === undefined) {
+    slot = fileSlot(profile, request, ids, owner);
+    byRequest.set(key, slot);
+  }
+  if ('shared' in slot) return slot.shared;
+  const { bits, resolved } = slot;
+  const explain = () => buildFileDecision(profile, request, bits, explainResolutions(profile, resolved, path));
+  return slot.eager ? explain() : new LazyFileDecision(slot.template, explain);
+}
+
+function fileSlot(profile: CompiledProfile, request: AccessRequest, ids: readonly number[], owner: boolean): FileSlot {
+  const bits = parseFilePermissions((request as Extract<AccessRequest, { class: 'file' }>).permissions);
+  const rules: FileEntry[] = [];
+  for (const id of ids) {
+    const rule = profile.fileGroups[id]!.rule;
+    if (appliesToHalf(rule, owner)) rules.push(rule);
+  }
+  const resolved = resolveFileBits(rules);
+  const template = buildFileDecision(profile, request, bits, resolved);
+  const groups = groupIndexOf(profile);
+  const shared = bits.every((bit) => resolved[bit].winners.every((w) => profile.fileGroups[groups.get(w as FileEntry)!]!.members.length === 1));
+  if (shared) return { shared: template };
+  // Conflicting exec modes: the transition reported is the first matching rule's, so it depends on the path.
+  const eager = bits.includes('x') && execOf(resolved.x)?.conflict === true;
+  return { template, bits, resolved, eager };
 }
 
 /** Permissions a profile grants on a path (allowed bits + exec), for link subset checks. */

@@ -28,7 +28,7 @@ function fileLabel(profile: CompiledProfile, acceptIndex: number, owner: boolean
   const ids = profile.fileAutomaton.acceptSets[acceptIndex]!;
   const rules: FileEntry[] = [];
   for (const id of ids) {
-    const rule = profile.files[id]!;
+    const rule = profile.fileGroups[id]!.rule;
     if (rule.prefix.owner === 'any' || (rule.prefix.owner === 'owner') === owner) rules.push(rule);
   }
   const bits = resolveFileBits(rules);
