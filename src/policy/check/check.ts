@@ -87,7 +87,8 @@ class Checker {
       for (const identity of ast.identities) {
         if ((/\s/.test(identity.value) && !identity.value.startsWith('/')) || identity.value === '') report(identity.span, { code: 'check/bad-identity', message: `'${identity.raw}' is not a valid identity` });
       }
-      if (ast.flags.length === 0 && /flags\s*=\s*\(\s*\)|\(\s*\)\s*\{/.test(ast.syntax?.text?.() ?? '')) {
+      const header = (ast.syntax?.text?.() ?? '').split('{', 1)[0]!;
+      if (ast.flags.length === 0 && /flags\s*=\s*\(\s*\)|\(\s*\)\s*$/.test(header)) {
         report(ast.span, { code: 'check/empty-flags', message: 'flags=() is empty: remove it or name at least one flag' });
       }
       if (profile.kind === 'hat' && ast.xattrs.length) report(ast.xattrs[0]!.span, { code: 'check/xattrs-on-hat', message: `hat '${profile.localName}' cannot have xattrs: hats are entered by change_hat, not by exec` });
