@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,7 @@ test('an invalid configuration is exit 2 with file:line:col diagnostics', async 
   assert.equal(result.code, 2);
   assert.match(result.stderr, new RegExp(`${file}:5:5: error: sites\\[0\\]: unknown key 'handlr' \\[serve-config/unknown-key\\]`));
   assert.match(result.stderr, /hint: did you mean 'handler'\?/);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('bad options are usage errors', async () => {

@@ -2,9 +2,9 @@
 // and the Apache configuration as a source of sites.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadApacheServeConfig } from '../../src/server/apache.js';
 import { get, json, serverStatus, sleep, startFromYaml, type TestServer } from './helpers.js';
 
@@ -25,7 +25,7 @@ sites:
         handler: { type: node, module: echo.mjs }
 `, { 'echo.mjs': ECHO, 'pub/index.html': 'x\n' }, { accessLog: logFile });
 });
-after(async () => { await server.stop(); });
+after(async () => { await server.stop(); rmSync(dirname(logFile), { recursive: true, force: true }); });
 
 test('access log: one JSON line per request with the hat; front refusals are logged with their code', async () => {
   await get(server.port, 'log.test', '/echo?a=1');
@@ -91,4 +91,5 @@ test('--apache: virtual hosts, aliases, AADefaultHatName and AAHatName locations
   assert.equal(site.documentRoot, `${dir}/www/shop`);
   assert.deepEqual(site.locations.map((l) => [l.match.kind === 'prefix' ? l.match.prefix : l.match.pattern, l.hat]).sort(), [['/admin', 'admin'], ['/cart', 'checkout']]);
   assert.equal(config.policy.profile, 'apache2');
+  rmSync(dir, { recursive: true, force: true });
 });
