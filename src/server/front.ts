@@ -48,7 +48,7 @@ function refuse(socket: Socket, status: number, text: string, extra = ''): void 
 }
 
 /** A new connection, or one given back by a worker with the request head to replay. */
-function onConnection(socket: Socket, initial: Buffer = Buffer.alloc(0)): void {
+function onConnection(socket: Socket, initial: Buffer = Buffer.alloc(0), returned = false): void {
   if (!routing || !router) { socket.destroy(); return; }
   const front = routing.config.front;
   openSockets.add(socket);
@@ -57,13 +57,16 @@ function onConnection(socket: Socket, initial: Buffer = Buffer.alloc(0)): void {
   socket.setNoDelay(true);
   let buffer = initial;
   let done = false;
-  // Slow clients: the whole head must arrive within headerTimeoutMs; an idle connection is closed quietly.
-  const timer = setTimeout(() => {
+  // Slow clients: once a request starts, its whole head must arrive within headerTimeoutMs. Before
+  // that, a new connection gets headerTimeoutMs too, and a kept-alive one a worker gave back gets
+  // idleTimeoutMs; a connection that never sent a byte is closed quietly.
+  const onTimeout = (): void => {
     if (done) return;
     done = true;
     if (buffer.length === 0) socket.destroy();
     else { log({ event: 'rejected', status: 408, code: 'http/header-timeout', remote: socket.remoteAddress }); refuse(socket, 408, 'request head not received in time'); }
-  }, buffer.length ? front.headerTimeoutMs : Math.min(front.headerTimeoutMs, front.idleTimeoutMs));
+  };
+  let timer = setTimeout(onTimeout, buffer.length || !returned ? front.headerTimeoutMs : front.idleTimeoutMs);
   timer.unref();
 
   const examine = (): void => {
@@ -95,6 +98,11 @@ function onConnection(socket: Socket, initial: Buffer = Buffer.alloc(0)): void {
     });
   };
   socket.on('data', (chunk: Buffer) => {
+    if (buffer.length === 0 && returned) {
+      clearTimeout(timer);
+      timer = setTimeout(onTimeout, front.headerTimeoutMs);
+      timer.unref();
+    }
     buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
     examine();
   });
@@ -226,7 +234,7 @@ process.on('message', (message: ToFront, handle: unknown) => {
       if (!handle) return;
       const socket = adoptHandle(handle, Buffer.alloc(0));
       if (stopping) { socket.destroy(); return; }
-      onConnection(socket, Buffer.from(message.bytes, 'base64'));
+      onConnection(socket, Buffer.from(message.bytes, 'base64'), true);
       break;
     }
     case 'reject': {

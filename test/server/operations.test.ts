@@ -17,6 +17,7 @@ before(async () => {
   server = await startFromYaml(`listen: 127.0.0.1:0
 backend: none
 pool: { min: 1, max: 1, maxRequests: 5 }
+front: { headerTimeoutMs: 700 }
 sites:
   - serverName: log.test
     documentRoot: pub
@@ -44,6 +45,14 @@ test('access log: one JSON line per request with the hat; front refusals are log
   const refused = lines.find((l) => l.event === 'rejected')!;
   assert.equal(refused.status, 400);
   assert.equal(refused.code, 'http/content-length-and-transfer-encoding');
+});
+
+test('a slow client gets 408 when its request head does not arrive within headerTimeoutMs', async () => {
+  const { raw } = await import('./helpers.js');
+  const started = Date.now();
+  const reply = await raw(server.port, 'GET /echo HTTP/1.1\r\nHost: log.test\r\nX-Slow: ', 3000);
+  assert.match(reply, /^HTTP\/1\.1 408 /);
+  assert.ok(Date.now() - started >= 600);
 });
 
 test('a worker is recycled after pool.maxRequests', async () => {
