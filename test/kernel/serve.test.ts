@@ -52,10 +52,14 @@ function concretePolicyText(): string {
 /**
  * What the supervisor needs under the parent profile beyond the demo policy's own rules (each one found
  * on the real kernel; see the report): it parses the policy and its includes, writes the demo's concrete
- * policy copy under /tmp, and reads the test's copies of the configuration and policy.
+ * policy copy under /tmp, runs the launcher (docs/confinement.md lists `hatter-launch ix`), and reads
+ * the test's copies of the configuration and policy.
  */
 function supervisorRules(dir: string): string[] {
-  return ['/etc/apparmor.d/** r,', '/tmp/hatter-demo-policy-*/ rw,', '/tmp/hatter-demo-policy-*/* rw,', `${dir}/** r,`];
+  return [
+    '/etc/apparmor.d/** r,', '/sys/kernel/security/apparmor/{,**} r,', '/tmp/hatter-demo-policy-*/ rw,', '/tmp/hatter-demo-policy-*/* rw,',
+    `${realpathSync(join(repoRoot, 'native', 'build'))}/hatter-launch ix,`, `${dir}/** r,`,
+  ];
 }
 
 /** The parent profile with extra rules for the supervisor; the hats are left as they are. */
