@@ -1,7 +1,7 @@
 // `hatter diff`: compare two policies by meaning: which accesses an edit granted or removed.
 import { createInterface } from 'node:readline';
 import { createParseCache } from '../policy/check/index.js';
-import { diffPolicies, type DiffWitness, type PolicyDiff } from '../policy/eval/index.js';
+import { createCompileCache, diffPolicies, type DiffWitness, type PolicyDiff } from '../policy/eval/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 import { loadPolicy, printDiagnostics, readFeatures } from './load-policy.js';
 
@@ -89,8 +89,9 @@ async function runJsonl(io: CliIo, includeDirs: readonly string[]): Promise<numb
       if (typeof input.a !== 'string' || typeof input.b !== 'string') throw new Error('each line needs string fields "a" and "b"');
       const features = typeof input.features === 'string' ? readFeatures(io, input.features) : undefined;
       const cache = createParseCache();
-      const a = loadPolicy(io, { file: '<a>', text: input.a }, { includeDirs, ...(features ? { features } : {}), cache });
-      const b = loadPolicy(io, { file: '<b>', text: input.b }, { includeDirs, ...(features ? { features } : {}), cache });
+      const compileCache = createCompileCache();
+      const a = loadPolicy(io, { file: '<a>', text: input.a }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
+      const b = loadPolicy(io, { file: '<b>', text: input.b }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
       if (!a.ok || !b.ok) {
         const first = (!a.ok ? a.diagnostics : !b.ok ? b.diagnostics : [])[0];
         out = { error: `${!a.ok ? 'a' : 'b'} does not compile${first ? `: ${first.line}:${first.col}: ${first.message}` : ''}` };
@@ -126,9 +127,11 @@ export const command: Command = {
     if (positionals.length !== 2) throw new UsageError('give exactly two policy files: OLD NEW');
     const features = readFeatures(io, values.features);
     const cache = createParseCache();
+    // Profiles the edit did not touch compile once, and compare equal without a walk.
+    const compileCache = createCompileCache();
     const [oldFile, newFile] = positionals as [string, string];
-    const before = loadPolicy(io, { file: oldFile }, { includeDirs, ...(features ? { features } : {}), cache });
-    const after = loadPolicy(io, { file: newFile }, { includeDirs, ...(features ? { features } : {}), cache });
+    const before = loadPolicy(io, { file: oldFile }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
+    const after = loadPolicy(io, { file: newFile }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
     if (!before.ok || !after.ok) {
       if (!before.ok) printDiagnostics(io, before.diagnostics);
       if (!after.ok) printDiagnostics(io, after.diagnostics);

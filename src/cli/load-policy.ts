@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic.js';
 import { checkPolicy, createParseCache, parseFeatureSet, type FeatureSet, type ParseCache } from '../policy/check/index.js';
-import { compilePolicy, type CompiledPolicy } from '../policy/eval/index.js';
+import { compilePolicy, type CompileCache, type CompiledPolicy } from '../policy/eval/index.js';
 import { nodeFileReader } from './check.js';
 import { UsageError, type CliIo } from './io.js';
 
@@ -26,7 +26,7 @@ export function readFeatures(io: CliIo, file: string | undefined): FeatureSet | 
   return parsed;
 }
 
-export function loadPolicy(io: CliIo, input: PolicyInput, options: { includeDirs?: readonly string[]; features?: FeatureSet; cache?: ParseCache } = {}): LoadedPolicy {
+export function loadPolicy(io: CliIo, input: PolicyInput, options: { includeDirs?: readonly string[]; features?: FeatureSet; cache?: ParseCache; compileCache?: CompileCache } = {}): LoadedPolicy {
   const file = resolve(io.cwd, input.file);
   const result = checkPolicy(file, {
     reader: nodeFileReader(),
@@ -40,7 +40,7 @@ export function loadPolicy(io: CliIo, input: PolicyInput, options: { includeDirs
     return { ok: false, diagnostics: result.diagnostics.length ? result.diagnostics : [{ file: input.file, line: 1, col: 1, severity: 'error', code: 'query/unreadable', message: `cannot read '${input.file}'` }] };
   }
   if (!result.ok) return { ok: false, diagnostics: result.diagnostics.filter((d) => d.severity === 'error') };
-  const { compiled, diagnostics } = compilePolicy(result.policy);
+  const { compiled, diagnostics } = compilePolicy(result.policy, options.compileCache ? { cache: options.compileCache } : {});
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) return { ok: false, diagnostics: errors };
   return { ok: true, compiled, warnings: result.diagnostics.filter((d) => d.severity !== 'error') };

@@ -238,7 +238,30 @@ function allRuleExpansion(rule: ResolvedGenericRule): ResolvedRule[] {
   return out;
 }
 
-function compileProfile(profile: ResolvedProfile, patterns: PatternCache, diagnostics: Diagnostic[]): CompiledProfile {
+/**
+ * File automata shared between compilePolicy calls: a profile whose file rules (patterns and
+ * effects, group by group) are identical to one compiled before reuses its DFA. Two versions of a
+ * tree, or the two sides of `hatter diff`, then compile only what changed.
+ */
+export interface CompileCache {
+  readonly fileAutomata: Map<string, Automaton>;
+}
+
+export function createCompileCache(): CompileCache {
+  return { fileAutomata: new Map() };
+}
+
+/** What makes two profiles' file DFAs and group effects identical. */
+function fileRulesKey(files: readonly FileEntry[], groups: readonly FileGroup[]): string {
+  return JSON.stringify(groups.map((g) => [effectKey(g.rule), ...g.members.map((m) => files[m]!.pattern)]));
+}
+
+/** Same groups with the same effects in the same order (then the same DFA decides the same way). */
+export function sameFileGroups(a: readonly FileGroup[], b: readonly FileGroup[]): boolean {
+  return a.length === b.length && a.every((g, i) => effectKey(g.rule) === effectKey(b[i]!.rule));
+}
+
+function compileProfile(profile: ResolvedProfile, patterns: PatternCache, diagnostics: Diagnostic[], cache?: CompileCache): CompiledProfile {
   const files: FileEntry[] = [];
   const links: LinkEntry[] = [];
   const capabilities: CapabilityEntry[] = [];
@@ -311,10 +334,15 @@ function compileProfile(profile: ResolvedProfile, patterns: PatternCache, diagno
   }
   files.push(...implicitFileRules(profile));
   const fileGroups = groupFiles(files);
-  const compiled = compileRuleSet(fileGroups.flatMap((group, id) => group.members.map((m) => ({ pattern: files[m]!.pattern, id }))), { kind: 'path' });
-  if (!compiled.ok) diagnostics.push(...compiled.diagnostics);
-  // A profile whose patterns blow the state cap still gets an (empty) automaton; the diagnostic says why.
-  const fileAutomaton = compiled.ok ? compiled.automaton : empty('path');
+  const key = cache ? fileRulesKey(files, fileGroups) : undefined;
+  let fileAutomaton = key !== undefined ? cache!.fileAutomata.get(key) : undefined;
+  if (!fileAutomaton) {
+    const compiled = compileRuleSet(fileGroups.flatMap((group, id) => group.members.map((m) => ({ pattern: files[m]!.pattern, id }))), { kind: 'path' });
+    if (!compiled.ok) diagnostics.push(...compiled.diagnostics);
+    // A profile whose patterns blow the state cap still gets an (empty) automaton; the diagnostic says why.
+    fileAutomaton = compiled.ok ? compiled.automaton : empty('path');
+    if (compiled.ok && key !== undefined) cache!.fileAutomata.set(key, fileAutomaton);
+  }
   const flags = profile.flags;
   return {
     label: profile.name,
@@ -337,12 +365,12 @@ function compileProfile(profile: ResolvedProfile, patterns: PatternCache, diagno
 }
 
 /** Compile every profile, hat and child of a resolved policy. Never throws. */
-export function compilePolicy(policy: ResolvedPolicy): { compiled: CompiledPolicy; diagnostics: Diagnostic[] } {
+export function compilePolicy(policy: ResolvedPolicy, options: { cache?: CompileCache } = {}): { compiled: CompiledPolicy; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const patterns = new PatternCache(diagnostics);
   const profiles = new Map<string, CompiledProfile>();
   const visit = (profile: ResolvedProfile) => {
-    profiles.set(profile.name, compileProfile(profile, patterns, diagnostics));
+    profiles.set(profile.name, compileProfile(profile, patterns, diagnostics, options.cache));
     for (const child of profile.children) visit(child);
   };
   for (const profile of policy.profiles) visit(profile);

@@ -7,7 +7,7 @@
 import { WITNESS_BYTE_ORDER, isEmpty, type Automaton } from '../aare/index.js';
 import { CAPABILITIES } from '../check/tables.js';
 import {
-  CLASS_ACCESS, FILE_BITS, PatternCache, type CompiledPolicy, type CompiledProfile, type FileEntry, type MediatedClass,
+  CLASS_ACCESS, FILE_BITS, PatternCache, sameFileGroups, type CompiledPolicy, type CompiledProfile, type FileEntry, type MediatedClass,
 } from './compile.js';
 import { decide, execOf, finishBit, MOUNT_CLASSES, resolveFileBits } from './decide.js';
 import type { AccessRequest, ClassDiff, Decision, DiffWitness, PolicyDiff, ProfileDiff } from './types.js';
@@ -47,6 +47,11 @@ function fileLabel(profile: CompiledProfile, acceptIndex: number, owner: boolean
 
 /** Shortest canonical paths (start with `/`, no `//`, no NUL) where the two profiles' file labels differ. */
 function fileWitnesses(a: CompiledProfile, b: CompiledProfile, owner: boolean, options: DiffOptions): { paths: string[]; complete: boolean } {
+  // One DFA (shared through a CompileCache) with the same group effects and the same mode labels every
+  // state alike: nothing to walk.
+  if (a.fileAutomaton === b.fileAutomaton && a.mode === b.mode && a.auditAll === b.auditAll && sameFileGroups(a.fileGroups, b.fileGroups)) {
+    return { paths: [], complete: true };
+  }
   const A = a.fileAutomaton;
   const B = b.fileAutomaton;
   const maxWitnesses = options.maxWitnesses ?? 5;

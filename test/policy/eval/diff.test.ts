@@ -3,7 +3,7 @@
 // across rule classes and with prefixes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { diffPolicies } from '../../../src/policy/eval/index.js';
+import { createCompileCache, diffPolicies, type PolicyDiff } from '../../../src/policy/eval/index.js';
 import { compileText, profile } from './support.js';
 
 function same(a: string, b: string, extra: Record<string, string> = {}) {
@@ -158,4 +158,21 @@ test('a real change reports gained and lost permissions with the shortest witnes
 test('added and removed hats are reported', () => {
   const d = different(profile('  ^a {\n  }'), profile('  ^a {\n  }\n  ^b {\n  }'));
   assert.ok(d.profiles.some((p) => p.label === 'p//b' && p.classes[0]!.notes[0] === 'added'));
+});
+
+test('a shared compile cache reuses the DFA of unchanged profiles and gives the same answers', () => {
+  const a = 'profile p {\n  /srv/** r,\n  ^h {\n    /tmp/** rw,\n  }\n}\n';
+  const b = 'profile p {\n  /srv/** r,\n  ^h {\n    /tmp/** r,\n  }\n}\n';
+  const complain = 'profile p flags=(complain) {\n  /srv/** r,\n  ^h {\n    /tmp/** rw,\n  }\n}\n';
+  const cache = createCompileCache();
+  const [A, B, C] = [a, b, complain].map((text) => compileText(text, {}, cache)) as [ReturnType<typeof compileText>, ReturnType<typeof compileText>, ReturnType<typeof compileText>];
+  assert.equal(A.profiles.get('p')!.fileAutomaton, B.profiles.get('p')!.fileAutomaton, 'p is compiled once');
+  assert.notEqual(A.profiles.get('p//h')!.fileAutomaton, B.profiles.get('p//h')!.fileAutomaton);
+  const verdicts = (d: PolicyDiff) => d.profiles.map((p) => [p.label, p.equal, p.classes.flatMap((c) => c.witnesses.map((w) => w.summary))]);
+  assert.deepEqual(verdicts(diffPolicies(A, B)), verdicts(diffPolicies(compileText(a), compileText(b))));
+  assert.deepEqual(verdicts(diffPolicies(A, B)).map(([label, equal]) => [label, equal]), [['p', true], ['p//h', false]]);
+  // Same DFA, different mode: complain permits what no rule grants, so the files differ.
+  assert.equal(A.profiles.get('p')!.fileAutomaton, C.profiles.get('p')!.fileAutomaton);
+  const modeDiff = diffPolicies(A, C).profiles.find((p) => p.label === 'p')!;
+  assert.equal(modeDiff.classes.find((c) => c.class === 'file')!.equal, false);
 });
