@@ -179,12 +179,17 @@ async function stopMaster(child: ChildProcess, exited: Promise<number | null>): 
   await gone(2000);
 }
 
-/** SIGKILL the master and its children (FPM children outlive a killed master otherwise). */
+/**
+ * SIGKILL the master and its children (FPM children outlive a killed master otherwise). The master is
+ * stopped first: a master that sees its children die respawns them, and those would escape.
+ */
 export function killMasterAndChildren(pid: number): void {
-  for (const childPid of childrenOf(pid)) {
+  try { process.kill(pid, 'SIGSTOP'); } catch { return; }
+  const children = childrenOf(pid);
+  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  for (const childPid of children) {
     try { process.kill(childPid, 'SIGKILL'); } catch { /* gone */ }
   }
-  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
 }
 
 function childrenOf(pid: number): number[] {

@@ -71,19 +71,31 @@ describe('PHP-FPM masters for phpFpm: true handlers', () => {
 
   it('kills a master and its children, leaving no FPM process behind', { skip: existsSync(DEFAULT_PHP_FPM_BINARY) ? false : `${DEFAULT_PHP_FPM_BINARY} is not installed` }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hatter-fpm-kill-'));
+    const pool = `kill${process.pid}`;
     try {
-      const master = await startPhpFpm({ siteName: 'kill', runDir: dir, workers: 2 });
-      const childrenBefore = processesWithParent(master.pid);
-      assert.equal(childrenBefore.length, 2, 'pm static with 2 children');
-      killMasterAndChildren(master.pid);
-      await new Promise((r) => setTimeout(r, 200));
-      for (const pid of [master.pid, ...childrenBefore]) assert.equal(alive(pid), false, `process ${pid} is gone`);
-      await master.stop();
+      for (let round = 0; round < 3; round++) {
+        const master = await startPhpFpm({ siteName: pool, runDir: dir, workers: 2 });
+        assert.equal(processesWithParent(master.pid).length, 2, 'pm static with 2 children');
+        killMasterAndChildren(master.pid);
+        await new Promise((r) => setTimeout(r, 200));
+        assert.deepEqual(poolProcesses(pool), [], 'no child of the pool is left, respawned or not');
+        assert.equal(alive(master.pid), false);
+        await master.stop();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 });
+
+/** Live processes whose title is FPM's 'php-fpm: pool NAME'. */
+function poolProcesses(pool: string): number[] {
+  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((e) => {
+    try {
+      return readFileSync(`/proc/${e}/cmdline`, 'utf8').startsWith(`php-fpm: pool ${pool}`) && alive(Number(e));
+    } catch { return false; }
+  }).map(Number);
+}
 
 function processesWithParent(parent: number): number[] {
   return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((e) => {
