@@ -4,15 +4,18 @@
 // hat, the denial reaches the kernel log and `hatter logs` reports it, and with bob's hat in complain
 // mode the same read succeeds and is logged as ALLOWED.
 //
-// Three serve runs in the guest (guest side: ./serve/guest-script.ts):
+// Serve runs in the guest (guest side: ./serve/guest-script.ts):
 //   load-policy  `hatter serve --backend apparmor --load-policy` started by root (unconfined): serve
-//                loads the policy itself (the parent profile cannot run apparmor_parser nor hold
-//                CAP_MAC_ADMIN, so --load-policy only makes sense before confinement);
-//   enforce      the deployment docs/confinement.md describes: the policy loaded with apparmor_parser -r
-//                first (aa-exec can only attach a loaded profile), then the supervisor started under the
-//                parent profile with `aa-exec -p hatter-demo`;
-//   complain     the same with a copy of the policy where bob's hat has flags=(complain) and a copy of
-//                hatter.yaml pointing at it.
+//                loads the policy itself (the parent profile can neither run apparmor_parser nor use
+//                CAP_MAC_ADMIN, so --load-policy only makes sense before confinement); not run when
+//                `hatter serve --help` lists no such option (the check then fails saying so);
+//   enforce      the deployment docs/confinement.md describes, with the demo's own policy: loaded with
+//                apparmor_parser -r first (aa-exec attaches only a loaded profile), then the supervisor
+//                started under the parent profile with `aa-exec -p hatter-demo`;
+//   extended     only when `enforce` could not start: the same with supervisorRules() added to the
+//                parent profile (hats unchanged), so the workers' confinement is still checked;
+//   complain     the extended policy with flags=(complain) on bob's hat, and a copy of hatter.yaml
+//                pointing at it.
 // Infrastructure problems (no qemu, no kernel package, boot failure, timeout) skip with one line; every
 // wrong answer about confinement fails.
 import { after, before, describe, test } from 'node:test';
@@ -27,7 +30,7 @@ import { concreteDemoPolicy } from '../../src/server/index.js';
 import { serveGuestScript, SERVE_RUNS, type ServeRunName } from './serve/guest-script.js';
 
 const unavailable = process.env.HATTER_SKIP_KERNEL ? 'skipped: HATTER_SKIP_KERNEL is set' : unavailableReason();
-// HATTER_KERNEL_REUSE=DIR re-checks a run kept with HATTER_KEEP_KERNEL_WORK=1 (no boot).
+// HATTER_KERNEL_SERVE_REUSE=DIR re-checks a run kept with HATTER_KEEP_KERNEL_WORK=1 (no boot).
 const reuse = process.env.HATTER_KERNEL_SERVE_REUSE;
 const work = reuse ?? mkdtempSync(join(tmpdir(), 'hatter-kserve-'));
 const demoDir = join(repoRoot, 'examples', 'hosting');
@@ -181,7 +184,9 @@ describe('hatter serve on a real AppArmor kernel', { skip: unavailable ?? false 
     const complainPolicy = join(work, 'complain', 'hatter-demo');
     writeFileSync(complainPolicy, withBobInComplainMode(extended));
     writeFileSync(join(work, 'complain', 'hatter.yaml'), complainConfigText(complainPolicy));
-    const script = serveGuestScript({ work, cli: join(compiledRoot, 'src', 'cli', 'bin.js'), demoDir, aliceSecretFile });
+    const help = await runCli(['serve', '--help'], { cwd: work });
+    const loadPolicySupported = help.stdout.includes('--load-policy');
+    const script = serveGuestScript({ work, cli: join(compiledRoot, 'src', 'cli', 'bin.js'), demoDir, aliceSecretFile, loadPolicySupported });
     writeFileSync(join(work, 'guest.sh'), script);
     vm = await runInVm(script, { shares: [work], cwd: work, timeoutMs: 8 * 60_000 });
     writeFileSync(join(work, 'stdout.log'), vm.stdout);
