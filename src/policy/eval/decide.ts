@@ -238,10 +238,15 @@ class LazyFileDecision implements Decision {
 }
 
 /** What the file cache holds per (DFA accepting set, half, permissions). */
-type FileSlot =
-  /** Every winning group has one member: the decision is the same for every path here. */
-  | { readonly shared: Decision }
-  | { readonly template: Decision; readonly bits: readonly FileBit[]; readonly resolved: Record<FileBit, BitResolution>; readonly eager: boolean };
+interface FileSlot {
+  /** Set when every winning group has one member: the decision is the same for every path here. */
+  readonly shared: Decision | undefined;
+  readonly template: Decision;
+  readonly bits: readonly FileBit[];
+  readonly resolved: Record<FileBit, BitResolution>;
+  /** Explain at once (conflicting exec modes: the transition depends on the path). */
+  readonly eager: boolean;
+}
 
 /**
  * File verdicts depend only on the set of rule groups the path matches (one DFA accepting set), the
@@ -266,7 +271,7 @@ function decideFile(profile: CompiledProfile, request: Extract<AccessRequest, { 
     slot = fileSlot(profile, request, ids, owner);
     byRequest.set(key, slot);
   }
-  if ('shared' in slot) return slot.shared;
+  if (slot.shared !== undefined) return slot.shared;
   const { bits, resolved } = slot;
   const explain = () => buildFileDecision(profile, request, bits, explainResolutions(profile, resolved, path));
   return slot.eager ? explain() : new LazyFileDecision(slot.template, explain);
@@ -283,10 +288,9 @@ function fileSlot(profile: CompiledProfile, request: AccessRequest, ids: readonl
   const template = buildFileDecision(profile, request, bits, resolved);
   const groups = groupIndexOf(profile);
   const shared = bits.every((bit) => resolved[bit].winners.every((w) => profile.fileGroups[groups.get(w as FileEntry)!]!.members.length === 1));
-  if (shared) return { shared: template };
   // Conflicting exec modes: the transition reported is the first matching rule's, so it depends on the path.
-  const eager = bits.includes('x') && execOf(resolved.x)?.conflict === true;
-  return { template, bits, resolved, eager };
+  const eager = !shared && bits.includes('x') && execOf(resolved.x)?.conflict === true;
+  return { shared: shared ? template : undefined, template, bits, resolved, eager };
 }
 
 /** Permissions a profile grants on a path (allowed bits + exec), for link subset checks. */
