@@ -36,6 +36,7 @@ export interface ReadOptions {
 export type ByteSource = AsyncIterable<Uint8Array | string> | NodeJS.ReadableStream;
 
 const LF = 10;
+const PIECE = 64 * 1024;
 
 /**
  * UTF-8 decoding of bytes[start, end). Audit logs are nearly always ASCII, and for ASCII latin1 gives the
@@ -79,16 +80,29 @@ export class LineSplitter {
         return;
       }
     }
-    let text: string;
     if (this.carry) {
       const joined = Buffer.concat([this.carry, bytes.subarray(start, last)]);
-      text = decode(joined, 0, joined.length);
       this.carry = undefined;
+      this.emit(joined, 0, joined.length);
     } else {
-      text = decode(bytes, start, last);
+      this.emit(bytes, start, last);
     }
-    this.onText(text);
     if (last + 1 < bytes.length) this.accumulate(bytes.subarray(last + 1));
+  }
+
+  /**
+   * Hand over the complete lines bytes[start, end) in pieces of about PIECE bytes cut at newlines: a
+   * string that small is a young-generation object, freed by the cheap scavenger with the events sliced
+   * from it, where a megabyte string would go to the large-object space and wait for a full collection.
+   */
+  private emit(bytes: Buffer, start: number, end: number): void {
+    while (end - start > PIECE) {
+      const cut = bytes.lastIndexOf(LF, start + PIECE);
+      if (cut < start) break;
+      this.onText(decode(bytes, start, cut));
+      start = cut + 1;
+    }
+    this.onText(decode(bytes, start, end));
   }
 
   /** End of input: the last line without a newline. */

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
+import fc from 'fast-check';
 import { EventReader, newReadStats, readEvents, MAX_LINE_LENGTH, type AuditEvent } from '../../src/logs/index.js';
 
 const LINES = [
@@ -101,4 +102,36 @@ test('NUL bytes and bad UTF-8 in the middle of a chunk affect only their own lin
   assert.deepEqual(events.map((e) => e.time?.serial), [1, 2, 4, 5, 6, 7]);
   assert.equal(stats.skipped['nul-byte'], 1);
   assert.equal(stats.invalidUtf8, 1);
+});
+
+test('a large chunk read in pieces gives exactly what reading one line at a time gives', async () => {
+  // Lines of every kind: ASCII (decoded as latin1), UTF-8 (é, 😀), invalid UTF-8, NUL, empty, CRLF, and
+  // long ones, so that the reader's piece boundaries land everywhere, including on a line longer than a piece.
+  const pool: Buffer[] = [
+    ...LINES.map((l) => Buffer.from(l)),
+    Buffer.from('type=AVC msg=audit(1.000:7): apparmor="DENIED" operation="open" profile="p//é" name="/srv/😀 x" pid=1'),
+    Buffer.concat([Buffer.from('type=AVC msg=audit(1.000:8): apparmor="DENIED" operation="open" profile="p" name="/'), Buffer.from([0xff, 0xc3]), Buffer.from('"')]),
+    Buffer.from('type=AVC msg=audit(1.000:9): apparmor="DENIED" operation="open" profile="p" name="/a\0b"'),
+    Buffer.from(`type=AVC msg=audit(1.000:10): apparmor="DENIED" operation="open" profile="p" name="/${'x'.repeat(50_000)}"\r`),
+    Buffer.from(`type=AVC msg=audit(1.000:11): apparmor="DENIED" operation="open" profile="p" name="/${'y'.repeat(MAX_LINE_LENGTH)}"`),
+  ];
+  const normalized = (events: AuditEvent[], stats: ReturnType<typeof newReadStats>) => JSON.stringify({ events, stats });
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.nat(pool.length - 1), { minLength: 1, maxLength: 600 }), fc.nat(), async (picks, seed) => {
+      const lines = picks.map((k) => pool[k]!);
+      const whole = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
+      const oneByOne = newReadStats();
+      const reference = new EventReader({ stats: oneByOne });
+      const expected: AuditEvent[] = [];
+      for (const line of lines) expected.push(...reference.push(Buffer.concat([line, Buffer.from('\n')])));
+      expected.push(...reference.end());
+      // the same bytes in one or two large chunks, cut anywhere
+      const cut = seed % whole.length;
+      const chunked = newReadStats();
+      const reader = new EventReader({ stats: chunked });
+      const actual = [...reader.push(whole.subarray(0, cut)), ...reader.push(whole.subarray(cut)), ...reader.end()];
+      assert.equal(normalized(actual, chunked), normalized(expected, oneByOne));
+    }),
+    { numRuns: 40 },
+  );
 });
