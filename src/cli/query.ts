@@ -121,7 +121,8 @@ export const command: Command = {
     const loaded = loadPolicy(io, { file: values.policy }, { includeDirs: values.include ?? [], features: readFeatures(io, values.features) });
     if (!loaded.ok) {
       printDiagnostics(io, loaded.diagnostics);
-      io.stderr.write(`hatter query: ${values.policy} does not compile (apparmor_parser would reject it)\n`);
+      const unreadable = loaded.diagnostics.some((d) => d.code.endsWith('unreadable-input') || d.code === 'query/unreadable');
+      io.stderr.write(`hatter query: ${values.policy} ${unreadable ? 'cannot be read' : 'does not compile (apparmor_parser would reject it)'}\n`);
       return EXIT_USAGE;
     }
     let decision: Decision;

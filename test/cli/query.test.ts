@@ -126,3 +126,17 @@ test('a policy that does not compile exits 2 with its diagnostics', withPolicy('
   assert.equal(r.stdout, '');
   noStackTrace(r.stderr);
 }));
+
+test('a policy file that does not exist exits 2 and says so', withPolicy(POLICY, async (dir) => {
+  const missing = join(dir, 'nope');
+  const r = await query(dir, missing, '--profile', 'web', '--file', '/srv/www/a', '--perm', 'r');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /cannot be read/);
+  noStackTrace(r.stderr);
+}));
+
+test('no request at all is a usage error (exit 2)', withPolicy(POLICY, async (dir, file) => {
+  const r = await query(dir, file, '--profile', 'web');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /no request given/);
+}));
