@@ -49,11 +49,12 @@ Options:
 Examples:
   hatter which-hat --apache /etc/apache2/apache2.conf --policy /etc/apparmor.d/usr.sbin.apache2 \\
       --url https://shop.example/cart/add.php
-  hatter which-hat --apache examples/web/apache2.conf --policy examples/web/apache2.apparmor \\
+  hatter which-hat --apache examples/web/apache2/apache2.conf -I examples/web/apparmor.d \\
+      --policy examples/web/apparmor.d/apache2.apparmor \\
       --url http://bob.localhost:8080/admin/ --mode complain --json
   hatter which-hat --apache /etc/apache2/apache2.conf --policy /etc/apparmor.d/usr.sbin.apache2 --report
   hatter which-hat --fpm /etc/php/8.2/fpm/php-fpm.conf --policy /etc/apparmor.d/php-fpm
-  hatter which-hat --fpm examples/web/php-fpm/php-fpm.conf --prefix examples/web/php-fpm \
+  hatter which-hat --fpm examples/web/php-fpm/php-fpm.conf --prefix examples/web/php-fpm \\
       --policy examples/web/apparmor.d/php-fpm.apparmor
 
 JSON (--url): {"vhost","serverName","candidates":[...],"hat","label","outcome","reason","warnings":[...],
