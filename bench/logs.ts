@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdownTable, machineLine, writeBenchSection } from './support/report.js';
 import { LineSplitter, newReadStats, parseLine, readEvents, summarize } from '../src/logs/index.js';
+import { RawRecord, scanRecord } from '../src/logs/scan.js';
 
 // --- the generated log: deterministic, a fixed mix of groups, every format hatter reads ---
 
@@ -162,6 +163,29 @@ async function childParseLine(file: string): Promise<Measurement> {
   return finish(started, cpu0, lineCount, events);
 }
 
+/** The scanner alone, in place over each decoded piece (no event built): the floor under parseLine. */
+async function childScan(file: string): Promise<Measurement> {
+  const started = performance.now();
+  const cpu0 = process.cpuUsage();
+  let lineCount = 0;
+  let records = 0;
+  const scratch = new RawRecord();
+  const splitter = new LineSplitter((text) => {
+    let start = 0;
+    for (;;) {
+      const end = text.indexOf('\n', start);
+      lineCount++;
+      const r = scanRecord(text, scratch, start, end < 0 ? text.length : end);
+      if (r.apparmor !== undefined) records++;
+      if (end < 0) break;
+      start = end + 1;
+    }
+  }, () => lineCount++);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) splitter.push(chunk as Buffer);
+  splitter.end();
+  return finish(started, cpu0, lineCount, records);
+}
+
 function finish(started: number, cpu0: NodeJS.CpuUsage, lineCount: number, events: number, groups?: number): Measurement {
   const cpu = process.cpuUsage(cpu0);
   return {
@@ -236,6 +260,7 @@ export async function run(repoRoot: string): Promise<void> {
 
     const streaming = best([runChild('streaming', big), runChild('streaming', big)]);
     const parse = best([runChild('parseLine', big), runChild('parseLine', big)]);
+    const scanOnly = best([runChild('scan', big), runChild('scan', big)]);
     const streamingSmall = runChild('streaming', little);
     const reference = runReference(big);
     const groupingReference = runReference(big, 'group');
@@ -254,6 +279,7 @@ export async function run(repoRoot: string): Promise<void> {
       [`hatter readEvents + summarize (${count.toLocaleString('en-US')} lines)`, Math.round(rate(streaming)), Math.round(cpuRate(streaming)), streaming.events, mib(streaming), groupRatio(streaming)],
       [`hatter readEvents + summarize (${small.toLocaleString('en-US')} lines, same mix)`, Math.round(rate(streamingSmall)), Math.round(cpuRate(streamingSmall)), streamingSmall.events, mib(streamingSmall), groupRatio(streamingSmall)],
       ['hatter parseLine (read, split, parse)', Math.round(rate(parse)), Math.round(cpuRate(parse)), parse.events, mib(parse), ratio(parse)],
+      ['hatter scanner alone (read, split, scan; no event built; events = lines with apparmor=)', Math.round(rate(scanOnly)), Math.round(cpuRate(scanOnly)), scanOnly.events, mib(scanOnly), ratio(scanOnly)],
     ];
     if (ref) rows.push(['python3-libapparmor parse_record + free_record (reference for parsing)', Math.round(rate(ref)), Math.round(cpuRate(ref)), ref.events, mib(ref), '1.00×']);
     if (groupRef) rows.push(['python3-libapparmor parse_record + grouping in a dict (reference for summarizing)', Math.round(rate(groupRef)), Math.round(cpuRate(groupRef)), groupRef.events, mib(groupRef), '1.00×']);
@@ -261,7 +287,7 @@ export async function run(repoRoot: string): Promise<void> {
     const markdown = [
       '## logs',
       '',
-      `${machineLine()}. A generated ${count.toLocaleString('en-US')}-line log (${(bytes / 2 ** 20).toFixed(0)} MiB): auditd raw with SYSCALL records and enriched, kern.log with BSD and RFC 3339 dates, dmesg, journald JSON, dbus-daemon, unrelated lines; file, exec, capability, network, signal and change_hat events of 60 Apache hats, 20 PHP-FPM pools and a worker, half with 6.12's \`class=\`. Each reader runs in its own process on the same file in the same run; hatter's figures are the better of two runs. The reference counts only the lines it accepts: Debian 12's libapparmor 3.0.8 rejects every line with \`class=\` and the dbus/journald forms, so its \`events\` column is lower (and it does no work on the rejected half). The summarize rows are compared with parse_record plus grouping of the accepted records in a Python dict (the work summarize does); the parseLine row with parse_record alone.`,
+      `${machineLine()}. A generated ${count.toLocaleString('en-US')}-line log (${(bytes / 2 ** 20).toFixed(0)} MiB): auditd raw with SYSCALL records and enriched, kern.log with BSD and RFC 3339 dates, dmesg, journald JSON, dbus-daemon, unrelated lines; file, exec, capability, network, signal and change_hat events of 60 Apache hats, 20 PHP-FPM pools and a worker, half with 6.12's \`class=\`. Each reader runs in its own process on the same file in the same run; hatter's figures are the better of two runs. The reference counts only the lines it accepts: Debian 12's libapparmor 3.0.8 rejects every line with \`class=\` and the dbus/journald forms, so its \`events\` column is lower (and it does no work on the rejected half). The summarize rows are compared with parse_record plus grouping of the accepted records in a Python dict (the work summarize does); the parseLine and scanner rows with parse_record alone. The scanner row is the floor under parseLine: read, split and scan each line into the reusable record, no event built.`,
       '',
       markdownTable(table),
       '',
@@ -281,6 +307,6 @@ export async function run(repoRoot: string): Promise<void> {
 // child mode: node dist/bench/logs.js --child MODE FILE
 if (process.argv[2] === '--child' && process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const [mode, file] = [process.argv[3]!, process.argv[4]!];
-  const measured = mode === 'streaming' ? await childStreaming(file) : await childParseLine(file);
+  const measured = mode === 'streaming' ? await childStreaming(file) : mode === 'scan' ? await childScan(file) : await childParseLine(file);
   process.stdout.write(`${JSON.stringify(measured)}\n`);
 }
