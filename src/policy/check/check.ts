@@ -10,6 +10,7 @@ import type { ResolvedFileRule, ResolvedPolicy, ResolvedProfile, ResolvedRule, R
 import { sameExec } from '../resolve/permissions.js';
 import { ALL_FEATURES, type FeatureSet } from './features.js';
 import { checkCapabilityNames, checkFlags, checkRlimit, checkRuleFacts, type ConditionFact, type RuleProblem } from './rules.js';
+import { escapeControlCharacters } from '../syntax/display.js';
 
 export interface CheckOptions extends ResolveOptions {
   /** The kernel feature set to check against; default: the newest policy language. */
@@ -62,8 +63,8 @@ class Checker {
     if (file && span) ({ line, col } = file.lines.location(span.offset));
     this.diagnostics.push({
       file: ref.file, line, col, offset: span?.offset ?? ref.offset, length: span?.length ?? ref.length, severity,
-      code: problem.code, message: problem.message,
-      ...(problem.hint ? { hint: problem.hint } : {}),
+      code: problem.code, message: escapeControlCharacters(problem.message),
+      ...(problem.hint ? { hint: escapeControlCharacters(problem.hint) } : {}),
       ...(ref.includeChain.length ? { includeChain: ref.includeChain } : {}),
     });
   }

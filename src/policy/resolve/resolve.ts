@@ -10,6 +10,7 @@ import type { FileReader } from './files.js';
 import { lookupInclude } from './includes.js';
 import { parseBytes, type ParseCache, type ParsedFile } from './parse-cache.js';
 import { parseFileMode } from './permissions.js';
+import { escapeControlCharacters } from '../syntax/display.js';
 import { filterSlashes } from './slashes.js';
 import type {
   OwnerScope, ProfileKind, ResolvedPolicy, ResolvedProfile, ResolvedRule, ResolvedRulePrefix, RuleDecision, RuleRef,
@@ -134,8 +135,9 @@ class Resolver {
     const offset = span?.offset ?? 0;
     const { line, col } = context.file.lines.location(offset);
     this.diagnostics.push({
-      file: displayName(context), line, col, offset, length: span?.length ?? 0, severity, code, message,
-      ...(hint ? { hint } : {}),
+      file: displayName(context), line, col, offset, length: span?.length ?? 0, severity, code,
+      message: escapeControlCharacters(message),
+      ...(hint ? { hint: escapeControlCharacters(hint) } : {}),
       ...(context.chain.length ? { includeChain: context.chain } : {}),
     });
   }

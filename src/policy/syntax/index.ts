@@ -9,3 +9,4 @@ export { GreenBuilder, SyntaxNode, SyntaxToken, printTree, isGreenNode, collectT
 export { parsePolicy, MAX_NESTING, type ParseResult } from './parser.js';
 export { isPermissionWord } from './lexer.js';
 export { dumpTree } from './dump.js';
+export { escapeControlCharacters } from './display.js';

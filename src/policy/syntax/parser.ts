@@ -6,6 +6,7 @@ import { LineIndex, makeDiagnostic, type Diagnostic } from '../diagnostic.js';
 import type { NodeKind, TokenKind } from './kinds.js';
 import { isPermissionWord, scanToken, triviaAt, type LexMode, type LexToken } from './lexer.js';
 import { GreenBuilder, type GreenNode } from './tree.js';
+import { escapeControlCharacters } from './display.js';
 
 export interface ParseResult {
   readonly root: GreenNode;
@@ -192,7 +193,7 @@ class Parser {
   }
 
   private error(offset: number, length: number, code: string, message: string, severity: 'error' | 'warning' = 'error'): void {
-    this.problems.push({ offset, length, severity, code, message });
+    this.problems.push({ offset, length, severity, code, message: escapeControlCharacters(message) });
   }
 
   private describe(token: LexToken): string {
