@@ -140,3 +140,9 @@ test('no request at all is a usage error (exit 2)', withPolicy(POLICY, async (di
   assert.equal(r.code, 2);
   assert.match(r.stderr, /no request given/);
 }));
+
+test('a path-named profile asked for by its basename gets a suggestion', withPolicy('/usr/bin/webd {\n  /srv/** r,\n}\n', async (dir, file) => {
+  const r = await query(dir, file, '--profile', 'webd', '--file', '/srv/a', '--perm', 'r');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /no profile or hat named 'webd' \(did you mean '\/usr\/bin\/webd'\?\)/);
+}));

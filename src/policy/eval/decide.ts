@@ -407,7 +407,9 @@ export function decide(policy: CompiledPolicy, label: string, request: AccessReq
   const profile = policy.profiles.get(label);
   if (!profile) {
     const known = [...policy.profiles.keys()];
-    const near = known.find((k) => k.toLowerCase() === label.toLowerCase() || k.endsWith(`//${label}`));
+    // Same name in another case, a hat given without its parent, or a path-named profile by its basename.
+    const near = known.find((k) => k.toLowerCase() === label.toLowerCase()) ?? known.find((k) => k.endsWith(`//${label}`))
+      ?? known.find((k) => !k.includes('//') && k.endsWith(`/${label}`));
     throw new UnknownRequestError(`no profile or hat named '${label}'${near ? ` (did you mean '${near}'?)` : known.length ? ` (known: ${known.slice(0, 8).join(', ')}${known.length > 8 ? ', …' : ''})` : ''}`, 'query/unknown-profile');
   }
   switch (request.class) {
