@@ -4,6 +4,7 @@
 // LoadModule act while reading), never throws, and reports problems as Diagnostics with file:line.
 import { posix } from 'node:path';
 import type { Diagnostic, SourceLocation } from '../policy/diagnostic.js';
+import { escapeControlCharacters } from '../policy/syntax/display.js';
 import { expandGlob, globComponentToRegExp, hasGlob, type WebFileSystem } from './file-system.js';
 
 export type SectionKind = 'Directory' | 'DirectoryMatch' | 'Files' | 'FilesMatch' | 'Location' | 'LocationMatch';
@@ -219,7 +220,7 @@ export function readApacheConfig(file: string, options: ApacheReadOptions): { co
   const main: MutableServer = { isMain: true, addresses: [], serverAliases: [], aliases: [], sections: [], location: { file, line: 1, col: 1 } };
 
   const report = (where: SourceLocation, severity: Diagnostic['severity'], code: string, message: string, chain: readonly SourceLocation[], hint?: string): void => {
-    diagnostics.push({ ...where, severity, code, message, ...(chain.length ? { includeChain: chain } : {}), ...(hint ? { hint } : {}) });
+    diagnostics.push({ ...where, severity, code, message: escapeControlCharacters(message), ...(chain.length ? { includeChain: chain } : {}), ...(hint ? { hint: escapeControlCharacters(hint) } : {}) });
   };
 
   const substitute = (text: string, where: SourceLocation, chain: readonly SourceLocation[]): string => {

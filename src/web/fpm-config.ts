@@ -3,6 +3,7 @@
 // once, one-way; a failure makes the worker exit 70 (hats-and-web.md §11). Never throws.
 import { posix } from 'node:path';
 import type { Diagnostic, SourceLocation } from '../policy/diagnostic.js';
+import { escapeControlCharacters } from '../policy/syntax/display.js';
 import { compilePattern, matches } from '../policy/index.js';
 import { expandGlob, hasGlob, type WebFileSystem } from './file-system.js';
 import type { ProfileMode, ProfileTree } from './hat-resolver.js';
@@ -52,7 +53,7 @@ export function readFpmConfig(file: string, options: FpmReadOptions): { config: 
   const prefix = options.prefix ?? '/usr';
 
   const report = (where: SourceLocation, severity: Diagnostic['severity'], code: string, message: string, chain: readonly SourceLocation[], hint?: string): void => {
-    diagnostics.push({ ...where, severity, code, message, ...(chain.length ? { includeChain: chain } : {}), ...(hint ? { hint } : {}) });
+    diagnostics.push({ ...where, severity, code, message: escapeControlCharacters(message), ...(chain.length ? { includeChain: chain } : {}), ...(hint ? { hint: escapeControlCharacters(hint) } : {}) });
   };
 
   const readFile = (path: string, chain: readonly SourceLocation[], active: readonly string[]): void => {
