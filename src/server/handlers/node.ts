@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handler, HandlerContext } from '../handler.js';
+import { headerPairs, LazyRequest } from './node-request.js';
 import { drained, failInternally, logHandlerError, sendStatus } from './respond.js';
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
@@ -32,6 +33,7 @@ export function fetchHandlerOf(loaded: Record<string, unknown>): FetchHandler | 
 export class NodeHandler implements Handler {
   private readonly modulePath: string;
   private loaded: Promise<FetchHandler> | undefined;
+  private handler: FetchHandler | undefined;
 
   constructor(options: NodeHandlerOptions, configDir = process.cwd()) {
     this.modulePath = resolve(configDir, options.module);
@@ -48,11 +50,13 @@ export class NodeHandler implements Handler {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
-    let handler: FetchHandler;
-    try {
-      handler = await this.load();
-    } catch (error) {
-      return failInternally(res, 'handlers/node-module-load', `node module ${this.modulePath}`, error);
+    let handler = this.handler;
+    if (handler === undefined) {
+      try {
+        handler = this.handler = await this.load();
+      } catch (error) {
+        return failInternally(res, 'handlers/node-module-load', `node module ${this.modulePath}`, error);
+      }
     }
     let request: Request;
     try {
@@ -61,7 +65,7 @@ export class NodeHandler implements Handler {
       logHandlerError('handlers/node-bad-request', `node module ${this.modulePath}`, error);
       return sendStatus(res, 400);
     }
-    if (request.body !== null) {
+    if (hasRequestBody(req)) {
       // Whatever the handler leaves unread (it may also fail halfway) is discarded once the response
       // is out, so the next request on this connection can be parsed.
       res.once('finish', () => { if (!req.readableEnded) req.resume(); });
@@ -75,6 +79,8 @@ export class NodeHandler implements Handler {
       if (ctx.signal.aborted) return sendStatus(res, 504);
       return failInternally(res, 'handlers/node-handler-error', `node module ${this.modulePath}`, error);
     }
+    // A complete body (the common case) goes out synchronously, without another promise.
+    if (sendCompleteResponse(response, req, res)) return;
     try {
       await sendWebResponse(response, req, res, ctx);
     } catch (error) {
@@ -112,37 +118,33 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** IncomingMessage → Web Request, with the body as a stream (not buffered). */
+const hasRequestBody = (req: IncomingMessage): boolean => req.method !== 'GET' && req.method !== 'HEAD' && req.method !== undefined;
+
+/**
+ * IncomingMessage → Web Request, with the body as a stream (not buffered). The Request is lazy (see
+ * node-request.ts): a real undici Request is only built when the handler uses more than method, url,
+ * headers and signal.
+ */
 export function toWebRequest(req: IncomingMessage, ctx: HandlerContext): Request {
   // A Host with '/', '?', '#' or '@' would change how the URL below parses: only a plain authority counts.
   const sent = req.headers.host;
   const host = sent !== undefined && /^[A-Za-z0-9._~\-]*(?::\d*)?$|^\[[0-9A-Fa-f:.]+\](?::\d*)?$/.test(sent) && sent !== ''
     ? sent : `${ctx.serverName}:${ctx.serverPort}`;
   const target = req.url ?? '/';
-  // Only origin-form targets reach a handler; the string is parsed once, by the Request constructor.
+  // Only origin-form targets reach a handler.
   if (!target.startsWith('/')) throw new TypeError(`request target is not a path: ${target.slice(0, 100)}`);
-  const url = `http://${host}${target}`;
-  // A list of pairs is markedly cheaper for undici to take in than a Headers object built by hand.
-  const headers: [string, string][] = [];
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.startsWith(':')) continue; // HTTP/2-style pseudo headers are not the handler's business
-    headers.push([name, raw[i + 1]!]);
-  }
+  // Serialized as the Request constructor would (case, default port, dot segments, escapes); throws
+  // for what it would reject.
+  const url = new URL(`http://${host}${target}`).href;
   const method = req.method ?? 'GET';
-  const hasBody = method !== 'GET' && method !== 'HEAD';
-  const init: RequestInit & { duplex?: 'half' } = { method, headers };
-  if (hasBody) {
-    init.body = requestBody(req);
-    init.duplex = 'half';
-  }
-  const request = new Request(url, init);
-  // Handing ctx.signal to the constructor makes undici follow it with a new controller, a listener
-  // and a finalization registry entry per request, which costs more than the rest of the request
-  // together. The handler sees the very same signal through an own property instead.
-  Object.defineProperty(request, 'signal', { get: () => ctx.signal, enumerable: false, configurable: true });
-  return request;
+  if (method === 'CONNECT' || method === 'TRACE' || method === 'TRACK') throw new TypeError(`'${method}' HTTP method is unsupported.`);
+  return new LazyRequest({
+    url,
+    method,
+    headers: headerPairs(req),
+    signal: () => ctx.signal,
+    body: hasRequestBody(req) ? () => requestBody(req) : undefined,
+  }) as unknown as Request;
 }
 
 const stateSymbol = (() => {
@@ -220,6 +222,48 @@ function requestBody(req: IncomingMessage): ReadableStream<Uint8Array> {
   }, { highWaterMark: 0 });
 }
 
+/**
+ * The response's headers as a flat [name, value, ...] list, hop-by-hop ones left out; each Set-Cookie
+ * comes separately (Headers iteration never combines them).
+ */
+function responseHeaders(response: Response): string[] {
+  const headers: string[] = [];
+  response.headers.forEach((value, name) => {
+    if (name === 'connection' || name === 'transfer-encoding' || name === 'keep-alive') return;
+    headers.push(name, value);
+  });
+  return headers;
+}
+
+function hasContentLength(headers: readonly string[]): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'content-length') return true;
+  return false;
+}
+
+/**
+ * Sends a response that needs no waiting (no body, a bodiless status, or a string/bytes body) with one
+ * writeHead and one end, and answers true; false leaves the response untouched for the stream path.
+ */
+function sendCompleteResponse(response: Response, req: IncomingMessage, res: ServerResponse): boolean {
+  const status = response.status;
+  const bodiless = req.method === 'HEAD' || status === 204 || status === 304 || status < 200;
+  const body = response.body === null || bodiless ? null : completeBody(response);
+  if (body === undefined) return false;
+  const headers = responseHeaders(response);
+  if (body === null) {
+    // The body of a bodiless status is dropped unread.
+    if (response.body !== null) response.body.cancel().catch(() => {});
+    else if (!bodiless && !hasContentLength(headers)) headers.push('content-length', '0');
+    res.writeHead(status, response.statusText || undefined, headers);
+    res.end();
+    return true;
+  }
+  if (!hasContentLength(headers)) headers.push('content-length', String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength));
+  res.writeHead(status, response.statusText || undefined, headers);
+  res.end(body);
+  return true;
+}
+
 const nextTurn = () => new Promise<'later'>((resolveTurn) => setImmediate(resolveTurn, 'later'));
 
 /**
@@ -227,28 +271,10 @@ const nextTurn = () => new Promise<'later'>((resolveTurn) => setImmediate(resolv
  * write with Content-Length; anything else streams chunk by chunk, waiting for 'drain'.
  */
 export async function sendWebResponse(response: Response, req: IncomingMessage, res: ServerResponse, ctx: Pick<HandlerContext, 'signal'>): Promise<void> {
-  const headers: string[] = [];
-  response.headers.forEach((value, name) => {
-    if (name === 'set-cookie' || name === 'connection' || name === 'transfer-encoding' || name === 'keep-alive') return;
-    headers.push(name, value);
-  });
-  for (const cookie of response.headers.getSetCookie()) headers.push('set-cookie', cookie);
+  if (sendCompleteResponse(response, req, res)) return;
+  const headers = responseHeaders(response);
   const status = response.status;
-  const bodiless = req.method === 'HEAD' || status === 204 || status === 304 || status < 200;
-  if (response.body === null || bodiless) {
-    await response.body?.cancel().catch(() => {});
-    if (response.body === null && !bodiless && !response.headers.has('content-length')) headers.push('content-length', '0');
-    res.writeHead(status, response.statusText || undefined, headers);
-    res.end();
-    return;
-  }
-  const whole = completeBody(response);
-  if (whole !== undefined) {
-    if (!response.headers.has('content-length')) headers.push('content-length', String(Buffer.byteLength(whole)));
-    res.writeHead(status, response.statusText || undefined, headers);
-    res.end(whole);
-    return;
-  }
+  if (response.body === null) throw new TypeError('unreachable: a bodiless response is sent whole');
   const reader = response.body.getReader();
   const signal = ctx.signal;
   const onAbort = () => { reader.cancel(signal.reason).catch(() => {}); };
@@ -259,7 +285,7 @@ export async function sendWebResponse(response: Response, req: IncomingMessage, 
   try {
     const first = await reader.read();
     if (first.done) {
-      if (!response.headers.has('content-length')) headers.push('content-length', '0');
+      if (!hasContentLength(headers)) headers.push('content-length', '0');
       res.writeHead(status, response.statusText || undefined, headers);
       res.end();
       return;
@@ -268,7 +294,7 @@ export async function sendWebResponse(response: Response, req: IncomingMessage, 
     const pendingSecond = reader.read();
     const second = await Promise.race([pendingSecond, nextTurn()]);
     if (second !== 'later' && second.done) {
-      if (!response.headers.has('content-length')) headers.push('content-length', String(first.value.byteLength));
+      if (!hasContentLength(headers)) headers.push('content-length', String(first.value.byteLength));
       res.writeHead(status, response.statusText || undefined, headers);
       res.end(first.value);
       return;

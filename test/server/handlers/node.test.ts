@@ -22,6 +22,33 @@ export default async function handler(request) {
       const { value } = await reader.read();
       return new Response('first chunk of ' + (value ? value.length : 0));
     }
+    case '/request-api': {
+      const copy = request.clone();
+      const rebuilt = new Request(request);
+      return Response.json({
+        isRequest: request instanceof Request,
+        tag: Object.prototype.toString.call(request),
+        method: request.method,
+        header: request.headers.get('x-probe'),
+        bodyUsed: request.bodyUsed,
+        cloneUrl: copy.url,
+        cloneHeader: copy.headers.get('x-probe'),
+        cloneBody: await copy.text(),
+        rebuiltUrl: rebuilt.url,
+        rebuiltMethod: rebuilt.method,
+        signalIsAbortSignal: request.signal instanceof AbortSignal,
+        redirect: request.redirect,
+      });
+    }
+    case '/form': {
+      const form = await request.formData();
+      return Response.json({ name: form.get('name'), bodyUsed: request.bodyUsed });
+    }
+    case '/count': {
+      let bytes = 0;
+      for await (const chunk of request.body) bytes += chunk.byteLength;
+      return new Response(String(bytes));
+    }
     case '/utf8': return new Response('héllo ✓');
     case '/bytes': return new Response(new TextEncoder().encode('bytes!'), { status: 202, statusText: 'Accepted Later' });
     case '/echo': {
@@ -97,6 +124,42 @@ describe('node handler', () => {
     assert.equal((await send(harness.port, 'GET', '/url?a=1', { Host: 'alice.localhost:8080' })).text, 'http://alice.localhost:8080/url?a=1');
     assert.equal((await send(harness.port, 'GET', '/url', { Host: 'evil.example/other?' })).text, `http://test.localhost:${harness.port}/url`);
     assert.equal((await send(harness.port, 'GET', '/url', { Host: 'user@evil.example' })).text, `http://test.localhost:${harness.port}/url`);
+  });
+
+  it('serializes the URL as a Request would', async () => {
+    assert.equal((await send(harness.port, 'GET', '/a/./b/../../url?x', { Host: 'ALICE.localhost:80' })).text, 'http://alice.localhost/url?x');
+  });
+
+  it('gives the handler a real Request when it needs more than method, url and headers', async () => {
+    const get = JSON.parse((await send(harness.port, 'GET', '/request-api?x=1', { 'X-Probe': 'seen' })).text);
+    assert.deepEqual(get, {
+      isRequest: true, tag: '[object Request]', method: 'GET', header: 'seen', bodyUsed: false,
+      cloneUrl: `http://127.0.0.1:${harness.port}/request-api?x=1`, cloneHeader: 'seen', cloneBody: '',
+      rebuiltUrl: `http://127.0.0.1:${harness.port}/request-api?x=1`, rebuiltMethod: 'GET', signalIsAbortSignal: true, redirect: 'follow',
+    });
+    const post = JSON.parse((await send(harness.port, 'POST', '/request-api', { 'X-Probe': 'posted' }, 'the body')).text);
+    assert.equal(post.method, 'POST');
+    assert.equal(post.cloneBody, 'the body');
+    assert.equal(post.cloneHeader, 'posted');
+    const form = await send(harness.port, 'POST', '/form', { 'Content-Type': 'application/x-www-form-urlencoded' }, 'name=h%C3%A4tter&x=1');
+    assert.deepEqual(JSON.parse(form.text), { name: 'hätter', bodyUsed: true });
+  });
+
+  it('streams a large upload to the handler as it arrives', async () => {
+    // The handler answers after the first chunk while the client has not finished sending: the body
+    // is not buffered before the handler runs.
+    const early = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: harness.port, method: 'POST', path: '/first-chunk', headers: { 'Content-Length': String(10 * 1024 * 1024) } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => { req.destroy(); resolve(text); });
+      });
+      req.on('error', () => {});
+      req.write(Buffer.alloc(64 * 1024, 97), (error) => { if (error) reject(error); });
+    });
+    assert.match(early, /^first chunk of \d+$/);
+    const total = 10 * 1024 * 1024;
+    const counted = await send(harness.port, 'POST', '/count', {}, Buffer.alloc(total, 98));
+    assert.equal(counted.text, String(total));
   });
 
   it('loads the module once', async () => {
