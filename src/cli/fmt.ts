@@ -1,4 +1,5 @@
 // `hatter fmt`: format policy files in the canonical style (stdout, --check or --write).
+import { realpathSync } from 'node:fs';
 import { encodeSource, hasErrors } from '../policy/diagnostic.js';
 import { formatPolicy } from '../policy/format/index.js';
 import { diagnosticToJson } from '../policy/diagnostic.js';
@@ -75,7 +76,9 @@ export const command: Command = {
         if (broken) {
           if (result.changed) io.stderr.write(`hatter fmt: ${input.name}: not rewritten because it has syntax errors\n`);
         } else if (result.changed && input.path) {
-          writeFileAtomic(input.path, encodeSource(result.text, input.encoding));
+          // Through a symlink (/etc/apparmor.d/disable/*, force-complain/*) rewrite the file it points
+          // at: renaming over the link itself would turn it into a detached copy.
+          writeFileAtomic(realpathSync(input.path), encodeSource(result.text, input.encoding));
           written = true;
           if (!values.json) io.stdout.write(`${input.name}: reformatted\n`);
         }

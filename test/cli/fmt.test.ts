@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -48,6 +48,22 @@ test('fmt --write rewrites atomically, keeps the mode, and leaves canonical file
   assert.equal(statSync(b).mtimeMs, bStat.mtimeMs);
   assert.equal(statSync(b).ino, bStat.ino);
   assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tmp')), []);
+});
+
+test('fmt --write through a symlink rewrites the file it points at and keeps the link', async () => {
+  // Debian's /etc/apparmor.d/disable/* and force-complain/* are symlinks to the profiles.
+  const target = join(dir, 'linked-profile');
+  const links = join(dir, 'disable');
+  mkdirSync(links);
+  const link = join(links, 'linked-profile');
+  writeFileSync(target, messy);
+  symlinkSync('../linked-profile', link);
+  const result = await runCli(['fmt', '--write', link]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(lstatSync(link).isSymbolicLink(), 'the symlink was replaced by a file');
+  assert.equal(readlinkSync(link), '../linked-profile');
+  assert.equal(readFileSync(target, 'utf8'), canonical);
+  assert.deepEqual([...readdirSync(dir), ...readdirSync(links)].filter((n) => n.endsWith('.tmp')), []);
 });
 
 test('fmt --write leaves files with syntax errors alone and exits 1', async () => {
