@@ -8,13 +8,14 @@
 import type { IncomingMessage } from 'node:http';
 
 export interface LazyRequestParts {
+  /** The serialized URL, as the Request constructor would give it. */
   readonly url: string;
-  readonly method: string;
-  /** Header pairs in arrival order. */
-  readonly headers: [string, string][];
-  readonly signal: () => AbortSignal;
+  /** The header pairs come from its rawHeaders, on first need. */
+  readonly req: IncomingMessage;
+  /** Where request.signal comes from (read on access: the server creates it lazily). */
+  readonly signalSource: { readonly signal: AbortSignal };
   /** The request body as a web stream; undefined for GET and HEAD. */
-  readonly body: (() => ReadableStream<Uint8Array>) | undefined;
+  readonly body: ((req: IncomingMessage) => ReadableStream<Uint8Array>) | undefined;
 }
 
 export class LazyRequest {
@@ -26,12 +27,12 @@ export class LazyRequest {
     this.#parts = parts;
   }
 
-  get method(): string { return this.#parts.method; }
+  get method(): string { return this.#parts.req.method ?? 'GET'; }
   get url(): string { return this.#parts.url; }
-  get signal(): AbortSignal { return this.#parts.signal(); }
+  get signal(): AbortSignal { return this.#parts.signalSource.signal; }
 
   get headers(): Headers {
-    this.#headers ??= this.#real !== undefined ? this.#real.headers : new Headers(this.#parts.headers);
+    this.#headers ??= this.#real !== undefined ? this.#real.headers : new Headers(headerPairs(this.#parts.req));
     return this.#headers;
   }
 
@@ -47,16 +48,16 @@ export class LazyRequest {
   static realOf(request: LazyRequest): Request {
     if (request.#real !== undefined) return request.#real;
     const parts = request.#parts;
-    const init: RequestInit & { duplex?: 'half' } = { method: parts.method, headers: request.#headers ?? parts.headers };
+    const init: RequestInit & { duplex?: 'half' } = { method: parts.req.method ?? 'GET', headers: request.#headers ?? headerPairs(parts.req) };
     if (parts.body !== undefined) {
-      init.body = parts.body();
+      init.body = parts.body(parts.req);
       init.duplex = 'half';
     }
     const real = new Request(parts.url, init);
     // Handing the signal to the constructor makes undici follow it with a new controller, a listener
     // and a finalization registry entry: the handler sees the very same signal through an own getter.
-    const signal = parts.signal;
-    Object.defineProperty(real, 'signal', { get: signal, enumerable: false, configurable: true });
+    const source = parts.signalSource;
+    Object.defineProperty(real, 'signal', { get: () => source.signal, enumerable: false, configurable: true });
     request.#real = real;
     if (request.#headers === undefined) request.#headers = real.headers;
     return real;

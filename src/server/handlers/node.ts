@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handler, HandlerContext } from '../handler.js';
-import { headerPairs, LazyRequest } from './node-request.js';
+import { LazyRequest } from './node-request.js';
 import { drained, failInternally, logHandlerError, sendStatus } from './respond.js';
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
@@ -138,13 +138,7 @@ export function toWebRequest(req: IncomingMessage, ctx: HandlerContext): Request
   const url = new URL(`http://${host}${target}`).href;
   const method = req.method ?? 'GET';
   if (method === 'CONNECT' || method === 'TRACE' || method === 'TRACK') throw new TypeError(`'${method}' HTTP method is unsupported.`);
-  return new LazyRequest({
-    url,
-    method,
-    headers: headerPairs(req),
-    signal: () => ctx.signal,
-    body: hasRequestBody(req) ? () => requestBody(req) : undefined,
-  }) as unknown as Request;
+  return new LazyRequest({ url, req, signalSource: ctx, body: hasRequestBody(req) ? requestBody : undefined }) as unknown as Request;
 }
 
 const stateSymbol = (() => {
