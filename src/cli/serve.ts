@@ -10,6 +10,7 @@ const help = `hatter serve: a web server that runs each site's handlers in worke
 
 Usage:
   hatter serve [CONFIG] [--listen HOST:PORT] [--admin HOST:PORT|off] [--backend auto|apparmor|landlock|none]
+               [--load-policy] [-v]
   hatter serve --apache FILE [--listen HOST:PORT] ...
 
 With no CONFIG, serves the embedded demo (examples/hosting: alice.localhost and bob.localhost) on
@@ -20,6 +21,10 @@ Options:
   --admin HOST:PORT    the admin listener (GET /_hatter/status); 'off' disables it
   --backend NAME       auto (default: AppArmor if the policy is loaded, else Landlock), apparmor,
                        landlock, or none (no confinement at all: for trying things out only)
+  --load-policy        AppArmor: load (replace) the configured policy with apparmor_parser -r before
+                       checking that the parent profile and every hat are in the kernel (needs root)
+  -v, --verbose        print every way Landlock widens each hat at startup (default: one line per pool;
+                       the status page always has the full list)
   --apache FILE        take sites, DocumentRoot, Location and AAHatName/AADefaultHatName from an Apache configuration
   --access-log WHERE   stdout (default), off, or a file (JSON lines)
   -h, --help           this text
@@ -32,6 +37,7 @@ Examples:
   curl -H 'Host: bob.localhost' 'http://127.0.0.1:8080/read?path=alice/secret.txt'
   hatter serve /etc/hatter/hatter.yaml --listen 0.0.0.0:80
   hatter serve --backend none --listen 127.0.0.1:9000
+  sudo hatter serve /etc/hatter/hatter.yaml --backend apparmor --load-policy
   curl http://127.0.0.1:8081/_hatter/status
 
 Exit codes: 0 stopped cleanly; 2 usage error, invalid configuration, busy port or no confinement backend.
@@ -50,6 +56,8 @@ export const command: Command = {
         backend: { type: 'string' },
         apache: { type: 'string' },
         'access-log': { type: 'string' },
+        'load-policy': { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       });
       if (parsed.values.help) { io.stdout.write(help); return EXIT_OK; }
@@ -104,7 +112,10 @@ export const command: Command = {
       return EXIT_USAGE;
     }
     const prepared = result.prepared;
-    const { backend, reason } = await selectBackend(prepared.config, prepared.hats);
+    if (values['load-policy'] && (prepared.config.backend === 'landlock' || prepared.config.backend === 'none')) {
+      io.stderr.write(`hatter serve: --load-policy loads AppArmor policy; it does nothing with --backend ${prepared.config.backend}\n`);
+    }
+    const { backend, reason } = await selectBackend(prepared.config, prepared.hats, { loadPolicy: values['load-policy'] === true });
     if (!backend) {
       io.stderr.write(`hatter serve: ${reason}\n`);
       return EXIT_USAGE;
@@ -121,7 +132,7 @@ export const command: Command = {
     process.on('SIGINT', earlyStop);
     let running;
     try {
-      running = await startServer(prepared, backend, reason, output, values.apache === undefined ? { file, overrides, demo } : undefined);
+      running = await startServer(prepared, backend, reason, output, values.apache === undefined ? { file, overrides, demo } : undefined, { verbose: values.verbose === true });
     } catch (error) {
       if (error instanceof ServeError) { io.stderr.write(`hatter serve: ${error.message} [${error.code}]\n`); return EXIT_USAGE; }
       throw error;

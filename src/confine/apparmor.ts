@@ -63,6 +63,8 @@ export class AppArmorBackend implements ConfinementBackend {
   private readonly loadPolicy: boolean;
   private readonly runParser: (args: readonly string[]) => { status: number | null; stderr: string };
   private profilesCache: Map<string, string> | undefined;
+  /** `apparmor_parser -r` arguments and policy bytes already loaded: one load per policy text, not per hat. */
+  private readonly loaded = new Set<string>();
 
   constructor(options: AppArmorBackendOptions = {}) {
     this.roots = options.roots ?? { sys: '/sys', proc: '/proc' };
@@ -152,11 +154,16 @@ export class AppArmorBackend implements ConfinementBackend {
         return { diagnostics: [requestDiagnostic(file, 'confine/no-policy-file', `--load-policy needs a policy file for ${label}`)] };
       }
       const args = ['-r', ...(request.includeDirs ?? []).flatMap((dir) => ['-I', dir]), request.policyFile];
-      const result = this.runParser(args);
-      if (result.status !== 0) {
-        return { diagnostics: [requestDiagnostic(request.policyFile, 'confine/policy-load-failed', `apparmor_parser ${args.join(' ')} failed: ${result.stderr.trim() || `exit ${result.status}`}`)] };
+      const text = await readFile(request.policyFile, 'utf8').catch(() => undefined);
+      const key = `${args.join('\0')}\0${text ?? `unread ${Date.now()}`}`;
+      if (!this.loaded.has(key)) {
+        const result = this.runParser(args);
+        if (result.status !== 0) {
+          return { diagnostics: [requestDiagnostic(request.policyFile, 'confine/policy-load-failed', `apparmor_parser ${args.join(' ')} failed: ${result.stderr.trim() || `exit ${result.status}`}`)] };
+        }
+        if (text !== undefined) this.loaded.add(key);
+        await this.loadedProfiles(true);
       }
-      await this.loadedProfiles(true);
     }
     const profiles = await this.loadedProfiles();
     for (const name of request.hat === null ? [request.profile] : [request.profile, label]) {

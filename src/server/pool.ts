@@ -18,6 +18,10 @@ export interface PoolWorker {
   stats: WorkerStats;
   readonly startedAt: number;
   readyAt?: number;
+  /** The backend confirmed this process is confined as prepared (undefined: not checked yet). */
+  verified?: boolean;
+  /** The worker said 'ready' before its confinement was confirmed: it becomes ready once it is. */
+  readyPending?: boolean;
   retireReason?: string;
   exitCode?: number | null;
   exitSignal?: NodeJS.Signals | null;
@@ -27,6 +31,11 @@ export interface PoolDependencies {
   /** Start one worker (already confined) with an IPC channel; the pool sends it `init`. */
   spawnWorker(pool: Pool, id: number): ChildProcess;
   initMessage(pool: Pool, worker: PoolWorker): ToWorker;
+  /**
+   * Check that a started worker really runs confined as prepared (backend.verify). A worker that fails
+   * is killed and never gets a connection. Absent: every worker counts as verified.
+   */
+  verifyWorker?(pool: Pool, pid: number): Promise<{ readonly ok: boolean; readonly detail: string }>;
   /** A worker gave a connection back (another hat, or draining): route it again. */
   onHandBack(handle: unknown, bytes: string): void;
   /** The pool cannot take a connection: the front answers 503. */
@@ -67,6 +76,9 @@ export class Pool {
   private readonly lastStatsAt = new Map<PoolWorker, number>();
   rejected = 0;
   crashes = 0;
+  /** Workers killed because the backend could not confirm their confinement. */
+  verifyFailures = 0;
+  private lastVerifyFailure: string | undefined;
 
   constructor(
     readonly label: string,
@@ -198,16 +210,52 @@ export class Pool {
     child.on('error', (error) => this.deps.onEvent(`${this.label}: worker ${id}: ${error.message}`));
     child.on('exit', (code, signal) => this.onExit(worker, code, signal));
     sendMessage(child as never, this.deps.initMessage(this, worker));
+    this.verify(worker);
+  }
+
+  /** Confirm the worker's confinement before it may serve; refuse (kill, count, back off) otherwise. */
+  private verify(worker: PoolWorker): void {
+    const check = this.deps.verifyWorker;
+    const pid = worker.child.pid;
+    if (!check) { worker.verified = true; return; }
+    if (pid === undefined) return; // spawn failed: 'error' and 'exit' follow
+    check(this, pid).then(
+      (result) => result,
+      (error: Error) => ({ ok: false, detail: `cannot verify process ${pid}: ${error.message}` }),
+    ).then((result) => {
+      if (worker.state === 'dead') return;
+      if (result.ok) {
+        worker.verified = true;
+        if (worker.readyPending) this.markReady(worker);
+        return;
+      }
+      worker.verified = false;
+      this.verifyFailures++;
+      this.failures++;
+      this.lastVerifyFailure = result.detail;
+      this.deps.onEvent(`REFUSED ${this.label}: worker ${worker.id} (pid ${pid}) is not confined as prepared: ${result.detail}; killing it`);
+      if (worker.state === 'starting' || worker.state === 'ready') {
+        worker.state = 'draining';
+        worker.retireReason = 'confinement not verified';
+      }
+      worker.child.kill('SIGKILL');
+    });
+  }
+
+  private markReady(worker: PoolWorker): void {
+    worker.readyPending = false;
+    if (worker.state === 'starting') worker.state = 'ready';
+    worker.readyAt = Date.now();
+    this.lastStatsAt.set(worker, Date.now());
+    this.deps.onWorkersChanged?.(this);
+    this.pump();
   }
 
   private onMessage(worker: PoolWorker, message: FromWorker, handle: unknown): void {
     switch (message.type) {
       case 'ready':
-        if (worker.state === 'starting') worker.state = 'ready';
-        worker.readyAt = Date.now();
-        this.lastStatsAt.set(worker, Date.now());
-        this.deps.onWorkersChanged?.(this);
-        this.pump();
+        if (worker.verified === true) this.markReady(worker);
+        else if (worker.verified === undefined) worker.readyPending = true;
         break;
       case 'released':
         worker.connections = Math.max(0, worker.connections - 1);
@@ -325,6 +373,8 @@ export class Pool {
       errors,
       rejected: this.rejected,
       crashes: this.crashes,
+      verifyFailures: this.verifyFailures,
+      ...(this.lastVerifyFailure ? { lastVerifyFailure: this.lastVerifyFailure } : {}),
       latencyMs: { p50: quantileMs(histogram, 0.5), p90: quantileMs(histogram, 0.9), p99: quantileMs(histogram, 0.99) },
     };
   }

@@ -110,15 +110,21 @@ export function prepareServe(loaded: { config?: ServeConfig; diagnostics: readon
   return { prepared: { config, hats: policy.hats, diagnostics }, diagnostics };
 }
 
-export async function selectBackend(config: ServeConfig, hats: PolicyHats): Promise<{ backend?: ConfinementBackend; reason: string }> {
+export interface BackendSelection {
+  /** `hatter serve --load-policy`: the AppArmor backend loads (replaces) the policy with apparmor_parser -r. */
+  readonly loadPolicy?: boolean;
+}
+
+export async function selectBackend(config: ServeConfig, hats: PolicyHats, selection: BackendSelection = {}): Promise<{ backend?: ConfinementBackend; reason: string }> {
   if (config.backend === 'none') return { backend: createBackend('none'), reason: 'none (requested)' };
+  if (selection.loadPolicy && !config.policy.file) return { reason: '--load-policy needs a policy file (policy.file in the configuration)' };
   const firstHat = config.sites[0] ? (config.sites[0].defaultHat ?? config.sites[0].serverName) : null;
   return chooseBackend(config.backend, {
     ...(config.policy.file ? { policyFile: config.policy.file } : {}),
     profile: hats.profile,
     hat: firstHat !== null && hats.hats.includes(firstHat) ? firstHat : null,
     runtime: { read: [], write: [], exec: [] },
-  });
+  }, selection.loadPolicy ? { apparmor: { loadPolicy: true } } : {});
 }
 
 export interface RunningServer {
@@ -128,8 +134,9 @@ export interface RunningServer {
 }
 
 /** Start a supervisor for a prepared configuration (throws ServeError on a busy port and the like). */
-export async function startServer(prepared: PreparedServe, backend: ConfinementBackend, backendReason: string, output: SupervisorOutput, reloadFrom?: { file: string; overrides: ServeOverrides; demo: boolean }): Promise<RunningServer> {
+export async function startServer(prepared: PreparedServe, backend: ConfinementBackend, backendReason: string, output: SupervisorOutput, reloadFrom?: { file: string; overrides: ServeOverrides; demo: boolean }, options: { verbose?: boolean } = {}): Promise<RunningServer> {
   const supervisor = new Supervisor({
+    ...(options.verbose ? { verbose: true } : {}),
     config: prepared.config,
     hats: prepared.hats,
     backend,

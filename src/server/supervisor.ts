@@ -33,6 +33,8 @@ export interface SupervisorOptions {
   readonly output: SupervisorOutput;
   /** Reads the configuration and policy again (SIGHUP). */
   readonly reload?: () => Promise<{ config?: ServeConfig; hats?: PolicyHats; diagnostics: readonly Diagnostic[] }>;
+  /** Print every Landlock widening line at startup (default: one summary line per pool). */
+  readonly verbose?: boolean;
 }
 
 export class ServeError extends Error {
@@ -158,7 +160,7 @@ export class Supervisor {
     });
     for (const d of result.diagnostics) this.options.output.warn(formatDiagnostic(d));
     if (!result.prepared) return undefined;
-    for (const warning of result.prepared.warnings) this.options.output.warn(`warning: ${warning}`);
+    for (const warning of startupWarnings(result.prepared, this.config.policy.file, this.options.verbose ?? false)) this.options.output.warn(`warning: ${warning}`);
     this.prepared.set(label, result.prepared);
     return result.prepared;
   }
@@ -173,6 +175,12 @@ export class Supervisor {
       serialization: 'json',
     });
     this.front = child;
+    // The front parses untrusted bytes: it must be confined as prepared before it gets a socket.
+    const verified = child.pid === undefined ? { ok: false, detail: 'the front process did not start' } : await this.options.backend.verify(prepared, child.pid).catch((error: Error) => ({ ok: false, detail: error.message }));
+    if (!verified.ok) {
+      child.kill('SIGKILL');
+      throw new ServeError('serve/front-not-confined', `REFUSED: the front process is not confined as ${prepared.label}: ${verified.detail}`);
+    }
     const ready = new Promise<void>((resolveReady, reject) => {
       child.once('exit', (code, signal) => reject(new ServeError('serve/front-exited', `the front process exited during startup (${signal ?? `exit ${code}`})`)));
       child.on('message', (message: FromFront) => { if (message.type === 'ready') resolveReady(); });
@@ -262,6 +270,7 @@ export class Supervisor {
         env: { ...process.env, HATTER_ROLE: 'worker', HATTER_HAT: p.hat ?? '', HATTER_LABEL: p.label, HATTER_WORKER_ID: String(id) },
         serialization: 'json',
       }),
+      verifyWorker: (_p, pid) => this.options.backend.verify(prepared, pid),
       initMessage: (p, worker) => ({
         type: 'init', routing: this.routing(), label: p.label, hat: p.hat, workerId: worker.id,
         ...(this.runtimeDir ? { strictSocket: join(this.runtimeDir, `w${worker.id}.sock`) } : {}),
@@ -392,6 +401,23 @@ export class Supervisor {
       drainingPools: [...this.draining].map((pool) => pool.status()),
     };
   }
+}
+
+/**
+ * What to print at startup for one prepared confinement. Landlock lists every way it widens the hat
+ * (often a dozen or more lines per hat); unless verbose, one line per pool says how many and of which
+ * kinds, and how to see them (the status page keeps the full list).
+ */
+export function startupWarnings(prepared: PreparedConfinement, policyFile: string | undefined, verbose: boolean): string[] {
+  const widening = (prepared as { translation?: { widening?: readonly { kind: string }[] } }).translation?.widening;
+  if (verbose || prepared.backend !== 'landlock' || !widening || widening.length === 0) return [...prepared.warnings];
+  const label = prepared.label;
+  const others = prepared.warnings.filter((w) => !w.startsWith(`${label}: Landlock grants more than the hat`) && !w.startsWith(`${label}: Landlock widening [`));
+  const kinds = new Map<string, number>();
+  for (const entry of widening) kinds.set(entry.kind, (kinds.get(entry.kind) ?? 0) + 1);
+  const counted = [...kinds].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([kind, n]) => `${n} ${kind}`).join(', ');
+  const explain = `hatter confine explain${policyFile ? ` --policy ${policyFile}` : ''} --backend landlock ${label}`;
+  return [`${label}: Landlock grants more than the hat in ${widening.length} way${widening.length === 1 ? '' : 's'} (${counted}); details: ${explain}, or -v`, ...others];
 }
 
 function portOf(handle: RawHandle): number | undefined {
