@@ -29,7 +29,7 @@ Examples:
   hatter fmt --write /etc/apparmor.d/local/*
 
 Exit codes: 0 nothing to report; 1 a file would change (--check) or has syntax errors;
-2 usage error, or a file is missing or unreadable.
+2 usage error, or a file is missing, unreadable or (--write) cannot be written.
 `;
 
 export const command: Command = {
@@ -78,9 +78,16 @@ export const command: Command = {
         } else if (result.changed && input.path) {
           // Through a symlink (/etc/apparmor.d/disable/*, force-complain/*) rewrite the file it points
           // at: renaming over the link itself would turn it into a detached copy.
-          writeFileAtomic(realpathSync(input.path), encodeSource(result.text, input.encoding));
-          written = true;
-          if (!values.json) io.stdout.write(`${input.name}: reformatted\n`);
+          try {
+            writeFileAtomic(realpathSync(input.path), encodeSource(result.text, input.encoding));
+            written = true;
+            if (!values.json) io.stdout.write(`${input.name}: reformatted\n`);
+          } catch (error) {
+            // The file is left as it was (the writer removes its temporary file); say why, go on.
+            const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+            io.stderr.write(`hatter fmt: ${input.name}: cannot write the formatted file (${reason}); left unchanged\n`);
+            exit = EXIT_USAGE;
+          }
         }
       } else {
         io.stdout.write(encodeSource(result.text, input.encoding));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -64,6 +64,36 @@ test('fmt --write through a symlink rewrites the file it points at and keeps the
   assert.equal(readlinkSync(link), '../linked-profile');
   assert.equal(readFileSync(target, 'utf8'), canonical);
   assert.deepEqual([...readdirSync(dir), ...readdirSync(links)].filter((n) => n.endsWith('.tmp')), []);
+});
+
+test('fmt --write that cannot write a file says so, leaves it unchanged, goes on, and exits 2', () => {
+  // A read-only directory: the file can be read but no temporary file can be created next to it.
+  // root ignores directory modes, so as root the CLI runs as nobody.
+  const base = mkdtempSync(join(tmpdir(), 'hatter-fmt-ro-'));
+  const readOnly = join(base, 'ro');
+  const writable = join(base, 'rw');
+  mkdirSync(readOnly);
+  mkdirSync(writable);
+  const blocked = join(readOnly, 'profile');
+  const other = join(writable, 'profile');
+  writeFileSync(blocked, messy);
+  writeFileSync(other, messy);
+  chmodSync(other, 0o666);
+  chmodSync(writable, 0o777);
+  chmodSync(readOnly, 0o555);
+  chmodSync(base, 0o755);
+  try {
+    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const run = spawnSync(process.execPath, [cliMain.replace(/main\.js$/, 'bin.js'), 'fmt', '--write', blocked, other], { encoding: 'utf8', cwd: repoRoot, ...asNobody });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /profile: cannot write the formatted file \(EACCES\); left unchanged/);
+    assert.doesNotMatch(run.stderr, /internal error/);
+    assert.equal(readFileSync(blocked, 'utf8'), messy);
+    assert.equal(readFileSync(other, 'utf8'), canonical);
+  } finally {
+    chmodSync(readOnly, 0o755);
+    rmSync(base, { recursive: true, force: true });
+  }
 });
 
 test('fmt --write leaves files with syntax errors alone and exits 1', async () => {
