@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync, exist
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chooseBackend, createBackend, type ConfinementBackend } from '../confine/index.js';
+import { chooseBackend, createBackend, findLauncher, type ConfinementBackend } from '../confine/index.js';
 import { decodeSource, type Diagnostic } from '../policy/diagnostic.js';
 import { parseServeConfig, type BackendChoice, type ListenAddress, type ServeConfig } from './config.js';
 import { loadPolicyHats, type PolicyHats } from './policy-hats.js';
@@ -68,11 +68,13 @@ export function concreteDemoPolicy(policyFile: string, demoDir: string): string 
   }
   modules = real(modules);
   demoDir = real(demoDir);
+  const launcher = findLauncher(process.env, resolve(demoDir, '..', '..'));
   const quote = (path: string): string => (/[\s"]/.test(path) ? `"${path.replace(/"/g, '\\"')}"` : path);
   const concrete = text
     .replace(/^@\{HATTER_DEMO\}=.*$/m, `@{HATTER_DEMO}=${quote(demoDir)}`)
     .replace(/^@\{HATTER_CODE\}=.*$/m, `@{HATTER_CODE}=${quote(codeRoot)}`)
-    .replace(/^@\{HATTER_MODULES\}=.*$/m, `@{HATTER_MODULES}=${quote(modules)}`);
+    .replace(/^@\{HATTER_MODULES\}=.*$/m, `@{HATTER_MODULES}=${quote(modules)}`)
+    .replace(/^@\{HATTER_LAUNCH\}=.*$/m, (line) => (launcher ? `@{HATTER_LAUNCH}=${quote(real(launcher))}` : line));
   // One directory per distinct text, rewritten atomically: repeated starts do not pile up copies.
   const dir = join(tmpdir(), `hatter-demo-policy-${createHash('sha256').update(concrete).digest('hex').slice(0, 12)}`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });

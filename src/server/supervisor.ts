@@ -15,6 +15,7 @@ import { formatListenAddress, type ListenAddress, type ServeConfig } from './con
 import { closeHandle, type RawHandle } from './handles.js';
 import type { PolicyHats } from './policy-hats.js';
 import { Pool } from './pool.js';
+import { fastcgiConnectPorts } from './confinement-needs.js';
 import { sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
 import { UNTRUSTED_INPUT_HAT } from '../web/index.js';
 import { sitesNeedingPhpFpm, startPhpFpmSites, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
@@ -152,11 +153,12 @@ export class Supervisor {
     const modules = modulesDir();
     const read = [...runtime.read, CODE_ROOT, ...(modules ? [modules] : [])];
     const write = this.runtimeDir ? [this.runtimeDir] : [];
+    const connectPorts = fastcgiConnectPorts(this.config, this.hats).get(label) ?? [];
     const result = await this.options.backend.prepare({
       ...(this.config.policy.file ? { policyFile: this.config.policy.file } : {}),
       profile: this.hats.profile,
       hat,
-      runtime: { read, write, exec: runtime.exec },
+      runtime: { read, write, exec: runtime.exec, ...(connectPorts.length ? { connectPorts } : {}) },
     });
     for (const d of result.diagnostics) this.options.output.warn(formatDiagnostic(d));
     if (!result.prepared) return undefined;
