@@ -63,6 +63,10 @@ export interface SiteConfig {
   readonly handler: HandlerConfig;
   /** In file order; the last matching location that sets a field wins (Apache's <Location> merging). */
   readonly locations: readonly LocationConfig[];
+  /** The user (name or uid) the site's workers run as; honoured only when the supervisor runs as root. */
+  readonly user?: string | number;
+  /** The group (name or gid) the site's workers run as; honoured only when the supervisor runs as root. */
+  readonly group?: string | number;
 }
 
 export interface PolicyConfig {
@@ -152,7 +156,18 @@ const TOP_KEYS = ['listen', 'admin', 'policy', 'backend', 'hatOrder', 'front', '
 const POLICY_KEYS = ['file', 'profile'] as const;
 const FRONT_KEYS = ['mode', 'maxHeaderBytes', 'maxBodyBytes', 'headerTimeoutMs', 'idleTimeoutMs'] as const;
 const POOL_KEYS = ['min', 'max', 'maxRequests', 'queue', 'requestTimeoutMs', 'connectionsPerWorker'] as const;
-const SITE_KEYS = ['serverName', 'aliases', 'documentRoot', 'defaultHat', 'handler', 'locations'] as const;
+const SITE_KEYS = ['serverName', 'aliases', 'documentRoot', 'defaultHat', 'handler', 'locations', 'user', 'group'] as const;
+
+/** A user or group: a name (as in /etc/passwd) or a number. */
+function readAccount(r: Reader, node: YamlNode | null | undefined, what: string): string | number | undefined {
+  if (isScalar(node) && typeof node.value === 'number') return r.integer(node, what, 0, 4_294_967_294);
+  const name = r.string(node, what);
+  if (name !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$/.test(name)) {
+    r.at(node, 'serve-config/invalid-account', `${what} '${name}' is not a user or group name (or a number)`);
+    return undefined;
+  }
+  return name;
+}
 const LOCATION_KEYS = ['prefix', 'regex', 'hat', 'handler'] as const;
 const HANDLER_KEYS: Record<HandlerConfig['type'], readonly string[]> = {
   static: ['type', 'root', 'index'],
@@ -351,8 +366,12 @@ function readSite(r: Reader, node: YamlNode, index: number): SiteConfig | undefi
       if (location) locations.push(location);
     });
   }
+  const user = has(map, 'user') ? readAccount(r, get(map, 'user'), `${where}.user`) : undefined;
+  const group = has(map, 'group') ? readAccount(r, get(map, 'group'), `${where}.group`) : undefined;
   if (serverName === undefined || documentRoot === undefined) return undefined;
   return {
+    ...(user !== undefined ? { user } : {}),
+    ...(group !== undefined ? { group } : {}),
     serverName: serverName.toLowerCase(),
     aliases: aliases.map((a) => a.toLowerCase()),
     documentRoot,

@@ -42,3 +42,52 @@ export function fastcgiConnectPorts(config: Pick<ServeConfig, 'sites' | 'policy'
   });
   return new Map([...ports].map(([label, set]) => [label, [...set].sort((a, b) => a - b)]));
 }
+
+/** The labels a site's handlers run under: its `/` and every prefix location's route. */
+function siteLabels(router: Router, site: ServeConfig['sites'][number], index: number): Set<string> {
+  const labels = new Set<string>([router.routeUri(index, '/').label]);
+  for (const location of site.locations) if (location.match.kind === 'prefix') labels.add(router.routeUri(index, location.match.prefix).label);
+  return labels;
+}
+
+export interface PoolAccount {
+  readonly user?: string | number;
+  readonly group?: string | number;
+  /** Sites that asked for it (for messages). */
+  readonly sites: readonly string[];
+  /** Set when sites sharing this pool ask for different accounts: the pool must not start. */
+  readonly conflict?: string;
+}
+
+/** For each pool label, the `user:`/`group:` its sites ask for (sites sharing a hat must agree). */
+export function poolAccounts(config: Pick<ServeConfig, 'sites' | 'policy' | 'hatOrder'>, hats: PolicyHats): Map<string, PoolAccount> {
+  const router = new Router(config, hatChooser(hats));
+  const accounts = new Map<string, PoolAccount>();
+  config.sites.forEach((site, index) => {
+    if (site.user === undefined && site.group === undefined) return;
+    for (const label of siteLabels(router, site, index)) {
+      const known = accounts.get(label);
+      if (!known) {
+        accounts.set(label, { ...(site.user !== undefined ? { user: site.user } : {}), ...(site.group !== undefined ? { group: site.group } : {}), sites: [site.serverName] });
+      } else if (known.user !== site.user || known.group !== site.group) {
+        accounts.set(label, { ...known, sites: [...known.sites, site.serverName], conflict: `sites ${[...known.sites, site.serverName].join(', ')} share ${label} but ask for different user/group` });
+      }
+    }
+  });
+  return accounts;
+}
+
+/** A user or group name (or number) to its id, from the text of /etc/passwd or /etc/group. */
+export function resolveAccountId(value: string | number, databaseText: string): { id: number; primaryGid?: number } | undefined {
+  for (const line of databaseText.split('\n')) {
+    const fields = line.split(':');
+    if (fields.length < 3) continue;
+    const id = Number(fields[2]);
+    if (!Number.isInteger(id)) continue;
+    if (typeof value === 'number' ? id === value : fields[0] === value) {
+      const primary = Number(fields[3]);
+      return { id, ...(fields.length >= 4 && Number.isInteger(primary) ? { primaryGid: primary } : {}) };
+    }
+  }
+  return typeof value === 'number' ? { id: value } : undefined;
+}

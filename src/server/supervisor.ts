@@ -3,7 +3,7 @@
 // and answers the status page. Signals only enqueue events; one loop acts on them (nginx's master):
 // reload = new pools first, then drain the old ones; stop = drain with a deadline, then kill.
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, realpathSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, type WriteStream } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import { constants, tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { formatListenAddress, type ListenAddress, type ServeConfig } from './con
 import { closeHandle, type RawHandle } from './handles.js';
 import type { PolicyHats } from './policy-hats.js';
 import { Pool } from './pool.js';
-import { fastcgiConnectPorts } from './confinement-needs.js';
+import { fastcgiConnectPorts, poolAccounts, resolveAccountId } from './confinement-needs.js';
 import { sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
 import { UNTRUSTED_INPUT_HAT } from '../web/index.js';
 import { sitesNeedingPhpFpm, startPhpFpmSites, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
@@ -154,7 +154,10 @@ export class Supervisor {
     const read = [...runtime.read, CODE_ROOT, ...(modules ? [modules] : [])];
     const write = this.runtimeDir ? [this.runtimeDir] : [];
     const connectPorts = fastcgiConnectPorts(this.config, this.hats).get(label) ?? [];
+    const account = this.accountFor(label);
+    if (account === null) return undefined;
     const result = await this.options.backend.prepare({
+      ...account,
       ...(this.config.policy.file ? { policyFile: this.config.policy.file } : {}),
       profile: this.hats.profile,
       hat,
@@ -165,6 +168,50 @@ export class Supervisor {
     for (const warning of startupWarnings(result.prepared, this.config.policy.file, this.options.verbose ?? false)) this.options.output.warn(`warning: ${warning}`);
     this.prepared.set(label, result.prepared);
     return result.prepared;
+  }
+
+  private warnedNotRoot = false;
+
+  /**
+   * uid/gid for a pool from its sites' `user:`/`group:` ({} = none asked, or not root); null = the pool
+   * must not start (conflicting sites, unknown name).
+   */
+  private accountFor(label: string): { uid?: number; gid?: number } | null {
+    const wanted = poolAccounts(this.config, this.hats).get(label);
+    if (!wanted) return {};
+    const source = this.config.source;
+    if (wanted.conflict) {
+      this.options.output.warn(formatDiagnostic({ file: source, line: 1, col: 1, severity: 'error', code: 'serve/account-conflict', message: `${wanted.conflict}; not starting that pool` }));
+      return null;
+    }
+    if (process.getuid?.() !== 0) {
+      if (!this.warnedNotRoot) {
+        this.warnedNotRoot = true;
+        this.options.output.warn(formatDiagnostic({ file: source, line: 1, col: 1, severity: 'warning', code: 'serve/account-needs-root', message: `user:/group: of ${wanted.sites.join(', ')} ignored: the supervisor does not run as root, so every worker runs as uid ${process.getuid?.() ?? '?'}` }));
+      }
+      return {};
+    }
+    const read = (file: string): string => { try { return readFileSync(file, 'utf8'); } catch { return ''; } };
+    let uid: number | undefined;
+    let gid: number | undefined;
+    if (wanted.user !== undefined) {
+      const user = resolveAccountId(wanted.user, read('/etc/passwd'));
+      if (!user) {
+        this.options.output.warn(formatDiagnostic({ file: source, line: 1, col: 1, severity: 'error', code: 'serve/unknown-user', message: `user '${wanted.user}' of ${wanted.sites.join(', ')} is not in /etc/passwd; not starting ${label}` }));
+        return null;
+      }
+      uid = user.id;
+      gid = user.primaryGid;
+    }
+    if (wanted.group !== undefined) {
+      const group = resolveAccountId(wanted.group, read('/etc/group'));
+      if (!group) {
+        this.options.output.warn(formatDiagnostic({ file: source, line: 1, col: 1, severity: 'error', code: 'serve/unknown-group', message: `group '${wanted.group}' of ${wanted.sites.join(', ')} is not in /etc/group; not starting ${label}` }));
+        return null;
+      }
+      gid = group.id;
+    }
+    return { ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}) };
   }
 
   private async startFront(): Promise<void> {

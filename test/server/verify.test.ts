@@ -76,3 +76,20 @@ test('after a refused worker, the replacement that passes verification serves', 
     await server.stop();
   }
 });
+
+test('user: of a site reaches the pool\'s confinement as a uid (root), or is reported as ignored (not root)', async () => {
+  const { startFromYaml } = await import('./helpers.js');
+  const server = await startFromYaml(`
+listen: 127.0.0.1:0
+sites:
+  - { serverName: a.example, documentRoot: public, user: 65534 }
+`, { 'public/index.html': 'hi\n' });
+  try {
+    const status = await serverStatus(server.adminPort);
+    const pool = status.pools.find((p: { label: string }) => p.label.endsWith('a.example'));
+    if (process.getuid?.() === 0) assert.equal(pool?.confinement.uid, 65534, JSON.stringify(status.pools));
+    else assert.ok(server.messages.some((m) => /serve\/account-needs-root/.test(m)), server.messages.join('\n'));
+  } finally {
+    await server.stop();
+  }
+});
