@@ -49,7 +49,8 @@ export function nodeFileReader(): FileReader {
       }
     },
     readFile(path) {
-      try { return readFileSync(path); } catch { return undefined; }
+      // Only regular files: a device or FIFO (include "/dev/zero") would be read forever or block.
+      try { return statSync(path).isFile() ? readFileSync(path) : undefined; } catch { return undefined; }
     },
     listDirectory(path) {
       try { return readdirSync(path); } catch { return undefined; }

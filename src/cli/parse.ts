@@ -50,7 +50,10 @@ export async function readPolicyInput(arg: string, io: CliIo): Promise<PolicyInp
   const path = resolve(io.cwd, arg);
   let bytes: Buffer;
   try {
-    if (statSync(path).isDirectory()) throw new InputError(`${arg}: is a directory (name the policy files inside it)`);
+    const stat = statSync(path);
+    if (stat.isDirectory()) throw new InputError(`${arg}: is a directory (name the policy files inside it)`);
+    // A device or FIFO (/dev/zero, /dev/tty) would be read forever or block: use '-' for a stream.
+    if (!stat.isFile()) throw new InputError(`${arg}: not a regular file (use - to read standard input)`);
     bytes = readFileSync(path);
   } catch (error) {
     if (error instanceof InputError) throw error;

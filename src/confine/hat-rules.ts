@@ -16,6 +16,8 @@ export interface PolicyFiles {
 export const nodePolicyFiles: PolicyFiles = {
   read(path) {
     try {
+      // Only regular files: a device or FIFO would be read forever or block.
+      if (!statSync(path).isFile()) return { error: 'not a regular file' };
       return { text: readFileSync(path, 'latin1') };
     } catch (error) {
       return { error: (error as NodeJS.ErrnoException).code ?? String(error) };

@@ -7,6 +7,10 @@ export function nodeFileSystem(): WebFileSystem {
   return {
     read(path) {
       try {
+        // Only regular files: a device or FIFO would be read forever or block.
+        const s = statSync(path);
+        if (s.isDirectory()) return { error: 'is a directory' };
+        if (!s.isFile()) return { error: 'not a regular file' };
         return { text: decodeSource(readFileSync(path)).text };
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
