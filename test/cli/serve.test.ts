@@ -15,6 +15,21 @@ test('hatter serve --help shows usage and examples', async () => {
   assert.match(result.stdout, /hatter serve \[CONFIG\]/);
   assert.match(result.stdout, /--listen HOST:PORT/);
   assert.match(result.stdout, /curl -H 'Host: bob\.localhost'/);
+  assert.match(result.stdout, /--load-policy +AppArmor: load \(replace\) the configured policy with apparmor_parser -r/);
+  assert.match(result.stdout, /-v, --verbose/);
+});
+
+test('--load-policy without a policy file is exit 2 and says why', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hatter-cli-serve-'));
+  const file = join(dir, 'hatter.yaml');
+  writeFileSync(file, 'listen: 127.0.0.1:0\nadmin: off\nbackend: apparmor\nsites:\n  - serverName: a.test\n    documentRoot: a\n');
+  try {
+    const result = await runCli(['serve', file, '--load-policy']);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /--load-policy needs a policy file \(policy\.file in the configuration\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a missing configuration file is exit 2 with the path', async () => {
