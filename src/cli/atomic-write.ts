@@ -18,7 +18,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, options
   } catch {
     existing = undefined;
   }
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  // Short enough for any name up to NAME_MAX: at most 100 characters of the original name are kept.
+  const tmp = join(dirname(path), `.${basename(path).slice(0, 100)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const mode = existing?.mode ?? options.mode ?? 0o644;
   const fd = openSync(tmp, 'wx', mode);
   try {

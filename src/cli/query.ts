@@ -31,8 +31,8 @@ Options:
 Examples:
   hatter query --policy /etc/apparmor.d/usr.sbin.apache2 --profile apache2//alice.example \\
       --file /srv/www/bob/wp-config.php --perm r
-  hatter query --policy examples/policy/usr.sbin.apache2-sites --profile apache2//bob.localhost \\
-      --file /srv/www/bob.localhost/index.html --perm r --json
+  hatter query --policy examples/policy/usr.sbin.apache2-sites --profile apache2-sites//bob.localhost \\
+      --file /srv/www/alice/secret.txt --perm r --json
   hatter query --policy ./php-fpm --profile php-fpm --capability setuid
   hatter query --policy ./p --profile p --network inet stream --access connect
 

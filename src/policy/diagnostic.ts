@@ -67,13 +67,20 @@ export function makeDiagnostic(
   return { file, line, col, offset, length, severity, code, message, ...extra };
 }
 
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** Text quoted from user input must not reach a terminal raw (ESC sequences) or break the one-line form. */
+function printable(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** `file:line:col: severity: message [code]`, then the include chain and hint on indented lines. */
 export function formatDiagnostic(d: Diagnostic): string {
-  let text = `${d.file}:${d.line}:${d.col}: ${d.severity}: ${d.message} [${d.code}]`;
+  let text = `${printable(d.file)}:${d.line}:${d.col}: ${d.severity}: ${printable(d.message)} [${d.code}]`;
   for (const via of [...(d.includeChain ?? [])].reverse()) {
     text += `\n  included from ${via.file}:${via.line}:${via.col}`;
   }
-  if (d.hint) text += `\n  hint: ${d.hint}`;
+  if (d.hint) text += `\n  hint: ${printable(d.hint)}`;
   return text;
 }
 

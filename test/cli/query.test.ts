@@ -146,3 +146,11 @@ test('a path-named profile asked for by its basename gets a suggestion', withPol
   assert.equal(r.code, 2);
   assert.match(r.stderr, /no profile or hat named 'webd' \(did you mean '\/usr\/bin\/webd'\?\)/);
 }));
+
+test('an unknown capability is a usage error, not an answer', withPolicy(POLICY, async (dir, file) => {
+  const result = await runCli(['query', '--policy', file, '--profile', 'web', '--capability', 'bogus'], { cwd: dir });
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /'bogus' is not a capability/);
+  const known = await runCli(['query', '--policy', file, '--profile', 'web', '--capability', 'CAP_CHOWN'], { cwd: dir });
+  assert.equal(known.code, 1, known.stderr);
+}));

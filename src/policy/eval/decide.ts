@@ -3,6 +3,7 @@
 // those with the highest key (4 × priority + offset; deny 3, exact allow of an exec bit 2, allow 1,
 // prompt 0) count; deny denies, allows union, prompt asks. Then the profile mode decides unmatched bits.
 import { canonicalizePath, compilePattern, compileRuleSet, lookup, matches } from '../aare/index.js';
+import { CAPABILITIES } from '../check/tables.js';
 import type { ExecMode, RuleRef } from '../resolve/index.js';
 import {
   CLASS_ACCESS, FILE_BITS, normalizeAccess, patternMatches, PatternCache,
@@ -323,6 +324,10 @@ function decideLink(profile: CompiledProfile, request: Extract<AccessRequest, { 
 
 function decideCapability(profile: CompiledProfile, request: Extract<AccessRequest, { class: 'capability' }>): Decision {
   const name = request.name.toLowerCase().replace(/^cap_/, '');
+  if (!CAPABILITIES.includes(name)) {
+    const near = CAPABILITIES.find((c) => c.startsWith(name.slice(0, 4)));
+    throw new UnknownRequestError(`'${request.name}' is not a capability${near ? ` (did you mean '${near}'?)` : ''}; names are capabilities(7) names without CAP_, e.g. dac_override`, 'query/unknown-permission');
+  }
   const candidates = profile.capabilities.filter((c) => c.names.size === 0 || c.names.has(name));
   return assemble(profile, request, [finishBit(profile, name, resolveBit(candidates, () => true, (r) => keyOf(r, false, false)))]);
 }
