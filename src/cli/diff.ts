@@ -57,7 +57,7 @@ function firstWitness(diff: PolicyDiff) {
 }
 
 function printDiff(io: CliIo, diff: PolicyDiff): void {
-  if (diff.equal) { io.stdout.write(`equal: ${diff.profiles.length} profiles and hats decide every request the same way\n`); return; }
+  if (diff.equal) { const n = diff.profiles.length; io.stdout.write(`equal: ${n === 1 ? 'the profile decides' : `all ${n} profiles and hats decide`} every request the same way\n`); return; }
   for (const p of diff.profiles) {
     if (p.equal) continue;
     io.stdout.write(`${p.label}: different\n`);
@@ -135,7 +135,9 @@ export const command: Command = {
     if (!before.ok || !after.ok) {
       if (!before.ok) printDiagnostics(io, before.diagnostics);
       if (!after.ok) printDiagnostics(io, after.diagnostics);
-      io.stderr.write(`hatter diff: ${[!before.ok ? oldFile : '', !after.ok ? newFile : ''].filter(Boolean).join(' and ')} does not compile\n`);
+      const failed = [!before.ok ? oldFile : '', !after.ok ? newFile : ''].filter(Boolean);
+      const both = failed.length === 2 && failed[0] === failed[1];
+      io.stderr.write(`hatter diff: ${both ? failed[0] : failed.join(' and ')} ${failed.length === 2 && !both ? 'do' : 'does'} not compile or cannot be read\n`);
       return EXIT_USAGE;
     }
     const diff = diffPolicies(before.compiled, after.compiled);
