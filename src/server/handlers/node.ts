@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Handler, HandlerContext } from '../handler.js';
 import { LazyRequest } from './node-request.js';
+import { RealResponse, takePendingBody } from './node-response.js';
 import { drained, failInternally, logHandlerError, sendStatus } from './respond.js';
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
@@ -74,7 +75,7 @@ export class NodeHandler implements Handler {
     try {
       const result = handler(request);
       response = result instanceof Promise ? await settleOrAbort(result, ctx) : result;
-      if (!(response instanceof Response)) throw new TypeError('the handler did not return a Response');
+      if (!(response instanceof RealResponse)) throw new TypeError('the handler did not return a Response');
     } catch (error) {
       if (ctx.signal.aborted) return sendStatus(res, 504);
       return failInternally(res, 'handlers/node-handler-error', `node module ${this.modulePath}`, error);
@@ -241,12 +242,15 @@ function hasContentLength(headers: readonly string[]): boolean {
 function sendCompleteResponse(response: Response, req: IncomingMessage, res: ServerResponse): boolean {
   const status = response.status;
   const bodiless = req.method === 'HEAD' || status === 204 || status === 304 || status < 200;
-  const body = response.body === null || bodiless ? null : completeBody(response);
+  // A worker's own Response keeps a string or byte body aside (node-response.ts): no stream to look at.
+  const pending = takePendingBody(response);
+  const body = pending !== undefined ? (bodiless ? null : pending)
+    : response.body === null || bodiless ? null : completeBody(response);
   if (body === undefined) return false;
   const headers = responseHeaders(response);
   if (body === null) {
     // The body of a bodiless status is dropped unread.
-    if (response.body !== null) response.body.cancel().catch(() => {});
+    if (pending === undefined && response.body !== null) response.body.cancel().catch(() => {});
     else if (!bodiless && !hasContentLength(headers)) headers.push('content-length', '0');
     res.writeHead(status, response.statusText || undefined, headers);
     res.end();
