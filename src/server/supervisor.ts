@@ -3,7 +3,7 @@
 // and answers the status page. Signals only enqueue events; one loop acts on them (nginx's master):
 // reload = new pools first, then drain the old ones; stop = drain with a deadline, then kill.
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, type WriteStream } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import { constants, tmpdir } from 'node:os';
@@ -18,7 +18,8 @@ import { Pool } from './pool.js';
 import { fastcgiConnectPorts, poolAccounts, resolveAccountId } from './confinement-needs.js';
 import { sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
 import { UNTRUSTED_INPUT_HAT } from '../web/index.js';
-import { sitesNeedingPhpFpm, startPhpFpmSites, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
+import { DEFAULT_PHP_FPM_BINARY, phpFpmRoutes, sitesNeedingPhpFpm, startPhpFpmSites, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
+import type { PhpFpmOptions } from './fastcgi/php-fpm.js';
 
 export interface SupervisorOutput {
   /** Startup and lifecycle messages (stderr). */
@@ -112,8 +113,12 @@ export class Supervisor {
     // `phpFpm: true` handlers: one PHP-FPM master per site, started here; workers get its address.
     if (sitesNeedingPhpFpm(this.config).length) {
       this.phpFpmRoot = mkdtempSync(join(tmpdir(), 'hatter-php-fpm-'));
+      const { Router } = await import('./routing.js');
+      const { hatChooser } = await import('./policy-hats.js');
+      const router = new Router(this.config, hatChooser(this.hats));
+      const routes = phpFpmRoutes(this.config, (index, uri) => router.routeUri(index, uri));
       try {
-        this.phpFpm = await startPhpFpmSites(this.config, this.phpFpmRoot);
+        this.phpFpm = await startPhpFpmSites(this.config, this.phpFpmRoot, (site, runDir) => this.phpFpmConfinement(routes.get(site), site, runDir));
       } catch (error) {
         throw new ServeError('serve/php-fpm-failed', `cannot start PHP-FPM: ${(error as Error).message}`);
       }
@@ -168,6 +173,43 @@ export class Supervisor {
     for (const warning of startupWarnings(result.prepared, this.config.policy.file, this.options.verbose ?? false)) this.options.output.warn(`warning: ${warning}`);
     this.prepared.set(label, result.prepared);
     return result.prepared;
+  }
+
+  /**
+   * How a site's PHP-FPM master runs. AppArmor: the master stays in the supervisor's profile and FPM
+   * moves each child into the hat itself (`apparmor_hat`, as mod_apparmor's users configure it).
+   * Landlock: the master is started through the backend with the hat's ruleset plus what FPM needs to
+   * run (its binary and libraries, /etc/php, its run directory), so the master and every child it forks
+   * are confined; the supervisor verifies it like a worker. none: a plain spawn.
+   */
+  private async phpFpmConfinement(route: { label: string; hat: string | null; others: string[] } | undefined, site: string, runDir: string): Promise<Partial<PhpFpmOptions>> {
+    if (!route) return {};
+    if (route.others.length) {
+      this.options.output.warn(`warning: ${site}: PHP locations route to ${[route.label, ...route.others].join(', ')}; its one PHP-FPM master runs in ${route.label}`);
+    }
+    const backend = this.options.backend;
+    // With `none` on an AppArmor host, an unconfined master's children could not change_hat at all.
+    if (backend.name === 'apparmor') return route.hat === null ? {} : { apparmorHat: route.hat };
+    if (backend.name !== 'landlock') return {};
+    // The ruleset is built from paths that exist now: the run directory must be there first.
+    mkdirSync(runDir, { recursive: true });
+    const binary = DEFAULT_PHP_FPM_BINARY;
+    const needs = nodeRuntimeNeeds(process.env, existsSync(binary) ? binary : process.execPath);
+    const system = ['/etc/php', '/usr/share/php', '/etc/localtime', '/usr/share/zoneinfo', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf', '/dev/urandom'].filter((path) => existsSync(path));
+    const result = await backend.prepare({
+      ...(this.config.policy.file ? { policyFile: this.config.policy.file } : {}),
+      profile: this.hats.profile,
+      hat: route.hat,
+      runtime: { read: [...needs.read, ...system], write: [runDir, '/dev/null'], exec: needs.exec },
+    });
+    for (const d of result.diagnostics) this.options.output.warn(formatDiagnostic(d));
+    const prepared = result.prepared;
+    if (!prepared) throw new ServeError('serve/php-fpm-failed', `cannot confine the PHP-FPM master of ${site} to ${route.label}`);
+    this.options.output.info(`hatter serve: PHP-FPM for ${site} runs confined to ${route.label} (${backend.name})`);
+    return {
+      spawnMaster: (command, args, options) => backend.spawn(prepared, command, args, options),
+      verifyMaster: (pid) => backend.verify(prepared, pid),
+    };
   }
 
   private warnedNotRoot = false;

@@ -10,6 +10,26 @@ function wantsPhpFpm(handler: HandlerConfig | undefined): boolean {
   return handler?.type === 'fastcgi' && handler.phpFpm === true && handler.address === undefined;
 }
 
+/**
+ * Where each such site's PHP runs: the route of its first `phpFpm: true` location (a prefix location's
+ * own route; a regex location or the site's default handler: the route of `/`). One master per site,
+ * so a site whose PHP locations route to different hats gets the first one (and a warning from serve).
+ */
+export function phpFpmRoutes(config: ServeConfig, route: (siteIndex: number, uri: string) => { label: string; hat: string | null }): Map<string, { label: string; hat: string | null; others: string[] }> {
+  const routes = new Map<string, { label: string; hat: string | null; others: string[] }>();
+  config.sites.forEach((site, index) => {
+    const found: { label: string; hat: string | null }[] = [];
+    for (const location of site.locations) {
+      if (!wantsPhpFpm(location.handler)) continue;
+      found.push(route(index, location.match.kind === 'prefix' ? location.match.prefix : '/'));
+    }
+    if (wantsPhpFpm(site.handler)) found.push(route(index, '/'));
+    const first = found[0];
+    if (first) routes.set(site.serverName, { ...first, others: [...new Set(found.map((r) => r.label))].filter((l) => l !== first.label) });
+  });
+  return routes;
+}
+
 /** Server names of the sites with at least one `phpFpm: true` handler that has no address. */
 export function sitesNeedingPhpFpm(config: ServeConfig): string[] {
   return config.sites
@@ -46,7 +66,8 @@ export interface PhpFpmSites {
  * ones already running are stopped and the error (PhpFpmError, with FPM's log) is thrown.
  */
 export async function startPhpFpmSites(
-  config: ServeConfig, runRoot: string, perSite: (serverName: string) => Partial<PhpFpmOptions> = () => ({}),
+  config: ServeConfig, runRoot: string,
+  perSite: (serverName: string, runDir: string) => Partial<PhpFpmOptions> | Promise<Partial<PhpFpmOptions>> = () => ({}),
 ): Promise<PhpFpmSites> {
   const masters = new Map<string, PhpFpmMaster>();
   const stop = async () => {
@@ -55,7 +76,8 @@ export async function startPhpFpmSites(
   try {
     for (const serverName of sitesNeedingPhpFpm(config)) {
       const directory = serverName.replace(/[^A-Za-z0-9._-]/g, '_');
-      const master = await startPhpFpm({ siteName: serverName, runDir: join(runRoot, directory), ...perSite(serverName) });
+      const runDir = join(runRoot, directory);
+      const master = await startPhpFpm({ siteName: serverName, runDir, ...await perSite(serverName, runDir) });
       masters.set(serverName, master);
     }
   } catch (error) {

@@ -2,7 +2,7 @@
 //   php-fpm8.2 -F -y <run dir>/php-fpm.conf -d opcache.lockfile_path=<run dir>
 // It listens on a UNIX socket in the site's run dir. `apparmor_hat` is only emitted when AppArmor is
 // active: on a host without it, FPM children fail to start and the master respawns them endlessly.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -32,6 +32,13 @@ export interface PhpFpmOptions {
   /** php_admin_value[...] entries (e.g. open_basedir). */
   readonly adminValues?: Readonly<Record<string, string>>;
   readonly readyTimeoutMs?: number;
+  /**
+   * Starts the master process (default: a plain spawn). hatter serve passes its confinement backend's
+   * spawn here, so the master and every child it forks run confined to the site's hat (Landlock).
+   */
+  readonly spawnMaster?: (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+  /** Checked once the master listens; a failure stops it (serve: the backend's verify). */
+  readonly verifyMaster?: (pid: number) => Promise<{ readonly ok: boolean; readonly detail: string }>;
 }
 
 export class PhpFpmError extends Error {
@@ -127,7 +134,8 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmMaster>
 
   const args = ['-F', '-y', paths.config, '-d', `opcache.lockfile_path=${resolve(options.runDir)}`];
   if (isRoot) args.push('-R'); // the master may run as root; the children take `user`
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+  const spawnOptions: SpawnOptions = { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } };
+  const child = options.spawnMaster ? options.spawnMaster(binary, args, spawnOptions) : spawn(binary, args, spawnOptions);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { if (stderr.length < 8192) stderr += chunk; });
   const exited = new Promise<number | null>((resolveExit) => {
@@ -140,6 +148,10 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmMaster>
   };
   try {
     await waitReady(paths.socket, exited, options.readyTimeoutMs ?? 10_000);
+    if (options.verifyMaster && child.pid !== undefined) {
+      const verdict = await options.verifyMaster(child.pid);
+      if (!verdict.ok) throw new PhpFpmError(`the php-fpm master (pid ${child.pid}) is not confined as prepared: ${verdict.detail}`);
+    }
   } catch (error) {
     await master.stop();
     const log = readTail(paths.log) || stderr;
