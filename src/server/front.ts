@@ -8,7 +8,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { adoptHandle, closeHandle, detachSocket } from './handles.js';
 import { parseRequestHead } from './http-head.js';
 import { hatChooser } from './policy-hats.js';
-import { sendMessage, type FromFront, type RoutingSnapshot, type ToFront } from './protocol.js';
+import { sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront } from './protocol.js';
 import { Router } from './routing.js';
 
 let routing: RoutingSnapshot | undefined;
@@ -93,9 +93,7 @@ function onConnection(socket: Socket, initial: Buffer = Buffer.alloc(0), returne
     if (!detached) return;
     const bytes = detached.buffered.length ? Buffer.concat([buffer, detached.buffered]) : buffer;
     handoffs++;
-    send({ type: 'handoff', label: route.label, hat: route.hat, bytes: bytes.toString('base64') }, detached.handle, (error) => {
-      if (error) closeHandle(detached.handle);
-    });
+    sendHandle(process as never, { type: 'handoff', label: route.label, hat: route.hat, bytes: bytes.toString('base64') } satisfies FromFront, detached.handle);
   };
   socket.on('data', (chunk: Buffer) => {
     if (buffer.length === 0 && returned) {

@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { PoolSettings } from './config.js';
 import { closeHandle } from './handles.js';
-import { sendMessage, type FromWorker, type ToWorker, type WorkerStats } from './protocol.js';
+import { sendHandle, sendMessage, type FromWorker, type ToWorker, type WorkerStats } from './protocol.js';
 import { HISTOGRAM_BUCKETS, mergeInto, newHistogram, quantileMs } from './stats.js';
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'dead';
@@ -141,8 +141,7 @@ export class Pool {
 
   private give(worker: PoolWorker, handle: unknown, bytes: string): void {
     worker.connections++;
-    sendMessage(worker.child as never, { type: 'connection', bytes } satisfies ToWorker, handle, (error) => {
-      if (!error) return;
+    sendHandle(worker.child as never, { type: 'connection', bytes } satisfies ToWorker, handle, () => {
       worker.connections--;
       this.dispatch(handle, bytes);
     });

@@ -1,6 +1,7 @@
 // The IPC messages between supervisor, front and workers: flat, serializable, discriminated on `type`.
 // A connection's socket handle travels beside a message (child.send(message, handle)), never inside it.
 import type { ServeConfig } from './config.js';
+import { closeHandle } from './handles.js';
 import type { PolicyHats } from './policy-hats.js';
 
 /** Everything a front or worker needs to route requests exactly as the supervisor configured. */
@@ -79,4 +80,22 @@ export function sendMessage(target: undefined | { send?: (message: unknown, hand
     callback?.(error as Error);
     return false;
   }
+}
+
+/**
+ * Send a connection's handle to another process and close our copy once it has left. Node duplicates
+ * a raw handle into the message and, unlike for a net.Socket, never closes the sender's: without this,
+ * every process a connection passed through would keep it open (one descriptor per connection ever
+ * handed off, and a close by the worker would not end the connection). `onFailed` gets the handle back
+ * (still open) when it could not be sent; by default it is closed.
+ */
+export function sendHandle(
+  target: Parameters<typeof sendMessage>[0], message: object, handle: unknown,
+  onFailed: (handle: unknown) => void = closeHandle, onSent?: () => void,
+): void {
+  sendMessage(target, message, handle, (error) => {
+    if (error) onFailed(handle);
+    else closeHandle(handle);
+    onSent?.();
+  });
 }

@@ -16,7 +16,7 @@ import { closeHandle, type RawHandle } from './handles.js';
 import type { PolicyHats } from './policy-hats.js';
 import { Pool } from './pool.js';
 import { fastcgiConnectPorts, poolAccounts, resolveAccountId } from './confinement-needs.js';
-import { sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
+import { sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
 import { UNTRUSTED_INPUT_HAT } from '../web/index.js';
 import { DEFAULT_PHP_FPM_BINARY, phpFpmRoutes, sitesNeedingPhpFpm, startPhpFpmSites, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
 import type { PhpFpmOptions } from './fastcgi/php-fpm.js';
@@ -368,7 +368,7 @@ export class Supervisor {
       } satisfies ToWorker),
       onHandBack: (h, bytes) => this.returnToFront(h, bytes),
       onReject: (h, p) => {
-        if (!sendMessage(this.front as never, { type: 'reject', status: 503, retryAfter: 1, label: p.label } satisfies ToFront, h)) closeHandle(h);
+        sendHandle(this.front as never, { type: 'reject', status: 503, retryAfter: 1, label: p.label } satisfies ToFront, h);
       },
       onLog: (lines) => this.writeLog(lines),
       onEvent: (text) => this.options.output.info(`hatter serve: ${text}`),
@@ -386,14 +386,15 @@ export class Supervisor {
   }
 
   private returnToFront(handle: unknown, bytes: string): void {
-    if (this.stopped || !sendMessage(this.front as never, { type: 'return', bytes } satisfies ToFront, handle)) closeHandle(handle);
+    if (this.stopped) closeHandle(handle);
+    else sendHandle(this.front as never, { type: 'return', bytes } satisfies ToFront, handle);
   }
 
   private async dispatch(label: string, hat: string | null, handle: unknown, bytes: string): Promise<void> {
     const pool = await this.poolFor(label, hat);
     if (!pool || this.stopped) {
       if (!pool && !this.stopped) this.options.output.warn(`hatter serve: no pool for ${label}; connection refused`);
-      if (!pool && !this.stopped) sendMessage(this.front as never, { type: 'reject', status: 503, retryAfter: 5, label } satisfies ToFront, handle);
+      if (!pool && !this.stopped) sendHandle(this.front as never, { type: 'reject', status: 503, retryAfter: 5, label } satisfies ToFront, handle);
       else closeHandle(handle);
       return;
     }

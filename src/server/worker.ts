@@ -10,7 +10,7 @@ import { installDeferredBodyResponse } from './handlers/node-response.js';
 import type { Handler, HandlerConfig, HandlerContext } from './handler.js';
 import { adoptHandle, detachSocket } from './handles.js';
 import { hatChooser } from './policy-hats.js';
-import { sendMessage, type FromWorker, type RoutingSnapshot, type ToWorker } from './protocol.js';
+import { sendHandle, sendMessage, type FromWorker, type RoutingSnapshot, type ToWorker } from './protocol.js';
 import { Router, type Route } from './routing.js';
 import { newHistogram, record } from './stats.js';
 
@@ -188,7 +188,7 @@ function handBackConnection(conn: Connection, head: Buffer): void {
   const bytes = detached.buffered.length ? Buffer.concat([head, detached.buffered]) : head;
   // Node sends one handle at a time and queues the rest: stay alive until every one has left.
   pendingHandBacks++;
-  send({ type: 'handback', bytes: bytes.toString('base64') }, detached.handle, () => { pendingHandBacks--; maybeExit(); });
+  sendHandle(process as never, { type: 'handback', bytes: bytes.toString('base64') } satisfies FromWorker, detached.handle, undefined, () => { pendingHandBacks--; maybeExit(); });
 }
 
 function handlerFor(config: HandlerConfig): Handler {
@@ -205,6 +205,7 @@ function serve(req: IncomingMessage, res: ServerResponse, route: Route, conn: Co
   const maxBody = routing!.config.front.maxBodyBytes;
   const length = Number(req.headers['content-length'] ?? 0);
   if (length > maxBody) { errors++; plainResponse(res, 413, `body larger than ${maxBody} bytes`, true); return; }
+  if (req.headers['transfer-encoding'] !== undefined) limitChunkedBody(req, res, maxBody);
   const started = performance.now();
   const entry: InFlight = { res, deadline: started + routing!.config.pool.requestTimeoutMs };
   inFlight.add(entry);
@@ -250,6 +251,32 @@ function serve(req: IncomingMessage, res: ServerResponse, route: Route, conn: Co
     process.stderr.write(`hatter worker ${label}: handler failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
     plainResponse(res, 500, 'internal server error');
   });
+}
+
+/**
+ * A chunked body has no length up front: count it as the parser delivers it (IncomingMessage.push, so
+ * the handler's own reading is untouched) and stop at maxBodyBytes with 413, or a reset once the
+ * handler has already answered.
+ */
+function limitChunkedBody(req: IncomingMessage, res: ServerResponse, maxBody: number): void {
+  const push = req.push;
+  let seen = 0;
+  req.push = function limitedPush(this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk !== null && chunk !== undefined) {
+      seen += (chunk as Buffer).length;
+      if (seen > maxBody) {
+        req.push = push;
+        errors++;
+        if (res.headersSent) res.destroy();
+        else {
+          res.once('finish', () => req.socket.destroy());
+          plainResponse(res, 413, `body larger than ${maxBody} bytes`, true);
+        }
+        return false;
+      }
+    }
+    return push.call(this, chunk, encoding);
+  };
 }
 
 function retire(reason: string): void {

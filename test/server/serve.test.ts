@@ -3,6 +3,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
+import { readdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../support/repo.js';
 import { get, json, poolRequests, raw, RawConnection, serverStatus, sleep, startFromFile, startFromYaml, type TestServer } from './helpers.js';
@@ -155,6 +157,44 @@ describe('fixture sites: limits, failures, hand-back and reload', () => {
     const status = await serverStatus(server.adminPort);
     for (const pool of status.pools as any[]) assert.equal(pool.requests, 0, `${pool.label} served a malformed request`);
     assert.ok(status.front.rejected >= cases.length);
+  });
+
+  test('a connection handed to a worker stays open in no other process (no descriptor left behind per connection)', { skip: process.platform !== 'linux' && 'needs /proc' }, async () => {
+    // The supervisor runs in this test process: every handle it relays passes through here.
+    const open = (): number => readdirSync('/proc/self/fd').length;
+    await get(server.port, 'alpha.test', '/echo');
+    await sleep(200);
+    const before = open();
+    for (let i = 0; i < 60; i++) assert.equal((await get(server.port, 'alpha.test', '/echo')).status, 200);
+    await sleep(300);
+    assert.ok(open() - before < 10, `descriptors grew from ${before} to ${open()} over 60 connections`);
+  });
+
+  test('a chunked body is held to maxBodyBytes too: 413 once it passes the limit, and the worker lives on', async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 0x62);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(server.port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+      socket.on('close', () => resolve(text));
+      socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' || error.code === 'EPIPE' ? resolve(text) : reject(error)));
+      socket.write('POST /echo HTTP/1.1\r\nHost: alpha.test\r\nTransfer-Encoding: chunked\r\n\r\n');
+      // 25 MiB in 1 MiB chunks against a 20,000,000-byte limit; the server cuts in before the end.
+      let sent = 0;
+      const more = (): void => {
+        while (sent < 25 && !socket.destroyed) {
+          sent++;
+          socket.write(`${chunk.length.toString(16)}\r\n`); socket.write(chunk); const ok = socket.write('\r\n');
+          if (!ok) { socket.once('drain', more); return; }
+        }
+        if (!socket.destroyed) socket.write('0\r\n\r\n');
+      };
+      more();
+    });
+    assert.match(reply, /^HTTP\/1\.1 413 /);
+    assert.match(reply, /Connection: close/i);
+    const after = await json(server.port, 'alpha.test', '/echo', { method: 'POST', body: 'small', headers: { 'transfer-encoding': 'chunked' } });
+    assert.equal(after.bodyBytes, 5);
   });
 
   test('a 10 MB upload reaches the Node handler whole', async () => {
