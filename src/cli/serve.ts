@@ -144,7 +144,7 @@ export const command: Command = {
     const supervisor = running.supervisor;
     const urls = supervisor.addresses.map((a) => `http://${formatListenAddress(a)}/`);
     io.stderr.write(`hatter serve: ${prepared.config.sites.length} site(s) from ${file}\n`);
-    io.stderr.write(`hatter serve: listening on ${urls.join(', ')}; backend ${backend.name} (${reason})\n`);
+    io.stderr.write(`hatter serve: listening on ${urls.join(', ')}; backend ${reason}\n`);
     if (supervisor.adminAddress) io.stderr.write(`hatter serve: status page http://${formatListenAddress(supervisor.adminAddress)}/_hatter/status\n`);
     if (demo) io.stderr.write(demoInstructions(formatListenAddress(supervisor.addresses[0]!), backend.name));
     if (backend.name === 'none') io.stderr.write(NONE_BANNER);

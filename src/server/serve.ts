@@ -2,7 +2,7 @@
 // the policy's hats, choose the confinement backend, start the supervisor. Used by `hatter serve` and by
 // the integration tests, so both run exactly the same code.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,13 +76,21 @@ export function concreteDemoPolicy(policyFile: string, demoDir: string): string 
     .replace(/^@\{HATTER_MODULES\}=.*$/m, `@{HATTER_MODULES}=${quote(modules)}`)
     .replace(/^@\{HATTER_LAUNCH\}=.*$/m, (line) => (launcher ? `@{HATTER_LAUNCH}=${quote(real(launcher))}` : line));
   // One directory per distinct text, rewritten atomically: repeated starts do not pile up copies.
-  const dir = join(tmpdir(), `hatter-demo-policy-${createHash('sha256').update(concrete).digest('hex').slice(0, 12)}`);
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const target = join(dir, basename(policyFile));
-  const temporary = `${target}.${process.pid}.tmp`;
-  writeFileSync(temporary, concrete);
-  renameSync(temporary, target);
-  return target;
+  const shared = join(tmpdir(), `hatter-demo-policy-${createHash('sha256').update(concrete).digest('hex').slice(0, 12)}`);
+  const writeIn = (dir: string): string => {
+    const target = join(dir, basename(policyFile));
+    const temporary = `${target}.${process.pid}.tmp`;
+    writeFileSync(temporary, concrete);
+    renameSync(temporary, target);
+    return target;
+  };
+  try {
+    mkdirSync(shared, { recursive: true, mode: 0o755 });
+    return writeIn(shared);
+  } catch {
+    // Another user made that directory first (say, root with --load-policy): use a private one.
+    return writeIn(mkdtempSync(join(tmpdir(), 'hatter-demo-policy-')));
+  }
 }
 
 export function applyOverrides(config: ServeConfig, overrides: ServeOverrides): ServeConfig {
@@ -105,7 +113,14 @@ export interface PreparedServe {
 export function prepareServe(loaded: { config?: ServeConfig; diagnostics: readonly Diagnostic[] }, overrides: ServeOverrides, demo: boolean): { prepared?: PreparedServe; diagnostics: readonly Diagnostic[] } {
   if (!loaded.config) return { diagnostics: loaded.diagnostics };
   let config = applyOverrides(loaded.config, overrides);
-  if (demo && config.policy.file) config = { ...config, policy: { ...config.policy, file: concreteDemoPolicy(config.policy.file, config.configDir) } };
+  if (demo && config.policy.file) {
+    try {
+      config = { ...config, policy: { ...config.policy, file: concreteDemoPolicy(config.policy.file, config.configDir) } };
+    } catch (error) {
+      const file = config.policy.file ?? config.source;
+      return { diagnostics: [...loaded.diagnostics, { file, line: 1, col: 1, severity: 'error', code: 'serve/demo-policy-unwritable', message: `cannot write the demo policy's concrete copy in ${tmpdir()}: ${(error as Error).message}` }] };
+    }
+  }
   const policy = loadPolicyHats(config);
   const diagnostics = [...loaded.diagnostics, ...policy.diagnostics];
   if (!policy.hats) return { diagnostics };
