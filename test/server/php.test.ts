@@ -8,6 +8,14 @@ import { DEFAULT_PHP_FPM_BINARY } from '../../src/server/fastcgi/index.js';
 import { get, startFromYaml, type TestServer } from './helpers.js';
 
 const skip = existsSync(DEFAULT_PHP_FPM_BINARY) ? false : `skipped: ${DEFAULT_PHP_FPM_BINARY} not installed (apt-get install php-fpm)`;
+/** One site whose .php files go to the PHP-FPM master hatter starts for it. */
+const PHP_SITE = `sites:
+  - serverName: php.test
+    documentRoot: www
+    locations:
+      - regex: '\\.php$'
+        handler: { type: fastcgi, phpFpm: true, root: www }
+`;
 let server: (TestServer & { dir: string }) | undefined;
 
 function openUp(dir: string): void {
@@ -23,13 +31,7 @@ before(async () => {
   if (skip) return;
   server = await startFromYaml(`listen: 127.0.0.1:0
 backend: none
-sites:
-  - serverName: php.test
-    documentRoot: www
-    locations:
-      - regex: '\\.php$'
-        handler: { type: fastcgi, phpFpm: true, root: www }
-`, { 'www/hello.php': '<?php echo "php says hello from ", $_SERVER["SCRIPT_NAME"], " ", $_GET["x"] ?? "", "\\n";', 'www/index.html': 'static\n' });
+${PHP_SITE}`, { 'www/hello.php': '<?php echo "php says hello from ", $_SERVER["SCRIPT_NAME"], " ", $_GET["x"] ?? "", "\\n";', 'www/index.html': 'static\n' });
   openUp(server.dir);
 });
 after(async () => { await server?.stop(); });
@@ -58,13 +60,7 @@ test('under Landlock, the site\'s PHP-FPM master and its children run confined t
     confined = await startFromYaml(`listen: 127.0.0.1:0
 backend: landlock
 policy: { file: policy/hatter-php, profile: hatter-php }
-sites:
-  - serverName: php.test
-    documentRoot: www
-    locations:
-      - regex: '\\.php$'
-        handler: { type: fastcgi, phpFpm: true, root: www }
-`, {
+${PHP_SITE}`, {
       'policy/hatter-php': 'profile hatter-php {\n  ^php.test {\n    /tmp/hatter-serve-test-*/www/** r,\n  }\n}\n',
       'www/read.php': '<?php $r = @file_get_contents($_GET["path"]); echo $r === false ? "refused\\n" : $r;',
       'www/own.txt': 'own file\n',
