@@ -12,7 +12,7 @@ import { cgiEnvironment, type CgiScript } from './cgi-environment.js';
 import { CgiResponseError, isLocalRedirect, readCgiHead, relayCgiResponse } from './cgi-response.js';
 import { failInternally, logHandlerError, sendStatus } from './respond.js';
 import {
-  isRefusal, pathSegments, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
+  isRefusal, mapOntoRoot, refusalForError, resolveInside, RootDirectory, type PathRefusal,
 } from './request-path.js';
 
 export interface CgiHandlerOptions {
@@ -64,16 +64,9 @@ export class CgiHandler implements Handler {
   }
 
   private async serve(request: RequestHead, res: ServerResponse, ctx: HandlerContext, redirects: number): Promise<void> {
-    const target = splitTarget(request.url);
-    if (isRefusal(target)) return sendStatus(res, target.refused);
-    const mapped = pathSegments(target.rawPath, ctx.locationPrefix);
-    if (isRefusal(mapped)) return sendStatus(res, mapped.refused);
-    let rootReal: string;
-    try {
-      rootReal = await this.root.resolve();
-    } catch (error) {
-      return failInternally(res, 'handlers/root-unavailable', `cgi root ${this.root.path}`, error);
-    }
+    const onRoot = await mapOntoRoot(request.url, ctx.locationPrefix, this.root, 'cgi', res);
+    if (!onRoot) return;
+    const { target, mapped, rootReal } = onRoot;
     const script = await findScript(rootReal, mapped.segments, mapped.mount, target.rawPath.endsWith('/'));
     if (isRefusal(script)) return sendStatus(res, script.refused);
 

@@ -10,7 +10,7 @@ import { cgiEnvironment, type CgiScript } from './cgi-environment.js';
 import { CgiResponseError, readCgiHead, relayCgiResponse } from './cgi-response.js';
 import { failInternally, logHandlerError, sendStatus } from './respond.js';
 import {
-  isRefusal, pathSegments, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
+  isRefusal, mapOntoRoot, refusalForError, resolveInside, RootDirectory, type PathRefusal,
 } from './request-path.js';
 
 export interface FastCgiHandlerOptions {
@@ -75,16 +75,9 @@ export class FastCgiHandler implements Handler {
     if (!this.client) return failInternally(res, 'handlers/fastcgi-no-address', 'fastcgi', new Error(this.options.address === undefined
       ? 'no FastCGI address: phpFpm pools need the address of the master the supervisor started'
       : `invalid FastCGI address '${this.options.address}'`));
-    const target = splitTarget(req.url);
-    if (isRefusal(target)) return sendStatus(res, target.refused);
-    const mapped = pathSegments(target.rawPath, ctx.locationPrefix);
-    if (isRefusal(mapped)) return sendStatus(res, mapped.refused);
-    let rootReal: string;
-    try {
-      rootReal = await this.root.resolve();
-    } catch (error) {
-      return failInternally(res, 'handlers/root-unavailable', `fastcgi root ${this.root.path}`, error);
-    }
+    const onRoot = await mapOntoRoot(req.url, ctx.locationPrefix, this.root, 'fastcgi', res);
+    if (!onRoot) return;
+    const { target, mapped, rootReal } = onRoot;
     const script = await this.findScript(rootReal, mapped.segments, mapped.mount, target.rawPath.endsWith('/'));
     if (isRefusal(script)) return sendStatus(res, script.refused);
     if ('redirect' in script) {

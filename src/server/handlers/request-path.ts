@@ -5,7 +5,9 @@
 // location's root from reading the rest of its own site.
 import { realpathSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
 import { sep } from 'node:path';
+import { failInternally, sendStatus } from './respond.js';
 
 export interface RequestTarget {
   /** The path as sent, still percent-encoded, without the query. */
@@ -102,5 +104,24 @@ export class RootDirectory {
       this.real.catch(() => { this.real = undefined; });
     }
     return this.real;
+  }
+}
+
+/**
+ * The steps every file handler starts with: split the target, map its path under the location, and
+ * resolve the root. Undefined means the answer (4xx, or 500 for a root that is gone) was already sent.
+ */
+export async function mapOntoRoot(
+  url: string | undefined, locationPrefix: string, root: RootDirectory, what: string, res: ServerResponse,
+): Promise<{ readonly target: RequestTarget; readonly mapped: MappedPath; readonly rootReal: string } | undefined> {
+  const target = splitTarget(url);
+  if (isRefusal(target)) { sendStatus(res, target.refused); return undefined; }
+  const mapped = pathSegments(target.rawPath, locationPrefix);
+  if (isRefusal(mapped)) { sendStatus(res, mapped.refused); return undefined; }
+  try {
+    return { target, mapped, rootReal: await root.resolve() };
+  } catch (error) {
+    failInternally(res, 'handlers/root-unavailable', `${what} root ${root.path}`, error);
+    return undefined;
   }
 }

@@ -13,7 +13,7 @@ import {
 import { contentTypeFor } from './mime.js';
 import { failInternally, sendStatus } from './respond.js';
 import {
-  isRefusal, pathSegments, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
+  isRefusal, mapOntoRoot, refusalForError, resolveInside, RootDirectory, type PathRefusal,
 } from './request-path.js';
 
 export interface StaticHandlerOptions {
@@ -49,17 +49,9 @@ export class StaticHandler implements Handler {
       sendStatus(res, req.method === 'OPTIONS' ? 204 : 405, { Allow: ALLOW });
       return;
     }
-    const target = splitTarget(req.url);
-    if (isRefusal(target)) return sendStatus(res, target.refused);
-    const mapped = pathSegments(target.rawPath, ctx.locationPrefix);
-    if (isRefusal(mapped)) return sendStatus(res, mapped.refused);
-
-    let rootReal: string;
-    try {
-      rootReal = await this.root.resolve();
-    } catch (error) {
-      return failInternally(res, 'handlers/root-unavailable', `static root ${this.root.path}`, error);
-    }
+    const onRoot = await mapOntoRoot(req.url, ctx.locationPrefix, this.root, 'static', res);
+    if (!onRoot) return;
+    const { target, mapped, rootReal } = onRoot;
     const found = await this.find(rootReal, mapped.segments);
     if (isRefusal(found)) return sendStatus(res, found.refused);
     if (found.directory) {
