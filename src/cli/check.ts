@@ -1,9 +1,9 @@
 // `hatter check`: apparmor_parser-compatible acceptance check of policy files, offline.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { diagnosticToJson, formatDiagnostic, hasErrors } from '../policy/diagnostic.js';
 import { checkPolicy, createParseCache, parseFeatureSet, type FeatureSet } from '../policy/check/index.js';
-import { lookupInclude, type FileReader } from '../policy/resolve/index.js';
+import { lookupInclude } from '../policy/resolve/index.js';
+import { nodeFileReader } from './file-reader.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, readAll, type CliIo, type Command } from './io.js';
 
 const HELP = `Usage: hatter check [--features FILE] [-I DIR]... [--json | --format apparmor] [--quiet] FILE...
@@ -36,27 +36,6 @@ Examples:
 
 Exit status: 0 every file accepted, 1 some file rejected, 2 usage error or unreadable input.
 Diagnostic codes are documented in docs/diagnostics.md.`;
-
-/** Reads the real file system, following symlinks. */
-export function nodeFileReader(): FileReader {
-  return {
-    kind(path) {
-      try {
-        const stat = statSync(path);
-        return stat.isDirectory() ? 'directory' : stat.isFile() ? 'file' : undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    readFile(path) {
-      // Only regular files: a device or FIFO (include "/dev/zero") would be read forever or block.
-      try { return statSync(path).isFile() ? readFileSync(path) : undefined; } catch { return undefined; }
-    },
-    listDirectory(path) {
-      try { return readdirSync(path); } catch { return undefined; }
-    },
-  };
-}
 
 export const command: Command = {
   name: 'check',
