@@ -37,6 +37,8 @@ Options:
                         stays open; prints each event as it arrives and floods as they start
   --flood N             events per second that make a flood (default 50)
   --limit N             table rows to print (default 100; 0 for all)
+  --width N             fit the table in N columns, shortening long profiles and objects in the
+                        middle with '…' (default: the terminal's width on a terminal, else 0: no limit)
   -h, --help            this help
 
 Examples:
@@ -60,6 +62,7 @@ const OPTIONS = {
   type: { type: 'string', multiple: true },
   follow: { type: 'boolean', short: 'f' },
   flood: { type: 'string' },
+  width: { type: 'string' },
   limit: { type: 'string' },
 } as const;
 
@@ -98,6 +101,8 @@ export const command: Command = {
     }
     const floodPerSecond = positiveInt(values.flood, 'flood', 50);
     const limit = positiveInt(values.limit, 'limit', 100);
+    const terminalWidth = io.stdoutIsTTY ? Number(io.env.COLUMNS) || process.stdout.columns || 0 : 0;
+    const width = positiveInt(values.width, 'width', terminalWidth);
     let since: number | undefined;
     if (values.since !== undefined) {
       since = parseSince(values.since);
@@ -129,7 +134,7 @@ export const command: Command = {
       if (inputs.length !== 1) throw new UsageError('--follow reads exactly one FILE (or - for stdin)');
       return follow(inputs[0]!, io, format, filter, floodPerSecond);
     }
-    return readAll(inputs, io, format, filter, floodPerSecond, limit);
+    return readAll(inputs, io, format, filter, floodPerSecond, limit, width);
   },
 };
 
@@ -183,7 +188,7 @@ function isMalformed(skipped: SkippedLine): boolean {
 
 const MAX_DIAGNOSTICS = 10;
 
-async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filter, floodPerSecond: number, limit: number): Promise<number> {
+async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filter, floodPerSecond: number, limit: number, width: number): Promise<number> {
   const out = new Output(io);
   const summarizer = new Summarizer({ floodPerSecond });
   const stats = newReadStats();
@@ -227,7 +232,7 @@ async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filt
   if (format !== 'json') {
     const summary = summarizer.result();
     if (format === 'summary-json') out.write(`${JSON.stringify(summaryToJson(summary, stats), null, 2)}\n`);
-    else out.write(renderTable(summary, stats, limit));
+    else out.write(renderTable(summary, stats, limit, width));
     if (summary.floods.length) denied = true;
   }
   await out.flush(true);
@@ -350,7 +355,17 @@ function eventLine(e: AuditEvent): string {
   return parts.join('  ');
 }
 
-function renderTable(summary: Summary, stats: ReadStats, limit: number): string {
+/** Columns that give way, in this order, when the table is wider than asked; never below these widths. */
+const SHRINKABLE: readonly { readonly column: number; readonly min: number }[] = [{ column: 5, min: 24 }, { column: 2, min: 20 }];
+
+/** Shorten in the middle: a path's start and its file name both stay readable. */
+function shorten(text: string, width: number): string {
+  if (text.length <= width) return text;
+  const tail = Math.floor((width - 1) / 2);
+  return `${text.slice(0, width - 1 - tail)}…${tail > 0 ? text.slice(text.length - tail) : ''}`;
+}
+
+function renderTable(summary: Summary, stats: ReadStats, limit: number, maxWidth = 0): string {
   const out: string[] = [];
   for (const flood of summary.floods) out.push(`!! FLOOD  ${flood.message}`);
   if (summary.floods.length) out.push('');
@@ -362,10 +377,23 @@ function renderTable(summary: Summary, stats: ReadStats, limit: number): string 
       permsOf(g) || '-', isoTime(g.first), isoTime(g.last),
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    let excess = maxWidth > 0 ? widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1) - maxWidth : 0;
+    let shortened = false;
+    for (const { column, min } of SHRINKABLE) {
+      if (excess <= 0) break;
+      const cut = Math.min(excess, Math.max(0, widths[column]! - Math.max(min, header[column]!.length)));
+      if (cut === 0) continue;
+      widths[column]! -= cut;
+      excess -= cut;
+      for (const row of rows) {
+        if (row[column]!.length > widths[column]!) { row[column] = shorten(row[column]!, widths[column]!); shortened = true; }
+      }
+    }
     const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padStart(widths[i]!) : i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
     out.push(line(header));
     for (const row of rows) out.push(line(row));
     if (shown.length < summary.groups.length) out.push(`... ${summary.groups.length - shown.length} more groups (--limit 0 shows all)`);
+    if (shortened) out.push(`(long profiles and objects shortened with '…' to fit ${maxWidth} columns; --width 0 shows them whole)`);
     out.push('');
   }
   const types = Object.entries(summary.byType).map(([t, n]) => `${n.toLocaleString('en-US')} ${t}`).join(', ');

@@ -155,3 +155,23 @@ test('--follow prints events as the file grows, then stops on SIGTERM', { timeou
   const events = stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string });
   assert.deepEqual(events.map((e) => e.name), ['/srv/first', '/srv/second']);
 });
+
+test('--width fits the table: long objects are shortened in the middle, and --width 0 shows them whole', async () => {
+  const longPath = `/srv/${'deep/'.repeat(40)}wp-config.php`;
+  const log = tempLog(`${deny(1, 0, 'www.a.org', longPath)}\n${deny(2, 1, 'www.a.org', '/srv/short')}\n`);
+  try {
+    const fitted = await runCli(['logs', '--width', '150', log.path]);
+    const table = fitted.stdout.split('\n').filter((line) => /^(COUNT\b|\s+\d)/.test(line));
+    assert.equal(table.length, 3, fitted.stdout);
+    for (const line of table) assert.ok(line.length <= 150, `${line.length} columns: ${line}`);
+    assert.match(fitted.stdout, /\/srv\/deep\/deep[^ ]*…[^ ]*deep\/wp-config\.php/);
+    assert.ok(!fitted.stdout.includes(longPath));
+    assert.match(fitted.stdout, /--width 0 shows them whole/);
+    const whole = await runCli(['logs', '--width', '0', log.path]);
+    assert.ok(whole.stdout.includes(longPath));
+    assert.ok(!whole.stdout.includes('…'));
+    assert.equal((await runCli(['logs', '--width', 'wide', log.path])).code, 2);
+  } finally {
+    log.done();
+  }
+});
