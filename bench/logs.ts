@@ -4,11 +4,12 @@
 //   npm run bench -- logs            (HATTER_BENCH_LOG_LINES overrides the 1,000,000 lines)
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdownTable, machineLine, writeBenchSection } from './support/report.js';
-import { LineSplitter, newReadStats, parseLine, readEvents, summarize } from '../src/logs/index.js';
+import { LineSplitter, newReadStats, parseLine, readEvents, summarize, Summarizer } from '../src/logs/index.js';
+import { summarizeFileInParts } from '../src/logs/parallel.js';
 import { RawRecord, scanRecord } from '../src/logs/scan.js';
 
 // --- the generated log: deterministic, a fixed mix of groups, every format hatter reads ---
@@ -143,6 +144,16 @@ async function childStreaming(file: string): Promise<Measurement> {
   return finish(started, cpu0, stats.lines, summary.events, summary.groups.length);
 }
 
+/** What `hatter logs --summary` does with a large regular file: one thread per core, states merged. */
+async function childThreads(file: string): Promise<Measurement> {
+  const started = performance.now();
+  const cpu0 = process.cpuUsage();
+  const size = statSync(file).size;
+  const result = await summarizeFileInParts(file, size, { file, filter: {}, floodPerSecond: 50, parts: availableParallelism(), maxSamples: 10 });
+  const summary = Summarizer.fromState(result.state).result();
+  return finish(started, cpu0, result.stats.lines, summary.events, summary.groups.length);
+}
+
 async function childParseLine(file: string): Promise<Measurement> {
   const started = performance.now();
   const cpu0 = process.cpuUsage();
@@ -259,6 +270,7 @@ export async function run(repoRoot: string): Promise<void> {
     process.stdout.write(`generated ${count.toLocaleString('en-US')} lines (${(bytes / 2 ** 20).toFixed(0)} MiB) and ${small.toLocaleString('en-US')} lines of the same mix\n`);
 
     const streaming = best([runChild('streaming', big), runChild('streaming', big)]);
+    const threads = best([runChild('threads', big), runChild('threads', big)]);
     const parse = best([runChild('parseLine', big), runChild('parseLine', big)]);
     const scanOnly = best([runChild('scan', big), runChild('scan', big)]);
     const streamingSmall = runChild('streaming', little);
@@ -277,6 +289,7 @@ export async function run(repoRoot: string): Promise<void> {
     const mib = (m: Measurement) => `${(m.maxRssKiB / 1024).toFixed(0)} MiB`;
     const rows: (string | number)[][] = [
       [`hatter readEvents + summarize (${count.toLocaleString('en-US')} lines)`, Math.round(rate(streaming)), Math.round(cpuRate(streaming)), streaming.events, mib(streaming), groupRatio(streaming)],
+      [`hatter logs --summary path: ${availableParallelism()} threads, states merged (${count.toLocaleString('en-US')} lines)`, Math.round(rate(threads)), Math.round(cpuRate(threads)), threads.events, mib(threads), groupRatio(threads)],
       [`hatter readEvents + summarize (${small.toLocaleString('en-US')} lines, same mix)`, Math.round(rate(streamingSmall)), Math.round(cpuRate(streamingSmall)), streamingSmall.events, mib(streamingSmall), groupRatio(streamingSmall)],
       ['hatter parseLine (read, split, parse)', Math.round(rate(parse)), Math.round(cpuRate(parse)), parse.events, mib(parse), ratio(parse)],
       ['hatter scanner alone (read, split, scan; no event built; events = lines with apparmor=)', Math.round(rate(scanOnly)), Math.round(cpuRate(scanOnly)), scanOnly.events, mib(scanOnly), ratio(scanOnly)],
@@ -295,6 +308,8 @@ export async function run(repoRoot: string): Promise<void> {
       typeof reference === 'string' ? `\nReference not measured: ${reference}.` : '',
       `Load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(', ')} on ${cpus().length} cores; "lines/s (CPU)" divides by the process's own CPU time, which is what the ratio uses.`,
       '',
+      groupRef ? `Wall-clock rate of the threaded summary vs the grouping reference: ${(rate(threads) / rate(groupRef)).toFixed(2)}× (the CPU column counts every thread's time).` : '',
+      '',
       'Targets (issue 6): at least 500,000 lines/s and at least 4× the reference.',
     ].join('\n');
     process.stdout.write(`${markdownTable(table)}\n`);
@@ -307,6 +322,6 @@ export async function run(repoRoot: string): Promise<void> {
 // child mode: node dist/bench/logs.js --child MODE FILE
 if (process.argv[2] === '--child' && process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const [mode, file] = [process.argv[3]!, process.argv[4]!];
-  const measured = mode === 'streaming' ? await childStreaming(file) : mode === 'scan' ? await childScan(file) : await childParseLine(file);
+  const measured = mode === 'streaming' ? await childStreaming(file) : mode === 'threads' ? await childThreads(file) : mode === 'scan' ? await childScan(file) : await childParseLine(file);
   process.stdout.write(`${JSON.stringify(measured)}\n`);
 }

@@ -1,13 +1,17 @@
 // `hatter logs`: read AppArmor audit lines of every format; print grouped events, events as JSON, the
 // libapparmor test-suite view, or follow a growing log.
 import { createReadStream } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { access, readFile, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { constants } from 'node:fs';
 import { basename } from 'node:path';
 import { formatDiagnostic } from '../policy/diagnostic.js';
+import { eventFilter, type EventFilterSpec } from '../logs/filter.js';
+import { addStats, isMalformed, summarizeFileInParts } from '../logs/parallel.js';
+import { mergeSummarizerStates } from '../logs/summary.js';
 import {
-  EventReader, eventToJson, followFile, formatAalogparse, labelGlob, objectOf, newReadStats, parseSince, Summarizer,
-  type AuditEvent, type EventGroup, type EventType, type Flood, type LabelMatcher, type ReadStats, type SkippedLine,
+  EventReader, eventToJson, followFile, formatAalogparse, objectOf, newReadStats, parseSince, Summarizer,
+  type AuditEvent, type EventGroup, type EventType, type Flood, type ReadStats,
   type Summary,
 } from '../logs/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
@@ -68,10 +72,10 @@ const OPTIONS = {
 
 type Format = 'table' | 'json' | 'summary-json' | 'aalogparse';
 
+/** The filter as data (threads rebuild it) and as the predicate. */
 interface Filter {
-  readonly since?: number;
-  readonly profile?: LabelMatcher;
-  readonly types?: ReadonlySet<EventType>;
+  readonly spec: EventFilterSpec;
+  readonly accepts: (event: AuditEvent) => boolean;
 }
 
 const EVENT_TYPE_NAMES = new Set(['DENIED', 'ALLOWED', 'AUDIT', 'KILLED', 'HINT', 'STATUS', 'ERROR']);
@@ -117,11 +121,12 @@ export const command: Command = {
         types.add(upper as EventType);
       }
     }
-    const filter: Filter = {
+    const spec: EventFilterSpec = {
       ...(since !== undefined ? { since } : {}),
-      ...(values.profile !== undefined ? { profile: labelGlob(values.profile) } : {}),
-      ...(types ? { types } : {}),
+      ...(values.profile !== undefined ? { profile: values.profile } : {}),
+      ...(types ? { types: [...types] } : {}),
     };
+    const filter: Filter = { spec, accepts: eventFilter(spec) };
 
     if (format === 'aalogparse') {
       if (positionals.length === 0) throw new UsageError('--format aalogparse needs at least one FILE');
@@ -171,32 +176,53 @@ async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function accepts(filter: Filter, event: AuditEvent): boolean {
-  if (filter.types && !filter.types.has(event.type)) return false;
-  if (filter.since !== undefined && event.time && event.time.epoch * 1000 + event.time.millis < filter.since) return false;
-  if (filter.profile) {
-    const label = event.label?.text;
-    if (label === undefined || !filter.profile(label)) return false;
-  }
-  return true;
-}
-
-/** Skipped lines worth a diagnostic: malformed input, not other programs' log lines. */
-function isMalformed(skipped: SkippedLine): boolean {
-  return skipped.reason !== 'empty' && skipped.reason !== 'not-apparmor' && skipped.reason !== 'unknown-prefix';
-}
-
 const MAX_DIAGNOSTICS = 10;
+
+/**
+ * A regular file at least this large is summarized by one thread per core (logs/parallel.ts); smaller
+ * ones are not worth starting threads for. The summary is the same either way.
+ */
+const PARALLEL_MIN_BYTES = Number(process.env.HATTER_LOGS_PARALLEL_MIN_BYTES) || 32 * 1024 * 1024;
+const PARALLEL_PARTS = Math.min(4, availableParallelism());
+
+/** The size of a regular file, or 0 (not one, or unreadable: the sequential path reports it). */
+async function regularFileSize(path: string): Promise<number> {
+  try {
+    const info = await stat(path);
+    return info.isFile() ? info.size : 0;
+  } catch {
+    return 0;
+  }
+}
 
 async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filter, floodPerSecond: number, limit: number, width: number): Promise<number> {
   const out = new Output(io);
-  const summarizer = new Summarizer({ floodPerSecond });
+  let summarizer = new Summarizer({ floodPerSecond });
   const stats = newReadStats();
   let diagnostics = 0;
   let inputError = false;
   let denied = false;
   for (const input of inputs) {
     const file = input === '-' ? 'stdin' : input;
+    const size = format === 'json' || input === '-' ? 0 : await regularFileSize(input);
+    if (size >= PARALLEL_MIN_BYTES && PARALLEL_PARTS > 1) {
+      try {
+        const part = await summarizeFileInParts(input, size, { file, filter: filter.spec, floodPerSecond, parts: PARALLEL_PARTS, maxSamples: MAX_DIAGNOSTICS });
+        summarizer = Summarizer.fromState(mergeSummarizerStates(summarizer.state(), part.state), { floodPerSecond });
+        addStats(stats, part.stats);
+        for (const skipped of part.samples) {
+          if (diagnostics++ < MAX_DIAGNOSTICS) {
+            io.stderr.write(`${formatDiagnostic({ file, line: skipped.line, col: 1, severity: 'warning', code: `logs/${skipped.reason}`, message: `line skipped: ${skipped.message}` })}\n`);
+          }
+        }
+        diagnostics += part.malformed - part.samples.length;
+        denied ||= part.denied;
+      } catch (error) {
+        io.stderr.write(`hatter logs: cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+        inputError = true;
+      }
+      continue;
+    }
     const reader = new EventReader({
       file,
       stats,
@@ -209,7 +235,7 @@ async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filt
     });
     const handle = (events: AuditEvent[]) => {
       for (const event of events) {
-        if (!accepts(filter, event)) continue;
+        if (!filter.accepts(event)) continue;
         if (event.type === 'DENIED' || event.type === 'KILLED') denied = true;
         if (format === 'json') out.write(`${JSON.stringify(eventToJson(event))}\n`);
         else summarizer.add(event);
@@ -259,7 +285,7 @@ async function follow(input: string, io: CliIo, format: Format, filter: Filter, 
   });
   const print = (events: AuditEvent[]) => {
     for (const event of events) {
-      if (!accepts(filter, event)) continue;
+      if (!filter.accepts(event)) continue;
       const flood = summarizer.add(event);
       if (format === 'json') out.write(`${JSON.stringify(eventToJson(event))}\n`);
       else out.write(`${eventLine(event)}\n`);

@@ -63,7 +63,7 @@ export interface Summary {
   readonly floods: readonly Flood[];
 }
 
-interface GroupState {
+export interface GroupState {
   key: string;
   event: AuditEvent;
   object: string;
@@ -82,6 +82,17 @@ interface GroupState {
   peak: number;
   peakSince: number;
   missingHat: boolean;
+  // The per-second runs (maximal stretches of this group's events in one second) that are already
+  // closed, kept so that two summaries of consecutive parts of a log merge exactly (mergeSummarizers):
+  /** Second of the first run (-1: no timed event yet) and, once it closed, its length. */
+  firstRunSecond: number;
+  firstRunLength: number;
+  closedRuns: number;
+  /** Longest closed run (first to reach that length), and the same without the first run. */
+  closedPeak: number;
+  closedPeakSince: number;
+  laterClosedPeak: number;
+  laterClosedPeakSince: number;
 }
 
 /** The readable object of an event, used for grouping and display. */
@@ -148,6 +159,16 @@ function keptEvent(e: AuditEvent): AuditEvent {
   };
 }
 
+/** The group's current run ends (a later event falls in another second). */
+function closeRun(g: GroupState): void {
+  const length = g.inSecond;
+  const since = g.second * 1000;
+  if (g.closedRuns === 0) g.firstRunLength = length;
+  else if (length > g.laterClosedPeak) { g.laterClosedPeak = length; g.laterClosedPeakSince = since; }
+  if (length > g.closedPeak) { g.closedPeak = length; g.closedPeakSince = since; }
+  g.closedRuns++;
+}
+
 /** Accumulates a summary one event at a time (follow mode reads floods as they happen). */
 export class Summarizer {
   /** label → object → the groups that differ only in operation, type or class (a handful). */
@@ -197,6 +218,7 @@ export class Summarizer {
         key: detach(key), event: keptEvent(event), object: detach(object), count: 0, first: ms, last: ms,
         firstLine: event.line, lastLine: event.line, requested: undefined, denied: undefined, owner: event.owner,
         comms: [], second: -1, inSecond: 0, peak: 0, peakSince: -1, missingHat: isMissingHat(event),
+        firstRunSecond: -1, firstRunLength: 0, closedRuns: 0, closedPeak: 0, closedPeakSince: -1, laterClosedPeak: 0, laterClosedPeakSince: -1,
       };
       candidates.push(g);
       this.groups.push(g);
@@ -209,6 +231,8 @@ export class Summarizer {
       if (ms > g.last) g.last = ms;
       const second = Math.floor(ms / 1000);
       if (second !== g.second) {
+        if (g.second >= 0) closeRun(g);
+        else g.firstRunSecond = second;
         g.second = second;
         g.inSecond = 0;
       }
@@ -225,6 +249,30 @@ export class Summarizer {
     const comm = event.comm;
     if (comm !== undefined && g.comms.length < 5 && !g.comms.includes(comm)) g.comms.push(detach(comm));
     return !wasFlood && this.isFlood(g) ? this.floodOf(g) : undefined;
+  }
+
+  /** Everything this summarizer holds, as plain data (structured-clone safe, for another thread). */
+  state(): SummarizerState {
+    return { groups: this.groups, byType: [...this.byType], events: this.events, first: this.first, last: this.last };
+  }
+
+  /** A summarizer that continues from a state (from state() or mergeSummarizerStates()). */
+  static fromState(state: SummarizerState, options: SummaryOptions = {}): Summarizer {
+    const summarizer = new Summarizer(options);
+    state.byType.forEach((n, i) => { summarizer.byType[i] = n; });
+    summarizer.events = state.events;
+    summarizer.first = state.first;
+    summarizer.last = state.last;
+    for (const g of state.groups) {
+      const labelText = g.event.label === undefined ? '' : g.event.label.text;
+      let byObject = summarizer.index.get(labelText);
+      if (byObject === undefined) summarizer.index.set(labelText, (byObject = new Map()));
+      let candidates = byObject.get(g.object);
+      if (candidates === undefined) byObject.set(g.object, (candidates = []));
+      candidates.push(g);
+      summarizer.groups.push(g);
+    }
+    return summarizer;
   }
 
   private isFlood(g: GroupState): boolean {
@@ -293,6 +341,88 @@ export class Summarizer {
       floods,
     };
   }
+}
+
+/** A Summarizer's content as plain data; see Summarizer.state(). */
+export interface SummarizerState {
+  readonly groups: readonly GroupState[];
+  readonly byType: readonly number[];
+  readonly events: number;
+  readonly first: number;
+  readonly last: number;
+}
+
+const minTime = (a: number, b: number): number => (a < 0 ? b : b < 0 ? a : Math.min(a, b));
+
+/** The per-second runs of `earlier` followed by those of `later`, into `into` (a copy of earlier). */
+function mergeRuns(into: GroupState, later: GroupState): void {
+  if (later.second < 0) return; // no timed event later: nothing changes
+  if (into.second < 0) {
+    into.firstRunSecond = later.firstRunSecond; into.firstRunLength = later.firstRunLength; into.closedRuns = later.closedRuns;
+    into.closedPeak = later.closedPeak; into.closedPeakSince = later.closedPeakSince;
+    into.laterClosedPeak = later.laterClosedPeak; into.laterClosedPeakSince = later.laterClosedPeakSince;
+    into.second = later.second; into.inSecond = later.inSecond; into.peak = later.peak; into.peakSince = later.peakSince;
+    return;
+  }
+  const laterFirstLength = later.closedRuns === 0 ? later.inSecond : later.firstRunLength;
+  if (later.firstRunSecond === into.second) {
+    // The earlier part's last run goes on into the later part: one run across the boundary.
+    into.inSecond += laterFirstLength;
+  } else {
+    closeRun(into);
+    into.second = later.firstRunSecond;
+    into.inSecond = laterFirstLength;
+  }
+  if (later.closedRuns > 0) {
+    closeRun(into); // the later part's first run (joined or not) is closed there
+    if (later.closedRuns > 1) {
+      // Its other closed runs: only their longest matters, and it comes after every run so far.
+      if (later.laterClosedPeak > into.closedPeak) { into.closedPeak = later.laterClosedPeak; into.closedPeakSince = later.laterClosedPeakSince; }
+      if (later.laterClosedPeak > into.laterClosedPeak) { into.laterClosedPeak = later.laterClosedPeak; into.laterClosedPeakSince = later.laterClosedPeakSince; }
+      into.closedRuns += later.closedRuns - 1;
+    }
+    into.second = later.second;
+    into.inSecond = later.inSecond;
+  }
+  // The peak as add() keeps it: the first run to reach the longest length, the open one included.
+  if (into.inSecond > into.closedPeak) { into.peak = into.inSecond; into.peakSince = into.second * 1000; }
+  else { into.peak = into.closedPeak; into.peakSince = into.closedPeakSince; }
+}
+
+/**
+ * The state of a summarizer that read `earlier`'s input and then `later`'s, exactly as one summarizer
+ * reading both in order would have it. `lineOffset` is added to the line numbers of `later` (the lines
+ * before its part, when both parts come from one file; 0 for another file).
+ */
+export function mergeSummarizerStates(earlier: SummarizerState, later: SummarizerState, lineOffset = 0): SummarizerState {
+  const groups: GroupState[] = earlier.groups.map((g) => ({ ...g, comms: [...g.comms] }));
+  const byKey = new Map(groups.map((g) => [g.key, g]));
+  for (const b of later.groups) {
+    const a = byKey.get(b.key);
+    if (a === undefined) {
+      const copy = { ...b, comms: [...b.comms], firstLine: b.firstLine + lineOffset, lastLine: b.lastLine + lineOffset };
+      groups.push(copy);
+      byKey.set(copy.key, copy);
+      continue;
+    }
+    a.count += b.count;
+    a.first = minTime(a.first, b.first);
+    a.last = Math.max(a.last, b.last);
+    a.lastLine = b.lastLine + lineOffset;
+    if (b.requested !== undefined) a.requested = unionPermissions(a.requested, b.requested);
+    if (b.denied !== undefined) a.denied = unionPermissions(a.denied, b.denied);
+    // add(): unknown once any event's is unknown, else false once any is false.
+    if (a.owner !== undefined) a.owner = b.owner === undefined ? undefined : a.owner && b.owner;
+    for (const comm of b.comms) if (a.comms.length < 5 && !a.comms.includes(comm)) a.comms.push(comm);
+    mergeRuns(a, b);
+  }
+  return {
+    groups,
+    byType: earlier.byType.map((n, i) => n + (later.byType[i] ?? 0)),
+    events: earlier.events + later.events,
+    first: minTime(earlier.first, later.first),
+    last: Math.max(earlier.last, later.last),
+  };
 }
 
 export function summarize(events: Iterable<AuditEvent>, options?: SummaryOptions): Summary;

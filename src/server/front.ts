@@ -5,7 +5,7 @@
 // In strict mode it parses every request and proxies it to the pool over a UNIX socket instead.
 import { createServer as createHttpServer, request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
-import { adoptHandle, closeHandle, detachSocket } from './handles.js';
+import { adoptHandle, detachSocket } from './handles.js';
 import { parseRequestHead } from './http-head.js';
 import { hatChooser } from './policy-hats.js';
 import { sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront } from './protocol.js';

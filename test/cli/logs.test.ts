@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../support/cli.js';
+import { runCli, runCliProcess } from '../support/cli.js';
 import { corpus } from '../support/corpora.js';
 import { cliMain } from '../support/repo.js';
 
@@ -171,6 +171,21 @@ test('--width fits the table: long objects are shortened in the middle, and --wi
     assert.ok(whole.stdout.includes(longPath));
     assert.ok(!whole.stdout.includes('…'));
     assert.equal((await runCli(['logs', '--width', 'wide', log.path])).code, 2);
+  } finally {
+    log.done();
+  }
+});
+
+test('a large file is summarized by threads, with the same output as one reader', () => {
+  const lines: string[] = [];
+  for (let i = 1; i <= 3000; i++) lines.push(deny(i, Math.floor(i / 40), i % 2 ? 'www.a.org' : 'www.b.org', `/srv/${i % 17}`));
+  const log = tempLog(`${lines.join('\n')}\nnot an audit line\n`);
+  try {
+    const sequential = runCliProcess(['logs', '--summary', '--json', log.path], { env: { HATTER_LOGS_PARALLEL_MIN_BYTES: String(2 ** 40) } });
+    const threaded = runCliProcess(['logs', '--summary', '--json', log.path], { env: { HATTER_LOGS_PARALLEL_MIN_BYTES: '1' } });
+    assert.equal(threaded.code, sequential.code);
+    assert.equal(threaded.stdout, sequential.stdout);
+    assert.equal(JSON.parse(threaded.stdout).groups.length, 34);
   } finally {
     log.done();
   }

@@ -1,0 +1,27 @@
+// Which events a reader keeps: --since, --profile and --type as plain data, so that the same filter can
+// be rebuilt in another thread (the parallel summary) and in the CLI.
+import { labelGlob } from './glob.js';
+import type { AuditEvent, EventType } from './model.js';
+
+export interface EventFilterSpec {
+  /** Milliseconds since the epoch: events before it are dropped (untimed events are kept). */
+  readonly since?: number;
+  /** A label glob (see glob.ts); events without a label are dropped when set. */
+  readonly profile?: string;
+  readonly types?: readonly EventType[];
+}
+
+export function eventFilter(spec: EventFilterSpec): (event: AuditEvent) => boolean {
+  const types = spec.types ? new Set(spec.types) : undefined;
+  const profile = spec.profile !== undefined ? labelGlob(spec.profile) : undefined;
+  const since = spec.since;
+  return (event) => {
+    if (types && !types.has(event.type)) return false;
+    if (since !== undefined && event.time && event.time.epoch * 1000 + event.time.millis < since) return false;
+    if (profile) {
+      const label = event.label?.text;
+      if (label === undefined || !profile(label)) return false;
+    }
+    return true;
+  };
+}

@@ -1,0 +1,55 @@
+// One thread of the parallel summary (parallel.ts): read one byte range of a file (it starts and ends
+// at line boundaries), keep the events the filter accepts, and post back the summarizer's state, the
+// read counters and the first malformed lines.
+import { createReadStream } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { eventFilter, type EventFilterSpec } from './filter.js';
+import type { SkippedLine } from './model.js';
+import { EventReader, newReadStats } from './read.js';
+import { Summarizer } from './summary.js';
+import { isMalformed, type PartResult } from './parallel.js';
+
+export interface PartTask {
+  readonly path: string;
+  /** Byte range [start, end). */
+  readonly start: number;
+  readonly end: number;
+  readonly file: string;
+  readonly filter: EventFilterSpec;
+  readonly floodPerSecond: number;
+  readonly maxSamples: number;
+}
+
+async function run(task: PartTask): Promise<PartResult> {
+  const stats = newReadStats();
+  const samples: SkippedLine[] = [];
+  let malformed = 0;
+  const reader = new EventReader({
+    file: task.file,
+    stats,
+    onSkip: (skipped) => {
+      if (!isMalformed(skipped)) return;
+      if (malformed++ < task.maxSamples) samples.push(skipped);
+    },
+  });
+  const accepts = eventFilter(task.filter);
+  const summarizer = new Summarizer({ floodPerSecond: task.floodPerSecond });
+  let denied = false;
+  const take = (events: ReturnType<EventReader['push']>): void => {
+    for (const event of events) {
+      if (!accepts(event)) continue;
+      if (event.type === 'DENIED' || event.type === 'KILLED') denied = true;
+      summarizer.add(event);
+    }
+  };
+  if (task.end > task.start) {
+    for await (const chunk of createReadStream(task.path, { start: task.start, end: task.end - 1, highWaterMark: 1 << 20 })) take(reader.push(chunk as Buffer));
+  }
+  take(reader.end());
+  return { state: summarizer.state(), stats, samples, malformed, denied };
+}
+
+run(workerData as PartTask).then(
+  (result) => parentPort!.postMessage({ ok: true, result }),
+  (error: unknown) => parentPort!.postMessage({ ok: false, message: (error as NodeJS.ErrnoException).code ?? String(error) }),
+);
