@@ -261,23 +261,31 @@ function serve(req: IncomingMessage, res: ServerResponse, route: Route, conn: Co
 function limitChunkedBody(req: IncomingMessage, res: ServerResponse, maxBody: number): void {
   const push = req.push;
   let seen = 0;
+  let over = false;
   req.push = function limitedPush(this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding): boolean {
+    // Past the limit the rest is read and dropped (the handler gets no more of it): closing a socket
+    // with unread input makes the kernel send a reset, which can destroy the 413 before the client reads it.
+    if (over) return true;
     if (chunk !== null && chunk !== undefined) {
       seen += (chunk as Buffer).length;
       if (seen > maxBody) {
-        req.push = push;
+        over = true;
         errors++;
         if (res.headersSent) res.destroy();
         else {
-          res.once('finish', () => req.socket.destroy());
+          // Lingering close, as Apache does: give the client time to read the answer, then cut.
+          res.once('finish', () => { setTimeout(() => req.socket.destroy(), LINGER_MS).unref(); });
           plainResponse(res, 413, `body larger than ${maxBody} bytes`, true);
         }
-        return false;
+        return true;
       }
     }
     return push.call(this, chunk, encoding);
   };
 }
+
+/** How long a connection refused for its body size is still read (and dropped) before it is cut. */
+const LINGER_MS = 2000;
 
 function retire(reason: string): void {
   if (retired) return;
