@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeRuntimeNeeds, type ConfinementBackend, type PreparedConfinement } from '../confine/index.js';
+import { nodeRuntimeNeeds, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from '../confine/index.js';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic.js';
 import { formatListenAddress, type ListenAddress, type ServeConfig } from './config.js';
 import { closeHandle, type RawHandle } from './handles.js';
@@ -110,12 +110,13 @@ export class Supervisor {
       this.bound[i] = { ...b, address: { host: b.address.host, port: portOf(b.handle) ?? b.address.port } };
     }
     if (this.config.front.mode === 'strict') this.runtimeDir = mkdtempSync(join(tmpdir(), 'hatter-serve-'));
+    // Which hat a site's paths go to (filling in PHP-FPM addresses below changes no route).
+    const { Router } = await import('./routing.js');
+    const { hatChooser } = await import('./policy-hats.js');
+    const router = new Router(this.config, hatChooser(this.hats));
     // `phpFpm: true` handlers: one PHP-FPM master per site, started here; workers get its address.
     if (sitesNeedingPhpFpm(this.config).length) {
       this.phpFpmRoot = mkdtempSync(join(tmpdir(), 'hatter-php-fpm-'));
-      const { Router } = await import('./routing.js');
-      const { hatChooser } = await import('./policy-hats.js');
-      const router = new Router(this.config, hatChooser(this.hats));
       const routes = phpFpmRoutes(this.config, (index, uri) => router.routeUri(index, uri));
       try {
         this.phpFpm = await startPhpFpmSites(this.config, this.phpFpmRoot, (site, runDir) => this.phpFpmConfinement(routes.get(site), site, runDir));
@@ -129,9 +130,6 @@ export class Supervisor {
     await this.startFront();
     // Start the pools the sites' front pages need, so the first request does not wait for a spawn.
     const labels = new Map<string, string | null>();
-    const { Router } = await import('./routing.js');
-    const { hatChooser } = await import('./policy-hats.js');
-    const router = new Router(this.config, hatChooser(this.hats));
     this.config.sites.forEach((_, i) => { const route = router.routeUri(i, '/'); labels.set(route.label, route.hat); });
     await Promise.all([...labels].map(([label, hat]) => this.poolFor(label, hat).then((pool) => pool?.start())));
   }
@@ -161,17 +159,23 @@ export class Supervisor {
     const connectPorts = fastcgiConnectPorts(this.config, this.hats).get(label) ?? [];
     const account = this.accountFor(label);
     if (account === null) return undefined;
+    const prepared = await this.requestConfinement(hat, { read, write, exec: runtime.exec, ...(connectPorts.length ? { connectPorts } : {}) }, account);
+    if (!prepared) return undefined;
+    for (const warning of startupWarnings(prepared, this.config.policy.file, this.options.verbose ?? false)) this.options.output.warn(`warning: ${warning}`);
+    this.prepared.set(label, prepared);
+    return prepared;
+  }
+
+  /** Ask the backend to prepare the policy's hat (or parent profile) with these runtime needs; its diagnostics are printed. */
+  private async requestConfinement(hat: string | null, runtime: ConfinementRequest['runtime'], account: { uid?: number; gid?: number } = {}): Promise<PreparedConfinement | undefined> {
     const result = await this.options.backend.prepare({
       ...account,
       ...(this.config.policy.file ? { policyFile: this.config.policy.file } : {}),
       profile: this.hats.profile,
       hat,
-      runtime: { read, write, exec: runtime.exec, ...(connectPorts.length ? { connectPorts } : {}) },
+      runtime,
     });
     for (const d of result.diagnostics) this.options.output.warn(formatDiagnostic(d));
-    if (!result.prepared) return undefined;
-    for (const warning of startupWarnings(result.prepared, this.config.policy.file, this.options.verbose ?? false)) this.options.output.warn(`warning: ${warning}`);
-    this.prepared.set(label, result.prepared);
     return result.prepared;
   }
 
@@ -193,17 +197,9 @@ export class Supervisor {
     if (backend.name !== 'landlock') return {};
     // The ruleset is built from paths that exist now: the run directory must be there first.
     mkdirSync(runDir, { recursive: true });
-    const binary = DEFAULT_PHP_FPM_BINARY;
-    const needs = nodeRuntimeNeeds(process.env, existsSync(binary) ? binary : process.execPath);
+    const needs = nodeRuntimeNeeds(process.env, DEFAULT_PHP_FPM_BINARY);
     const system = ['/etc/php', '/usr/share/php', '/etc/localtime', '/usr/share/zoneinfo', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf', '/dev/urandom'].filter((path) => existsSync(path));
-    const result = await backend.prepare({
-      ...(this.config.policy.file ? { policyFile: this.config.policy.file } : {}),
-      profile: this.hats.profile,
-      hat: route.hat,
-      runtime: { read: [...needs.read, ...system], write: [runDir, '/dev/null'], exec: needs.exec },
-    });
-    for (const d of result.diagnostics) this.options.output.warn(formatDiagnostic(d));
-    const prepared = result.prepared;
+    const prepared = await this.requestConfinement(route.hat, { read: [...needs.read, ...system], write: [runDir, '/dev/null'], exec: needs.exec });
     if (!prepared) throw new ServeError('serve/php-fpm-failed', `cannot confine the PHP-FPM master of ${site} to ${route.label}`);
     this.options.output.info(`hatter serve: PHP-FPM for ${site} runs confined to ${route.label} (${backend.name})`);
     return {
