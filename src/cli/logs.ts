@@ -11,7 +11,7 @@ import { addStats, isMalformed, summarizeFileInParts } from '../logs/parallel.js
 import { mergeSummarizerStates } from '../logs/summary.js';
 import {
   EventReader, eventToJson, followFile, formatAalogparse, objectOf, newReadStats, parseSince, Summarizer,
-  type AuditEvent, type EventGroup, type EventType, type Flood, type ReadStats,
+  type AuditEvent, type EventGroup, type EventType, type Flood, type ReadStats, type SkippedLine,
   type Summary,
 } from '../logs/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
@@ -178,6 +178,11 @@ async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
 
 const MAX_DIAGNOSTICS = 10;
 
+/** The warning printed for a malformed line. */
+function skippedDiagnostic(file: string, skipped: SkippedLine): string {
+  return `${formatDiagnostic({ file, line: skipped.line, col: 1, severity: 'warning', code: `logs/${skipped.reason}`, message: `line skipped: ${skipped.message}` })}\n`;
+}
+
 /**
  * A regular file at least this large is summarized by one thread per core (logs/parallel.ts); smaller
  * ones are not worth starting threads for. The summary is the same either way.
@@ -212,7 +217,7 @@ async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filt
         addStats(stats, part.stats);
         for (const skipped of part.samples) {
           if (diagnostics++ < MAX_DIAGNOSTICS) {
-            io.stderr.write(`${formatDiagnostic({ file, line: skipped.line, col: 1, severity: 'warning', code: `logs/${skipped.reason}`, message: `line skipped: ${skipped.message}` })}\n`);
+            io.stderr.write(skippedDiagnostic(file, skipped));
           }
         }
         diagnostics += part.malformed - part.samples.length;
@@ -229,7 +234,7 @@ async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filt
       onSkip: (skipped) => {
         if (!isMalformed(skipped)) return;
         if (diagnostics++ < MAX_DIAGNOSTICS) {
-          io.stderr.write(`${formatDiagnostic({ file, line: skipped.line, col: 1, severity: 'warning', code: `logs/${skipped.reason}`, message: `line skipped: ${skipped.message}` })}\n`);
+          io.stderr.write(skippedDiagnostic(file, skipped));
         }
       },
     });
@@ -279,7 +284,7 @@ async function follow(input: string, io: CliIo, format: Format, filter: Filter, 
     immediate: true,
     onSkip: (skipped) => {
       if (isMalformed(skipped)) {
-        io.stderr.write(`${formatDiagnostic({ file, line: skipped.line, col: 1, severity: 'warning', code: `logs/${skipped.reason}`, message: `line skipped: ${skipped.message}` })}\n`);
+        io.stderr.write(skippedDiagnostic(file, skipped));
       }
     },
   });

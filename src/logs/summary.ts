@@ -83,7 +83,7 @@ export interface GroupState {
   peakSince: number;
   missingHat: boolean;
   // The per-second runs (maximal stretches of this group's events in one second) that are already
-  // closed, kept so that two summaries of consecutive parts of a log merge exactly (mergeSummarizers):
+  // closed, kept so that two summaries of consecutive parts of a log merge exactly (mergeSummarizerStates):
   /** Second of the first run (-1: no timed event yet) and, once it closed, its length. */
   firstRunSecond: number;
   firstRunLength: number;
@@ -354,14 +354,18 @@ export interface SummarizerState {
 
 const minTime = (a: number, b: number): number => (a < 0 ? b : b < 0 ? a : Math.min(a, b));
 
+/** The fields of a group that describe its per-second runs. */
+const RUN_FIELDS = [
+  'second', 'inSecond', 'peak', 'peakSince', 'firstRunSecond', 'firstRunLength', 'closedRuns',
+  'closedPeak', 'closedPeakSince', 'laterClosedPeak', 'laterClosedPeakSince',
+] as const satisfies readonly (keyof GroupState)[];
+
 /** The per-second runs of `earlier` followed by those of `later`, into `into` (a copy of earlier). */
 function mergeRuns(into: GroupState, later: GroupState): void {
   if (later.second < 0) return; // no timed event later: nothing changes
   if (into.second < 0) {
-    into.firstRunSecond = later.firstRunSecond; into.firstRunLength = later.firstRunLength; into.closedRuns = later.closedRuns;
-    into.closedPeak = later.closedPeak; into.closedPeakSince = later.closedPeakSince;
-    into.laterClosedPeak = later.laterClosedPeak; into.laterClosedPeakSince = later.laterClosedPeakSince;
-    into.second = later.second; into.inSecond = later.inSecond; into.peak = later.peak; into.peakSince = later.peakSince;
+    // No timed event earlier: the runs are the later part's.
+    for (const field of RUN_FIELDS) into[field] = later[field];
     return;
   }
   const laterFirstLength = later.closedRuns === 0 ? later.inSecond : later.firstRunLength;
