@@ -386,7 +386,8 @@ function scanAuditId(text: string, i: number, r: RawRecord): number {
 function scanHeaderAndBody(text: string, i: number, r: RawRecord): void {
   if (matchesAt(text, i, 'type=')) {
     const end = nextSpace(text, i + 5);
-    r.recordType = text.slice(i + 5, end);
+    // interned: a handful of spellings (AVC, 1400, SYSCALL, ...) on every line
+    r.recordType = end - i <= 30 ? intern(text, i + 5, end) : text.slice(i + 5, end);
     let j = skipSeparators(text, end);
     if (matchesAt(text, j, 'msg=')) j += 4;
     if (matchesAt(text, j, 'audit(')) {

@@ -66,6 +66,10 @@ export interface Summary {
 export interface GroupState {
   key: string;
   event: AuditEvent;
+  /** event.type, .operation and .class again, on the group itself: add() compares them for every event. */
+  type: EventType;
+  operation: string | undefined;
+  klass: string | undefined;
   object: string;
   count: number;
   /** ms since the epoch; -1 until an event with a time (numbers only: keeps the fields unboxed). */
@@ -207,15 +211,16 @@ export class Summarizer {
     for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i]!;
       // operation, type and class are interned by the scanner: these compare by identity in practice
-      if (c.event.operation === event.operation && c.event.type === event.type && c.event.class === event.class) {
+      if (c.operation === event.operation && c.type === event.type && c.klass === event.class) {
         g = c;
         break;
       }
     }
     if (g === undefined) {
       const key = `${event.type}\0${labelText}\0${event.class ?? ''}\0${operation}\0${object}`;
+      const kept = keptEvent(event);
       g = {
-        key: detach(key), event: keptEvent(event), object: detach(object), count: 0, first: ms, last: ms,
+        key: detach(key), event: kept, type: kept.type, operation: kept.operation, klass: kept.class, object: detach(object), count: 0, first: ms, last: ms,
         firstLine: event.line, lastLine: event.line, requested: undefined, denied: undefined, owner: event.owner,
         comms: [], second: -1, inSecond: 0, peak: 0, peakSince: -1, missingHat: isMissingHat(event),
         firstRunSecond: -1, firstRunLength: 0, closedRuns: 0, closedPeak: 0, closedPeakSince: -1, laterClosedPeak: 0, laterClosedPeakSince: -1,
