@@ -2,12 +2,12 @@
 // in the same run. Each measurement runs in its own child process so its peak RSS can be read.
 //
 //   npm run bench -- logs            (HATTER_BENCH_LOG_LINES overrides the 1,000,000 lines)
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { markdownTable, machineLine, writeBenchSection } from './support/report.js';
+import { markdownTable, machineLine, median, writeBenchSection } from './support/report.js';
 import { LineSplitter, newReadStats, parseLine, readEvents, summarize, Summarizer } from '../src/logs/index.js';
 import { summarizeFileInParts } from '../src/logs/parallel.js';
 import { RawRecord, scanRecord } from '../src/logs/scan.js';
@@ -248,15 +248,33 @@ function runChild(mode: string, file: string): Measurement {
   return JSON.parse(result.stdout) as Measurement;
 }
 
+/** `copies` children of one mode started together; resolves with each one's measurement. */
+function runChildrenTogether(mode: string, file: string, copies: number): Promise<Measurement[]> {
+  const self = fileURLToPath(import.meta.url);
+  return Promise.all(Array.from({ length: copies }, () => new Promise<Measurement>((resolve, reject) => {
+    const child = spawn(process.execPath, [self, '--child', mode, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => { out += text; });
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Measurement) : reject(new Error(`bench child ${mode} exited with ${code}`))));
+  })));
+}
+
 function runReference(file: string, mode: 'parse' | 'group' = 'parse'): Measurement | string {
   const result = spawnSync('/usr/bin/python3', ['-c', PYTHON_REFERENCE, file, mode], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (result.error || result.status !== 0) return `python3-libapparmor unavailable (${(result.stderr || String(result.error)).trim().split('\n').pop()})`;
   return JSON.parse(result.stdout) as Measurement;
 }
 
-function best(runs: Measurement[]): Measurement {
-  return runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+/** The run with the median wall time. */
+function middle(runs: readonly Measurement[]): Measurement {
+  return [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)]!;
 }
+
+/** Rounds of every reader, interleaved, so that a slow spell of the machine hits all of them alike. */
+const ROUNDS = 3;
+
+type HatterMode = 'streaming' | 'threads' | 'parseLine' | 'scan';
 
 export async function run(repoRoot: string): Promise<void> {
   const count = Number(process.env['HATTER_BENCH_LOG_LINES'] ?? 1_000_000);
@@ -269,49 +287,70 @@ export async function run(repoRoot: string): Promise<void> {
     await generateLog(little, small);
     process.stdout.write(`generated ${count.toLocaleString('en-US')} lines (${(bytes / 2 ** 20).toFixed(0)} MiB) and ${small.toLocaleString('en-US')} lines of the same mix\n`);
 
-    const streaming = best([runChild('streaming', big), runChild('streaming', big)]);
-    const threads = best([runChild('threads', big), runChild('threads', big)]);
-    const parse = best([runChild('parseLine', big), runChild('parseLine', big)]);
-    const scanOnly = best([runChild('scan', big), runChild('scan', big)]);
+    const modes: HatterMode[] = ['streaming', 'threads', 'parseLine', 'scan'];
+    const runs = new Map<HatterMode, Measurement[]>(modes.map((m) => [m, []]));
+    const refParse: Measurement[] = [];
+    const refGroup: Measurement[] = [];
+    let referenceError: string | undefined;
+    for (let round = 0; round < ROUNDS; round++) {
+      process.stdout.write(`round ${round + 1} of ${ROUNDS}\n`);
+      for (const mode of modes) runs.get(mode)!.push(runChild(mode, big));
+      const parse = runReference(big);
+      const group = runReference(big, 'group');
+      if (typeof parse === 'string') referenceError = parse;
+      else refParse.push(parse);
+      if (typeof group === 'string') referenceError = group;
+      else refGroup.push(group);
+    }
     const streamingSmall = runChild('streaming', little);
-    const reference = runReference(big);
-    const groupingReference = runReference(big, 'group');
+    // How much two cores give here: two scanner processes at once, against one alone.
+    const cores = availableParallelism();
+    const together = await runChildrenTogether('scan', big, cores);
+    const alone = middle(runs.get('scan')!);
+    const scaling = together.reduce((sum, m) => sum + m.lines, 0) / Math.max(...together.map((m) => m.seconds)) / (alone.lines / alone.seconds);
 
     const rate = (m: Measurement) => m.lines / m.seconds;
     const cpuRate = (m: Measurement) => m.lines / m.cpuSeconds;
-    const ref = typeof reference === 'string' ? undefined : reference;
-    const groupRef = typeof groupingReference === 'string' ? undefined : groupingReference;
-    // Ratios use CPU time: on a shared machine wall time mostly measures the other tenants. Parsing is
-    // compared with parse_record alone; reading and summarizing with parse_record plus the same grouping.
-    const ratioTo = (base: Measurement | undefined) => (m: Measurement) => (base ? `${(cpuRate(m) / cpuRate(base)).toFixed(2)}×` : 'n/a');
-    const ratio = ratioTo(ref);
-    const groupRatio = ratioTo(groupRef);
+    // Ratios are medians of the ratios within each round (hatter and the reference measured back to
+    // back), in wall time (what a user waits for) and in CPU time (the process's own work).
+    const pairedRatio = (mine: readonly Measurement[], base: readonly Measurement[], by: (m: Measurement) => number) =>
+      base.length === mine.length ? median(mine.map((m, i) => by(m) / by(base[i]!))) : NaN;
+    const show = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : 'n/a');
     const mib = (m: Measurement) => `${(m.maxRssKiB / 1024).toFixed(0)} MiB`;
+    const row = (name: string, mode: HatterMode, base: readonly Measurement[]) => {
+      const mine = runs.get(mode)!;
+      const m = middle(mine);
+      return [name, Math.round(rate(m)), Math.round(cpuRate(m)), m.events, mib(m), show(pairedRatio(mine, base, rate)), show(pairedRatio(mine, base, cpuRate))];
+    };
     const rows: (string | number)[][] = [
-      [`hatter readEvents + summarize (${count.toLocaleString('en-US')} lines)`, Math.round(rate(streaming)), Math.round(cpuRate(streaming)), streaming.events, mib(streaming), groupRatio(streaming)],
-      [`hatter logs --summary path: ${availableParallelism()} threads, states merged (${count.toLocaleString('en-US')} lines)`, Math.round(rate(threads)), Math.round(cpuRate(threads)), threads.events, mib(threads), groupRatio(threads)],
-      [`hatter readEvents + summarize (${small.toLocaleString('en-US')} lines, same mix)`, Math.round(rate(streamingSmall)), Math.round(cpuRate(streamingSmall)), streamingSmall.events, mib(streamingSmall), groupRatio(streamingSmall)],
-      ['hatter parseLine (read, split, parse)', Math.round(rate(parse)), Math.round(cpuRate(parse)), parse.events, mib(parse), ratio(parse)],
-      ['hatter scanner alone (read, split, scan; no event built; events = lines with apparmor=)', Math.round(rate(scanOnly)), Math.round(cpuRate(scanOnly)), scanOnly.events, mib(scanOnly), ratio(scanOnly)],
+      row(`hatter readEvents + summarize (${count.toLocaleString('en-US')} lines)`, 'streaming', refGroup),
+      row(`hatter logs --summary path: ${availableParallelism()} threads, states merged`, 'threads', refGroup),
+      ['hatter readEvents + summarize (' + small.toLocaleString('en-US') + ' lines, same mix; one run)', Math.round(rate(streamingSmall)), Math.round(cpuRate(streamingSmall)), streamingSmall.events, mib(streamingSmall), '', ''],
+      row('hatter parseLine (read, split, parse)', 'parseLine', refParse),
+      row('hatter scanner alone (read, split, scan; no event built; events = lines with apparmor=)', 'scan', refParse),
     ];
-    if (ref) rows.push(['python3-libapparmor parse_record + free_record (reference for parsing)', Math.round(rate(ref)), Math.round(cpuRate(ref)), ref.events, mib(ref), '1.00×']);
-    if (groupRef) rows.push(['python3-libapparmor parse_record + grouping in a dict (reference for summarizing)', Math.round(rate(groupRef)), Math.round(cpuRate(groupRef)), groupRef.events, mib(groupRef), '1.00×']);
-    const table = { headers: ['reader', 'lines/s (wall)', 'lines/s (CPU)', 'events', 'peak RSS', 'vs reference (CPU)'], rows };
+    for (const [name, list] of [['python3-libapparmor parse_record + free_record (reference for parsing)', refParse], ['python3-libapparmor parse_record + grouping in a dict (reference for summarizing)', refGroup]] as const) {
+      if (list.length === 0) continue;
+      const m = middle(list);
+      rows.push([name, Math.round(rate(m)), Math.round(cpuRate(m)), m.events, mib(m), '1.00×', '1.00×']);
+    }
+    const streaming = middle(runs.get('streaming')!);
+    const table = { headers: ['reader', 'lines/s (wall)', 'lines/s (CPU)', 'events', 'peak RSS', 'vs reference (wall)', 'vs reference (CPU)'], rows };
     const markdown = [
       '## logs',
       '',
-      `${machineLine()}. A generated ${count.toLocaleString('en-US')}-line log (${(bytes / 2 ** 20).toFixed(0)} MiB): auditd raw with SYSCALL records and enriched, kern.log with BSD and RFC 3339 dates, dmesg, journald JSON, dbus-daemon, unrelated lines; file, exec, capability, network, signal and change_hat events of 60 Apache hats, 20 PHP-FPM pools and a worker, half with 6.12's \`class=\`. Each reader runs in its own process on the same file in the same run; hatter's figures are the better of two runs. The reference counts only the lines it accepts: Debian 12's libapparmor 3.0.8 rejects every line with \`class=\` and the dbus/journald forms, so its \`events\` column is lower (and it does no work on the rejected half). The summarize rows are compared with parse_record plus grouping of the accepted records in a Python dict (the work summarize does); the parseLine and scanner rows with parse_record alone. The scanner row is the floor under parseLine: read, split and scan each line into the reusable record, no event built.`,
+      `${machineLine()}. A generated ${count.toLocaleString('en-US')}-line log (${(bytes / 2 ** 20).toFixed(0)} MiB): auditd raw with SYSCALL records and enriched, kern.log with BSD and RFC 3339 dates, dmesg, journald JSON, dbus-daemon, unrelated lines; file, exec, capability, network, signal and change_hat events of 60 Apache hats, 20 PHP-FPM pools and a worker, half with 6.12's \`class=\`. Each reader runs in its own process on the same file. ${ROUNDS} rounds, each running every reader once, back to back; the rates are the run with the median time, the ratios the median of the ${ROUNDS} ratios within a round, so that a slow spell of this shared machine counts against both sides. The reference counts only the lines it accepts: Debian 12's libapparmor 3.0.8 rejects every line with \`class=\` and the dbus/journald forms, so its \`events\` column is lower (and it does no work on the rejected half). The summarize rows are compared with parse_record plus grouping of the accepted records in a Python dict (the work summarize does); the parseLine and scanner rows with parse_record alone. The scanner row is the floor under parseLine: read, split and scan each line into the reusable record, no event built.`,
       '',
       markdownTable(table),
       '',
       `Groups found: ${streaming.groups ?? '?'} in ${count.toLocaleString('en-US')} lines, ${streamingSmall.groups ?? '?'} in ${small.toLocaleString('en-US')}: peak memory follows the groups, not the lines.`,
-      typeof reference === 'string' ? `\nReference not measured: ${reference}.` : '',
-      `Load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(', ')} on ${cpus().length} cores; "lines/s (CPU)" divides by the process's own CPU time, which is what the ratio uses.`,
+      referenceError !== undefined ? `\nReference not measured in every round: ${referenceError}.` : '',
+      `Load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(', ')} on ${cpus().length} cores. "lines/s (CPU)" divides by the process's own CPU time (all its threads).`,
       '',
-      groupRef ? `Wall-clock rate of the threaded summary vs the grouping reference: ${(rate(threads) / rate(groupRef)).toFixed(2)}× (the CPU column counts every thread's time).` : '',
+      `Parallel headroom of this machine: ${cores} scanner processes started together read ${scaling.toFixed(2)}× the lines per second of one alone (${cores}× would be perfect); the threaded summary can gain no more than that.`,
       '',
       'Targets (issue 6): at least 500,000 lines/s and at least 4× the reference.',
-    ].join('\n');
+].join('\n');
     process.stdout.write(`${markdownTable(table)}\n`);
     writeBenchSection(repoRoot, 'logs', markdown);
   } finally {
