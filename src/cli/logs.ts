@@ -15,6 +15,7 @@ import {
   type Summary,
 } from '../logs/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
+import { Progress, readingProgress } from './progress.js';
 
 const help = `hatter logs: read AppArmor audit logs of every format; group, summarize, follow
 
@@ -43,6 +44,8 @@ Options:
   --limit N             table rows to print (default 100; 0 for all)
   --width N             fit the table in N columns, shortening long profiles and objects in the
                         middle with '…' (default: the terminal's width on a terminal, else 0: no limit)
+  --no-progress         no progress line on stderr (it is shown only when stderr is a terminal,
+                        while reading files and stdin; never with --follow)
   -h, --help            this help
 
 Examples:
@@ -68,6 +71,7 @@ const OPTIONS = {
   flood: { type: 'string' },
   width: { type: 'string' },
   limit: { type: 'string' },
+  'no-progress': { type: 'boolean' },
 } as const;
 
 type Format = 'table' | 'json' | 'summary-json' | 'aalogparse';
@@ -139,7 +143,9 @@ export const command: Command = {
       if (inputs.length !== 1) throw new UsageError('--follow reads exactly one FILE (or - for stdin)');
       return follow(inputs[0]!, io, format, filter, floodPerSecond);
     }
-    return readAll(inputs, io, format, filter, floodPerSecond, limit, width);
+    // JSON events stream to stdout while reading: on the same terminal a progress line would cut into them
+    const progress = new Progress(io, values['no-progress'] !== true && !(format === 'json' && io.stdoutIsTTY));
+    return readAll(inputs, io, format, filter, floodPerSecond, limit, width, progress);
   },
 };
 
@@ -187,7 +193,9 @@ function skippedDiagnostic(file: string, skipped: SkippedLine): string {
  * A regular file at least this large is summarized by one thread per core (logs/parallel.ts); smaller
  * ones are not worth starting threads for. The summary is the same either way.
  */
-const PARALLEL_MIN_BYTES = Number(process.env.HATTER_LOGS_PARALLEL_MIN_BYTES) || 32 * 1024 * 1024;
+function parallelMinBytes(io: CliIo): number {
+  return Number(io.env.HATTER_LOGS_PARALLEL_MIN_BYTES) || 32 * 1024 * 1024;
+}
 const PARALLEL_PARTS = Math.min(4, availableParallelism());
 
 /** The size of a regular file, or 0 (not one, or unreadable: the sequential path reports it). */
@@ -200,7 +208,7 @@ async function regularFileSize(path: string): Promise<number> {
   }
 }
 
-async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filter, floodPerSecond: number, limit: number, width: number): Promise<number> {
+async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filter, floodPerSecond: number, limit: number, width: number, progress: Progress): Promise<number> {
   const out = new Output(io);
   let summarizer = new Summarizer({ floodPerSecond });
   const stats = newReadStats();
@@ -209,21 +217,27 @@ async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filt
   let denied = false;
   for (const input of inputs) {
     const file = input === '-' ? 'stdin' : input;
-    const size = format === 'json' || input === '-' ? 0 : await regularFileSize(input);
-    if (size >= PARALLEL_MIN_BYTES && PARALLEL_PARTS > 1) {
+    const size = input === '-' ? 0 : await regularFileSize(input);
+    const name = basename(file);
+    if (format !== 'json' && size >= parallelMinBytes(io) && PARALLEL_PARTS > 1) {
       try {
-        const part = await summarizeFileInParts(input, size, { file, filter: filter.spec, floodPerSecond, parts: PARALLEL_PARTS, maxSamples: MAX_DIAGNOSTICS });
+        let bytes = 0;
+        let lines = 0;
+        const onProgress = (moreBytes: number, moreLines: number) => {
+          bytes += moreBytes;
+          lines += moreLines;
+          progress.show(() => readingProgress(name, bytes, size, lines));
+        };
+        const part = await summarizeFileInParts(input, size, { file, filter: filter.spec, floodPerSecond, parts: PARALLEL_PARTS, maxSamples: MAX_DIAGNOSTICS, onProgress });
         summarizer = Summarizer.fromState(mergeSummarizerStates(summarizer.state(), part.state), { floodPerSecond });
         addStats(stats, part.stats);
         for (const skipped of part.samples) {
-          if (diagnostics++ < MAX_DIAGNOSTICS) {
-            io.stderr.write(skippedDiagnostic(file, skipped));
-          }
+          if (diagnostics++ < MAX_DIAGNOSTICS) progress.warn(skippedDiagnostic(file, skipped));
         }
         diagnostics += part.malformed - part.samples.length;
         denied ||= part.denied;
       } catch (error) {
-        io.stderr.write(`hatter logs: cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+        progress.warn(`hatter logs: cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
         inputError = true;
       }
       continue;
@@ -233,9 +247,7 @@ async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filt
       stats,
       onSkip: (skipped) => {
         if (!isMalformed(skipped)) return;
-        if (diagnostics++ < MAX_DIAGNOSTICS) {
-          io.stderr.write(skippedDiagnostic(file, skipped));
-        }
+        if (diagnostics++ < MAX_DIAGNOSTICS) progress.warn(skippedDiagnostic(file, skipped));
       },
     });
     const handle = (events: AuditEvent[]) => {
@@ -248,17 +260,22 @@ async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filt
     };
     try {
       const stream = input === '-' ? io.stdin : createReadStream(input, { highWaterMark: 1 << 20 });
+      let bytes = 0;
+      const linesBefore = stats.lines;
       for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+        bytes += chunk.length;
         handle(reader.push(chunk));
+        progress.show(() => readingProgress(name, bytes, size, stats.lines - linesBefore));
         await out.flush();
         if (out.closed) break;
       }
       handle(reader.end());
     } catch (error) {
-      io.stderr.write(`hatter logs: cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+      progress.warn(`hatter logs: cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
       inputError = true;
     }
   }
+  progress.clear();
   if (diagnostics > MAX_DIAGNOSTICS) io.stderr.write(`hatter logs: ... and ${diagnostics - MAX_DIAGNOSTICS} more skipped lines\n`);
   if (format !== 'json') {
     const summary = summarizer.result();

@@ -75,11 +75,21 @@ export function cutPoints(path: string, size: number, parts: number): number[] {
   return cuts;
 }
 
-function runPart(task: PartTask): Promise<PartResult> {
+/** What a part thread posts: progress while it reads, then its result or its error. */
+export type PartMessage =
+  | { readonly progress: { readonly bytes: number; readonly lines: number } }
+  | { readonly ok: true; readonly result: PartResult }
+  | { readonly ok: false; readonly message: string };
+
+/** Bytes and lines read since the last call, from any thread. */
+export type ProgressCallback = (bytes: number, lines: number) => void;
+
+function runPart(task: PartTask, onProgress: ProgressCallback | undefined): Promise<PartResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./part-thread.js', import.meta.url), { workerData: task });
-    worker.once('message', (message: { ok: true; result: PartResult } | { ok: false; message: string }) => {
-      if (message.ok) resolve(message.result);
+    worker.on('message', (message: PartMessage) => {
+      if ('progress' in message) onProgress?.(message.progress.bytes, message.progress.lines);
+      else if (message.ok) resolve(message.result);
       else reject(Object.assign(new Error(message.message), { code: message.message }));
     });
     worker.once('error', reject);
@@ -93,13 +103,19 @@ function runPart(task: PartTask): Promise<PartResult> {
  */
 export async function summarizeFileInParts(
   path: string, size: number,
-  options: { readonly file: string; readonly filter: EventFilterSpec; readonly floodPerSecond: number; readonly parts: number; readonly maxSamples: number; readonly cuts?: readonly number[] },
+  options: {
+    readonly file: string; readonly filter: EventFilterSpec; readonly floodPerSecond: number; readonly parts: number; readonly maxSamples: number;
+    readonly cuts?: readonly number[];
+    /** Called as the threads read (about once per megabyte each). */
+    readonly onProgress?: ProgressCallback;
+  },
 ): Promise<FileSummary> {
   const cuts = options.cuts ?? cutPoints(path, size, options.parts);
   const bounds = [0, ...cuts, size];
   const results = await Promise.all(bounds.slice(1).map((end, i) => runPart({
     path, start: bounds[i]!, end, file: options.file, filter: options.filter, floodPerSecond: options.floodPerSecond, maxSamples: options.maxSamples,
-  })));
+    progress: options.onProgress !== undefined,
+  }, options.onProgress)));
   let state: SummarizerState | undefined;
   const stats = newReadStats();
   const samples: SkippedLine[] = [];

@@ -7,7 +7,7 @@ import { eventFilter, type EventFilterSpec } from './filter.js';
 import type { SkippedLine } from './model.js';
 import { EventReader, newReadStats } from './read.js';
 import { Summarizer } from './summary.js';
-import { isMalformed, type PartResult } from './parallel.js';
+import { isMalformed, type PartMessage, type PartResult } from './parallel.js';
 
 export interface PartTask {
   readonly path: string;
@@ -18,6 +18,8 @@ export interface PartTask {
   readonly filter: EventFilterSpec;
   readonly floodPerSecond: number;
   readonly maxSamples: number;
+  /** Post { progress } after each chunk read. */
+  readonly progress: boolean;
 }
 
 async function run(task: PartTask): Promise<PartResult> {
@@ -43,13 +45,22 @@ async function run(task: PartTask): Promise<PartResult> {
     }
   };
   if (task.end > task.start) {
-    for await (const chunk of createReadStream(task.path, { start: task.start, end: task.end - 1, highWaterMark: 1 << 20 })) take(reader.push(chunk as Buffer));
+    let lines = 0;
+    for await (const chunk of createReadStream(task.path, { start: task.start, end: task.end - 1, highWaterMark: 1 << 20 })) {
+      take(reader.push(chunk as Buffer));
+      if (task.progress) {
+        const message: PartMessage = { progress: { bytes: (chunk as Buffer).length, lines: stats.lines - lines } };
+        post(message);
+        lines = stats.lines;
+      }
+    }
   }
   take(reader.end());
   return { state: summarizer.state(), stats, samples, malformed, denied };
 }
 
+const post = (message: PartMessage): void => parentPort!.postMessage(message);
 run(workerData as PartTask).then(
-  (result) => parentPort!.postMessage({ ok: true, result }),
-  (error: unknown) => parentPort!.postMessage({ ok: false, message: (error as NodeJS.ErrnoException).code ?? String(error) }),
+  (result) => post({ ok: true, result }),
+  (error: unknown) => post({ ok: false, message: (error as NodeJS.ErrnoException).code ?? String(error) }),
 );

@@ -190,3 +190,53 @@ test('a large file is summarized by threads, with the same output as one reader'
     log.done();
   }
 });
+
+// The progress line: only on a terminal's stderr, erased before diagnostics and before the result.
+const ERASE = '\r\x1b[K';
+
+test('progress: on a terminal stderr, a reading line with percent and lines, erased before the diagnostic and at the end; none otherwise', async () => {
+  const log = tempLog(`${LOG}\n`);
+  try {
+    const shown = await runCli(['logs', log.path], { stderrIsTTY: true });
+    assert.equal(shown.code, 1);
+    const progressLine = new RegExp(`reading audit\\.log: 100% of 1 MiB, 6 lines`);
+    assert.match(shown.stderr, progressLine);
+    // a progress line is erased before anything else is written (the diagnostic of the truncated
+    // line, the result), and nothing is left drawn at the end
+    assert.match(shown.stderr, /logs\/unterminated-quote/);
+    for (const segment of shown.stderr.split(ERASE)) {
+      if (segment.includes('reading')) assert.match(segment, /^reading [^\n\r]*$/);
+    }
+    assert.ok(shown.stderr.endsWith(ERASE));
+    assert.equal(shown.stdout, (await runCli(['logs', log.path])).stdout, 'the result is the same');
+
+    for (const quiet of [
+      await runCli(['logs', log.path]),
+      await runCli(['logs', '--no-progress', log.path], { stderrIsTTY: true }),
+      await runCli(['logs', '--json', log.path], { stderrIsTTY: true, stdoutIsTTY: true }),
+    ]) {
+      assert.ok(!quiet.stderr.includes('reading'), quiet.stderr);
+      assert.ok(!quiet.stderr.includes('\r'));
+    }
+    // stdin has no size: megabytes and lines only
+    const piped = await runCli(['logs', '-'], { stdin: `${LOG}\n`, stderrIsTTY: true });
+    assert.match(piped.stderr, /reading stdin: 0 MiB, 6 lines/);
+  } finally {
+    log.done();
+  }
+});
+
+test('progress: the threads of a large file report what they read', async () => {
+  const lines: string[] = [];
+  for (let i = 1; i <= 3000; i++) lines.push(deny(i, Math.floor(i / 40), 'www.a.org', `/srv/${i % 17}`));
+  const log = tempLog(`${lines.join('\n')}\n`);
+  try {
+    const r = await runCli(['logs', '--summary', '--json', log.path], { stderrIsTTY: true, env: { HATTER_LOGS_PARALLEL_MIN_BYTES: '1' } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /reading audit\.log: \d+% of 1 MiB, \d[\d,]* lines/);
+    assert.ok(r.stderr.endsWith(ERASE));
+    assert.equal(JSON.parse(r.stdout).events, 3000);
+  } finally {
+    log.done();
+  }
+});

@@ -12,7 +12,7 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export async function runCli(args: string[], options: { stdin?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export async function runCli(args: string[], options: { stdin?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv; stdoutIsTTY?: boolean; stderrIsTTY?: boolean } = {}): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -21,8 +21,8 @@ export async function runCli(args: string[], options: { stdin?: string | Buffer;
     stdin: Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]),
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, ...options.env },
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
+    stdoutIsTTY: options.stdoutIsTTY ?? false,
+    stderrIsTTY: options.stderrIsTTY ?? false,
   };
   const code = await runMain(args, io);
   return { code, stdout, stderr };
