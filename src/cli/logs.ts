@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { constants } from 'node:fs';
 import { basename } from 'node:path';
 import { formatDiagnostic } from '../policy/diagnostic.js';
-import { eventFilter, type EventFilterSpec } from '../logs/filter.js';
+import { eventFilter, KeptEvents, type EventFilterSpec } from '../logs/filter.js';
 import { addStats, isMalformed, summarizeFileInParts } from '../logs/parallel.js';
 import { mergeSummarizerStates } from '../logs/summary.js';
 import {
@@ -250,30 +250,26 @@ async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filt
         if (diagnostics++ < MAX_DIAGNOSTICS) progress.warn(skippedDiagnostic(file, skipped));
       },
     });
-    const handle = (events: AuditEvent[]) => {
-      for (const event of events) {
-        if (!filter.accepts(event)) continue;
-        if (event.type === 'DENIED' || event.type === 'KILLED') denied = true;
-        if (format === 'json') out.write(`${JSON.stringify(eventToJson(event))}\n`);
-        else summarizer.add(event);
-      }
-    };
+    const kept = new KeptEvents(filter.accepts, format === 'json'
+      ? (event) => out.write(`${JSON.stringify(eventToJson(event))}\n`)
+      : (event) => summarizer.add(event));
     try {
       const stream = input === '-' ? io.stdin : createReadStream(input, { highWaterMark: 1 << 20 });
       let bytes = 0;
       const linesBefore = stats.lines;
       for await (const chunk of stream as AsyncIterable<Buffer | string>) {
         bytes += chunk.length;
-        handle(reader.push(chunk));
+        kept.take(reader.push(chunk));
         progress.show(() => readingProgress(name, bytes, size, stats.lines - linesBefore));
         await out.flush();
         if (out.closed) break;
       }
-      handle(reader.end());
+      kept.take(reader.end());
     } catch (error) {
       progress.warn(`hatter logs: cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
       inputError = true;
     }
+    denied ||= kept.denied;
   }
   progress.clear();
   if (diagnostics > MAX_DIAGNOSTICS) io.stderr.write(`hatter logs: ... and ${diagnostics - MAX_DIAGNOSTICS} more skipped lines\n`);
@@ -305,15 +301,13 @@ async function follow(input: string, io: CliIo, format: Format, filter: Filter, 
       }
     },
   });
-  const print = (events: AuditEvent[]) => {
-    for (const event of events) {
-      if (!filter.accepts(event)) continue;
-      const flood = summarizer.add(event);
-      if (format === 'json') out.write(`${JSON.stringify(eventToJson(event))}\n`);
-      else out.write(`${eventLine(event)}\n`);
-      if (flood) out.write(format === 'json' ? `${JSON.stringify({ flood: floodToJson(flood) })}\n` : `!! ${flood.message}\n`);
-    }
-  };
+  const kept = new KeptEvents(filter.accepts, (event) => {
+    const flood = summarizer.add(event);
+    if (format === 'json') out.write(`${JSON.stringify(eventToJson(event))}\n`);
+    else out.write(`${eventLine(event)}\n`);
+    if (flood) out.write(format === 'json' ? `${JSON.stringify({ flood: floodToJson(flood) })}\n` : `!! ${flood.message}\n`);
+  });
+  const print = (events: AuditEvent[]) => kept.take(events);
   try {
     // a partial last line of a rotated or truncated file is not glued to the next file's first line
     const source = input === '-'

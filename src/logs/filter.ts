@@ -25,3 +25,26 @@ export function eventFilter(spec: EventFilterSpec): (event: AuditEvent) => boole
     return true;
   };
 }
+
+/**
+ * The events a filter keeps, handed on one by one (to a summarizer, a JSON writer, a printer); notes
+ * whether any kept event was DENIED or KILLED (the CLI's exit status). One loop for the CLI's readers and
+ * the parallel summary's threads.
+ */
+export class KeptEvents {
+  /** A kept event was DENIED or KILLED. */
+  denied = false;
+
+  constructor(
+    private readonly accepts: (event: AuditEvent) => boolean,
+    private readonly onEvent: (event: AuditEvent) => void,
+  ) {}
+
+  take(events: readonly AuditEvent[]): void {
+    for (const event of events) {
+      if (!this.accepts(event)) continue;
+      if (event.type === 'DENIED' || event.type === 'KILLED') this.denied = true;
+      this.onEvent(event);
+    }
+  }
+}

@@ -3,7 +3,7 @@
 // read counters and the first malformed lines.
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { eventFilter, type EventFilterSpec } from './filter.js';
+import { eventFilter, KeptEvents, type EventFilterSpec } from './filter.js';
 import type { SkippedLine } from './model.js';
 import { EventReader, newReadStats } from './read.js';
 import { Summarizer } from './summary.js';
@@ -34,20 +34,12 @@ async function run(task: PartTask): Promise<PartResult> {
       if (malformed++ < task.maxSamples) samples.push(skipped);
     },
   });
-  const accepts = eventFilter(task.filter);
   const summarizer = new Summarizer({ floodPerSecond: task.floodPerSecond });
-  let denied = false;
-  const take = (events: ReturnType<EventReader['push']>): void => {
-    for (const event of events) {
-      if (!accepts(event)) continue;
-      if (event.type === 'DENIED' || event.type === 'KILLED') denied = true;
-      summarizer.add(event);
-    }
-  };
+  const kept = new KeptEvents(eventFilter(task.filter), (event) => summarizer.add(event));
   if (task.end > task.start) {
     let lines = 0;
     for await (const chunk of createReadStream(task.path, { start: task.start, end: task.end - 1, highWaterMark: 1 << 20 })) {
-      take(reader.push(chunk as Buffer));
+      kept.take(reader.push(chunk as Buffer));
       if (task.progress) {
         const message: PartMessage = { progress: { bytes: (chunk as Buffer).length, lines: stats.lines - lines } };
         post(message);
@@ -55,8 +47,8 @@ async function run(task: PartTask): Promise<PartResult> {
       }
     }
   }
-  take(reader.end());
-  return { state: summarizer.state(), stats, samples, malformed, denied };
+  kept.take(reader.end());
+  return { state: summarizer.state(), stats, samples, malformed, denied: kept.denied };
 }
 
 const post = (message: PartMessage): void => parentPort!.postMessage(message);
