@@ -307,18 +307,17 @@ async function follow(input: string, io: CliIo, format: Format, filter: Filter, 
     else out.write(`${eventLine(event)}\n`);
     if (flood) out.write(format === 'json' ? `${JSON.stringify({ flood: floodToJson(flood) })}\n` : `!! ${flood.message}\n`);
   });
-  const print = (events: AuditEvent[]) => kept.take(events);
   try {
     // a partial last line of a rotated or truncated file is not glued to the next file's first line
     const source = input === '-'
       ? (io.stdin as AsyncIterable<Buffer | string>)
-      : followFile(input, { signal: controller.signal, onReopen: () => print(reader.end()) });
+      : followFile(input, { signal: controller.signal, onReopen: () => kept.take(reader.end()) });
     for await (const chunk of source) {
-      print(reader.push(chunk));
+      kept.take(reader.push(chunk));
       await out.flush(true);
       if (controller.signal.aborted || out.closed) break;
     }
-    print(reader.end());
+    kept.take(reader.end());
     await out.flush(true);
   } catch (error) {
     io.stderr.write(`hatter logs: cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);

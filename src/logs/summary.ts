@@ -203,10 +203,7 @@ export class Summarizer {
     const label = event.label;
     const labelText = label === undefined ? '' : label.text;
     const operation = event.operation ?? '';
-    let byObject = this.index.get(labelText);
-    if (byObject === undefined) this.index.set(labelText, (byObject = new Map()));
-    let candidates = byObject.get(object);
-    if (candidates === undefined) byObject.set(detach(object), (candidates = []));
+    const candidates = this.candidates(labelText, object);
     let g: GroupState | undefined;
     for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i]!;
@@ -270,14 +267,19 @@ export class Summarizer {
     summarizer.last = state.last;
     for (const g of state.groups) {
       const labelText = g.event.label === undefined ? '' : g.event.label.text;
-      let byObject = summarizer.index.get(labelText);
-      if (byObject === undefined) summarizer.index.set(labelText, (byObject = new Map()));
-      let candidates = byObject.get(g.object);
-      if (candidates === undefined) byObject.set(g.object, (candidates = []));
-      candidates.push(g);
+      summarizer.candidates(labelText, g.object).push(g);
       summarizer.groups.push(g);
     }
     return summarizer;
+  }
+
+  /** The groups of one label and object (an empty list the first time; the object is kept detached). */
+  private candidates(labelText: string, object: string): GroupState[] {
+    let byObject = this.index.get(labelText);
+    if (byObject === undefined) this.index.set(labelText, (byObject = new Map()));
+    let candidates = byObject.get(object);
+    if (candidates === undefined) byObject.set(detach(object), (candidates = []));
+    return candidates;
   }
 
   private isFlood(g: GroupState): boolean {
