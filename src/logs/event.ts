@@ -179,6 +179,42 @@ function buildEvent(r: RawRecord, type: EventType, lineNumber: number, file: str
   };
 }
 
+/**
+ * The event of a line that is `template`'s line (an event buildEvent made, with an audit header) with
+ * another time, serial, pid and source: what the line memo (memo.ts) hands out instead of parsing the line
+ * again. Same fields in the same order as buildEvent's literal; the label, object, permission sets and
+ * extra fields are shared with the template (events are never changed once built).
+ */
+export function repeatEvent(template: AuditEvent, epoch: number, millis: number, serial: number, pid: number, source: SourceFormat, lineNumber: number): AuditEvent {
+  const t = template;
+  return {
+    type: t.type,
+    operation: t.operation,
+    class: t.class,
+    classInferred: t.classInferred,
+    label: t.label,
+    object: t.object,
+    requested: t.requested,
+    denied: t.denied,
+    fsuid: t.fsuid,
+    ouid: t.ouid,
+    owner: t.owner,
+    fsuidName: t.fsuidName,
+    ouidName: t.ouidName,
+    pid: pid || undefined,
+    parent: t.parent,
+    comm: t.comm,
+    exe: t.exe,
+    info: t.info,
+    error: t.error,
+    time: { epoch, millis, serial },
+    extra: t.extra,
+    source,
+    line: lineNumber,
+    file: t.file,
+  };
+}
+
 function extraOf(r: RawRecord): Record<string, string> | undefined {
   // the common case first: nothing beyond the modelled fields
   if (r.extra === undefined && r.namespace === undefined && r.attribute === undefined && r.peerInfo === undefined &&

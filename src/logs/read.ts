@@ -2,9 +2,10 @@
 // AVC/SYSCALL records of one audit event merged by serial. Memory is bounded by one chunk, one partial
 // line (at most MAX_LINE_LENGTH; longer lines are dropped while reading) and a small correlation window.
 import { isAscii } from 'node:buffer';
-import { parseRange } from './event.js';
+import { parseRange, recordFrom } from './event.js';
+import { LineMemo, MEMO_LEARN, MEMO_NONE } from './memo.js';
 import type { AuditEvent, ParsedRecord, SkipReason, SkippedLine } from './model.js';
-import { MAX_LINE_LENGTH } from './scan.js';
+import { MAX_LINE_LENGTH, RawRecord, scanRecord } from './scan.js';
 
 export interface ReadStats {
   /** Physical lines read. */
@@ -31,33 +32,26 @@ export interface ReadOptions {
   readonly onSkip?: (skipped: SkippedLine) => void;
   /** Emit every event as soon as its chunk is read (follow mode) instead of waiting for the next chunk's records. */
   readonly immediate?: boolean;
+  /** Recognize repeated lines without parsing them again (memo.ts); default true. False: parse every line. */
+  readonly memo?: boolean;
 }
 
 export type ByteSource = AsyncIterable<Uint8Array | string> | NodeJS.ReadableStream;
 
 const LF = 10;
-const PIECE = 64 * 1024;
+const CR = 13;
 
 /**
- * UTF-8 decoding of bytes[start, end). Audit logs are nearly always ASCII, and for ASCII latin1 gives the
- * same string: checking first and decoding as latin1 is several times cheaper than the UTF-8 decoder.
- */
-function decode(bytes: Buffer, start: number, end: number): string {
-  const part = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
-  return part.toString(isAscii(part) ? 'latin1' : 'utf8');
-}
-
-/**
- * Split a byte stream into lines and hand each batch of complete lines to `onText` as one decoded string
- * (decoding per chunk, not per line). Lines longer than MAX_LINE_LENGTH are reported through `onOverlong`
- * without being buffered.
+ * Split a byte stream into lines and hand each run of complete lines to `onLines` as bytes[start, end)
+ * (the newline after the last one excluded; no decoding here). Lines longer than MAX_LINE_LENGTH are
+ * reported through `onOverlong` without being buffered.
  */
 export class LineSplitter {
   private carry: Buffer | undefined;
   private discarding = false;
 
   constructor(
-    private readonly onText: (text: string) => void,
+    private readonly onLines: (bytes: Buffer, start: number, end: number) => void,
     private readonly onOverlong: () => void,
   ) {}
 
@@ -85,28 +79,13 @@ export class LineSplitter {
       const first = bytes.indexOf(LF, start);
       const joined = Buffer.concat([this.carry, bytes.subarray(start, first)]);
       this.carry = undefined;
-      this.onText(decode(joined, 0, joined.length));
+      this.onLines(joined, 0, joined.length);
       start = first + 1;
-      if (start <= last) this.emit(bytes, start, last);
+      if (start <= last) this.onLines(bytes, start, last);
     } else {
-      this.emit(bytes, start, last);
+      this.onLines(bytes, start, last);
     }
     if (last + 1 < bytes.length) this.accumulate(bytes.subarray(last + 1));
-  }
-
-  /**
-   * Hand over the complete lines bytes[start, end) in pieces of about PIECE bytes cut at newlines: a
-   * string that small is a young-generation object, freed by the cheap scavenger with the events sliced
-   * from it, where a megabyte string would go to the large-object space and wait for a full collection.
-   */
-  private emit(bytes: Buffer, start: number, end: number): void {
-    while (end - start > PIECE) {
-      const cut = bytes.lastIndexOf(LF, start + PIECE);
-      if (cut < start) break;
-      this.onText(decode(bytes, start, cut));
-      start = cut + 1;
-    }
-    this.onText(decode(bytes, start, end));
   }
 
   /** End of input: the last line without a newline. */
@@ -115,7 +94,7 @@ export class LineSplitter {
       this.discarding = false;
       this.onOverlong();
     } else if (this.carry && this.carry.length) {
-      this.onText(decode(this.carry, 0, this.carry.length));
+      this.onLines(this.carry, 0, this.carry.length);
     }
     this.carry = undefined;
   }
@@ -139,6 +118,14 @@ export class LineSplitter {
 }
 
 /**
+ * The text of the line bytes[start, end). Audit logs are nearly always ASCII, and for ASCII latin1 gives
+ * the same string as UTF-8, several times cheaper.
+ */
+function decodeLine(bytes: Buffer, start: number, end: number, ascii: boolean): string {
+  return bytes.toString(ascii ? 'latin1' : 'utf8', start, end);
+}
+
+/**
  * The engine behind readEvents: feed it chunks, collect events. Exposed so follow mode and benchmarks
  * can drive it without an async iterator per event.
  *
@@ -153,10 +140,19 @@ export class EventReader {
   private held: AuditEvent[] = [];
   private heldSerial = 0;
   private readonly splitter: LineSplitter;
+  private readonly memo: LineMemo | undefined;
+  /** The scan buffer for lines the memo learns from. */
+  private readonly scratch = new RawRecord();
 
   constructor(private readonly options: ReadOptions = {}) {
     this.stats = options.stats ?? newReadStats();
-    this.splitter = new LineSplitter((text) => this.lines(text), () => this.overlong());
+    this.splitter = new LineSplitter((bytes, start, end) => this.lines(bytes, start, end), () => this.overlong());
+    this.memo = options.memo === false ? undefined : new LineMemo();
+  }
+
+  /** Lines the memo recognized (each one not parsed again); 0 without the memo. */
+  get memoHits(): number {
+    return this.memo?.hits ?? 0;
   }
 
   /** Feed a chunk; returns the events completed so far (the array is handed over, not reused). */
@@ -198,40 +194,69 @@ export class EventReader {
     this.skipped({ kind: 'skip', reason: 'line-too-long', line: this.lineNumber, message: `line longer than ${MAX_LINE_LENGTH} bytes` });
   }
 
-  private lines(text: string): void {
-    // next NUL and next U+FFFD in the chunk, advanced as lines pass them (one search each per occurrence)
-    let nul = text.indexOf('\0');
-    let bad = text.indexOf('\uFFFD');
-    let start = 0;
-    const n = text.length;
-    while (start <= n) {
-      let end = text.indexOf('\n', start);
-      if (end < 0) end = n;
+  private lines(bytes: Buffer, from: number, to: number): void {
+    // Whether the run is ASCII, and the next NUL in it (advanced as lines pass it: one search per NUL).
+    const allAscii = isAscii(bytes.subarray(from, to));
+    let nul = bytes.indexOf(0, from);
+    const memo = this.memo;
+    let start = from;
+    for (;;) {
+      let end = bytes.indexOf(LF, start);
+      if (end < 0 || end > to) end = to;
       let stop = end;
-      if (stop > start && text.charCodeAt(stop - 1) === 13) stop--;
-      this.lineNumber++;
+      if (stop > start && bytes[stop - 1] === CR) stop--;
+      const lineNumber = ++this.lineNumber;
       this.stats.lines++;
-      if (nul >= 0 && nul < start) nul = text.indexOf('\0', start);
-      if (bad >= 0 && bad < start) bad = text.indexOf('\uFFFD', start);
-      if (bad >= 0 && bad < stop) this.stats.invalidUtf8++;
-      this.record(parseRange(text, start, stop, this.lineNumber, this.options.file, nul));
+      const entry = memo === undefined ? MEMO_NONE : memo.match(bytes, start, stop);
+      if (entry < 0 || !this.fromMemo(memo!, entry, lineNumber)) {
+        if (nul >= 0 && nul < start) nul = bytes.indexOf(0, start);
+        const hasNul = nul >= 0 && nul < stop;
+        const ascii = allAscii || isAscii(bytes.subarray(start, stop));
+        const text = decodeLine(bytes, start, stop, ascii);
+        if (!ascii && text.includes('\uFFFD')) this.stats.invalidUtf8++;
+        if (entry === MEMO_LEARN && ascii && !hasNul) {
+          // the memo's template comes from this parse
+          const r = scanRecord(text, this.scratch);
+          const record = recordFrom(r, lineNumber, this.options.file);
+          memo!.learn(r, record);
+          this.record(record);
+        } else {
+          this.record(parseRange(text, 0, text.length, lineNumber, this.options.file, hasNul ? text.indexOf('\0') : -1));
+        }
+      }
+      if (end >= to) break;
       start = end + 1;
-      if (end === n) break;
+    }
+  }
+
+  /** The line the memo matched; false when it must be parsed after all. */
+  private fromMemo(memo: LineMemo, entry: number, lineNumber: number): boolean {
+    const event = memo.event(entry, lineNumber);
+    if (event !== undefined) {
+      this.event(event);
+      return true;
+    }
+    const related = memo.relatedRecord(entry, lineNumber);
+    if (related === undefined) return false;
+    this.record(related);
+    return true;
+  }
+
+  private event(event: AuditEvent): void {
+    this.stats.events++;
+    const serial = event.time?.serial ?? 0;
+    if (serial !== this.heldSerial) this.release();
+    if (serial !== 0 && event.source === 'auditd') {
+      this.held.push(event);
+      this.heldSerial = serial;
+    } else {
+      this.out.push(event);
     }
   }
 
   private record(record: ParsedRecord): void {
     if (record.kind === 'event') {
-      const event = record.event;
-      this.stats.events++;
-      const serial = event.time?.serial ?? 0;
-      if (serial !== this.heldSerial) this.release();
-      if (serial !== 0 && event.source === 'auditd') {
-        this.held.push(event);
-        this.heldSerial = serial;
-      } else {
-        this.out.push(event);
-      }
+      this.event(record.event);
     } else if (record.kind === 'related') {
       if (record.serial === this.heldSerial && this.held.length) {
         this.stats.related++;

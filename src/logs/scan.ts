@@ -34,6 +34,15 @@ export class RawRecord {
   text: string | undefined = undefined;
   /** True once any key=value field was read. */
   hasFields = false;
+  /** Where the payload starts (after the syslog/dmesg/auditd framing); -1 when the prefix was not recognized. */
+  payloadFrom = -1;
+  /**
+   * Where the digits of the `pid=` value that set `pid` are ([pidFrom, pidTo)), when they were written bare
+   * in the scanned text; -1 when pid was not set, -2 when it was set from a quoted value. The line memo
+   * (memo.ts) checks that a line's pid digits are the ones the scanner read.
+   */
+  pidFrom = -1;
+  pidTo = -1;
 
   apparmor: string | undefined = undefined;
   operation: string | undefined = undefined;
@@ -122,6 +131,9 @@ export class RawRecord {
     this.syslogTimeTo = -1;
     this.text = undefined;
     this.hasFields = false;
+    this.payloadFrom = -1;
+    this.pidFrom = -1;
+    this.pidTo = -1;
     this.apparmor = undefined;
     this.operation = undefined;
     this.klass = undefined;
@@ -220,6 +232,7 @@ export function scanRecord(text: string, into?: RawRecord, from = 0, to = text.l
     r.unknownPrefix = true;
     return r;
   }
+  r.payloadFrom = i;
   scanHeaderAndBody(text, i, r);
   return r;
 }
@@ -353,6 +366,11 @@ function skipSpacesOnly(text: string, i: number): number {
   return i;
 }
 
+/** The fraction of `audit(EPOCH.FRACTION:SERIAL)` in milliseconds: three digits in practice, anything else scaled. */
+export function scaleMillis(fraction: number, digits: number): number {
+  return digits === 3 ? fraction : Math.floor(fraction * 10 ** (3 - digits));
+}
+
 /** `audit(1279948227.175:27)` at i; returns the index after `)` (and a following `:`), or -1. */
 function scanAuditId(text: string, i: number, r: RawRecord): number {
   if (!matchesAt(text, i, 'audit(')) return -1;
@@ -374,9 +392,7 @@ function scanAuditId(text: string, i: number, r: RawRecord): number {
   r.auditIdFrom = start;
   r.auditIdTo = j;
   r.epoch = epoch;
-  // three digits in practice; scale anything else to milliseconds
-  const digits = serialStart - 1 - millisStart;
-  r.millis = digits === 3 ? millis : Math.floor(millis * 10 ** (3 - digits));
+  r.millis = scaleMillis(millis, serialStart - 1 - millisStart);
   r.serial = serial;
   j++;
   if (at(text, j) === 58) j++;
@@ -646,6 +662,10 @@ function scanFields(text: string, i: number, end: number, r: RawRecord, inUserMs
         }
       } else if (isNumericField(field)) {
         if (!assignNumber(r, field, text, start, i)) addExtra(r, text.slice(keyStart, keyEnd), text.slice(start, i));
+        else if (field === F.pid) {
+          r.pidFrom = start;
+          r.pidTo = i;
+        }
         continue;
       } else {
         value = text.slice(start, i);
@@ -734,5 +754,6 @@ function assignString(r: RawRecord, field: number, value: string, inUserMsg: boo
     default:
       // numeric keys written quoted or with text (`protocol="tcp"` is a string field)
       if (!isNumericField(field) || !assignNumber(r, field, value, 0, value.length)) addExtra(r, text.slice(keyStart, keyEnd), value);
+      else if (field === F.pid) r.pidFrom = r.pidTo = -2;
   }
 }
