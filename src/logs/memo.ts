@@ -24,7 +24,7 @@
 // learn() checks on the template line that the scanner read exactly those runs as those numbers.
 import { repeatEvent } from './event.js';
 import type { AuditEvent, ParsedRecord, RelatedRecord, SourceFormat } from './model.js';
-import { type RawRecord, scaleMillis } from './scan.js';
+import { isDigit, type RawRecord, scaleMillis } from './scan.js';
 
 /** match(): not a line the memo can take; parse it. */
 export const MEMO_NONE = -1;
@@ -92,10 +92,6 @@ function sameBytes(view: DataView, bytes: Uint8Array, from: number, arenaView: D
   return true;
 }
 
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
 interface PrefixTemplate {
   /** The prefix with every digit written as '0'. */
   readonly skeleton: Uint8Array;
@@ -129,6 +125,8 @@ export class LineMemo {
   private length2 = 0;
   /** -1: no pid run. */
   private length3 = -1;
+  /** End of body part 2: the pid's digits, or the line's end without them. */
+  private bodyEnd = -1;
   private digitsKey = 0;
 
   // --- the byte view of the chunk being read, and the next ` pid=` in it ---
@@ -365,15 +363,14 @@ export class LineMemo {
     this.length1 = length1;
     this.length2 = length2;
     this.length3 = length3;
+    this.bodyEnd = bodyEnd;
     this.digitsKey = digitsKey;
     this.bodyHash = b;
     return b;
   }
 
   private insert(bytes: Uint8Array, p: number, kind: Kind, record: ParsedRecord): void {
-    const e = this.lineEnd;
-    const bodyEnd = this.pidStart < 0 ? e : this.pidStart;
-    const { length1, length2, length3 } = this;
+    const { length1, length2, length3, bodyEnd } = this;
     const size = length1 + length2 + Math.max(0, length3);
     if (this.entries >= MAX_ENTRIES || this.arenaUsed + size > ARENA_BYTES) this.clear();
     let slot = this.bodyHash & (BODY_SLOTS - 1);
@@ -386,7 +383,7 @@ export class LineMemo {
     const at = this.arenaUsed;
     this.arena.set(bytes.subarray(p, this.auditAt + 6), at);
     this.arena.set(bytes.subarray(this.idEnd, bodyEnd), at + length1);
-    if (length3 > 0) this.arena.set(bytes.subarray(this.pidEnd, e), at + length1 + length2);
+    if (length3 > 0) this.arena.set(bytes.subarray(this.pidEnd, this.lineEnd), at + length1 + length2);
     this.arenaUsed += size;
     this.slotHash[slot] = this.bodyHash;
     this.slotEntry[slot] = entry + 1;

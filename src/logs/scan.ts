@@ -199,7 +199,8 @@ function isSeparator(c: number): boolean {
   return c === SPACE || c === TAB || c === LF || c === CR || c === GS;
 }
 
-function isDigit(c: number): boolean {
+/** An ASCII digit (the line memo masks the same runs the scanner tests with this). */
+export function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
