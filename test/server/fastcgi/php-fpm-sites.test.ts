@@ -72,9 +72,12 @@ describe('PHP-FPM masters for phpFpm: true handlers', () => {
   it('kills a master and its children, leaving no FPM process behind', { skip: existsSync(DEFAULT_PHP_FPM_BINARY) ? false : `${DEFAULT_PHP_FPM_BINARY} is not installed` }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hatter-fpm-kill-'));
     const pool = `kill${process.pid}`;
+    let master: Awaited<ReturnType<typeof startPhpFpm>> | undefined;
     try {
       for (let round = 0; round < 3; round++) {
-        const master = await startPhpFpm({ siteName: pool, runDir: dir, workers: 2 });
+        master = await startPhpFpm({ siteName: pool, runDir: dir, workers: 2 });
+        // the master listens before it has forked every static child: wait for them (the count stays exact)
+        await childrenSettle(master.pid, 2);
         assert.equal(processesWithParent(master.pid).length, 2, 'pm static with 2 children');
         killMasterAndChildren(master.pid);
         await new Promise((r) => setTimeout(r, 200));
@@ -83,6 +86,8 @@ describe('PHP-FPM masters for phpFpm: true handlers', () => {
         await master.stop();
       }
     } finally {
+      // a failed round must not leave a master behind (it would keep the test process, and CI, waiting)
+      await master?.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -95,6 +100,12 @@ function poolProcesses(pool: string): number[] {
       return readFileSync(`/proc/${e}/cmdline`, 'utf8').startsWith(`php-fpm: pool ${pool}`) && alive(Number(e));
     } catch { return false; }
   }).map(Number);
+}
+
+/** Wait (at most 5 s) until `parent` has at least `count` children. */
+async function childrenSettle(parent: number, count: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (processesWithParent(parent).length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 function processesWithParent(parent: number): number[] {
