@@ -9,6 +9,7 @@ import { formatDiagnostic } from '../policy/diagnostic.js';
 import { eventFilter, KeptEvents, type EventFilterSpec } from '../logs/filter.js';
 import { addStats, isMalformed, summarizeFileInParts } from '../logs/parallel.js';
 import { mergeSummarizerStates } from '../logs/summary.js';
+import { isoTimestamp } from '../logs/time.js';
 import {
   EventReader, eventToJson, followFile, formatAalogparse, objectOf, newReadStats, parseSince, Summarizer,
   type AuditEvent, type EventGroup, type EventType, type Flood, type ReadStats, type SkippedLine,
@@ -373,7 +374,7 @@ class Output {
 
 function isoTime(ms: number | undefined): string {
   if (ms === undefined) return '-';
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return isoTimestamp(ms).replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }
 
 function permsOf(group: { type: EventType; requested?: { raw: string; perms: readonly string[] }; denied?: { raw: string; perms: readonly string[] }; owner?: boolean }): string {
@@ -450,15 +451,15 @@ function renderTable(summary: Summary, stats: ReadStats, limit: number, maxWidth
 }
 
 function floodToJson(flood: Flood): Record<string, unknown> {
-  return { ...flood, group: undefined, since: flood.since === undefined ? undefined : new Date(flood.since).toISOString() };
+  return { ...flood, group: undefined, since: flood.since === undefined ? undefined : isoTimestamp(flood.since) };
 }
 
 function summaryToJson(summary: Summary, stats: ReadStats): Record<string, unknown> {
   return {
     events: summary.events,
     byType: summary.byType,
-    first: summary.first === undefined ? undefined : new Date(summary.first).toISOString(),
-    last: summary.last === undefined ? undefined : new Date(summary.last).toISOString(),
+    first: summary.first === undefined ? undefined : isoTimestamp(summary.first),
+    last: summary.last === undefined ? undefined : isoTimestamp(summary.last),
     floods: summary.floods.map(floodToJson),
     groups: summary.groups.map((g) => ({
       count: g.count,
@@ -476,8 +477,8 @@ function summaryToJson(summary: Summary, stats: ReadStats): Record<string, unkno
       owner: g.owner,
       comms: g.comms,
       peakPerSecond: g.peakPerSecond,
-      first: g.first === undefined ? undefined : new Date(g.first).toISOString(),
-      last: g.last === undefined ? undefined : new Date(g.last).toISOString(),
+      first: g.first === undefined ? undefined : isoTimestamp(g.first),
+      last: g.last === undefined ? undefined : isoTimestamp(g.last),
       file: g.file,
       firstLine: g.firstLine,
       lastLine: g.lastLine,

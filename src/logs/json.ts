@@ -2,6 +2,7 @@
 // documented in docs/logs.md; absent values are left out.
 import { hatOf } from './label.js';
 import type { AuditEvent } from './model.js';
+import { isoTimestamp } from './time.js';
 
 export interface EventJson {
   readonly type: string;
@@ -79,7 +80,7 @@ export function eventToJson(e: AuditEvent): EventJson {
     epoch: e.time?.epoch,
     millis: e.time?.millis,
     serial: e.time?.serial || undefined,
-    time: e.time ? new Date(e.time.epoch * 1000 + e.time.millis).toISOString() : undefined,
+    time: e.time ? isoTimestamp(e.time.epoch * 1000 + e.time.millis) : undefined,
     extra: e.extra,
     source: e.source,
     file: e.file,

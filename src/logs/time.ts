@@ -53,3 +53,12 @@ export function parseSince(text: string, now: number = Date.now()): number | und
   if (/^\d{4}-\d\d-\d\d$/.test(trimmed)) return fromParts(+trimmed.slice(0, 4), +trimmed.slice(5, 7) - 1, +trimmed.slice(8, 10), 0, 0, 0);
   return parseSyslogTime(trimmed, now);
 }
+
+/**
+ * ISO 8601 for milliseconds since the epoch; `@SECONDS` (the form --since reads) for a time outside
+ * JavaScript's date range, which an audit header can carry (`audit(99999999999999999999.000:1)`).
+ */
+export function isoTimestamp(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? `@${Math.floor(ms / 1000)}` : date.toISOString();
+}

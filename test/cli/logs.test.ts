@@ -240,3 +240,13 @@ test('progress: the threads of a large file report what they read', async () => 
     log.done();
   }
 });
+
+test('a time beyond the date range (audit(99999999999999999999.000:1)) is printed as @SECONDS, not an internal error', async () => {
+  const line = 'type=AVC msg=audit(99999999999999999999.000:1): apparmor="DENIED" operation="open" profile="a" name="/x" pid=1';
+  for (const args of [['logs', '-'], ['logs', '--json', '-'], ['logs', '--summary', '--json', '-']]) {
+    const r = await runCli(args, { stdin: `${line}\n` });
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /internal error/);
+    assert.match(r.stdout, /@1\d{20}/);
+  }
+});
