@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { formatDiagnostic } from '../policy/diagnostic.js';
 import { eventFilter, KeptEvents, type EventFilterSpec } from '../logs/filter.js';
 import { addStats, isMalformed, summarizeFileInParts } from '../logs/parallel.js';
-import { mergeSummarizerStates } from '../logs/summary.js';
+import { mergeSummarizerStates, SummarySink } from '../logs/summary.js';
 import { isoTimestamp } from '../logs/time.js';
 import {
   EventReader, eventToJson, followFile, formatAalogparse, objectOf, newReadStats, parseSince, Summarizer,
@@ -243,34 +243,37 @@ async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filt
       }
       continue;
     }
+    // JSON: each kept event printed; otherwise read straight into the summary (SummarySink)
+    const kept = format === 'json' ? new KeptEvents(filter.accepts, (event) => out.write(`${JSON.stringify(eventToJson(event))}\n`)) : undefined;
+    const sink = kept === undefined ? new SummarySink(summarizer, filter.spec) : undefined;
     const reader = new EventReader({
       file,
       stats,
+      sink,
       onSkip: (skipped) => {
         if (!isMalformed(skipped)) return;
         if (diagnostics++ < MAX_DIAGNOSTICS) progress.warn(skippedDiagnostic(file, skipped));
       },
     });
-    const kept = new KeptEvents(filter.accepts, format === 'json'
-      ? (event) => out.write(`${JSON.stringify(eventToJson(event))}\n`)
-      : (event) => summarizer.add(event));
     try {
       const stream = input === '-' ? io.stdin : createReadStream(input, { highWaterMark: 1 << 20 });
       let bytes = 0;
       const linesBefore = stats.lines;
       for await (const chunk of stream as AsyncIterable<Buffer | string>) {
         bytes += chunk.length;
-        kept.take(reader.push(chunk));
+        const events = reader.push(chunk);
+        kept?.take(events);
         progress.show(() => readingProgress(name, bytes, size, stats.lines - linesBefore));
         await out.flush();
         if (out.closed) break;
       }
-      kept.take(reader.end());
+      const events = reader.end();
+      kept?.take(events);
     } catch (error) {
       progress.warn(`hatter logs: cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
       inputError = true;
     }
-    denied ||= kept.denied;
+    denied ||= (kept ?? sink)!.denied;
   }
   progress.clear();
   if (diagnostics > MAX_DIAGNOSTICS) io.stderr.write(`hatter logs: ... and ${diagnostics - MAX_DIAGNOSTICS} more skipped lines\n`);

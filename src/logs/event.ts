@@ -179,14 +179,24 @@ function buildEvent(r: RawRecord, type: EventType, lineNumber: number, file: str
   };
 }
 
+/** fsuid == ouid (the rule needs `owner`); unknown unless both are known. */
+export function ownerOf(fsuid: number | undefined, ouid: number | undefined): boolean | undefined {
+  return fsuid !== undefined && ouid !== undefined ? fsuid === ouid : undefined;
+}
+
 /**
  * The event of a line that is `template`'s line (an event buildEvent made, with an audit header) with
- * another time, serial, pid and source: what the line memo (memo.ts) hands out instead of parsing the line
+ * another time, serial, pid, fsuid, ouid (each -1: the template's) and source: what the line memo (memo.ts) hands out instead of parsing the line
  * again. Same fields in the same order as buildEvent's literal; the label, object, permission sets and
  * extra fields are shared with the template (events are never changed once built).
  */
-export function repeatEvent(template: AuditEvent, epoch: number, millis: number, serial: number, pid: number, source: SourceFormat, lineNumber: number): AuditEvent {
+export function repeatEvent(
+  template: AuditEvent, epoch: number, millis: number, serial: number, pid: number, fsuid: number, ouid: number, source: SourceFormat, lineNumber: number,
+): AuditEvent {
   const t = template;
+  // as buildEvent reads them: pid 0 is no pid; owner is known when both ids are
+  const fsuidOf = fsuid < 0 ? t.fsuid : fsuid;
+  const ouidOf = ouid < 0 ? t.ouid : ouid;
   return {
     type: t.type,
     operation: t.operation,
@@ -196,12 +206,12 @@ export function repeatEvent(template: AuditEvent, epoch: number, millis: number,
     object: t.object,
     requested: t.requested,
     denied: t.denied,
-    fsuid: t.fsuid,
-    ouid: t.ouid,
-    owner: t.owner,
+    fsuid: fsuidOf,
+    ouid: ouidOf,
+    owner: ownerOf(fsuidOf, ouidOf),
     fsuidName: t.fsuidName,
     ouidName: t.ouidName,
-    pid: pid || undefined,
+    pid: pid < 0 ? t.pid : pid || undefined,
     parent: t.parent,
     comm: t.comm,
     exe: t.exe,

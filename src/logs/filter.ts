@@ -12,17 +12,28 @@ export interface EventFilterSpec {
 }
 
 export function eventFilter(spec: EventFilterSpec): (event: AuditEvent) => boolean {
+  const { keepsKind, since } = eventFilterParts(spec);
+  if (since === undefined) return keepsKind;
+  return (event) => keepsKind(event) && (event.time === undefined || event.time.epoch * 1000 + event.time.millis >= since);
+}
+
+/**
+ * The filter in two parts: what it asks of the kind of event (its type and label, which every repeat of
+ * a line shares), and the time bound (ms since the epoch; untimed events pass it).
+ */
+export function eventFilterParts(spec: EventFilterSpec): { readonly keepsKind: (event: AuditEvent) => boolean; readonly since: number | undefined } {
   const types = spec.types ? new Set(spec.types) : undefined;
   const profile = spec.profile !== undefined ? labelGlob(spec.profile) : undefined;
-  const since = spec.since;
-  return (event) => {
-    if (types && !types.has(event.type)) return false;
-    if (since !== undefined && event.time && event.time.epoch * 1000 + event.time.millis < since) return false;
-    if (profile) {
-      const label = event.label?.text;
-      if (label === undefined || !profile(label)) return false;
-    }
-    return true;
+  return {
+    keepsKind: (event) => {
+      if (types && !types.has(event.type)) return false;
+      if (profile) {
+        const label = event.label?.text;
+        if (label === undefined || !profile(label)) return false;
+      }
+      return true;
+    },
+    since: spec.since,
   };
 }
 

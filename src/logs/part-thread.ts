@@ -3,10 +3,10 @@
 // read counters and the first malformed lines.
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { eventFilter, KeptEvents, type EventFilterSpec } from './filter.js';
+import type { EventFilterSpec } from './filter.js';
 import type { SkippedLine } from './model.js';
 import { EventReader, newReadStats } from './read.js';
-import { Summarizer } from './summary.js';
+import { Summarizer, SummarySink } from './summary.js';
 import { isMalformed, type PartMessage, type PartResult } from './parallel.js';
 
 export interface PartTask {
@@ -26,20 +26,21 @@ async function run(task: PartTask): Promise<PartResult> {
   const stats = newReadStats();
   const samples: SkippedLine[] = [];
   let malformed = 0;
+  const summarizer = new Summarizer({ floodPerSecond: task.floodPerSecond });
+  const sink = new SummarySink(summarizer, task.filter);
   const reader = new EventReader({
     file: task.file,
     stats,
+    sink,
     onSkip: (skipped) => {
       if (!isMalformed(skipped)) return;
       if (malformed++ < task.maxSamples) samples.push(skipped);
     },
   });
-  const summarizer = new Summarizer({ floodPerSecond: task.floodPerSecond });
-  const kept = new KeptEvents(eventFilter(task.filter), (event) => summarizer.add(event));
   if (task.end > task.start) {
     let lines = 0;
     for await (const chunk of createReadStream(task.path, { start: task.start, end: task.end - 1, highWaterMark: 1 << 20 })) {
-      kept.take(reader.push(chunk as Buffer));
+      reader.push(chunk as Buffer);
       if (task.progress) {
         const message: PartMessage = { progress: { bytes: (chunk as Buffer).length, lines: stats.lines - lines } };
         post(message);
@@ -47,8 +48,8 @@ async function run(task: PartTask): Promise<PartResult> {
       }
     }
   }
-  kept.take(reader.end());
-  return { state: summarizer.state(), stats, samples, malformed, denied: kept.denied };
+  reader.end();
+  return { state: summarizer.state(), stats, samples, malformed, denied: sink.denied };
 }
 
 const post = (message: PartMessage): void => parentPort!.postMessage(message);

@@ -4,7 +4,7 @@
 import { isAscii } from 'node:buffer';
 import { parseRange, recordFrom } from './event.js';
 import { LineMemo, MEMO_LEARN, MEMO_NONE } from './memo.js';
-import type { AuditEvent, ParsedRecord, SkipReason, SkippedLine } from './model.js';
+import type { AuditEvent, ParsedRecord, SkipReason, SkippedLine, SourceFormat } from './model.js';
 import { MAX_LINE_LENGTH, RawRecord, scanRecord } from './scan.js';
 
 export interface ReadStats {
@@ -34,6 +34,25 @@ export interface ReadOptions {
   readonly immediate?: boolean;
   /** Recognize repeated lines without parsing them again (memo.ts); default true. False: parse every line. */
   readonly memo?: boolean;
+  /**
+   * Hand each event to the sink as soon as it is read, in order (push() and end() then return nothing),
+   * and let the sink take the lines the memo recognizes without their events being built. The sink
+   * gets no exe from a later SYSCALL record (the summary does not use it); the counters are the same.
+   */
+  readonly sink?: EventSink;
+}
+
+/**
+ * A consumer that takes events as they are read (ReadOptions.sink). A tag that event() returns for an
+ * event the line memo repeated from a template is attached to that template: each later line of it goes
+ * to repeat() instead, with the values that differ from line to line. So the tag must depend only on
+ * what every repeat of the template shares (not on the time, line, pid, fsuid, ouid or source).
+ */
+export interface EventSink {
+  /** An event; returns a tag (≥ 0) for the memo to keep, or -1. */
+  event(event: AuditEvent): number;
+  /** A line that repeats `template` (whose repeat got `tag`): its time (ms since the epoch), line number and owner flag. */
+  repeat(tag: number, template: AuditEvent, ms: number, line: number, owner: boolean | undefined): void;
 }
 
 export type ByteSource = AsyncIterable<Uint8Array | string> | NodeJS.ReadableStream;
@@ -131,7 +150,8 @@ function decodeLine(bytes: Buffer, start: number, end: number, ascii: boolean): 
  *
  * Correlation: auditd writes the records of one event (AVC, SYSCALL, PROCTITLE, EOE) together under one
  * serial, so the events of the current serial are held until a record with another serial arrives; a
- * SYSCALL record in between lends them its exe. Order is kept; at most one serial's events are held.
+ * SYSCALL record in between lends them its exe. Order is kept (an event that is not held, from another
+ * source or without a serial, releases the held ones first); at most one serial's events are held.
  */
 export class EventReader {
   readonly stats: ReadStats;
@@ -139,6 +159,9 @@ export class EventReader {
   private out: AuditEvent[] = [];
   private held: AuditEvent[] = [];
   private heldSerial = 0;
+  /** With a sink: how many events of heldSerial were handed on (they are not kept). */
+  private heldCount = 0;
+  private readonly sink: EventSink | undefined;
   private readonly splitter: LineSplitter;
   private readonly memo: LineMemo | undefined;
   /** The scan buffer for lines the memo learns from. */
@@ -148,6 +171,7 @@ export class EventReader {
     this.stats = options.stats ?? newReadStats();
     this.splitter = new LineSplitter((bytes, start, end) => this.lines(bytes, start, end), () => this.overlong());
     this.memo = options.memo === false ? undefined : new LineMemo();
+    this.sink = options.sink;
   }
 
   /** Lines the memo recognized (each one not parsed again); 0 without the memo. */
@@ -182,6 +206,7 @@ export class EventReader {
   }
 
   private release(): void {
+    this.heldCount = 0;
     if (this.held.length === 0) return;
     for (const event of this.held) this.out.push(event);
     this.held = [];
@@ -231,9 +256,22 @@ export class EventReader {
 
   /** The line the memo matched; false when it must be parsed after all. */
   private fromMemo(memo: LineMemo, entry: number, lineNumber: number): boolean {
+    const sink = this.sink;
+    if (sink !== undefined) {
+      const tag = memo.tag(entry);
+      if (tag >= 0) {
+        // as event() would count and hold the repeated event, without building it
+        const template = memo.template(entry)!;
+        this.stats.events++;
+        this.hold(memo.serial, memo.source);
+        sink.repeat(tag, template, memo.epoch * 1000 + memo.millis, lineNumber, memo.owner(template));
+        return true;
+      }
+    }
     const event = memo.event(entry, lineNumber);
     if (event !== undefined) {
-      this.event(event);
+      const tag = this.event(event);
+      if (tag >= 0) memo.setTag(entry, tag);
       return true;
     }
     const related = memo.relatedRecord(entry, lineNumber);
@@ -242,15 +280,36 @@ export class EventReader {
     return true;
   }
 
-  private event(event: AuditEvent): void {
+  /** Count, hold or hand on an event; the sink's tag for it, or -1. */
+  private event(event: AuditEvent): number {
     this.stats.events++;
     const serial = event.time?.serial ?? 0;
-    if (serial !== this.heldSerial) this.release();
-    if (serial !== 0 && event.source === 'auditd') {
+    if (this.sink !== undefined) {
+      this.hold(serial, event.source);
+      return this.sink.event(event);
+    }
+    // an event that is not held releases the held ones first: events leave in line order
+    const holds = serial !== 0 && event.source === 'auditd';
+    if (serial !== this.heldSerial || !holds) this.release();
+    if (holds) {
       this.held.push(event);
       this.heldSerial = serial;
     } else {
       this.out.push(event);
+    }
+    return -1;
+  }
+
+  /** With a sink: the holding of event(), counted instead of kept (related records count against it). */
+  private hold(serial: number, source: SourceFormat): void {
+    const holds = serial !== 0 && source === 'auditd';
+    if (serial !== this.heldSerial || !holds) {
+      this.release();
+      this.heldSerial = 0;
+    }
+    if (holds) {
+      this.heldCount++;
+      this.heldSerial = serial;
     }
   }
 
@@ -258,9 +317,9 @@ export class EventReader {
     if (record.kind === 'event') {
       this.event(record.event);
     } else if (record.kind === 'related') {
-      if (record.serial === this.heldSerial && this.held.length) {
+      if (record.serial === this.heldSerial && (this.held.length > 0 || this.heldCount > 0)) {
         this.stats.related++;
-        if (record.exe !== undefined) {
+        if (record.exe !== undefined && this.held.length > 0) {
           const exe = record.exe;
           this.held = this.held.map((e) => (e.exe === undefined ? { ...e, exe } : e));
         }
@@ -294,9 +353,13 @@ export async function* readEventBatches(source: ByteSource, options: ReadOptions
 /** Key of the batch view on the value readEvents returns (consumers like summarize() use it to skip per-event awaits). */
 export const EVENT_BATCHES: unique symbol = Symbol('hatter.logs.eventBatches');
 
-/** A single-use stream of events; iterate it, or take its batches (one array per chunk read). */
+/** Key of the view that reads the stream into a sink (summarize() uses it; see ReadOptions.sink). */
+export const READ_INTO_SINK: unique symbol = Symbol('hatter.logs.readIntoSink');
+
+/** A single-use stream of events; iterate it, take its batches (one array per chunk read), or read it into a sink. */
 export interface EventStream extends AsyncIterable<AuditEvent> {
   [EVENT_BATCHES](): AsyncIterable<AuditEvent[]>;
+  [READ_INTO_SINK](sink: EventSink): Promise<void>;
 }
 
 async function* eachEvent(batches: AsyncIterable<AuditEvent[]>): AsyncGenerator<AuditEvent> {
@@ -308,5 +371,10 @@ export function readEvents(source: ByteSource, options: ReadOptions = {}): Event
   return {
     [Symbol.asyncIterator]: () => eachEvent(readEventBatches(source, options)),
     [EVENT_BATCHES]: () => readEventBatches(source, options),
+    [READ_INTO_SINK]: async (sink) => {
+      const reader = new EventReader({ ...options, sink });
+      for await (const chunk of source as AsyncIterable<Uint8Array | string>) reader.push(chunk);
+      reader.end();
+    },
   };
 }

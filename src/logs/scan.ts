@@ -8,6 +8,14 @@ import type { SkipReason, SourceFormat } from './model.js';
 /** Longest line hatter parses; the kernel's audit records are below 9 KB. */
 export const MAX_LINE_LENGTH = 64 * 1024;
 
+/** The numbers whose digits the line memo masks (memo.ts): their index in RawRecord.numberFrom/numberTo. */
+export const MASKED_PID = 0;
+export const MASKED_FSUID = 1;
+export const MASKED_OUID = 2;
+export const MASKED_NUMBERS = 3;
+/** The key of each masked number, as the memo searches for it. */
+export const MASKED_KEYS: readonly string[] = ['pid', 'fsuid', 'ouid'];
+
 export class RawRecord {
   source: SourceFormat = 'kernel';
   /** The line had no prefix hatter recognizes; nothing else was read. */
@@ -37,12 +45,13 @@ export class RawRecord {
   /** Where the payload starts (after the syslog/dmesg/auditd framing); -1 when the prefix was not recognized. */
   payloadFrom = -1;
   /**
-   * Where the digits of the `pid=` value that set `pid` are ([pidFrom, pidTo)), when they were written bare
-   * in the scanned text; -1 when pid was not set, -2 when it was set from a quoted value. The line memo
-   * (memo.ts) checks that a line's pid digits are the ones the scanner read.
+   * For the numbers the line memo masks (MASKED_PID, MASKED_FSUID, MASKED_OUID): where the digits that set
+   * the value are ([numberFrom[k], numberTo[k])), when they were written bare in the scanned text; -1 when
+   * the value was not set, -2 when it was set from a quoted value. The memo (memo.ts) checks that a line's
+   * masked digits are the ones the scanner read.
    */
-  pidFrom = -1;
-  pidTo = -1;
+  readonly numberFrom = new Int32Array(MASKED_NUMBERS).fill(-1);
+  readonly numberTo = new Int32Array(MASKED_NUMBERS).fill(-1);
 
   apparmor: string | undefined = undefined;
   operation: string | undefined = undefined;
@@ -132,8 +141,8 @@ export class RawRecord {
     this.text = undefined;
     this.hasFields = false;
     this.payloadFrom = -1;
-    this.pidFrom = -1;
-    this.pidTo = -1;
+    this.numberFrom.fill(-1);
+    this.numberTo.fill(-1);
     this.apparmor = undefined;
     this.operation = undefined;
     this.klass = undefined;
@@ -489,6 +498,10 @@ const enum F {
   pid, peerPid, parent, task, token, error, fsuid, ouid, lport, fport, capability, auditTrailer, msg,
 }
 
+function maskedNumberOf(field: number): number {
+  return field === F.pid ? MASKED_PID : field === F.fsuid ? MASKED_FSUID : field === F.ouid ? MASKED_OUID : -1;
+}
+
 const KEY_TABLE: readonly (readonly [string, F])[] = [
   ['apparmor', F.apparmor], ['operation', F.operation], ['class', F.klass], ['profile', F.profile], ['label', F.profile],
   ['peer_profile', F.peerProfile], ['peer_label', F.peerProfile], ['tcontext', F.peerProfile], ['peer', F.peer],
@@ -663,9 +676,12 @@ function scanFields(text: string, i: number, end: number, r: RawRecord, inUserMs
         }
       } else if (isNumericField(field)) {
         if (!assignNumber(r, field, text, start, i)) addExtra(r, text.slice(keyStart, keyEnd), text.slice(start, i));
-        else if (field === F.pid) {
-          r.pidFrom = start;
-          r.pidTo = i;
+        else {
+          const masked = maskedNumberOf(field);
+          if (masked >= 0) {
+            r.numberFrom[masked] = start;
+            r.numberTo[masked] = i;
+          }
         }
         continue;
       } else {
@@ -755,6 +771,9 @@ function assignString(r: RawRecord, field: number, value: string, inUserMsg: boo
     default:
       // numeric keys written quoted or with text (`protocol="tcp"` is a string field)
       if (!isNumericField(field) || !assignNumber(r, field, value, 0, value.length)) addExtra(r, text.slice(keyStart, keyEnd), value);
-      else if (field === F.pid) r.pidFrom = r.pidTo = -2;
+      else {
+        const masked = maskedNumberOf(field);
+        if (masked >= 0) r.numberFrom[masked] = r.numberTo[masked] = -2;
+      }
   }
 }

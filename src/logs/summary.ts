@@ -3,7 +3,8 @@
 // by the number of distinct groups, never by the number of events.
 import { detach, hatOf, unionPermissions } from './label.js';
 import type { AuditEvent, EventType, PermissionSet } from './model.js';
-import { EVENT_BATCHES, type EventStream } from './read.js';
+import { eventFilterParts, type EventFilterSpec } from './filter.js';
+import { EVENT_BATCHES, READ_INTO_SINK, type EventSink, type EventStream } from './read.js';
 
 export interface SummaryOptions {
   /** More than this many identical events within one second is a flood. Default 50. */
@@ -64,6 +65,8 @@ export interface Summary {
 }
 
 export interface GroupState {
+  /** Its place in its summarizer's groups (set again by Summarizer.fromState). */
+  index: number;
   key: string;
   event: AuditEvent;
   /** event.type, .operation and .class again, on the group itself: add() compares them for every event. */
@@ -179,6 +182,8 @@ export class Summarizer {
   private readonly index = new Map<string, Map<string, GroupState[]>>();
   private readonly groups: GroupState[] = [];
   private readonly byType = new Float64Array(7);
+  /** The index of the group the last add() counted its event in (for addRepeat()). */
+  lastGroup = -1;
   private events = 0;
   private first = -1;
   private last = -1;
@@ -192,42 +197,31 @@ export class Summarizer {
 
   /** Add an event; returns a Flood the first time its group becomes one. */
   add(event: AuditEvent): Flood | undefined {
+    const ms = timeMs(event);
+    const g = this.groupOf(event, ms);
+    this.lastGroup = g.index;
+    return this.count(g, event, ms, event.line, event.owner);
+  }
+
+  /**
+   * Add an event that is `template` (an event add() counted in group `group`: its lastGroup) on another
+   * line: at time `ms`, with its own owner flag. The group key and everything else come from the template.
+   */
+  addRepeat(group: number, template: AuditEvent, ms: number, line: number, owner: boolean | undefined): Flood | undefined {
+    return this.count(this.groups[group]!, template, ms, line, owner);
+  }
+
+  /** Count an event (`event`'s type, permissions and comm; the time, line and owner given) in group g. */
+  private count(g: GroupState, event: AuditEvent, ms: number, line: number, owner: boolean | undefined): Flood | undefined {
     this.events++;
     this.byType[TYPE_INDEX[event.type]]++;
-    const object = objectOf(event);
-    const ms = timeMs(event);
     if (ms >= 0) {
       if (this.first < 0 || ms < this.first) this.first = ms;
       if (ms > this.last) this.last = ms;
     }
-    const label = event.label;
-    const labelText = label === undefined ? '' : label.text;
-    const operation = event.operation ?? '';
-    const candidates = this.candidates(labelText, object);
-    let g: GroupState | undefined;
-    for (let i = 0; i < candidates.length; i++) {
-      const c = candidates[i]!;
-      // operation, type and class are interned by the scanner: these compare by identity in practice
-      if (c.operation === event.operation && c.type === event.type && c.klass === event.class) {
-        g = c;
-        break;
-      }
-    }
-    if (g === undefined) {
-      const key = `${event.type}\0${labelText}\0${event.class ?? ''}\0${operation}\0${object}`;
-      const kept = keptEvent(event);
-      g = {
-        key: detach(key), event: kept, type: kept.type, operation: kept.operation, klass: kept.class, object: detach(object), count: 0, first: ms, last: ms,
-        firstLine: event.line, lastLine: event.line, requested: undefined, denied: undefined, owner: event.owner,
-        comms: [], second: -1, inSecond: 0, peak: 0, peakSince: -1, missingHat: isMissingHat(event),
-        firstRunSecond: -1, firstRunLength: 0, closedRuns: 0, closedPeak: 0, closedPeakSince: -1, laterClosedPeak: 0, laterClosedPeakSince: -1,
-      };
-      candidates.push(g);
-      this.groups.push(g);
-    }
     const wasFlood = this.isFlood(g);
     g.count++;
-    g.lastLine = event.line;
+    g.lastLine = line;
     if (ms >= 0) {
       if (g.first < 0 || ms < g.first) g.first = ms;
       if (ms > g.last) g.last = ms;
@@ -247,10 +241,33 @@ export class Summarizer {
     if (requested !== undefined && requested !== g.requested) g.requested = unionPermissions(g.requested, requested);
     const denied = event.denied;
     if (denied !== undefined && denied !== g.denied) g.denied = unionPermissions(g.denied, denied);
-    if (g.owner !== undefined && event.owner !== true) g.owner = event.owner === undefined ? undefined : false;
+    if (g.owner !== undefined && owner !== true) g.owner = owner === undefined ? undefined : false;
     const comm = event.comm;
     if (comm !== undefined && g.comms.length < 5 && !g.comms.includes(comm)) g.comms.push(detach(comm));
     return !wasFlood && this.isFlood(g) ? this.floodOf(g) : undefined;
+  }
+
+  /** The event's group, made when it is the first of its kind. */
+  private groupOf(event: AuditEvent, ms: number): GroupState {
+    const object = objectOf(event);
+    const labelText = event.label === undefined ? '' : event.label.text;
+    const candidates = this.candidates(labelText, object);
+    for (let i = 0; i < candidates.length; i++) {
+      const c = candidates[i]!;
+      // operation, type and class are interned by the scanner: these compare by identity in practice
+      if (c.operation === event.operation && c.type === event.type && c.klass === event.class) return c;
+    }
+    const key = `${event.type}\0${labelText}\0${event.class ?? ''}\0${event.operation ?? ''}\0${object}`;
+    const kept = keptEvent(event);
+    const g: GroupState = {
+      index: this.groups.length, key: detach(key), event: kept, type: kept.type, operation: kept.operation, klass: kept.class, object: detach(object), count: 0, first: ms, last: ms,
+      firstLine: event.line, lastLine: event.line, requested: undefined, denied: undefined, owner: event.owner,
+      comms: [], second: -1, inSecond: 0, peak: 0, peakSince: -1, missingHat: isMissingHat(event),
+      firstRunSecond: -1, firstRunLength: 0, closedRuns: 0, closedPeak: 0, closedPeakSince: -1, laterClosedPeak: 0, laterClosedPeakSince: -1,
+    };
+    candidates.push(g);
+    this.groups.push(g);
+    return g;
   }
 
   /** Everything this summarizer holds, as plain data (structured-clone safe, for another thread). */
@@ -266,6 +283,7 @@ export class Summarizer {
     summarizer.first = state.first;
     summarizer.last = state.last;
     for (const g of state.groups) {
+      g.index = summarizer.groups.length;
       const labelText = g.event.label === undefined ? '' : g.event.label.text;
       summarizer.candidates(labelText, g.object).push(g);
       summarizer.groups.push(g);
@@ -436,10 +454,51 @@ export function mergeSummarizerStates(earlier: SummarizerState, later: Summarize
   };
 }
 
+/** SummarySink's tag for a kind of event the filter drops; group k is tag k + 1. */
+const DROPPED = 0;
+
+/**
+ * The events a filter keeps, counted into a summarizer, as an EventReader's sink: the lines the memo
+ * recognizes are counted without their events being built. A template's tag is its group, or that the
+ * filter drops its kind; the time bound is checked on every line.
+ */
+export class SummarySink implements EventSink {
+  /** A kept event was DENIED or KILLED. */
+  denied = false;
+  private readonly keepsKind: (event: AuditEvent) => boolean;
+  private readonly since: number | undefined;
+
+  constructor(readonly summarizer: Summarizer, filter: EventFilterSpec = {}) {
+    const parts = eventFilterParts(filter);
+    this.keepsKind = parts.keepsKind;
+    this.since = parts.since;
+  }
+
+  event(event: AuditEvent): number {
+    if (!this.keepsKind(event)) return DROPPED;
+    // dropped for its time: that is this line's, not the template's; no tag
+    if (this.since !== undefined && event.time !== undefined && timeMs(event) < this.since) return -1;
+    if (event.type === 'DENIED' || event.type === 'KILLED') this.denied = true;
+    this.summarizer.add(event);
+    return this.summarizer.lastGroup + 1;
+  }
+
+  repeat(tag: number, template: AuditEvent, ms: number, line: number, owner: boolean | undefined): void {
+    if (tag === DROPPED || (this.since !== undefined && ms < this.since)) return;
+    if (template.type === 'DENIED' || template.type === 'KILLED') this.denied = true;
+    this.summarizer.addRepeat(tag - 1, template, ms, line, owner);
+  }
+}
+
 export function summarize(events: Iterable<AuditEvent>, options?: SummaryOptions): Summary;
 export function summarize(events: AsyncIterable<AuditEvent>, options?: SummaryOptions): Promise<Summary>;
 export function summarize(events: Iterable<AuditEvent> | AsyncIterable<AuditEvent>, options: SummaryOptions = {}): Summary | Promise<Summary> {
   const summarizer = new Summarizer(options);
+  if (READ_INTO_SINK in events) {
+    // a readEvents() stream: read it straight into the summary (repeated lines are not built as events)
+    const read = (events as EventStream)[READ_INTO_SINK](new SummarySink(summarizer));
+    return read.then(() => summarizer.result());
+  }
   if (EVENT_BATCHES in events) {
     // a readEvents() stream: take whole batches, one await per chunk instead of per event
     const batches = (events as EventStream)[EVENT_BATCHES]();

@@ -4,7 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { EventReader, newReadStats, type AuditEvent, type SkippedLine } from '../../src/logs/index.js';
+import {
+  EventReader, eventFilter, newReadStats, Summarizer, SummarySink, type AuditEvent, type EventFilterSpec, type EventType, type SkippedLine,
+} from '../../src/logs/index.js';
+import { KeptEvents } from '../../src/logs/filter.js';
 
 // '#n' is n digits, filled per line (mostly the same digits, sometimes others); '%n' is n digits that are
 // new on every line (where times, serials and pids stand). Everything else is copied.
@@ -26,6 +29,7 @@ const FIELDS = [
   'info="hat not found" error=-#1', "msg='apparmor=\"DENIED\" operation=\"dbus_method_call\" pid=#3 label=\"x\"'", 'exe="/usr/bin/x#1"',
   'arch=c000003e syscall=#3', 'family="inet" sock_type="stream" protocol=#1', 'signal=#2 peer="w//s#1"', 'name="unterminated',
   'name="é#1"', 'x=]', 'name="a\0#1"', 'target="p//null-#2"', 'ppid=#1 pid=#4 auid=#3', 'pid=#2 pid=#2', 'REJECTING r access to /x (a(#3) profile p active h)',
+  'fsuid=%3', 'ouid=%1', 'fsuid=-#1', 'ouid="#2"', 'fsuid=#2x', 'name="/a ouid=#2"', 'fsuid=#2 fsuid=%3', 'ouid=', 'FSUID="root" OUID="#1"', 'euid=#2 suid=#2',
 ];
 const SUFFIXES = ['', '', '', '\x1dFSUID="www-data" OUID="root"', '\r', ' ', '"}'];
 
@@ -38,10 +42,16 @@ const anyShape = fc.tuple(
 /** Shapes of the lines the memo is for (kernel AVC records in the common framings), to make sure it is exercised. */
 const commonShape = fc.tuple(
   fc.constantFrom(PREFIXES[0]!, PREFIXES[3]!, PREFIXES[5]!, PREFIXES[6]!), fc.constantFrom('type=AVC msg=', 'type=1400 ', 'type=SYSCALL msg='),
-  fc.subarray(['apparmor="DENIED"', 'operation="open"', 'class="file"', 'profile="apache2//a#1.org"', 'name="/srv/#2/x"', 'pid=%5', 'comm="php#1"', 'denied_mask="rw"', 'fsuid=#2', 'ouid=#2']),
+  fc.subarray(['apparmor="DENIED"', 'operation="open"', 'class="file"', 'profile="apache2//a#1.org"', 'name="/srv/#2/x"', 'pid=%5', 'comm="php#1"', 'denied_mask="rw"', 'fsuid=%1', 'ouid=%1']),
 ).map(([prefix, header, fields]) => `${prefix}${header}audit(%10.%3:%4): ${fields.join(' ')}`);
 
-const shape = fc.oneof(anyShape, commonShape);
+/** Records of one event in several framings under the same serial (mostly 7): correlation and release order. */
+const correlatedShape = fc.tuple(
+  fc.constantFrom(PREFIXES[0]!, PREFIXES[3]!), fc.constantFrom('type=AVC msg=', 'type=1400 ', 'type=SYSCALL msg='),
+  fc.subarray(['apparmor="DENIED"', 'operation="open"', 'profile="apache2//a#1.org"', 'name="/srv/#1/x"', 'pid=%3', 'exe="/usr/bin/x#1"', 'fsuid=%1', 'ouid=%1']),
+).map(([prefix, header, fields]) => `${prefix}${header}audit(1700000000.#1:#1): ${fields.join(' ')}`);
+
+const shape = fc.oneof(anyShape, commonShape, correlatedShape);
 
 /** xorshift32, for the digits. */
 function digits(seed: number): (kind: string, n: number) => string {
@@ -110,6 +120,70 @@ test('the line memo changes nothing: events, counters and skipped lines are thos
   );
   // the property was tested on lines the memo did take, not only on ones it passed to the scanner
   assert.ok(hits > 1000, `memo hits: ${hits}`);
+});
+
+/** Read into a SummarySink (memo on: repeated lines are counted without events). */
+function summaryThroughSink(bytes: Buffer, cuts: readonly number[], filter: EventFilterSpec) {
+  const stats = newReadStats();
+  const skipped: SkippedLine[] = [];
+  const summarizer = new Summarizer({ floodPerSecond: 2, changeHatLoop: 3 });
+  const sink = new SummarySink(summarizer, filter);
+  let repeats = 0;
+  const counting = { event: (e: AuditEvent) => sink.event(e), repeat: (...args: Parameters<SummarySink['repeat']>) => { repeats++; sink.repeat(...args); } };
+  const reader = new EventReader({ stats, file: 'audit.log', onSkip: (s) => skipped.push(s), sink: counting });
+  let from = 0;
+  for (const cut of [...cuts].sort((a, b) => a - b)) {
+    assert.deepEqual(reader.push(bytes.subarray(from, Math.max(from, cut))), []);
+    from = Math.max(from, cut);
+  }
+  reader.push(bytes.subarray(from));
+  reader.end();
+  return { summary: summarizer.result(), denied: sink.denied, stats, skipped, repeats };
+}
+
+/** Every line parsed, every event built, filtered and added one by one. */
+function summaryOfEvents(bytes: Buffer, cuts: readonly number[], filter: EventFilterSpec) {
+  const { events, stats, skipped } = read(bytes, cuts, false);
+  const summarizer = new Summarizer({ floodPerSecond: 2, changeHatLoop: 3 });
+  const kept = new KeptEvents(eventFilter(filter), (e) => summarizer.add(e));
+  kept.take(events);
+  return { summary: summarizer.result(), denied: kept.denied, stats, skipped };
+}
+
+const anyFilter: fc.Arbitrary<EventFilterSpec> = fc.record({
+  types: fc.subarray<EventType>(['DENIED', 'ALLOWED', 'AUDIT']),
+  profile: fc.constantFrom('apache2//*', 'php-fpm//**', 'x//y', '**'),
+  // epochs in the logs are 10 random digits (%10) or 7777777777 (#): a bound between drops some of each
+  since: fc.integer({ min: 0, max: 9_999_999_999 }).map((s) => s * 1000),
+}, { requiredKeys: [] });
+
+test('reading into a summary sink gives the summary of every event parsed, filtered and added', () => {
+  let repeats = 0;
+  fc.assert(
+    fc.property(
+      fc.array(shape, { minLength: 1, maxLength: 8 }),
+      fc.array(fc.nat(), { minLength: 1, maxLength: 300, size: 'max' }),
+      fc.nat(),
+      fc.array(fc.nat(), { maxLength: 3 }),
+      fc.oneof(fc.constant({}), anyFilter),
+      (shapes, picks, seed, cutSeeds, filter) => {
+        const digitsOf = digits(seed);
+        const lines = picks.map((k) => fill(shapes[k % shapes.length]!, digitsOf));
+        const bytes = Buffer.from(`${lines.join('\n')}\n`);
+        const cuts = cutSeeds.map((c) => c % bytes.length);
+        const sunk = summaryThroughSink(bytes, cuts, filter);
+        const built = summaryOfEvents(bytes, cuts, filter);
+        repeats += sunk.repeats;
+        assert.deepEqual(sunk.summary, built.summary);
+        assert.equal(sunk.denied, built.denied);
+        assert.deepEqual(sunk.stats, built.stats);
+        assert.deepEqual(sunk.skipped, built.skipped);
+      },
+    ),
+    { numRuns: 300 },
+  );
+  // the sink took many lines without their events
+  assert.ok(repeats > 1000, `repeats: ${repeats}`);
 });
 
 test('repeated lines are recognized, with their own time, serial, pid and source', () => {
