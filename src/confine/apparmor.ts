@@ -2,7 +2,7 @@
 // `exec <label>` to attr/exec; the supervisor reads each worker's label back and refuses a wrong one.
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { access, readFile, readdir } from 'node:fs/promises';
-import { labelOf, requestDiagnostic, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
+import { isUnexecutedFork, labelOf, requestDiagnostic, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
 import { findLauncher, intendedFds, launcherArgs, type LaunchPlan } from './launcher.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
 
@@ -218,11 +218,12 @@ export class AppArmorBackend implements ConfinementBackend {
       }
       const { label, mode } = parseCurrentLabel(text);
       if (label === prepared.label) return { ok: true, detail: `process ${pid} runs as ${label}${mode ? ` (${mode})` : ''}` };
-      // Still in the launcher (label changes at execve): wait briefly, but only while it is the launcher.
+      // Still in the launcher (label changes at execve), or not yet exec'd at all (a fork of this
+      // process): wait briefly, but only then.
       const exe = await import('node:fs/promises').then((fs) => fs.readlink(`${this.roots.proc}/${pid}/exe`)).catch(() => undefined);
-      if (!launcher || exe !== launcher) return { ok: false, detail: `process ${pid} runs as ${label}${mode ? ` (${mode})` : ''}, expected ${prepared.label}: refusing it` };
+      if ((!launcher || exe !== launcher) && !(await isUnexecutedFork(this.roots.proc, pid))) return { ok: false, detail: `process ${pid} runs as ${label}${mode ? ` (${mode})` : ''}, expected ${prepared.label}: refusing it` };
       await new Promise((done) => setTimeout(done, 10));
     }
-    return { ok: false, detail: `process ${pid} is still in the launcher after 500 ms` };
+    return { ok: false, detail: `process ${pid} is still in the launcher (or not yet started) after 500 ms` };
   }
 }

@@ -1,6 +1,7 @@
 // The one interface every enforcement backend implements (none, landlock, apparmor). The server spawns
 // every pool worker through a backend, so site code never runs before the kernel confines it.
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { readFile, readlink } from 'node:fs/promises';
 import type { Diagnostic } from '../policy/diagnostic.js';
 
 export type BackendName = 'none' | 'landlock' | 'apparmor';
@@ -74,4 +75,25 @@ export function parseLabel(text: string): { profile: string; hat: string | null 
 /** A diagnostic about the request itself (no source position in a policy file). */
 export function requestDiagnostic(file: string, code: string, message: string, severity: Diagnostic['severity'] = 'error', hint?: string): Diagnostic {
   return { file, line: 1, col: 1, code, severity, message, ...(hint ? { hint } : {}) };
+}
+
+/** This process's executable and command line, read once (what a fork shows until it calls execve). */
+let ownImage: Promise<{ readonly exe: string; readonly cmdline: string } | undefined> | undefined;
+
+/**
+ * The process `pid` (as `procRoot` shows it) is a fork of this one that has not called execve yet: it
+ * runs this executable with this command line. spawn() returns before the child execs, and on a busy
+ * machine /proc can show it there for a while; verify() must wait then, not judge the fork.
+ */
+export async function isUnexecutedFork(procRoot: string, pid: number): Promise<boolean> {
+  ownImage ??= Promise.all([readlink('/proc/self/exe'), readFile('/proc/self/cmdline', 'latin1')])
+    .then(([exe, cmdline]) => ({ exe, cmdline }), () => undefined);
+  const own = await ownImage;
+  if (own === undefined) return false;
+  try {
+    const [exe, cmdline] = await Promise.all([readlink(`${procRoot}/${pid}/exe`), readFile(`${procRoot}/${pid}/cmdline`, 'latin1')]);
+    return exe === own.exe && cmdline === own.cmdline;
+  } catch {
+    return false;
+  }
 }

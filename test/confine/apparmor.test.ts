@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppArmorBackend, parseCurrentLabel, parseProfilesList, onexecCommand } from '../../src/confine/apparmor.js';
 import { chooseBackend } from '../../src/confine/choose.js';
@@ -163,4 +163,27 @@ test('without the profiles file, loaded profiles and hats are read from the poli
   assert.deepEqual([...await backend.loadedProfiles()], [['hatter', 'enforce'], ['hatter//bob.localhost', 'complain']]);
   const { prepared } = await backend.prepare(request);
   assert.equal(prepared?.label, 'hatter//bob.localhost');
+});
+
+test('verify waits while the child is still a fork of this process, then reads the label it runs as', async () => {
+  const roots = fakeHost();
+  const launcher = '/opt/hatter/hatter-launch';
+  const backend = new AppArmorBackend({ roots, launcher });
+  const prepared = { backend: 'apparmor', label: 'hatter//bob.localhost', summary: {}, warnings: [], launcher } as unknown as Parameters<AppArmorBackend['verify']>[0];
+  const dir = join(roots.proc, '201');
+  mkdirSync(join(dir, 'attr', 'apparmor'), { recursive: true });
+  // a fork of this process: this executable, this command line, this process's label
+  symlinkSync(readlinkSync('/proc/self/exe'), join(dir, 'exe'));
+  writeFileSync(join(dir, 'cmdline'), readFileSync('/proc/self/cmdline'));
+  writeFileSync(join(dir, 'attr', 'apparmor', 'current'), 'hatter (enforce)\n');
+  setTimeout(() => {
+    writeFileSync(join(dir, 'cmdline'), 'node\0worker.js\0');
+    writeFileSync(join(dir, 'attr', 'apparmor', 'current'), 'hatter//bob.localhost (enforce)\n');
+  }, 80);
+  assert.deepEqual(await backend.verify(prepared, 201), { ok: true, detail: 'process 201 runs as hatter//bob.localhost (enforce)' });
+  // once it runs something else under the wrong label, it is refused at once
+  writeFileSync(join(dir, 'attr', 'apparmor', 'current'), 'hatter (enforce)\n');
+  const refused = await backend.verify(prepared, 201);
+  assert.equal(refused.ok, false);
+  assert.match(refused.detail, /runs as hatter \(enforce\), expected hatter\/\/bob.localhost: refusing it/);
 });

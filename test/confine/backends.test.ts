@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chooseBackend, createBackend } from '../../src/confine/choose.js';
 import { LandlockBackend, wideningWarnings, type LandlockPrepared } from '../../src/confine/landlock.js';
@@ -121,4 +121,40 @@ test('a per-site uid closes the metadata gap: stat of another site\'s 0700 tree 
   assert.deepEqual(await run({}), { uid: 0, stat: 'ok' });
   // the site's own uid: the kernel's permission check on alice's 0700 directory stops it
   assert.deepEqual(await run({ uid: 65534, gid: 65534 }), { uid: 65534, stat: 'EACCES' });
+});
+
+/** A fake /proc entry for `pid` that looks like a fork of this process (exe and command line are ours). */
+function forkLikeThisProcess(proc: string, pid: number, status: string): { readonly dir: string } {
+  const dir = join(proc, String(pid));
+  mkdirSync(dir, { recursive: true });
+  symlinkSync(readlinkSync('/proc/self/exe'), join(dir, 'exe'));
+  writeFileSync(join(dir, 'cmdline'), readFileSync('/proc/self/cmdline'));
+  writeFileSync(join(dir, 'status'), status);
+  return { dir };
+}
+
+test('verify waits while the child is still a fork of this process (spawn returns before execve), then judges what it runs', async () => {
+  const proc = scratchDir('fake-proc');
+  const launcher = '/opt/hatter/hatter-launch';
+  const backend = new LandlockBackend({ launcher, procRoot: proc });
+  const prepared = { backend: 'landlock', label: 'p', summary: {}, warnings: [], launcher } as unknown as LandlockPrepared;
+  const notYet = 'Name:\tnode\nNoNewPrivs:\t0\n';
+  // the fork execs (through the launcher) into node with no_new_privs: confined
+  const confined = forkLikeThisProcess(proc, 101, notYet);
+  setTimeout(() => {
+    writeFileSync(join(confined.dir, 'cmdline'), 'node\0front.js\0');
+    writeFileSync(join(confined.dir, 'status'), 'Name:\tnode\nNoNewPrivs:\t1\n');
+  }, 80);
+  const ok = await backend.verify(prepared, 101);
+  assert.equal(ok.ok, true, ok.detail);
+  // it execs something without no_new_privs (not through the launcher): refused
+  const escaped = forkLikeThisProcess(proc, 102, notYet);
+  setTimeout(() => writeFileSync(join(escaped.dir, 'cmdline'), 'node\0front.js\0'), 80);
+  const refused = await backend.verify(prepared, 102);
+  assert.equal(refused.ok, false);
+  assert.match(refused.detail, /runs .* without no_new_privs: it did not pass the launcher/);
+  // it never execs: refused after the wait
+  forkLikeThisProcess(proc, 103, notYet);
+  const stuck = await backend.verify(prepared, 103);
+  assert.deepEqual(stuck, { ok: false, detail: 'process 103 is still in the launcher (or not yet started) after 500 ms' });
 });
