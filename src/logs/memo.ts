@@ -412,11 +412,12 @@ export class LineMemo {
   /**
    * After MEMO_LEARN: the scanner's record of that line (scanned from the line alone, so its positions
    * count from the line's start) and what recordFrom made of it. The line must be ASCII without NUL.
+   * Returns the entry when the line's event became a template (its tag can be set), else -1.
    */
-  learn(r: RawRecord, record: ParsedRecord): void {
+  learn(r: RawRecord, record: ParsedRecord): number {
     const bytes = this.lineBytes;
     const s = this.lineStart;
-    if (bytes === undefined || s < 0) return;
+    if (bytes === undefined || s < 0) return -1;
     this.lineStart = -1;
     const audit = this.auditAt;
     let prefix = this.prefix;
@@ -434,7 +435,7 @@ export class LineMemo {
       if (!littleEndian) throw new Error('the line memo reads words little-endian');
       prefix = { skeleton, words, payload, source: r.source };
       this.prefixes[finish(this.prefixHash) & (PREFIX_SLOTS - 1)] = prefix;
-      if (payload < 0) return;
+      if (payload < 0) return -1;
       this.source = prefix.source;
       this.prefix = prefix;
       this.bodyKey(s + payload);
@@ -452,7 +453,8 @@ export class LineMemo {
       if (record.kind === 'event' && r.text === undefined) kind = Kind.Event;
       else if (record.kind === 'related') kind = Kind.Related;
     }
-    this.insert(bytes, p, kind, record);
+    const entry = this.insert(bytes, p, kind, record);
+    return kind === Kind.Event ? entry : -1;
   }
 
   /**
@@ -508,7 +510,8 @@ export class LineMemo {
     return true;
   }
 
-  private insert(bytes: Uint8Array, p: number, kind: Kind, record: ParsedRecord): void {
+  /** Add the template; returns its entry. */
+  private insert(bytes: Uint8Array, p: number, kind: Kind, record: ParsedRecord): number {
     const lengths = this.segmentLength;
     let size = 0;
     for (let k = 0; k < SEGMENTS; k++) size += Math.max(0, lengths[k]!);
@@ -547,6 +550,7 @@ export class LineMemo {
       this.related[entry] = undefined;
     }
     this.learned++;
+    return entry;
   }
 
   /** Forget every body template (the memo is full); rest first if it did not pay. */

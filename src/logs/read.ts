@@ -243,8 +243,14 @@ export class EventReader {
           // the memo's template comes from this parse
           const r = scanRecord(text, this.scratch);
           const record = recordFrom(r, lineNumber, this.options.file);
-          memo!.learn(r, record);
-          this.record(record);
+          const entry = memo!.learn(r, record);
+          if (entry >= 0 && record.kind === 'event') {
+            // the template's own event: a sink's tag for it holds for its repeats
+            const tag = this.event(record.event);
+            if (tag >= 0) memo!.setTag(entry, tag);
+          } else {
+            this.record(record);
+          }
         } else {
           this.record(parseRange(text, 0, text.length, lineNumber, this.options.file, hasNul ? text.indexOf('\0') : -1));
         }
