@@ -260,7 +260,7 @@ async function readAll(inputs: string[], io: CliIo, format: Format, filter: Filt
       let bytes = 0;
       const linesBefore = stats.lines;
       for await (const chunk of stream as AsyncIterable<Buffer | string>) {
-        bytes += chunk.length;
+        bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
         const events = reader.push(chunk);
         kept?.take(events);
         progress.show(() => readingProgress(name, bytes, size, stats.lines - linesBefore));

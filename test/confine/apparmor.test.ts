@@ -176,9 +176,11 @@ test('verify waits while the child is still a fork of this process, then reads t
   symlinkSync(readlinkSync('/proc/self/exe'), join(dir, 'exe'));
   writeFileSync(join(dir, 'cmdline'), readFileSync('/proc/self/cmdline'));
   writeFileSync(join(dir, 'attr', 'apparmor', 'current'), 'hatter (enforce)\n');
+  // it execs: the new label, then the new command line (in this order, a reader between the two writes
+  // still sees a fork with the right label, never the new program under the old label)
   setTimeout(() => {
-    writeFileSync(join(dir, 'cmdline'), 'node\0worker.js\0');
     writeFileSync(join(dir, 'attr', 'apparmor', 'current'), 'hatter//bob.localhost (enforce)\n');
+    writeFileSync(join(dir, 'cmdline'), 'node\0worker.js\0');
   }, 80);
   assert.deepEqual(await backend.verify(prepared, 201), { ok: true, detail: 'process 201 runs as hatter//bob.localhost (enforce)' });
   // once it runs something else under the wrong label, it is refused at once

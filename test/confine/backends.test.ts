@@ -141,9 +141,10 @@ test('verify waits while the child is still a fork of this process (spawn return
   const notYet = 'Name:\tnode\nNoNewPrivs:\t0\n';
   // the fork execs (through the launcher) into node with no_new_privs: confined
   const confined = forkLikeThisProcess(proc, 101, notYet);
+  // (no_new_privs first: the launcher sets it before its execve)
   setTimeout(() => {
-    writeFileSync(join(confined.dir, 'cmdline'), 'node\0front.js\0');
     writeFileSync(join(confined.dir, 'status'), 'Name:\tnode\nNoNewPrivs:\t1\n');
+    writeFileSync(join(confined.dir, 'cmdline'), 'node\0front.js\0');
   }, 80);
   const ok = await backend.verify(prepared, 101);
   assert.equal(ok.ok, true, ok.detail);
