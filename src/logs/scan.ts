@@ -141,8 +141,10 @@ export class RawRecord {
     this.text = undefined;
     this.hasFields = false;
     this.payloadFrom = -1;
-    this.numberFrom.fill(-1);
-    this.numberTo.fill(-1);
+    for (let k = 0; k < MASKED_NUMBERS; k++) {
+      this.numberFrom[k] = -1;
+      this.numberTo[k] = -1;
+    }
     this.apparmor = undefined;
     this.operation = undefined;
     this.klass = undefined;
