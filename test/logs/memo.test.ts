@@ -73,6 +73,19 @@ function fill(template: string, digitsOf: (kind: string, n: number) => string): 
   return template.replace(/([#%])(\d+)/g, (_, kind: string, n: string) => digitsOf(kind, Number(n)));
 }
 
+/** A generated log (lines of a few shapes, repeated with other digits) and where to cut it into chunks. */
+const anyLog = fc.tuple(
+  fc.array(shape, { minLength: 1, maxLength: 8 }),
+  fc.array(fc.nat(), { minLength: 1, maxLength: 300, size: 'max' }),
+  fc.nat(),
+  fc.array(fc.nat(), { maxLength: 3 }),
+).map(([shapes, picks, seed, cutSeeds]) => {
+  const digitsOf = digits(seed);
+  const lines = picks.map((k) => fill(shapes[k % shapes.length]!, digitsOf));
+  const bytes = Buffer.from(`${lines.join('\n')}\n`);
+  return { bytes, cuts: cutSeeds.map((c) => c % bytes.length) };
+});
+
 interface Read {
   readonly events: readonly AuditEvent[];
   readonly stats: ReturnType<typeof newReadStats>;
@@ -97,25 +110,15 @@ function read(bytes: Buffer, cuts: readonly number[], memo: boolean): Read {
 test('the line memo changes nothing: events, counters and skipped lines are those of parsing every line', () => {
   let hits = 0;
   fc.assert(
-    fc.property(
-      fc.array(shape, { minLength: 1, maxLength: 8 }),
-      fc.array(fc.nat(), { minLength: 1, maxLength: 300, size: 'max' }),
-      fc.nat(),
-      fc.array(fc.nat(), { maxLength: 3 }),
-      (shapes, picks, seed, cutSeeds) => {
-        const digitsOf = digits(seed);
-        const lines = picks.map((k) => fill(shapes[k % shapes.length]!, digitsOf));
-        const bytes = Buffer.from(`${lines.join('\n')}\n`);
-        const cuts = cutSeeds.map((c) => c % bytes.length);
-        const withMemo = read(bytes, cuts, true);
-        const without = read(bytes, cuts, false);
-        hits += withMemo.hits;
-        assert.equal(without.hits, 0);
-        assert.deepEqual(withMemo.events, without.events);
-        assert.deepEqual(withMemo.stats, without.stats);
-        assert.deepEqual(withMemo.skipped, without.skipped);
-      },
-    ),
+    fc.property(anyLog, ({ bytes, cuts }) => {
+      const withMemo = read(bytes, cuts, true);
+      const without = read(bytes, cuts, false);
+      hits += withMemo.hits;
+      assert.equal(without.hits, 0);
+      assert.deepEqual(withMemo.events, without.events);
+      assert.deepEqual(withMemo.stats, without.stats);
+      assert.deepEqual(withMemo.skipped, without.skipped);
+    }),
     { numRuns: 300 },
   );
   // the property was tested on lines the memo did take, not only on ones it passed to the scanner
@@ -160,26 +163,15 @@ const anyFilter: fc.Arbitrary<EventFilterSpec> = fc.record({
 test('reading into a summary sink gives the summary of every event parsed, filtered and added', () => {
   let repeats = 0;
   fc.assert(
-    fc.property(
-      fc.array(shape, { minLength: 1, maxLength: 8 }),
-      fc.array(fc.nat(), { minLength: 1, maxLength: 300, size: 'max' }),
-      fc.nat(),
-      fc.array(fc.nat(), { maxLength: 3 }),
-      fc.oneof(fc.constant({}), anyFilter),
-      (shapes, picks, seed, cutSeeds, filter) => {
-        const digitsOf = digits(seed);
-        const lines = picks.map((k) => fill(shapes[k % shapes.length]!, digitsOf));
-        const bytes = Buffer.from(`${lines.join('\n')}\n`);
-        const cuts = cutSeeds.map((c) => c % bytes.length);
-        const sunk = summaryThroughSink(bytes, cuts, filter);
-        const built = summaryOfEvents(bytes, cuts, filter);
-        repeats += sunk.repeats;
-        assert.deepEqual(sunk.summary, built.summary);
-        assert.equal(sunk.denied, built.denied);
-        assert.deepEqual(sunk.stats, built.stats);
-        assert.deepEqual(sunk.skipped, built.skipped);
-      },
-    ),
+    fc.property(anyLog, fc.oneof(fc.constant({}), anyFilter), ({ bytes, cuts }, filter) => {
+      const sunk = summaryThroughSink(bytes, cuts, filter);
+      const built = summaryOfEvents(bytes, cuts, filter);
+      repeats += sunk.repeats;
+      assert.deepEqual(sunk.summary, built.summary);
+      assert.equal(sunk.denied, built.denied);
+      assert.deepEqual(sunk.stats, built.stats);
+      assert.deepEqual(sunk.skipped, built.skipped);
+    }),
     { numRuns: 300 },
   );
   // the sink took many lines without their events
@@ -211,4 +203,16 @@ test('a pid= inside a quoted value is not the pid: lines that differ there are d
   const result = read(Buffer.from(`${[line('1', '5'), line('2', '5'), line('2', '6')].join('\n')}\n`), [], true);
   assert.deepEqual(result.events.map((e) => [e.object.name, e.pid]), [['/a pid=1', 5], ['/a pid=2', 5], ['/a pid=2', 6]]);
   assert.equal(result.hits, 0, 'the first ` pid=` is inside quotes: the scanner did not read it as the pid, so no template');
+});
+
+test('fsuid and ouid are masked like the pid, whatever their length: owner follows each line', () => {
+  const line = (serial: number, pid: string, fsuid: string, ouid: string) =>
+    `type=AVC msg=audit(1700000000.${serial}:${serial}): apparmor="DENIED" operation="open" profile="a" name="/x" pid=${pid} comm="c" requested_mask="r" denied_mask="r" fsuid=${fsuid} ouid=${ouid}`;
+  const lines = [line(100, '11', '33', '33'), line(200, '12345', '1005', '0'), line(300, '7', '0', '0'), line(400, '8', '4294967295', '4294967295')];
+  const result = read(Buffer.from(`${lines.join('\n')}\n`), [], true);
+  assert.equal(result.hits, 3, 'one kind of line: the digits that differ are all masked');
+  assert.deepEqual(result.events.map((e) => [e.pid, e.fsuid, e.ouid, e.owner]), [
+    [11, 33, 33, true], [12345, 1005, 0, false], [7, 0, 0, true], [8, 4294967295, 4294967295, true],
+  ]);
+  assert.deepEqual(result.events, read(Buffer.from(`${lines.join('\n')}\n`), [], false).events);
 });
