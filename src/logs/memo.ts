@@ -106,7 +106,9 @@ interface PrefixTemplate {
 /** Masked runs of a line, at most one per masked number; SEGMENTS: the body's compared pieces. */
 const RUNS = MASKED_NUMBERS;
 const SEGMENTS = RUNS + 2;
-const META = 3 + SEGMENTS;
+/** Per entry: offset, layout | kind << 16, digits, SEGMENTS lengths, tag. */
+const META = 4 + SEGMENTS;
+const TAG = META - 1;
 /** ` pid=`, ` fsuid=`, ` ouid=`: the bytes before a masked run. */
 const NEEDLES = MASKED_KEYS.map((key) => {
   if (!key.endsWith('id')) throw new Error(`maskedKeyBefore expects masked keys to end in 'id', not ${key}`);
@@ -175,12 +177,12 @@ export class LineMemo {
   private readonly slots = new Int32Array(BODY_SLOTS * 2);
   /**
    * Per entry, META ints: the offset of its key bytes in the arena, its layout | kind << 16, the digits
-   * of epoch, fraction and serial (10 bits each), and its SEGMENTS segment lengths (-1: no such segment).
+   * of epoch, fraction and serial (10 bits each), its SEGMENTS segment lengths (-1: no such segment), and
+   * the tag the reader's consumer attached to its template (setTag(); -1: none), all in one place so
+   * that a lookup and its tag touch the same cache line or two.
    */
   private readonly meta = new Int32Array(MAX_ENTRIES * META);
   private readonly events: (AuditEvent | undefined)[] = [];
-  /** Per entry: what the reader's consumer attached to its template (setTag()); -1: nothing yet. */
-  private readonly tags = new Int32Array(MAX_ENTRIES);
   private readonly related: (RelatedRecord | undefined)[] = [];
   private entries = 0;
   private readonly arena = new Uint8Array(ARENA_BYTES);
@@ -394,11 +396,11 @@ export class LineMemo {
 
   /** The consumer's tag of an entry's template (-1: none); it lasts as long as the entry. */
   tag(entry: number): number {
-    return this.tags[entry]!;
+    return this.meta[entry * META + TAG]!;
   }
 
   setTag(entry: number, tag: number): void {
-    this.tags[entry] = tag;
+    this.meta[entry * META + TAG] = tag;
   }
 
   /** The related record of the line just matched to `entry` (a Related entry); undefined: parse the line. */
@@ -539,7 +541,7 @@ export class LineMemo {
     this.meta.set(lengths, m + 3);
     this.meta[m + 1] = this.layoutKey | (kind << 16);
     this.meta[m + 2] = this.digitsKey;
-    this.tags[entry] = -1;
+    this.meta[m + TAG] = -1;
     this.slots[2 * slot] = this.bodyHash;
     this.slots[2 * slot + 1] = entry + 1;
     this.events[entry] = kind === Kind.Event && record.kind === 'event' ? record.event : undefined;
