@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { diagnosticToJson, formatDiagnostic, hasErrors } from '../policy/diagnostic.js';
 import { checkPolicy, createParseCache, parseFeatureSet, type FeatureSet } from '../policy/check/index.js';
 import { lookupInclude } from '../policy/resolve/index.js';
-import { nodeFileReader } from './file-reader.js';
+import { nodeFileReader } from '../policy/resolve/node-file-reader.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, readAll, type CliIo, type Command } from './io.js';
 
 const HELP = `Usage: hatter check [--features FILE] [-I DIR]... [--json | --format apparmor] [--quiet] FILE...

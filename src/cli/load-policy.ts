@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic.js';
 import { checkPolicy, createParseCache, parseFeatureSet, type FeatureSet, type ParseCache } from '../policy/check/index.js';
 import { compilePolicy, type CompileCache, type CompiledPolicy } from '../policy/eval/index.js';
-import { nodeFileReader } from './file-reader.js';
+import { nodeFileReader } from '../policy/resolve/node-file-reader.js';
 import { UsageError, type CliIo } from './io.js';
 
 export interface PolicyInput {

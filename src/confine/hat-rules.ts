@@ -2,43 +2,10 @@
 // and unix rules, each with where it came from.
 //
 // Read with the shared resolver (resolvePolicy: includes, variables, conditionals, aliases).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Diagnostic, SourceLocation } from '../policy/diagnostic.js';
 import { resolvePolicy, type FileReader, type ResolvedProfile } from '../policy/resolve/index.js';
-
-export interface PolicyFiles {
-  read(path: string): { readonly text: string } | { readonly error: string };
-  stat(path: string): 'file' | 'directory' | undefined;
-  list(path: string): string[] | undefined;
-}
-
-export const nodePolicyFiles: PolicyFiles = {
-  read(path) {
-    try {
-      // Only regular files: a device or FIFO would be read forever or block.
-      if (!statSync(path).isFile()) return { error: 'not a regular file' };
-      return { text: readFileSync(path, 'latin1') };
-    } catch (error) {
-      return { error: (error as NodeJS.ErrnoException).code ?? String(error) };
-    }
-  },
-  stat(path) {
-    try {
-      const st = statSync(path);
-      return st.isDirectory() ? 'directory' : st.isFile() ? 'file' : undefined;
-    } catch {
-      return undefined;
-    }
-  },
-  list(path) {
-    try {
-      return readdirSync(path).sort();
-    } catch {
-      return undefined;
-    }
-  },
-};
+import { nodeFileReader } from '../policy/resolve/node-file-reader.js';
 
 export interface HatFileRule {
   /** The path pattern with variables expanded (one rule per expansion). */
@@ -67,18 +34,6 @@ export interface HatRules {
   readonly others: readonly HatOtherRule[];
 }
 
-/** The real file system as the resolver reads it. */
-function resolverReader(files: PolicyFiles): FileReader {
-  return {
-    kind: (path) => files.stat(path),
-    readFile: (path) => {
-      const r = files.read(path);
-      return 'text' in r ? Buffer.from(r.text, 'latin1') : undefined;
-    },
-    listDirectory: (path) => files.list(path),
-  };
-}
-
 function permsText(permissions: ReadonlySet<string>, exec?: { text?: string }): string {
   const order = ['r', 'w', 'a', 'l', 'k', 'm'];
   const letters = order.filter((p) => permissions.has(p)).join('');
@@ -100,11 +55,10 @@ function findProfile(profiles: readonly ResolvedProfile[], label: string): Resol
  * The rules of `profile//hat` (or of the profile itself when hat is null) from a policy file, resolved
  * with the shared resolver (includes, variables, conditionals). Never throws: problems are diagnostics.
  */
-export function readHatRules(file: string, profile: string, hat: string | null, options: { files?: PolicyFiles; includeDirs?: readonly string[] } = {}): { rules?: HatRules; diagnostics: Diagnostic[] } {
-  const files = options.files ?? nodePolicyFiles;
+export function readHatRules(file: string, profile: string, hat: string | null, options: { reader?: FileReader; includeDirs?: readonly string[] } = {}): { rules?: HatRules; diagnostics: Diagnostic[] } {
   const label = hat === null ? profile : `${profile}//${hat}`;
   const { policy, diagnostics: resolved, unreadable } = resolvePolicy(file, {
-    reader: resolverReader(files),
+    reader: options.reader ?? nodeFileReader(),
     workingDirectory: posix.dirname(file.startsWith('/') ? file : posix.resolve(file)),
     ...(options.includeDirs ? { includePaths: options.includeDirs } : {}),
   });

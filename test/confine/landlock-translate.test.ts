@@ -4,17 +4,10 @@ import fc from 'fast-check';
 import { mkdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { coveringPath, expandAlternations, rightsOf, translateHat, type TranslateOptions } from '../../src/confine/landlock-translate.js';
-import { readHatRules, type PolicyFiles } from '../../src/confine/hat-rules.js';
+import { readHatRules } from '../../src/confine/hat-rules.js';
+import { memoryFileReader } from '../../src/policy/resolve/index.js';
 import { aareWideningOracle } from '../../src/confine/aare-oracle.js';
 import { scratchDir } from '../support/confine.js';
-
-function memoryFiles(files: Record<string, string>): PolicyFiles {
-  return {
-    read: (path) => files[path] !== undefined ? { text: files[path]! } : { error: 'ENOENT' },
-    stat: (path) => files[path] !== undefined ? 'file' : Object.keys(files).some((f) => f.startsWith(`${path}/`)) ? 'directory' : undefined,
-    list: (path) => Object.keys(files).filter((f) => f.startsWith(`${path}/`)).map((f) => f.slice(path.length + 1)).filter((f) => !f.includes('/')).sort(),
-  };
-}
 
 const POLICY = `
 # comment line
@@ -40,10 +33,10 @@ profile hatter {
 }
 `;
 
-const files = memoryFiles({ '/p/hatter': POLICY, '/p/vars': '@{ROOT}=/srv/sites\n@{SITE}=@{ROOT}/bob  # a comment\n' });
+const files = memoryFileReader({ '/p/hatter': POLICY, '/p/vars': '@{ROOT}=/srv/sites\n@{SITE}=@{ROOT}/bob  # a comment\n' });
 
 test('the policy reader finds a hat, expands variables (defined in an include) and keeps sources', () => {
-  const { rules, diagnostics } = readHatRules('/p/hatter', 'hatter', 'bob', { files });
+  const { rules, diagnostics } = readHatRules('/p/hatter', 'hatter', 'bob', { reader: files });
   assert.deepEqual(diagnostics, []);
   assert.ok(rules);
   assert.equal(rules.label, 'hatter//bob');
@@ -63,22 +56,22 @@ test('the policy reader finds a hat, expands variables (defined in an include) a
 });
 
 test('the policy reader reports unknown hats, undefined variables and unbalanced blocks as diagnostics', () => {
-  const missing = readHatRules('/p/hatter', 'hatter', 'carol', { files });
+  const missing = readHatRules('/p/hatter', 'hatter', 'carol', { reader: files });
   assert.equal(missing.rules, undefined);
   assert.equal(missing.diagnostics[0]?.code, 'confine/hat-not-found');
   assert.match(missing.diagnostics[0]!.hint!, /hatter\/\/bob/);
   // the shared resolver's diagnostics come through with their own codes and positions
-  const undefinedVar = readHatRules('/q', 'p', null, { files: memoryFiles({ '/q': 'profile p {\n  @{NOPE}/x r,\n}\n' }) });
+  const undefinedVar = readHatRules('/q', 'p', null, { reader: memoryFileReader({ '/q': 'profile p {\n  @{NOPE}/x r,\n}\n' }) });
   assert.ok(undefinedVar.diagnostics.some((d) => d.severity === 'error' && d.line === 2 && /NOPE/.test(d.message)), JSON.stringify(undefinedVar.diagnostics));
-  const unclosed = readHatRules('/q', 'p', null, { files: memoryFiles({ '/q': 'profile p {\n  /x r,\n' }) });
+  const unclosed = readHatRules('/q', 'p', null, { reader: memoryFileReader({ '/q': 'profile p {\n  /x r,\n' }) });
   assert.ok(unclosed.diagnostics.some((d) => d.severity === 'error'), JSON.stringify(unclosed.diagnostics));
-  const unreadable = readHatRules('/nope', 'p', null, { files: memoryFiles({}) });
+  const unreadable = readHatRules('/nope', 'p', null, { reader: memoryFileReader({}) });
   assert.equal(unreadable.diagnostics[0]?.code, 'confine/policy-unreadable');
 });
 
 test('the policy reader never throws on arbitrary text', () => {
   fc.assert(fc.property(fc.string({ maxLength: 200 }), fc.constantFrom('', 'profile p {\n', '^h {', '@{A}={x,y}\n', 'include "self"\n'), (text, prefix) => {
-    const result = readHatRules('/self', 'p', null, { files: memoryFiles({ '/self': prefix + text }) });
+    const result = readHatRules('/self', 'p', null, { reader: memoryFileReader({ '/self': prefix + text }) });
     assert.ok(Array.isArray(result.diagnostics));
   }), { numRuns: 300 });
 });
@@ -100,7 +93,7 @@ test('alternations expand and covering paths are the deepest literal directory (
 });
 
 function translateOn(host: Record<string, 'dir' | 'file'>, abi = 7, withOracle = true) {
-  const { rules } = readHatRules('/p/hatter', 'hatter', 'bob', { files });
+  const { rules } = readHatRules('/p/hatter', 'hatter', 'bob', { reader: files });
   const options: TranslateOptions = { abi, isDirectory: (path) => host[path] === undefined ? undefined : host[path] === 'dir', ...(withOracle ? { oracle: aareWideningOracle() } : {}) };
   return translateHat(rules!, options);
 }
@@ -143,8 +136,8 @@ test('widening lists globs, deny, owner, append and the global gaps, with exact 
 });
 
 test('older ABIs widen more: no TCP rules before 4, no scoping before 6, truncate before 3', () => {
-  const policy = memoryFiles({ '/q': 'profile p {\n  /srv/x/** r,\n}\n' });
-  const { rules } = readHatRules('/q', 'p', null, { files: policy });
+  const policy = memoryFileReader({ '/q': 'profile p {\n  /srv/x/** r,\n}\n' });
+  const { rules } = readHatRules('/q', 'p', null, { reader: policy });
   const at = (abi: number) => translateHat(rules!, { abi, isDirectory: () => true });
   assert.deepEqual(at(7).network, { bind: [], connect: [] }); // hat has no network rule: no TCP at all
   assert.equal(at(7).scoped, true);

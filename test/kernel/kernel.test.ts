@@ -12,7 +12,7 @@ import { generatePolicyCorpus, type CorpusProfile } from './policy-corpus.js';
 import { capabilitiesFor, generateProbes, requestsFor, PROBE_ROOT, type ProbeSet } from './probes.js';
 import { checkPolicy } from '../../src/policy/check/index.js';
 import { compilePolicy, decide, type Decision } from '../../src/policy/eval/index.js';
-import { nodeFileReader } from '../../src/cli/file-reader.js';
+import { nodeFileReader } from '../../src/policy/resolve/node-file-reader.js';
 import { parseLine, type AuditEvent } from '../../src/logs/index.js';
 import { compiledRoot, repoRoot } from '../support/repo.js';
 import { runCli } from '../support/cli.js';
