@@ -1,7 +1,7 @@
 // Backend `apparmor`: workers enter `<profile>//<hat>` at execve through the launcher writing
 // `exec <label>` to attr/exec; the supervisor reads each worker's label back and refuses a wrong one.
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { access, readFile, readdir } from 'node:fs/promises';
+import { access, readFile, readdir, readlink } from 'node:fs/promises';
 import { isUnexecutedFork, labelOf, requestDiagnostic, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
 import { findLauncher, intendedFds, launcherArgs, type LaunchPlan } from './launcher.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
@@ -209,20 +209,36 @@ export class AppArmorBackend implements ConfinementBackend {
 
   async verify(prepared: PreparedConfinement, pid: number): Promise<{ readonly ok: boolean; readonly detail: string }> {
     const launcher = 'launcher' in prepared ? (prepared as AppArmorPrepared).launcher : undefined;
+    const readLabel = (): Promise<string> => readFile(`${this.roots.proc}/${pid}/attr/apparmor/current`, 'utf8').catch(() => readFile(`${this.roots.proc}/${pid}/attr/current`, 'utf8'));
     for (let attempt = 0; attempt < 50; attempt++) {
       let text: string;
       try {
-        text = await readFile(`${this.roots.proc}/${pid}/attr/apparmor/current`, 'utf8').catch(() => readFile(`${this.roots.proc}/${pid}/attr/current`, 'utf8'));
+        text = await readLabel();
       } catch (error) {
         return { ok: false, detail: `cannot read the label of process ${pid}: ${(error as Error).message}` };
       }
-      const { label, mode } = parseCurrentLabel(text);
+      let { label, mode } = parseCurrentLabel(text);
       if (label === prepared.label) return { ok: true, detail: `process ${pid} runs as ${label}${mode ? ` (${mode})` : ''}` };
       // Still in the launcher (label changes at execve), or not yet exec'd at all (a fork of this
       // process): wait briefly, but only then.
-      const exe = await import('node:fs/promises').then((fs) => fs.readlink(`${this.roots.proc}/${pid}/exe`)).catch(() => undefined);
-      if ((!launcher || exe !== launcher) && !(await isUnexecutedFork(this.roots.proc, pid))) return { ok: false, detail: `process ${pid} runs as ${label}${mode ? ` (${mode})` : ''}, expected ${prepared.label}: refusing it` };
-      await new Promise((done) => setTimeout(done, 10));
+      if (await isUnexecutedFork(this.roots.proc, pid)) {
+        await new Promise((done) => setTimeout(done, 10));
+        continue;
+      }
+      const exe = await readlink(`${this.roots.proc}/${pid}/exe`).catch(() => undefined);
+      if (launcher !== undefined && exe === launcher) {
+        await new Promise((done) => setTimeout(done, 10));
+        continue;
+      }
+      // Past its last execve: the label read above may be from before it (the process only moves
+      // forward), so the verdict is on the label read now.
+      try {
+        ({ label, mode } = parseCurrentLabel(await readLabel()));
+      } catch (error) {
+        return { ok: false, detail: `cannot read the label of process ${pid}: ${(error as Error).message}` };
+      }
+      if (label === prepared.label) return { ok: true, detail: `process ${pid} runs as ${label}${mode ? ` (${mode})` : ''}` };
+      return { ok: false, detail: `process ${pid} runs as ${label}${mode ? ` (${mode})` : ''}, expected ${prepared.label}: refusing it` };
     }
     return { ok: false, detail: `process ${pid} is still in the launcher (or not yet started) after 500 ms` };
   }

@@ -115,22 +115,29 @@ export class LandlockBackend implements ConfinementBackend {
     const launcher = (prepared as LandlockPrepared).launcher;
     // The launcher exits 125 when any step fails, so a process that is past execve with no_new_privs set
     // went through landlock_restrict_self. Give it a moment to get there (it may not even have exec'd
-    // the launcher yet: then it is still a fork of this process).
+    // the launcher yet: then it is still a fork of this process). The process only moves forward (fork,
+    // launcher, program) and no_new_privs is never cleared, so each step is read after the one before
+    // it is known to be behind: a status read earlier could be the fork's or the launcher's.
     for (let attempt = 0; attempt < 50; attempt++) {
       let status: string;
       let exe: string;
       try {
-        status = await readFile(`${this.procRoot}/${pid}/status`, 'utf8');
+        if (await isUnexecutedFork(this.procRoot, pid)) {
+          await new Promise((done) => setTimeout(done, 10));
+          continue;
+        }
         exe = await readlink(`${this.procRoot}/${pid}/exe`);
+        if (exe === launcher) {
+          await new Promise((done) => setTimeout(done, 10));
+          continue;
+        }
+        status = await readFile(`${this.procRoot}/${pid}/status`, 'utf8');
       } catch (error) {
         return { ok: false, detail: `cannot inspect process ${pid}: ${(error as Error).message}` };
       }
-      if (exe !== launcher && !(await isUnexecutedFork(this.procRoot, pid))) {
-        const nnp = /^NoNewPrivs:\s*(\d)/m.exec(status)?.[1];
-        if (nnp !== '1') return { ok: false, detail: `process ${pid} runs ${exe} without no_new_privs: it did not pass the launcher` };
-        return { ok: true, detail: `process ${pid} runs ${exe} inside a Landlock domain (launched by ${launcher}, no_new_privs set)` };
-      }
-      await new Promise((done) => setTimeout(done, 10));
+      const nnp = /^NoNewPrivs:\s*(\d)/m.exec(status)?.[1];
+      if (nnp !== '1') return { ok: false, detail: `process ${pid} runs ${exe} without no_new_privs: it did not pass the launcher` };
+      return { ok: true, detail: `process ${pid} runs ${exe} inside a Landlock domain (launched by ${launcher}, no_new_privs set)` };
     }
     return { ok: false, detail: `process ${pid} is still in the launcher (or not yet started) after 500 ms` };
   }
