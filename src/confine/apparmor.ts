@@ -1,8 +1,8 @@
 // Backend `apparmor`: workers enter `<profile>//<hat>` at execve through the launcher writing
 // `exec <label>` to attr/exec; the supervisor reads each worker's label back and refuses a wrong one.
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { access, readFile, readdir, readlink } from 'node:fs/promises';
-import { isUnexecutedFork, labelOf, requestDiagnostic, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
+import { access, readFile, readdir } from 'node:fs/promises';
+import { labelOf, requestDiagnostic, startedProgram, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
 import { findLauncher, intendedFds, launcherArgs, type LaunchPlan } from './launcher.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
 
@@ -210,36 +210,22 @@ export class AppArmorBackend implements ConfinementBackend {
   async verify(prepared: PreparedConfinement, pid: number): Promise<{ readonly ok: boolean; readonly detail: string }> {
     const launcher = 'launcher' in prepared ? (prepared as AppArmorPrepared).launcher : undefined;
     const readLabel = (): Promise<string> => readFile(`${this.roots.proc}/${pid}/attr/apparmor/current`, 'utf8').catch(() => readFile(`${this.roots.proc}/${pid}/attr/current`, 'utf8'));
-    for (let attempt = 0; attempt < 50; attempt++) {
-      let text: string;
-      try {
-        text = await readLabel();
-      } catch (error) {
-        return { ok: false, detail: `cannot read the label of process ${pid}: ${(error as Error).message}` };
-      }
-      let { label, mode } = parseCurrentLabel(text);
-      if (label === prepared.label) return { ok: true, detail: `process ${pid} runs as ${label}${mode ? ` (${mode})` : ''}` };
-      // Still in the launcher (label changes at execve), or not yet exec'd at all (a fork of this
-      // process): wait briefly, but only then.
-      if (await isUnexecutedFork(this.roots.proc, pid)) {
-        await new Promise((done) => setTimeout(done, 10));
-        continue;
-      }
-      const exe = await readlink(`${this.roots.proc}/${pid}/exe`).catch(() => undefined);
-      if (launcher !== undefined && exe === launcher) {
-        await new Promise((done) => setTimeout(done, 10));
-        continue;
-      }
-      // Past its last execve: the label read above may be from before it (the process only moves
-      // forward), so the verdict is on the label read now.
-      try {
-        ({ label, mode } = parseCurrentLabel(await readLabel()));
-      } catch (error) {
-        return { ok: false, detail: `cannot read the label of process ${pid}: ${(error as Error).message}` };
-      }
-      if (label === prepared.label) return { ok: true, detail: `process ${pid} runs as ${label}${mode ? ` (${mode})` : ''}` };
-      return { ok: false, detail: `process ${pid} runs as ${label}${mode ? ` (${mode})` : ''}, expected ${prepared.label}: refusing it` };
+    const verdict = (text: string): { readonly ok: boolean; readonly detail: string } => {
+      const { label, mode } = parseCurrentLabel(text);
+      const runs = `process ${pid} runs as ${label}${mode ? ` (${mode})` : ''}`;
+      return label === prepared.label ? { ok: true, detail: runs } : { ok: false, detail: `${runs}, expected ${prepared.label}: refusing it` };
+    };
+    try {
+      const first = verdict(await readLabel());
+      if (first.ok) return first;
+      // Still a fork of this process or still in the launcher (the label changes at execve): wait for
+      // it to get past both, then judge the label it has then (the one read above may be from before).
+      // A process whose executable /proc does not show is judged on its label at once.
+      const exe = await startedProgram(this.roots.proc, pid, launcher).catch(() => '');
+      if (exe === undefined) return { ok: false, detail: `process ${pid} is still in the launcher (or not yet started) after 500 ms` };
+      return verdict(await readLabel());
+    } catch (error) {
+      return { ok: false, detail: `cannot read the label of process ${pid}: ${(error as Error).message}` };
     }
-    return { ok: false, detail: `process ${pid} is still in the launcher (or not yet started) after 500 ms` };
   }
 }

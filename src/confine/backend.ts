@@ -2,6 +2,7 @@
 // every pool worker through a backend, so site code never runs before the kernel confines it.
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { readFile, readlink } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Diagnostic } from '../policy/diagnostic.js';
 
 export type BackendName = 'none' | 'landlock' | 'apparmor';
@@ -96,4 +97,22 @@ export async function isUnexecutedFork(procRoot: string, pid: number): Promise<b
   } catch {
     return false;
   }
+}
+
+/**
+ * Wait (up to 50 × 10 ms) until process `pid` is past its start: no longer a fork of this process that
+ * has not called execve (isUnexecutedFork), and no longer running `launcher`. Returns the executable it
+ * runs then, or undefined when it is still starting after 500 ms; throws when /proc does not show its
+ * executable. The process only moves forward (fork, launcher, program), so what verify() reads of it
+ * after this returns is the program's, never the fork's or the launcher's.
+ */
+export async function startedProgram(procRoot: string, pid: number, launcher: string | undefined): Promise<string | undefined> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (!(await isUnexecutedFork(procRoot, pid))) {
+      const exe = await readlink(`${procRoot}/${pid}/exe`);
+      if (exe !== launcher) return exe;
+    }
+    await delay(10);
+  }
+  return undefined;
 }

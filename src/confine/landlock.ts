@@ -1,7 +1,7 @@
 // Backend `landlock`: the hat's rules as a Landlock ruleset, applied by the launcher before execve.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFile, readlink } from 'node:fs/promises';
-import { isUnexecutedFork, labelOf, requestDiagnostic, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
+import { readFile } from 'node:fs/promises';
+import { labelOf, requestDiagnostic, startedProgram, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
 import { findLauncher, intendedFds, launcherArgs, probeLandlock, resolveCommand, type LandlockPathRule, type LaunchPlan } from './launcher.js';
 import { planLandlock, type LandlockTranslation, type WideningEntry } from './landlock-plan.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
@@ -114,31 +114,19 @@ export class LandlockBackend implements ConfinementBackend {
     if (prepared.backend !== 'landlock' || !('launcher' in prepared)) return { ok: false, detail: `not a Landlock confinement (${prepared.backend})` };
     const launcher = (prepared as LandlockPrepared).launcher;
     // The launcher exits 125 when any step fails, so a process that is past execve with no_new_privs set
-    // went through landlock_restrict_self. Give it a moment to get there (it may not even have exec'd
-    // the launcher yet: then it is still a fork of this process). The process only moves forward (fork,
-    // launcher, program) and no_new_privs is never cleared, so each step is read after the one before
-    // it is known to be behind: a status read earlier could be the fork's or the launcher's.
-    for (let attempt = 0; attempt < 50; attempt++) {
-      let status: string;
-      let exe: string;
-      try {
-        if (await isUnexecutedFork(this.procRoot, pid)) {
-          await new Promise((done) => setTimeout(done, 10));
-          continue;
-        }
-        exe = await readlink(`${this.procRoot}/${pid}/exe`);
-        if (exe === launcher) {
-          await new Promise((done) => setTimeout(done, 10));
-          continue;
-        }
-        status = await readFile(`${this.procRoot}/${pid}/status`, 'utf8');
-      } catch (error) {
-        return { ok: false, detail: `cannot inspect process ${pid}: ${(error as Error).message}` };
-      }
-      const nnp = /^NoNewPrivs:\s*(\d)/m.exec(status)?.[1];
-      if (nnp !== '1') return { ok: false, detail: `process ${pid} runs ${exe} without no_new_privs: it did not pass the launcher` };
-      return { ok: true, detail: `process ${pid} runs ${exe} inside a Landlock domain (launched by ${launcher}, no_new_privs set)` };
+    // went through landlock_restrict_self. no_new_privs is never cleared; its status is read only once
+    // the process is past the launcher (startedProgram), so it is never the fork's or the launcher's.
+    let exe: string | undefined;
+    let status: string;
+    try {
+      exe = await startedProgram(this.procRoot, pid, launcher);
+      if (exe === undefined) return { ok: false, detail: `process ${pid} is still in the launcher (or not yet started) after 500 ms` };
+      status = await readFile(`${this.procRoot}/${pid}/status`, 'utf8');
+    } catch (error) {
+      return { ok: false, detail: `cannot inspect process ${pid}: ${(error as Error).message}` };
     }
-    return { ok: false, detail: `process ${pid} is still in the launcher (or not yet started) after 500 ms` };
+    const nnp = /^NoNewPrivs:\s*(\d)/m.exec(status)?.[1];
+    if (nnp !== '1') return { ok: false, detail: `process ${pid} runs ${exe} without no_new_privs: it did not pass the launcher` };
+    return { ok: true, detail: `process ${pid} runs ${exe} inside a Landlock domain (launched by ${launcher}, no_new_privs set)` };
   }
 }
