@@ -159,7 +159,7 @@ export class EventReader {
   private out: AuditEvent[] = [];
   private held: AuditEvent[] = [];
   private heldSerial = 0;
-  /** With a sink: how many events of heldSerial were handed on (they are not kept). */
+  /** Events held under heldSerial (with a sink: handed on at once, only counted). */
   private heldCount = 0;
   private readonly sink: EventSink | undefined;
   private readonly splitter: LineSplitter;
@@ -207,10 +207,10 @@ export class EventReader {
 
   private release(): void {
     this.heldCount = 0;
+    this.heldSerial = 0;
     if (this.held.length === 0) return;
     for (const event of this.held) this.out.push(event);
     this.held = [];
-    this.heldSerial = 0;
   }
 
   private overlong(): void {
@@ -289,41 +289,34 @@ export class EventReader {
   /** Count, hold or hand on an event; the sink's tag for it, or -1. */
   private event(event: AuditEvent): number {
     this.stats.events++;
-    const serial = event.time?.serial ?? 0;
-    if (this.sink !== undefined) {
-      this.hold(serial, event.source);
-      return this.sink.event(event);
-    }
-    // an event that is not held releases the held ones first: events leave in line order
-    const holds = serial !== 0 && event.source === 'auditd';
-    if (serial !== this.heldSerial || !holds) this.release();
-    if (holds) {
-      this.held.push(event);
-      this.heldSerial = serial;
-    } else {
-      this.out.push(event);
-    }
+    const held = this.hold(event.time?.serial ?? 0, event.source);
+    if (this.sink !== undefined) return this.sink.event(event);
+    if (held) this.held.push(event);
+    else this.out.push(event);
     return -1;
   }
 
-  /** With a sink: the holding of event(), counted instead of kept (related records count against it). */
-  private hold(serial: number, source: SourceFormat): void {
+  /**
+   * The holding rule, for an event about to be counted: an auditd event with a serial joins the events
+   * held under that serial (those of another serial are released first); any other event releases them
+   * all, so events leave in line order. Returns whether this one is held. heldCount counts the held
+   * events; with a sink they are handed on at once and only counted (related records count against it).
+   */
+  private hold(serial: number, source: SourceFormat): boolean {
     const holds = serial !== 0 && source === 'auditd';
-    if (serial !== this.heldSerial || !holds) {
-      this.release();
-      this.heldSerial = 0;
-    }
+    if (serial !== this.heldSerial || !holds) this.release();
     if (holds) {
       this.heldCount++;
       this.heldSerial = serial;
     }
+    return holds;
   }
 
   private record(record: ParsedRecord): void {
     if (record.kind === 'event') {
       this.event(record.event);
     } else if (record.kind === 'related') {
-      if (record.serial === this.heldSerial && (this.held.length > 0 || this.heldCount > 0)) {
+      if (record.serial === this.heldSerial && this.heldCount > 0) {
         this.stats.related++;
         if (record.exe !== undefined && this.held.length > 0) {
           const exe = record.exe;

@@ -53,6 +53,19 @@ test('the SYSCALL record of the same serial supplies exe; stats count every line
   assert.deepEqual(stats.skipped, { empty: 1, 'unknown-prefix': 1 });
 });
 
+test('events leave in line order: an event that is not held releases the held auditd events first', async () => {
+  const lines = [
+    LINES[0]!, // auditd, serial 10: held for its SYSCALL record
+    'Nov 22 10:00:00 web01 kernel: audit: type=1400 audit(1763776800.100:10): apparmor="DENIED" operation="open" profile="apache2//a.org" name="/srv/c.org/y" pid=1 comm="apache2"',
+    LINES[1]!, // the SYSCALL of serial 10, after the held event was released: not correlated
+  ];
+  const stats = newReadStats();
+  const events = await collect([`${lines.join('\n')}\n`], { stats });
+  assert.deepEqual(events.map((e) => [e.line, e.source, e.exe]), [[1, 'auditd', undefined], [2, 'syslog', undefined]]);
+  assert.equal(stats.related, 0);
+  assert.deepEqual(stats.skipped, { 'not-apparmor': 1 });
+});
+
 test('a line without a final newline is still read', async () => {
   const events = await collect([LINES[0]!]);
   assert.equal(events.length, 1);
