@@ -150,7 +150,8 @@ function buildEvent(r: RawRecord, type: EventType, lineNumber: number, file: str
       ? { fstype: r.fstype, flags: r.flags, srcname: r.srcname }
       : undefined,
   };
-  const hasIds = r.fsuid >= 0 && r.ouid >= 0;
+  const fsuid = r.fsuid >= 0 ? r.fsuid : undefined;
+  const ouid = r.ouid >= 0 ? r.ouid : undefined;
   return {
     type,
     operation: r.operation,
@@ -160,9 +161,9 @@ function buildEvent(r: RawRecord, type: EventType, lineNumber: number, file: str
     object,
     requested: r.requested === undefined ? undefined : parsePermissions(r.requested, klass),
     denied: r.denied === undefined ? undefined : parsePermissions(r.denied, klass),
-    fsuid: r.fsuid >= 0 ? r.fsuid : undefined,
-    ouid: r.ouid >= 0 ? r.ouid : undefined,
-    owner: hasIds ? r.fsuid === r.ouid : undefined,
+    fsuid,
+    ouid,
+    owner: ownerOf(fsuid, ouid),
     fsuidName: r.fsuidName,
     ouidName: r.ouidName,
     pid: r.pid || undefined,

@@ -161,7 +161,7 @@ export class LineMemo {
   // the body key of the last match (bodyKey()): segment lengths, layout, hash
   private readonly segmentLength = new Int32Array(SEGMENTS);
   private layoutKey = 0;
-  /** Hash of the body [idEnd, e) with the runs zeroed (scanBody()). */
+  /** Hash of the body [idEnd, e) without the masked runs, each piece from its own start (scanBody()). */
   private bodyWords = 0;
   private bodyHash = 0;
   private digitsKey = 0;
