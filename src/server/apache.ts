@@ -5,7 +5,7 @@
 // Debian's apache2 profile when present.
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { hostFromServerName, nodeFileSystem, readApacheConfig, type ApacheServer } from '../web/index.js';
+import { hostFromServerName, nodeFileSystem, readApacheConfig, type ApacheConfig, type ApacheServer } from '../web/index.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
 import { DEFAULT_ADMIN, DEFAULT_FRONT, DEFAULT_LISTEN, DEFAULT_POOL, type ServeConfig, type SiteConfig } from './config.js';
 
@@ -32,19 +32,28 @@ function siteOf(server: ApacheServer, main: ApacheServer, fallbackRoot: string |
   };
 }
 
+/**
+ * The sites of an Apache configuration: every <VirtualHost> with a ServerName (its own or the main
+ * server's) and a DocumentRoot, in file order; without any, the main server. Pure.
+ */
+export function apacheSites(config: ApacheConfig, diagnostics: Diagnostic[]): SiteConfig[] {
+  const sites: SiteConfig[] = [];
+  for (const vhost of config.vhosts) {
+    const site = siteOf(vhost, config.main, config.main.documentRoot, diagnostics);
+    if (site) sites.push(site);
+  }
+  if (sites.length === 0) {
+    const main = siteOf({ ...config.main, serverName: config.main.serverName ?? 'localhost' }, config.main, undefined, diagnostics);
+    if (main) sites.push(main);
+  }
+  return sites;
+}
+
 export async function loadApacheServeConfig(file: string): Promise<{ config?: ServeConfig; diagnostics: readonly Diagnostic[] }> {
   const read = readApacheConfig(file, { fs: nodeFileSystem() });
   const diagnostics: Diagnostic[] = [...read.diagnostics];
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  const sites: SiteConfig[] = [];
-  for (const vhost of read.config.vhosts) {
-    const site = siteOf(vhost, read.config.main, read.config.main.documentRoot, diagnostics);
-    if (site) sites.push(site);
-  }
-  if (sites.length === 0) {
-    const main = siteOf({ ...read.config.main, serverName: read.config.main.serverName ?? 'localhost' }, read.config.main, undefined, diagnostics);
-    if (main) sites.push(main);
-  }
+  const sites = apacheSites(read.config, diagnostics);
   if (sites.length === 0) {
     diagnostics.push({ file, line: 1, col: 1, severity: 'error', code: 'serve-apache/no-sites', message: 'no virtual host with a ServerName and DocumentRoot' });
     return { diagnostics };
