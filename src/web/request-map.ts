@@ -1,6 +1,7 @@
 // Map a request to what mod_apparmor sees, the way httpd does: the virtual host (address, port, Host
 // header), the decoded and normalised URI, the file path (Alias, DocumentRoot), and the per-directory
 // sections merged in httpd's order. Pure over an ApacheConfig.
+import { isIPv6 } from 'node:net';
 import { posix } from 'node:path';
 import { compileRegex, globComponentToRegExp, type AliasRule, type ApacheConfig, type ApacheSection, type ApacheServer } from './apache-config.js';
 import type { HatVectorInput } from './hat-vector.js';
@@ -174,9 +175,9 @@ export function normalizeHost(authority: string): string | undefined {
   return host.endsWith('.') ? host.slice(0, -1) : host;
 }
 
-/** fix_hostname_v6_literal: hex digits, at most one `::`, dots only inside an embedded IPv4 tail. */
+/** apr_parse_addr_port accepts an IPv6 literal only when inet_pton does, and refuses a scope id. */
 function isIpv6Literal(host: string): boolean {
-  return host.includes(':') && /^[0-9a-f:.]+$/i.test(host) && host.split('::').length <= 2 && !/:\.|\.[.:]/.test(host);
+  return isIPv6(host) && !host.includes('%');
 }
 
 /** ap_strcasecmp_match: `*` any run of characters (dots too), `?` one character; nothing else is special. */
