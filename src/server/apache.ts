@@ -1,37 +1,24 @@
 // `hatter serve --apache FILE`: the same server model built from an Apache configuration through web's
-// reader: each <VirtualHost> becomes a site (ServerName, ServerAlias, DocumentRoot, AADefaultHatName),
-// each <Location>/<LocationMatch> (and each <Directory> under the DocumentRoot) with AAHatName a location.
-// Handlers are static files from the DocumentRoot; the policy is Debian's apache2 profile when present.
+// reader: each <VirtualHost> becomes a site (ServerName, ServerAlias, DocumentRoot, AADefaultHatName)
+// that keeps its sections, so routing merges <Directory>, <Files> and <Location> (wildcards, regexes)
+// exactly as `hatter which-hat` does. Handlers are static files from the DocumentRoot; the policy is
+// Debian's apache2 profile when present.
 import { existsSync } from 'node:fs';
-import { dirname, relative, isAbsolute } from 'node:path';
-import { hostFromServerName, nodeFileSystem, readApacheConfig, type ApacheServer } from '../web/index.js';
+import { dirname } from 'node:path';
+import { hostFromServerName, nodeFileSystem, readApacheConfig, type ApacheConfig, type ApacheServer } from '../web/index.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
-import { DEFAULT_ADMIN, DEFAULT_FRONT, DEFAULT_LISTEN, DEFAULT_POOL, type LocationConfig, type ServeConfig, type SiteConfig } from './config.js';
+import { DEFAULT_ADMIN, DEFAULT_FRONT, DEFAULT_LISTEN, DEFAULT_POOL, type ServeConfig, type SiteConfig } from './config.js';
 
 export const APACHE_POLICY = '/etc/apparmor.d/usr.sbin.apache2';
 
-function siteOf(server: ApacheServer, fallbackRoot: string | undefined, diagnostics: Diagnostic[]): SiteConfig | undefined {
+function siteOf(server: ApacheServer, main: ApacheServer, fallbackRoot: string | undefined, diagnostics: Diagnostic[]): SiteConfig | undefined {
   const documentRoot = server.documentRoot ?? fallbackRoot;
-  const serverName = server.serverName ? hostFromServerName(server.serverName).toLowerCase() : undefined;
+  // A vhost without ServerName inherits the main server's, as in httpd.
+  const name = server.serverName ?? main.serverName;
+  const serverName = name ? hostFromServerName(name).toLowerCase() : undefined;
   if (!serverName || !documentRoot) {
     diagnostics.push({ ...server.location, severity: 'warning', code: 'serve-apache/incomplete-vhost', message: `this virtual host has no ${serverName ? 'DocumentRoot' : 'ServerName'}; hatter serve skips it` });
     return undefined;
-  }
-  const locations: LocationConfig[] = [];
-  for (const section of [...server.sections].sort((a, b) => a.order - b.order)) {
-    if (section.hatName === undefined) continue;
-    if (section.kind === 'Location' || section.kind === 'LocationMatch') {
-      locations.push(section.isRegex ? { match: { kind: 'regex', pattern: section.pattern }, hat: section.hatName } : { match: { kind: 'prefix', prefix: section.pattern }, hat: section.hatName });
-    } else if (section.kind === 'Directory' && !section.isRegex && isAbsolute(section.pattern)) {
-      const inside = relative(documentRoot, section.pattern);
-      if (inside.startsWith('..') || isAbsolute(inside)) {
-        diagnostics.push({ ...section.location, severity: 'warning', code: 'serve-apache/directory-outside-root', message: `<Directory ${section.pattern}> with AAHatName is outside DocumentRoot ${documentRoot}; hatter serve cannot map it to URIs` });
-        continue;
-      }
-      locations.push({ match: { kind: 'prefix', prefix: `/${inside}`.replace(/\/$/, '') || '/' }, hat: section.hatName });
-    } else {
-      diagnostics.push({ ...section.location, severity: 'warning', code: 'serve-apache/unsupported-section', message: `<${section.kind}> with AAHatName is not mapped by hatter serve (only <Location>, <LocationMatch> and <Directory> under the DocumentRoot)` });
-    }
   }
   return {
     serverName,
@@ -39,23 +26,34 @@ function siteOf(server: ApacheServer, fallbackRoot: string | undefined, diagnost
     documentRoot,
     ...(server.defaultHatName !== undefined ? { defaultHat: server.defaultHatName } : {}),
     handler: { type: 'static', root: documentRoot },
-    locations,
+    locations: [],
+    // Routing merges these sections (and the aliases) with web's request map, as which-hat does.
+    apache: { main, vhost: server.isMain ? { ...server, serverName } : server },
   };
+}
+
+/**
+ * The sites of an Apache configuration: every <VirtualHost> with a ServerName (its own or the main
+ * server's) and a DocumentRoot, in file order; without any, the main server. Pure.
+ */
+export function apacheSites(config: ApacheConfig, diagnostics: Diagnostic[]): SiteConfig[] {
+  const sites: SiteConfig[] = [];
+  for (const vhost of config.vhosts) {
+    const site = siteOf(vhost, config.main, config.main.documentRoot, diagnostics);
+    if (site) sites.push(site);
+  }
+  if (sites.length === 0) {
+    const main = siteOf({ ...config.main, serverName: config.main.serverName ?? 'localhost' }, config.main, undefined, diagnostics);
+    if (main) sites.push(main);
+  }
+  return sites;
 }
 
 export async function loadApacheServeConfig(file: string): Promise<{ config?: ServeConfig; diagnostics: readonly Diagnostic[] }> {
   const read = readApacheConfig(file, { fs: nodeFileSystem() });
   const diagnostics: Diagnostic[] = [...read.diagnostics];
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  const sites: SiteConfig[] = [];
-  for (const vhost of read.config.vhosts) {
-    const site = siteOf(vhost, read.config.main.documentRoot, diagnostics);
-    if (site) sites.push(site);
-  }
-  if (sites.length === 0) {
-    const main = siteOf({ ...read.config.main, serverName: read.config.main.serverName ?? 'localhost' }, undefined, diagnostics);
-    if (main) sites.push(main);
-  }
+  const sites = apacheSites(read.config, diagnostics);
   if (sites.length === 0) {
     diagnostics.push({ file, line: 1, col: 1, severity: 'error', code: 'serve-apache/no-sites', message: 'no virtual host with a ServerName and DocumentRoot' });
     return { diagnostics };

@@ -4,6 +4,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import type { Diagnostic } from '../policy/diagnostic.js';
+import type { ApacheServer } from '../web/index.js';
 import { HANDLER_TYPES, type HandlerConfig } from './handler.js';
 
 export type BackendChoice = 'auto' | 'apparmor' | 'landlock' | 'none';
@@ -67,6 +68,12 @@ export interface SiteConfig {
   readonly user?: string | number;
   /** The group (name or gid) the site's workers run as; honoured only when the supervisor runs as root. */
   readonly group?: string | number;
+  /**
+   * `serve --apache`: the <VirtualHost> (or main server) this site was read from and the main server
+   * around it. Routing then merges their sections and aliases exactly as `hatter which-hat` does, and
+   * `locations` is empty.
+   */
+  readonly apache?: { readonly main: ApacheServer; readonly vhost: ApacheServer };
 }
 
 export interface PolicyConfig {

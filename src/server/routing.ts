@@ -1,6 +1,11 @@
 // From (Host, path) to (site, location, handler, hat). Pure, and the same code runs in the front (to pick
-// the pool) and in every worker (to notice a keep-alive request that belongs to another hat).
-import { hatVector, normalizeUri } from '../web/index.js';
+// the pool) and in every worker (to notice a keep-alive request that belongs to another hat). The
+// mapping itself is web's request map, the one `hatter which-hat` uses.
+import {
+  compileRegex, hatSectionOf, hatVector, locationTest, normalizeHost, sectionsForUri, normalizeUri, VhostNameChain,
+  type ApacheConfig, type ApacheSection, type ApacheServer,
+} from '../web/index.js';
+import type { SourceLocation } from '../policy/diagnostic.js';
 import type { HandlerConfig } from './handler.js';
 import type { LocationConfig, ServeConfig, SiteConfig } from './config.js';
 
@@ -46,46 +51,119 @@ export function normalizeUriPath(path: string): string | undefined {
 
 /** Apache's <Location> prefix test: on a path-segment boundary unless the prefix ends in '/'. */
 export function prefixMatches(prefix: string, uri: string): boolean {
-  if (!uri.startsWith(prefix)) return false;
-  return uri.length === prefix.length || prefix.endsWith('/') || uri.charCodeAt(prefix.length) === 47;
+  return locationTest({ pattern: prefix, isRegex: false })(uri);
 }
 
-interface CompiledLocation {
-  readonly config: LocationConfig;
-  readonly regex?: RegExp;
+/** One site as web's request map sees it: the virtual host, the main server around it, and the handlers. */
+interface SiteModel {
+  readonly main: ApacheServer;
+  readonly vhost: ApacheServer;
+  /** The hatter.yaml location behind each <Location> section of the vhost (handlers live there). */
+  readonly locations: ReadonlyMap<ApacheSection, LocationConfig>;
+}
+
+const SERVE_CONFIG: SourceLocation = { file: 'hatter.yaml', line: 1, col: 1 };
+
+/** A main server with nothing in it: hatter.yaml sites have no server-wide sections or aliases. */
+const EMPTY_MAIN: ApacheServer = Object.freeze({ isMain: true, addresses: [], serverAliases: [], aliases: [], sections: [], location: SERVE_CONFIG });
+
+/**
+ * A hatter.yaml site as a `<VirtualHost *:*>`: its locations become <Location> (prefix, with Apache's
+ * wildcards) and <LocationMatch> (regex) sections in file order. A wildcard serverName (`*.example`) is
+ * also an alias, so it matches the names it covers as it always has.
+ */
+function siteModel(site: SiteConfig): SiteModel {
+  if (site.apache) return { main: site.apache.main, vhost: site.apache.vhost, locations: new Map() };
+  const locations = new Map<ApacheSection, LocationConfig>();
+  const sections = site.locations.map((location, order): ApacheSection => {
+    const section: ApacheSection = location.match.kind === 'regex'
+      ? { kind: 'LocationMatch', pattern: location.match.pattern, isRegex: true, nested: [], location: SERVE_CONFIG, order, ...(location.hat !== undefined ? { hatName: location.hat } : {}) }
+      : { kind: 'Location', pattern: location.match.prefix, isRegex: false, nested: [], location: SERVE_CONFIG, order, ...(location.hat !== undefined ? { hatName: location.hat } : {}) };
+    locations.set(section, location);
+    return section;
+  });
+  const vhost: ApacheServer = {
+    isMain: false,
+    addresses: [{ host: '*', port: '*' }],
+    serverName: site.serverName,
+    serverAliases: /[*?]/.test(site.serverName) ? [site.serverName, ...site.aliases] : site.aliases,
+    documentRoot: site.documentRoot,
+    ...(site.defaultHat !== undefined ? { defaultHatName: site.defaultHat } : {}),
+    aliases: [],
+    sections,
+    location: SERVE_CONFIG,
+  };
+  return { main: EMPTY_MAIN, vhost, locations };
+}
+
+/**
+ * The request map of a configuration as web's ApacheConfig, so that `mapRequest` and `hatter which-hat`
+ * answer for it exactly as the Router does (every site a `<VirtualHost *:*>`, in order).
+ */
+export function requestMapConfig(config: Pick<ServeConfig, 'sites'>): ApacheConfig {
+  const models = config.sites.map(siteModel);
+  const main = models.find((m) => m.main !== EMPTY_MAIN)?.main ?? EMPTY_MAIN;
+  return {
+    file: main.location.file, serverRoot: '/', main, vhosts: models.map((m) => m.vhost),
+    listens: [], modules: [], defines: {}, files: [], deprecatedDirectives: [],
+  };
+}
+
+/** The path a handler's location covers: its prefix, the literal start of a wildcard path, a regex's anchored match. */
+function locationPrefixOf(location: LocationConfig, uri: string): string {
+  if (location.match.kind === 'regex') {
+    const m = compileRegex(location.match.pattern)?.exec(uri);
+    return m && m.index === 0 ? m[0] : '/';
+  }
+  const prefix = location.match.prefix;
+  if (!/[*?[]/.test(prefix)) return prefix;
+  const literal: string[] = [];
+  for (const part of prefix.split('/')) { if (/[*?[]/.test(part)) break; literal.push(part); }
+  return `${literal.join('/')}/`;
 }
 
 const ROUTE_CACHE_LIMIT = 4096;
+const HOST_CACHE_LIMIT = 1024;
 
+/**
+ * The server's request map: (Host, path) to site, merged sections, hat vector and pool. A projection of
+ * web's request map (the same vhost selection, URI normalisation, section merging and vector as
+ * `hatter which-hat`), with the per-request work cached: one map probe for a Host seen before and one
+ * for a (site, path) seen before.
+ */
 export class Router {
-  private readonly siteByName = new Map<string, number>();
-  private readonly wildcards: { suffix: string; index: number }[] = [];
-  private readonly locations: CompiledLocation[][];
+  private readonly models: SiteModel[];
+  private readonly names: VhostNameChain;
+  private readonly hostCache = new Map<string, number | undefined>();
   private readonly cache = new Map<string, Route>();
 
   constructor(readonly config: Pick<ServeConfig, 'sites' | 'policy' | 'hatOrder'>, private readonly chooseHat: HatChooser) {
-    config.sites.forEach((site, index) => {
-      for (const name of [site.serverName, ...site.aliases]) {
-        if (name.startsWith('*.')) this.wildcards.push({ suffix: name.slice(1), index });
-        else if (!this.siteByName.has(name)) this.siteByName.set(name, index);
-      }
-    });
-    this.locations = config.sites.map((site) => site.locations.map((config) => (
-      config.match.kind === 'regex' ? { config, regex: new RegExp(config.match.pattern) } : { config }
-    )));
+    this.models = config.sites.map(siteModel);
+    this.names = new VhostNameChain(this.models.map((m) => ({ serverName: m.vhost.serverName ?? m.main.serverName ?? '', serverAliases: m.vhost.serverAliases })));
   }
 
-  /** Host (lower-case, no port) to site index; unknown hosts go to the first site, like Apache's default vhost. */
+  /**
+   * The site for a Host header (any form: port, trailing dot, upper case, IPv6 literal); undefined when
+   * httpd would refuse it as malformed. Unknown hosts go to the first site, like Apache's default vhost.
+   */
+  siteIndexFor(host: string): number | undefined {
+    if (this.hostCache.has(host)) return this.hostCache.get(host);
+    const name = normalizeHost(host);
+    const index = name === undefined ? undefined : name === '' ? 0 : this.names.find(name)?.index ?? 0;
+    if (this.hostCache.size >= HOST_CACHE_LIMIT) this.hostCache.clear();
+    this.hostCache.set(host, index);
+    return index;
+  }
+
+  /** As siteIndexFor, with a malformed host going to the first site. */
   siteFor(host: string): number {
-    const exact = this.siteByName.get(host);
-    if (exact !== undefined) return exact;
-    for (const { suffix, index } of this.wildcards) if (host.endsWith(suffix) && host.length > suffix.length) return index;
-    return 0;
+    return this.siteIndexFor(host) ?? 0;
   }
 
-  /** undefined: the path cannot be normalized (the front answers 400). */
+  /** undefined: the Host is malformed or the path cannot be normalized (the front answers 400). */
   route(host: string, rawPath: string): Route | undefined {
-    const siteIndex = this.siteFor(host);
+    const siteIndex = this.siteIndexFor(host);
+    if (siteIndex === undefined) return undefined;
     const key = `${siteIndex}\0${rawPath}`;
     const cached = this.cache.get(key);
     if (cached) return cached;
@@ -99,25 +177,19 @@ export class Router {
 
   routeUri(siteIndex: number, uri: string): Route {
     const site = this.config.sites[siteIndex]!;
-    let hatName: string | undefined;
+    const model = this.models[siteIndex]!;
+    const sections = sectionsForUri(model, model.vhost, uri);
+    const hatName = hatSectionOf(sections)?.section.hatName;
+    // The last merged location that sets a handler wins, as for the hat.
     let handler = site.handler;
     let locationPrefix = '/';
-    for (const location of this.locations[siteIndex]!) {
-      let matched: string | undefined;
-      if (location.regex) {
-        const m = location.regex.exec(uri);
-        if (m) matched = m.index === 0 ? m[0] : '/';
-      } else if (location.config.match.kind === 'prefix' && prefixMatches(location.config.match.prefix, uri)) {
-        matched = location.config.match.prefix;
-      }
-      if (matched === undefined) continue;
-      // Apache merges <Location> sections in file order: the last one that sets a value wins.
-      if (location.config.hat !== undefined) hatName = location.config.hat;
-      if (location.config.handler) { handler = location.config.handler; locationPrefix = matched; }
+    for (const applied of sections) {
+      const location = model.locations.get(applied.section);
+      if (location?.handler) { handler = location.handler; locationPrefix = locationPrefixOf(location, uri); }
     }
     const candidates = hatVector({
       ...(hatName !== undefined ? { hatName } : {}),
-      ...(site.defaultHat !== undefined ? { defaultHatName: site.defaultHat } : {}),
+      ...(model.vhost.defaultHatName !== undefined ? { defaultHatName: model.vhost.defaultHatName } : {}),
       serverName: site.serverName,
       uri,
     }, this.config.hatOrder);
@@ -133,6 +205,10 @@ export function configuredHats(config: Pick<ServeConfig, 'sites'>): Set<string> 
   for (const site of config.sites) {
     hats.add(site.defaultHat ?? site.serverName);
     for (const location of site.locations) if (location.hat !== undefined) hats.add(location.hat);
+    if (site.apache) {
+      const sections = site.apache.vhost.isMain ? site.apache.main.sections : [...site.apache.main.sections, ...site.apache.vhost.sections];
+      for (const section of sections.flatMap((s) => [s, ...s.nested])) if (section.hatName !== undefined) hats.add(section.hatName);
+    }
   }
   return hats;
 }

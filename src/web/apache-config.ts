@@ -123,6 +123,8 @@ export const COMPILED_IN_MODULES: readonly string[] = ['core.c', 'mod_so.c', 'mo
 const MAX_INCLUDE_DEPTH = 128; // AP_MAX_INCLUDE_DEPTH
 const MAX_FILES = 20_000;
 const MAX_LINES = 2_000_000;
+/** How deep a directory Include looks below the directory it names. */
+const MAX_DIRECTORY_DEPTH = 16;
 
 const ACCESS_SECTIONS = new Set(['directory', 'directorymatch', 'files', 'filesmatch', 'location', 'locationmatch']);
 const SECTION_NAMES: Record<string, SectionKind> = {
@@ -399,7 +401,10 @@ export function readApacheConfig(file: string, options: ApacheReadOptions): { co
             break;
           }
           for (const match of matches) {
-            for (const f of filesUnder(fs, match)) {
+            if (aborted) break;
+            // One more than the files still allowed, so that reading them reports the limit.
+            for (const f of filesUnder(fs, match, MAX_FILES - files.length + 1)) {
+              if (aborted) break;
               if (active.includes(f)) {
                 report(where, 'error', 'web/apache-include-loop', `include loop: ${f} is already being read`, chain, `include chain: ${[...active, f].join(' -> ')}`);
                 continue;
@@ -562,13 +567,22 @@ function moduleLoaded(modules: ReadonlySet<string>, name: string): boolean {
   return Boolean(file && modules.has(`mod_${file}.c`));
 }
 
-/** A directory include reads every file below it, sorted. */
-function filesUnder(fs: WebFileSystem, path: string, depth = 0): string[] {
+/**
+ * A directory include reads every file below it, sorted, depth first. Iterative and bounded: a directory
+ * of a hundred thousand files neither exhausts the stack nor is listed further than `limit` files.
+ */
+export function filesUnder(fs: WebFileSystem, path: string, limit: number): string[] {
   if (fs.stat(path) !== 'directory') return [path];
-  if (depth > 16) return [];
-  const out: string[] = [];
-  for (const name of fs.list(path) ?? []) out.push(...filesUnder(fs, posix.join(path, name), depth + 1));
-  return out;
+  const files: string[] = [];
+  const stack = [{ dir: path, names: fs.list(path) ?? [], next: 0, depth: 0 }];
+  while (stack.length > 0 && files.length < limit) {
+    const top = stack[stack.length - 1]!;
+    if (top.next >= top.names.length) { stack.pop(); continue; }
+    const child = posix.join(top.dir, top.names[top.next++]!);
+    if (fs.stat(child) !== 'directory') files.push(child);
+    else if (top.depth < MAX_DIRECTORY_DEPTH) stack.push({ dir: child, names: fs.list(child) ?? [], next: 0, depth: top.depth + 1 });
+  }
+  return files;
 }
 
 function parseVhostAddress(spec: string): VirtualHostAddress {

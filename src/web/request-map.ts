@@ -1,6 +1,7 @@
 // Map a request to what mod_apparmor sees, the way httpd does: the virtual host (address, port, Host
 // header), the decoded and normalised URI, the file path (Alias, DocumentRoot), and the per-directory
 // sections merged in httpd's order. Pure over an ApacheConfig.
+import { isIPv6 } from 'node:net';
 import { posix } from 'node:path';
 import { compileRegex, globComponentToRegExp, type AliasRule, type ApacheConfig, type ApacheSection, type ApacheServer } from './apache-config.js';
 import type { HatVectorInput } from './hat-vector.js';
@@ -68,6 +69,8 @@ export interface RequestMapping {
 export type RequestMappingResult = RequestMapping | { readonly ok: false; readonly status: 400 | 404; readonly reason: string; readonly vhost?: ApacheServer; readonly serverName?: string };
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
+const PLAIN_PATH = /^\/[!-$&-~]*$/;
+const DOT_OR_DOUBLE_SLASH = /\/\/|\/\.\.?(?:\/|$)/;
 
 /**
  * Decode and normalise a request path as httpd 2.4 does by default (MergeSlashes On, AllowEncodedSlashes
@@ -78,6 +81,8 @@ export function normalizeUri(raw: string): UriResult {
   let path = raw;
   const cut = path.search(/[?#]/);
   if (cut >= 0) path = path.slice(0, cut);
+  // Most paths need nothing: printable ASCII without escapes, repeated slashes or dot segments.
+  if (PLAIN_PATH.test(path) && !DOT_OR_DOUBLE_SLASH.test(path)) return { ok: true, uri: path };
   if (!path.startsWith('/')) return { ok: false, status: 400, reason: `request path '${truncate(path)}' does not start with '/'` };
   // 1. Decode unreserved characters only, and check every escape.
   let stage = '';
@@ -142,9 +147,84 @@ function isIpLiteral(host: string): boolean {
   return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
 }
 
-/** ap_strcasecmp_match: `*` and `?` wildcards, case-insensitive. */
-function wildcardMatch(pattern: string, name: string): boolean {
-  return globComponentToRegExp(pattern.toLowerCase().replace(/\//g, '')).test(name.toLowerCase());
+/**
+ * The Host header (or an absolute URL's authority) as httpd's fix_hostname leaves it for vhost matching:
+ * the port dropped, lower case, one trailing dot removed, an IPv6 literal without its brackets.
+ * undefined where httpd answers 400 (`..`, `/` or `\` in a name, a bad IPv6 literal or port).
+ * Idempotent, so callers may pass a host they already trimmed.
+ */
+export function normalizeHost(authority: string): string | undefined {
+  // The common case (a lower-case name without port or trailing dot) costs one scan.
+  if (/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(authority)) return authority;
+  let host = authority;
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    if (end < 0 || !/^(:\d*)?$/.test(host.slice(end + 1))) return undefined;
+    host = host.slice(1, end);
+    return isIpv6Literal(host) ? host.toLowerCase() : undefined;
+  }
+  const colon = host.indexOf(':');
+  if (colon >= 0) {
+    // A bare IPv6 address (no brackets) is what normalizeHost itself returns: keep it.
+    if (host.indexOf(':', colon + 1) >= 0) return isIpv6Literal(host) ? host.toLowerCase() : undefined;
+    if (!/^\d*$/.test(host.slice(colon + 1))) return undefined;
+    host = host.slice(0, colon);
+  }
+  if (host.includes('..') || /[/\\]/.test(host)) return undefined;
+  host = host.toLowerCase();
+  return host.endsWith('.') ? host.slice(0, -1) : host;
+}
+
+/** apr_parse_addr_port accepts an IPv6 literal only when inet_pton does, and refuses a scope id. */
+function isIpv6Literal(host: string): boolean {
+  return isIPv6(host) && !host.includes('%');
+}
+
+/** ap_strcasecmp_match: `*` any run of characters (dots too), `?` one character; nothing else is special. */
+function hostWildcard(pattern: string): RegExp {
+  const body = pattern.toLowerCase().replace(/[.+^${}()|[\]\\/]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, 's');
+}
+
+/** One virtual host's names as httpd's matches_aliases sees them. */
+export interface VhostNames {
+  /** The effective ServerName (lower case). */
+  readonly serverName: string;
+  readonly serverAliases: readonly string[];
+}
+
+export type NameMatch = { readonly index: number; readonly matchedBy: 'ServerName' } | { readonly index: number; readonly matchedBy: 'ServerAlias'; readonly alias: string };
+
+/**
+ * Name-based virtual host selection over one chain (the vhosts of an address and port, in file order):
+ * the first vhost whose ServerName equals the host, or one of whose ServerAliases matches it (exact
+ * names, then `*`/`?` wildcards: httpd's matches_aliases). Compiled once: a map for exact names and
+ * the wildcard aliases in chain order, so a lookup costs one map probe plus the wildcards before it.
+ */
+export class VhostNameChain {
+  private readonly exact = new Map<string, NameMatch>();
+  private readonly wildcards: { readonly index: number; readonly alias: string; readonly regex: RegExp }[] = [];
+
+  constructor(chain: readonly VhostNames[]) {
+    chain.forEach((names, index) => {
+      const serverName = names.serverName.toLowerCase();
+      if (!this.exact.has(serverName)) this.exact.set(serverName, { index, matchedBy: 'ServerName' });
+      for (const alias of names.serverAliases) {
+        if (/[*?]/.test(alias)) this.wildcards.push({ index, alias, regex: hostWildcard(alias) });
+        else if (!this.exact.has(alias.toLowerCase())) this.exact.set(alias.toLowerCase(), { index, matchedBy: 'ServerAlias', alias });
+      }
+    });
+  }
+
+  /** The first vhost in chain order whose names match `host` (already normalised), or undefined. */
+  find(host: string): NameMatch | undefined {
+    const exact = this.exact.get(host);
+    for (const wildcard of this.wildcards) {
+      if (exact !== undefined && wildcard.index >= exact.index) break;
+      if (wildcard.regex.test(host)) return { index: wildcard.index, matchedBy: 'ServerAlias', alias: wildcard.alias };
+    }
+    return exact;
+  }
 }
 
 /** Pick the virtual host as httpd does: IP-specific vhosts first, then wildcard ones, then the Host header. */
@@ -175,16 +255,15 @@ export function selectVirtualHost(config: ApacheConfig, conn: { host?: string; l
   if (chain.length === 0) {
     return { server: config.main, matchedBy: 'main', reason: `no <VirtualHost> matches port ${conn.port}${local ? ` on ${local}` : ''}: the main server answers` };
   }
-  const host = (conn.host ?? '').toLowerCase().replace(/^\[([^\]]*)\](:\d*)?$/, '$1').replace(/:\d*$/, '').replace(/\.$/, '');
+  const host = normalizeHost(conn.host ?? '') ?? '';
   if (host !== '') {
-    for (const v of chain) {
-      if (effectiveServerName(config, v, options) === host) {
-        return { server: v, matchedBy: 'ServerName', reason: `Host '${host}' matches the ServerName of the vhost at ${v.location.file}:${v.location.line} (among the vhosts for ${how})` };
-      }
-      const alias = v.serverAliases.find((a) => wildcardMatch(a, host));
-      if (alias !== undefined) {
-        return { server: v, matchedBy: 'ServerAlias', reason: `Host '${host}' matches ServerAlias '${alias}' of the vhost at ${v.location.file}:${v.location.line} (among the vhosts for ${how})` };
-      }
+    const names = new VhostNameChain(chain.map((v) => ({ serverName: effectiveServerName(config, v, options), serverAliases: v.serverAliases })));
+    const found = names.find(host);
+    if (found) {
+      const v = chain[found.index]!;
+      return found.matchedBy === 'ServerName'
+        ? { server: v, matchedBy: 'ServerName', reason: `Host '${host}' matches the ServerName of the vhost at ${v.location.file}:${v.location.line} (among the vhosts for ${how})` }
+        : { server: v, matchedBy: 'ServerAlias', reason: `Host '${host}' matches ServerAlias '${found.alias}' of the vhost at ${v.location.file}:${v.location.line} (among the vhosts for ${how})` };
     }
   }
   const first = chain[0]!;
@@ -204,7 +283,7 @@ function substituteGroups(template: string, match: RegExpExecArray): string {
 }
 
 /** URI → file path: the server's aliases (vhost first, then main server's, first match wins), else DocumentRoot. */
-export function mapUriToFile(config: ApacheConfig, server: ApacheServer, uri: string, options: MapOptions = {}): { filePath: string; alias?: AliasRule; root: string } {
+export function mapUriToFile(config: Pick<ApacheConfig, 'main'>, server: ApacheServer, uri: string, options: MapOptions = {}): { filePath: string; alias?: AliasRule; root: string } {
   const aliases = server.isMain ? config.main.aliases : [...server.aliases, ...config.main.aliases];
   for (const alias of aliases) {
     if (alias.kind === 'AliasMatch' || alias.kind === 'ScriptAliasMatch') {
@@ -245,75 +324,129 @@ function componentCount(path: string): number {
   return path.split('/').filter(Boolean).length;
 }
 
-/** Does a non-regex <Directory> (wildcards per component) cover this file's directory chain? */
-function directoryMatches(pattern: string, dirs: readonly string[]): boolean {
-  const parts = pattern.split('/').filter(Boolean);
-  if (parts.length === 0) return true;
-  if (parts.length > dirs.length) return false;
-  return parts.every((p, i) => (/[*?[]/.test(p) ? globComponentToRegExp(p).test(dirs[i]!) : p === dirs[i]));
+/** One section's test, compiled once (the server routes every request through these). */
+type SectionTest = (subject: string) => boolean;
+
+const NEVER: SectionTest = () => false;
+
+/** A non-regex <Directory> (wildcards per component) covers a directory chain given as its components. */
+function directoryTest(pattern: string): (dirs: readonly string[]) => boolean {
+  const parts = pattern.split('/').filter(Boolean).map((p) => (/[*?[]/.test(p) ? globComponentToRegExp(p) : p));
+  return (dirs) => parts.length <= dirs.length && parts.every((p, i) => (typeof p === 'string' ? p === dirs[i] : p.test(dirs[i]!)));
 }
 
-function filesMatches(section: ApacheSection, base: string): boolean {
-  if (section.isRegex) return compileRegex(section.pattern)?.test(base) ?? false;
-  return /[*?[]/.test(section.pattern) ? globComponentToRegExp(section.pattern).test(base) : section.pattern === base;
+function filesTest(section: ApacheSection): SectionTest {
+  if (section.isRegex) return regexTest(section.pattern);
+  if (!/[*?[]/.test(section.pattern)) return (base) => base === section.pattern;
+  const re = globComponentToRegExp(section.pattern);
+  return (base) => re.test(base);
 }
 
-function locationMatches(section: ApacheSection, uri: string): boolean {
-  if (section.isRegex) return compileRegex(section.pattern)?.test(uri) ?? false;
+function regexTest(pattern: string): SectionTest {
+  const re = compileRegex(pattern);
+  return re ? (subject) => re.test(subject) : NEVER;
+}
+
+/**
+ * httpd's location_walk for one <Location>/<LocationMatch>: a regex searches the URI; a path with
+ * wildcards is apr_fnmatch with APR_FNM_PATHNAME over the whole URI (`*` never crosses a '/'); a plain
+ * path is a prefix that ends at a '/' unless it ends with one itself. Slashes in the path are merged.
+ */
+export function locationTest(section: Pick<ApacheSection, 'pattern' | 'isRegex'>): SectionTest {
+  if (section.isRegex) return regexTest(section.pattern);
   const p = section.pattern.replace(/\/{2,}/g, '/');
   if (/[*?[]/.test(p)) {
-    // apr_fnmatch with APR_FNM_PATHNAME over the whole URI: `*` never crosses a '/'.
-    const parts = p.split('/');
-    const uriParts = uri.split('/');
-    return uriParts.length === parts.length && parts.every((part, i) => globComponentToRegExp(part).test(uriParts[i]!));
+    const parts = p.split('/').map((part) => globComponentToRegExp(part));
+    return (uri) => {
+      const uriParts = uri.split('/');
+      return uriParts.length === parts.length && parts.every((part, i) => part.test(uriParts[i]!));
+    };
   }
-  if (!uri.startsWith(p)) return false;
-  return p.endsWith('/') || uri.length === p.length || uri[p.length] === '/';
+  const open = p.endsWith('/');
+  return (uri) => uri.startsWith(p) && (open || uri.length === p.length || uri.charCodeAt(p.length) === 47 /* / */);
 }
 
-/** The sections that apply to a request, in httpd's merge order. */
-export function mergeSections(config: ApacheConfig, server: ApacheServer, uri: string, filePath: string): AppliedSection[] {
-  const tagged = (s: ApacheServer, from: 'main' | 'vhost') => s.sections.map((section) => ({ section, from }));
-  const all = server.isMain ? tagged(config.main, 'main') : [...tagged(config.main, 'main'), ...tagged(server, 'vhost')];
-  const isDir = filePath.endsWith('/');
-  const dirPath = isDir ? filePath : posix.dirname(filePath);
-  const dirs = dirPath.split('/').filter(Boolean);
-  const out: AppliedSection[] = [];
+interface PlannedSection {
+  readonly section: ApacheSection;
+  readonly from: 'main' | 'vhost';
+}
 
+/** What mergeSections needs of one server, sorted and compiled once per (main server, server). */
+interface MergePlan {
+  readonly main: ApacheServer;
+  readonly directories: readonly (PlannedSection & { readonly test: (dirs: readonly string[]) => boolean })[];
+  readonly directoryMatches: readonly (PlannedSection & { readonly test: SectionTest })[];
+  readonly files: readonly (PlannedSection & { readonly test: SectionTest })[];
+  readonly nestedFiles: ReadonlyMap<ApacheSection, readonly (PlannedSection & { readonly test: SectionTest })[]>;
+  readonly locations: readonly (PlannedSection & { readonly test: SectionTest })[];
+  /** False when no section looks at the file path (then the URI alone decides). */
+  readonly needsFilePath: boolean;
+}
+
+const plans = new WeakMap<ApacheServer, MergePlan>();
+
+function mergePlan(main: ApacheServer, server: ApacheServer): MergePlan {
+  const cached = plans.get(server);
+  if (cached && cached.main === main) return cached;
+  const tagged = (s: ApacheServer, from: 'main' | 'vhost'): PlannedSection[] => s.sections.map((section) => ({ section, from }));
+  const all = server.isMain ? tagged(main, 'main') : [...tagged(main, 'main'), ...tagged(server, 'vhost')];
   // Directory: shortest first (stable: main server's before the vhost's, then config order).
-  const plainDirs = all.filter((t) => t.section.kind === 'Directory')
-    .map((t, index) => ({ ...t, index, components: componentCount(t.section.pattern) }))
+  const directories = all.filter((t) => t.section.kind === 'Directory')
+    .map((t, index) => ({ ...t, index, components: componentCount(t.section.pattern), test: directoryTest(t.section.pattern) }))
     .sort((a, b) => a.components - b.components || a.index - b.index);
-  const matchedDirs: ApacheSection[] = [];
-  for (const t of plainDirs) {
-    if (directoryMatches(t.section.pattern, dirs)) {
-      out.push({ section: t.section, from: t.from, phase: 'Directory' });
-      matchedDirs.push(t.section);
+  const directoryMatches = all.filter((t) => t.section.kind === 'DirectoryMatch').map((t) => ({ ...t, test: regexTest(t.section.pattern) }));
+  const files = all.filter((t) => t.section.kind === 'Files' || t.section.kind === 'FilesMatch').map((t) => ({ ...t, test: filesTest(t.section) }));
+  const nestedFiles = new Map<ApacheSection, (PlannedSection & { test: SectionTest })[]>();
+  for (const t of [...directories, ...directoryMatches]) {
+    if (t.section.nested.length) nestedFiles.set(t.section, t.section.nested.map((section) => ({ section, from: t.from, test: filesTest(section) })));
+  }
+  const locations = all.filter((t) => t.section.kind === 'Location' || t.section.kind === 'LocationMatch').map((t) => ({ ...t, test: locationTest(t.section) }));
+  const plan: MergePlan = { main, directories, directoryMatches, files, nestedFiles, locations, needsFilePath: directories.length + directoryMatches.length + files.length > 0 };
+  plans.set(server, plan);
+  return plan;
+}
+
+/**
+ * The sections that apply to a request, in httpd's merge order: <Directory> shortest first, then
+ * <DirectoryMatch>, then <Files>/<FilesMatch> (the server's, then those nested in the matched
+ * directories), then <Location>/<LocationMatch> in file order, main server's first.
+ */
+export function mergeSections(config: Pick<ApacheConfig, 'main'>, server: ApacheServer, uri: string, filePath: string): AppliedSection[] {
+  const plan = mergePlan(config.main, server);
+  const out: AppliedSection[] = [];
+  if (plan.needsFilePath) {
+    const isDir = filePath.endsWith('/');
+    const dirs = (isDir ? filePath : posix.dirname(filePath)).split('/').filter(Boolean);
+    const matchedDirs: ApacheSection[] = [];
+    for (const t of plan.directories) {
+      if (t.test(dirs)) { out.push({ section: t.section, from: t.from, phase: 'Directory' }); matchedDirs.push(t.section); }
+    }
+    for (const t of plan.directoryMatches) {
+      if (t.test(filePath)) { out.push({ section: t.section, from: t.from, phase: 'DirectoryMatch' }); matchedDirs.push(t.section); }
+    }
+    const base = isDir ? '' : posix.basename(filePath);
+    for (const t of [...plan.files, ...matchedDirs.flatMap((d) => plan.nestedFiles.get(d) ?? [])]) {
+      if (t.test(base)) out.push({ section: t.section, from: t.from, phase: 'Files' });
     }
   }
-  // DirectoryMatch: in config order, tested against the whole file name.
-  for (const t of all) {
-    if (t.section.kind !== 'DirectoryMatch') continue;
-    if (compileRegex(t.section.pattern)?.test(filePath)) {
-      out.push({ section: t.section, from: t.from, phase: 'DirectoryMatch' });
-      matchedDirs.push(t.section);
-    }
-  }
-  // Files: the server-level ones (main, then vhost), then those nested in the matched directories.
-  const base = isDir ? '' : posix.basename(filePath);
-  const fileSections = [
-    ...all.filter((t) => t.section.kind === 'Files' || t.section.kind === 'FilesMatch'),
-    ...matchedDirs.flatMap((d) => d.nested.map((section) => ({ section, from: all.find((t) => t.section === d)?.from ?? 'main' as const }))),
-  ];
-  for (const t of fileSections) {
-    if (filesMatches(t.section, base)) out.push({ section: t.section, from: t.from, phase: 'Files' });
-  }
-  // Location and LocationMatch: in config order, main server's first.
-  for (const t of all) {
-    if (t.section.kind !== 'Location' && t.section.kind !== 'LocationMatch') continue;
-    if (locationMatches(t.section, uri)) out.push({ section: t.section, from: t.from, phase: 'Location' });
-  }
+  for (const t of plan.locations) if (t.test(uri)) out.push({ section: t.section, from: t.from, phase: 'Location' });
   return out;
+}
+
+/**
+ * The merged sections for a URI without looking at the file system (every directory on the path is
+ * assumed to exist): what mapRequest does without `stat`, and what `hatter serve` routes with. The file
+ * name is computed only when a <Directory> or <Files> section could look at it.
+ */
+export function sectionsForUri(config: Pick<ApacheConfig, 'main'>, server: ApacheServer, uri: string, options: MapOptions = {}): AppliedSection[] {
+  const filePath = mergePlan(config.main, server).needsFilePath ? mapUriToFile(config, server, uri, options).filePath : uri;
+  return mergeSections(config, server, uri, filePath);
+}
+
+/** The last merged section that sets AAHatName: mod_apparmor registers no merger, so it replaces the rest. */
+export function hatSectionOf(sections: readonly AppliedSection[]): AppliedSection | undefined {
+  for (let i = sections.length - 1; i >= 0; i--) if (sections[i]!.section.hatName !== undefined) return sections[i];
+  return undefined;
 }
 
 function parseTarget(target: RequestTarget): { path: string; host?: string; port: number; scheme: string } | { error: string } {
@@ -337,9 +470,10 @@ function parseTarget(target: RequestTarget): { path: string; host?: string; port
 export function mapRequest(config: ApacheConfig, target: RequestTarget, options: MapOptions = {}): RequestMappingResult {
   const parsed = parseTarget(target);
   if ('error' in parsed) return { ok: false, status: 400, reason: parsed.error };
-  const hostOnly = (parsed.host ?? '').replace(/^\[([^\]]*)\].*$/, '$1').replace(/:\d*$/, '');
-  const localAddress = target.localAddress ?? (isIpLiteral(hostOnly) ? hostOnly : undefined);
-  const choice = selectVirtualHost(config, { ...(parsed.host !== undefined ? { host: parsed.host } : {}), ...(localAddress !== undefined ? { localAddress } : {}), port: parsed.port }, options);
+  const host = normalizeHost(parsed.host ?? '');
+  if (host === undefined) return { ok: false, status: 400, reason: `malformed Host '${truncate(parsed.host ?? '')}' (httpd's fix_hostname refuses it)` };
+  const localAddress = target.localAddress ?? (isIpLiteral(host) ? host : undefined);
+  const choice = selectVirtualHost(config, { ...(parsed.host !== undefined ? { host } : {}), ...(localAddress !== undefined ? { localAddress } : {}), port: parsed.port }, options);
   const serverName = effectiveServerName(config, choice.server, options);
   const normalized = normalizeUri(parsed.path);
   if (!normalized.ok) return { ok: false, status: normalized.status, reason: normalized.reason, vhost: choice.server, serverName };
@@ -358,8 +492,7 @@ export function mapRequest(config: ApacheConfig, target: RequestTarget, options:
     pathInfo = walked.pathInfo;
   }
   const sections = mergeSections(config, choice.server, uri, filePath);
-  let hatSection: AppliedSection | undefined;
-  for (const s of sections) if (s.section.hatName !== undefined) hatSection = s;
+  const hatSection = hatSectionOf(sections);
   if (config.listens.length > 0 && !config.listens.some((l) => l.port === parsed.port)) {
     notes.push(`no Listen directive for port ${parsed.port}: httpd would not receive this request`);
   }

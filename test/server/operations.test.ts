@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { loadApacheServeConfig } from '../../src/server/apache.js';
+import { Router, chooserFromHats } from '../../src/server/routing.js';
 import { get, json, serverStatus, sleep, startFromYaml, type TestServer } from './helpers.js';
 
 const ECHO = `export default () => Response.json({ hat: process.env.HATTER_HAT, pid: process.pid });\n`;
@@ -98,7 +99,11 @@ test('--apache: virtual hosts, aliases, AADefaultHatName and AAHatName locations
   assert.deepEqual(site.aliases, ['www.shop.example']);
   assert.equal(site.defaultHat, 'shop');
   assert.equal(site.documentRoot, `${dir}/www/shop`);
-  assert.deepEqual(site.locations.map((l) => [l.match.kind === 'prefix' ? l.match.prefix : l.match.pattern, l.hat]).sort(), [['/admin', 'admin'], ['/cart', 'checkout']]);
+  // The sections stay Apache sections: routing merges them as which-hat does (<Directory> before <Location>).
+  const router = new Router(config, chooserFromHats(new Set(['admin', 'checkout', 'shop'])));
+  assert.equal(router.route('shop.example', '/cart/x')!.hat, 'checkout');
+  assert.equal(router.route('www.shop.example', '/admin/x')!.hat, 'admin');
+  assert.equal(router.route('shop.example', '/other')!.hat, 'shop');
   assert.equal(config.policy.profile, 'apache2');
   rmSync(dir, { recursive: true, force: true });
 });

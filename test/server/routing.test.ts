@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { loadConfigFile } from '../../src/server/serve.js';
 import { loadPolicyHats, hatChooser } from '../../src/server/policy-hats.js';
 import { parseServeConfig } from '../../src/server/config.js';
-import { Router, chooserFromHats, normalizeUriPath, prefixMatches } from '../../src/server/routing.js';
+import { Router, chooserFromHats, normalizeUriPath, prefixMatches, requestMapConfig } from '../../src/server/routing.js';
+import { apacheSites } from '../../src/server/apache.js';
+import { mapRequest, memoryFileSystem, readApacheConfig, whichHat } from '../../src/web/index.js';
 import { repoRoot } from '../support/repo.js';
 
 const demo = join(repoRoot, 'examples', 'hosting', 'hatter.yaml');
@@ -94,4 +96,83 @@ sites:
   const missing = loadPolicyHats({ ...config, policy: { ...config.policy, profile: 'nope' } });
   assert.equal(missing.hats, undefined);
   assert.equal(missing.diagnostics.at(-1)?.code, 'serve/profile-not-in-policy');
+});
+
+const BOB_FORMS = ['bob.localhost', 'BOB.LOCALHOST', 'bob.localhost.', 'bob.localhost.:80', 'Bob.Localhost.:8080', 'bob.localhost:80', 'bob.localhost:'];
+
+test('every form of a Host reaches the same site in serve routing and in which-hat', () => {
+  const { config } = loadConfigFile(demo);
+  assert.ok(config);
+  const router = new Router(config, chooserFromHats(new Set(['alice.localhost', 'bob.localhost'])));
+  const model = requestMapConfig(config);
+  for (const host of BOB_FORMS) {
+    const route = router.route(host, '/hello')!;
+    assert.equal(route.site.serverName, 'bob.localhost', host);
+    assert.equal(route.label, 'hatter-demo//bob.localhost', host);
+    const mapped = mapRequest(model, { url: '/hello', host });
+    assert.ok(mapped.ok, host);
+    assert.equal(mapped.serverName, 'bob.localhost', host);
+  }
+  // An IPv6 literal (with port) names no site: the first one, in both.
+  assert.equal(router.route('[::1]:8080', '/')!.site.serverName, 'alice.localhost');
+  const v6 = mapRequest(model, { url: '/', host: '[::1]:8080' });
+  assert.ok(v6.ok && v6.serverName === 'alice.localhost');
+  // What httpd refuses as a malformed Host (400) is refused by both.
+  assert.equal(router.route('bob..localhost', '/'), undefined);
+  assert.deepEqual(mapRequest(model, { url: '/', host: 'bob..localhost' }).ok, false);
+
+  // The same through an Apache configuration: serve --apache and which-hat.
+  const { config: apache } = readApacheConfig('/etc/apache2/apache2.conf', { fs: memoryFileSystem({ '/etc/apache2/apache2.conf': `LoadModule apparmor_module m.so
+<VirtualHost *:80>
+  ServerName alice.localhost
+  DocumentRoot /srv/alice
+</VirtualHost>
+<VirtualHost *:80>
+  ServerName bob.localhost
+  DocumentRoot /srv/bob
+</VirtualHost>
+` }) });
+  const apacheRouter = new Router({ sites: apacheSites(apache, []), policy: { profile: 'apache2' }, hatOrder: 'current' }, chooserFromHats(new Set(['alice.localhost', 'bob.localhost'])));
+  const profile = { name: 'apache2', baseName: 'apache2', isHat: false, mode: 'enforce' as const, children: ['alice.localhost', 'bob.localhost'].map((h) => ({ name: `apache2//${h}`, baseName: h, isHat: true, mode: 'enforce' as const, children: [] })) };
+  for (const host of BOB_FORMS) {
+    assert.equal(apacheRouter.route(host, '/')!.label, 'apache2//bob.localhost', host);
+    const answer = whichHat(apache, { url: '/', host, port: 80 }, profile);
+    assert.ok(answer.ok && answer.selection.label === 'apache2//bob.localhost', host);
+  }
+});
+
+test('serve --apache: <Location> wildcards, <Directory> and <Files> merge as in which-hat, not as literal prefixes', () => {
+  const { config: apache, diagnostics } = readApacheConfig('/etc/apache2/apache2.conf', { fs: memoryFileSystem({ '/etc/apache2/apache2.conf': `LoadModule apparmor_module m.so
+<VirtualHost *:80>
+  ServerName shop.example
+  DocumentRoot /srv/shop
+  <Location /a/*>
+    AAHatName glob
+  </Location>
+  <Location /admin>
+    AAHatName location
+  </Location>
+  <Directory /srv/shop/admin>
+    AAHatName directory
+  </Directory>
+  <Files "*.php">
+    AAHatName php
+  </Files>
+</VirtualHost>
+` }) });
+  assert.deepEqual(diagnostics, []);
+  const sites = apacheSites(apache, []);
+  const router = new Router({ sites, policy: { profile: 'apache2' }, hatOrder: 'current' }, chooserFromHats(new Set(['glob', 'location', 'directory', 'php'])));
+  const hat = (path: string) => router.route('shop.example', path)!.hat;
+  assert.equal(hat('/a/x'), 'glob');
+  assert.equal(hat('/a/x/y'), null, "'*' matches one segment and a wildcard <Location> the whole URI");
+  assert.equal(hat('/a*'), null, "'*' is a wildcard, not a literal prefix");
+  // <Location> merges after <Directory> whatever the file order; <Files> between them.
+  assert.equal(hat('/admin/x'), 'location');
+  assert.equal(hat('/x.php'), 'php');
+  for (const path of ['/a/x', '/a/x/y', '/admin/x', '/x.php', '/other']) {
+    const mapped = mapRequest(apache, { url: path, host: 'shop.example', port: 80 });
+    assert.ok(mapped.ok);
+    assert.equal(router.route('shop.example', path)!.candidates[0], mapped.vectorInput.hatName ?? 'shop.example', path);
+  }
 });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { memoryFileSystem, nodeFileSystem, parseEnvvars, readApacheConfig, splitApacheArgs } from '../../src/web/index.js';
+import { filesUnder, memoryFileSystem, nodeFileSystem, parseEnvvars, readApacheConfig, splitApacheArgs, type WebFileSystem } from '../../src/web/index.js';
 
 const LOAD = 'LoadModule apparmor_module /usr/lib/apache2/modules/mod_apparmor.so\n';
 const read = (files: Record<string, string>, options: { defines?: string[]; modules?: string[]; unreadable?: string[] } = {}) =>
@@ -182,4 +182,37 @@ test('<IfVersion> and <IfDirective> are evaluated', () => {
   const r = read({ '/etc/apache2/apache2.conf': '<IfVersion >= 2.4>\nListen 1\n</IfVersion>\n<IfVersion < 2.4>\nListen 2\n</IfVersion>\n<IfVersion 2.4>\nListen 3\n</IfVersion>\n<IfVersion !~ ^2>\nListen 4\n</IfVersion>\n<IfDirective AAHatName>\nListen 5\n</IfDirective>\n<IfDirective !AAHatName>\nListen 6\n</IfDirective>\n' });
   assert.deepEqual(r.diagnostics, []);
   assert.deepEqual(r.config.listens.map((l) => l.port), [1, 3, 6]);
+});
+
+/** A file system with one config and a directory `/etc/apache2/conf.d/sub` of `count` generated files. */
+function hugeDirectory(count: number): WebFileSystem & { listed: number } {
+  const names = Array.from({ length: count }, (_, i) => `f${String(i).padStart(6, '0')}.conf`);
+  const fs = {
+    listed: 0,
+    read: (path: string) => (path === '/etc/apache2/apache2.conf' ? { text: `${LOAD}Include conf.d\nServerName after.example\n` } : { text: 'AADefaultHatName from-include\n' }),
+    stat: (path: string) => (/^\/etc\/apache2(\/conf\.d(\/sub)?)?$/.test(path) ? 'directory' as const : path.startsWith('/etc/apache2/') ? 'file' as const : undefined),
+    list: (path: string) => {
+      fs.listed++;
+      return path === '/etc/apache2/conf.d' ? ['sub'] : path === '/etc/apache2/conf.d/sub' ? names : [];
+    },
+  };
+  return fs;
+}
+
+test('Include of a directory with 150,000 files: the file limit as a diagnostic, no stack overflow', () => {
+  const fs = hugeDirectory(150_000);
+  const { config, diagnostics } = readApacheConfig('/etc/apache2/apache2.conf', { fs });
+  assert.deepEqual(diagnostics.map((d) => [d.code, d.line]), [['web/apache-too-many-files', 2]]);
+  assert.equal(config.files.length, 20_000);
+  assert.equal(config.files[1], '/etc/apache2/conf.d/sub/f000000.conf');
+  // Reading stopped: nothing after the Include was applied.
+  assert.equal(config.main.serverName, undefined);
+});
+
+test('filesUnder walks depth first in sorted order and stops at its limit', () => {
+  const fs = memoryFileSystem({ '/d/b/x': '', '/d/a': '', '/d/c/y/z': '', '/d/c/w': '' });
+  assert.deepEqual(filesUnder(fs, '/d', 100), ['/d/a', '/d/b/x', '/d/c/w', '/d/c/y/z']);
+  assert.deepEqual(filesUnder(fs, '/d', 2), ['/d/a', '/d/b/x']);
+  assert.deepEqual(filesUnder(fs, '/d/a', 100), ['/d/a']);
+  assert.equal(filesUnder(hugeDirectory(150_000), '/etc/apache2/conf.d', 10).length, 10);
 });
