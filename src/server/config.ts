@@ -30,6 +30,8 @@ export interface PoolSettings {
   readonly requestTimeoutMs: number;
   /** Connections one worker serves at once in handoff mode (its concurrency). */
   readonly connectionsPerWorker: number;
+  /** Connections one client address (IPv4, or IPv6 /64) holds in one pool at once; beyond: 429. */
+  readonly maxConnectionsPerClient: number;
 }
 
 export interface FrontSettings {
@@ -40,6 +42,10 @@ export interface FrontSettings {
   readonly headerTimeoutMs: number;
   /** An idle keep-alive connection is closed after this time. */
   readonly idleTimeoutMs: number;
+  /** Connections the front holds at once (before hand-off, or given back idle); beyond: the oldest idle is shed, else 503. */
+  readonly maxConnections: number;
+  /** Connections one client address (IPv4, or IPv6 /64) has open in the front at once; beyond: 429. */
+  readonly maxConnectionsPerClient: number;
 }
 
 export type LocationMatch =
@@ -94,8 +100,12 @@ export interface ServeConfig {
   readonly sites: readonly SiteConfig[];
 }
 
-export const DEFAULT_POOL: PoolSettings = { min: 1, max: 4, maxRequests: 0, queue: 256, requestTimeoutMs: 30_000, connectionsPerWorker: 256 };
-export const DEFAULT_FRONT: FrontSettings = { mode: 'handoff', maxHeaderBytes: 16 * 1024, maxBodyBytes: 64 * 1024 * 1024, headerTimeoutMs: 10_000, idleTimeoutMs: 60_000 };
+export const DEFAULT_POOL: PoolSettings = { min: 1, max: 4, maxRequests: 0, queue: 256, requestTimeoutMs: 30_000, connectionsPerWorker: 256, maxConnectionsPerClient: 64 };
+export const DEFAULT_FRONT: FrontSettings = {
+  mode: 'handoff', maxHeaderBytes: 16 * 1024, maxBodyBytes: 64 * 1024 * 1024, headerTimeoutMs: 10_000, idleTimeoutMs: 60_000,
+  // Below the usual open-file limit of 1024, so the front refuses (or sheds) before accept() fails.
+  maxConnections: 1000, maxConnectionsPerClient: 64,
+};
 export const DEFAULT_LISTEN: ListenAddress = { host: '127.0.0.1', port: 8080 };
 export const DEFAULT_ADMIN: ListenAddress = { host: '127.0.0.1', port: 8081 };
 export const DEFAULT_PROFILE = 'hatter';
@@ -154,8 +164,8 @@ export function nearestName(name: string, known: readonly string[]): string | un
 
 const TOP_KEYS = ['listen', 'admin', 'policy', 'backend', 'hatOrder', 'front', 'pool', 'accessLog', 'drainTimeoutMs', 'sites'] as const;
 const POLICY_KEYS = ['file', 'profile'] as const;
-const FRONT_KEYS = ['mode', 'maxHeaderBytes', 'maxBodyBytes', 'headerTimeoutMs', 'idleTimeoutMs'] as const;
-const POOL_KEYS = ['min', 'max', 'maxRequests', 'queue', 'requestTimeoutMs', 'connectionsPerWorker'] as const;
+const FRONT_KEYS = ['mode', 'maxHeaderBytes', 'maxBodyBytes', 'headerTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'maxConnectionsPerClient'] as const;
+const POOL_KEYS = ['min', 'max', 'maxRequests', 'queue', 'requestTimeoutMs', 'connectionsPerWorker', 'maxConnectionsPerClient'] as const;
 const SITE_KEYS = ['serverName', 'aliases', 'documentRoot', 'defaultHat', 'handler', 'locations', 'user', 'group'] as const;
 
 /** A user or group: a name (as in /etc/passwd) or a number. */
@@ -455,6 +465,8 @@ export function parseServeConfig(text: string, file: string): LoadResult {
       if (has(map, 'maxBodyBytes')) front.maxBodyBytes = r.integer(get(map, 'maxBodyBytes'), 'front.maxBodyBytes', 0) ?? front.maxBodyBytes;
       if (has(map, 'headerTimeoutMs')) front.headerTimeoutMs = r.integer(get(map, 'headerTimeoutMs'), 'front.headerTimeoutMs', 1) ?? front.headerTimeoutMs;
       if (has(map, 'idleTimeoutMs')) front.idleTimeoutMs = r.integer(get(map, 'idleTimeoutMs'), 'front.idleTimeoutMs', 1) ?? front.idleTimeoutMs;
+      if (has(map, 'maxConnections')) front.maxConnections = r.integer(get(map, 'maxConnections'), 'front.maxConnections', 1) ?? front.maxConnections;
+      if (has(map, 'maxConnectionsPerClient')) front.maxConnectionsPerClient = r.integer(get(map, 'maxConnectionsPerClient'), 'front.maxConnectionsPerClient', 1) ?? front.maxConnectionsPerClient;
     }
   }
   const pool: { -readonly [K in keyof PoolSettings]: PoolSettings[K] } = { ...DEFAULT_POOL };
@@ -468,6 +480,7 @@ export function parseServeConfig(text: string, file: string): LoadResult {
       if (has(map, 'queue')) pool.queue = r.integer(get(map, 'queue'), 'pool.queue', 0) ?? pool.queue;
       if (has(map, 'requestTimeoutMs')) pool.requestTimeoutMs = r.integer(get(map, 'requestTimeoutMs'), 'pool.requestTimeoutMs', 1) ?? pool.requestTimeoutMs;
       if (has(map, 'connectionsPerWorker')) pool.connectionsPerWorker = r.integer(get(map, 'connectionsPerWorker'), 'pool.connectionsPerWorker', 1) ?? pool.connectionsPerWorker;
+      if (has(map, 'maxConnectionsPerClient')) pool.maxConnectionsPerClient = r.integer(get(map, 'maxConnectionsPerClient'), 'pool.maxConnectionsPerClient', 1) ?? pool.maxConnectionsPerClient;
       if (pool.min > pool.max) r.at(map, 'serve-config/pool-bounds', `pool.min (${pool.min}) is larger than pool.max (${pool.max})`);
     }
   }
