@@ -27,8 +27,14 @@ const SITES = `sites:
   - serverName: bob.test
     documentRoot: bob
     handler: { type: node, module: hello.mjs }
+    locations:
+      - prefix: /hold
+        handler: { type: node, module: hold.mjs }
 `;
-const FILES = { 'hello.mjs': HELLO, 'ignore.mjs': IGNORE_BODY, 'late.mjs': LATE_IGNORE_BODY, 'alice/index.html': 'a\n', 'bob/index.html': 'b\n' };
+// Code in bob's worker that holds every connection it gets (never answers).
+const HOLD = `export default function handler() { return new Promise(() => {}); }
+`;
+const FILES = { 'hello.mjs': HELLO, 'ignore.mjs': IGNORE_BODY, 'late.mjs': LATE_IGNORE_BODY, 'hold.mjs': HOLD, 'alice/index.html': 'a\n', 'bob/index.html': 'b\n' };
 
 /** One client connection from a chosen loopback source address; collects everything the server sends. */
 class Client {
@@ -215,6 +221,23 @@ ${SITES}`, FILES);
       assert.ok(await silent[0]!.closedWithin(2000), 'the oldest silent connection was shed');
     } finally {
       for (const c of silent) c.close();
+    }
+  });
+
+  test('while bob\'s own code holds every connection of its pool, alice is served at once', async () => {
+    const holders: Client[] = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        const c = new Client(server.port, `127.0.0.${60 + i}`);
+        c.socket.write('GET /hold HTTP/1.1\r\nHost: bob.test\r\n\r\n');
+        holders.push(c);
+      }
+      await sleep(500);
+      const started = Date.now();
+      assert.equal((await json(server.port, 'alice.test', '/')).hat, 'alice.test');
+      assert.ok(Date.now() - started < 2000, `alice waited ${Date.now() - started} ms`);
+    } finally {
+      for (const c of holders) c.close();
     }
   });
 });
