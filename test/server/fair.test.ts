@@ -235,7 +235,7 @@ ${SITES}`, FILES);
       await sleep(500);
       const started = Date.now();
       assert.equal((await json(server.port, 'alice.test', '/')).hat, 'alice.test');
-      assert.ok(Date.now() - started < 2000, `alice waited ${Date.now() - started} ms`);
+      assert.ok(Date.now() - started < 5000, `alice waited ${Date.now() - started} ms`);
     } finally {
       for (const c of holders) c.close();
     }
