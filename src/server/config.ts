@@ -31,6 +31,8 @@ export interface PoolSettings {
   readonly requestTimeoutMs: number;
   /** Connections one worker serves at once in handoff mode (its concurrency). */
   readonly connectionsPerWorker: number;
+  /** Connections one client address (IPv4, or IPv6 /64) holds in one pool at once; beyond: 429. */
+  readonly maxConnectionsPerClient: number;
 }
 
 export interface FrontSettings {
@@ -41,6 +43,10 @@ export interface FrontSettings {
   readonly headerTimeoutMs: number;
   /** An idle keep-alive connection is closed after this time. */
   readonly idleTimeoutMs: number;
+  /** Connections the front holds at once (before hand-off, or given back idle); beyond: the oldest idle is shed, else 503. */
+  readonly maxConnections: number;
+  /** Connections one client address (IPv4, or IPv6 /64) has open in the front at once; beyond: 429. */
+  readonly maxConnectionsPerClient: number;
 }
 
 export type LocationMatch =
@@ -101,11 +107,28 @@ export interface ServeConfig {
   readonly sites: readonly SiteConfig[];
 }
 
-export const DEFAULT_POOL: PoolSettings = { min: 1, max: 4, maxRequests: 0, queue: 256, requestTimeoutMs: 30_000, connectionsPerWorker: 256 };
-export const DEFAULT_FRONT: FrontSettings = { mode: 'handoff', maxHeaderBytes: 16 * 1024, maxBodyBytes: 64 * 1024 * 1024, headerTimeoutMs: 10_000, idleTimeoutMs: 60_000 };
+export const DEFAULT_POOL: PoolSettings = { min: 1, max: 4, maxRequests: 0, queue: 256, requestTimeoutMs: 30_000, connectionsPerWorker: 256, maxConnectionsPerClient: 64 };
+export const DEFAULT_FRONT: FrontSettings = {
+  mode: 'handoff', maxHeaderBytes: 16 * 1024, maxBodyBytes: 64 * 1024 * 1024, headerTimeoutMs: 10_000, idleTimeoutMs: 60_000,
+  // Below the usual open-file limit of 1024, so the front refuses (or sheds) before accept() fails.
+  maxConnections: 1000, maxConnectionsPerClient: 64,
+};
 export const DEFAULT_LISTEN: ListenAddress = { host: '127.0.0.1', port: 8080 };
 export const DEFAULT_ADMIN: ListenAddress = { host: '127.0.0.1', port: 8081 };
 export const DEFAULT_PROFILE = 'hatter';
+
+/**
+ * What the configuration names on this host, for the checks that need more than the text: directories
+ * and files that must exist, accounts that must be known. Given to parseServeConfig by the loader
+ * (config-environment.ts) so that a configuration that cannot serve is refused before anything starts.
+ */
+export interface ConfigEnvironment {
+  /** What is at `path` (following symlinks): undefined when nothing is there (or it cannot be seen). */
+  kindOf(path: string): 'directory' | 'file' | 'other' | undefined;
+  /** Whether a user (group) name is known to the host's account database. */
+  userExists(name: string): boolean;
+  groupExists(name: string): boolean;
+}
 
 export interface LoadResult {
   readonly config?: ServeConfig;
@@ -161,8 +184,8 @@ export function nearestName(name: string, known: readonly string[]): string | un
 
 const TOP_KEYS = ['listen', 'admin', 'policy', 'backend', 'hatOrder', 'front', 'pool', 'accessLog', 'drainTimeoutMs', 'sites'] as const;
 const POLICY_KEYS = ['file', 'profile'] as const;
-const FRONT_KEYS = ['mode', 'maxHeaderBytes', 'maxBodyBytes', 'headerTimeoutMs', 'idleTimeoutMs'] as const;
-const POOL_KEYS = ['min', 'max', 'maxRequests', 'queue', 'requestTimeoutMs', 'connectionsPerWorker'] as const;
+const FRONT_KEYS = ['mode', 'maxHeaderBytes', 'maxBodyBytes', 'headerTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'maxConnectionsPerClient'] as const;
+const POOL_KEYS = ['min', 'max', 'maxRequests', 'queue', 'requestTimeoutMs', 'connectionsPerWorker', 'maxConnectionsPerClient'] as const;
 const SITE_KEYS = ['serverName', 'aliases', 'documentRoot', 'defaultHat', 'handler', 'locations', 'user', 'group'] as const;
 
 /** A user or group: a name (as in /etc/passwd) or a number. */
@@ -192,8 +215,24 @@ class Reader {
   readonly diagnostics: Diagnostic[] = [];
   private readonly lines = new LineCounter();
 
-  constructor(readonly file: string, readonly configDir: string, readonly lineCounter: LineCounter) {
+  constructor(readonly file: string, readonly configDir: string, readonly lineCounter: LineCounter, readonly environment?: ConfigEnvironment) {
     this.lines = lineCounter;
+  }
+
+  /** A path that must be a directory (or a file) on this host: diagnosed at its value when it is not. */
+  exists(node: YamlNode | null | undefined, path: string | undefined, what: string, kind: 'directory' | 'file'): void {
+    if (path === undefined || !this.environment) return;
+    const found = this.environment.kindOf(path);
+    if (found === kind) return;
+    const code = kind === 'directory' ? 'serve-config/missing-directory' : 'serve-config/missing-file';
+    this.at(node, code, found === undefined ? `${what} '${path}' does not exist` : `${what} '${path}' is not a ${kind}`);
+  }
+
+  /** A user or group name that must be known to this host (numbers need not be). */
+  account(node: YamlNode | null | undefined, value: string | number | undefined, what: string, database: 'user' | 'group'): void {
+    if (typeof value !== 'string' || !this.environment) return;
+    const known = database === 'user' ? this.environment.userExists(value) : this.environment.groupExists(value);
+    if (!known) this.at(node, `serve-config/unknown-${database}`, `${what} '${value}' is not a ${database} on this host (${database === 'user' ? '/etc/passwd' : '/etc/group'})`);
   }
 
   at(node: YamlNode | Pair | null | undefined, code: string, message: string, hint?: string, severity: Diagnostic['severity'] = 'error'): void {
@@ -290,16 +329,19 @@ function readHandler(r: Reader, node: YamlNode | undefined, where: string): Hand
   switch (type) {
     case 'static': {
       const root = r.path(need('root'), `${where}.handler.root`);
+      r.exists(get(map, 'root'), root, `${where}.handler.root`, 'directory');
       let index: string[] | undefined;
       if (has(map, 'index')) index = readStringList(r, get(map, 'index'), `${where}.handler.index`);
       return root === undefined ? undefined : { type, root, ...(index ? { index } : {}) };
     }
     case 'node': {
       const module = r.path(need('module'), `${where}.handler.module`);
+      r.exists(get(map, 'module'), module, `${where}.handler.module`, 'file');
       return module === undefined ? undefined : { type, module };
     }
     case 'cgi': {
       const root = r.path(need('root'), `${where}.handler.root`);
+      r.exists(get(map, 'root'), root, `${where}.handler.root`, 'directory');
       const timeoutMs = has(map, 'timeoutMs') ? r.integer(get(map, 'timeoutMs'), `${where}.handler.timeoutMs`, 1) : undefined;
       return root === undefined ? undefined : { type, root, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
     }
@@ -361,6 +403,7 @@ function readSite(r: Reader, node: YamlNode, index: number): SiteConfig | undefi
   const aliases = has(map, 'aliases') ? readStringList(r, get(map, 'aliases'), `${where}.aliases`) ?? [] : [];
   if (!has(map, 'documentRoot')) { r.at(map, 'serve-config/missing-key', `${where} needs 'documentRoot'`); return undefined; }
   const documentRoot = r.path(get(map, 'documentRoot'), `${where}.documentRoot`);
+  r.exists(get(map, 'documentRoot'), documentRoot, `${where}.documentRoot`, 'directory');
   const defaultHat = has(map, 'defaultHat') ? readHat(r, get(map, 'defaultHat'), `${where}.defaultHat`) : undefined;
   let handler: HandlerConfig | undefined;
   if (has(map, 'handler')) handler = readHandler(r, get(map, 'handler'), where);
@@ -375,6 +418,8 @@ function readSite(r: Reader, node: YamlNode, index: number): SiteConfig | undefi
   }
   const user = has(map, 'user') ? readAccount(r, get(map, 'user'), `${where}.user`) : undefined;
   const group = has(map, 'group') ? readAccount(r, get(map, 'group'), `${where}.group`) : undefined;
+  r.account(get(map, 'user'), user, `${where}.user`, 'user');
+  r.account(get(map, 'group'), group, `${where}.group`, 'group');
   if (serverName === undefined || documentRoot === undefined) return undefined;
   return {
     ...(user !== undefined ? { user } : {}),
@@ -411,12 +456,15 @@ function readLocation(r: Reader, node: YamlNode, where: string): LocationConfig 
   return { match, ...(hat !== undefined ? { hat } : {}), ...(handler ? { handler } : {}) };
 }
 
-/** Parse and validate hatter.yaml text. `file` is used in diagnostics and to resolve relative paths. */
-export function parseServeConfig(text: string, file: string): LoadResult {
+/**
+ * Parse and validate hatter.yaml text. `file` is used in diagnostics and to resolve relative paths.
+ * With an `environment`, paths and accounts the configuration names are checked on this host too.
+ */
+export function parseServeConfig(text: string, file: string, environment?: ConfigEnvironment): LoadResult {
   const configDir = resolve(file, '..');
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
-  const r = new Reader(file, configDir, lineCounter);
+  const r = new Reader(file, configDir, lineCounter, environment);
   for (const error of doc.errors) {
     const { line, col } = lineCounter.linePos(error.pos[0]);
     r.diagnostics.push({ file, line, col, offset: error.pos[0], code: 'serve-config/yaml-syntax', severity: 'error', message: error.message.split('\n')[0]! });
@@ -462,6 +510,8 @@ export function parseServeConfig(text: string, file: string): LoadResult {
       if (has(map, 'maxBodyBytes')) front.maxBodyBytes = r.integer(get(map, 'maxBodyBytes'), 'front.maxBodyBytes', 0) ?? front.maxBodyBytes;
       if (has(map, 'headerTimeoutMs')) front.headerTimeoutMs = r.integer(get(map, 'headerTimeoutMs'), 'front.headerTimeoutMs', 1) ?? front.headerTimeoutMs;
       if (has(map, 'idleTimeoutMs')) front.idleTimeoutMs = r.integer(get(map, 'idleTimeoutMs'), 'front.idleTimeoutMs', 1) ?? front.idleTimeoutMs;
+      if (has(map, 'maxConnections')) front.maxConnections = r.integer(get(map, 'maxConnections'), 'front.maxConnections', 1) ?? front.maxConnections;
+      if (has(map, 'maxConnectionsPerClient')) front.maxConnectionsPerClient = r.integer(get(map, 'maxConnectionsPerClient'), 'front.maxConnectionsPerClient', 1) ?? front.maxConnectionsPerClient;
     }
   }
   const pool: { -readonly [K in keyof PoolSettings]: PoolSettings[K] } = { ...DEFAULT_POOL };
@@ -475,6 +525,7 @@ export function parseServeConfig(text: string, file: string): LoadResult {
       if (has(map, 'queue')) pool.queue = r.integer(get(map, 'queue'), 'pool.queue', 0) ?? pool.queue;
       if (has(map, 'requestTimeoutMs')) pool.requestTimeoutMs = r.integer(get(map, 'requestTimeoutMs'), 'pool.requestTimeoutMs', 1) ?? pool.requestTimeoutMs;
       if (has(map, 'connectionsPerWorker')) pool.connectionsPerWorker = r.integer(get(map, 'connectionsPerWorker'), 'pool.connectionsPerWorker', 1) ?? pool.connectionsPerWorker;
+      if (has(map, 'maxConnectionsPerClient')) pool.maxConnectionsPerClient = r.integer(get(map, 'maxConnectionsPerClient'), 'pool.maxConnectionsPerClient', 1) ?? pool.maxConnectionsPerClient;
       if (pool.min > pool.max) r.at(map, 'serve-config/pool-bounds', `pool.min (${pool.min}) is larger than pool.max (${pool.max})`);
     }
   }

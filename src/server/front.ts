@@ -10,6 +10,7 @@ import { parseRequestHead } from './http-head.js';
 import { hatChooser } from './policy-hats.js';
 import { sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront } from './protocol.js';
 import { Router } from './routing.js';
+import { clientKey, ConnectionTable } from './client-limits.js';
 
 let routing: RoutingSnapshot | undefined;
 let router: Router | undefined;
@@ -27,7 +28,7 @@ function send(message: FromFront, handle?: unknown, callback?: (error: Error | n
 }
 
 const REASONS: Record<number, string> = {
-  400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 421: 'Misdirected Request', 431: 'Request Header Fields Too Large',
+  400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 421: 'Misdirected Request', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large',
   501: 'Not Implemented', 503: 'Service Unavailable', 505: 'HTTP Version Not Supported',
 };
 
@@ -36,8 +37,29 @@ function log(entry: Record<string, unknown>): void {
   logLines.push(JSON.stringify({ time: new Date().toISOString(), ...entry, hat: null, label: 'front', pid: process.pid }));
 }
 
+// fair sharing: the connections this process holds, per client address, and which are idle (no byte
+// of a request yet: new and silent, or given back kept-alive), so a full front sheds the longest idle.
+const held = new ConnectionTable<Socket>({ max: Infinity, perClient: Infinity });
+
+/** Count a connection against its client and the front's bound; false: refused (answered here). */
+function admit(socket: Socket): boolean {
+  const key = clientKey(socket.remoteAddress);
+  const admission = held.admit(socket, key);
+  if (!admission.admitted) {
+    const client = admission.reason === 'client';
+    socket.on('error', () => socket.destroy());
+    log({ event: 'rejected', status: client ? 429 : 503, code: client ? 'front/client-limit' : 'front/full', remote: socket.remoteAddress });
+    refuse(socket, client ? 429 : 503, client ? `Too Many Requests: ${key} has too many connections open` : 'Service Unavailable: the server is at its connection limit', 'Retry-After: 1\r\n');
+    return false;
+  }
+  if (admission.shed) admission.shed.destroy();
+  socket.once('close', () => held.remove(socket));
+  return true;
+}
+
 /** Answer with a short canned response and close: the request never reaches a worker. */
 function refuse(socket: Socket, status: number, text: string, extra = ''): void {
+  held.remove(socket);
   rejected++;
   const body = `${text}\n`;
   socket.removeAllListeners('data');
@@ -51,6 +73,8 @@ function refuse(socket: Socket, status: number, text: string, extra = ''): void 
 function onConnection(socket: Socket, initial: Buffer = Buffer.alloc(0), returned = false): void {
   if (!routing || !router) { socket.destroy(); return; }
   const front = routing.config.front;
+  if (!admit(socket)) return;
+  if (initial.length === 0) held.idle(socket, Date.now());
   openSockets.add(socket);
   socket.once('close', () => openSockets.delete(socket));
   socket.on('error', () => socket.destroy());
@@ -90,12 +114,14 @@ function onConnection(socket: Socket, initial: Buffer = Buffer.alloc(0), returne
     socket.removeAllListeners('data');
     const detached = detachSocket(socket);
     openSockets.delete(socket);
+    held.remove(socket);
     if (!detached) return;
     const bytes = detached.buffered.length ? Buffer.concat([buffer, detached.buffered]) : buffer;
     handoffs++;
     sendHandle(process as never, { type: 'handoff', label: route.label, hat: route.hat, bytes: bytes.toString('base64') } satisfies FromFront, detached.handle);
   };
   socket.on('data', (chunk: Buffer) => {
+    held.busy(socket);
     if (buffer.length === 0 && returned) {
       clearTimeout(timer);
       timer = setTimeout(onTimeout, front.headerTimeoutMs);
@@ -214,6 +240,7 @@ process.on('message', (message: ToFront, handle: unknown) => {
       strictServer.keepAliveTimeout = routing.config.front.idleTimeoutMs;
       strictServer.headersTimeout = routing.config.front.headerTimeoutMs;
       strictServer.maxHeadersCount = 500;
+      held.setLimits({ max: routing.config.front.maxConnections, perClient: routing.config.front.maxConnectionsPerClient });
       if (message.type === 'init') send({ type: 'ready' });
       break;
     case 'listen': {
@@ -221,7 +248,7 @@ process.on('message', (message: ToFront, handle: unknown) => {
       let server: Server;
       if (message.admin) server = createHttpServer(adminRequest);
       else if (routing?.config.front.mode === 'strict') {
-        server = createNetServer({ noDelay: true }, (socket) => strictServer.emit('connection', socket));
+        server = createNetServer({ noDelay: true }, (socket) => { if (admit(socket)) strictServer.emit('connection', socket); });
       } else server = createNetServer({ noDelay: true }, (socket) => onConnection(socket));
       server.once('error', (error: NodeJS.ErrnoException) => send({ type: 'listening', index: message.index, error: error.code ?? error.message }));
       server.listen(handle as never, () => send({ type: 'listening', index: message.index, error: null }));
@@ -239,8 +266,9 @@ process.on('message', (message: ToFront, handle: unknown) => {
       if (!handle) return;
       const socket = adoptHandle(handle, Buffer.alloc(0));
       socket.on('error', () => socket.destroy());
-      log({ event: 'rejected', status: 503, code: 'pool/queue-full', label: message.label, remote: socket.remoteAddress });
-      refuse(socket, 503, `Service Unavailable: the pool for ${message.label} is busy`, `Retry-After: ${message.retryAfter}\r\n`);
+      const client = message.status === 429;
+      log({ event: 'rejected', status: message.status, code: client ? 'pool/client-limit' : 'pool/queue-full', label: message.label, remote: socket.remoteAddress });
+      refuse(socket, client ? 429 : 503, client ? `Too Many Requests: too many connections from ${clientKey(socket.remoteAddress)} to ${message.label}` : `Service Unavailable: the pool for ${message.label} is busy`, `Retry-After: ${message.retryAfter}\r\n`);
       break;
     }
     case 'status':

@@ -7,6 +7,7 @@ import type { PoolSettings } from './config.js';
 import { closeHandle } from './handles.js';
 import { sendHandle, sendMessage, type FromWorker, type ToWorker, type WorkerStats } from './protocol.js';
 import { HISTOGRAM_BUCKETS, mergeInto, newHistogram, quantileMs } from './stats.js';
+import { PoolConnections } from './client-limits.js';
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'dead';
 
@@ -38,8 +39,8 @@ export interface PoolDependencies {
   verifyWorker?(pool: Pool, pid: number): Promise<{ readonly ok: boolean; readonly detail: string }>;
   /** A worker gave a connection back (another hat, or draining): route it again. */
   onHandBack(handle: unknown, bytes: string): void;
-  /** The pool cannot take a connection: the front answers 503. */
-  onReject(handle: unknown, pool: Pool): void;
+  /** The pool cannot take a connection: the front answers 503 (429: the client address holds its share). */
+  onReject(handle: unknown, pool: Pool, status: 503 | 429): void;
   onLog(lines: readonly string[]): void;
   onEvent(text: string): void;
   /** strict mode: the pool's worker sockets changed. */
@@ -50,6 +51,7 @@ interface Queued {
   readonly handle: unknown;
   readonly bytes: string;
   readonly deadline: number;
+  readonly id: number;
 }
 
 const EMPTY_STATS: WorkerStats = { requests: 0, errors: 0, inFlight: 0, connections: 0, histogram: [] };
@@ -74,6 +76,8 @@ export class Pool {
   private readonly sweepTimer: NodeJS.Timeout;
   private stopping = false;
   private readonly lastStatsAt = new Map<PoolWorker, number>();
+  /** fair sharing: connections per client address, and which full worker to ask to shed an idle one. */
+  private readonly clients: PoolConnections<PoolWorker>;
   rejected = 0;
   crashes = 0;
   /** Workers killed because the backend could not confirm their confinement. */
@@ -88,6 +92,7 @@ export class Pool {
     readonly generation: number,
     private readonly deps: PoolDependencies,
   ) {
+    this.clients = new PoolConnections(settings.maxConnectionsPerClient);
     this.sweepTimer = setInterval(() => this.sweep(), 250);
     this.sweepTimer.unref();
   }
@@ -108,16 +113,36 @@ export class Pool {
     while (Date.now() < deadline && this.workers.some((w) => w.state === 'starting')) await new Promise((r) => setTimeout(r, 20));
   }
 
-  dispatch(handle: unknown, bytes: string): void {
-    if (this.stopping) { this.reject(handle, 'pool draining'); return; }
+  dispatch(handle: unknown, bytes: string, admitted?: number): void {
+    if (this.stopping) { this.reject(handle, 'pool draining', admitted); return; }
+    let id = admitted;
+    if (id === undefined) {
+      const admission = this.clients.admit(handle);
+      if ('refused' in admission) { this.reject(handle, admission.refused, undefined, 429); return; }
+      id = admission.id;
+    }
     const worker = this.pick();
     if (worker) {
-      this.give(worker, handle, bytes);
+      this.give(worker, handle, bytes, id);
       return;
     }
-    if (this.queue.length >= this.settings.queue) { this.reject(handle, `queue full: ${this.queue.length} waiting`); return; }
-    this.queue.push({ handle, bytes, deadline: Date.now() + QUEUE_WAIT_MS });
+    if (this.queue.length >= this.settings.queue) { this.reject(handle, `queue full: ${this.queue.length} waiting`, id); return; }
+    this.queue.push({ handle, bytes, deadline: Date.now() + QUEUE_WAIT_MS, id });
     this.grow();
+    this.shedIdle();
+  }
+
+  /**
+   * fair sharing: connections wait and the pool cannot grow, every worker is full. Ask full workers to
+   * close their longest-idle keep-alive connection (one per waiting connection) before anyone gets 503.
+   */
+  private shedIdle(): void {
+    if (this.queue.length === 0) return;
+    const live = this.live;
+    if (live.length < this.settings.max || live.some((w) => w.state === 'starting')) return;
+    const full = live.filter((w) => w.connections >= this.settings.connectionsPerWorker);
+    if (full.length < live.length) return;
+    for (const worker of this.clients.shedTargets(this.queue.length, full)) sendMessage(worker.child as never, { type: 'shed' } satisfies ToWorker);
   }
 
   /**
@@ -139,18 +164,20 @@ export class Pool {
     return best;
   }
 
-  private give(worker: PoolWorker, handle: unknown, bytes: string): void {
+  private give(worker: PoolWorker, handle: unknown, bytes: string, id: number): void {
     worker.connections++;
-    sendHandle(worker.child as never, { type: 'connection', bytes } satisfies ToWorker, handle, () => {
+    this.clients.placed(id, worker);
+    sendHandle(worker.child as never, { type: 'connection', bytes, id } satisfies ToWorker, handle, () => {
       worker.connections--;
-      this.dispatch(handle, bytes);
+      this.dispatch(handle, bytes, id);
     });
   }
 
-  private reject(handle: unknown, why: string): void {
+  private reject(handle: unknown, why: string, id?: number, status: 503 | 429 = 503): void {
+    if (id !== undefined) this.clients.drop(id);
     this.rejected++;
     this.deps.onEvent(`${this.label}: connection refused (${why})`);
-    this.deps.onReject(handle, this);
+    this.deps.onReject(handle, this, status);
   }
 
   private pump(): void {
@@ -158,7 +185,7 @@ export class Pool {
       const worker = this.pick();
       if (!worker) break;
       const next = this.queue.shift()!;
-      this.give(worker, next.handle, next.bytes);
+      this.give(worker, next.handle, next.bytes, next.id);
     }
     if (this.queue.length) this.grow();
   }
@@ -258,10 +285,12 @@ export class Pool {
         break;
       case 'released':
         worker.connections = Math.max(0, worker.connections - 1);
+        this.clients.released(worker, message.id);
         this.pump();
         break;
       case 'handback':
         worker.connections = Math.max(0, worker.connections - 1);
+        this.clients.released(worker, message.id);
         if (handle) this.deps.onHandBack(handle, message.bytes);
         this.pump();
         break;
@@ -292,6 +321,7 @@ export class Pool {
     worker.exitCode = code;
     worker.exitSignal = signal;
     this.lastStatsAt.delete(worker);
+    this.clients.workerGone(worker);
     this.retired.requests += worker.stats.requests;
     this.retired.errors += worker.stats.errors;
     mergeInto(this.retired.histogram, worker.stats.histogram);
@@ -311,7 +341,9 @@ export class Pool {
   private sweep(): void {
     const now = Date.now();
     this.pump();
-    while (this.queue.length && this.queue[0]!.deadline <= now) this.reject(this.queue.shift()!.handle, 'waited too long for a worker');
+    while (this.queue.length && this.queue[0]!.deadline <= now) { const late = this.queue.shift()!; this.reject(late.handle, 'waited too long for a worker', late.id); }
+    this.clients.resetSheds();
+    this.shedIdle();
     // A worker whose event loop is stuck sends no stats: kill it (its connections are lost).
     for (const worker of this.workers) {
       if (worker.state === 'dead' || worker.readyAt === undefined) continue;
@@ -330,6 +362,7 @@ export class Pool {
     this.stopping = true;
     if (this.spawnTimer) { clearTimeout(this.spawnTimer); this.spawnTimer = undefined; }
     for (const queued of this.queue.splice(0)) {
+      this.clients.drop(queued.id);
       if (handBack) this.deps.onHandBack(queued.handle, queued.bytes);
       else closeHandle(queued.handle);
     }

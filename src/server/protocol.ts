@@ -19,8 +19,8 @@ export type ToFront =
   | { readonly type: 'config'; readonly routing: RoutingSnapshot }
   /** A connection back from a worker (it needs another hat, or its pool is draining); bytes: base64. */
   | { readonly type: 'return'; readonly bytes: string }
-  /** The pool could not take the connection: answer `status` and close. */
-  | { readonly type: 'reject'; readonly status: 503; readonly retryAfter: number; readonly label: string }
+  /** The pool could not take the connection: answer `status` and close (429: the client address holds its share). */
+  | { readonly type: 'reject'; readonly status: 503 | 429; readonly retryAfter: number; readonly label: string }
   | { readonly type: 'status'; readonly seq: number; readonly body: unknown }
   /** strict mode: where each pool's workers listen. */
   | { readonly type: 'pool-sockets'; readonly label: string; readonly sockets: readonly string[] }
@@ -42,10 +42,12 @@ export type FromFront =
 // ── supervisor → worker ──────────────────────────────────────────────────────────────────────────
 export type ToWorker =
   | { readonly type: 'init'; readonly routing: RoutingSnapshot; readonly label: string; readonly hat: string | null; readonly workerId: number; readonly strictSocket?: string }
-  /** A connection (handle beside) with the bytes the front already read, base64. */
-  | { readonly type: 'connection'; readonly bytes: string }
+  /** A connection (handle beside) with the bytes the front already read, base64; id: the pool's, echoed back. */
+  | { readonly type: 'connection'; readonly bytes: string; readonly id?: number }
   /** Finish what is in flight, give idle connections back, then exit. */
-  | { readonly type: 'drain'; readonly handBack: boolean };
+  | { readonly type: 'drain'; readonly handBack: boolean }
+  /** The pool is full and connections wait: close the connection idle the longest (if any is idle). */
+  | { readonly type: 'shed' };
 
 // ── worker → supervisor ──────────────────────────────────────────────────────────────────────────
 export interface WorkerStats {
@@ -59,10 +61,10 @@ export interface WorkerStats {
 
 export type FromWorker =
   | { readonly type: 'ready' }
-  /** A connection this worker held is gone (closed or handed back). */
-  | { readonly type: 'released' }
+  /** A connection this worker held is gone (closed or handed back); id: from its 'connection' message. */
+  | { readonly type: 'released'; readonly id?: number }
   /** Give the connection (handle beside) back to the front; bytes: the request head to replay, base64. */
-  | { readonly type: 'handback'; readonly bytes: string }
+  | { readonly type: 'handback'; readonly bytes: string; readonly id?: number }
   | ({ readonly type: 'stats' } & WorkerStats)
   | { readonly type: 'log'; readonly lines: readonly string[] }
   /** Replace me: I timed out a request, crashed in a handler, or served maxRequests. I drain myself. */

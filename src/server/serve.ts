@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { chooseBackend, createBackend, findLauncher, type ConfinementBackend } from '../confine/index.js';
 import { decodeSource, type Diagnostic } from '../policy/diagnostic.js';
 import { parseServeConfig, type BackendChoice, type ListenAddress, type ServeConfig } from './config.js';
+import { hostConfigEnvironment } from './config-environment.js';
 import { loadPolicyHats, type PolicyHats } from './policy-hats.js';
 import { Supervisor, type SupervisorOutput } from './supervisor.js';
 
@@ -49,7 +50,8 @@ export function loadConfigFile(file: string): { config?: ServeConfig; diagnostic
     const code = (error as NodeJS.ErrnoException).code;
     return { diagnostics: [{ file, line: 1, col: 1, severity: 'error', code: 'serve-config/unreadable', message: code === 'ENOENT' ? 'configuration file not found' : `cannot read the configuration: ${code ?? (error as Error).message}` }] };
   }
-  return parseServeConfig(decodeSource(bytes).text, resolve(file));
+  // The host is checked too (document roots, handler files, accounts): refused before anything starts.
+  return parseServeConfig(decodeSource(bytes).text, resolve(file), hostConfigEnvironment());
 }
 
 /**

@@ -363,8 +363,8 @@ export class Supervisor {
         ...(this.runtimeDir ? { strictSocket: join(this.runtimeDir, `w${worker.id}.sock`) } : {}),
       } satisfies ToWorker),
       onHandBack: (h, bytes) => this.returnToFront(h, bytes),
-      onReject: (h, p) => {
-        sendHandle(this.front as never, { type: 'reject', status: 503, retryAfter: 1, label: p.label } satisfies ToFront, h);
+      onReject: (h, p, status) => {
+        sendHandle(this.front as never, { type: 'reject', status, retryAfter: 1, label: p.label } satisfies ToFront, h);
       },
       onLog: (lines) => this.writeLog(lines),
       onEvent: (text) => this.options.output.info(`hatter serve: ${text}`),

@@ -13,12 +13,18 @@ import { hatChooser } from './policy-hats.js';
 import { sendHandle, sendMessage, type FromWorker, type RoutingSnapshot, type ToWorker } from './protocol.js';
 import { Router, type Route } from './routing.js';
 import { newHistogram, record } from './stats.js';
+import { declaredLengthTooLarge, bodyTooLargeText, limitRequestBody } from './body-limit.js';
+import { ConnectionTable } from './client-limits.js';
 
 interface Connection {
   readonly socket: Socket;
   active: number;
   /** The request waiting to be given back to the front, with its reconstructed head. */
   handBack?: { readonly res: ServerResponse; readonly head: Buffer };
+  /** A request for another hat whose body is still being read (set before the body arrives). */
+  handingBack?: ServerResponse;
+  /** The supervisor's id for this connection, echoed in 'released' and 'handback'. */
+  readonly id?: number;
   /** A request arrived after one that must be handed back: give up and close. */
   poisoned: boolean;
   gone: boolean;
@@ -35,6 +41,8 @@ interface InFlight {
 installDeferredBodyResponse();
 
 const connections = new Map<Socket, Connection>();
+// fair sharing: which connections are idle, so the supervisor's 'shed' closes the one idle the longest.
+const idleTable = new ConnectionTable<Socket>({ max: Infinity, perClient: Infinity });
 const inFlight = new Set<InFlight>();
 const handlers = new Map<HandlerConfig, Handler>();
 const histogram = newHistogram();
@@ -99,18 +107,23 @@ function plainResponse(res: ServerResponse, status: number, text: string, close 
 function onRequest(req: IncomingMessage, res: ServerResponse): void {
   const conn = connectionOf(req.socket);
   conn.active++;
+  idleTable.busy(req.socket);
   let finished = false;
   const done = (): void => {
     if (finished) return;
     finished = true;
     conn.active--;
+    if (conn.active === 0) idleTable.idle(req.socket, performance.now());
     afterResponse(conn);
   };
   // 'close' follows 'finish' on every ServerResponse (and also comes alone on an abort): one listener.
   res.once('close', done);
-  if (conn.handBack || conn.poisoned) {
+  if (conn.handBack || conn.handingBack || conn.poisoned) {
     // Pipelined behind a request for another hat: we cannot give the connection back safely.
-    if (conn.handBack) { plainResponse(conn.handBack.res, 421, 'misdirected request: this connection belongs to another hat; retry on a new connection', true); conn.handBack = undefined; }
+    const earlier = conn.handBack?.res ?? conn.handingBack;
+    if (earlier) plainResponse(earlier, 421, 'misdirected request: this connection belongs to another hat; retry on a new connection', true);
+    conn.handBack = undefined;
+    conn.handingBack = undefined;
     conn.poisoned = true;
     plainResponse(res, 421, 'misdirected request: retry on a new connection', true);
     return;
@@ -145,7 +158,9 @@ function misdirected(req: IncomingMessage, res: ServerResponse, conn: Connection
     setImmediate(() => afterResponse(conn));
     return;
   }
-  // Read the body here (it is bytes, not served), then send head and body back together.
+  // Read the body here (it is bytes, not served), then send head and body back together. A request
+  // pipelined behind this one while its body is still arriving must see the hand-back under way.
+  conn.handingBack = res;
   const chunks: Buffer[] = [];
   let size = 0;
   req.on('data', (chunk: Buffer) => {
@@ -154,7 +169,8 @@ function misdirected(req: IncomingMessage, res: ServerResponse, conn: Connection
     chunks.push(chunk);
   });
   req.once('end', () => {
-    if (size > HAND_BACK_BODY_LIMIT || conn.gone) return;
+    if (size > HAND_BACK_BODY_LIMIT || conn.gone || conn.handingBack !== res) return;
+    conn.handingBack = undefined;
     const body = Buffer.concat(chunks);
     const framing = chunked ? `Content-Length: ${body.length}\r\n` : '';
     conn.handBack = { res, head: Buffer.concat([Buffer.from(head + framing + '\r\n', 'latin1'), body]) };
@@ -184,11 +200,12 @@ function handBackConnection(conn: Connection, head: Buffer): void {
   const detached = detachSocket(socket);
   conn.gone = true;
   connections.delete(socket);
-  if (!detached) { send({ type: 'released' }); maybeExit(); return; }
+  idleTable.remove(socket);
+  if (!detached) { send({ type: 'released', ...idOf(conn) }); maybeExit(); return; }
   const bytes = detached.buffered.length ? Buffer.concat([head, detached.buffered]) : head;
   // Node sends one handle at a time and queues the rest: stay alive until every one has left.
   pendingHandBacks++;
-  sendHandle(process as never, { type: 'handback', bytes: bytes.toString('base64') } satisfies FromWorker, detached.handle, undefined, () => { pendingHandBacks--; maybeExit(); });
+  sendHandle(process as never, { type: 'handback', bytes: bytes.toString('base64'), ...idOf(conn) } satisfies FromWorker, detached.handle, undefined, () => { pendingHandBacks--; maybeExit(); });
 }
 
 function handlerFor(config: HandlerConfig): Handler {
@@ -203,9 +220,8 @@ function handlerFor(config: HandlerConfig): Handler {
 function serve(req: IncomingMessage, res: ServerResponse, route: Route, conn: Connection): void {
   requests++;
   const maxBody = routing!.config.front.maxBodyBytes;
-  const length = Number(req.headers['content-length'] ?? 0);
-  if (length > maxBody) { errors++; plainResponse(res, 413, `body larger than ${maxBody} bytes`, true); return; }
-  if (req.headers['transfer-encoding'] !== undefined) limitChunkedBody(req, res, maxBody);
+  if (declaredLengthTooLarge(req, maxBody)) { errors++; plainResponse(res, 413, bodyTooLargeText(maxBody), true); return; }
+  limitRequestBody(req, res, maxBody, (r, text) => plainResponse(r, 413, text, true), () => { errors++; });
   const started = performance.now();
   const entry: InFlight = { res, deadline: started + routing!.config.pool.requestTimeoutMs };
   inFlight.add(entry);
@@ -252,40 +268,6 @@ function serve(req: IncomingMessage, res: ServerResponse, route: Route, conn: Co
     plainResponse(res, 500, 'internal server error');
   });
 }
-
-/**
- * A chunked body has no length up front: count it as the parser delivers it (IncomingMessage.push, so
- * the handler's own reading is untouched) and stop at maxBodyBytes with 413, or a reset once the
- * handler has already answered.
- */
-function limitChunkedBody(req: IncomingMessage, res: ServerResponse, maxBody: number): void {
-  const push = req.push;
-  let seen = 0;
-  let over = false;
-  req.push = function limitedPush(this: IncomingMessage, chunk: unknown, encoding?: BufferEncoding): boolean {
-    // Past the limit the rest is read and dropped (the handler gets no more of it): closing a socket
-    // with unread input makes the kernel send a reset, which can destroy the 413 before the client reads it.
-    if (over) return true;
-    if (chunk !== null && chunk !== undefined) {
-      seen += (chunk as Buffer).length;
-      if (seen > maxBody) {
-        over = true;
-        errors++;
-        if (res.headersSent) res.destroy();
-        else {
-          // Lingering close, as Apache does: give the client time to read the answer, then cut.
-          res.once('finish', () => { setTimeout(() => req.socket.destroy(), LINGER_MS).unref(); });
-          plainResponse(res, 413, `body larger than ${maxBody} bytes`, true);
-        }
-        return true;
-      }
-    }
-    return push.call(this, chunk, encoding);
-  };
-}
-
-/** How long a connection refused for its body size is still read (and dropped) before it is cut. */
-const LINGER_MS = 2000;
 
 function retire(reason: string): void {
   if (retired) return;
@@ -375,13 +357,15 @@ process.on('message', (message: ToWorker, handle: unknown) => {
     case 'connection': {
       if (!handle) return;
       const socket = adoptHandle(handle, Buffer.from(message.bytes, 'base64'));
-      const conn: Connection = { socket, active: 0, poisoned: false, gone: false };
+      const conn: Connection = { socket, active: 0, poisoned: false, gone: false, ...(message.id !== undefined ? { id: message.id } : {}) };
       connections.set(socket, conn);
+      idleTable.admit(socket, '');
       socket.once('close', () => {
+        idleTable.remove(socket);
         if (conn.gone) return;
         conn.gone = true;
         connections.delete(socket);
-        send({ type: 'released' });
+        send({ type: 'released', ...idOf(conn) });
         maybeExit();
       });
       server.emit('connection', socket);
@@ -391,6 +375,22 @@ process.on('message', (message: ToWorker, handle: unknown) => {
     case 'drain':
       startDrain(message.handBack);
       break;
+    case 'shed':
+      shedIdle();
+      break;
   }
 });
+
+/** fair sharing: the pool is full and connections wait; close the connection idle the longest, if any. */
+function shedIdle(): void {
+  const socket = idleTable.oldestIdle();
+  if (!socket) return;
+  idleTable.remove(socket);
+  socket.end();
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+function idOf(conn: Connection): { id?: number } {
+  return conn.id !== undefined ? { id: conn.id } : {};
+}
 process.on('disconnect', () => process.exit(0));

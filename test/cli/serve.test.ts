@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ test('--load-policy without a policy file is exit 2 and says why', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hatter-cli-serve-'));
   const file = join(dir, 'hatter.yaml');
   writeFileSync(file, 'listen: 127.0.0.1:0\nadmin: off\nbackend: apparmor\nsites:\n  - serverName: a.test\n    documentRoot: a\n');
+  mkdirSync(join(dir, 'a'));
   try {
     const result = await runCli(['serve', file, '--load-policy']);
     assert.equal(result.code, 2, result.stderr);
@@ -47,6 +48,23 @@ test('an invalid configuration is exit 2 with file:line:col diagnostics', async 
   assert.match(result.stderr, new RegExp(`${file}:5:5: error: sites\\[0\\]: unknown key 'handlr' \\[serve-config/unknown-key\\]`));
   assert.match(result.stderr, /hint: did you mean 'handler'\?/);
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('a configuration naming a missing document root or an unknown user is refused before anything starts: exit 2, file:line:col', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hatter-cli-serve-'));
+  const file = join(dir, 'hatter.yaml');
+  mkdirSync(join(dir, 'a'));
+  writeFileSync(file, 'listen: 127.0.0.1:0\nadmin: off\nbackend: none\nsites:\n  - serverName: a.test\n    documentRoot: a\n    user: nosuchuser-hatter\n  - serverName: b.test\n    documentRoot: missing\n');
+  try {
+    const result = await runCli(['serve', file]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, new RegExp(`${file}:7:11: error: sites\\[0\\]\\.user 'nosuchuser-hatter' is not a user on this host \\(/etc/passwd\\) \\[serve-config/unknown-user\\]`));
+    assert.match(result.stderr, new RegExp(`${file}:9:19: error: sites\\[1\\]\\.documentRoot '${dir}/missing' does not exist \\[serve-config/missing-directory\\]`));
+    assert.match(result.stderr, /invalid configuration, not started/);
+    assert.doesNotMatch(result.stderr, /listening on/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('bad options are usage errors', async () => {

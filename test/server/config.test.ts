@@ -98,3 +98,53 @@ test('a hat name with // is refused', () => {
   assert.equal(diagnostics[0]?.code, 'serve-config/invalid-hat');
   assert.equal(diagnostics[0]?.line, 4);
 });
+
+test('with the host environment: a missing document root, handler root or module, and unknown accounts are errors at their value', () => {
+  const present = new Map<string, 'directory' | 'file'>([['/srv/conf/a', 'directory'], ['/srv/conf/a/app.mjs', 'file'], ['/srv/conf/notdir', 'file']]);
+  const environment = {
+    kindOf: (path: string) => present.get(path),
+    userExists: (name: string) => name === 'www-a',
+    groupExists: (name: string) => name === 'www-a',
+  };
+  const text = `sites:
+  - serverName: a.example
+    documentRoot: a
+    user: www-a
+    group: www-a
+    locations:
+      - { prefix: /app, handler: { type: node, module: a/app.mjs } }
+  - serverName: b.example
+    documentRoot: b/public
+    user: nosuchuser
+    group: nosuchgroup
+    handler: { type: static, root: notdir }
+    locations:
+      - { prefix: /cgi, handler: { type: cgi, root: b/cgi } }
+      - { prefix: /app, handler: { type: node, module: b/app.mjs } }
+  - { serverName: c.example, documentRoot: a, user: 1234 }
+`;
+  const { config, diagnostics } = parseServeConfig(text, file, environment);
+  assert.equal(config, undefined);
+  const found = diagnostics.map((d) => `${d.line}:${d.col} ${d.code} ${d.message}`);
+  assert.deepEqual(found, [
+    "9:19 serve-config/missing-directory sites[1].documentRoot '/srv/conf/b/public' does not exist",
+    "12:36 serve-config/missing-directory sites[1].handler.root '/srv/conf/notdir' is not a directory",
+    "14:53 serve-config/missing-directory sites[1].locations[0].handler.root '/srv/conf/b/cgi' does not exist",
+    "15:56 serve-config/missing-file sites[1].locations[1].handler.module '/srv/conf/b/app.mjs' does not exist",
+    "10:11 serve-config/unknown-user sites[1].user 'nosuchuser' is not a user on this host (/etc/passwd)",
+    "11:12 serve-config/unknown-group sites[1].group 'nosuchgroup' is not a group on this host (/etc/group)",
+  ]);
+  // Without an environment (pure parsing), none of this is checked.
+  assert.ok(parseServeConfig(text, file).config);
+});
+
+test('the front and pool connection limits: defaults, and bounds', () => {
+  const { config } = parseServeConfig('sites: [{ serverName: a.example, documentRoot: a }]\n', file);
+  assert.equal(config?.front.maxConnections, 1000);
+  assert.equal(config?.front.maxConnectionsPerClient, 64);
+  assert.equal(config?.pool.maxConnectionsPerClient, 64);
+  const custom = parseServeConfig('front: { maxConnections: 50, maxConnectionsPerClient: 5 }\npool: { maxConnectionsPerClient: 2 }\nsites: [{ serverName: a.example, documentRoot: a }]\n', file);
+  assert.deepEqual([custom.config?.front.maxConnections, custom.config?.front.maxConnectionsPerClient, custom.config?.pool.maxConnectionsPerClient], [50, 5, 2]);
+  const bad = parseServeConfig('pool: { maxConnectionsPerClient: 0 }\nsites: [{ serverName: a.example, documentRoot: a }]\n', file);
+  assert.deepEqual(bad.diagnostics.map((d) => `${d.line}:${d.col} ${d.code}`), ['1:34 serve-config/expected-integer']);
+});
