@@ -66,9 +66,9 @@ export interface Attack {
 }
 
 // ── talking to the server ─────────────────────────────────────────────────────────────────────────
-interface Reply { readonly status: number; readonly body: string }
+export interface Reply { readonly status: number; readonly body: string }
 
-function http(port: number, host: string, path: string, options: { method?: string; body?: string; timeoutMs?: number; localAddress?: string } = {}): Promise<Reply> {
+export function http(port: number, host: string, path: string, options: { method?: string; body?: string; timeoutMs?: number; localAddress?: string } = {}): Promise<Reply> {
   const timeoutMs = options.timeoutMs ?? 15_000;
   return new Promise((resolvePromise, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', agent: false, headers: { host, ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}) }, timeout: timeoutMs, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, (res) => {
@@ -501,7 +501,7 @@ export function cleanTree(tree: PreparedTree): void {
   rmSync(tree.victimHome, { recursive: true, force: true });
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolvePromise, reject) => {
     const server = createNetServer();
     server.on('error', reject);

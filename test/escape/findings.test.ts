@@ -6,13 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chownSync, cpSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { concreteDemoPolicy } from '../../src/server/index.js';
 import { cliMain, repoRoot } from '../support/repo.js';
 import { runCliProcess } from '../support/cli.js';
 import { scratchDir } from '../support/confine.js';
+import { freePort, http } from './compromised.js';
 
 const isRoot = process.getuid?.() === 0;
 const OTHER_UID = 65534;
@@ -54,21 +53,9 @@ test('[#17.5 predictable temporary paths] a local user\'s symlinks in the demo p
 });
 
 // ── hatter serve, --backend none (no confinement is involved in these) ─────────────────────────────
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => { const { port } = server.address() as { port: number }; server.close(() => resolve(port)); });
-  });
-}
-
+/** The status of a GET, 0 when there is no answer. */
 function get(port: number, host: string, path: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent: false, timeout: 10_000 }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(0));
-    req.end();
-  });
+  return http(port, host, path, { timeoutMs: 10_000 }).then((r) => r.status, () => 0);
 }
 
 /** A two-site configuration of the escape fixtures, with `extra` top-level YAML and `site` keys for alice. */
