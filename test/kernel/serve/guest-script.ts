@@ -3,8 +3,7 @@
 // timeout or `exited N`), the status page, the /read responses of alice and bob, the supervisor's label
 // and a table of every process (pid, ppid, /proc/<pid>/attr/current, command line). A line
 // `hatter-kserve: begin <run>` goes into the kernel log before each run so the host can tell which
-// audit lines belong to it. Last, the compromised-site suite runs its attacks against a server of its
-// own under AppArmor and writes results/compromised.json.
+// audit lines belong to it.
 
 export const SERVE_RUNS = ['load-policy', 'enforce', 'extended', 'complain'] as const;
 export type ServeRunName = (typeof SERVE_RUNS)[number];
@@ -19,11 +18,6 @@ export interface ServeGuestPaths {
   readonly aliceSecretFile: string;
   /** Whether `hatter serve --help` lists --load-policy (checked on the host: a guest Node start costs 10-20 s). */
   readonly loadPolicySupported: boolean;
-  /**
-   * The compromised-site suite (test/escape/compromised.ts): its compiled module and the work directory
-   * its tree was prepared in on the host (tree.json); absent: not run.
-   */
-  readonly compromised?: { readonly driver: string; readonly work: string };
 }
 
 /** Seconds to wait for the status page to show every demo worker ready. */
@@ -102,12 +96,6 @@ fi
 apparmor_parser -r $W/complain/hatter-demo > $R/complain-load.out 2>&1 || echo "complain policy failed to load: $(cat $R/complain-load.out)"
 serve_run complain 18280 18281 aa-exec -p hatter-demo -- node $CLI serve $W/complain/hatter.yaml --backend apparmor
 
-${paths.compromised ? `# 4. the compromised-site suite under AppArmor: bob's site runs code sent by the suite; every attack is
-#    reported in results/compromised.json (served by root with --load-policy, like run 1)
-echo "hatter-kserve: begin compromised" > /dev/kmsg
-node ${q(paths.compromised.driver)} run --work ${q(paths.compromised.work)} --backend apparmor --load-policy --out $R/compromised.json > $R/compromised.out 2>&1
-echo "$(date +%T) compromised: exit $?"
-` : ''}
 grep -h '^hatter-demo' /sys/kernel/security/apparmor/profiles > $R/profiles.txt 2>/dev/null
 echo guest-done
 `;
