@@ -673,5 +673,6 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (error: Error) => { process.stderr.write(`${error.stack}\n`); process.exitCode = 1; });
+  // exit explicitly: a connection an attack left to the server's mercy must not keep the guest waiting
+  main(process.argv.slice(2)).then((code) => process.exit(code), (error: Error) => { process.stderr.write(`${error.stack}\n`); process.exit(1); });
 }

@@ -3,7 +3,7 @@
 // escape fixtures' two sites, bob's site runs the code the suite sends (test/escape/compromised.ts),
 // and every attack must be blocked, as under Landlock (test/escape/compromised.test.ts). The tree is
 // prepared here on the host (cc and chown need root here, and are slow under emulation); the guest runs
-// `node dist/test/escape/compromised.js run` and writes one result per attack. A boot of its own, so a
+// `node dist/test/escape/compromised.js run` (from the checkout: it finds the fixtures there) and writes one result per attack. A boot of its own, so a
 // slow serve boot (test/kernel/serve.test.ts) cannot time this one out, nor the reverse.
 // Infrastructure problems (no qemu, no kernel package, boot failure, timeout) skip with one line.
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInVm, unavailableReason, type VmResult } from './harness/vm.js';
-import { compiledRoot } from '../support/repo.js';
+import { compiledRoot, repoRoot } from '../support/repo.js';
 import { ATTACKS, cleanTree, prepareTreeFile, type AttackResult, type PreparedTree } from '../escape/compromised.js';
 
 const q = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
@@ -36,6 +36,7 @@ describe('compromised site on a real AppArmor kernel', { skip: unavailable ?? fa
     const script = `set -u
 echo "$(date +%T) kernel $(uname -r)"
 echo "hatter-kserve: begin compromised" > /dev/kmsg
+cd ${q(repoRoot)}
 node ${q(join(compiledRoot, 'test', 'escape', 'compromised.js'))} run --work ${q(tree.work)} --backend apparmor --load-policy --out ${q(join(work, 'results.json'))} > ${q(join(work, 'guest.out'))} 2>&1
 echo "$(date +%T) compromised: exit $?"
 echo guest-done
