@@ -4,7 +4,9 @@
 // of the issue: the demo and the documented unit run as root); skipped otherwise.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../support/repo.js';
 import { landlockSkipReason, scratchDir } from '../support/confine.js';
 import { ATTACKS, cleanTree, prepareTree, runCompromisedSuite, type AttackResult, type PreparedTree } from './compromised.js';
 
@@ -36,4 +38,22 @@ describe('compromised site under the Landlock backend: code running in bob\'s wo
       assert.ok(result.blocked, `${attack.control ? 'control' : 'attack'} ${attack.id}: ${result.detail}`);
     });
   }
+});
+
+// The web shell must never be reachable from what is shipped: nothing in src/, bin/, native/ or
+// examples/ (the package's contents besides docs) names it, and the package does not ship test/.
+test('the test-only web shell is referenced by nothing the package ships', () => {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { files: string[] };
+  assert.ok(!pkg.files.some((f) => f === 'test' || f.startsWith('test/') || f === 'dist' || f.startsWith('dist/test')), `package.json files: ${pkg.files.join(', ')}`);
+  const offenders: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (name === 'node_modules' || name === 'build') continue;
+      if (statSync(path).isDirectory()) walk(path);
+      else if (/\b(eval\.mjs|shell\.cgi|attack-tool)\b|\/eval\b.*handler/.test(readFileSync(path, 'latin1'))) offenders.push(path);
+    }
+  };
+  for (const dir of ['src', 'bin', 'native', 'examples']) walk(join(repoRoot, dir));
+  assert.deepEqual(offenders, []);
 });
