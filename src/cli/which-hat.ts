@@ -8,6 +8,7 @@ import {
   fpmPoolTargets, mapRequest, nodeFileSystem, parseEnvvars, profileTreesFromPolicy, readApacheConfig,
   readFpmConfig, reportApacheHats, whichHat, type ApacheConfig, type HatOrder, type ProfileMode, type ProfileTreeWithAttachment,
 } from '../web/index.js';
+import { nodeFileReader } from '../policy-node/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 
 const HELP = `Usage: hatter which-hat --apache FILE --policy FILE --url URL [options]
@@ -136,7 +137,13 @@ export const command: Command = {
     const policyPath = resolve(io.cwd, values.policy);
     // -I adds to the search path; /etc/apparmor.d stays last (for abi/, tunables/, abstractions/).
     const includeDirs = [...(values.include ?? []).map((d) => resolve(io.cwd, d)), '/etc/apparmor.d'];
-    const policy = profileTreesFromPolicy(policyPath, { fs, includeDirs });
+    const policy = profileTreesFromPolicy(policyPath, { reader: nodeFileReader(), includeDirs });
+    if (hasErrors(policy.diagnostics)) {
+      // As every command that loads a policy: one apparmor_parser would reject answers nothing.
+      printDiagnostics(io, policy.diagnostics);
+      io.stderr.write(`hatter which-hat: ${values.policy} does not load (apparmor_parser would reject it)\n`);
+      return EXIT_USAGE;
+    }
     if (policy.trees.length === 0) {
       printDiagnostics(io, policy.diagnostics);
       io.stderr.write(`hatter which-hat: no profile found in ${values.policy}\n`);
