@@ -4,7 +4,7 @@
 // A projection of the loaded policy (loadPolicy: includes, variables, conditionals, aliases, and the
 // checker, so a policy apparmor_parser would reject is never translated for Landlock either).
 import { posix } from 'node:path';
-import { allProfiles, findProfile, loadPolicy, type Diagnostic, type FileReader, type ResolvedProfile, type SourceLocation } from '../policy/index.js';
+import { allProfiles, findProfile, hatLabel, loadPolicy, type Diagnostic, type FileReader, type ResolvedProfile, type SourceLocation } from '../policy/index.js';
 import { nodeFileReader } from '../policy-node/index.js';
 
 export interface HatFileRule {
@@ -45,7 +45,7 @@ function permsText(permissions: ReadonlySet<string>, exec?: { text?: string }): 
  * with the shared resolver (includes, variables, conditionals). Never throws: problems are diagnostics.
  */
 export function readHatRules(file: string, profile: string, hat: string | null, options: { reader?: FileReader; includeDirs?: readonly string[] } = {}): { rules?: HatRules; diagnostics: Diagnostic[] } {
-  const label = hat === null ? profile : `${profile}//${hat}`;
+  const label = hatLabel(profile, hat);
   const loaded = loadPolicy(file, options.reader ?? nodeFileReader(), {
     workingDirectory: posix.dirname(file.startsWith('/') ? file : posix.resolve(file)),
     ...(options.includeDirs ? { includePaths: options.includeDirs } : {}),

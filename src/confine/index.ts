@@ -1,6 +1,6 @@
 // Public surface of confine: enforcement backends (none, landlock, apparmor) behind one interface.
 export {
-  BACKEND_NAMES, labelOf, parseLabel,
+  BACKEND_NAMES, labelOf,
   type BackendName, type BackendAvailability, type RuntimeNeeds, type ConfinementRequest, type PreparedConfinement, type ConfinementBackend,
 } from './backend.js';
 export { NoneBackend, UNCONFINED_WARNING } from './none.js';

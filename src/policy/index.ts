@@ -16,3 +16,4 @@ export {
 export * from './eval/index.js';
 export * as vocabulary from './vocabulary.js';
 export * from './load/index.js';
+export * from './label/index.js';

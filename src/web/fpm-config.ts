@@ -4,7 +4,7 @@
 import { posix } from 'node:path';
 import type { Diagnostic, SourceLocation } from '../policy/diagnostic.js';
 import { escapeControlCharacters } from '../policy/syntax/display.js';
-import { compilePattern, matches } from '../policy/index.js';
+import { compilePattern, hatLabel, matches } from '../policy/index.js';
 import { expandGlob, hasGlob, type WebFileSystem } from './file-system.js';
 import type { ProfileMode, ProfileTree } from './hat-resolver.js';
 
@@ -223,7 +223,7 @@ export function fpmPoolTargets(config: FpmConfig, master: (ProfileTree & { reado
     if (master === 'unconfined') {
       return { pool: pool.name, apparmorHat: hat, target: `unconfined//${hat}`, kind: 'missing', exists: false, outcome: 'exit-70', reason: 'the master is unconfined, so the target unconfined//' + hat + ' cannot exist: every worker logs "failed to change to new confinement" and exits 70' };
     }
-    const target = `${master.name}//${hat}`;
+    const target = hatLabel(master.name, hat);
     const child = master.children.find((c) => c.baseName === hat);
     const mode: ProfileMode = master.mode;
     const rules = master.changeProfileRules;

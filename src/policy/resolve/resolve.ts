@@ -12,6 +12,7 @@ import { parseBytes, type ParseCache, type ParsedFile } from './parse-cache.js';
 import { parseFileMode } from './permissions.js';
 import { escapeControlCharacters } from '../syntax/display.js';
 import { filterSlashes } from './slashes.js';
+import { hatLabel } from '../label/index.js';
 import type {
   OwnerScope, ProfileKind, ResolvedPolicy, ResolvedProfile, ResolvedRule, ResolvedRulePrefix, ResolvedVariable, RuleDecision, RuleRef,
 } from './types.js';
@@ -376,7 +377,7 @@ class Resolver {
     if (parent && parentWritten !== undefined && written.startsWith(`${parentWritten}//`)) {
       localName = localName.slice(localName.lastIndexOf('//') + 2);
     }
-    const name = parent ? `${parent.name}//${localName}` : fullTopName(pending, localName);
+    const name = parent ? hatLabel(parent.name, localName) : fullTopName(pending, localName);
     const builtins: BuiltinValues = { profile_name: escapeProfileName(name.replace(/^:[^:]*:/, '')) };
     let attachment: string | undefined;
     if (ast.attachment) {
