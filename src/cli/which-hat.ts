@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { diagnosticToJson, formatDiagnostic, hasErrors, type Diagnostic } from '../policy/diagnostic.js';
+import { diagnosticToJson, formatDiagnostic, hasErrors, type Diagnostic } from '../policy/index.js';
 import {
   fpmPoolTargets, mapRequest, nodeFileSystem, parseEnvvars, profileTreesFromPolicy, readApacheConfig,
   readFpmConfig, reportApacheHats, whichHat, type ApacheConfig, type HatOrder, type ProfileMode, type ProfileTreeWithAttachment,

@@ -19,7 +19,7 @@ import { fastcgiConnectPorts, poolAccounts, resolveAccountId } from './confineme
 import { sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
 import { UNTRUSTED_INPUT_HAT } from '../web/index.js';
 import { DEFAULT_PHP_FPM_BINARY, phpFpmRoutes, sitesNeedingPhpFpm, startPhpFpmSites, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
-import type { PhpFpmOptions } from './fastcgi/php-fpm.js';
+import type { PhpFpmOptions } from './fastcgi/index.js';
 
 export interface SupervisorOutput {
   /** Startup and lifecycle messages (stderr). */

@@ -2,8 +2,8 @@
 // `apparmor_hat` consequence per pool: each new worker calls aa_change_profile("<current label>//<hat>")
 // once, one-way; a failure makes the worker exit 70 (hats-and-web.md §11). Never throws.
 import { posix } from 'node:path';
-import type { Diagnostic, SourceLocation } from '../policy/diagnostic.js';
-import { escapeControlCharacters } from '../policy/syntax/display.js';
+import type { Diagnostic, SourceLocation } from '../policy/index.js';
+import { escapeControlCharacters } from '../policy/index.js';
 import { compilePattern, hatLabel, matches } from '../policy/index.js';
 import { expandGlob, hasGlob, type WebFileSystem } from './file-system.js';
 import type { ProfileMode, ProfileTree } from './hat-resolver.js';

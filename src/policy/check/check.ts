@@ -3,14 +3,14 @@
 // and what the target kernel's feature set cannot enforce.
 import type { Diagnostic, Severity } from '../diagnostic.js';
 import { compilePattern, formatWitness, intersect, isEmpty, isExact, parseAare, type Automaton } from '../aare/index.js';
-import type * as Ast from '../model/types.js';
+import type * as Ast from '../model/index.js';
 import {
   escapeProfileName, indexSyntax, resolvePolicy, sameExec, VariableTable, type ParsedFile, type ResolveOptions,
   type ResolvedFileRule, type ResolvedPolicy, type ResolvedProfile, type ResolvedRule, type RuleRef, type SyntaxIndex,
 } from '../resolve/index.js';
 import { ALL_FEATURES, type FeatureSet } from './features.js';
 import { checkCapabilityNames, checkFlags, checkRlimit, checkRuleFacts, type ConditionFact, type RuleProblem } from './rules.js';
-import { escapeControlCharacters } from '../syntax/display.js';
+import { escapeControlCharacters } from '../syntax/index.js';
 
 export interface CheckOptions extends ResolveOptions {
   /** The kernel feature set to check against; default: the newest policy language. */

@@ -4,13 +4,13 @@
 // and rule text is expanded at the end with the final variable values.
 import * as posix from './paths.js';
 import type { Diagnostic, Severity, SourceLocation } from '../diagnostic.js';
-import type * as Ast from '../model/types.js';
+import type * as Ast from '../model/index.js';
 import { evaluateCondition, type ConditionExpression } from './conditions.js';
 import type { FileReader } from './files.js';
 import { lookupInclude } from './includes.js';
 import { parseBytes, type ParseCache, type ParsedFile } from './parse-cache.js';
 import { parseFileMode } from './permissions.js';
-import { escapeControlCharacters } from '../syntax/display.js';
+import { escapeControlCharacters } from '../syntax/index.js';
 import { filterSlashes } from './slashes.js';
 import { hatLabel } from '../label/index.js';
 import type {

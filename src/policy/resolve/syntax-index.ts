@@ -1,7 +1,7 @@
 // From a resolved object's origin (file, offset) back to the statement that wrote it. The resolved
 // policy carries origins as data; passes that need the syntax as well (the checker) look it up here
 // in the parsed files the resolver returned, instead of holding references into the tree.
-import type * as Ast from '../model/types.js';
+import type * as Ast from '../model/index.js';
 import { isRule } from '../model/index.js';
 import type { ParsedFile } from './parse-cache.js';
 
