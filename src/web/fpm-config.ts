@@ -221,7 +221,8 @@ export function fpmPoolTargets(config: FpmConfig, master: (ProfileTree & { reado
       return { pool: pool.name, apparmorHat: null, target: null, kind: 'none', exists: false, outcome: 'unchanged', reason: `no apparmor_hat: workers stay in ${label}` };
     }
     if (master === 'unconfined') {
-      return { pool: pool.name, apparmorHat: hat, target: `unconfined//${hat}`, kind: 'missing', exists: false, outcome: 'exit-70', reason: 'the master is unconfined, so the target unconfined//' + hat + ' cannot exist: every worker logs "failed to change to new confinement" and exits 70' };
+      const target = hatLabel('unconfined', hat);
+      return { pool: pool.name, apparmorHat: hat, target, kind: 'missing', exists: false, outcome: 'exit-70', reason: `the master is unconfined, so the target ${target} cannot exist: every worker logs "failed to change to new confinement" and exits 70` };
     }
     const target = hatLabel(master.name, hat);
     const child = master.children.find((c) => c.baseName === hat);
