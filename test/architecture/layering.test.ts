@@ -48,6 +48,14 @@ test('the checker catches dependencies that point the wrong way', () => {
   assert.ok(rules.includes('wrong-direction src/web/index.ts'), rules.join('\n'));
 });
 
+test('the checker catches policy parts that depend the wrong way (eval never parses text)', () => {
+  const violations = checkLayering(tree({
+    'src/policy/syntax/index.ts': 'export const parse = 1;\n',
+    'src/policy/eval/index.ts': "import { parse } from '../syntax/index.js';\nexport const evaluate = parse;\n",
+  }));
+  assert.deepEqual(rulesOf(violations), ['wrong-direction src/policy/eval/index.ts']);
+});
+
 test('the checker catches imports into a folder that bypass its index.ts', () => {
   const violations = checkLayering(tree({ 'src/web/index.ts': "import { check } from '../policy/check/check.js';\nexport const web = check;\n" }));
   assert.deepEqual(rulesOf(violations), ['not-through-index src/web/index.ts']);

@@ -20,6 +20,23 @@ export const ALLOWED_LAYERS: Readonly<Record<string, readonly string[] | '*'>> =
   policy: [],
 };
 
+/**
+ * Inside src/policy, which parts each part may import (the files at src/policy's top, such as
+ * diagnostic.ts and vocabulary.ts, are for all). `syntax` knows nothing about semantics; `eval` never
+ * parses text; `label` and `aare` stand alone.
+ */
+export const ALLOWED_POLICY_PARTS: Readonly<Record<string, readonly string[]>> = {
+  syntax: [],
+  label: [],
+  aare: [],
+  model: ['syntax'],
+  format: ['syntax', 'model'],
+  resolve: ['syntax', 'model', 'label'],
+  check: ['syntax', 'model', 'resolve', 'aare'],
+  eval: ['aare', 'resolve'],
+  load: ['resolve', 'check'],
+};
+
 /** Layers that form the pure core: no `node:` module, no package, nothing outside the allowed layers. */
 export const PURE_LAYERS: readonly string[] = ['policy', 'logs'];
 
@@ -77,6 +94,12 @@ function layerOf(file: string): string {
   return parts.length > 2 ? parts[1]! : '';
 }
 
+/** `src/policy/check/check.ts` → 'check'; files at src/policy's top and outside policy → undefined. */
+function policyPartOf(file: string): string | undefined {
+  const parts = file.split('/');
+  return parts[1] === 'policy' && parts.length > 3 ? parts[2] : undefined;
+}
+
 function folderOf(file: string): string {
   return file.slice(0, file.lastIndexOf('/'));
 }
@@ -112,6 +135,15 @@ export function checkLayering(sources: ReadonlyMap<string, string>): Violation[]
           rule: PURE_LAYERS.includes(layer) ? 'outside-layer' : 'wrong-direction', file,
           message: `imports '${edge.specifier}' (src/${target || 'index.ts'}): src/${layer} may import only ${allowed.length ? allowed.map((l) => `src/${l}`).join(', ') : 'itself'}`,
         });
+      }
+      const part = policyPartOf(file);
+      const targetPart = policyPartOf(to);
+      if (part !== undefined && targetPart !== undefined && part !== targetPart) {
+        const parts = ALLOWED_POLICY_PARTS[part];
+        if (parts === undefined) violations.push({ rule: 'unknown-layer', file, message: `src/policy/${part} is not in the layer map` });
+        else if (!parts.includes(targetPart)) {
+          violations.push({ rule: 'wrong-direction', file, message: `imports '${edge.specifier}': src/policy/${part} may import only ${parts.length ? parts.map((p) => `policy/${p}`).join(', ') : 'itself'} (and src/policy's own files)` });
+        }
       }
       // Into another folder only through that folder's index.ts (its own folder and its ancestors are home).
       const home = folderOf(file);
