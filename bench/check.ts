@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdownTable, machineLine, median, writeBenchSection } from './support/report.js';
 import { checkPolicy, createParseCache } from '../src/policy/check/index.js';
-import { nodeFileReader } from '../src/policy/resolve/node-file-reader.js';
+import { nodeFileReader } from '../src/policy-node/index.js';
 
 const PROFILE_DIR = '/etc/apparmor.d';
 const RUNS = 5;

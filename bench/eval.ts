@@ -11,7 +11,7 @@ import { isEmpty } from '../src/policy/aare/index.js';
 import { checkPolicy, createParseCache } from '../src/policy/check/index.js';
 import { compilePolicy, createCompileCache, decide, diffPolicies, type CompileCache, type CompiledPolicy } from '../src/policy/eval/index.js';
 import { compilePattern } from '../src/policy/aare/index.js';
-import { nodeFileReader } from '../src/policy/resolve/node-file-reader.js';
+import { nodeFileReader } from '../src/policy-node/index.js';
 import { machineLine, markdownTable, writeBenchSection } from './support/report.js';
 
 const TREE = '/etc/apparmor.d';

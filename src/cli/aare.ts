@@ -3,7 +3,7 @@ import {
   canonicalizePath, comparePatterns, compilePattern, formatWitness, matches,
   type AareKind, type Automaton, type Comparison, type Witness,
 } from '../policy/aare/index.js';
-import { diagnosticToJson, formatDiagnostic, type Diagnostic } from '../policy/diagnostic.js';
+import { diagnosticToJson, formatDiagnostic, type Diagnostic } from '../policy/index.js';
 import { createInterface } from 'node:readline';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
 

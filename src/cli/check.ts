@@ -1,9 +1,8 @@
 // `hatter check`: apparmor_parser-compatible acceptance check of policy files, offline.
 import { resolve } from 'node:path';
-import { diagnosticToJson, formatDiagnostic, hasErrors } from '../policy/diagnostic.js';
-import { checkPolicy, createParseCache, parseFeatureSet, type FeatureSet } from '../policy/check/index.js';
-import { lookupInclude } from '../policy/resolve/index.js';
-import { nodeFileReader } from '../policy/resolve/node-file-reader.js';
+import { createParseCache, diagnosticToJson, formatDiagnostic, hasErrors, lookupInclude } from '../policy/index.js';
+import { nodeFileReader } from '../policy-node/index.js';
+import { loadPolicyFile, readFeatures } from './load-policy.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, readAll, type CliIo, type Command } from './io.js';
 
 const HELP = `Usage: hatter check [--features FILE] [-I DIR]... [--json | --format apparmor] [--quiet] FILE...
@@ -58,16 +57,7 @@ export const command: Command = {
     const format = values.format ?? 'hatter';
     if (format !== 'hatter' && format !== 'apparmor') throw new UsageError(`--format must be 'hatter' or 'apparmor', not '${format}'`);
     const reader = nodeFileReader();
-    let features: FeatureSet | undefined;
-    if (values.features) {
-      const path = resolve(io.cwd, values.features);
-      const bytes = reader.readFile(path);
-      if (!bytes) throw new UsageError(`cannot read features file '${values.features}'`);
-      const parsed = parseFeatureSet(Buffer.from(bytes).toString('utf8'), values.features);
-      if (!('root' in parsed)) throw new UsageError(`features file '${values.features}' is malformed: ${parsed.message}`);
-      features = parsed;
-    }
-    const includePaths = (values.include ?? []).map((dir) => resolve(io.cwd, dir));
+    const features = readFeatures(io, values.features);
     // A directory argument stands for its profile files, as with apparmor_parser.
     const inputs: string[] = [];
     for (const name of positionals) {
@@ -95,13 +85,8 @@ export const command: Command = {
       } else {
         file = name;
       }
-      const result = checkPolicy(file, {
-        reader,
-        workingDirectory: io.cwd,
-        ...(includePaths.length ? { includePaths } : {}),
-        ...(features ? { features } : {}),
-        ...(text !== undefined ? { bytes: Buffer.from(text, 'latin1') } : {}),
-        cache,
+      const result = loadPolicyFile(io, { file, ...(text !== undefined ? { bytes: Buffer.from(text, 'latin1') } : {}) }, {
+        includeDirs: values.include ?? [], cache, ...(features ? { features } : {}),
       });
       if (result.unreadable) unreadable = true;
       const ok = !hasErrors(result.diagnostics);

@@ -1,11 +1,8 @@
 // `hatter confine explain`: how a hat is enforced by each confinement backend, and what Landlock cannot express.
 import { resolve } from 'node:path';
-import { diagnosticToJson, formatDiagnostic, hasErrors } from '../policy/diagnostic.js';
-import { explainHat, type Explanation } from '../confine/explain.js';
-import { parseLabel } from '../confine/backend.js';
-import { rightsText } from '../confine/landlock-plan.js';
+import { diagnosticToJson, formatDiagnostic, hasErrors, parseLabel, profileAndHat } from '../policy/index.js';
+import { chooseBackend, createBackend, explainHat, rightsText, type Explanation } from '../confine/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
-import { chooseBackend, createBackend } from '../confine/choose.js';
 
 const HELP = `Usage: hatter confine explain --policy FILE [--backend landlock|apparmor] [-I DIR]... [--abi N] [--json] PROFILE//HAT
        hatter confine probe [--json]
@@ -116,7 +113,7 @@ export const command: Command = {
     }
     if (!values.policy) throw new UsageError('--policy FILE is required');
     if (positionals.length !== 1) throw new UsageError('expected exactly one PROFILE//HAT');
-    const label = parseLabel(positionals[0]!);
+    const label = profileAndHat(parseLabel(positionals[0]!));
     if (!label) throw new UsageError(`'${positionals[0]}' is not a PROFILE or PROFILE//HAT label`);
     const backend = values.backend;
     if (backend !== undefined && backend !== 'landlock' && backend !== 'apparmor') throw new UsageError(`--backend must be landlock or apparmor, not '${backend}'`);

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { createParseCache } from '../policy/check/index.js';
 import { createCompileCache, diffPolicies, type DiffWitness, type PolicyDiff } from '../policy/eval/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
-import { loadPolicy, printDiagnostics, readFeatures } from './load-policy.js';
+import { loadCompiledPolicy, printDiagnostics, readFeatures } from './load-policy.js';
 
 const HELP = `Usage: hatter diff [-I DIR]... [--features FILE] OLD NEW [--json]
        hatter diff --jsonl [-I DIR]... < pairs.jsonl
@@ -90,8 +90,8 @@ async function runJsonl(io: CliIo, includeDirs: readonly string[]): Promise<numb
       const features = typeof input.features === 'string' ? readFeatures(io, input.features) : undefined;
       const cache = createParseCache();
       const compileCache = createCompileCache();
-      const a = loadPolicy(io, { file: '<a>', text: input.a }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
-      const b = loadPolicy(io, { file: '<b>', text: input.b }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
+      const a = loadCompiledPolicy(io, { file: '<a>', text: input.a }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
+      const b = loadCompiledPolicy(io, { file: '<b>', text: input.b }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
       if (!a.ok || !b.ok) {
         const first = (!a.ok ? a.diagnostics : !b.ok ? b.diagnostics : [])[0];
         out = { error: `${!a.ok ? 'a' : 'b'} does not compile${first ? `: ${first.line}:${first.col}: ${first.message}` : ''}` };
@@ -130,8 +130,8 @@ export const command: Command = {
     // Profiles the edit did not touch compile once, and compare equal without a walk.
     const compileCache = createCompileCache();
     const [oldFile, newFile] = positionals as [string, string];
-    const before = loadPolicy(io, { file: oldFile }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
-    const after = loadPolicy(io, { file: newFile }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
+    const before = loadCompiledPolicy(io, { file: oldFile }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
+    const after = loadCompiledPolicy(io, { file: newFile }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
     if (!before.ok || !after.ok) {
       if (!before.ok) printDiagnostics(io, before.diagnostics);
       if (!after.ok) printDiagnostics(io, after.diagnostics);
@@ -140,6 +140,8 @@ export const command: Command = {
       io.stderr.write(`hatter diff: ${both ? failed[0] : failed.join(' and ')} ${failed.length === 2 && !both ? 'do' : 'does'} not compile or cannot be read\n`);
       return EXIT_USAGE;
     }
+    printDiagnostics(io, before.warnings);
+    if (newFile !== oldFile) printDiagnostics(io, after.warnings);
     const diff = diffPolicies(before.compiled, after.compiled);
     if (values.json) io.stdout.write(`${JSON.stringify(diffJson(diff))}\n`);
     else printDiff(io, diff);

@@ -1,8 +1,8 @@
 // `hatter fmt`: format policy files in the canonical style (stdout, --check or --write).
 import { realpathSync } from 'node:fs';
-import { encodeSource, hasErrors } from '../policy/diagnostic.js';
+import { encodeSource, hasErrors } from '../policy/index.js';
 import { formatPolicy } from '../policy/format/index.js';
-import { diagnosticToJson } from '../policy/diagnostic.js';
+import { diagnosticToJson } from '../policy/index.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { InputError, readPolicyInput, writeDiagnostics, type PolicyInput } from './parse.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type Command } from './io.js';

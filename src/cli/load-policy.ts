@@ -1,19 +1,28 @@
-// Shared by `hatter query` and `hatter diff`: read, resolve, check and compile one policy file (or
-// policy text), the way the kernel would only ever see a policy apparmor_parser accepts.
+// How every command reads a policy: loadPolicy (read, parse, resolve, check) on the real file system,
+// then, for the commands that answer questions about it (query, diff), compilation. One place, so
+// every command reports the checker's diagnostics the same way: errors stop, warnings print.
 import { resolve } from 'node:path';
-import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic.js';
-import { checkPolicy, createParseCache, parseFeatureSet, type FeatureSet, type ParseCache } from '../policy/check/index.js';
-import { compilePolicy, type CompileCache, type CompiledPolicy } from '../policy/eval/index.js';
-import { nodeFileReader } from '../policy/resolve/node-file-reader.js';
+import {
+  compilePolicy, formatDiagnostic, loadPolicy, parseFeatureSet,
+  type CompileCache, type CompiledPolicy, type Diagnostic, type FeatureSet, type LoadedPolicy, type ParseCache,
+} from '../policy/index.js';
+import { nodeFileReader } from '../policy-node/index.js';
 import { UsageError, type CliIo } from './io.js';
 
 export interface PolicyInput {
-  /** A path, or a display name when `text` is given. */
+  /** A path (relative to io.cwd; `-` for stdin), or a display name when `text` or `bytes` is given. */
   readonly file: string;
   readonly text?: string;
+  readonly bytes?: Uint8Array;
 }
 
-export type LoadedPolicy =
+export interface PolicyFileOptions {
+  readonly includeDirs?: readonly string[];
+  readonly features?: FeatureSet;
+  readonly cache?: ParseCache;
+}
+
+export type CompiledPolicyLoad =
   | { readonly ok: true; readonly compiled: CompiledPolicy; readonly warnings: readonly Diagnostic[] }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
@@ -26,24 +35,33 @@ export function readFeatures(io: CliIo, file: string | undefined): FeatureSet | 
   return parsed;
 }
 
-export function loadPolicy(io: CliIo, input: PolicyInput, options: { includeDirs?: readonly string[]; features?: FeatureSet; cache?: ParseCache; compileCache?: CompileCache } = {}): LoadedPolicy {
-  const file = resolve(io.cwd, input.file);
-  const result = checkPolicy(file, {
-    reader: nodeFileReader(),
+/** Load a policy file (or text) from the command line's point of view: relative to io.cwd, -I dirs. */
+export function loadPolicyFile(io: CliIo, input: PolicyInput, options: PolicyFileOptions = {}): LoadedPolicy {
+  // The name as the user wrote it: diagnostics then name files the way the user named them.
+  return loadPolicy(input.file, nodeFileReader(), {
     workingDirectory: io.cwd,
-    cache: options.cache ?? createParseCache(),
+    ...(options.cache ? { cache: options.cache } : {}),
     ...(options.includeDirs?.length ? { includePaths: options.includeDirs.map((d) => resolve(io.cwd, d)) } : {}),
     ...(options.features ? { features: options.features } : {}),
-    ...(input.text !== undefined ? { bytes: Buffer.from(input.text, 'utf8') } : {}),
+    ...(input.bytes ? { bytes: input.bytes } : input.text !== undefined ? { bytes: Buffer.from(input.text, 'utf8') } : {}),
   });
-  if (result.unreadable) {
-    return { ok: false, diagnostics: result.diagnostics.length ? result.diagnostics : [{ file: input.file, line: 1, col: 1, severity: 'error', code: 'query/unreadable', message: `cannot read '${input.file}'` }] };
+}
+
+/**
+ * Load and compile: the one function `hatter query` and `hatter diff` get their automata from (a
+ * compile cache hooks in here). Only a policy apparmor_parser accepts is compiled, as the kernel
+ * would only ever see one.
+ */
+export function loadCompiledPolicy(io: CliIo, input: PolicyInput, options: PolicyFileOptions & { compileCache?: CompileCache } = {}): CompiledPolicyLoad {
+  const loaded = loadPolicyFile(io, input, options);
+  if (loaded.unreadable) {
+    return { ok: false, diagnostics: loaded.diagnostics.length ? loaded.diagnostics : [{ file: input.file, line: 1, col: 1, severity: 'error', code: 'query/unreadable', message: `cannot read '${input.file}'` }] };
   }
-  if (!result.ok) return { ok: false, diagnostics: result.diagnostics.filter((d) => d.severity === 'error') };
-  const { compiled, diagnostics } = compilePolicy(result.policy, options.compileCache ? { cache: options.compileCache } : {});
+  if (!loaded.ok) return { ok: false, diagnostics: loaded.diagnostics.filter((d) => d.severity === 'error') };
+  const { compiled, diagnostics } = compilePolicy(loaded.resolved, options.compileCache ? { cache: options.compileCache } : {});
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) return { ok: false, diagnostics: errors };
-  return { ok: true, compiled, warnings: result.diagnostics.filter((d) => d.severity !== 'error') };
+  return { ok: true, compiled, warnings: loaded.diagnostics.filter((d) => d.severity !== 'error') };
 }
 
 export function printDiagnostics(io: CliIo, diagnostics: readonly Diagnostic[]): void {

@@ -5,13 +5,11 @@ import { access, readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { constants } from 'node:fs';
 import { basename } from 'node:path';
-import { formatDiagnostic } from '../policy/diagnostic.js';
-import { eventFilter, KeptEvents, type EventFilterSpec } from '../logs/filter.js';
-import { addStats, isMalformed, summarizeFileInParts } from '../logs/parallel.js';
-import { mergeSummarizerStates, SummarySink } from '../logs/summary.js';
-import { isoTimestamp } from '../logs/time.js';
+import { formatDiagnostic } from '../policy/index.js';
 import {
-  EventReader, eventToJson, followFile, formatAalogparse, objectOf, newReadStats, parseSince, Summarizer,
+  addStats, EventReader, eventFilter, eventToJson, followFile, formatAalogparse, isMalformed, isoTimestamp, KeptEvents,
+  mergeSummarizerStates, objectOf, newReadStats, parseSince, Summarizer, summarizeFileInParts, SummarySink,
+  type EventFilterSpec,
   type AuditEvent, type EventGroup, type EventType, type Flood, type ReadStats, type SkippedLine,
   type Summary,
 } from '../logs/index.js';

@@ -1,7 +1,7 @@
 // `hatter parse`: parse policy files; report syntax diagnostics, re-print the CST, or dump the AST.
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { decodeSource, diagnosticToJson, encodeSource, formatDiagnostic, hasErrors, type Diagnostic } from '../policy/diagnostic.js';
+import { decodeSource, diagnosticToJson, encodeSource, formatDiagnostic, hasErrors, type Diagnostic } from '../policy/index.js';
 import { parsePolicy, printTree } from '../policy/syntax/index.js';
 import { buildPolicyModel, policyToJson } from '../policy/model/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, parseOptions, readAll, UsageError, type CliIo, type Command } from './io.js';

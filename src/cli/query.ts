@@ -3,7 +3,7 @@
 import { decide, UnknownRequestError, type AccessRequest, type BitDecision, type Decision } from '../policy/eval/index.js';
 import type { RuleRef } from '../policy/resolve/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type Command } from './io.js';
-import { loadPolicy, printDiagnostics, readFeatures } from './load-policy.js';
+import { loadCompiledPolicy, printDiagnostics, readFeatures } from './load-policy.js';
 
 const HELP = `Usage: hatter query [-I DIR]... [--features FILE] --policy FILE --profile NAME[//HAT] REQUEST [--json]
 
@@ -118,13 +118,14 @@ export const command: Command = {
     if (requests.length !== 1) throw new UsageError(requests.length ? 'ask one request per call' : 'no request given (e.g. --file PATH --perm r; see --help)');
     const request = requests[0]!;
 
-    const loaded = loadPolicy(io, { file: values.policy }, { includeDirs: values.include ?? [], features: readFeatures(io, values.features) });
+    const loaded = loadCompiledPolicy(io, { file: values.policy }, { includeDirs: values.include ?? [], features: readFeatures(io, values.features) });
     if (!loaded.ok) {
       printDiagnostics(io, loaded.diagnostics);
       const unreadable = loaded.diagnostics.some((d) => d.code.endsWith('unreadable-input') || d.code === 'query/unreadable');
       io.stderr.write(`hatter query: ${values.policy} ${unreadable ? 'cannot be read' : 'does not compile (apparmor_parser would reject it)'}\n`);
       return EXIT_USAGE;
     }
+    printDiagnostics(io, loaded.warnings);
     let decision: Decision;
     try {
       decision = decide(loaded.compiled, values.profile, request);

@@ -1,6 +1,6 @@
 // hatter serve: the confining web server. Argument parsing and output only; the work is in src/server.
 import { EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
-import { formatDiagnostic, hasErrors } from '../policy/diagnostic.js';
+import { formatDiagnostic, hasErrors } from '../policy/index.js';
 import {
   BACKEND_CHOICES, demoConfigPath, formatListenAddress, loadConfigFile, parseListenAddress, prepareServe, selectBackend,
   ServeError, startServer, type BackendChoice, type ServeOverrides,
@@ -92,7 +92,7 @@ export const command: Command = {
     let demo = false;
     let loaded;
     if (values.apache !== undefined) {
-      const { loadApacheServeConfig } = await import('../server/apache.js');
+      const { loadApacheServeConfig } = await import('../server/index.js');
       loaded = await loadApacheServeConfig(resolvePath(io.cwd, values.apache));
       file = resolvePath(io.cwd, values.apache);
     } else if (parsed.positionals[0] !== undefined) {

@@ -3,11 +3,12 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { diagnosticToJson, formatDiagnostic, hasErrors, type Diagnostic } from '../policy/diagnostic.js';
+import { diagnosticToJson, formatDiagnostic, hasErrors, type Diagnostic } from '../policy/index.js';
 import {
   fpmPoolTargets, mapRequest, nodeFileSystem, parseEnvvars, profileTreesFromPolicy, readApacheConfig,
   readFpmConfig, reportApacheHats, whichHat, type ApacheConfig, type HatOrder, type ProfileMode, type ProfileTreeWithAttachment,
 } from '../web/index.js';
+import { nodeFileReader } from '../policy-node/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 
 const HELP = `Usage: hatter which-hat --apache FILE --policy FILE --url URL [options]
@@ -136,7 +137,7 @@ export const command: Command = {
     const policyPath = resolve(io.cwd, values.policy);
     // -I adds to the search path; /etc/apparmor.d stays last (for abi/, tunables/, abstractions/).
     const includeDirs = [...(values.include ?? []).map((d) => resolve(io.cwd, d)), '/etc/apparmor.d'];
-    const policy = profileTreesFromPolicy(policyPath, { fs, includeDirs });
+    const policy = profileTreesFromPolicy(policyPath, { reader: nodeFileReader(), includeDirs });
     if (policy.trees.length === 0) {
       printDiagnostics(io, policy.diagnostics);
       io.stderr.write(`hatter which-hat: no profile found in ${values.policy}\n`);
@@ -174,7 +175,7 @@ export const command: Command = {
           io.stdout.write(`  ${t.reason}\n`);
         }
       }
-      if (hasErrors(diagnostics)) return EXIT_USAGE;
+      if (hasErrors(all)) return EXIT_USAGE;
       return targets.some((t) => t.outcome === 'exit-70' || t.outcome === 'learning') ? EXIT_FINDING : EXIT_OK;
     }
 
@@ -212,7 +213,7 @@ export const command: Command = {
         io.stdout.write(`hats no request can reach: ${report.deadHats.length === 0 ? 'none' : ''}\n`);
         for (const d of report.deadHats) io.stdout.write(`  ${d}\n`);
       }
-      if (hasErrors(diagnostics)) return EXIT_USAGE;
+      if (hasErrors(all)) return EXIT_USAGE;
       return report.missing.length > 0 || report.deadHats.length > 0 ? EXIT_FINDING : EXIT_OK;
     }
 
@@ -234,7 +235,7 @@ export const command: Command = {
         printDiagnostics(io, all);
         io.stdout.write(`request:    rejected by httpd with ${result.status}: ${failed?.reason ?? ''}\nhat:        none (the worker stays in ${result.label} while answering)\n`);
       }
-      return hasErrors(diagnostics) ? EXIT_USAGE : EXIT_FINDING;
+      return hasErrors(all) ? EXIT_USAGE : EXIT_FINDING;
     }
     const { candidates, selection } = answer;
     const names = candidates.map((c) => c.name);
@@ -273,7 +274,8 @@ export const command: Command = {
       warnings.forEach((w, i) => out.push(`${i === 0 ? 'error log:   ' : '             '}${w}`));
       io.stdout.write(`${out.join('\n')}\n`);
     }
-    if (hasErrors(diagnostics)) return EXIT_USAGE;
+    // A policy apparmor_parser would reject is an error here too (its diagnostics are printed above).
+    if (hasErrors(all)) return EXIT_USAGE;
     return selection.outcome === 'hat' || selection.outcome === 'learning' ? EXIT_OK : EXIT_FINDING;
   },
 };

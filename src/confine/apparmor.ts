@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:chi
 import { access, readFile, readdir } from 'node:fs/promises';
 import { labelOf, requestDiagnostic, startedProgram, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
 import { findLauncher, intendedFds, launcherArgs, type LaunchPlan } from './launcher.js';
-import type { Diagnostic } from '../policy/diagnostic.js';
+import type { Diagnostic } from '../policy/index.js';
 
 /** Where the kernel interfaces are; tests point these at a fake tree. */
 export interface AppArmorRoots {

@@ -3,7 +3,7 @@
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { readFile, readlink } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Diagnostic } from '../policy/diagnostic.js';
+import { hatLabel, type Diagnostic } from '../policy/index.js';
 
 export type BackendName = 'none' | 'landlock' | 'apparmor';
 
@@ -60,17 +60,7 @@ export interface ConfinementBackend {
 
 /** The label a request names: `profile` or `profile//hat`. */
 export function labelOf(request: Pick<ConfinementRequest, 'profile' | 'hat'>): string {
-  return request.hat === null ? request.profile : `${request.profile}//${request.hat}`;
-}
-
-/** Parse `profile//hat` (or `profile`) as typed on a command line. */
-export function parseLabel(text: string): { profile: string; hat: string | null } | undefined {
-  const at = text.indexOf('//');
-  if (at < 0) return text ? { profile: text, hat: null } : undefined;
-  const profile = text.slice(0, at);
-  const hat = text.slice(at + 2);
-  if (!profile || !hat || hat.includes('//')) return undefined;
-  return { profile, hat };
+  return hatLabel(request.profile, request.hat);
 }
 
 /** A diagnostic about the request itself (no source position in a policy file). */

@@ -1,6 +1,6 @@
 // Picking a backend: `auto` prefers AppArmor when enabled and the policy is loaded, else Landlock, else
 // refuses; `none` only when asked for by name.
-import type { BackendName, ConfinementBackend, ConfinementRequest } from './backend.js';
+import { labelOf, type BackendName, type ConfinementBackend, type ConfinementRequest } from './backend.js';
 import { AppArmorBackend, type AppArmorBackendOptions } from './apparmor.js';
 import { LandlockBackend, type LandlockBackendOptions } from './landlock.js';
 import { NoneBackend } from './none.js';
@@ -36,7 +36,7 @@ export async function chooseBackend(
   if (apparmorAvailability.available) {
     if (!request) return { backend: apparmor, reason: `apparmor: ${apparmorAvailability.reason}` };
     const profiles = await apparmor.loadedProfiles();
-    const wanted = request.hat === null ? request.profile : `${request.profile}//${request.hat}`;
+    const wanted = labelOf(request);
     if (profiles.has(wanted) || options.apparmor?.loadPolicy) return { backend: apparmor, reason: `apparmor: ${apparmorAvailability.reason}; ${wanted} ${profiles.has(wanted) ? 'is loaded' : 'will be loaded'}` };
     apparmorWhyNot = `AppArmor is enabled but ${wanted} is not loaded (use --load-policy)`;
   }

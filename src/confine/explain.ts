@@ -1,5 +1,5 @@
 // `hatter confine explain`: for one hat, the kernel rules each backend would apply and what it cannot express.
-import type { Diagnostic } from '../policy/diagnostic.js';
+import type { Diagnostic } from '../policy/index.js';
 import { labelOf, type BackendName } from './backend.js';
 import { onexecCommand } from './apparmor.js';
 import { findLauncher, launcherArgs, probeLandlock } from './launcher.js';

@@ -1,11 +1,11 @@
 // The rules of one hat as the backends need them: file rules with variables expanded, network, signal
 // and unix rules, each with where it came from.
 //
-// Read with the shared resolver (resolvePolicy: includes, variables, conditionals, aliases).
+// A projection of the loaded policy (loadPolicy: includes, variables, conditionals, aliases, and the
+// checker, so a policy apparmor_parser would reject is never translated for Landlock either).
 import { posix } from 'node:path';
-import type { Diagnostic, SourceLocation } from '../policy/diagnostic.js';
-import { resolvePolicy, type FileReader, type ResolvedProfile } from '../policy/resolve/index.js';
-import { nodeFileReader } from '../policy/resolve/node-file-reader.js';
+import { allProfiles, findProfile, hatLabel, loadPolicy, type Diagnostic, type FileReader, type ResolvedProfile, type SourceLocation } from '../policy/index.js';
+import { nodeFileReader } from '../policy-node/index.js';
 
 export interface HatFileRule {
   /** The path pattern with variables expanded (one rule per expansion). */
@@ -40,42 +40,29 @@ function permsText(permissions: ReadonlySet<string>, exec?: { text?: string }): 
   return permissions.has('x') ? `${letters}${exec?.text ?? 'ix'}` : letters;
 }
 
-function findProfile(profiles: readonly ResolvedProfile[], label: string): ResolvedProfile | undefined {
-  for (const profile of profiles) {
-    if (profile.name === label || (profile.attachment === label && !label.includes('//'))) return profile;
-    if (label.startsWith(`${profile.name}//`)) {
-      const found = findProfile(profile.children, label);
-      if (found) return found;
-    }
-  }
-  return undefined;
-}
-
 /**
  * The rules of `profile//hat` (or of the profile itself when hat is null) from a policy file, resolved
  * with the shared resolver (includes, variables, conditionals). Never throws: problems are diagnostics.
  */
 export function readHatRules(file: string, profile: string, hat: string | null, options: { reader?: FileReader; includeDirs?: readonly string[] } = {}): { rules?: HatRules; diagnostics: Diagnostic[] } {
-  const label = hat === null ? profile : `${profile}//${hat}`;
-  const { policy, diagnostics: resolved, unreadable } = resolvePolicy(file, {
-    reader: options.reader ?? nodeFileReader(),
+  const label = hatLabel(profile, hat);
+  const loaded = loadPolicy(file, options.reader ?? nodeFileReader(), {
     workingDirectory: posix.dirname(file.startsWith('/') ? file : posix.resolve(file)),
     ...(options.includeDirs ? { includePaths: options.includeDirs } : {}),
   });
-  if (unreadable) return { diagnostics: [{ file, line: 1, col: 1, severity: 'error', code: 'confine/policy-unreadable', message: `cannot read policy ${file}` }] };
-  const diagnostics = [...resolved];
-  let found = findProfile(policy.profiles, label);
-  if (!found && hat !== null) {
-    const parent = policy.profiles.find((p) => p.attachment === profile);
-    if (parent) found = parent.children.find((child) => child.localName === hat);
-  }
+  if (loaded.unreadable) return { diagnostics: [{ file, line: 1, col: 1, severity: 'error', code: 'confine/policy-unreadable', message: `cannot read policy ${file}` }] };
+  const diagnostics = [...loaded.diagnostics];
+  const found = findProfile(loaded.resolved.profiles, label);
   if (!found) {
-    const known: string[] = [];
-    const walk = (list: readonly ResolvedProfile[]) => { for (const p of list) { known.push(p.name); walk(p.children); } };
-    walk(policy.profiles);
+    const known = allProfiles(loaded.resolved.profiles).map((p) => p.name);
     diagnostics.push({ file, line: 1, col: 1, severity: 'error', code: 'confine/hat-not-found', message: `${label} is not defined in ${file}`, ...(known.length ? { hint: `defined: ${known.slice(0, 12).join(', ')}` } : {}) });
     return { diagnostics };
   }
+  return { rules: hatRulesOf(found), diagnostics };
+}
+
+/** The backends' view of one resolved profile or hat. */
+export function hatRulesOf(found: ResolvedProfile): HatRules {
   const fileRules: HatFileRule[] = [];
   const others: HatOtherRule[] = [];
   for (const rule of found.rules) {
@@ -94,5 +81,5 @@ export function readHatRules(file: string, profile: string, hat: string | null, 
       others.push({ kind: rule.class, deny, words: [], source, text: rule.class });
     }
   }
-  return { rules: { label: found.name, files: fileRules, others }, diagnostics };
+  return { label: found.name, files: fileRules, others };
 }

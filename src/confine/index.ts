@@ -1,6 +1,6 @@
 // Public surface of confine: enforcement backends (none, landlock, apparmor) behind one interface.
 export {
-  BACKEND_NAMES, labelOf, parseLabel,
+  BACKEND_NAMES, labelOf,
   type BackendName, type BackendAvailability, type RuntimeNeeds, type ConfinementRequest, type PreparedConfinement, type ConfinementBackend,
 } from './backend.js';
 export { NoneBackend, UNCONFINED_WARNING } from './none.js';
@@ -12,6 +12,6 @@ export { planLandlock, runtimeGrants, type LandlockTranslation, type WideningEnt
 export { translateRequest, setWideningOracle, rightsText } from './landlock-plan.js';
 export { translateHat, expandAlternations, coveringPath, rightsOf, type HatTranslation, type GrantOrigin, type RightClass, type TranslateOptions, type WideningOracle } from './landlock-translate.js';
 export { aareWideningOracle, literalPattern } from './aare-oracle.js';
-export { readHatRules, type HatRules, type HatFileRule, type HatOtherRule } from './hat-rules.js';
+export { readHatRules, hatRulesOf, type HatRules, type HatFileRule, type HatOtherRule } from './hat-rules.js';
 export { explainHat, NEWEST_KNOWN_ABI, type Explanation, type LandlockExplanation, type AppArmorExplanation, type ExplainOptions } from './explain.js';
 export * from './change-hat.js';

@@ -5,7 +5,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { readHatRules, type HatRules } from './hat-rules.js';
 import { aareWideningOracle } from './aare-oracle.js';
 import { translateHat, type HatTranslation, type WideningOracle } from './landlock-translate.js';
-import type { Diagnostic } from '../policy/diagnostic.js';
+import type { Diagnostic } from '../policy/index.js';
 
 /** Something the Landlock ruleset allows that the hat does not, or a hat rule it cannot keep. */
 export interface WideningEntry {

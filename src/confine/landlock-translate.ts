@@ -5,7 +5,7 @@ import type { LandlockPathRule } from './launcher.js';
 import { literalPattern } from './aare-oracle.js';
 import type { WideningEntry } from './landlock-plan.js';
 import type { HatFileRule, HatOtherRule, HatRules } from './hat-rules.js';
-import type { SourceLocation } from '../policy/diagnostic.js';
+import type { SourceLocation } from '../policy/index.js';
 
 export type RightClass = 'read' | 'write' | 'exec';
 const CLASSES: readonly RightClass[] = ['read', 'write', 'exec'];

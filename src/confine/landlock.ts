@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { labelOf, requestDiagnostic, startedProgram, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
 import { findLauncher, intendedFds, launcherArgs, probeLandlock, resolveCommand, type LandlockPathRule, type LaunchPlan } from './launcher.js';
 import { planLandlock, type LandlockTranslation, type WideningEntry } from './landlock-plan.js';
-import type { Diagnostic } from '../policy/diagnostic.js';
+import type { Diagnostic } from '../policy/index.js';
 
 export interface LandlockPrepared extends PreparedConfinement {
   readonly backend: 'landlock';

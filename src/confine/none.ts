@@ -1,7 +1,7 @@
 // Backend `none`: workers run unconfined. Only ever chosen explicitly; says so loudly.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { labelOf, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
-import type { Diagnostic } from '../policy/diagnostic.js';
+import type { Diagnostic } from '../policy/index.js';
 
 export const UNCONFINED_WARNING = 'UNCONFINED: backend none applies no kernel confinement; every site can read and write whatever the server user can';
 

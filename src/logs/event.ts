@@ -1,6 +1,7 @@
 // RawRecord → AuditEvent: decide the event type, infer the class, decode labels and masks, and read the
 // old REJECTING/PERMITTING/AUDITING text format.
 import { parseLabel, parsePermissions } from './label.js';
+import { hatLabel } from '../policy/label/index.js';
 import type { AuditEvent, EventObject, EventTime, EventType, ParsedRecord, SkipReason, SourceFormat } from './model.js';
 import { MAX_LINE_LENGTH, RawRecord, scanRecord } from './scan.js';
 import { parseSyslogTime } from './time.js';
@@ -289,7 +290,7 @@ function oldStyleEvent(r: RawRecord, lineNumber: number, file: string | undefine
   } else {
     operation = what;
   }
-  const label = active === profile || active === '' ? profile : `${profile}//${active}`;
+  const label = hatLabel(profile, active === profile || active === '' ? null : active);
   const event: Mutable<AuditEvent> = {
     type, operation, class: klass, classInferred: true, label: parseLabel(label), object,
     pid: Number(pid), comm, source: sourceOverride ?? r.source, line: lineNumber,
@@ -317,7 +318,7 @@ function oldHint(r: RawRecord, text: string, lineNumber: number, file: string | 
   }
   const profile = fields['profile'];
   const active = fields['active'];
-  const label = profile === undefined ? undefined : active === undefined || active === profile ? profile : `${profile}//${active}`;
+  const label = profile === undefined ? undefined : hatLabel(profile, active === undefined || active === profile ? null : active);
   const object: Mutable<EventObject> = {};
   if (operation === 'unknown_hat' && loose[0]) object.target = loose[0];
   const event: Mutable<AuditEvent> = { type: 'HINT', operation, classInferred: false, object, source: sourceOverride ?? r.source, line: lineNumber };

@@ -1,5 +1,6 @@
-// Labels and permission sets, decoded once per distinct string (logs repeat the same few thousand).
-import type { Label, PermissionSet } from './model.js';
+// Labels (policy/label's one parser) and permission sets, decoded once per distinct string (logs repeat the same few thousand).
+import { hatOf, parseLabel as parseLabelText, type Label } from '../policy/label/index.js';
+import type { PermissionSet } from './model.js';
 
 const CACHE_LIMIT = 8192;
 
@@ -14,56 +15,17 @@ export function detach(text: string): string {
 
 const labelCache = new Map<string, Label>();
 
-/**
- * `apache2//www.example.com` → path ['apache2', 'www.example.com']; `:ns:prof//hat` → namespace 'ns';
- * `a//&b` → a stack of two labels. A profile name that itself holds `//` (a child named by path,
- * `/usr/bin/a///usr/bin/b`) splits where the kernel's separator is: `//` followed by the next name.
- */
+/** policy's parseLabel, remembered per distinct text (logs repeat the same few labels) and detached from the line. */
 export function parseLabel(text: string): Label {
   const cached = labelCache.get(text);
   if (cached) return cached;
-  const label = buildLabel(detach(text));
+  const label = parseLabelText(detach(text));
   if (labelCache.size >= CACHE_LIMIT) labelCache.clear();
   labelCache.set(label.text, label);
   return label;
 }
 
-function buildLabel(text: string): Label {
-  const members = text.includes('//&') ? text.split('//&') : undefined;
-  if (members && members.length > 1) {
-    const stack = members.map((member) => single(member.startsWith('&') ? member.slice(1) : member));
-    const first = stack[0]!;
-    return {
-      text,
-      path: first.path,
-      ...(first.namespace !== undefined ? { namespace: first.namespace } : {}),
-      stack,
-      learning: stack.some((s) => s.learning),
-    };
-  }
-  return single(text);
-}
-
-function single(text: string): Label {
-  let rest = text;
-  let namespace: string | undefined;
-  if (rest.startsWith(':')) {
-    const close = rest.indexOf(':', 1);
-    if (close > 0) {
-      namespace = rest.slice(1, close);
-      rest = rest.slice(close + 1);
-      if (rest.startsWith('//')) rest = rest.slice(2);
-    }
-  }
-  const path = rest === '' ? [] : rest.split('//');
-  const learning = path.some((p) => p.startsWith('null-'));
-  return namespace !== undefined ? { text, path, namespace, learning } : { text, path, learning };
-}
-
-/** The hat/child part of a label's path, `//`-joined (`a//b//c` → 'b//c'), or undefined for a profile. */
-export function hatOf(label: Label): string | undefined {
-  return label.path.length > 1 ? label.path.slice(1).join('//') : undefined;
-}
+export { hatOf };
 
 /** Decoded masks, by spelling; word-class masks (`send`, `read create`) are cached apart from letter masks. */
 const letterCache = new Map<string, PermissionSet>();

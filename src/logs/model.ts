@@ -1,4 +1,5 @@
 // The event model: what one AppArmor audit record means, independent of the format it arrived in.
+import type { Label } from '../policy/label/index.js';
 
 /** The kernel's audit kinds (`apparmor="DENIED"`, type=1503, `REJECTING`, ...), normalized. */
 export type EventType = 'DENIED' | 'ALLOWED' | 'AUDIT' | 'KILLED' | 'HINT' | 'STATUS' | 'ERROR';
@@ -23,19 +24,8 @@ export interface PermissionSet {
   readonly perms: readonly string[];
 }
 
-/** A profile label: `apache2//www.example.com`, `:ns:prof//hat`, `a//&b` (stack). */
-export interface Label {
-  /** The label as logged. */
-  readonly text: string;
-  /** Profile then hats/children: `apache2//www.example.com` → ['apache2', 'www.example.com']. For a stack, of the first member. */
-  readonly path: readonly string[];
-  /** Policy namespace (`:ns:`), when the label names one. */
-  readonly namespace?: string;
-  /** Every member of a stack `a//&b`, including the first; absent when not stacked. */
-  readonly stack?: readonly Label[];
-  /** True for complain-mode learning labels (any path element starting `null-`). */
-  readonly learning: boolean;
-}
+/** A profile label (`apache2//www.example.com`, `:ns:prof//hat`, `a//&b`): policy/label's one Label type. */
+export type { Label };
 
 export interface NetworkTuple {
   readonly family?: string;

@@ -14,3 +14,6 @@ export {
   patternDifference, type Automaton, type Comparison, type Witness,
 } from './aare/index.js';
 export * from './eval/index.js';
+export * as vocabulary from './vocabulary.js';
+export * from './load/index.js';
+export * from './label/index.js';

@@ -1,8 +1,9 @@
-// Which hats exist: read once by the supervisor from the configured policy file (through web's policy
-// tree reader), then shipped as plain data to the front and every worker, which all choose hats with
-// the same function.
-import { nodeFileSystem, profileTreesFromPolicy, selectHat, type ProfileTree } from '../web/index.js';
-import type { Diagnostic } from '../policy/diagnostic.js';
+// Which hats exist: read once by the supervisor from the configured policy file (loaded and checked by
+// the one policy loader, projected to web's profile trees), then shipped as plain data to the front and
+// every worker, which all choose hats with the same function.
+import { profileTreesFromPolicy, selectHat, type ProfileTree } from '../web/index.js';
+import { findProfile, type Diagnostic } from '../policy/index.js';
+import { nodeFileReader } from '../policy-node/index.js';
 import type { ServeConfig } from './config.js';
 import { chooserFromHats, configuredHats, type HatChooser } from './routing.js';
 
@@ -25,15 +26,6 @@ export function hatChooser(hats: PolicyHats): HatChooser {
   };
 }
 
-function findProfile(trees: readonly ProfileTree[], name: string): ProfileTree | undefined {
-  for (const tree of trees) {
-    if (tree.name === name) return tree;
-    const inner = findProfile(tree.children.filter((c) => !c.isHat), name);
-    if (inner) return inner;
-  }
-  return undefined;
-}
-
 /** Read the policy's hats and check the configuration against them. */
 export function loadPolicyHats(config: ServeConfig): { hats?: PolicyHats; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
@@ -43,10 +35,12 @@ export function loadPolicyHats(config: ServeConfig): { hats?: PolicyHats; diagno
     diagnostics.push({ file: config.source, line: 1, col: 1, severity: 'warning', code: 'serve/no-policy', message: `no policy file configured: hats are the configured names (${names.join(', ')}) and nothing checks them against a policy` });
     return { hats: { profile, hats: names }, diagnostics };
   }
-  const read = profileTreesFromPolicy(config.policy.file, { fs: nodeFileSystem() });
+  const read = profileTreesFromPolicy(config.policy.file, { reader: nodeFileReader() });
   diagnostics.push(...read.diagnostics);
   if (read.diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  const tree = findProfile(read.trees, profile);
+  const found = findProfile(read.trees, profile);
+  // The parent must be a profile or child profile: a hat cannot have hats.
+  const tree = found && !found.isHat ? found : undefined;
   if (!tree) {
     const known = read.trees.map((t) => t.name);
     diagnostics.push({ file: config.policy.file, line: 1, col: 1, severity: 'error', code: 'serve/profile-not-in-policy', message: `the policy defines no profile '${profile}'`, ...(known.length ? { hint: `it defines: ${known.slice(0, 8).join(', ')}` } : {}) });

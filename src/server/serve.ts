@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chooseBackend, createBackend, findLauncher, type ConfinementBackend } from '../confine/index.js';
-import { decodeSource, type Diagnostic } from '../policy/diagnostic.js';
+import { decodeSource, type Diagnostic } from '../policy/index.js';
 import { parseServeConfig, type BackendChoice, type ListenAddress, type ServeConfig } from './config.js';
 import { hostConfigEnvironment } from './config-environment.js';
 import { loadPolicyHats, type PolicyHats } from './policy-hats.js';

@@ -10,7 +10,7 @@ import { constants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeRuntimeNeeds, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from '../confine/index.js';
-import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic.js';
+import { formatDiagnostic, hatLabel, type Diagnostic } from '../policy/index.js';
 import { formatListenAddress, type ListenAddress, type ServeConfig } from './config.js';
 import { closeHandle, type RawHandle } from './handles.js';
 import type { PolicyHats } from './policy-hats.js';
@@ -19,7 +19,7 @@ import { fastcgiConnectPorts, poolAccounts, resolveAccountId } from './confineme
 import { sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
 import { UNTRUSTED_INPUT_HAT } from '../web/index.js';
 import { DEFAULT_PHP_FPM_BINARY, phpFpmRoutes, sitesNeedingPhpFpm, startPhpFpmSites, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
-import type { PhpFpmOptions } from './fastcgi/php-fpm.js';
+import type { PhpFpmOptions } from './fastcgi/index.js';
 
 export interface SupervisorOutput {
   /** Startup and lifecycle messages (stderr). */
@@ -149,7 +149,7 @@ export class Supervisor {
   }
 
   private async prepare(hat: string | null): Promise<PreparedConfinement | undefined> {
-    const label = hat === null ? this.hats.profile : `${this.hats.profile}//${hat}`;
+    const label = hatLabel(this.hats.profile, hat);
     const cached = this.prepared.get(label);
     if (cached) return cached;
     const runtime = nodeRuntimeNeeds();
@@ -331,7 +331,7 @@ export class Supervisor {
   /** Only labels the policy can produce get a pool: a front that misbehaves cannot invent one. */
   private validLabel(label: string, hat: string | null): boolean {
     if (hat === null) return label === this.hats.profile;
-    return label === `${this.hats.profile}//${hat}` && this.hats.hats.includes(hat);
+    return label === hatLabel(this.hats.profile, hat) && this.hats.hats.includes(hat);
   }
 
   private poolFor(label: string, hat: string | null): Promise<Pool | undefined> {

@@ -5,8 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { createHandler } from './handlers/index.js';
-import { installDeferredBodyResponse } from './handlers/node-response.js';
+import { createHandler, installDeferredBodyResponse } from './handlers/index.js';
 import type { Handler, HandlerConfig, HandlerContext } from './handler.js';
 import { adoptHandle, detachSocket } from './handles.js';
 import { hatChooser } from './policy-hats.js';

@@ -3,8 +3,8 @@
 // mod_apparmor directives. Reads the way httpd does (one pass; Include, IfModule, IfDefine, Define and
 // LoadModule act while reading), never throws, and reports problems as Diagnostics with file:line.
 import { posix } from 'node:path';
-import type { Diagnostic, SourceLocation } from '../policy/diagnostic.js';
-import { escapeControlCharacters } from '../policy/syntax/display.js';
+import type { Diagnostic, SourceLocation } from '../policy/index.js';
+import { escapeControlCharacters } from '../policy/index.js';
 import { expandGlob, globComponentToRegExp, hasGlob, type WebFileSystem } from './file-system.js';
 
 export type SectionKind = 'Directory' | 'DirectoryMatch' | 'Files' | 'FilesMatch' | 'Location' | 'LocationMatch';

@@ -2,9 +2,9 @@
 // `apparmor_hat` consequence per pool: each new worker calls aa_change_profile("<current label>//<hat>")
 // once, one-way; a failure makes the worker exit 70 (hats-and-web.md §11). Never throws.
 import { posix } from 'node:path';
-import type { Diagnostic, SourceLocation } from '../policy/diagnostic.js';
-import { escapeControlCharacters } from '../policy/syntax/display.js';
-import { compilePattern, matches } from '../policy/index.js';
+import type { Diagnostic, SourceLocation } from '../policy/index.js';
+import { escapeControlCharacters } from '../policy/index.js';
+import { compilePattern, hatLabel, matches } from '../policy/index.js';
 import { expandGlob, hasGlob, type WebFileSystem } from './file-system.js';
 import type { ProfileMode, ProfileTree } from './hat-resolver.js';
 
@@ -221,9 +221,10 @@ export function fpmPoolTargets(config: FpmConfig, master: (ProfileTree & { reado
       return { pool: pool.name, apparmorHat: null, target: null, kind: 'none', exists: false, outcome: 'unchanged', reason: `no apparmor_hat: workers stay in ${label}` };
     }
     if (master === 'unconfined') {
-      return { pool: pool.name, apparmorHat: hat, target: `unconfined//${hat}`, kind: 'missing', exists: false, outcome: 'exit-70', reason: 'the master is unconfined, so the target unconfined//' + hat + ' cannot exist: every worker logs "failed to change to new confinement" and exits 70' };
+      const target = hatLabel('unconfined', hat);
+      return { pool: pool.name, apparmorHat: hat, target, kind: 'missing', exists: false, outcome: 'exit-70', reason: `the master is unconfined, so the target ${target} cannot exist: every worker logs "failed to change to new confinement" and exits 70` };
     }
-    const target = `${master.name}//${hat}`;
+    const target = hatLabel(master.name, hat);
     const child = master.children.find((c) => c.baseName === hat);
     const mode: ProfileMode = master.mode;
     const rules = master.changeProfileRules;

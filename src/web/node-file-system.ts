@@ -1,6 +1,6 @@
 // The real file system behind WebFileSystem (the CLI's edge).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { decodeSource } from '../policy/diagnostic.js';
+import { decodeSource } from '../policy/index.js';
 import type { WebFileSystem } from './file-system.js';
 
 export function nodeFileSystem(): WebFileSystem {

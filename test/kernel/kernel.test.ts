@@ -12,7 +12,7 @@ import { generatePolicyCorpus, type CorpusProfile } from './policy-corpus.js';
 import { capabilitiesFor, generateProbes, requestsFor, PROBE_ROOT, type ProbeSet } from './probes.js';
 import { checkPolicy } from '../../src/policy/check/index.js';
 import { compilePolicy, decide, type Decision } from '../../src/policy/eval/index.js';
-import { nodeFileReader } from '../../src/policy/resolve/node-file-reader.js';
+import { nodeFileReader } from '../../src/policy-node/index.js';
 import { parseLine, type AuditEvent } from '../../src/logs/index.js';
 import { compiledRoot, repoRoot } from '../support/repo.js';
 import { runCli } from '../support/cli.js';
@@ -259,7 +259,7 @@ describe('real AppArmor kernel', { skip: unavailable ?? false }, () => {
   test("change_hat outcomes match hatter's kernel-like resolver", (t) => {
     if (!vmOrSkip(t)) return;
     const policyFile = join(work, 'changehat.policy');
-    const { trees } = profileTreesFromPolicy(policyFile, { fs: nodeFileSystem(), includeDirs: [] });
+    const { trees } = profileTreesFromPolicy(policyFile, { reader: nodeFileReader(), includeDirs: [] });
     const mismatches: string[] = [];
     let checked = 0;
     for (const s of scenarios) {

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { nodeFileReader } from '../../src/policy-node/index.js';
 import { fpmPoolTargets, memoryFileSystem, nodeFileSystem, profileTreesFromPolicy, readFpmConfig, type ProfileTree } from '../../src/web/index.js';
 
 const files = {
@@ -80,7 +81,7 @@ test("Debian's shipped php-fpm.conf reads without errors, and the php-fpm profil
   assert.deepEqual(r.diagnostics, []);
   assert.ok(r.config.pools.some((p) => p.name === 'www' && p.user === 'www-data'));
   if (!existsSync('/etc/apparmor.d/php-fpm')) return;
-  const policy = profileTreesFromPolicy('/etc/apparmor.d/php-fpm', { fs: nodeFileSystem() });
+  const policy = profileTreesFromPolicy('/etc/apparmor.d/php-fpm', { reader: nodeFileReader() });
   const fpm = policy.trees.find((p) => p.name === 'php-fpm');
   assert.ok(fpm);
   assert.ok(fpm.changeProfileRules.includes('php-fpm//*'));

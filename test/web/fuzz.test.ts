@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { memoryFileReader } from '../../src/policy/index.js';
 import {
   hatVector, mapRequest, memoryFileSystem, normalizeUri, profileTreesFromPolicy, readApacheConfig, readFpmConfig, selectHat,
 } from '../../src/web/index.js';
@@ -40,8 +41,7 @@ test('FPM reader: no throw on arbitrary configurations', () => {
 test('policy tree reader: no throw on arbitrary policies', () => {
   const tokens = fc.constantFrom('profile', 'p', '{', '}', '^hat', 'hat', 'flags=(complain)', '/usr/bin/x', '/a/{b,c}', '@{x}', ',', '#', '#include <a>', 'include "b"', 'include if exists <d>', '"', '\n', 'change_profile -> p//*', '(', ')');
   fc.assert(fc.property(text(tokens), text(tokens), (a, b) => {
-    const fs = memoryFileSystem({ '/p/main': a, '/p/a': b, '/p/b': a, '/p/d/x': b });
-    profileTreesFromPolicy('/p/main', { fs, includeDirs: ['/p'] });
+    profileTreesFromPolicy('/p/main', { reader: memoryFileReader({ '/p/main': a, '/p/a': b, '/p/b': a, '/p/d/x': b }), includeDirs: ['/p'] });
   }), { numRuns: Number(process.env.HATTER_FUZZ_RUNS ?? 400) });
 });
 

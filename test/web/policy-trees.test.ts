@@ -1,7 +1,8 @@
 // Profile trees from policy text: hats from included directories, hats vs child profiles, modes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { memoryFileSystem, profileTreesFromPolicy, scanProfileTrees } from '../../src/web/index.js';
+import { memoryFileReader } from '../../src/policy/index.js';
+import { profileTreesFromPolicy } from '../../src/web/index.js';
 
 const files = {
   '/etc/apparmor.d/usr.sbin.apache2': `profile apache2 /usr/sbin/apache2 flags=(complain) {
@@ -23,9 +24,8 @@ const files = {
   '/etc/apparmor.d/apache2.d/.hidden': '^hidden {\n}\n',
 };
 
-for (const [name, read] of [['resolver', profileTreesFromPolicy], ['fallback scanner', scanProfileTrees]] as const) {
-  test(`${name}: hats from include <apache2.d>, child profiles, modes not inherited by hats`, () => {
-    const r = read('/etc/apparmor.d/usr.sbin.apache2', { fs: memoryFileSystem(files) });
+test('hats from include <apache2.d>, child profiles, modes not inherited by hats', () => {
+    const r = profileTreesFromPolicy('/etc/apparmor.d/usr.sbin.apache2', { reader: memoryFileReader(files) });
     assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error'), []);
     assert.equal(r.trees.length, 1);
     const apache = r.trees[0]!;
@@ -40,11 +40,10 @@ for (const [name, read] of [['resolver', profileTreesFromPolicy], ['fallback sca
       ['apache2//alice.example', 'alice.example', true, 'enforce'],
       ['apache2//bob.example', 'bob.example', true, 'enforce'],
     ]);
-  });
-}
+});
 
 test('an unreadable policy file is one error', () => {
-  const r = profileTreesFromPolicy('/nope', { fs: memoryFileSystem({}) });
+  const r = profileTreesFromPolicy('/nope', { reader: memoryFileReader({}) });
   assert.deepEqual(r.trees, []);
   assert.equal(r.diagnostics[0]!.severity, 'error');
 });

@@ -3,14 +3,14 @@
 // and what the target kernel's feature set cannot enforce.
 import type { Diagnostic, Severity } from '../diagnostic.js';
 import { compilePattern, formatWitness, intersect, isEmpty, isExact, parseAare, type Automaton } from '../aare/index.js';
-import type * as Ast from '../model/types.js';
-import { resolvePolicy, ruleOrigins, profileOrigins, type ResolveOptions, type RuleOrigin } from '../resolve/resolve.js';
-import type { ParsedFile } from '../resolve/parse-cache.js';
-import type { ResolvedFileRule, ResolvedPolicy, ResolvedProfile, ResolvedRule, RuleRef } from '../resolve/types.js';
-import { sameExec } from '../resolve/permissions.js';
+import type * as Ast from '../model/index.js';
+import {
+  escapeProfileName, indexSyntax, resolvePolicy, sameExec, VariableTable, type ParsedFile, type ResolveOptions,
+  type ResolvedFileRule, type ResolvedPolicy, type ResolvedProfile, type ResolvedRule, type RuleRef, type SyntaxIndex,
+} from '../resolve/index.js';
 import { ALL_FEATURES, type FeatureSet } from './features.js';
 import { checkCapabilityNames, checkFlags, checkRlimit, checkRuleFacts, type ConditionFact, type RuleProblem } from './rules.js';
-import { escapeControlCharacters } from '../syntax/display.js';
+import { escapeControlCharacters } from '../syntax/index.js';
 
 export interface CheckOptions extends ResolveOptions {
   /** The kernel feature set to check against; default: the newest policy language. */
@@ -30,18 +30,35 @@ export interface CheckResult {
 const OWNER_CLASSES = new Set(['file', 'link']);
 const PREFIX_RANK: Readonly<Record<string, number>> = { priority: 0, audit: 1, allow: 2, deny: 2, prompt: 2, owner: 3, user: 3, other: 3 };
 
-/** Check one policy file (and its includes) the way `apparmor_parser -QK` would. */
-export function checkPolicy(file: string, options: CheckOptions): CheckResult {
-  const resolved = resolvePolicy(file, options);
-  const checker = new Checker(options.features ?? ALL_FEATURES);
-  if (!resolved.unreadable) {
-    for (const profile of resolved.policy.profiles) checker.checkProfile(profile, true);
+/** What the check pass reads: the resolved policy and the parsed files its origins point into. */
+export interface CheckInput {
+  readonly resolved: ResolvedPolicy;
+  readonly files: ReadonlyMap<string, ParsedFile>;
+}
+
+/**
+ * The check pass over a loaded policy (see loadPolicy): everything apparmor_parser rejects that
+ * resolution let through. Returns only the checker's own diagnostics.
+ *
+ * Given a file name instead, it resolves that file first and returns resolution's and the checker's
+ * diagnostics together, as `hatter check` reports them.
+ */
+export function checkPolicy(input: CheckInput, options?: { readonly features?: FeatureSet }): Diagnostic[];
+export function checkPolicy(file: string, options: CheckOptions): CheckResult;
+export function checkPolicy(input: CheckInput | string, options: { readonly features?: FeatureSet } | CheckOptions = {}): Diagnostic[] | CheckResult {
+  if (typeof input !== 'string') {
+    const checker = new Checker(options.features ?? ALL_FEATURES, input);
+    for (const profile of input.resolved.profiles) checker.checkProfile(profile, true);
+    return checker.diagnostics;
   }
-  const diagnostics = dedupe([...resolved.diagnostics, ...checker.diagnostics]);
+  const resolved = resolvePolicy(input, options as CheckOptions);
+  const own = resolved.unreadable ? [] : checkPolicy({ resolved: resolved.policy, files: resolved.files }, options);
+  const diagnostics = dedupeDiagnostics([...resolved.diagnostics, ...own]);
   return { ok: !diagnostics.some((d) => d.severity === 'error'), diagnostics, policy: resolved.policy, unreadable: resolved.unreadable };
 }
 
-function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
+/** The same finding reached through two paths (an abstraction included twice) is reported once. */
+export function dedupeDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
   const seen = new Set<string>();
   return diagnostics.filter((d) => {
     const key = `${d.file}:${d.line}:${d.col}:${d.code}:${d.message}:${(d.includeChain ?? []).map((c) => `${c.file}:${c.line}`).join('>')}`;
@@ -51,11 +68,46 @@ function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
   });
 }
 
+/** A rule's syntax and file, looked up from its origin, and the variables to expand more of it. */
+interface RuleOrigin {
+  readonly ast: Ast.Rule;
+  readonly file: ParsedFile;
+  readonly expand: (text: string) => string | { readonly code: string; readonly message: string };
+}
+
 class Checker {
   readonly diagnostics: Diagnostic[] = [];
   private readonly automata = new Map<string, Automaton | undefined>();
+  private readonly indexes = new Map<ParsedFile, SyntaxIndex>();
+  private readonly variables: VariableTable;
 
-  constructor(readonly features: FeatureSet) {}
+  constructor(readonly features: FeatureSet, readonly input: CheckInput) {
+    const sets = (input.resolved.variables ?? []).flatMap((v) => (v.kind === 'set' ? [v] : []));
+    this.variables = VariableTable.fromValues(sets);
+  }
+
+  private syntaxOf(file: ParsedFile): SyntaxIndex {
+    let index = this.indexes.get(file);
+    if (!index) { index = indexSyntax(file); this.indexes.set(file, index); }
+    return index;
+  }
+
+  profileOrigin(profile: ResolvedProfile): { ast: Ast.Profile; file: ParsedFile } | undefined {
+    const file = this.input.files.get(profile.source.file);
+    const ast = file && this.syntaxOf(file).profile(profile.source.offset);
+    return file && ast ? { ast, file } : undefined;
+  }
+
+  ruleOrigin(rule: ResolvedRule, profile: ResolvedProfile): RuleOrigin | undefined {
+    const file = this.input.files.get(rule.source.file);
+    const ast = file && this.syntaxOf(file).rule(rule.source.offset);
+    if (!file || !ast) return undefined;
+    const builtins = {
+      profile_name: escapeProfileName(profile.name.replace(/^:[^:]*:/, '')),
+      ...(profile.attachment !== undefined ? { attach_path: profile.attachment, exec_path: profile.attachment } : {}),
+    };
+    return { ast, file, expand: (text) => this.variables.expand(text, builtins) };
+  }
 
   at(ref: RuleRef, file: ParsedFile | undefined, span: { offset: number; length: number } | undefined, severity: Severity, problem: RuleProblem): void {
     let line = ref.line;
@@ -70,12 +122,12 @@ class Checker {
   }
 
   checkProfile(profile: ResolvedProfile, topLevel: boolean): void {
-    const origin = profileOrigins.get(profile);
+    const origin = this.profileOrigin(profile);
     const ast = origin?.ast;
     const report = (span: Ast.Span | undefined, problem: RuleProblem, severity: Severity = 'error') => this.at(profile.source, origin?.file, span, severity, problem);
     if (ast) {
       const expandFlag = (text: string) => {
-        const expanded = profile.rules.length ? ruleOrigins.get(profile.rules[0]!)?.expand(text) : undefined;
+        const expanded = profile.rules.length ? this.ruleOrigin(profile.rules[0]!, profile)?.expand(text) : undefined;
         return typeof expanded === 'string' ? expanded : text.replace(/^@\{[^}]*\}/, '');
       };
       for (const problem of checkFlags(profile.flags, profile.kind === 'hat', expandFlag)) {
@@ -96,7 +148,7 @@ class Checker {
       if (ast.form === 'path' && topLevel) this.checkPathName(profile, ast, report);
       if (ast.form === 'profile' || ast.form === 'hat') this.checkNamespace(profile.localName, ast, report);
     }
-    for (const rule of profile.rules) this.checkRule(rule);
+    for (const rule of profile.rules) this.checkRule(rule, profile);
     this.checkExecConflicts(profile);
     this.checkChangeProfileConflicts(profile);
     for (const child of profile.children) this.checkProfile(child, false);
@@ -119,8 +171,8 @@ class Checker {
     if (!rest) report(ast.name?.span ?? ast.span, { code: 'check/bad-namespace', message: `'${name}' names a namespace but no profile in it` });
   }
 
-  checkRule(rule: ResolvedRule): void {
-    const origin = ruleOrigins.get(rule);
+  checkRule(rule: ResolvedRule, profile: ResolvedProfile): void {
+    const origin = this.ruleOrigin(rule, profile);
     if (!origin) return;
     const { ast, file } = origin;
     if ('fromAlias' in rule && rule.fromAlias) return;
@@ -295,7 +347,7 @@ class Checker {
       const other = seen.get(key);
       if (!other) { seen.set(key, rule); continue; }
       if ((other.safety ?? 'safe') !== (rule.safety ?? 'safe')) {
-        this.at(rule.source, ruleOrigins.get(rule)?.file, undefined, 'error', {
+        this.at(rule.source, undefined, undefined, 'error', {
           code: 'check/conflicting-change-profile',
           message: `change_profile ${rule.execCondition} -> ${rule.target} is both ${other.safety ?? 'safe (the default)'} (line ${other.source.line}) and ${rule.safety ?? 'safe (the default)'}`,
         });
@@ -350,9 +402,8 @@ class Checker {
   }
 
   conflict(a: ResolvedFileRule, b: ResolvedFileRule, example: string): void {
-    const origin = ruleOrigins.get(b);
     const mode = (r: ResolvedFileRule) => `${r.exec!.text}${r.execTarget ? ` -> ${r.execTarget}` : ''}`;
-    this.at(b.source, origin?.file, undefined, 'error', {
+    this.at(b.source, undefined, undefined, 'error', {
       code: 'check/conflicting-exec-modes',
       message: `profile has merged rule with conflicting x modifiers: '${b.pattern} ${mode(b)}' and '${a.pattern} ${mode(a)}' (line ${a.source.line}${a.source.file !== b.source.file ? ` of ${a.source.file}` : ''}) both match '${example}'`,
       hint: 'give both rules the same exec mode, make one exact, or separate them with priority=',

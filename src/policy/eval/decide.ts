@@ -3,7 +3,7 @@
 // those with the highest key (4 × priority + offset; deny 3, exact allow of an exec bit 2, allow 1,
 // prompt 0) count; deny denies, allows union, prompt asks. Then the profile mode decides unmatched bits.
 import { canonicalizePath, compilePattern, compileRuleSet, lookup, matches } from '../aare/index.js';
-import { CAPABILITIES } from '../check/tables.js';
+import { CAPABILITIES } from '../vocabulary.js';
 import type { ExecMode, RuleRef } from '../resolve/index.js';
 import {
   CLASS_ACCESS, FILE_BITS, normalizeAccess, patternMatches, PatternCache,

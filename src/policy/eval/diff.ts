@@ -5,7 +5,7 @@
 // differently compare equal when those labels agree everywhere. Other classes are compared on a
 // request universe built from the values both policies mention (plus one value neither mentions).
 import { WITNESS_BYTE_ORDER, isEmpty, type Automaton } from '../aare/index.js';
-import { CAPABILITIES } from '../check/tables.js';
+import { CAPABILITIES } from '../vocabulary.js';
 import {
   CLASS_ACCESS, FILE_BITS, PatternCache, sameFileGroups, type CompiledPolicy, type CompiledProfile, type FileEntry, type MediatedClass,
 } from './compile.js';

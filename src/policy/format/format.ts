@@ -2,11 +2,8 @@
 // statement they precede, same-line comments stay on their line), keeps at most one blank line
 // between statements, and prints any statement that holds a syntax error exactly as written.
 import type { Diagnostic } from '../diagnostic.js';
-import { buildPolicyModel } from '../model/build.js';
-import { canonicalPolicyText } from '../model/normalize.js';
-import { parsePolicy, type ParseResult } from '../syntax/parser.js';
-import { SyntaxNode, SyntaxToken } from '../syntax/tree.js';
-import { isPermissionWord } from '../syntax/lexer.js';
+import { buildPolicyModel, canonicalPolicyText } from '../model/index.js';
+import { isPermissionWord, parsePolicy, SyntaxNode, SyntaxToken, type ParseResult } from '../syntax/index.js';
 import { concat, hardline, indent, join, lineSuffix, printDoc, verbatim, type Doc } from './doc.js';
 
 export interface FormatResult {

@@ -1,9 +1,6 @@
 // CST → typed AST. Pure and total: any tree parsePolicy returns (valid or not) gives a Policy.
 import type { Diagnostic } from '../diagnostic.js';
-import type { NodeKind } from '../syntax/kinds.js';
-import { parsePolicy, type ParseResult } from '../syntax/parser.js';
-import { printTree, SyntaxNode, SyntaxToken, type GreenNode } from '../syntax/tree.js';
-import { isPermissionWord } from '../syntax/lexer.js';
+import { isPermissionWord, parsePolicy, printTree, SyntaxNode, SyntaxToken, type GreenNode, type NodeKind, type ParseResult } from '../syntax/index.js';
 import type {
   AssignmentOperator, CompareOperator, Condition, ConditionalBranch, Expression, IncludeForm, Operand, Policy, Profile, Rule, RulePrefix,
   Span, Statement, Word,

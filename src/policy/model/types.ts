@@ -2,7 +2,7 @@
 // or resolved: variables, aliases and includes stay as written (raw text) for policy/resolve. Every
 // node keeps its source span and the CST node it came from (`syntax`, non-enumerable so JSON output
 // and deep equality ignore it).
-import type { SyntaxNode } from '../syntax/tree.js';
+import type { SyntaxNode } from '../syntax/index.js';
 
 /** Where a node sits in its file. Offsets and lengths count UTF-16 code units of the decoded text. */
 export interface Span {

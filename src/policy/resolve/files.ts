@@ -1,5 +1,5 @@
 // The resolver's only window on the file system, so resolution stays pure and testable in memory.
-import { posix } from 'node:path';
+import * as posix from './paths.js';
 
 export type FileKind = 'file' | 'directory';
 

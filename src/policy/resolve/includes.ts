@@ -1,7 +1,7 @@
 // Where an `include` points (policy-language.md §2.2): magic `<x>` searches the include path,
 // quoted and bare forms are absolute or relative to the working directory; directories expand to
 // their regular files in alphasort order minus the skip list.
-import { posix } from 'node:path';
+import * as posix from './paths.js';
 import type { FileReader } from './files.js';
 
 export type IncludeForm = 'magic' | 'quoted' | 'bare';
@@ -28,11 +28,14 @@ export function skippedEntry(name: string): 'silent' | 'noted' | false {
   return false;
 }
 
+const ENCODER = new TextEncoder();
+
 /** Byte-order comparison, as alphasort does in the C locale. */
 export function alphasortCompare(a: string, b: string): number {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return Buffer.compare(x, y);
+  const x = ENCODER.encode(a);
+  const y = ENCODER.encode(b);
+  for (let i = 0; i < x.length && i < y.length; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
 }
 
 /** Find the files an include names. */

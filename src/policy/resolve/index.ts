@@ -14,3 +14,5 @@ export { lookupInclude, skippedEntry, alphasortCompare, type IncludeLookup } fro
 export { VariableTable, escapeProfileName, splitReferences, BUILTIN_VARIABLES, type BuiltinValues } from './variables.js';
 export { evaluateCondition, parseInteger, type ConditionExpression, type ComparisonOperator } from './conditions.js';
 export { createParseCache, parseBytes, parseText, type ParseCache, type ParsedFile } from './parse-cache.js';
+export { indexSyntax, type SyntaxIndex } from './syntax-index.js';
+export type { ResolvedVariable } from './types.js';

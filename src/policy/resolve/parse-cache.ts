@@ -2,7 +2,7 @@
 import { LineIndex, decodeSource, type Diagnostic } from '../diagnostic.js';
 import { parsePolicy } from '../syntax/index.js';
 import { buildPolicyModel } from '../model/index.js';
-import type { Policy } from '../model/types.js';
+import type { Policy } from '../model/index.js';
 
 export interface ParsedFile {
   readonly path: string;

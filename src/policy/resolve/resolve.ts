@@ -2,18 +2,19 @@
 // lists. Walks statements in source order as apparmor_parser does: includes are inlined where they
 // stand, variables and booleans are recorded as they appear, conditionals are decided when reached,
 // and rule text is expanded at the end with the final variable values.
-import { posix } from 'node:path';
+import * as posix from './paths.js';
 import type { Diagnostic, Severity, SourceLocation } from '../diagnostic.js';
-import type * as Ast from '../model/types.js';
+import type * as Ast from '../model/index.js';
 import { evaluateCondition, type ConditionExpression } from './conditions.js';
 import type { FileReader } from './files.js';
 import { lookupInclude } from './includes.js';
 import { parseBytes, type ParseCache, type ParsedFile } from './parse-cache.js';
 import { parseFileMode } from './permissions.js';
-import { escapeControlCharacters } from '../syntax/display.js';
+import { escapeControlCharacters } from '../syntax/index.js';
 import { filterSlashes } from './slashes.js';
+import { hatLabel } from '../label/index.js';
 import type {
-  OwnerScope, ProfileKind, ResolvedPolicy, ResolvedProfile, ResolvedRule, ResolvedRulePrefix, RuleDecision, RuleRef,
+  OwnerScope, ProfileKind, ResolvedPolicy, ResolvedProfile, ResolvedRule, ResolvedRulePrefix, ResolvedVariable, RuleDecision, RuleRef,
 } from './types.js';
 import { VariableTable, escapeProfileName, type BuiltinValues, type VariableProblem } from './variables.js';
 
@@ -34,25 +35,12 @@ export interface ResolveResult {
   readonly diagnostics: readonly Diagnostic[];
   /** True when the input file itself could not be read. */
   readonly unreadable: boolean;
+  /**
+   * Every file read, parsed, by the name its rules' `source.file` gives: a rule's or profile's syntax
+   * is the statement at `source.offset` in `files.get(source.file)` (see syntaxAt).
+   */
+  readonly files: ReadonlyMap<string, ParsedFile>;
 }
-
-/** Everything the checker needs to look back at a resolved rule's source (not part of the public types). */
-export interface RuleOrigin {
-  readonly ast: Ast.Rule;
-  readonly file: ParsedFile;
-  readonly profile: ResolvedProfile;
-  /** The variables in force, to expand more of the rule when checking. */
-  readonly expand: (text: string) => string | VariableProblem;
-}
-
-export interface ProfileOrigin {
-  readonly ast: Ast.Profile;
-  readonly file: ParsedFile;
-}
-
-/** Side tables from resolved objects back to their AST, for policy/check. */
-export const ruleOrigins = new WeakMap<object, RuleOrigin>();
-export const profileOrigins = new WeakMap<object, ProfileOrigin>();
 
 const DEFAULT_INCLUDE_PATHS = ['/etc/apparmor.d'];
 const MAX_INCLUDE_DEPTH = 64;
@@ -94,6 +82,7 @@ class Resolver {
   /** `hat parent//name {` and `profile parent//name {` at top level, attached after the walk. */
   readonly attachLater: PendingProfile[] = [];
   readonly files: string[] = [];
+  readonly parsed = new Map<string, ParsedFile>();
   readonly reportedFiles = new Set<string>();
   /** Files already reported for rules outside a profile (one diagnostic per file is enough). */
   readonly outsideReported = new Set<string>();
@@ -125,6 +114,7 @@ class Resolver {
     }
     if (!this.reportedFiles.has(path)) {
       this.reportedFiles.add(path);
+      this.parsed.set(parsed.display, parsed);
       this.files.push(display);
       this.diagnostics.push(...parsed.diagnostics.map((d) => ({ ...d, file: display, ...(chain.length ? { includeChain: chain } : {}) })));
     }
@@ -172,7 +162,7 @@ class Resolver {
           this.report(context, statement.span, 'error', 'resolve/preamble-in-profile', `variable @{${statement.name}} can be assigned only at file level, not inside a profile`);
           return;
         }
-        const problem = this.variables.assign(statement.name, statement.operator, statement.values.map((v) => v.value), statement.span);
+        const problem = this.variables.assign(statement.name, statement.operator, statement.values.map((v) => v.value), ruleRef(context, statement.span));
         if (problem) this.reportProblem(context, statement.span, problem);
         return;
       }
@@ -183,7 +173,7 @@ class Resolver {
         }
         const value = this.evaluate(statement.expression, context);
         if (value === undefined) return;
-        const problem = this.variables.assignBoolean(statement.name, statement.operator, value, statement.span);
+        const problem = this.variables.assignBoolean(statement.name, statement.operator, value, ruleRef(context, statement.span));
         if (problem) this.reportProblem(context, statement.span, problem);
         return;
       }
@@ -352,7 +342,11 @@ class Resolver {
     });
     const profiles = topLevel.map((p) => this.buildProfile(p, undefined));
     this.checkDuplicateNames(profiles, topLevel);
-    return { profiles, files: this.files, ...(this.abi ? { abi: this.abi } : {}) };
+    const variables: ResolvedVariable[] = [
+      ...this.variables.setEntries().map((v) => ({ kind: 'set' as const, name: v.name, values: v.values, source: v.origin as RuleRef })),
+      ...this.variables.booleanEntries().map((b) => ({ kind: 'boolean' as const, name: b.name, value: b.value, source: b.origin as RuleRef })),
+    ];
+    return { profiles, files: this.files, ...(this.abi ? { abi: this.abi } : {}), variables };
   }
 
   checkDuplicateNames(profiles: readonly ResolvedProfile[], pending: readonly PendingProfile[]): void {
@@ -383,7 +377,7 @@ class Resolver {
     if (parent && parentWritten !== undefined && written.startsWith(`${parentWritten}//`)) {
       localName = localName.slice(localName.lastIndexOf('//') + 2);
     }
-    const name = parent ? `${parent.name}//${localName}` : fullTopName(pending, localName);
+    const name = parent ? hatLabel(parent.name, localName) : fullTopName(pending, localName);
     const builtins: BuiltinValues = { profile_name: escapeProfileName(name.replace(/^:[^:]*:/, '')) };
     let attachment: string | undefined;
     if (ast.attachment) {
@@ -411,14 +405,7 @@ class Resolver {
       name, localName, kind: pending.kind, ...(attachment !== undefined ? { attachment } : {}), xattrs, flags, mode, rules, children,
       source: ruleRef(context, ast.span),
     };
-    profileOrigins.set(profile, { ast, file: context.file });
-    const expand = (text: string) => this.variables.expand(text, withAttach);
-    for (const item of pending.items) {
-      for (const rule of this.buildRules(item, withAttach)) {
-        rules.push(rule);
-        ruleOrigins.set(rule, { ast: item.ast, file: item.context.file, profile, expand });
-      }
-    }
+    for (const item of pending.items) rules.push(...this.buildRules(item, withAttach));
     for (const child of pending.children) children.push(this.buildProfile(child, profile));
     this.checkDuplicateNames(children, pending.children);
     return profile;
@@ -610,11 +597,11 @@ export function resolvePolicy(file: string, options: ResolveOptions): ResolveRes
   const parsed = resolver.load(path, file, options.bytes);
   if (!parsed) {
     const diagnostic: Diagnostic = { file, line: 1, col: 1, severity: 'error', code: 'resolve/unreadable-input', message: `cannot read '${file}'` };
-    return { policy: { profiles: [], files: [] }, diagnostics: [diagnostic], unreadable: true };
+    return { policy: { profiles: [], files: [], variables: [] }, diagnostics: [diagnostic], unreadable: true, files: new Map() };
   }
   const context: FileContext = { file: parsed, chain: [], stack: [path] };
   const scope: Scope = { type: 'file', included: new Set([path]) };
   resolver.walk(parsed.policy.items, context, scope, []);
   const policy = resolver.finish();
-  return { policy, diagnostics: resolver.diagnostics, unreadable: false };
+  return { policy, diagnostics: resolver.diagnostics, unreadable: false, files: resolver.parsed };
 }

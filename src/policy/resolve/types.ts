@@ -124,6 +124,11 @@ export interface ResolvedProfile {
   readonly source: RuleRef;
 }
 
+/** A variable as the policy left it: `@{NAME}` sets (values unexpanded, as apparmor_parser keeps them) and `$NAME` booleans. */
+export type ResolvedVariable =
+  | { readonly kind: 'set'; readonly name: string; readonly values: readonly string[]; readonly source: RuleRef }
+  | { readonly kind: 'boolean'; readonly name: string; readonly value: boolean; readonly source: RuleRef };
+
 export interface ResolvedPolicy {
   /** Top-level profiles (children nested inside). */
   readonly profiles: readonly ResolvedProfile[];
@@ -131,4 +136,6 @@ export interface ResolvedPolicy {
   readonly files: readonly string[];
   /** The feature ABI the policy asked for with `abi`, if any. */
   readonly abi?: string;
+  /** Variables and booleans in force at the end of the walk (rules were expanded with these). */
+  readonly variables?: readonly ResolvedVariable[];
 }

@@ -105,6 +105,23 @@ export class VariableTable {
     return [...this.sets.keys()];
   }
 
+  /** The set variables as assigned (values unexpanded), in definition order, with their origins. */
+  setEntries(): { readonly name: string; readonly values: readonly string[]; readonly origin: Origin }[] {
+    return [...this.sets].map(([name, v]) => ({ name, values: [...v.values], origin: v.origin }));
+  }
+
+  /** The booleans' final values, in definition order, with their origins. */
+  booleanEntries(): { readonly name: string; readonly value: boolean; readonly origin: Origin }[] {
+    return [...this.booleans].map(([name, b]) => ({ name, value: b.value, origin: b.origin }));
+  }
+
+  /** A table holding these final values, to expand more text the way the resolver did. */
+  static fromValues(sets: readonly { readonly name: string; readonly values: readonly string[] }[]): VariableTable {
+    const table = new VariableTable();
+    for (const { name, values } of sets) table.sets.set(name, { values: [...values], operator: ':=', origin: undefined });
+    return table;
+  }
+
   /**
    * The fully expanded value set of `@{name}` (duplicates removed, assignment order kept), or a
    * problem for an undefined or self-referencing variable.

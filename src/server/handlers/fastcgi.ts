@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Handler, HandlerContext } from '../handler.js';
-import { FastCgiClient, FastCgiError, parseFastCgiAddress } from '../fastcgi/client.js';
+import { FastCgiClient, FastCgiError, parseFastCgiAddress } from '../fastcgi/index.js';
 import { cgiEnvironment, type CgiScript } from './cgi-environment.js';
 import { CgiResponseError, readCgiHead, relayCgiResponse } from './cgi-response.js';
 import { failInternally, logHandlerError, sendStatus } from './respond.js';

@@ -10,6 +10,7 @@ export { FastCgiHandler, DEFAULT_FASTCGI_TIMEOUT_MS, type FastCgiHandlerOptions 
 export { NodeHandler, fetchHandlerOf, toWebRequest, sendWebResponse, type FetchHandler, type NodeHandlerOptions } from './node.js';
 export { StaticHandler, type StaticHandlerOptions } from './static.js';
 export { contentTypeFor } from './mime.js';
+export { installDeferredBodyResponse } from './node-response.js';
 export { cgiEnvironment, type CgiRequest, type CgiScript } from './cgi-environment.js';
 export { parseCgiHead, CgiHeadReader, CgiResponseError, type CgiResponseHead } from './cgi-response.js';
 export { evaluatePreconditions, parseRange, validatorsFor, type ByteRange, type RangeRequest } from './conditional.js';

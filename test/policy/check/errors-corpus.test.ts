@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { checkPolicy } from '../../../src/policy/check/index.js';
-import { nodeFileReader } from '../../../src/policy/resolve/node-file-reader.js';
+import { nodeFileReader } from '../../../src/policy-node/index.js';
 import { corpus } from '../../support/corpora.js';
 
 const parserTests = corpus('parser-tests');

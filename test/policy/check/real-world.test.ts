@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkPolicy, createParseCache } from '../../../src/policy/check/index.js';
 import { formatDiagnostic } from '../../../src/policy/diagnostic.js';
-import { nodeFileReader } from '../../../src/policy/resolve/node-file-reader.js';
+import { nodeFileReader } from '../../../src/policy-node/index.js';
 import { apparmorParser, corpus, debianProfileDirs } from '../../support/corpora.js';
 
 const oracle = apparmorParser();

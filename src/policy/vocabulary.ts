@@ -1,5 +1,6 @@
-// The words apparmor_parser knows, per rule class. Plain data; the checker looks names up here so a
-// misspelt capability, signal or option becomes a diagnostic with a "did you mean" hint.
+// The words the AppArmor policy language knows, per rule class: capability names, network families and
+// types, signals, flags, rlimits. Plain data shared by check ("did you mean" hints), eval (capability bits)
+// and anything else that needs the vocabulary, so no layer borrows it from another.
 
 /** capabilities(7) names, lowercase without `CAP_`, in kernel bit order. */
 export const CAPABILITIES: readonly string[] = [

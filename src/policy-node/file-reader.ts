@@ -1,8 +1,8 @@
-// The policy toolkit reads files through a FileReader (so the core stays pure and tests can give it a
-// virtual tree); this is the one that reads the real file system, for the CLI, the confinement backends,
-// benchmarks and tests. It is the shell's: the resolver itself never imports it.
+// The FileReader that reads the real file system, for the CLI, the server, the confinement backends,
+// benchmarks and tests. It lives outside src/policy so the policy core imports no node: module; it
+// depends only on policy's FileReader interface.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import type { FileReader } from './files.js';
+import type { FileReader } from '../policy/index.js';
 
 /** Reads the real file system, following symlinks. */
 export function nodeFileReader(): FileReader {
