@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostFromServerName, nodeFileSystem, readApacheConfig, type ApacheConfig, type ApacheServer } from '../web/index.js';
-import type { Diagnostic } from '../policy/diagnostic.js';
+import type { Diagnostic } from '../policy/index.js';
 import { DEFAULT_ADMIN, DEFAULT_FRONT, DEFAULT_LISTEN, DEFAULT_POOL, type ServeConfig, type SiteConfig } from './config.js';
 
 export const APACHE_POLICY = '/etc/apparmor.d/usr.sbin.apache2';

@@ -3,7 +3,7 @@
 // the configuration file's directory.
 import { isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
-import type { Diagnostic } from '../policy/diagnostic.js';
+import type { Diagnostic } from '../policy/index.js';
 import type { ApacheServer } from '../web/index.js';
 import { HANDLER_TYPES, type HandlerConfig } from './handler.js';
 

@@ -5,7 +5,7 @@ import {
   compileRegex, hatSectionOf, hatVector, locationTest, normalizeHost, sectionsForUri, normalizeUri, VhostNameChain,
   type ApacheConfig, type ApacheSection, type ApacheServer,
 } from '../web/index.js';
-import type { SourceLocation } from '../policy/diagnostic.js';
+import type { SourceLocation } from '../policy/index.js';
 import type { HandlerConfig } from './handler.js';
 import type { LocationConfig, ServeConfig, SiteConfig } from './config.js';
 
