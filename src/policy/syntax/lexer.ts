@@ -68,9 +68,10 @@ function isModeStop(c: number, mode: LexMode): boolean {
 function commaJoins(next: number, mode: LexMode, braceDepth: number): boolean {
   if (mode === 'list') return false;
   if (mode === 'listvalue') {
-    // Outside an alternation a comma separates list items; inside, `{a,,b}` and `{a,}` are alternatives.
+    // Outside an alternation a comma separates list items; inside it joins as in `full` mode
+    // (`{a,}` and `{,a}` are alternations, `{a,,b}` is not, as everywhere else).
     if (braceDepth === 0 || Number.isNaN(next)) return false;
-    return next === COMMA || (!isBaseStop(next) && !isModeStop(next, mode));
+    return !isBaseStop(next) && !isModeStop(next, mode);
   }
   if (Number.isNaN(next) || isBaseStop(next)) return false;
   return !isModeStop(next, mode);

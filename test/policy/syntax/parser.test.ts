@@ -202,7 +202,7 @@ test('a condition value may begin with an alternation, in a rule and inside ( â€
     '  ptrace peer={foo,bar},',
     '  dbus send peer=(name={,vs}code label={foo,bar}),',
     '  unix peer=(label=x{a,{b,c}}y addr=@foo),',
-    '  dbus peer=(name=org.{a,,b}.x),',
+    '  dbus peer=(name=org.{a,}.x),',
     '  dbus receive peer=(),',
   ].join('\n'));
   const result = parsePolicy(text, 't');
@@ -218,7 +218,7 @@ test('a condition value may begin with an alternation, in a rule and inside ( â€
     'peer={,vs}code', 'peer={foo,bar}',
     'peer=(name={,vs}code label={foo,bar})', 'name={,vs}code', 'label={foo,bar}',
     'peer=(label=x{a,{b,c}}y addr=@foo)', 'label=x{a,{b,c}}y', 'addr=@foo',
-    'peer=(name=org.{a,,b}.x)', 'name=org.{a,,b}.x', 'peer=()',
+    'peer=(name=org.{a,}.x)', 'name=org.{a,}.x', 'peer=()',
   ]);
   // Outside an alternation a comma still separates list items, and a lone '{' is still a brace.
   assert.deepEqual(errorCodes(wrap('  dbus peer=(name=a,label=b),')), []);
