@@ -122,8 +122,13 @@ const PROTOCOLS: ReadonlyMap<number, string> = new Map([
 
 /** The name of a logged protocol= value: a bare number is named as libapparmor does (`unknown(99)` when it has no name); a quoted value is kept. */
 export function protocolName(value: string, quoted = false): string {
-  if (quoted || !/^\d{1,15}$/.test(value)) return value;
-  const number = Number(value);
+  if (quoted || value.length === 0 || value.length > 15) return value;
+  let number = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) return value;
+    number = number * 10 + c - 48;
+  }
   return PROTOCOLS.get(number) ?? `unknown(${number})`;
 }
 
