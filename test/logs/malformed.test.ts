@@ -170,3 +170,26 @@ test('generated garbage: the same verdict and fields as python3-libapparmor', { 
   assert.ok(invalid > 100 && invalid < lines.length - 100, `the generator should produce both outcomes (${invalid} invalid of ${lines.length})`);
   assert.deepEqual(differences.slice(0, 10), []);
 });
+
+test('property: one malformed field in a kernel record always makes it malformed; a well-formed extra field never does', () => {
+  const malformed = fc.oneof(
+    fc.stringMatching(/^[a-z][a-z0-9]{0,6}$/).filter((w) => !w.includes('=')),
+    fc.constantFrom('===', '=x', 'pid=', 'requested_mask=', 'pid=abc', 'pid=-3', 'lport=9z', 'protocol=tcp', 'fsuid=x', 'error=e'),
+  );
+  const wellFormed = fc.oneof(
+    fc.tuple(fc.stringMatching(/^[a-z][a-z_]{2,8}$/), fc.stringMatching(/^[ -~]{0,12}$/).filter((v) => !v.includes('"')))
+      .filter(([key]) => !['apparmor', 'operation', 'profile', 'label', 'name', 'type', 'msg'].includes(key))
+      .map(([key, value]) => `zz${key}="${value}"`),
+    fc.nat(1000).map((n) => `protocol=${n}`),
+    fc.constantFrom('error=-13', 'fsuid=-1', 'pid="12"', 'addr=none', 'signal=hup'),
+  );
+  fc.assert(fc.property(fc.nat(FIELDS.length), malformed, wellFormed, (at, bad, good) => {
+    const withBad = [...FIELDS];
+    withBad.splice(1 + (at % FIELDS.length), 0, bad);
+    assert.equal(reason(parseLine(HEADER + withBad.join(' '))), 'malformed-field', withBad.join(' '));
+    assert.equal(view(HEADER + withBad.join(' '))['Event type'], 'AA_RECORD_INVALID');
+    const withGood = [...FIELDS];
+    withGood.splice(1 + (at % FIELDS.length), 0, good);
+    assert.equal(reason(parseLine(HEADER + withGood.join(' '))), 'event', withGood.join(' '));
+  }), { numRuns: 2000 });
+});
