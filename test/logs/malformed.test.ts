@@ -2,9 +2,9 @@
 // does. Fixed examples always run; generated lines are compared with python3-libapparmor when installed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { formatAalogparse, parseLine, type AuditEvent, type ParsedRecord } from '../../src/logs/index.js';
+import { parseWithLibAppArmor } from '../support/libapparmor.js';
 
 const HEADER = 'type=AVC msg=audit(1763776800.123:45): ';
 const FIELDS = [
@@ -108,27 +108,13 @@ test('unix addr=none: an event without an address in hatter, an invalid record i
 
 // ---- against the reference ---------------------------------------------------------------------
 
-const SCRIPT = `
-import sys, json
-import LibAppArmor as L
-names = {L.AA_RECORD_INVALID: 'INVALID', L.AA_RECORD_ERROR: 'ERROR', L.AA_RECORD_AUDIT: 'AUDIT', L.AA_RECORD_ALLOWED: 'ALLOWED',
-         L.AA_RECORD_DENIED: 'DENIED', L.AA_RECORD_HINT: 'HINT', L.AA_RECORD_STATUS: 'STATUS'}
-out = []
-for line in json.load(sys.stdin):
-    r = L.parse_record(line)
-    out.append({'Event type': 'AA_RECORD_' + names.get(r.event, str(r.event)), 'Operation': r.operation, 'Mask': r.requested_mask,
-                'Denied Mask': r.denied_mask, 'Profile': r.profile, 'Name': r.name, 'Command': r.comm, 'Info': r.info,
-                'PID': r.pid or None, 'ErrorCode': r.error_code or None, 'Protocol': r.net_protocol, 'Signal': r.signal})
-    L.free_record(r)
-print(json.dumps(out))
-`;
-
 type ReferenceFields = Record<string, string | number | null>;
 
+/** The reference's record, under the labels of the aalogparse view. */
 function reference(lines: string[]): ReferenceFields[] | string {
-  const result = spawnSync('/usr/bin/python3', ['-c', SCRIPT], { input: JSON.stringify(lines), encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (result.error || result.status !== 0) return `skipped: python3-libapparmor not usable (apt-get install python3-libapparmor): ${(result.stderr || String(result.error)).trim().split('\n').pop()}`;
-  return JSON.parse(result.stdout) as ReferenceFields[];
+  return parseWithLibAppArmor<ReferenceFields>(lines, `{'Event type': 'AA_RECORD_' + event, 'Operation': r.operation, 'Mask': r.requested_mask,
+      'Denied Mask': r.denied_mask, 'Profile': r.profile, 'Name': r.name, 'Command': r.comm, 'Info': r.info,
+      'PID': r.pid or None, 'ErrorCode': r.error_code or None, 'Protocol': r.net_protocol, 'Signal': r.signal}`);
 }
 
 const probe = reference([`${HEADER}apparmor="DENIED" operation="open" profile="p" name="/x"`]);
