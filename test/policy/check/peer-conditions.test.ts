@@ -3,7 +3,8 @@
 // compared with it on the 3.x-syntax cases.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +65,32 @@ test('the same verdicts as apparmor_parser on the 3.x cases', { skip: oracle.ski
       const status = spawnSync(oracle.path!, ['-QK', file], { stdio: 'ignore' }).status;
       if ((status === 0) !== c.accepted) differences.push(`${c.rule}: apparmor_parser ${status === 0 ? 'accepts' : 'rejects'}`);
     }
+    assert.deepEqual(differences, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('generated peer conditions: the same verdict as apparmor_parser', { skip: oracle.skip }, async () => {
+  const rule = fc.tuple(
+    fc.constantFrom('dbus', 'dbus send', 'dbus receive bus=session', 'dbus bind', 'unix', 'unix (send receive)', 'unix bind', 'signal', 'signal send set=(hup)', 'ptrace', 'ptrace read', 'network'),
+    fc.array(fc.constantFrom('peer=()', 'peer=( )', 'peer=(name=org.a)', 'peer=(label=p)', 'peer=(addr=@a)', 'peer=p', 'peer={a,b}x', 'peer={,vs}code', 'member={A,B}', 'path=/x'), { maxLength: 2 }),
+  ).map(([head, conditions]) => `${[head, ...conditions].join(' ')},`);
+  const cases = [...new Set(fc.sample(rule, { numRuns: 80, seed: 20261207 }))];
+  const dir = mkdtempSync(join(tmpdir(), 'hatter-peer-gen-'));
+  try {
+    const verdicts = await Promise.all(cases.map((text, i) => {
+      const file = join(dir, `case${i}`);
+      writeFileSync(file, wrap(text));
+      return new Promise<boolean>((resolve) => {
+        const child = spawn(oracle.path!, ['-QK', file], { stdio: 'ignore' });
+        child.on('close', (status) => resolve(status === 0));
+        child.on('error', () => resolve(false));
+      });
+    }));
+    const differences = cases.filter((text, i) => hatterAccepts(text) !== verdicts[i]).map((text, i) => `${text}: apparmor_parser ${verdicts[cases.indexOf(text)] ? 'accepts' : 'rejects'}`);
+    const accepted = verdicts.filter(Boolean).length;
+    assert.ok(accepted > 5 && accepted < cases.length - 5, `the generator should produce both outcomes (${accepted} of ${cases.length} accepted)`);
     assert.deepEqual(differences, []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
