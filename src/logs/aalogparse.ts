@@ -18,9 +18,16 @@ const RECORD_NAMES: Record<EventType, string> = {
 
 /** Format one input (a whole `.in` file: one record, possibly over several physical lines). */
 export function formatAalogparse(input: string, fileName: string): string {
-  const r = scanRecord(input);
+  let r = scanRecord(input);
+  // libapparmor stops at a malformed field, or at a bare addr=none (its grammar has no rule for it),
+  // and reports the record invalid with what it had read before.
+  const stop = r.malformedAt >= 0 && (r.addrNoneAt < 0 || r.malformedAt < r.addrNoneAt) ? r.malformedAt : r.addrNoneAt;
+  const invalid = stop >= 0;
+  const rest = r.malformedWord && stop === r.malformedAt && startsUnknownMessage(input, stop) ? restOfLine(input, stop) : undefined;
+  if (invalid) r = scanRecord(input, undefined, 0, stop);
+  if (rest !== undefined) r.info = rest;
   const out: string[] = ['START', `File: ${fileName}`];
-  const type = r.unknownPrefix || r.text !== undefined || r.problem !== undefined ? undefined : eventTypeOf(r);
+  const type = invalid || r.unknownPrefix || r.text !== undefined || r.problem !== undefined ? undefined : eventTypeOf(r);
   out.push(`Event type: ${type ? RECORD_NAMES[type] : 'AA_RECORD_INVALID'}`);
   if (r.unknownPrefix || (r.recordType === undefined && r.auditId === undefined && !r.hasFields)) {
     return `${out.join('\n')}\n`;
@@ -65,7 +72,7 @@ export function formatAalogparse(input: string, fileName: string): string {
   s('Peer Addr', r.peerAddr);
   s('Network family', r.family);
   s('Socket type', r.sockType);
-  s('Protocol', r.protocol === undefined ? undefined : protocolName(r.protocol));
+  s('Protocol', r.protocol === undefined ? undefined : protocolName(r.protocol, r.protocolQuoted));
   s('Local addr', r.localAddr);
   s('Foreign addr', r.foreignAddr);
   n('Local port', r.localPort);
@@ -88,4 +95,28 @@ function pushEpoch(out: string[], r: RawRecord): void {
   if (r.auditId === undefined) return;
   out.push(`Epoch: ${r.epoch}`);
   out.push(`Audit subid: ${r.serial}`);
+}
+
+/**
+ * Keys and words the reference's scanner knows. Where a stray word starts with none of them (and with
+ * a letter), the reference reads the rest of the line as one unknown message and keeps it as Info.
+ */
+const REFERENCE_WORDS = [
+  'apparmor', 'type', 'msg', 'operation', 'name', 'namespace', 'mask', 'denied', 'requested', 'attribute', 'task',
+  'parent', 'magic_token', 'info', 'peer', 'pid', 'profile', 'label', 'family', 'sock_type', 'protocol', 'error', 'fsuid',
+  'FSUID', 'ouid', 'OUID', 'uid', 'auid', 'sauid', 'ses', 'hostname', 'addr', 'terminal', 'exe', 'comm', 'capability',
+  'capname', 'offset', 'target', 'laddr', 'saddr', 'faddr', 'daddr', 'lport', 'src', 'fport', 'dest', 'bus', 'path',
+  'interface', 'member', 'method', 'signal', 'fstype', 'flags', 'srcname', 'class', 'tcontext', 'execpath', 'audit', 'none',
+  'kernel', 'Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec',
+];
+
+function startsUnknownMessage(text: string, at: number): boolean {
+  if (!/[A-Za-z]/.test(text[at] ?? '')) return false;
+  return !REFERENCE_WORDS.some((word) => text.startsWith(word, at));
+}
+
+/** The text from `from` to the end of its line (flex's `.*`, which the reference keeps as Info). */
+function restOfLine(text: string, from: number): string {
+  const end = text.indexOf('\n', from);
+  return text.slice(from, end < 0 ? text.length : end);
 }

@@ -45,6 +45,7 @@ const SKIP_MESSAGES: Record<SkipReason, string> = {
   'nul-byte': 'line contains a NUL byte',
   'bad-journal-json': 'journal JSON record without a readable MESSAGE',
   'no-fields': 'audit header without AppArmor fields',
+  'malformed-field': 'a field is malformed (libapparmor reports the record invalid)',
 };
 
 export function skip(reason: SkipReason, line: number, detail?: string): ParsedRecord {
@@ -80,6 +81,7 @@ export function recordFrom(r: RawRecord, lineNumber: number, file: string | unde
     return old ? { kind: 'event', event: old } : skip('not-apparmor', lineNumber);
   }
   const type = eventTypeOf(r);
+  if (type !== undefined && r.malformed !== undefined) return skip('malformed-field', lineNumber, r.malformed);
   if (type === undefined) {
     if (r.serial !== 0 && r.recordType !== undefined && r.apparmor === undefined) {
       return {
@@ -111,10 +113,24 @@ function inferClass(r: RawRecord): string | undefined {
   return undefined;
 }
 
-const PROTOCOLS: Record<string, string> = { '0': 'ip', '1': 'icmp', '2': 'igmp', '6': 'tcp', '17': 'udp', '58': 'ipv6-icmp', '132': 'sctp', '136': 'udplite', '255': 'raw', '262': 'mptcp' };
+/** IP protocol numbers as libapparmor names them (netinet/in.h's IPPROTO_* in lower case). */
+const PROTOCOLS: ReadonlyMap<number, string> = new Map([
+  [0, 'ip'], [1, 'icmp'], [2, 'igmp'], [4, 'ipip'], [6, 'tcp'], [8, 'egp'], [12, 'pup'], [17, 'udp'], [22, 'idp'],
+  [29, 'tp'], [33, 'dccp'], [41, 'ipv6'], [43, 'routing'], [44, 'fragment'], [46, 'rsvp'], [47, 'gre'], [50, 'esp'],
+  [51, 'ah'], [58, 'icmpv6'], [59, 'none'], [60, 'dstopts'], [92, 'mtp'], [94, 'beetph'], [98, 'encap'], [103, 'pim'],
+  [108, 'comp'], [132, 'sctp'], [135, 'mh'], [136, 'udplite'], [137, 'mpls'], [143, 'ethernet'], [255, 'raw'], [262, 'mptcp'],
+]);
 
-export function protocolName(value: string): string {
-  return PROTOCOLS[value] ?? value;
+/** The name of a logged protocol= value: a bare number is named as libapparmor does (`unknown(99)` when it has no name); a quoted value is kept. */
+export function protocolName(value: string, quoted = false): string {
+  if (quoted || value.length === 0 || value.length > 15) return value;
+  let number = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) return value;
+    number = number * 10 + c - 48;
+  }
+  return PROTOCOLS.get(number) ?? `unknown(${number})`;
 }
 
 function buildEvent(r: RawRecord, type: EventType, lineNumber: number, file: string | undefined, sourceOverride?: SourceFormat): AuditEvent {
@@ -135,7 +151,7 @@ function buildEvent(r: RawRecord, type: EventType, lineNumber: number, file: str
       ? {
         family: r.family,
         sockType: r.sockType,
-        protocol: r.protocol === undefined ? undefined : protocolName(r.protocol),
+        protocol: r.protocol === undefined ? undefined : protocolName(r.protocol, r.protocolQuoted),
         localAddr: r.localAddr,
         localPort: r.localPort || undefined,
         foreignAddr: r.foreignAddr,

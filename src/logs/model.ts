@@ -124,7 +124,8 @@ export type SkipReason =
   | 'line-too-long'
   | 'nul-byte'
   | 'bad-journal-json'
-  | 'no-fields';
+  | 'no-fields'
+  | 'malformed-field';
 
 export interface SkippedLine {
   readonly kind: 'skip';

@@ -7,9 +7,22 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { EventFilterSpec } from './filter.js';
 import type { SkippedLine } from './model.js';
-import type { PartTask } from './part-thread.js';
 import { newReadStats, type ReadStats } from './read.js';
 import { mergeSummarizerStates, type SummarizerState } from './summary.js';
+
+/** What one thread (part-thread.ts) reads; the thread imports this protocol from here, never the reverse. */
+export interface PartTask {
+  readonly path: string;
+  /** Byte range [start, end). */
+  readonly start: number;
+  readonly end: number;
+  readonly file: string;
+  readonly filter: EventFilterSpec;
+  readonly floodPerSecond: number;
+  readonly maxSamples: number;
+  /** Post { progress } after each chunk read. */
+  readonly progress: boolean;
+}
 
 export interface PartResult {
   readonly state: SummarizerState;

@@ -3,24 +3,10 @@
 // read counters and the first malformed lines.
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { EventFilterSpec } from './filter.js';
 import type { SkippedLine } from './model.js';
 import { EventReader, newReadStats } from './read.js';
 import { Summarizer, SummarySink } from './summary.js';
-import { isMalformed, type PartMessage, type PartResult } from './parallel.js';
-
-export interface PartTask {
-  readonly path: string;
-  /** Byte range [start, end). */
-  readonly start: number;
-  readonly end: number;
-  readonly file: string;
-  readonly filter: EventFilterSpec;
-  readonly floodPerSecond: number;
-  readonly maxSamples: number;
-  /** Post { progress } after each chunk read. */
-  readonly progress: boolean;
-}
+import { isMalformed, type PartMessage, type PartResult, type PartTask } from './parallel.js';
 
 async function run(task: PartTask): Promise<PartResult> {
   const stats = newReadStats();

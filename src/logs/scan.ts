@@ -23,6 +23,17 @@ export class RawRecord {
   /** Why the line is unusable, when it is. */
   problem: SkipReason | undefined = undefined;
   problemDetail = '';
+  /**
+   * The first malformed field (a word that is not key=value, a key without a value, a number field
+   * that is not a number), as libapparmor's grammar would reject it: what, and where its key starts.
+   * Scanning stops there once the record is known to be AppArmor's (the reference stops too).
+   */
+  malformed: string | undefined = undefined;
+  malformedAt = -1;
+  /** The malformed field is a stray word: the reference keeps the rest of the line as Info. */
+  malformedWord = false;
+  /** A bare `addr=none` or `peer_addr=none` (a unix socket without an address): where its key starts, or -1. */
+  addrNoneAt = -1;
   /** `type=` of the header: 'AVC', '1400', 'APPARMOR_DENIED', 'UNKNOWN[1503]', 'USER_AVC', 'CRED_ACQ', ... */
   recordType: string | undefined = undefined;
   /** `type=` written inside the body (old kernels: `audit(...): type=1503 operation=...`). */
@@ -75,6 +86,8 @@ export class RawRecord {
   family: string | undefined = undefined;
   sockType: string | undefined = undefined;
   protocol: string | undefined = undefined;
+  /** protocol= was quoted (then kept as written; a bare number is named). */
+  protocolQuoted = false;
   localAddr: string | undefined = undefined;
   foreignAddr: string | undefined = undefined;
   bus: string | undefined = undefined;
@@ -127,6 +140,10 @@ export class RawRecord {
     this.unknownPrefix = false;
     this.problem = undefined;
     this.problemDetail = '';
+    this.malformed = undefined;
+    this.malformedAt = -1;
+    this.malformedWord = false;
+    this.addrNoneAt = -1;
     this.recordType = undefined;
     this.bodyType = undefined;
     this.input = '';
@@ -167,6 +184,7 @@ export class RawRecord {
     this.family = undefined;
     this.sockType = undefined;
     this.protocol = undefined;
+    this.protocolQuoted = false;
     this.localAddr = undefined;
     this.foreignAddr = undefined;
     this.bus = undefined;
@@ -630,8 +648,15 @@ function scanFields(text: string, i: number, end: number, r: RawRecord, inUserMs
       // unknown key, or no key at all: check the characters one by one
       while (i < end && isKeyChar(text.charCodeAt(i))) i++;
       if (i === keyStart || i >= end || text.charCodeAt(i) !== EQUALS) {
-        // a stray word: skip it (the kernel never writes one, but logs get mangled)
+        // a stray word (the kernel never writes one, but logs get mangled)
+        if (text.charCodeAt(keyStart) === QUOTE) {
+          // a quoted string without a key: libapparmor ignores it when it runs to the end of the
+          // line (the rest is never read) and rejects the record when it closes
+          const close = text.indexOf('"', keyStart + 1);
+          if (close < 0 || close >= end) return;
+        }
         while (i < end && !isSeparator(text.charCodeAt(i))) i++;
+        if (noteMalformed(r, keyStart, `unexpected '${text.slice(keyStart, Math.min(i, keyStart + 40))}' where a key=value field belongs`, true)) return;
         continue;
       }
     } else {
@@ -641,7 +666,13 @@ function scanFields(text: string, i: number, end: number, r: RawRecord, inUserMs
     i++;
     let value: string;
     const q = i < end ? text.charCodeAt(i) : -1;
+    if (q === -1 || isSeparator(q)) {
+      // `key=` and nothing: the reference's grammar wants a value (and reads an unknown key as a stray word)
+      if (noteMalformed(r, keyStart, `${text.slice(keyStart, keyEnd)}= has no value`, field < 0)) return;
+      continue;
+    }
     if (q === QUOTE) {
+      if (field === F.protocol) r.protocolQuoted = true;
       const close = text.indexOf('"', i + 1);
       if (close < 0 || close >= end) {
         r.problem = 'unterminated-quote';
@@ -677,8 +708,14 @@ function scanFields(text: string, i: number, end: number, r: RawRecord, inUserMs
           value = decodeHex(text, start, i);
         }
       } else if (isNumericField(field)) {
-        if (!assignNumber(r, field, text, start, i)) addExtra(r, text.slice(keyStart, keyEnd), text.slice(start, i));
-        else {
+        if (!assignNumber(r, field, text, start, i)) {
+          // `pid=12a`: the reference reads the number 12, then a stray word; `pid=abc`, `pid=-5`: no number
+          let digits = start;
+          while (digits < i && isDigit(text.charCodeAt(digits))) digits++;
+          if (digits > start) assignNumber(r, field, text, start, digits);
+          const detail = `${text.slice(keyStart, keyEnd)}= is not a number: '${text.slice(start, Math.min(i, start + 40))}'`;
+          if (noteMalformed(r, digits > start ? digits : keyStart, detail, digits > start)) return;
+        } else {
           const masked = maskedNumberOf(field);
           if (masked >= 0) {
             r.numberFrom[masked] = start;
@@ -688,17 +725,43 @@ function scanFields(text: string, i: number, end: number, r: RawRecord, inUserMs
         continue;
       } else {
         value = text.slice(start, i);
+        if (field === F.protocol && !isDigits(text, start, i)) {
+          if (noteMalformed(r, keyStart, `protocol= is not a number: '${text.slice(start, Math.min(i, start + 40))}'`, false)) return;
+          continue;
+        }
+        if ((field === F.addr || field === F.peerAddr) && r.addrNoneAt < 0 && i - start === 4 && matchesAt(text, start, 'none')) r.addrNoneAt = keyStart;
       }
     }
     assignString(r, field, value, inUserMsg, text, keyStart, keyEnd);
   }
 }
 
-/** Numeric field; false when the value is not a number (the caller keeps its text in `extra`). */
+/**
+ * Note the record's first malformed field. True when scanning should stop: the record already is an
+ * AppArmor one (libapparmor stops at the error). Other audit records (a SYSCALL's `subj=… (enforce)`)
+ * are read on, since hatter takes their exe= and comm=.
+ */
+function noteMalformed(r: RawRecord, at: number, detail: string, word: boolean): boolean {
+  if (r.malformed === undefined) {
+    r.malformed = detail;
+    r.malformedAt = at;
+    r.malformedWord = word;
+  }
+  return r.apparmor !== undefined;
+}
+
+function isDigits(text: string, from: number, to: number): boolean {
+  if (from === to) return false;
+  for (let k = from; k < to; k++) if (!isDigit(text.charCodeAt(k))) return false;
+  return true;
+}
+
+/** Numeric field; false when the value is not a number. A sign only where the kernel writes one (error=-13, fsuid=-1). */
 function assignNumber(r: RawRecord, field: number, text: string, start: number, end: number): boolean {
   let j = start;
   let negative = false;
   if (text.charCodeAt(j) === 45) {
+    if (field !== F.error && field !== F.fsuid && field !== F.ouid) return false;
     negative = true;
     j++;
   }
@@ -771,9 +834,11 @@ function assignString(r: RawRecord, field: number, value: string, inUserMsg: boo
       if (!inUserMsg) addExtra(r, text.slice(keyStart, keyEnd), value);
       break;
     default:
-      // numeric keys written quoted or with text (`protocol="tcp"` is a string field)
-      if (!isNumericField(field) || !assignNumber(r, field, value, 0, value.length)) addExtra(r, text.slice(keyStart, keyEnd), value);
-      else {
+      if (!isNumericField(field)) addExtra(r, text.slice(keyStart, keyEnd), value);
+      else if (!assignNumber(r, field, value, 0, value.length)) {
+        // a quoted number is read (`pid="5"`), quoted text in a number field is not
+        noteMalformed(r, keyStart, `${text.slice(keyStart, keyEnd)}= is not a number: '${value.slice(0, 40)}'`, false);
+      } else {
         const masked = maskedNumberOf(field);
         if (masked >= 0) r.numberFrom[masked] = r.numberTo[masked] = -2;
       }

@@ -2,31 +2,17 @@
 // the event type, operation, profile, name and masks. Lines it rejects (class=, newer fields) are counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatAalogparse, parseLine } from '../../src/logs/index.js';
 import { corpus } from '../support/corpora.js';
 import { repoRoot } from '../support/repo.js';
+import { parseWithLibAppArmor } from '../support/libapparmor.js';
 
-const SCRIPT = `
-import sys, json
-import LibAppArmor as L
-names = {L.AA_RECORD_INVALID: 'INVALID', L.AA_RECORD_ERROR: 'ERROR', L.AA_RECORD_AUDIT: 'AUDIT', L.AA_RECORD_ALLOWED: 'ALLOWED',
-         L.AA_RECORD_DENIED: 'DENIED', L.AA_RECORD_HINT: 'HINT', L.AA_RECORD_STATUS: 'STATUS'}
-out = []
-for line in json.load(sys.stdin):
-    r = L.parse_record(line)
-    out.append({'event': names.get(r.event, str(r.event)), 'operation': r.operation, 'profile': r.profile, 'name': r.name,
-                'requested': r.requested_mask, 'denied': r.denied_mask})
-    L.free_record(r)
-print(json.dumps(out))
-`;
+type ReferenceRecord = { event: string; operation: string | null; profile: string | null; name: string | null; requested: string | null; denied: string | null };
 
-function reference(lines: string[]): { event: string; operation: string | null; profile: string | null; name: string | null; requested: string | null; denied: string | null }[] | string {
-  const result = spawnSync('/usr/bin/python3', ['-c', SCRIPT], { input: JSON.stringify(lines), encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (result.error || result.status !== 0) return `skipped: python3-libapparmor not usable (apt-get install python3-libapparmor): ${(result.stderr || String(result.error)).trim().split('\n').pop()}`;
-  return JSON.parse(result.stdout);
+function reference(lines: string[]): ReferenceRecord[] | string {
+  return parseWithLibAppArmor<ReferenceRecord>(lines, "{'event': event, 'operation': r.operation, 'profile': r.profile, 'name': r.name, 'requested': r.requested_mask, 'denied': r.denied_mask}");
 }
 
 const probe = reference(['type=AVC msg=audit(1.000:1): apparmor="DENIED" operation="open" profile="p" name="/x"']);

@@ -30,6 +30,7 @@ const FIELDS = [
   'arch=c000003e syscall=#3', 'family="inet" sock_type="stream" protocol=#1', 'signal=#2 peer="w//s#1"', 'name="unterminated',
   'name="é#1"', 'x=]', 'name="a\0#1"', 'target="p//null-#2"', 'ppid=#1 pid=#4 auid=#3', 'pid=#2 pid=#2', 'REJECTING r access to /x (a(#3) profile p active h)',
   'fsuid=%3', 'ouid=%1', 'fsuid=-#1', 'ouid="#2"', 'fsuid=#2x', 'name="/a ouid=#2"', 'fsuid=#2 fsuid=%3', 'ouid=', 'FSUID="root" OUID="#1"', 'euid=#2 suid=#2',
+  'xyz#1', '===', 'protocol=tcp', 'protocol=#3', 'addr=none', 'peer_addr=none', '"', 'lport=#2x', 'subj=/x (enforce)',
 ];
 const SUFFIXES = ['', '', '', '\x1dFSUID="www-data" OUID="root"', '\r', ' ', '"}'];
 

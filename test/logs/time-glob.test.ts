@@ -1,6 +1,7 @@
 // --since and syslog timestamps; --profile globs over labels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { labelGlob, parseSince, parseSyslogTime } from '../../src/logs/index.js';
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -44,4 +45,45 @@ test('--profile globs: * stays inside a path element, ** crosses, a profile sele
   assert.equal(m('**php**', 'php-fpm//shop'), true);
   assert.equal(m('php-fpm//sho?', 'php-fpm//shop'), true);
   assert.equal(m('a.b', 'aXb'), false, 'dots are literal');
+});
+
+/** The reading of a glob that labelGlob implements, as a regular expression (exponential on some inputs: small ones only). */
+function referenceGlob(glob: string): (label: string) => boolean {
+  let source = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') { source += '.*'; i++; }
+    else if (c === '*') source += '[^/]*';
+    else if (c === '?') source += '[^/]';
+    else source += c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+  }
+  const pattern = new RegExp(`^(?:${source})(?://.*)?$`, 's');
+  return (label) => pattern.test(label);
+}
+
+test('--profile globs agree with their regular-expression reading on generated globs and labels', () => {
+  const piece = fc.constantFrom('a', 'b', '/', '//', '*', '**', '?', '.', '-', '\n');
+  const text = (max: number) => fc.array(piece, { maxLength: max }).map((parts) => parts.join(''));
+  const label = fc.array(fc.constantFrom('a', 'b', '/', '//', '.', '-', '\n', '*'), { maxLength: 12 }).map((parts) => parts.join(''));
+  fc.assert(fc.property(text(8), label, (glob, l) => {
+    assert.equal(labelGlob(glob)(l), referenceGlob(glob)(l), `${JSON.stringify(glob)} on ${JSON.stringify(l)}`);
+  }), { numRuns: 5000 });
+});
+
+test('--profile globs with many stars match in linear time (a backtracking matcher takes minutes)', () => {
+  // '*a' 14 times then 'b' against 40 'a's: the regular expression above needs about 4 s at 8 stars and
+  // ten times more for every two more; the automaton answers in microseconds.
+  const cpuMs = (fn: () => void) => { const t = process.cpuUsage(); fn(); const u = process.cpuUsage(t); return (u.user + u.system) / 1000; };
+  let result = true;
+  const small = cpuMs(() => { result = labelGlob(`${'*a'.repeat(14)}b`)('a'.repeat(40)); });
+  assert.equal(result, false);
+  assert.ok(small < 500, `14 stars took ${small} ms`);
+  // Thousands of stars, a long label: bounded by glob × label steps.
+  const large = cpuMs(() => { result = labelGlob(`${'*'.repeat(20_000)}x`)(`${'a'.repeat(50_000)}`); });
+  assert.equal(result, false);
+  assert.ok(large < 2000, `20,000 stars on a 50,000-character label took ${large} ms`);
+  const mixed = cpuMs(() => { result = labelGlob(`${'*a'.repeat(200)}b`)(`${'a'.repeat(2000)}`); });
+  assert.equal(result, false);
+  assert.ok(mixed < 2000, `200 '*a' on 2,000 characters took ${mixed} ms`);
+  assert.equal(labelGlob(`${'*a'.repeat(200)}`)(`${'a'.repeat(2000)}//hat`), true);
 });

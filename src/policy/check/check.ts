@@ -516,6 +516,8 @@ function structuralProblems(ast: Ast.NetworkRule, fileText: string): RuleProblem
   const body = ruleBodyWords(ast.text).join(' ');
   const list = /^\S+\s*\(([^)]*)\)/.exec(body);
   if (list && list[1]!.includes('=')) problems.push({ code: 'check/condition-in-access-list', message: 'conditions (key=value) cannot go inside the access list ( … )' });
+  const peerLists = ast.conditions.filter((c) => c.name === 'peer' && c.list).length;
+  if (peerLists > 1) problems.push({ code: 'check/repeated-condition', message: `'peer=( … )' is given ${peerLists} times; a rule takes one list` });
   for (const c of ast.conditions) {
     if (c.conditions.length && c.name !== 'peer') problems.push({ code: 'check/nested-condition', message: `'${c.conditions[0]!.name}=' cannot appear inside ${c.name}=( … )` });
     if (c.name === 'peer' && c.conditions.length && c.values.length) problems.push({ code: 'check/unexpected-word', message: `unexpected '${c.values.map((v) => v.value).join(' ')}' in peer=( … ): it takes key=value pairs` });

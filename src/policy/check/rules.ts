@@ -68,6 +68,13 @@ const ALLOWED_CONDITIONS: Readonly<Record<string, readonly string[]>> = {
   all: [],
 };
 
+/** Classes whose `peer=( … )` may be empty (apparmor_parser accepts it; network and the bare-label classes do not). */
+const EMPTY_PEER_LIST_CLASSES: ReadonlySet<string> = new Set(['dbus', 'unix']);
+
+function isEmptyPeerList(condition: ConditionFact): boolean {
+  return condition.key === 'peer' && !condition.peer && condition.list && condition.values.length === 0;
+}
+
 const ACCESS_WORDS: Readonly<Record<string, readonly string[]>> = {
   network: NETWORK_ACCESS, unix: NETWORK_ACCESS, dbus: DBUS_ACCESS, signal: SIGNAL_ACCESS, ptrace: PTRACE_ACCESS,
   io_uring: IO_URING_ACCESS, mqueue: MQUEUE_ACCESS, userns: USERNS_ACCESS,
@@ -80,6 +87,11 @@ export function checkRuleFacts(facts: RuleFacts): RuleProblem[] {
   const seen = new Map<string, number>();
   for (const condition of facts.conditions) {
     const key = (condition.peer ? 'peer.' : '') + condition.key.replace(/:$/, '');
+    if (isEmptyPeerList(condition) && EMPTY_PEER_LIST_CLASSES.has(facts.class)) {
+      // apparmor_parser accepts `dbus peer=(),` and `unix peer=(),`: no peer conditions, any peer.
+      seen.set('peer', (seen.get('peer') ?? 0) + 1);
+      continue;
+    }
     if (allowed && !allowed.includes(key)) {
       problems.push({ code: 'check/unknown-condition', message: `'${condition.peer ? `peer=(${condition.key}=…)` : `${condition.key}=`}' is not a condition of ${facts.class} rules`, ...(allowed.length ? { hint: `${facts.class} rules take ${allowed.map((a) => a.replace('peer.', 'peer=(') + (a.startsWith('peer.') ? ')' : '=')).join(' ')}` } : {}) });
       continue;

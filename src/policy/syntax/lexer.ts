@@ -14,6 +14,9 @@ export type LexMode =
   | 'rlimit'
   /** Inside `( … )`: commas and blanks separate values; words stop at `(`, `)` and `=`. */
   | 'list'
+  /** A condition's value inside `( … )` (`peer=(name={a,b}.x)`): like list, but the commas of a
+   *  `{…}` alternation belong to the word. */
+  | 'listvalue'
   /** After `include` / `abi`: `<magic>`, `"quoted"` or a bare path. */
   | 'include'
   /** `if` conditions and boolean assignments. */
@@ -51,18 +54,33 @@ function isModeStop(c: number, mode: LexMode): boolean {
   switch (mode) {
     case 'noeq': return c === EQ || c === RPAREN;
     case 'rlimit': return c === EQ || c === RPAREN || c === LT;
-    case 'list': return c === LPAREN || c === RPAREN || c === EQ;
+    case 'list': case 'listvalue': return c === LPAREN || c === RPAREN || c === EQ;
     case 'include': return c === LT || c === GT;
     case 'expr': return c === EQ || c === LPAREN || c === RPAREN || c === LBRACE || c === LT || c === GT;
     default: return false;
   }
 }
 
-/** Whether `,` followed by `next` continues a word in this mode (`/usr/{bin,sbin}`). */
-function commaJoins(next: number, mode: LexMode): boolean {
+/**
+ * Whether `,` followed by `next` continues a word in this mode (`/usr/{bin,sbin}`). `braceDepth` is
+ * how many `{` of the word are open; only listvalue tracks it (elsewhere it is 0).
+ */
+function commaJoins(next: number, mode: LexMode, braceDepth: number): boolean {
   if (mode === 'list') return false;
+  if (mode === 'listvalue') {
+    // Outside an alternation a comma separates list items; inside it joins as in `full` mode
+    // (`{a,}` and `{,a}` are alternations, `{a,,b}` is not, as everywhere else).
+    if (braceDepth === 0 || Number.isNaN(next)) return false;
+    return !isBaseStop(next) && !isModeStop(next, mode);
+  }
   if (Number.isNaN(next) || isBaseStop(next)) return false;
   return !isModeStop(next, mode);
+}
+
+/** Whether `{` at pos starts a word (an AARE alternation such as `{a,b}x` or `{,vs}code`) rather than a block. */
+function braceStartsWord(mode: LexMode, next: number): boolean {
+  if (mode !== 'noeq' && mode !== 'full' && mode !== 'listvalue') return false;
+  return !Number.isNaN(next) && (next === COMMA || !isBaseStop(next));
 }
 
 /** Length of the trivia run at `pos` (whitespace, newlines, comments; `\`-newline in assign mode). */
@@ -117,7 +135,7 @@ export function scanToken(text: string, pos: number, mode: LexMode): LexToken {
 
   if (mode !== 'assign') {
     // In values and rule arguments `{a,b}` starts a word (AARE alternation); a lone `{` is still a brace.
-    if (c === LBRACE && !((mode === 'noeq' || mode === 'full') && pos + 1 < n && !isBaseStop(next))) return one('LBrace');
+    if (c === LBRACE && !braceStartsWord(mode, next)) return one('LBrace');
     if (c === RBRACE) return one('RBrace');
     if (c === LPAREN) return one('LParen');
     if (c === RPAREN) return one('RParen');
@@ -129,7 +147,7 @@ export function scanToken(text: string, pos: number, mode: LexMode): LexToken {
       if (c === EQ && next === EQ) return one('Operator', 2);
       if (c === LT || c === GT) return one('Operator');
     }
-    if (mode !== 'list') {
+    if (mode !== 'list' && mode !== 'listvalue') {
       if (c === PLUS && next === EQ) return one('PlusEquals', 2);
       if (c === QMARK && next === EQ) return one('QuestionEquals', 2);
       if (c === COLON && next === EQ) return one('ColonEquals', 2);
@@ -176,12 +194,19 @@ export function variableEnd(text: string, pos: number): number {
 
 function scanWordEnd(text: string, pos: number, mode: LexMode): number {
   const n = text.length;
+  const tracksBraces = mode === 'listvalue';
+  let braceDepth = 0;
   let i = pos;
   while (i < n) {
     const c = text.charCodeAt(i);
     if (c === COMMA) {
-      if (i > pos && commaJoins(text.charCodeAt(i + 1), mode)) { i += 2; continue; }
+      // listvalue steps over the comma only: the next character may be a brace it must count.
+      if (i > pos && commaJoins(text.charCodeAt(i + 1), mode, braceDepth)) { i += tracksBraces ? 1 : 2; continue; }
       break;
+    }
+    if (tracksBraces) {
+      if (c === LBRACE) braceDepth++;
+      else if (c === RBRACE && braceDepth > 0) braceDepth--;
     }
     if (c === BACKSLASH) {
       const d = text.charCodeAt(i + 1);

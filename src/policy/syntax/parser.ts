@@ -651,9 +651,9 @@ class Parser {
           this.startNode('Condition');
           this.bump('list');
           this.bump('list');
-          const v = this.peek('list');
+          const v = this.peek('listvalue');
           if (v.kind === 'LParen' && level < 2) this.parseList(level + 1);
-          else if (v.kind === 'Word' || v.kind === 'QuotedString') this.bump('list');
+          else if (v.kind === 'Word' || v.kind === 'QuotedString') this.bump('listvalue');
           else this.error(v.start, Math.max(1, v.end - v.start), 'syntax/expected-value', `expected a value after '=', found ${this.describe(v)}`);
           this.b.finishNode();
         } else {

@@ -62,6 +62,33 @@ test('mutated real profiles never throw and round-trip', { skip: profiles.skip }
   }), { numRuns: 150 });
 });
 
+/** A value that begins with an AARE alternation: nested `{…}`, empty first or last alternatives, as `{,vs}code`. */
+const alternationValue: fc.Arbitrary<string> = fc.letrec<{ value: string; alternation: string }>((tie) => ({
+  value: fc.array(fc.oneof({ weight: 3, arbitrary: fc.constantFrom('a', 'vs', 'org.', '*', '@', '-', '') }, { weight: 1, arbitrary: tie('alternation') }), { minLength: 1, maxLength: 3 }).map((parts) => parts.join('')),
+  alternation: fc.array(tie('value'), { minLength: 2, maxLength: 3, depthIdentifier: 'alt' }).map((alternatives) => `{${alternatives.join(',')}}`),
+})).alternation.filter((alt) => !alt.includes(',,')).chain((alt) => fc.tuple(fc.constant(alt), fc.constantFrom('', 'code', '.x')).map(([a, tail]) => a + tail));
+
+test('condition values that begin with an alternation parse as one value, in a rule and inside ( … )', () => {
+  const placement = fc.constantFrom(
+    (v: string) => `signal peer=${v},`,
+    (v: string) => `dbus send peer=(name=${v}),`,
+    (v: string) => `unix peer=(label=${v} addr=@x),`,
+    (v: string) => `dbus member=${v} peer=(label=${v}),`,
+  );
+  fc.assert(fc.property(alternationValue, placement, (value, place) => {
+    const text = `profile p {\n  ${place(value)}\n}\n`;
+    const result = parsePolicy(text, 'fuzz');
+    assert.deepEqual(result.diagnostics.filter((d) => d.severity === 'error'), [], text);
+    assert.equal(printTree(result.root), text);
+    const model = buildPolicyModel(result);
+    const rule = (model.policy.items[0] as unknown as { body: { conditions: { values: { value: string }[]; conditions: { values: { value: string }[] }[] }[] }[] }).body[0]!;
+    const written = rule.conditions.flatMap((c) => [...c.values, ...c.conditions.flatMap((inner) => inner.values)]).map((w) => w.value);
+    assert.ok(written.includes(value), `${value} not among ${written.join(' ')}`);
+    const once = formatPolicy(text).text;
+    assert.equal(formatPolicy(once).text, once);
+  }), { numRuns: 300 });
+});
+
 /**
  * Parse within `parseLimitMs` (the parser must stay linear); the AST must build too. Deeply nested
  * inputs also go through the formatter (its risk is recursion depth; flat megabytes only cost time).

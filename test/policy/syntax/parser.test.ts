@@ -196,6 +196,35 @@ test('escapes and commas inside words', () => {
   assert.deepEqual(bodyKinds(text), ['FileRule', 'FileRule', 'FileRule']);
 });
 
+test('a condition value may begin with an alternation, in a rule and inside ( … )', () => {
+  const text = wrap([
+    '  signal peer={,vs}code,',
+    '  ptrace peer={foo,bar},',
+    '  dbus send peer=(name={,vs}code label={foo,bar}),',
+    '  unix peer=(label=x{a,{b,c}}y addr=@foo),',
+    '  dbus peer=(name=org.{a,}.x),',
+    '  dbus receive peer=(),',
+  ].join('\n'));
+  const result = parsePolicy(text, 't');
+  assert.deepEqual(result.diagnostics, []);
+  assert.equal(printTree(result.root), text);
+  const values: string[] = [];
+  const visit = (node: SyntaxNode): void => {
+    if (node.kind === 'Condition') values.push(node.text().trim());
+    node.childNodes().forEach(visit);
+  };
+  visit(new SyntaxNode(result.root));
+  assert.deepEqual(values, [
+    'peer={,vs}code', 'peer={foo,bar}',
+    'peer=(name={,vs}code label={foo,bar})', 'name={,vs}code', 'label={foo,bar}',
+    'peer=(label=x{a,{b,c}}y addr=@foo)', 'label=x{a,{b,c}}y', 'addr=@foo',
+    'peer=(name=org.{a,}.x)', 'name=org.{a,}.x', 'peer=()',
+  ]);
+  // Outside an alternation a comma still separates list items, and a lone '{' is still a brace.
+  assert.deepEqual(errorCodes(wrap('  dbus peer=(name=a,label=b),')), []);
+  assert.deepEqual(errorCodes(wrap('  signal peer={\n  }')).includes('syntax/expected-value'), true);
+});
+
 test('syntax errors: codes, positions and recovery', () => {
   const cases: [string, string[]][] = [
     [wrap('  /x r\n  /y r,'), ['syntax/missing-comma']],
