@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { markdownTable, machineLine, median, writeBenchSection } from './support/report.js';
 import { LineSplitter, newReadStats, parseLine, readEvents, summarize, Summarizer } from '../src/logs/index.js';
-import { summarizeFileInParts } from '../src/logs/parallel.js';
+import { summarizeFileInParts } from '../src/logs-node/index.js';
 import { RawRecord, scanRecord } from '../src/logs/scan.js';
 
 // --- the generated log: deterministic, a fixed mix of groups, every format hatter reads ---

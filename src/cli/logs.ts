@@ -7,12 +7,13 @@ import { constants } from 'node:fs';
 import { basename } from 'node:path';
 import { formatDiagnostic } from '../policy/index.js';
 import {
-  addStats, EventReader, eventFilter, eventToJson, followFile, formatAalogparse, isMalformed, isoTimestamp, KeptEvents,
-  mergeSummarizerStates, objectOf, newReadStats, parseSince, Summarizer, summarizeFileInParts, SummarySink,
+  addStats, EventReader, eventFilter, eventToJson, formatAalogparse, isMalformed, isoTimestamp, KeptEvents,
+  mergeSummarizerStates, objectOf, newReadStats, parseSince, Summarizer, SummarySink,
   type EventFilterSpec,
   type AuditEvent, type EventGroup, type EventType, type Flood, type ReadStats, type SkippedLine,
   type Summary,
 } from '../logs/index.js';
+import { followFile, summarizeFileInParts } from '../logs-node/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
 import { Progress, readingProgress } from './progress.js';
 
@@ -189,7 +190,7 @@ function skippedDiagnostic(file: string, skipped: SkippedLine): string {
 }
 
 /**
- * A regular file at least this large is summarized by one thread per core (logs/parallel.ts); smaller
+ * A regular file at least this large is summarized by one thread per core (logs-node/parallel.ts); smaller
  * ones are not worth starting threads for. The summary is the same either way.
  */
 function parallelMinBytes(io: CliIo): number {

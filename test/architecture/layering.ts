@@ -6,7 +6,7 @@
 export const ALLOWED_LAYERS: Readonly<Record<string, readonly string[] | '*'>> = {
   '': '*', // src/index.ts, the library's surface
   cli: '*',
-  console: ['server', 'web', 'confine', 'policy', 'policy-node', 'logs', 'learn', 'record', 'isolate', 'lint', 'host'],
+  console: ['server', 'web', 'confine', 'policy', 'policy-node', 'logs', 'logs-node', 'learn', 'record', 'isolate', 'lint', 'host'],
   server: ['web', 'confine', 'policy', 'policy-node'],
   confine: ['policy', 'policy-node'],
   learn: ['logs', 'policy', 'web'],
@@ -16,6 +16,7 @@ export const ALLOWED_LAYERS: Readonly<Record<string, readonly string[] | '*'>> =
   host: ['policy', 'web', 'policy-node'],
   web: ['policy'],
   logs: ['policy'],
+  'logs-node': ['logs', 'policy'],
   'policy-node': ['policy'],
   policy: [],
 };

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventReader, followFile, type AuditEvent } from '../../src/logs/index.js';
+import { EventReader, type AuditEvent } from '../../src/logs/index.js';
+import { followFile } from '../../src/logs-node/index.js';
 
 const line = (serial: number) =>
   `type=AVC msg=audit(1763776800.000:${serial}): apparmor="DENIED" operation="open" profile="worker//siteA" name="/f/${serial}" pid=1 comm="w" requested_mask="r" denied_mask="r"\n`;

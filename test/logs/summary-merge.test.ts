@@ -76,7 +76,7 @@ test('a flood split across the boundary is still found, with its full peak', () 
 });
 
 test('a file summarized by threads in parts gives the sequential summary, counters and first malformed lines', async () => {
-  const { cutPoints, summarizeFileInParts } = await import('../../src/logs/parallel.js');
+  const { cutPoints, summarizeFileInParts } = await import('../../src/logs-node/index.js');
   const dir = mkdtempSync(join(tmpdir(), 'hatter-parallel-'));
   try {
     const lines: string[] = [];

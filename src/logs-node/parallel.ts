@@ -5,42 +5,11 @@
 // --follow read sequentially.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { EventFilterSpec } from './filter.js';
-import type { SkippedLine } from './model.js';
-import { newReadStats, type ReadStats } from './read.js';
-import { mergeSummarizerStates, type SummarizerState } from './summary.js';
-
-/** What one thread (part-thread.ts) reads; the thread imports this protocol from here, never the reverse. */
-export interface PartTask {
-  readonly path: string;
-  /** Byte range [start, end). */
-  readonly start: number;
-  readonly end: number;
-  readonly file: string;
-  readonly filter: EventFilterSpec;
-  readonly floodPerSecond: number;
-  readonly maxSamples: number;
-  /** Post { progress } after each chunk read. */
-  readonly progress: boolean;
-}
-
-export interface PartResult {
-  readonly state: SummarizerState;
-  readonly stats: ReadStats;
-  /** The first malformed lines (line numbers within the part). */
-  readonly samples: readonly SkippedLine[];
-  readonly malformed: number;
-  /** A DENIED or KILLED event was among those kept. */
-  readonly denied: boolean;
-}
+import type { PartMessage, PartResult, PartTask } from './part-protocol.js';
+import { addStats, mergeSummarizerStates, newReadStats, type EventFilterSpec, type ReadStats, type SkippedLine, type SummarizerState } from '../logs/index.js';
 
 export interface FileSummary extends Omit<PartResult, 'state'> {
   readonly state: SummarizerState;
-}
-
-/** Skipped lines worth a diagnostic: malformed input, not other programs' log lines. */
-export function isMalformed(skipped: SkippedLine): boolean {
-  return skipped.reason !== 'empty' && skipped.reason !== 'not-apparmor' && skipped.reason !== 'unknown-prefix';
 }
 
 const AUDIT_ID = /audit\(\d+(?:\.\d+)?:(\d+)\)/;
@@ -87,12 +56,6 @@ export function cutPoints(path: string, size: number, parts: number): number[] {
   }
   return cuts;
 }
-
-/** What a part thread posts: progress while it reads, then its result or its error. */
-export type PartMessage =
-  | { readonly progress: { readonly bytes: number; readonly lines: number } }
-  | { readonly ok: true; readonly result: PartResult }
-  | { readonly ok: false; readonly message: string };
 
 /** Bytes and lines read since the last call, from any thread. */
 export type ProgressCallback = (bytes: number, lines: number) => void;
@@ -145,14 +108,3 @@ export async function summarizeFileInParts(
   return { state: state!, stats, samples, malformed, denied };
 }
 
-/** Add a part's (or a file's) read counters to a running total. */
-export function addStats(total: ReadStats, part: ReadStats): void {
-  total.lines += part.lines;
-  total.events += part.events;
-  total.related += part.related;
-  total.invalidUtf8 += part.invalidUtf8;
-  for (const [reason, n] of Object.entries(part.skipped)) {
-    const key = reason as keyof ReadStats['skipped'];
-    total.skipped[key] = (total.skipped[key] ?? 0) + (n ?? 0);
-  }
-}

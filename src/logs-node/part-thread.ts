@@ -3,10 +3,8 @@
 // read counters and the first malformed lines.
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { SkippedLine } from './model.js';
-import { EventReader, newReadStats } from './read.js';
-import { Summarizer, SummarySink } from './summary.js';
-import { isMalformed, type PartMessage, type PartResult, type PartTask } from './parallel.js';
+import { EventReader, isMalformed, newReadStats, Summarizer, SummarySink, type SkippedLine } from '../logs/index.js';
+import type { PartMessage, PartResult, PartTask } from './part-protocol.js';
 
 async function run(task: PartTask): Promise<PartResult> {
   const stats = newReadStats();
