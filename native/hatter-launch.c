@@ -23,7 +23,8 @@
  *                 net_bind_service) in the effective, permitted, inheritable, ambient and bounding sets, and
  *                 lock SECBIT_NOROOT so that a uid-0 worker gains nothing at execve (see drop_capabilities)
  *     -Y          sockets: install a seccomp filter so socket()/socketpair() fail with EACCES except for -F
- *     -F F:T:P    allow sockets of family F, type T, protocol P (numbers, or * for any), e.g. 2:1:* = inet stream
+ *     -F F:T:P    allow sockets of family F, type T, protocol P (numbers, or * for any), e.g. 2:1:* = inet stream;
+ *                 F:T:P:pair allows them only from socketpair() (a connected pair reaches no one else)
  *     -P RIGHTS   Landlock: grant RIGHTS (r, rw, rx...) beneath /proc/<own pid> (the pid survives execve)
  *     --probe     print "landlock-abi N errata M" and exit 0
  *   Exit 125 on any setup failure, with one line on stderr; otherwise the exit status is the command's.
@@ -279,7 +280,7 @@ static void set_capabilities(uint64_t keep) {
 #define FOREIGN_SYSCALL_BIT 0U
 #endif
 #define ANY_VALUE -1L
-struct socket_grant { long family, type, protocol; };
+struct socket_grant { long family, type, protocol; int pair_only; };
 
 static void install_socket_filter(const struct socket_grant *grants, int count) {
 #ifndef NATIVE_AUDIT_ARCH
@@ -303,16 +304,17 @@ static void install_socket_filter(const struct socket_grant *grants, int count) 
   EMIT(BPF_JMP | BPF_JEQ | BPF_K, SYS_socketpair, 1, 0);
   EMIT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
   for (int g = 0; g < count; g++) {
-    /* One block per grant: each failed comparison jumps to the next block, a full match allows. */
-    long values[3] = { grants[g].family, grants[g].type, grants[g].protocol };
-    for (int v = 0; v < 3; v++) {
+    /* One block per grant: each failed comparison jumps past the block's end, a full match allows. */
+    long values[4] = { grants[g].pair_only ? SYS_socketpair : ANY_VALUE, grants[g].family, grants[g].type, grants[g].protocol };
+    uint32_t offsets[4] = { offsetof(struct seccomp_data, nr), ARG_LOW(0), ARG_LOW(1), ARG_LOW(2) };
+    int left = 1; /* the final return */
+    for (int v = 0; v < 4; v++) if (values[v] != ANY_VALUE) left += v == 2 ? 3 : 2;
+    for (int v = 0; v < 4; v++) {
       if (values[v] == ANY_VALUE) continue;
-      EMIT(BPF_LD | BPF_W | BPF_ABS, ARG_LOW(v), 0, 0);
-      if (v == 1) EMIT(BPF_ALU | BPF_AND | BPF_K, 0xf, 0, 0); /* SOCK_TYPE_MASK: drop SOCK_NONBLOCK/CLOEXEC */
-      /* instructions left in this block after this jump: 3 per remaining check (2 for a type: +1 AND) and the return */
-      int skip = 1;
-      for (int w = v + 1; w < 3; w++) if (values[w] != ANY_VALUE) skip += (w == 1) ? 3 : 2;
-      EMIT(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)values[v], 0, (uint8_t)skip);
+      EMIT(BPF_LD | BPF_W | BPF_ABS, offsets[v], 0, 0);
+      if (v == 2) EMIT(BPF_ALU | BPF_AND | BPF_K, 0xf, 0, 0); /* SOCK_TYPE_MASK: without SOCK_NONBLOCK/CLOEXEC */
+      left -= v == 2 ? 3 : 2;
+      EMIT(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)values[v], 0, (uint8_t)(left));
     }
     EMIT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
   }
@@ -332,10 +334,12 @@ static struct socket_grant parse_socket_grant(const char *text) {
   strcpy(copy, text);
   char *type = strchr(copy, ':');
   char *protocol = type ? strchr(type + 1, ':') : NULL;
-  if (!type || !protocol) usage_fail("bad -F argument (FAMILY:TYPE:PROTOCOL)");
+  char *pair = protocol ? strchr(protocol + 1, ':') : NULL;
+  if (!type || !protocol || (pair && strcmp(pair, ":pair") != 0)) usage_fail("bad -F argument (FAMILY:TYPE:PROTOCOL[:pair])");
   *type++ = 0;
   *protocol++ = 0;
-  struct socket_grant grant = { parse_socket_field(copy, 255), parse_socket_field(type, 15), parse_socket_field(protocol, INT_MAX) };
+  if (pair) *pair = 0;
+  struct socket_grant grant = { parse_socket_field(copy, 255), parse_socket_field(type, 15), parse_socket_field(protocol, INT_MAX), pair != NULL };
   return grant;
 }
 

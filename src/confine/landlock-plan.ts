@@ -6,6 +6,7 @@ import { readHatRules, type HatRules } from './hat-rules.js';
 import { aareWideningOracle } from './aare-oracle.js';
 import { translateHat, type HatTranslation, type WideningOracle } from './landlock-translate.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
+import type { SocketGrant } from './sockets.js';
 
 /** Something the Landlock ruleset allows that the hat does not, or a hat rule it cannot keep. */
 export interface WideningEntry {
@@ -29,6 +30,8 @@ export interface LandlockTranslation {
   readonly widening: readonly WideningEntry[];
   /** For explain: which hat rules each grant came from (absent without a policy file). */
   readonly grants?: HatTranslation['grants'];
+  readonly capabilities: HatTranslation['capabilities'];
+  readonly sockets: HatTranslation['sockets'];
 }
 
 /** Grants the worker's own runtime needs (program, libraries), outside the hat. */
@@ -38,6 +41,10 @@ export function runtimeGrants(runtime: ConfinementRequest['runtime']): LandlockP
   for (const path of runtime.exec) rules.push({ path, read: true, write: false, exec: true });
   for (const path of runtime.write) rules.push({ path, read: true, write: true, exec: false });
   return rules;
+}
+
+function runtimeKernelNeeds(runtime: ConfinementRequest['runtime']): { runtimeCapabilities?: readonly string[]; runtimeSockets?: readonly SocketGrant[] } {
+  return { ...(runtime.capabilities ? { runtimeCapabilities: runtime.capabilities } : {}), ...(runtime.sockets ? { runtimeSockets: runtime.sockets } : {}) };
 }
 
 function isDirectory(path: string): boolean | undefined {
@@ -68,7 +75,7 @@ export function translateRequest(request: ConfinementRequest, abi: number, oracl
   const runtime = runtimeGrants(request.runtime);
   const { rules, diagnostics } = readHatRules(request.policyFile!, request.profile, request.hat, { ...(request.includeDirs ? { includeDirs: request.includeDirs } : {}) });
   if (!rules || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  return { translation: translateHat(rules, { abi, isDirectory, realpath, runtime, ...(oracle ? { oracle } : {}) }), rules, diagnostics };
+  return { translation: translateHat(rules, { abi, isDirectory, realpath, runtime, ...runtimeKernelNeeds(request.runtime), ...(oracle ? { oracle } : {}) }), rules, diagnostics };
 }
 
 export async function planLandlock(request: ConfinementRequest, abi: number): Promise<{ translation?: LandlockTranslation; diagnostics: readonly Diagnostic[] }> {
@@ -79,7 +86,7 @@ export async function planLandlock(request: ConfinementRequest, abi: number): Pr
   // Without a policy file the hat is empty: the worker gets its runtime grants and nothing else.
   const result = request.policyFile
     ? translateRequest(request, abi)
-    : { translation: translateHat({ label: labelOf(request), files: [], others: [] }, { abi, isDirectory, realpath, runtime: runtimeGrants(request.runtime), ...(defaultOracle ? { oracle: defaultOracle } : {}) }), diagnostics: [] };
+    : { translation: translateHat({ label: labelOf(request), files: [], others: [] }, { abi, isDirectory, realpath, runtime: runtimeGrants(request.runtime), ...runtimeKernelNeeds(request.runtime), ...(defaultOracle ? { oracle: defaultOracle } : {}) }), diagnostics: [] };
   const { translation, diagnostics } = result;
   if (!translation) return { diagnostics };
   const network = translation.network
@@ -93,6 +100,8 @@ export async function planLandlock(request: ConfinementRequest, abi: number): Pr
       scoped: translation.scoped,
       widening: translation.widening,
       grants: translation.grants,
+      capabilities: translation.capabilities,
+      sockets: translation.sockets,
     },
     diagnostics,
   };

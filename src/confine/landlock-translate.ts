@@ -6,6 +6,8 @@ import { literalPattern } from './aare-oracle.js';
 import type { WideningEntry } from './landlock-plan.js';
 import type { HatFileRule, HatOtherRule, HatRules } from './hat-rules.js';
 import type { SourceLocation } from '../policy/diagnostic.js';
+import { grantedCapabilities, type GrantedCapabilities } from './capabilities.js';
+import { grantedSockets, type SocketGrant, type SocketPolicy } from './sockets.js';
 
 export type RightClass = 'read' | 'write' | 'exec';
 const CLASSES: readonly RightClass[] = ['read', 'write', 'exec'];
@@ -30,6 +32,9 @@ export interface TranslateOptions {
   readonly oracle?: WideningOracle;
   /** Grants the worker program needs beyond the hat (node, its libraries); widening only where beyond the hat. */
   readonly runtime?: readonly LandlockPathRule[];
+  /** Capabilities and sockets the worker program needs beyond the hat. */
+  readonly runtimeCapabilities?: readonly string[];
+  readonly runtimeSockets?: readonly SocketGrant[];
 }
 
 export interface HatTranslation {
@@ -39,6 +44,9 @@ export interface HatTranslation {
   readonly widening: readonly WideningEntry[];
   /** For explain: which hat rules each grant came from. */
   readonly grants: readonly GrantOrigin[];
+  /** What the launcher keeps (-C) and lets the worker create (-Y/-F) under every confining backend. */
+  readonly capabilities: GrantedCapabilities;
+  readonly sockets: SocketPolicy;
 }
 
 export interface GrantOrigin {
@@ -131,10 +139,6 @@ function overlapsGrant(pattern: string, path: string): boolean {
 function networkAllowsTcp(rules: readonly HatOtherRule[]): boolean {
   return rules.some((rule) => rule.kind === 'network' && !rule.deny && (rule.words.length === 0
     || rule.words.every((w) => /^(inet6?|stream|tcp)$/.test(w.replace(/,$/, ''))) && !rule.words.some((w) => /^(dgram|raw|udp)$/.test(w))));
-}
-
-function networkAllowsNonTcp(rules: readonly HatOtherRule[]): boolean {
-  return rules.some((rule) => rule.kind === 'network' && !rule.deny && (rule.words.length === 0 || rule.words.some((w) => /^(dgram|raw|udp|icmp|seqpacket|packet|netlink)$/.test(w))));
 }
 
 export function translateHat(rules: HatRules, options: TranslateOptions): HatTranslation {
@@ -252,7 +256,8 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
     if (abi >= 4) network = { bind: [], connect: [] };
     else widening.push({ kind: 'network', summary: `TCP bind/connect to any port (Landlock ABI ${abi} < 4 has no network rules)` });
   }
-  if (!networkAllowsNonTcp(rules.others)) widening.push({ kind: 'network', summary: 'UDP, raw and other non-TCP sockets are not mediated by Landlock' });
+  const sockets = grantedSockets(rules.others, options.runtimeSockets);
+  for (const summary of sockets.widened) widening.push({ kind: 'network', summary });
   if (abi < 9) widening.push({ kind: 'unix', summary: 'connect to any pathname unix socket (Landlock ABI < 9 does not mediate them)' });
   widening.push({ kind: 'metadata', summary: 'stat, chmod, chown and utimes on any path (Landlock has no metadata rights; use a per-site uid and 0700 roots)' });
   if (abi < 3) widening.push({ kind: 'rights', summary: `truncate on any file (Landlock ABI ${abi} < 3)` });
@@ -267,5 +272,6 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
     paths.splice(0, paths.length, { path: '/', read: true, write: true, exec: true });
   }
 
-  return { paths, ...(network ? { network } : {}), scoped, widening, grants: origins };
+  const capabilities = grantedCapabilities(rules.others, options.runtimeCapabilities);
+  return { paths, ...(network ? { network } : {}), scoped, widening, grants: origins, capabilities, sockets };
 }

@@ -5,6 +5,7 @@ import { labelOf, requestDiagnostic, startedProgram, type BackendAvailability, t
 import { findLauncher, intendedFds, launcherArgs, probeLandlock, resolveCommand, type LandlockPathRule, type LaunchPlan } from './launcher.js';
 import { planLandlock, type LandlockTranslation, type WideningEntry } from './landlock-plan.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
+import { socketGrantName } from './sockets.js';
 
 export interface LandlockPrepared extends PreparedConfinement {
   readonly backend: 'landlock';
@@ -63,6 +64,8 @@ export class LandlockBackend implements ConfinementBackend {
     if (!translation) return { diagnostics };
     const plan: LaunchPlan = {
       landlock: { paths: translation.paths, network: translation.network, scoped: translation.scoped },
+      capabilities: translation.capabilities.numbers,
+      ...(translation.sockets.all ? {} : { sockets: translation.sockets.grants }),
       ...(request.uid !== undefined ? { uid: request.uid } : {}),
       ...(request.gid !== undefined ? { gid: request.gid } : {}),
     };
@@ -83,6 +86,8 @@ export class LandlockBackend implements ConfinementBackend {
             ? `tcp restricted: bind [${translation.network.bind.join(', ')}], connect [${translation.network.connect.join(', ')}]`
             : abi >= 4 ? 'tcp not restricted: the hat allows TCP' : `tcp not restricted: Landlock ABI ${abi} has no network rules`,
           scoped: translation.scoped,
+          capabilities: translation.capabilities.names,
+          sockets: translation.sockets.all ? 'all (the hat allows every socket)' : translation.sockets.grants.map(socketGrantName),
           uid: request.uid ?? null,
           gid: request.gid ?? null,
           widening: translation.widening.map((w) => w.summary),

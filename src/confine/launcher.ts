@@ -4,6 +4,8 @@ import { spawnSync, type SpawnOptions } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, openSync, readSync, realpathSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { capabilityMask } from './capabilities.js';
+import { socketGrantText, socketNeed, type SocketGrant } from './sockets.js';
 
 export const LAUNCHER_SETUP_FAILURE = 125;
 
@@ -23,7 +25,13 @@ export interface LaunchPlan {
     readonly network?: { readonly bind: readonly number[]; readonly connect: readonly number[] };
     /** Scope abstract unix sockets and signals to the domain. */
     readonly scoped: boolean;
+    /** Rights (r, w, x letters) beneath the worker's own /proc/<pid>, which /proc/self resolves to. */
+    readonly ownProc?: string;
   };
+  /** Keep exactly these capabilities (kernel numbers) in every set; absent: leave them as they are. */
+  readonly capabilities?: readonly number[];
+  /** Allow only these sockets (seccomp filter); absent: no filter. */
+  readonly sockets?: readonly SocketGrant[];
   readonly apparmor?: { readonly label: string; readonly stack?: boolean; readonly attrRoot?: string };
   readonly keepFds?: readonly number[];
   /**
@@ -56,6 +64,12 @@ export function launcherArgs(plan: LaunchPlan): string[] {
       for (const port of plan.landlock.network.connect) args.push('-c', String(port));
     }
     if (plan.landlock.scoped) args.push('-s');
+    if (plan.landlock.ownProc) args.push('-P', plan.landlock.ownProc);
+  }
+  if (plan.capabilities) args.push('-C', capabilityMask(plan.capabilities));
+  if (plan.sockets) {
+    args.push('-Y');
+    for (const grant of plan.sockets) args.push('-F', socketGrantText(grant));
   }
   for (const fd of plan.keepFds ?? []) args.push('-k', String(fd));
   if (plan.noNewPrivs === false) args.push('-n');
@@ -151,14 +165,15 @@ export function resolveCommand(command: string, env: NodeJS.ProcessEnv = process
  * (Debian's Node aborts without it), /dev/null and the NODE_EXTRA_CA_CERTS file when set. Add the worker's own
  * script and the site's files separately.
  */
-export function nodeRuntimeNeeds(env: NodeJS.ProcessEnv = process.env, executable: string = process.execPath): { read: string[]; write: string[]; exec: string[] } {
+export function nodeRuntimeNeeds(env: NodeJS.ProcessEnv = process.env, executable: string = process.execPath): { read: string[]; write: string[]; exec: string[]; sockets: SocketGrant[] } {
   const binary = realpathOr(executable);
   const interpreter = elfInterpreter(binary);
   // /dev/null: libuv opens it (else /) for its EMFILE reserve descriptor on every listen/accept.
   const read = ['/etc/ld.so.cache', '/etc/ssl/openssl.cnf', '/dev/null', '/usr/lib', '/usr/lib64', '/usr/lib32', '/usr/local/lib'].filter((path) => existsSync(path));
   if (env.NODE_EXTRA_CA_CERTS) read.push(env.NODE_EXTRA_CA_CERTS);
   const exec = [binary, ...(interpreter ? [realpathOr(interpreter)] : ['/usr/lib', '/usr/lib64'].filter((path) => existsSync(path)))];
-  return { read: [...new Set(read)], write: [], exec: [...new Set(exec)] };
+  // socketpair(AF_UNIX): libuv makes every child_process pipe with it (CGI); a connected pair reaches no one.
+  return { read: [...new Set(read)], write: [], exec: [...new Set(exec)], sockets: [{ ...socketNeed('unix'), pairOnly: true }] };
 }
 
 /** The PT_INTERP path of an ELF executable (the dynamic loader), or undefined (static, not ELF, unreadable). */
