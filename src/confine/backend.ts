@@ -39,6 +39,8 @@ export interface ConfinementRequest {
   /** Hat name; null = the parent profile itself. */
   readonly hat: string | null;
   readonly runtime: RuntimeNeeds;
+  /** Hat rules the Landlock backend may widen (hatter.yaml landlock.allowWidening); others are narrowed. */
+  readonly allowWidening?: readonly string[];
   readonly uid?: number;
   readonly gid?: number;
 }

@@ -30,6 +30,8 @@ export interface LandlockTranslation {
   readonly widening: readonly WideningEntry[];
   /** For explain: which hat rules each grant came from (absent without a policy file). */
   readonly grants?: HatTranslation['grants'];
+  readonly narrowing: HatTranslation['narrowing'];
+  readonly ownProc?: string;
   readonly capabilities: HatTranslation['capabilities'];
   readonly sockets: HatTranslation['sockets'];
 }
@@ -43,7 +45,8 @@ export function runtimeGrants(runtime: ConfinementRequest['runtime']): LandlockP
   return rules;
 }
 
-function runtimeKernelNeeds(runtime: ConfinementRequest['runtime']): { runtimeCapabilities?: readonly string[]; runtimeSockets?: readonly SocketGrant[] } {
+function runtimeKernelNeeds(runtime: ConfinementRequest['runtime'], allowWidening?: readonly string[]): { runtimeCapabilities?: readonly string[]; runtimeSockets?: readonly SocketGrant[]; allowWidening?: readonly string[] } {
+  if (allowWidening?.length) return { ...runtimeKernelNeeds(runtime), allowWidening };
   return { ...(runtime.capabilities ? { runtimeCapabilities: runtime.capabilities } : {}), ...(runtime.sockets ? { runtimeSockets: runtime.sockets } : {}) };
 }
 
@@ -75,7 +78,7 @@ export function translateRequest(request: ConfinementRequest, abi: number, oracl
   const runtime = runtimeGrants(request.runtime);
   const { rules, diagnostics } = readHatRules(request.policyFile!, request.profile, request.hat, { ...(request.includeDirs ? { includeDirs: request.includeDirs } : {}) });
   if (!rules || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  return { translation: translateHat(rules, { abi, isDirectory, realpath, runtime, ...runtimeKernelNeeds(request.runtime), ...(oracle ? { oracle } : {}) }), rules, diagnostics };
+  return { translation: translateHat(rules, { abi, isDirectory, realpath, runtime, ...runtimeKernelNeeds(request.runtime, request.allowWidening), ...(oracle ? { oracle } : {}) }), rules, diagnostics };
 }
 
 export async function planLandlock(request: ConfinementRequest, abi: number): Promise<{ translation?: LandlockTranslation; diagnostics: readonly Diagnostic[] }> {
@@ -86,7 +89,7 @@ export async function planLandlock(request: ConfinementRequest, abi: number): Pr
   // Without a policy file the hat is empty: the worker gets its runtime grants and nothing else.
   const result = request.policyFile
     ? translateRequest(request, abi)
-    : { translation: translateHat({ label: labelOf(request), files: [], others: [] }, { abi, isDirectory, realpath, runtime: runtimeGrants(request.runtime), ...runtimeKernelNeeds(request.runtime), ...(defaultOracle ? { oracle: defaultOracle } : {}) }), diagnostics: [] };
+    : { translation: translateHat({ label: labelOf(request), files: [], others: [] }, { abi, isDirectory, realpath, runtime: runtimeGrants(request.runtime), ...runtimeKernelNeeds(request.runtime, request.allowWidening), ...(defaultOracle ? { oracle: defaultOracle } : {}) }), diagnostics: [] };
   const { translation, diagnostics } = result;
   if (!translation) return { diagnostics };
   const network = translation.network
@@ -100,6 +103,8 @@ export async function planLandlock(request: ConfinementRequest, abi: number): Pr
       scoped: translation.scoped,
       widening: translation.widening,
       grants: translation.grants,
+      narrowing: translation.narrowing,
+      ...(translation.ownProc ? { ownProc: translation.ownProc } : {}),
       capabilities: translation.capabilities,
       sockets: translation.sockets,
     },

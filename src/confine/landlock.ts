@@ -32,6 +32,11 @@ export function wideningWarnings(label: string, widening: readonly WideningEntry
   ];
 }
 
+/** Startup lines for hat rules granted less than they say (a worker may then fail where AppArmor would not). */
+export function narrowingWarnings(label: string, narrowing: readonly WideningEntry[]): string[] {
+  return narrowing.map((n) => `${label}: Landlock narrowing [${n.kind}]: ${n.summary}${n.source ? ` (${n.source})` : ''}`);
+}
+
 export class LandlockBackend implements ConfinementBackend {
   readonly name = 'landlock' as const;
   private readonly launcher: string | undefined;
@@ -63,13 +68,13 @@ export class LandlockBackend implements ConfinementBackend {
     const { translation, diagnostics } = await planLandlock(request, abi);
     if (!translation) return { diagnostics };
     const plan: LaunchPlan = {
-      landlock: { paths: translation.paths, network: translation.network, scoped: translation.scoped },
+      landlock: { paths: translation.paths, network: translation.network, scoped: translation.scoped, ...(translation.ownProc ? { ownProc: translation.ownProc } : {}) },
       capabilities: translation.capabilities.numbers,
       ...(translation.sockets.all ? {} : { sockets: translation.sockets.grants }),
       ...(request.uid !== undefined ? { uid: request.uid } : {}),
       ...(request.gid !== undefined ? { gid: request.gid } : {}),
     };
-    const warnings = wideningWarnings(label, translation.widening, request.policyFile);
+    const warnings = [...wideningWarnings(label, translation.widening, request.policyFile), ...narrowingWarnings(label, translation.narrowing)];
     return {
       prepared: {
         backend: 'landlock',
@@ -91,6 +96,8 @@ export class LandlockBackend implements ConfinementBackend {
           uid: request.uid ?? null,
           gid: request.gid ?? null,
           widening: translation.widening.map((w) => w.summary),
+          narrowing: translation.narrowing.map((w) => w.summary),
+          ownProc: translation.ownProc ?? null,
         },
         warnings,
       },

@@ -508,10 +508,13 @@ export class Supervisor {
  * kinds, and how to see them (the status page keeps the full list).
  */
 export function startupWarnings(prepared: PreparedConfinement, policyFile: string | undefined, verbose: boolean): string[] {
-  const widening = (prepared as { translation?: { widening?: readonly { kind: string }[] } }).translation?.widening;
+  const translation = (prepared as { translation?: { widening?: readonly { kind: string }[]; narrowing?: readonly unknown[] } }).translation;
+  const widening = translation?.widening;
   if (verbose || prepared.backend !== 'landlock' || !widening || widening.length === 0) return [...prepared.warnings];
   const label = prepared.label;
-  const others = prepared.warnings.filter((w) => !w.startsWith(`${label}: Landlock grants more than the hat`) && !w.startsWith(`${label}: Landlock widening [`));
+  const narrowed = translation?.narrowing?.length ?? 0;
+  const others = prepared.warnings.filter((w) => !w.startsWith(`${label}: Landlock grants more than the hat`) && !w.startsWith(`${label}: Landlock widening [`) && !w.startsWith(`${label}: Landlock narrowing [`));
+  if (narrowed) others.unshift(`${label}: ${narrowed} hat rule${narrowed === 1 ? '' : 's'} narrowed (Landlock cannot keep them exactly: not granted); see hatter confine explain or -v`);
   const kinds = new Map<string, number>();
   for (const entry of widening) kinds.set(entry.kind, (kinds.get(entry.kind) ?? 0) + 1);
   const counted = [...kinds].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([kind, n]) => `${n} ${kind}`).join(', ');
