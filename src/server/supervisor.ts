@@ -183,6 +183,7 @@ export class Supervisor {
       profile: this.hats.profile,
       hat,
       runtime,
+      ...(this.config.landlock?.allowWidening.length ? { allowWidening: this.config.landlock.allowWidening } : {}),
     });
     for (const d of result.diagnostics) this.options.output.warn(formatDiagnostic(d));
     return result.prepared;
