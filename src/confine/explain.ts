@@ -6,7 +6,7 @@ import { findLauncher, launcherArgs, probeLandlock } from './launcher.js';
 import { translateRequest } from './landlock-plan.js';
 import type { GrantOrigin } from './landlock-translate.js';
 import type { LandlockPathRule } from './launcher.js';
-import type { WideningEntry } from './landlock-plan.js';
+import type { WideningEntry } from './widening.js';
 import { socketGrantName } from './sockets.js';
 
 export const NEWEST_KNOWN_ABI = 7;

@@ -4,23 +4,12 @@ import type { LandlockPathRule } from './launcher.js';
 import { realpathSync, statSync } from 'node:fs';
 import { readHatRules, type HatRules } from './hat-rules.js';
 import { aareWideningOracle } from './aare-oracle.js';
-import { translateHat, type HatTranslation, type WideningOracle } from './landlock-translate.js';
+import { translateHat, type HatTranslation } from './landlock-translate.js';
+import type { WideningEntry, WideningOracle } from './widening.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
 import type { SocketGrant } from './sockets.js';
 
-/** Something the Landlock ruleset allows that the hat does not, or a hat rule it cannot keep. */
-export interface WideningEntry {
-  /** glob | deny | owner | metadata | rights | network | unix | runtime */
-  readonly kind: string;
-  /** Human one-liner, printed at startup and by `hatter confine explain`. */
-  readonly summary: string;
-  /** The Landlock grant responsible, when there is one. */
-  readonly grant?: string;
-  /** Where the hat rule came from (file:line), when known. */
-  readonly source?: string;
-  /** Example paths granted beyond the hat (from the AARE difference). */
-  readonly witnesses?: readonly string[];
-}
+export type { WideningEntry } from './widening.js';
 
 export interface LandlockTranslation {
   readonly abi: number;

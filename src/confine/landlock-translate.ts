@@ -2,8 +2,7 @@
 // with no globs, denies or owner conditions; every allow rule becomes a grant on the deepest literal
 // directory (or file) covering it, and everything the grants allow beyond the hat is reported as widening.
 import type { LandlockPathRule } from './launcher.js';
-import { literalPattern } from './aare-oracle.js';
-import type { WideningEntry } from './landlock-plan.js';
+import { literalPattern, type WideningEntry, type WideningOracle } from './widening.js';
 import type { HatFileRule, HatOtherRule, HatRules } from './hat-rules.js';
 import type { SourceLocation } from '../policy/diagnostic.js';
 import { grantedCapabilities, type GrantedCapabilities } from './capabilities.js';
@@ -12,13 +11,7 @@ import { grantedSockets, type SocketGrant, type SocketPolicy } from './sockets.j
 export type RightClass = 'read' | 'write' | 'exec';
 const CLASSES: readonly RightClass[] = ['read', 'write', 'exec'];
 
-/** Exact set algebra over AppArmor path patterns (the AARE engine), when available. */
-export interface WideningOracle {
-  /** Paths matched by some `granted` pattern and by no `allowed` pattern, or by a `denied` one: empty, or the shortest example. Undefined when it cannot tell. */
-  beyond(granted: readonly string[], allowed: readonly string[], denied: readonly string[]): { readonly empty: boolean; readonly witnesses: readonly string[] } | undefined;
-  /** Does some path matched by `subject` stay allowed (by `allowed` and no `denied`)? Undefined when it cannot tell. */
-  overlaps(subject: readonly string[], allowed: readonly string[], denied: readonly string[]): boolean | undefined;
-}
+export type { WideningOracle } from './widening.js';
 
 export interface TranslateOptions {
   readonly abi: number;

@@ -3,7 +3,8 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { readFile } from 'node:fs/promises';
 import { labelOf, requestDiagnostic, startedProgram, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
 import { findLauncher, intendedFds, launcherArgs, probeLandlock, resolveCommand, type LandlockPathRule, type LaunchPlan } from './launcher.js';
-import { planLandlock, type LandlockTranslation, type WideningEntry } from './landlock-plan.js';
+import { planLandlock, type LandlockTranslation } from './landlock-plan.js';
+import type { WideningEntry } from './widening.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
 import { socketGrantName } from './sockets.js';
 
