@@ -47,3 +47,17 @@ export function capabilityNumbers(hex: string): number[] {
   for (let n = 0; n < 64; n++) if (mask & (1n << BigInt(n))) out.push(n);
   return out;
 }
+
+/**
+ * The capability sets of a /proc/PID/status text that hold more than `allowed` (kernel numbers), e.g.
+ * ['CapEff']. The bounding set is checked only when `bounding` (a server without CAP_SETPCAP cannot
+ * lower it).
+ */
+export function capabilitySetsBeyond(status: string, allowed: readonly number[], bounding: boolean): string[] {
+  const permitted = new Set(allowed);
+  const sets = ['CapInh', 'CapPrm', 'CapEff', 'CapAmb', ...(bounding ? ['CapBnd'] : [])];
+  return sets.filter((set) => {
+    const hex = new RegExp(`^${set}:\\s*([0-9a-f]+)$`, 'm').exec(status)?.[1];
+    return hex !== undefined && capabilityNumbers(hex).some((n) => !permitted.has(n));
+  });
+}

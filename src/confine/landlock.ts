@@ -7,6 +7,7 @@ import { planLandlock, type LandlockTranslation } from './landlock-plan.js';
 import type { WideningEntry } from './widening.js';
 import type { Diagnostic } from '../policy/diagnostic.js';
 import { socketGrantName } from './sockets.js';
+import { capabilitySetsBeyond } from './capabilities.js';
 
 export interface LandlockPrepared extends PreparedConfinement {
   readonly backend: 'landlock';
@@ -140,6 +141,9 @@ export class LandlockBackend implements ConfinementBackend {
     }
     const nnp = /^NoNewPrivs:\s*(\d)/m.exec(status)?.[1];
     if (nnp !== '1') return { ok: false, detail: `process ${pid} runs ${exe} without no_new_privs: it did not pass the launcher` };
+    const kept = (prepared as Partial<LandlockPrepared>).plan?.capabilities;
+    const beyond = kept ? capabilitySetsBeyond(status, kept, process.getuid?.() === 0) : [];
+    if (beyond.length) return { ok: false, detail: `process ${pid} runs ${exe} with capabilities its hat does not grant (${beyond.join(', ')})` };
     return { ok: true, detail: `process ${pid} runs ${exe} inside a Landlock domain (launched by ${launcher}, no_new_privs set)` };
   }
 }

@@ -88,3 +88,11 @@ test('a Landlock worker of a root server holds only what its hat grants (CapEff,
   assert.notEqual(denied.CapEff, NONE.CapEff);
   assert.equal(denied.CapBnd, denied.CapEff);
 });
+
+test('verify reads which capability sets hold more than the hat grants', async () => {
+  const { capabilitySetsBeyond } = await import('../../src/confine/capabilities.js');
+  const status = 'CapInh:\t0000000000000000\nCapPrm:\t0000000000000400\nCapEff:\t0000000000000400\nCapBnd:\t000001fffeffffff\nCapAmb:\t0000000000000000\n';
+  assert.deepEqual(capabilitySetsBeyond(status, [10], false), []);
+  assert.deepEqual(capabilitySetsBeyond(status, [10], true), ['CapBnd']);
+  assert.deepEqual(capabilitySetsBeyond(status, [], false), ['CapPrm', 'CapEff']);
+});
