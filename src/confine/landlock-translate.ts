@@ -6,7 +6,7 @@ import { literalPattern, type WideningEntry, type WideningOracle } from './widen
 import type { HatFileRule, HatOtherRule, HatRules } from './hat-rules.js';
 import type { SourceLocation } from '../policy/diagnostic.js';
 import { grantedCapabilities, type GrantedCapabilities } from './capabilities.js';
-import { grantedSockets, type SocketGrant, type SocketPolicy } from './sockets.js';
+import { grantedSockets, UNIX_SOCKETPAIR, type SocketGrant, type SocketPolicy } from './sockets.js';
 
 export type RightClass = 'read' | 'write' | 'exec';
 const CLASSES: readonly RightClass[] = ['read', 'write', 'exec'];
@@ -300,7 +300,9 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
     if (abi >= 4) network = { bind: [], connect: [] };
     else widening.push({ kind: 'network', summary: `TCP bind/connect to any port (Landlock ABI ${abi} < 4 has no network rules)` });
   }
-  const sockets = grantedSockets(rules.others, options.runtimeSockets);
+  // socketpair(AF_UNIX) is always allowed: libuv makes every child-process pipe with it (Node's CGI
+  // children), PHP-FPM its signal pipe; a connected pair reaches no other process.
+  const sockets = grantedSockets(rules.others, [UNIX_SOCKETPAIR, ...(options.runtimeSockets ?? [])]);
   for (const summary of sockets.widened) widening.push({ kind: 'network', summary });
   if (abi < 9) widening.push({ kind: 'unix', summary: 'connect to any pathname unix socket (Landlock ABI < 9 does not mediate them)' });
   widening.push({ kind: 'metadata', summary: 'stat, chmod, chown and utimes on any path (Landlock has no metadata rights; use a per-site uid and 0700 roots)' });

@@ -5,7 +5,7 @@ import { accessSync, closeSync, constants, existsSync, openSync, readSync, realp
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { capabilityMask } from './capabilities.js';
-import { socketGrantText, socketNeed, type SocketGrant } from './sockets.js';
+import { socketGrantText, type SocketGrant } from './sockets.js';
 
 export const LAUNCHER_SETUP_FAILURE = 125;
 
@@ -165,15 +165,14 @@ export function resolveCommand(command: string, env: NodeJS.ProcessEnv = process
  * (Debian's Node aborts without it), /dev/null and the NODE_EXTRA_CA_CERTS file when set. Add the worker's own
  * script and the site's files separately.
  */
-export function nodeRuntimeNeeds(env: NodeJS.ProcessEnv = process.env, executable: string = process.execPath): { read: string[]; write: string[]; exec: string[]; sockets: SocketGrant[] } {
+export function nodeRuntimeNeeds(env: NodeJS.ProcessEnv = process.env, executable: string = process.execPath): { read: string[]; write: string[]; exec: string[] } {
   const binary = realpathOr(executable);
   const interpreter = elfInterpreter(binary);
   // /dev/null: libuv opens it (else /) for its EMFILE reserve descriptor on every listen/accept.
   const read = ['/etc/ld.so.cache', '/etc/ssl/openssl.cnf', '/dev/null', '/usr/lib', '/usr/lib64', '/usr/lib32', '/usr/local/lib'].filter((path) => existsSync(path));
   if (env.NODE_EXTRA_CA_CERTS) read.push(env.NODE_EXTRA_CA_CERTS);
   const exec = [binary, ...(interpreter ? [realpathOr(interpreter)] : ['/usr/lib', '/usr/lib64'].filter((path) => existsSync(path)))];
-  // socketpair(AF_UNIX): libuv makes every child_process pipe with it (CGI); a connected pair reaches no one.
-  return { read: [...new Set(read)], write: [], exec: [...new Set(exec)], sockets: [{ ...socketNeed('unix'), pairOnly: true }] };
+  return { read: [...new Set(read)], write: [], exec: [...new Set(exec)] };
 }
 
 /** The PT_INTERP path of an ELF executable (the dynamic loader), or undefined (static, not ELF, unreadable). */

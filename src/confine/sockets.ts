@@ -28,6 +28,9 @@ export interface SocketPolicy {
   readonly widened: readonly string[];
 }
 
+/** socketpair(AF_UNIX, any type): allowed for every worker under Landlock (see landlock-translate). */
+export const UNIX_SOCKETPAIR: SocketGrant = { family: 1, pairOnly: true };
+
 /** Linux address family numbers by AppArmor domain name. */
 export const ADDRESS_FAMILIES: Readonly<Record<string, number>> = {
   unix: 1, inet: 2, ax25: 3, ipx: 4, appletalk: 5, netrom: 6, bridge: 7, atmpvc: 8, x25: 9, inet6: 10, rose: 11,

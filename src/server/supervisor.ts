@@ -165,7 +165,7 @@ export class Supervisor {
     const account = this.accountFor(label);
     if (account === null) return undefined;
     // Sockets the server's own plumbing creates: strict mode's and PHP-FPM's unix sockets, FastCGI over TCP.
-    const sockets = [...runtime.sockets];
+    const sockets = [];
     if (this.runtimeDir || usesUnixFastcgi(this.config)) sockets.push(socketNeed('unix', 'stream'));
     if (connectPorts.length) sockets.push(socketNeed('inet', 'stream'), socketNeed('inet6', 'stream'));
     const prepared = await this.requestConfinement(hat, { read, write, exec: runtime.exec, sockets, ...(connectPorts.length ? { connectPorts } : {}) }, account);
@@ -211,7 +211,7 @@ export class Supervisor {
     const system = ['/etc/php', '/usr/share/php', '/etc/localtime', '/usr/share/zoneinfo', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf', '/dev/urandom'].filter((path) => existsSync(path));
     // A root master switches its children to the pool's user and signals them (hatter runs it with -R).
     const capabilities = process.getuid?.() === 0 ? ['setuid', 'setgid', 'chown', 'kill'] : [];
-    const prepared = await this.requestConfinement(route.hat, { read: [...needs.read, ...system], write: [runDir, '/dev/null'], exec: needs.exec, capabilities, sockets: [...needs.sockets, socketNeed('unix', 'stream')] });
+    const prepared = await this.requestConfinement(route.hat, { read: [...needs.read, ...system], write: [runDir, '/dev/null'], exec: needs.exec, capabilities, sockets: [socketNeed('unix', 'stream')] });
     if (!prepared) throw new ServeError('serve/php-fpm-failed', `cannot confine the PHP-FPM master of ${site} to ${route.label}`);
     this.options.output.info(`hatter serve: PHP-FPM for ${site} runs confined to ${route.label} (${backend.name})`);
     return {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { explainHat, type LandlockExplanation } from '../../src/confine/explain.js';
 import { LandlockBackend } from '../../src/confine/landlock.js';
 import { nodeRuntimeNeeds } from '../../src/confine/launcher.js';
+import { socketNeed } from '../../src/confine/sockets.js';
 import { cliMain, repoRoot } from '../support/repo.js';
 import { landlockSkipReason, launcherPath, scratchDir } from '../support/confine.js';
 
@@ -125,6 +126,9 @@ ${isRoot ? 'user = root\ngroup = root\n' : ''}`);
       read: [...needs.read, '/etc/php', '/etc/localtime', '/usr/share/zoneinfo', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf', '/dev/urandom'],
       write: [run, '/dev/null'],
       exec: needs.exec,
+      // FPM's listening socket; as root it switches its children's user (as hatter serve grants them)
+      sockets: [socketNeed('unix', 'stream')],
+      ...(isRoot ? { capabilities: ['setuid', 'setgid', 'chown', 'kill'] } : {}),
     },
   });
   assert.ok(prepared, JSON.stringify(diagnostics));
