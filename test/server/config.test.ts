@@ -98,3 +98,16 @@ test('a hat name with // is refused', () => {
   assert.equal(diagnostics[0]?.code, 'serve-config/invalid-hat');
   assert.equal(diagnostics[0]?.line, 4);
 });
+
+test('landlock.allowWidening: a list of FILE:LINE or path patterns; anything else is a diagnostic at its line', () => {
+  const ok = parseServeConfig('landlock:\n  allowWidening:\n    - abstractions/base:172\n    - /proc/[1-9]*/environ\nsites:\n  - serverName: a.test\n    documentRoot: /srv/a\n', file);
+  assert.deepEqual(ok.diagnostics, []);
+  assert.deepEqual(ok.config?.landlock?.allowWidening, ['abstractions/base:172', '/proc/[1-9]*/environ']);
+  const bad = parseServeConfig('landlock:\n  allowWidening:\n    - everything\n  other: 1\nsites:\n  - serverName: a.test\n    documentRoot: /srv/a\n', file);
+  assert.equal(bad.config, undefined);
+  const codes = bad.diagnostics.map((d) => [d.code, d.line]);
+  assert.deepEqual(codes.find(([code]) => code === 'serve-config/allow-widening'), ['serve-config/allow-widening', 3]);
+  assert.ok(codes.some(([code, line]) => code === 'serve-config/unknown-key' && line === 4));
+  const notList = parseServeConfig('landlock:\n  allowWidening: abstractions/base:172\nsites:\n  - serverName: a.test\n    documentRoot: /srv/a\n', file);
+  assert.equal(notList.diagnostics[0]?.code, 'serve-config/allow-widening');
+});
