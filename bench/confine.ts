@@ -2,11 +2,12 @@
 //   1. spawn cost: /bin/true and `node -e 0` started plainly vs through the Landlock launcher (paired,
 //      alternating order, medians of the per-pair differences);
 //   2. throughput: the same hello-world Node handler under `hatter serve --backend none` and
-//      `--backend landlock`, alternating runs with wrk -t1 -c32 on loopback. Target: <= 5% cost.
+//      `--backend landlock` (ruleset, capabilities dropped to the hat's, seccomp socket filter),
+//      alternating runs with wrk -t1 -c32 on loopback. Target: <= 5% cost.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findLauncher, launcherArgs, nodeRuntimeNeeds, probeLandlock } from '../src/confine/launcher.js';
@@ -150,6 +151,8 @@ export async function run(repoRoot: string): Promise<void> {
     await pairedSpawns('/bin/true', launcher, ['-x', '/usr', '-r', '/etc/ld.so.cache'], '/bin/true', []),
     await pairedSpawns('/bin/true, 60 path rules', launcher, ['-x', '/usr', ...manyRules], '/bin/true', []),
     await pairedSpawns('node -e 0', launcher, nodeRules, process.execPath, ['-e', '0']),
+    // what hatter serve adds on top of the ruleset: capabilities (-C) and the socket filter (-Y/-F)
+    await pairedSpawns('node -e 0, + no capabilities + socket filter', launcher, [...nodeRules, '-C', '0', '-Y', '-F', '1:*:*:pair', '-F', '2:1:*', '-F', '10:1:*'], process.execPath, ['-e', '0']),
   ];
 
   const throughput: { backend: string; result: Throughput | string }[] = [];
@@ -213,7 +216,10 @@ export async function run(repoRoot: string): Promise<void> {
     throughputMd = `Throughput not measured: ${throughput.map((t) => typeof t.result === 'string' ? t.result : '').filter(Boolean).join('; ')}`;
   }
   const load = loadavg()[0]!.toFixed(1);
-  const markdown = `## confine\n\n${machineLine()}; Landlock ABI ${probe.abi}; load average ${load} while measuring.\n\nSpawn cost of the restrict-then-exec launcher (${SPAWNS} pairs, alternating order):\n\n${markdownTable(spawnTable)}\n\nHello-world Node handler, \`hatter serve --backend none\` vs \`--backend landlock\` in the same run (wrk -t1 -c32, ${RUNS}×${SECONDS} s alternating, 2 workers):\n\n${throughputMd}\n`;
+  const busy = loadavg()[0]! > cpus().length
+    ? ` The machine was shared and busy (load ${load} on ${cpus().length} cores): single requests/s pairs vary widely; rerun on a quiet machine before reading the cost.`
+    : '';
+  const markdown = `## confine\n\n${machineLine()}; Landlock ABI ${probe.abi}; load average ${load} while measuring.${busy}\n\nSpawn cost of the restrict-then-exec launcher (${SPAWNS} pairs, alternating order):\n\n${markdownTable(spawnTable)}\n\nHello-world Node handler, \`hatter serve --backend none\` vs \`--backend landlock\` (Landlock ruleset, every capability the hat does not grant dropped, seccomp socket filter; no namespaces) in the same run (wrk -t1 -c32, ${RUNS}×${SECONDS} s alternating, 2 workers):\n\n${throughputMd}\n`;
   process.stdout.write(`${markdown}\n`);
   writeBenchSection(repoRoot, 'confine', markdown);
 }

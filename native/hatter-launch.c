@@ -19,6 +19,13 @@
  *     -g GID      setgroups({GID}) and setgid(GID)       -u UID   setuid(UID)
  *     -n          skip prctl(PR_SET_NO_NEW_PRIVS) (only meaningful with -A and no Landlock rules)
  *     -V ABI      use at most this Landlock ABI (tests of older kernels' behaviour; default: the kernel's)
+ *     -C MASK     capabilities: keep exactly the capabilities in MASK (bit n = capability n, e.g. 0x400 =
+ *                 net_bind_service) in the effective, permitted, inheritable, ambient and bounding sets, and
+ *                 lock SECBIT_NOROOT so that a uid-0 worker gains nothing at execve (see drop_capabilities)
+ *     -Y          sockets: install a seccomp filter so socket()/socketpair() fail with EACCES except for -F
+ *     -F F:T:P    allow sockets of family F, type T, protocol P (numbers, or * for any), e.g. 2:1:* = inet stream;
+ *                 F:T:P:pair allows them only from socketpair() (a connected pair reaches no one else)
+ *     -P RIGHTS   Landlock: grant RIGHTS (r, rw, rx...) beneath /proc/<own pid> (the pid survives execve)
  *     --probe     print "landlock-abi N errata M" and exit 0
  *   Exit 125 on any setup failure, with one line on stderr; otherwise the exit status is the command's.
  */
@@ -32,6 +39,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <stddef.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -199,13 +211,147 @@ static void write_apparmor_exec(const char *attr_root, const char *label, int st
   die("no AppArmor attr file under", attr_root);
 }
 
+/*
+ * Capabilities: exactly `keep` in every set, before execve. The order matters: securebits and the
+ * bounding set need CAP_SETPCAP, the uid switch needs CAP_SETUID/SETGID, so both happen before capset
+ * lowers the sets. SECBIT_KEEP_CAPS carries the permitted set over setuid() (execve clears it again);
+ * SECBIT_NOROOT (locked) stops uid 0 from getting a full set at execve, and the ambient set carries the
+ * kept capabilities over execve for any uid. The setuid fixup stays on (locked): a worker that later
+ * switches to another uid (PHP-FPM's children) loses its capabilities as usual.
+ * Without CAP_SETPCAP (an unprivileged server) the bounding set and securebits cannot change; the
+ * permitted set is then what the server had (usually nothing) and no_new_privs keeps it from growing.
+ */
+#define SECBIT_NOROOT_ (1 << 0)
+#define SECBIT_NOROOT_LOCKED_ (1 << 1)
+#define SECBIT_NO_SETUID_FIXUP_LOCKED_ (1 << 3)
+#define SECBIT_KEEP_CAPS_ (1 << 4)
+
+static void capability_sets(struct __user_cap_data_struct data[2]) {
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  if (syscall(SYS_capget, &header, data) != 0) die("capget", NULL);
+}
+
+static int last_capability(void) {
+  int last = 0;
+  while (last < 63 && prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0) last++;
+  return last;
+}
+
+static void prepare_capabilities(uint64_t keep) {
+  struct __user_cap_data_struct data[2];
+  capability_sets(data);
+  if (!(data[0].effective & (1U << CAP_SETPCAP))) return; /* unprivileged: nothing to lock or drop */
+  if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT_ | SECBIT_NOROOT_LOCKED_ | SECBIT_NO_SETUID_FIXUP_LOCKED_ | SECBIT_KEEP_CAPS_, 0, 0, 0) != 0)
+    die("prctl(PR_SET_SECUREBITS)", NULL);
+  int last = last_capability();
+  for (int cap = 0; cap <= last; cap++) {
+    if (keep & (1ULL << cap)) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) die("prctl(PR_CAPBSET_DROP)", NULL);
+  }
+}
+
+static void set_capabilities(uint64_t keep) {
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) die("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", NULL);
+  struct __user_cap_data_struct data[2];
+  capability_sets(data);
+  uint64_t permitted = ((uint64_t)data[1].permitted << 32 | data[0].permitted) & keep;
+  for (int i = 0; i < 2; i++) {
+    uint32_t word = (uint32_t)(permitted >> (32 * i));
+    data[i].effective = data[i].permitted = data[i].inheritable = word;
+  }
+  struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+  if (syscall(SYS_capset, &header, data) != 0) die("capset", NULL);
+  for (int cap = 0; cap < 64; cap++) {
+    if ((permitted & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) die("prctl(PR_CAP_AMBIENT_RAISE)", NULL);
+  }
+}
+
+/*
+ * Sockets: a seccomp filter that lets socket() and socketpair() create only the listed family/type/
+ * protocol triples (the hat's network and unix rules) and answers EACCES otherwise, as AppArmor does.
+ * Only the native ABI is allowed through: a 32-bit or x32 syscall (int 0x80, socketcall, whose arguments
+ * the filter cannot read) kills the process, so every other architecture fails closed.
+ */
+#if defined(__x86_64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
+#define FOREIGN_SYSCALL_BIT 0x40000000U /* x32 */
+#elif defined(__aarch64__) && defined(__AARCH64EL__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#define FOREIGN_SYSCALL_BIT 0U
+#endif
+#define ANY_VALUE -1L
+struct socket_grant { long family, type, protocol; int pair_only; };
+
+static void install_socket_filter(const struct socket_grant *grants, int count) {
+#ifndef NATIVE_AUDIT_ARCH
+  (void)grants; (void)count;
+  errno = EOPNOTSUPP;
+  die("the socket filter (-Y) is not implemented for this architecture", NULL);
+#else
+  static struct sock_filter program[BPF_MAXINSNS];
+  int n = 0;
+#define EMIT(code, k, jt, jf) do { if (n >= BPF_MAXINSNS) usage_fail("too many socket grants"); program[n++] = (struct sock_filter)BPF_JUMP(code, k, jt, jf); } while (0)
+#define ARG_LOW(i) (offsetof(struct seccomp_data, args) + 8 * (i)) /* little-endian: the int argument */
+  EMIT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch), 0, 0);
+  EMIT(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 1, 0);
+  EMIT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS, 0, 0);
+  EMIT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr), 0, 0);
+  if (FOREIGN_SYSCALL_BIT) {
+    EMIT(BPF_JMP | BPF_JGE | BPF_K, FOREIGN_SYSCALL_BIT, 0, 1);
+    EMIT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS, 0, 0);
+  }
+  EMIT(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 2, 0);
+  EMIT(BPF_JMP | BPF_JEQ | BPF_K, SYS_socketpair, 1, 0);
+  EMIT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+  for (int g = 0; g < count; g++) {
+    /* One block per grant: each failed comparison jumps past the block's end, a full match allows. */
+    long values[4] = { grants[g].pair_only ? SYS_socketpair : ANY_VALUE, grants[g].family, grants[g].type, grants[g].protocol };
+    uint32_t offsets[4] = { offsetof(struct seccomp_data, nr), ARG_LOW(0), ARG_LOW(1), ARG_LOW(2) };
+    int left = 1; /* the final return */
+    for (int v = 0; v < 4; v++) if (values[v] != ANY_VALUE) left += v == 2 ? 3 : 2;
+    for (int v = 0; v < 4; v++) {
+      if (values[v] == ANY_VALUE) continue;
+      EMIT(BPF_LD | BPF_W | BPF_ABS, offsets[v], 0, 0);
+      if (v == 2) EMIT(BPF_ALU | BPF_AND | BPF_K, 0xf, 0, 0); /* SOCK_TYPE_MASK: without SOCK_NONBLOCK/CLOEXEC */
+      left -= v == 2 ? 3 : 2;
+      EMIT(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)values[v], 0, (uint8_t)(left));
+    }
+    EMIT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
+  }
+  EMIT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA), 0, 0);
+  struct sock_fprog fprog = { (unsigned short)n, program };
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0) die("prctl(PR_SET_SECCOMP)", NULL);
+#endif
+}
+
+static long parse_socket_field(const char *text, long max) {
+  return strcmp(text, "*") == 0 ? ANY_VALUE : parse_number(text, max);
+}
+
+static struct socket_grant parse_socket_grant(const char *text) {
+  char copy[64];
+  if (strlen(text) >= sizeof copy) usage_fail("bad -F argument (FAMILY:TYPE:PROTOCOL)");
+  strcpy(copy, text);
+  char *type = strchr(copy, ':');
+  char *protocol = type ? strchr(type + 1, ':') : NULL;
+  char *pair = protocol ? strchr(protocol + 1, ':') : NULL;
+  if (!type || !protocol || (pair && strcmp(pair, ":pair") != 0)) usage_fail("bad -F argument (FAMILY:TYPE:PROTOCOL[:pair])");
+  *type++ = 0;
+  *protocol++ = 0;
+  if (pair) *pair = 0;
+  struct socket_grant grant = { parse_socket_field(copy, 255), parse_socket_field(type, 15), parse_socket_field(protocol, INT_MAX), pair != NULL };
+  return grant;
+}
+
 int main(int argc, char **argv) {
   static struct path_rule paths[MAX_ITEMS];
   static long bind_ports[MAX_ITEMS], connect_ports[MAX_ITEMS];
   static int keep[MAX_ITEMS + 1];
-  int path_count = 0, bind_count = 0, connect_count = 0, keep_count = 0;
-  int handle_net = 0, scoped = 0, force_landlock = 0, skip_nnp = 0, stack = 0;
-  const char *apparmor_label = NULL, *attr_root = "/proc/self";
+  static struct socket_grant socket_grants[MAX_ITEMS];
+  int path_count = 0, bind_count = 0, connect_count = 0, keep_count = 0, socket_count = 0;
+  int handle_net = 0, scoped = 0, force_landlock = 0, skip_nnp = 0, stack = 0, socket_filter = 0, set_caps = 0;
+  uint64_t keep_caps = 0;
+  const char *apparmor_label = NULL, *attr_root = "/proc/self", *own_proc_rights = NULL;
   long uid = -1, gid = -1, abi_cap = -1;
   int i = 1;
 
@@ -219,15 +365,16 @@ int main(int argc, char **argv) {
     }
     if (arg[0] != '-' || arg[1] == 0 || arg[2] != 0) usage_fail("unknown option (see the comment at the top of hatter-launch.c)");
     char option = arg[1];
-    if (strchr("NsLnS", option)) {
+    if (strchr("NsLnSY", option)) {
       if (option == 'N') handle_net = 1;
+      else if (option == 'Y') socket_filter = 1;
       else if (option == 's') scoped = 1;
       else if (option == 'L') force_landlock = 1;
       else if (option == 'n') skip_nnp = 1;
       else stack = 1;
       continue;
     }
-    if (!strchr("rwxbcAkguTV", option)) usage_fail("unknown option (see the comment at the top of hatter-launch.c)");
+    if (!strchr("rwxbcAkguTVCFP", option)) usage_fail("unknown option (see the comment at the top of hatter-launch.c)");
     if (i + 1 >= argc) usage_fail("option needs an argument");
     const char *value = argv[++i];
     switch (option) {
@@ -244,6 +391,22 @@ int main(int argc, char **argv) {
     case 'g': gid = parse_number(value, UINT32_MAX - 1); break;
     case 'u': uid = parse_number(value, UINT32_MAX - 1); break;
     case 'V': abi_cap = parse_number(value, 1000); break;
+    case 'C': {
+      char *end;
+      errno = 0;
+      keep_caps = strtoull(value, &end, 0);
+      if (errno || *end || end == value || value[0] == '-') usage_fail("bad -C mask");
+      set_caps = 1;
+      break;
+    }
+    case 'F':
+      if (socket_count >= MAX_ITEMS) usage_fail("too many socket grants");
+      socket_grants[socket_count++] = parse_socket_grant(value);
+      break;
+    case 'P':
+      if (value[strspn(value, "rwx")] != 0 || !*value) usage_fail("bad -P rights (letters r, w, x)");
+      own_proc_rights = value;
+      break;
     }
   }
   if (i >= argc) usage_fail("no command after --");
@@ -253,18 +416,20 @@ int main(int argc, char **argv) {
   if (channel && *channel) keep[keep_count++] = (int)parse_number(channel, INT_MAX);
   mark_inherited_cloexec(keep, keep_count);
 
+  if (set_caps) prepare_capabilities(keep_caps);
   if (gid >= 0) {
     gid_t groups[1] = { (gid_t)gid };
     if (setgroups(1, groups) != 0) die("setgroups", NULL);
     if (setgid((gid_t)gid) != 0) die("setgid", NULL);
   }
   if (uid >= 0 && setuid((uid_t)uid) != 0) die("setuid", NULL);
+  if (set_caps) set_capabilities(keep_caps);
 
   /* AppArmor before no_new_privs: NNP would refuse a transition that is not a subset. */
   if (apparmor_label) write_apparmor_exec(attr_root, apparmor_label, stack);
 
-  int use_landlock = force_landlock || path_count > 0 || handle_net || scoped;
-  if (!skip_nnp || use_landlock) {
+  int use_landlock = force_landlock || path_count > 0 || handle_net || scoped || own_proc_rights;
+  if (!skip_nnp || use_landlock || socket_filter) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("prctl(PR_SET_NO_NEW_PRIVS)", NULL);
   }
 
@@ -296,6 +461,17 @@ int main(int argc, char **argv) {
         die("landlock_add_rule", paths[p].path);
       close(fd);
     }
+    if (own_proc_rights) {
+      /* The worker's own /proc/<pid> (what /proc/self resolves to): its pid survives execve. */
+      char own[32];
+      snprintf(own, sizeof own, "/proc/%d", (int)getpid());
+      int fd = open(own, O_PATH | O_CLOEXEC | O_DIRECTORY);
+      if (fd < 0) die("cannot open", own);
+      struct path_beneath_attr rule = { 0, fd };
+      for (const char *kind = own_proc_rights; *kind; kind++) rule.allowed_access |= rights_for_kind(*kind, attr.handled_access_fs);
+      if (syscall(__NR_landlock_add_rule, ruleset, LL_RULE_PATH_BENEATH, &rule, 0) != 0) die("landlock_add_rule", own);
+      close(fd);
+    }
     if (attr.handled_access_net) {
       for (int p = 0; p < bind_count; p++) {
         struct net_port_attr rule = { NET_BIND_TCP, (uint64_t)bind_ports[p] };
@@ -309,6 +485,8 @@ int main(int argc, char **argv) {
     if (syscall(__NR_landlock_restrict_self, ruleset, 0) != 0) die("landlock_restrict_self", NULL);
     close(ruleset);
   }
+
+  if (socket_filter) install_socket_filter(socket_grants, socket_count);
 
   execvp(command[0], command);
   die("cannot execute", command[0]);

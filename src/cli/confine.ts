@@ -4,7 +4,7 @@ import { diagnosticToJson, formatDiagnostic, hasErrors, parseLabel, profileAndHa
 import { chooseBackend, createBackend, explainHat, rightsText, type Explanation } from '../confine/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 
-const HELP = `Usage: hatter confine explain --policy FILE [--backend landlock|apparmor] [-I DIR]... [--abi N] [--json] PROFILE//HAT
+const HELP = `Usage: hatter confine explain --policy FILE [--backend landlock|apparmor] [-I DIR]... [--abi N] [--allow-widening RULE]... [--json] PROFILE//HAT
        hatter confine probe [--json]
 
 probe: which confinement backends this host offers (AppArmor state and the supervisor's label,
@@ -14,8 +14,10 @@ explain:
 
 Show, for one hat, the kernel rules each confinement backend would apply to its workers:
   landlock  the ruleset the launcher builds (each grant with the hat rules it comes from), the TCP
-            ports and scoping, and the widening: every path and operation the ruleset allows that
-            the hat does not (globs, deny and owner rules, metadata, UDP, unix sockets...), with
+            ports and scoping, the capabilities kept and the sockets the seccomp filter allows, the
+            narrowing (hat rules granted less or nothing: owner rules, other processes' /proc,
+            conditional network rules) and the widening: every path and operation the ruleset allows
+            that the hat does not (globs, deny rules, metadata, pathname unix sockets...), with
             examples computed exactly by the AARE engine
   apparmor  the label written to attr/exec before execve, and what the host must provide
 Without --backend both are shown. PROFILE alone (no //HAT) explains the profile itself.
@@ -26,6 +28,8 @@ Options:
   -I, --include DIR   include search path (default /etc/apparmor.d); repeatable
   --backend NAME      landlock or apparmor (default: both)
   --abi N             explain for Landlock ABI N (default: this kernel's, else ${7})
+  --allow-widening R  as landlock.allowWidening in hatter.yaml: let rule R (FILE:LINE or its path
+                      pattern) widen instead of being narrowed; repeatable
   --json              machine-readable output
   -h, --help          show this help
 
@@ -60,6 +64,11 @@ function formatText(explanation: Explanation): string {
     ? `  tcp: handled; bind ports [${explanation.network.bind.join(', ')}], connect ports [${explanation.network.connect.join(', ')}] (plus the worker's runtime ports)`
     : '  tcp: not restricted (the hat allows TCP, or the ABI has no network rules)');
   lines.push(`  scoping: ${explanation.scoped ? 'signals and abstract unix sockets limited to the worker\'s own domain' : 'none (ABI < 6)'}`);
+  lines.push(`  /proc: ${explanation.ownProc ? `${explanation.ownProc} beneath the worker's own /proc/<pid> (for the hat's /proc/@{pid}, /proc/self rules)` : 'nothing'}`);
+  lines.push(`  capabilities (every set, also for root): ${explanation.capabilities.length ? explanation.capabilities.join(' ') : 'none'}`);
+  lines.push(`  sockets (seccomp; the worker's runtime adds its own): ${explanation.sockets === 'all' ? 'all' : explanation.sockets.length ? explanation.sockets.join(', ') : 'none'}`);
+  lines.push(`  narrowing (${explanation.narrowing.length}): hat rules granted less than they say (allow one with landlock.allowWidening)`);
+  for (const entry of explanation.narrowing) lines.push(`    [${entry.kind}] ${entry.summary}${entry.source ? ` (${entry.source})` : ''}`);
   lines.push(`  widening (${explanation.widening.length}): what the ruleset allows beyond the hat`);
   for (const entry of explanation.widening) lines.push(`    [${entry.kind}] ${entry.summary}${entry.source ? ` (${entry.source})` : ''}`);
   return lines.join('\n');
@@ -104,6 +113,7 @@ export const command: Command = {
       include: { type: 'string', short: 'I', multiple: true },
       backend: { type: 'string' },
       abi: { type: 'string' },
+      'allow-widening': { type: 'string', multiple: true },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     });
@@ -129,6 +139,7 @@ export const command: Command = {
       hat: label.hat,
       backends: backend ? [backend] : ['landlock', 'apparmor'],
       ...(abi !== undefined ? { abi } : {}),
+      ...(values['allow-widening'] ? { allowWidening: values['allow-widening'] } : {}),
     });
     const failed = hasErrors(diagnostics);
     if (values.json) {

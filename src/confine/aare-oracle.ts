@@ -1,11 +1,8 @@
 // Exact widening with the AARE engine: the paths a Landlock grant covers that the hat does not allow.
 import { compileRuleSet, difference, intersect, isEmpty, formatWitness, type Automaton } from '../policy/aare/index.js';
-import type { WideningOracle } from './landlock-translate.js';
+import type { WideningOracle } from './widening.js';
 
-/** A literal path as an AARE pattern (metacharacters escaped). */
-export function literalPattern(path: string): string {
-  return path.replace(/[*?[\]{}\\^,"]/g, (c) => `\\${c}`);
-}
+export { literalPattern } from './widening.js';
 
 const MAX_STATES = 200_000;
 

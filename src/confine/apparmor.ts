@@ -5,6 +5,8 @@ import { access, readFile, readdir } from 'node:fs/promises';
 import { labelOf, requestDiagnostic, startedProgram, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
 import { findLauncher, intendedFds, launcherArgs, type LaunchPlan } from './launcher.js';
 import type { Diagnostic } from '../policy/index.js';
+import { grantedCapabilities } from './capabilities.js';
+import { readHatRules } from './hat-rules.js';
 
 /** Where the kernel interfaces are; tests point these at a fake tree. */
 export interface AppArmorRoots {
@@ -180,8 +182,19 @@ export class AppArmorBackend implements ConfinementBackend {
     if (supervisor !== request.profile) {
       warnings.push(`${label}: the supervisor runs as ${String(supervisor)}, not ${request.profile}; run it under the parent profile (systemd AppArmorProfile=${request.profile})`);
     }
+    // Defence in depth: the launcher also keeps only the hat's capabilities, so a worker holds none that
+    // the kernel would refuse anyway. Without the policy text they cannot be known: keep none.
+    let capabilities = grantedCapabilities([], request.runtime.capabilities);
+    if (request.policyFile) {
+      const read = readHatRules(request.policyFile, request.profile, request.hat, { ...(request.includeDirs ? { includeDirs: request.includeDirs } : {}) });
+      if (read.rules) capabilities = grantedCapabilities(read.rules.others, request.runtime.capabilities);
+      else warnings.push(`${label}: cannot read the hat's capability rules (${read.diagnostics[0]?.message ?? 'unknown error'}); the launcher keeps no capability`);
+    } else {
+      warnings.push(`${label}: no policy file: the launcher keeps no capability (AppArmor still enforces the loaded hat)`);
+    }
     const plan: LaunchPlan = {
       apparmor: { label, attrRoot: `${this.roots.proc}/self` },
+      capabilities: capabilities.numbers,
       // no_new_privs would make the kernel refuse the exec transition into the hat
       noNewPrivs: false,
       ...(request.uid !== undefined ? { uid: request.uid } : {}),
@@ -193,7 +206,7 @@ export class AppArmorBackend implements ConfinementBackend {
         label,
         launcher: this.launcher,
         plan,
-        summary: { backend: 'apparmor', label, mode: mode ?? null, supervisor: supervisor ?? null, uid: request.uid ?? null, gid: request.gid ?? null },
+        summary: { backend: 'apparmor', label, mode: mode ?? null, supervisor: supervisor ?? null, capabilities: capabilities.names, uid: request.uid ?? null, gid: request.gid ?? null },
         warnings,
       },
       diagnostics,

@@ -4,6 +4,7 @@ import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { readFile, readlink } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { hatLabel, type Diagnostic } from '../policy/index.js';
+import type { SocketGrant } from './sockets.js';
 
 export type BackendName = 'none' | 'landlock' | 'apparmor';
 
@@ -22,6 +23,10 @@ export interface RuntimeNeeds {
   readonly exec: readonly string[];
   readonly bindPorts?: readonly number[];
   readonly connectPorts?: readonly number[];
+  /** Capabilities the program needs beyond the hat's (e.g. a root PHP-FPM master: setuid, setgid). */
+  readonly capabilities?: readonly string[];
+  /** Sockets it creates beyond the hat's network rules (e.g. unix stream for strict mode). */
+  readonly sockets?: readonly SocketGrant[];
 }
 
 /** What one pool asks for: the hat it runs in, and what its runtime needs beyond the hat's own rules. */
@@ -34,6 +39,8 @@ export interface ConfinementRequest {
   /** Hat name; null = the parent profile itself. */
   readonly hat: string | null;
   readonly runtime: RuntimeNeeds;
+  /** Hat rules the Landlock backend may widen (hatter.yaml landlock.allowWidening); others are narrowed. */
+  readonly allowWidening?: readonly string[];
   readonly uid?: number;
   readonly gid?: number;
 }

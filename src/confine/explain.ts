@@ -6,7 +6,8 @@ import { findLauncher, launcherArgs, probeLandlock } from './launcher.js';
 import { translateRequest } from './landlock-plan.js';
 import type { GrantOrigin } from './landlock-translate.js';
 import type { LandlockPathRule } from './launcher.js';
-import type { WideningEntry } from './landlock-plan.js';
+import type { WideningEntry } from './widening.js';
+import { socketGrantName } from './sockets.js';
 
 export const NEWEST_KNOWN_ABI = 7;
 
@@ -21,6 +22,14 @@ export interface LandlockExplanation {
   readonly network: { readonly bind: readonly number[]; readonly connect: readonly number[] } | null;
   readonly scoped: boolean;
   readonly widening: readonly WideningEntry[];
+  /** Hat rules granted less than they say (owner rules, other processes' /proc, conditional network rules). */
+  readonly narrowing: readonly WideningEntry[];
+  /** Rights beneath the worker's own /proc/<pid>. */
+  readonly ownProc: string | null;
+  /** Capabilities kept in every set (names). */
+  readonly capabilities: readonly string[];
+  /** Sockets the worker may create ('all', or one line per grant). */
+  readonly sockets: 'all' | readonly string[];
   /** The launcher arguments the supervisor would use (before the worker's own runtime grants). */
   readonly launcherArgs: readonly string[];
 }
@@ -44,6 +53,8 @@ export interface ExplainOptions {
   readonly backends: readonly Exclude<BackendName, 'none'>[];
   /** Landlock ABI to explain for; default: the running kernel's, else the newest known. */
   readonly abi?: number;
+  /** landlock.allowWidening of the configuration. */
+  readonly allowWidening?: readonly string[];
 }
 
 export function explainHat(options: ExplainOptions): { explanations: Explanation[]; diagnostics: Diagnostic[] } {
@@ -60,15 +71,19 @@ export function explainHat(options: ExplainOptions): { explanations: Explanation
         if (probe && 'abi' in probe && probe.abi > 0) { abi = probe.abi; abiSource = 'kernel'; }
         else { abi = NEWEST_KNOWN_ABI; abiSource = 'assumed'; }
       }
-      const request = { policyFile: options.policyFile, profile: options.profile, hat: options.hat, runtime: { read: [], write: [], exec: [] }, ...(options.includeDirs ? { includeDirs: options.includeDirs } : {}) };
+      const request = { policyFile: options.policyFile, profile: options.profile, hat: options.hat, runtime: { read: [], write: [], exec: [] }, ...(options.includeDirs ? { includeDirs: options.includeDirs } : {}), ...(options.allowWidening ? { allowWidening: options.allowWidening } : {}) };
       const result = translateRequest(request, abi);
       diagnostics.push(...result.diagnostics);
       if (!result.translation) continue;
       const t = result.translation;
       explanations.push({
         backend: 'landlock', label, abi, abiSource,
-        paths: t.paths, grants: t.grants, network: t.network ?? null, scoped: t.scoped, widening: t.widening,
-        launcherArgs: launcherArgs({ landlock: { paths: t.paths, ...(t.network ? { network: t.network } : {}), scoped: t.scoped } }),
+        paths: t.paths, grants: t.grants, network: t.network ?? null, scoped: t.scoped, widening: t.widening, narrowing: t.narrowing,
+        ownProc: t.ownProc ?? null, capabilities: t.capabilities.names, sockets: t.sockets.all ? 'all' : t.sockets.grants.map(socketGrantName),
+        launcherArgs: launcherArgs({
+          landlock: { paths: t.paths, ...(t.network ? { network: t.network } : {}), scoped: t.scoped, ...(t.ownProc ? { ownProc: t.ownProc } : {}) },
+          capabilities: t.capabilities.numbers, ...(t.sockets.all ? {} : { sockets: t.sockets.grants }),
+        }),
       });
     } else {
       explanations.push({

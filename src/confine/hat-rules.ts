@@ -22,8 +22,12 @@ export interface HatOtherRule {
   /** network | signal | unix | capability | ptrace | mount | dbus | change_profile | ... */
   readonly kind: string;
   readonly deny: boolean;
-  /** The words after the keyword (and qualifiers), e.g. ['inet', 'stream']. */
+  /** The words after the keyword (and qualifiers), e.g. ['inet', 'stream']; for capability: the names (none = all). */
   readonly words: readonly string[];
+  /** `key=value` conditions (network `ip=`/`port=`, unix `type=`/`addr=`, `peer.label` ...), when any. */
+  readonly conditions?: Readonly<Record<string, readonly string[]>>;
+  /** The access words alone (network/unix: create, bind, ...); empty or absent: the class default (all). */
+  readonly access?: readonly string[];
   readonly source: SourceLocation;
   readonly text: string;
 }
@@ -76,7 +80,10 @@ export function hatRulesOf(found: ResolvedProfile): HatRules {
     } else if (rule.class === 'all') {
       others.push({ kind: 'file-all', deny, words: [], source, text: 'all' });
     } else if (rule.class === 'network' || rule.class === 'unix' || rule.class === 'signal' || rule.class === 'ptrace' || rule.class === 'dbus' || rule.class === 'mount') {
-      others.push({ kind: rule.class, deny, words: [...rule.access, ...rule.words], source, text: rule.class });
+      const conditions = Object.keys(rule.conditions).length ? { conditions: rule.conditions } : {};
+      others.push({ kind: rule.class, deny, words: [...rule.access, ...rule.words], access: rule.access, ...conditions, source, text: rule.class });
+    } else if (rule.class === 'capability') {
+      others.push({ kind: 'capability', deny, words: rule.names, source, text: `capability${rule.names.length ? ` ${rule.names.join(' ')}` : ''}` });
     } else {
       others.push({ kind: rule.class, deny, words: [], source, text: rule.class });
     }

@@ -15,3 +15,5 @@ export { aareWideningOracle, literalPattern } from './aare-oracle.js';
 export { readHatRules, hatRulesOf, type HatRules, type HatFileRule, type HatOtherRule } from './hat-rules.js';
 export { explainHat, NEWEST_KNOWN_ABI, type Explanation, type LandlockExplanation, type AppArmorExplanation, type ExplainOptions } from './explain.js';
 export * from './change-hat.js';
+export { grantedCapabilities, capabilityMask, capabilityNumber, capabilityNumbers, type GrantedCapabilities } from './capabilities.js';
+export { grantedSockets, socketGrantText, socketGrantName, socketNeed, ADDRESS_FAMILIES, SOCKET_TYPES, type SocketGrant, type SocketPolicy } from './sockets.js';

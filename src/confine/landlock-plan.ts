@@ -4,22 +4,12 @@ import type { LandlockPathRule } from './launcher.js';
 import { realpathSync, statSync } from 'node:fs';
 import { readHatRules, type HatRules } from './hat-rules.js';
 import { aareWideningOracle } from './aare-oracle.js';
-import { translateHat, type HatTranslation, type WideningOracle } from './landlock-translate.js';
+import { translateHat, type HatTranslation } from './landlock-translate.js';
+import type { WideningEntry, WideningOracle } from './widening.js';
 import type { Diagnostic } from '../policy/index.js';
+import type { SocketGrant } from './sockets.js';
 
-/** Something the Landlock ruleset allows that the hat does not, or a hat rule it cannot keep. */
-export interface WideningEntry {
-  /** glob | deny | owner | metadata | rights | network | unix | runtime */
-  readonly kind: string;
-  /** Human one-liner, printed at startup and by `hatter confine explain`. */
-  readonly summary: string;
-  /** The Landlock grant responsible, when there is one. */
-  readonly grant?: string;
-  /** Where the hat rule came from (file:line), when known. */
-  readonly source?: string;
-  /** Example paths granted beyond the hat (from the AARE difference). */
-  readonly witnesses?: readonly string[];
-}
+export type { WideningEntry } from './widening.js';
 
 export interface LandlockTranslation {
   readonly abi: number;
@@ -29,6 +19,10 @@ export interface LandlockTranslation {
   readonly widening: readonly WideningEntry[];
   /** For explain: which hat rules each grant came from (absent without a policy file). */
   readonly grants?: HatTranslation['grants'];
+  readonly narrowing: HatTranslation['narrowing'];
+  readonly ownProc?: string;
+  readonly capabilities: HatTranslation['capabilities'];
+  readonly sockets: HatTranslation['sockets'];
 }
 
 /** Grants the worker's own runtime needs (program, libraries), outside the hat. */
@@ -38,6 +32,11 @@ export function runtimeGrants(runtime: ConfinementRequest['runtime']): LandlockP
   for (const path of runtime.exec) rules.push({ path, read: true, write: false, exec: true });
   for (const path of runtime.write) rules.push({ path, read: true, write: true, exec: false });
   return rules;
+}
+
+function runtimeKernelNeeds(runtime: ConfinementRequest['runtime'], allowWidening?: readonly string[]): { runtimeCapabilities?: readonly string[]; runtimeSockets?: readonly SocketGrant[]; allowWidening?: readonly string[] } {
+  if (allowWidening?.length) return { ...runtimeKernelNeeds(runtime), allowWidening };
+  return { ...(runtime.capabilities ? { runtimeCapabilities: runtime.capabilities } : {}), ...(runtime.sockets ? { runtimeSockets: runtime.sockets } : {}) };
 }
 
 function isDirectory(path: string): boolean | undefined {
@@ -68,7 +67,7 @@ export function translateRequest(request: ConfinementRequest, abi: number, oracl
   const runtime = runtimeGrants(request.runtime);
   const { rules, diagnostics } = readHatRules(request.policyFile!, request.profile, request.hat, { ...(request.includeDirs ? { includeDirs: request.includeDirs } : {}) });
   if (!rules || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  return { translation: translateHat(rules, { abi, isDirectory, realpath, runtime, ...(oracle ? { oracle } : {}) }), rules, diagnostics };
+  return { translation: translateHat(rules, { abi, isDirectory, realpath, runtime, ...runtimeKernelNeeds(request.runtime, request.allowWidening), ...(oracle ? { oracle } : {}) }), rules, diagnostics };
 }
 
 export async function planLandlock(request: ConfinementRequest, abi: number): Promise<{ translation?: LandlockTranslation; diagnostics: readonly Diagnostic[] }> {
@@ -79,7 +78,7 @@ export async function planLandlock(request: ConfinementRequest, abi: number): Pr
   // Without a policy file the hat is empty: the worker gets its runtime grants and nothing else.
   const result = request.policyFile
     ? translateRequest(request, abi)
-    : { translation: translateHat({ label: labelOf(request), files: [], others: [] }, { abi, isDirectory, realpath, runtime: runtimeGrants(request.runtime), ...(defaultOracle ? { oracle: defaultOracle } : {}) }), diagnostics: [] };
+    : { translation: translateHat({ label: labelOf(request), files: [], others: [] }, { abi, isDirectory, realpath, runtime: runtimeGrants(request.runtime), ...runtimeKernelNeeds(request.runtime, request.allowWidening), ...(defaultOracle ? { oracle: defaultOracle } : {}) }), diagnostics: [] };
   const { translation, diagnostics } = result;
   if (!translation) return { diagnostics };
   const network = translation.network
@@ -93,6 +92,10 @@ export async function planLandlock(request: ConfinementRequest, abi: number): Pr
       scoped: translation.scoped,
       widening: translation.widening,
       grants: translation.grants,
+      narrowing: translation.narrowing,
+      ...(translation.ownProc ? { ownProc: translation.ownProc } : {}),
+      capabilities: translation.capabilities,
+      sockets: translation.sockets,
     },
     diagnostics,
   };

@@ -2,21 +2,16 @@
 // with no globs, denies or owner conditions; every allow rule becomes a grant on the deepest literal
 // directory (or file) covering it, and everything the grants allow beyond the hat is reported as widening.
 import type { LandlockPathRule } from './launcher.js';
-import { literalPattern } from './aare-oracle.js';
-import type { WideningEntry } from './landlock-plan.js';
+import { literalPattern, type WideningEntry, type WideningOracle } from './widening.js';
 import type { HatFileRule, HatOtherRule, HatRules } from './hat-rules.js';
 import type { SourceLocation } from '../policy/index.js';
+import { grantedCapabilities, type GrantedCapabilities } from './capabilities.js';
+import { grantedSockets, UNIX_SOCKETPAIR, type SocketGrant, type SocketPolicy } from './sockets.js';
 
 export type RightClass = 'read' | 'write' | 'exec';
 const CLASSES: readonly RightClass[] = ['read', 'write', 'exec'];
 
-/** Exact set algebra over AppArmor path patterns (the AARE engine), when available. */
-export interface WideningOracle {
-  /** Paths matched by some `granted` pattern and by no `allowed` pattern, or by a `denied` one: empty, or the shortest example. Undefined when it cannot tell. */
-  beyond(granted: readonly string[], allowed: readonly string[], denied: readonly string[]): { readonly empty: boolean; readonly witnesses: readonly string[] } | undefined;
-  /** Does some path matched by `subject` stay allowed (by `allowed` and no `denied`)? Undefined when it cannot tell. */
-  overlaps(subject: readonly string[], allowed: readonly string[], denied: readonly string[]): boolean | undefined;
-}
+export type { WideningOracle } from './widening.js';
 
 export interface TranslateOptions {
   readonly abi: number;
@@ -30,6 +25,15 @@ export interface TranslateOptions {
   readonly oracle?: WideningOracle;
   /** Grants the worker program needs beyond the hat (node, its libraries); widening only where beyond the hat. */
   readonly runtime?: readonly LandlockPathRule[];
+  /** Capabilities and sockets the worker program needs beyond the hat. */
+  readonly runtimeCapabilities?: readonly string[];
+  readonly runtimeSockets?: readonly SocketGrant[];
+  /**
+   * Rules the configuration lets widen (landlock.allowWidening): `file:line` of the rule (the file may be
+   * given by its trailing path, e.g. abstractions/base:172) or its path pattern as expanded. Any other
+   * rule Landlock cannot keep exactly is narrowed.
+   */
+  readonly allowWidening?: readonly string[];
 }
 
 export interface HatTranslation {
@@ -37,8 +41,15 @@ export interface HatTranslation {
   readonly network?: { readonly bind: readonly number[]; readonly connect: readonly number[] };
   readonly scoped: boolean;
   readonly widening: readonly WideningEntry[];
+  /** Hat rules granted less than they say (or nothing), because Landlock cannot express them exactly. */
+  readonly narrowing: readonly WideningEntry[];
+  /** Rights beneath the worker's own /proc/<pid> (from /proc/@{pid}/…, /proc/self/… rules), e.g. 'r'. */
+  readonly ownProc?: string;
   /** For explain: which hat rules each grant came from. */
   readonly grants: readonly GrantOrigin[];
+  /** What the launcher keeps (-C) and lets the worker create (-Y/-F) under every confining backend. */
+  readonly capabilities: GrantedCapabilities;
+  readonly sockets: SocketPolicy;
 }
 
 export interface GrantOrigin {
@@ -133,13 +144,33 @@ function networkAllowsTcp(rules: readonly HatOtherRule[]): boolean {
     || rule.words.every((w) => /^(inet6?|stream|tcp)$/.test(w.replace(/,$/, ''))) && !rule.words.some((w) => /^(dgram|raw|udp)$/.test(w))));
 }
 
-function networkAllowsNonTcp(rules: readonly HatOtherRule[]): boolean {
-  return rules.some((rule) => rule.kind === 'network' && !rule.deny && (rule.words.length === 0 || rule.words.some((w) => /^(dgram|raw|udp|icmp|seqpacket|packet|netlink)$/.test(w))));
+/** /proc/self/…, /proc/thread-self/… or /proc/<glob>/… (@{pid}, [1-9]*, *): the worker's own /proc entry at most. */
+export function isOwnProcPattern(pattern: string): boolean {
+  const match = /^\/proc\/([^/]+)(\/|$)/.exec(pattern);
+  if (!match) return false;
+  const component = match[1]!;
+  // self, a pid glob (@{pid}, [1-9]*), or any glob over /proc's entries (the own pid is all it keeps)
+  return component === 'self' || component === 'thread-self' || /[*?[]/.test(component);
+}
+
+/** Is this rule named in landlock.allowWidening? */
+export function wideningAllowed(rule: HatFileRule, allowed: readonly string[] | undefined): boolean {
+  if (!allowed?.length) return false;
+  return allowed.some((entry) => {
+    if (entry === rule.pattern) return true;
+    const at = entry.lastIndexOf(':');
+    if (at <= 0 || String(rule.source.line) !== entry.slice(at + 1)) return false;
+    const file = entry.slice(0, at);
+    return rule.source.file === file || rule.source.file.endsWith(`/${file}`);
+  });
 }
 
 export function translateHat(rules: HatRules, options: TranslateOptions): HatTranslation {
   const { abi } = options;
   const widening: WideningEntry[] = [];
+  const narrowing: WideningEntry[] = [];
+  const ownProc = new Set<RightClass>();
+  const optedIn = new Set<HatFileRule>();
   const grants = new Map<string, { rights: Set<RightClass>; from: { rule: HatFileRule; pattern: string; exact: boolean }[] }>();
 
   const allows = rules.files.filter((rule) => !rule.deny);
@@ -159,10 +190,27 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
     if (rights.length === 0) continue; // m, k: not mediated by Landlock, nothing to grant
     const expansions = expandAlternations(rule.pattern);
     const patterns = expansions ?? [rule.pattern.slice(0, rule.pattern.indexOf('{'))];
+    const allowed = wideningAllowed(rule, options.allowWidening);
     if (!expansions) {
-      widening.push({ kind: 'glob', summary: `${rule.pattern}: too many alternatives to expand; granted beneath its literal prefix`, source: where(rule.source) });
+      if (!allowed) {
+        narrowing.push({ kind: 'glob', summary: `${rule.pattern} ${rule.perms}: too many alternatives to expand; not granted (granting beneath ${patterns[0]} would widen it; allow it with landlock.allowWidening)`, source: where(rule.source) });
+        continue;
+      }
+      optedIn.add(rule);
+      widening.push({ kind: 'glob', summary: `${rule.pattern}: too many alternatives to expand; granted beneath its literal prefix ${patterns[0]} (landlock.allowWidening)`, source: where(rule.source) });
     }
     for (const pattern of patterns) {
+      if (isOwnProcPattern(pattern) && !allowed) {
+        // Another process's /proc entry (environ, maps, cmdline) is exactly what a site must not read;
+        // the launcher grants the worker's own /proc/<pid> instead, which /proc/self resolves to.
+        for (const right of rights) ownProc.add(right);
+        continue;
+      }
+      if (rule.owner && !allowed) {
+        narrowing.push({ kind: 'owner', summary: `owner ${pattern} ${rule.perms}: not granted (Landlock cannot check the file's owner; allow it with landlock.allowWidening to grant it for every uid)`, source: where(rule.source) });
+        continue;
+      }
+      if (rule.owner) optedIn.add(rule);
       const written = expansions ? coveringPath(pattern) : coveringPath(`${pattern}*`);
       const cover = { ...written, path: options.realpath?.(written.path) ?? written.path };
       const isDir = options.isDirectory(cover.path);
@@ -240,8 +288,8 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
       const cover = coveringPath(expandAlternations(rule.pattern)?.[0] ?? rule.pattern);
       const hit = paths.find((p) => rights.some((r) => p[r]) && (beneath(cover.path, p.path) || beneath(p.path, cover.path)));
       if (hit) widening.push({ kind: 'deny', summary: `deny ${rule.pattern} ${rule.perms} cannot be kept: Landlock has no carve-outs inside the grant on ${hit.path}`, grant: hit.path, source: where(rule.source) });
-    } else if (rule.owner) {
-      widening.push({ kind: 'owner', summary: `owner ${rule.pattern} ${rule.perms}: the owner condition is dropped (files of every uid match; use a per-site uid)`, source: where(rule.source) });
+    } else if (rule.owner && optedIn.has(rule)) {
+      widening.push({ kind: 'owner', summary: `owner ${rule.pattern} ${rule.perms}: the owner condition is dropped (files of every uid match; landlock.allowWidening)`, source: where(rule.source) });
     } else if (/a/.test(rule.perms) && !/w/.test(rule.perms)) {
       widening.push({ kind: 'rights', summary: `${rule.pattern} a: append-only becomes full write`, source: where(rule.source) });
     }
@@ -252,7 +300,10 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
     if (abi >= 4) network = { bind: [], connect: [] };
     else widening.push({ kind: 'network', summary: `TCP bind/connect to any port (Landlock ABI ${abi} < 4 has no network rules)` });
   }
-  if (!networkAllowsNonTcp(rules.others)) widening.push({ kind: 'network', summary: 'UDP, raw and other non-TCP sockets are not mediated by Landlock' });
+  // socketpair(AF_UNIX) is always allowed: libuv makes every child-process pipe with it (Node's CGI
+  // children), PHP-FPM its signal pipe; a connected pair reaches no other process.
+  const sockets = grantedSockets(rules.others, [UNIX_SOCKETPAIR, ...(options.runtimeSockets ?? [])]);
+  for (const summary of sockets.widened) widening.push({ kind: 'network', summary });
   if (abi < 9) widening.push({ kind: 'unix', summary: 'connect to any pathname unix socket (Landlock ABI < 9 does not mediate them)' });
   widening.push({ kind: 'metadata', summary: 'stat, chmod, chown and utimes on any path (Landlock has no metadata rights; use a per-site uid and 0700 roots)' });
   if (abi < 3) widening.push({ kind: 'rights', summary: `truncate on any file (Landlock ABI ${abi} < 3)` });
@@ -267,5 +318,8 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
     paths.splice(0, paths.length, { path: '/', read: true, write: true, exec: true });
   }
 
-  return { paths, ...(network ? { network } : {}), scoped, widening, grants: origins };
+  const capabilities = grantedCapabilities(rules.others, options.runtimeCapabilities);
+  const ownProcRights = (['read', 'write', 'exec'] as const).filter((r) => ownProc.has(r)).map((r) => r[0]).join('');
+  for (const summary of sockets.narrowed) narrowing.push({ kind: 'network', summary });
+  return { paths, ...(network ? { network } : {}), scoped, widening, narrowing, ...(ownProcRights ? { ownProc: ownProcRights } : {}), grants: origins, capabilities, sockets };
 }

@@ -3,8 +3,11 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { readFile } from 'node:fs/promises';
 import { labelOf, requestDiagnostic, startedProgram, type BackendAvailability, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from './backend.js';
 import { findLauncher, intendedFds, launcherArgs, probeLandlock, resolveCommand, type LandlockPathRule, type LaunchPlan } from './launcher.js';
-import { planLandlock, type LandlockTranslation, type WideningEntry } from './landlock-plan.js';
+import { planLandlock, type LandlockTranslation } from './landlock-plan.js';
+import type { WideningEntry } from './widening.js';
 import type { Diagnostic } from '../policy/index.js';
+import { socketGrantName } from './sockets.js';
+import { capabilitySetsBeyond } from './capabilities.js';
 
 export interface LandlockPrepared extends PreparedConfinement {
   readonly backend: 'landlock';
@@ -29,6 +32,11 @@ export function wideningWarnings(label: string, widening: readonly WideningEntry
     `${label}: Landlock grants more than the hat in ${widening.length} ways${kinds.length ? `, including ${kinds.join(', ')} (never mediated by Landlock)` : ''}${explain}`,
     ...widening.filter((w) => !global.has(w.kind)).map((w) => `${label}: Landlock widening [${w.kind}]: ${w.summary}`),
   ];
+}
+
+/** Startup lines for hat rules granted less than they say (a worker may then fail where AppArmor would not). */
+export function narrowingWarnings(label: string, narrowing: readonly WideningEntry[]): string[] {
+  return narrowing.map((n) => `${label}: Landlock narrowing [${n.kind}]: ${n.summary}${n.source ? ` (${n.source})` : ''}`);
 }
 
 export class LandlockBackend implements ConfinementBackend {
@@ -62,11 +70,13 @@ export class LandlockBackend implements ConfinementBackend {
     const { translation, diagnostics } = await planLandlock(request, abi);
     if (!translation) return { diagnostics };
     const plan: LaunchPlan = {
-      landlock: { paths: translation.paths, network: translation.network, scoped: translation.scoped },
+      landlock: { paths: translation.paths, network: translation.network, scoped: translation.scoped, ...(translation.ownProc ? { ownProc: translation.ownProc } : {}) },
+      capabilities: translation.capabilities.numbers,
+      ...(translation.sockets.all ? {} : { sockets: translation.sockets.grants }),
       ...(request.uid !== undefined ? { uid: request.uid } : {}),
       ...(request.gid !== undefined ? { gid: request.gid } : {}),
     };
-    const warnings = wideningWarnings(label, translation.widening, request.policyFile);
+    const warnings = [...wideningWarnings(label, translation.widening, request.policyFile), ...narrowingWarnings(label, translation.narrowing)];
     return {
       prepared: {
         backend: 'landlock',
@@ -83,9 +93,13 @@ export class LandlockBackend implements ConfinementBackend {
             ? `tcp restricted: bind [${translation.network.bind.join(', ')}], connect [${translation.network.connect.join(', ')}]`
             : abi >= 4 ? 'tcp not restricted: the hat allows TCP' : `tcp not restricted: Landlock ABI ${abi} has no network rules`,
           scoped: translation.scoped,
+          capabilities: translation.capabilities.names,
+          sockets: translation.sockets.all ? 'all (the hat allows every socket)' : translation.sockets.grants.map(socketGrantName),
           uid: request.uid ?? null,
           gid: request.gid ?? null,
           widening: translation.widening.map((w) => w.summary),
+          narrowing: translation.narrowing.map((w) => w.summary),
+          ownProc: translation.ownProc ?? null,
         },
         warnings,
       },
@@ -127,6 +141,9 @@ export class LandlockBackend implements ConfinementBackend {
     }
     const nnp = /^NoNewPrivs:\s*(\d)/m.exec(status)?.[1];
     if (nnp !== '1') return { ok: false, detail: `process ${pid} runs ${exe} without no_new_privs: it did not pass the launcher` };
+    const kept = (prepared as Partial<LandlockPrepared>).plan?.capabilities;
+    const beyond = kept ? capabilitySetsBeyond(status, kept, process.getuid?.() === 0) : [];
+    if (beyond.length) return { ok: false, detail: `process ${pid} runs ${exe} with capabilities its hat does not grant (${beyond.join(', ')})` };
     return { ok: true, detail: `process ${pid} runs ${exe} inside a Landlock domain (launched by ${launcher}, no_new_privs set)` };
   }
 }

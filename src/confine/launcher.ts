@@ -4,6 +4,8 @@ import { spawnSync, type SpawnOptions } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, openSync, readSync, realpathSync } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { capabilityMask } from './capabilities.js';
+import { socketGrantText, type SocketGrant } from './sockets.js';
 
 export const LAUNCHER_SETUP_FAILURE = 125;
 
@@ -23,7 +25,13 @@ export interface LaunchPlan {
     readonly network?: { readonly bind: readonly number[]; readonly connect: readonly number[] };
     /** Scope abstract unix sockets and signals to the domain. */
     readonly scoped: boolean;
+    /** Rights (r, w, x letters) beneath the worker's own /proc/<pid>, which /proc/self resolves to. */
+    readonly ownProc?: string;
   };
+  /** Keep exactly these capabilities (kernel numbers) in every set; absent: leave them as they are. */
+  readonly capabilities?: readonly number[];
+  /** Allow only these sockets (seccomp filter); absent: no filter. */
+  readonly sockets?: readonly SocketGrant[];
   readonly apparmor?: { readonly label: string; readonly stack?: boolean; readonly attrRoot?: string };
   readonly keepFds?: readonly number[];
   /**
@@ -56,6 +64,12 @@ export function launcherArgs(plan: LaunchPlan): string[] {
       for (const port of plan.landlock.network.connect) args.push('-c', String(port));
     }
     if (plan.landlock.scoped) args.push('-s');
+    if (plan.landlock.ownProc) args.push('-P', plan.landlock.ownProc);
+  }
+  if (plan.capabilities) args.push('-C', capabilityMask(plan.capabilities));
+  if (plan.sockets) {
+    args.push('-Y');
+    for (const grant of plan.sockets) args.push('-F', socketGrantText(grant));
   }
   for (const fd of plan.keepFds ?? []) args.push('-k', String(fd));
   if (plan.noNewPrivs === false) args.push('-n');

@@ -96,6 +96,12 @@ export interface ServeConfig {
   readonly listen: readonly ListenAddress[];
   readonly admin: ListenAddress | null;
   readonly policy: PolicyConfig;
+  /**
+   * landlock.allowWidening: hat rules (`FILE:LINE`, the file by a trailing part of its path, or the
+   * rule's path pattern) the Landlock backend may grant more widely than written; every other rule it
+   * cannot keep exactly is narrowed.
+   */
+  readonly landlock?: { readonly allowWidening: readonly string[] };
   readonly backend: BackendChoice;
   readonly hatOrder: HatOrderChoice;
   readonly front: FrontSettings;
@@ -182,7 +188,8 @@ export function nearestName(name: string, known: readonly string[]): string | un
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
 }
 
-const TOP_KEYS = ['listen', 'admin', 'policy', 'backend', 'hatOrder', 'front', 'pool', 'accessLog', 'drainTimeoutMs', 'sites'] as const;
+const TOP_KEYS = ['listen', 'admin', 'policy', 'backend', 'hatOrder', 'front', 'pool', 'accessLog', 'drainTimeoutMs', 'landlock', 'sites'] as const;
+const LANDLOCK_KEYS = ['allowWidening'] as const;
 const POLICY_KEYS = ['file', 'profile'] as const;
 const FRONT_KEYS = ['mode', 'maxHeaderBytes', 'maxBodyBytes', 'headerTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'maxConnectionsPerClient'] as const;
 const POOL_KEYS = ['min', 'max', 'maxRequests', 'queue', 'requestTimeoutMs', 'connectionsPerWorker', 'maxConnectionsPerClient'] as const;
@@ -536,6 +543,23 @@ export function parseServeConfig(text: string, file: string, environment?: Confi
     else if (isScalar(node) && node.value === 'stdout') accessLog = 'stdout';
     else accessLog = r.path(node, 'accessLog') ?? 'stdout';
   }
+  const allowWidening: string[] = [];
+  if (has(root, 'landlock')) {
+    const map = r.map(get(root, 'landlock'), 'landlock');
+    if (map) {
+      r.keys(map, LANDLOCK_KEYS, 'landlock');
+      const seq = get(map, 'allowWidening');
+      if (seq !== undefined && seq !== null && !isSeq(seq)) r.at(seq as YamlNode, 'serve-config/allow-widening', 'landlock.allowWidening must be a list of rules (FILE:LINE or a path pattern)');
+      else if (seq) {
+        for (const item of seq.items as YamlNode[]) {
+          const text = r.string(item, 'landlock.allowWidening[]');
+          if (text === undefined) continue;
+          if (!/^\S+:\d+$/.test(text) && !text.startsWith('/')) r.at(item, 'serve-config/allow-widening', `'${text}' names no rule: use FILE:LINE (e.g. abstractions/base:172) or the rule's path pattern (starting with /)`);
+          else allowWidening.push(text);
+        }
+      }
+    }
+  }
   const drainTimeoutMs = has(root, 'drainTimeoutMs') ? r.integer(get(root, 'drainTimeoutMs'), 'drainTimeoutMs', 0) ?? 10_000 : 10_000;
 
   const sites: SiteConfig[] = [];
@@ -557,7 +581,7 @@ export function parseServeConfig(text: string, file: string, environment?: Confi
   }
   if (r.diagnostics.some((d) => d.severity === 'error')) return { diagnostics: r.diagnostics };
   return {
-    config: { source: file, configDir, listen, admin, policy, backend, hatOrder, front, pool, accessLog, drainTimeoutMs, sites },
+    config: { source: file, configDir, listen, admin, policy, landlock: { allowWidening }, backend, hatOrder, front, pool, accessLog, drainTimeoutMs, sites },
     diagnostics: r.diagnostics,
   };
 }

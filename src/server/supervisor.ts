@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeRuntimeNeeds, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from '../confine/index.js';
+import { nodeRuntimeNeeds, socketNeed, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from '../confine/index.js';
 import { formatDiagnostic, hatLabel, type Diagnostic } from '../policy/index.js';
 import { formatListenAddress, type ListenAddress, type ServeConfig } from './config.js';
 import { closeHandle, type RawHandle } from './handles.js';
@@ -50,6 +50,11 @@ const WORKER_SCRIPT = join(here, 'worker.js');
 const FRONT_SCRIPT = join(here, 'front.js');
 /** The compiled tree (holds src/), which every worker must read. */
 const CODE_ROOT = resolve(here, '..', '..');
+
+/** Some handler talks FastCGI over a unix socket (its own address, or a PHP-FPM master hatter starts). */
+function usesUnixFastcgi(config: ServeConfig): boolean {
+  return config.sites.some((site) => [site.handler, ...site.locations.map((l) => l.handler)].some((h) => h?.type === 'fastcgi' && (h.address === undefined || h.address.startsWith('unix:'))));
+}
 
 function modulesDir(): string | undefined {
   for (let dir = CODE_ROOT; ; dir = dirname(dir)) {
@@ -159,7 +164,11 @@ export class Supervisor {
     const connectPorts = fastcgiConnectPorts(this.config, this.hats).get(label) ?? [];
     const account = this.accountFor(label);
     if (account === null) return undefined;
-    const prepared = await this.requestConfinement(hat, { read, write, exec: runtime.exec, ...(connectPorts.length ? { connectPorts } : {}) }, account);
+    // Sockets the server's own plumbing creates: strict mode's and PHP-FPM's unix sockets, FastCGI over TCP.
+    const sockets = [];
+    if (this.runtimeDir || usesUnixFastcgi(this.config)) sockets.push(socketNeed('unix', 'stream'));
+    if (connectPorts.length) sockets.push(socketNeed('inet', 'stream'), socketNeed('inet6', 'stream'));
+    const prepared = await this.requestConfinement(hat, { read, write, exec: runtime.exec, sockets, ...(connectPorts.length ? { connectPorts } : {}) }, account);
     if (!prepared) return undefined;
     for (const warning of startupWarnings(prepared, this.config.policy.file, this.options.verbose ?? false)) this.options.output.warn(`warning: ${warning}`);
     this.prepared.set(label, prepared);
@@ -174,6 +183,7 @@ export class Supervisor {
       profile: this.hats.profile,
       hat,
       runtime,
+      ...(this.config.landlock?.allowWidening.length ? { allowWidening: this.config.landlock.allowWidening } : {}),
     });
     for (const d of result.diagnostics) this.options.output.warn(formatDiagnostic(d));
     return result.prepared;
@@ -199,7 +209,9 @@ export class Supervisor {
     mkdirSync(runDir, { recursive: true });
     const needs = nodeRuntimeNeeds(process.env, DEFAULT_PHP_FPM_BINARY);
     const system = ['/etc/php', '/usr/share/php', '/etc/localtime', '/usr/share/zoneinfo', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf', '/dev/urandom'].filter((path) => existsSync(path));
-    const prepared = await this.requestConfinement(route.hat, { read: [...needs.read, ...system], write: [runDir, '/dev/null'], exec: needs.exec });
+    // A root master switches its children to the pool's user and signals them (hatter runs it with -R).
+    const capabilities = process.getuid?.() === 0 ? ['setuid', 'setgid', 'chown', 'kill'] : [];
+    const prepared = await this.requestConfinement(route.hat, { read: [...needs.read, ...system], write: [runDir, '/dev/null'], exec: needs.exec, capabilities, sockets: [socketNeed('unix', 'stream')] });
     if (!prepared) throw new ServeError('serve/php-fpm-failed', `cannot confine the PHP-FPM master of ${site} to ${route.label}`);
     this.options.output.info(`hatter serve: PHP-FPM for ${site} runs confined to ${route.label} (${backend.name})`);
     return {
@@ -497,10 +509,13 @@ export class Supervisor {
  * kinds, and how to see them (the status page keeps the full list).
  */
 export function startupWarnings(prepared: PreparedConfinement, policyFile: string | undefined, verbose: boolean): string[] {
-  const widening = (prepared as { translation?: { widening?: readonly { kind: string }[] } }).translation?.widening;
+  const translation = (prepared as { translation?: { widening?: readonly { kind: string }[]; narrowing?: readonly unknown[] } }).translation;
+  const widening = translation?.widening;
   if (verbose || prepared.backend !== 'landlock' || !widening || widening.length === 0) return [...prepared.warnings];
   const label = prepared.label;
-  const others = prepared.warnings.filter((w) => !w.startsWith(`${label}: Landlock grants more than the hat`) && !w.startsWith(`${label}: Landlock widening [`));
+  const narrowed = translation?.narrowing?.length ?? 0;
+  const others = prepared.warnings.filter((w) => !w.startsWith(`${label}: Landlock grants more than the hat`) && !w.startsWith(`${label}: Landlock widening [`) && !w.startsWith(`${label}: Landlock narrowing [`));
+  if (narrowed) others.unshift(`${label}: ${narrowed} hat rule${narrowed === 1 ? '' : 's'} narrowed (Landlock cannot keep them exactly: not granted); see hatter confine explain or -v`);
   const kinds = new Map<string, number>();
   for (const entry of widening) kinds.set(entry.kind, (kinds.get(entry.kind) ?? 0) + 1);
   const counted = [...kinds].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([kind, n]) => `${n} ${kind}`).join(', ');

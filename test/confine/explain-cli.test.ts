@@ -90,3 +90,27 @@ test('the demo policy: no Landlock grant of one site reaches the other site\'s t
     assert.ok(json.explanations[0]!.paths.some((p) => p.path.startsWith(join(hosting, site))), `${site} gets its own tree`);
   }
 });
+
+test('confine explain with the real abstractions/base: no grant on /home or /proc unless --allow-widening names the rule', { skip: existsSync('/etc/apparmor.d/abstractions/base') ? undefined : 'no /etc/apparmor.d/abstractions/base (apparmor not installed)' }, async () => {
+  const dir = scratchDir('explain-base');
+  const policy = join(dir, 'hatter');
+  writeFileSync(policy, 'include <tunables/global>\nprofile hatter {\n  ^bob {\n    include <abstractions/base>\n  }\n}\n');
+  const narrow = await runCli(['confine', 'explain', '--policy', policy, '-I', '/etc/apparmor.d', '--backend', 'landlock', '--abi', '7', '--json', 'hatter//bob']);
+  assert.equal(narrow.code, 0, narrow.stderr);
+  type Landlock = { paths: { path: string }[]; narrowing: { kind: string; source?: string }[]; widening: { kind: string; grant?: string }[]; ownProc: string | null; capabilities: string[] };
+  const n = (JSON.parse(narrow.stdout) as { explanations: Landlock[] }).explanations[0]!;
+  assert.ok(!n.paths.some((p) => p.path === '/home' || p.path === '/proc' || p.path === '/'), JSON.stringify(n.paths));
+  assert.ok(n.narrowing.some((e) => e.kind === 'owner' && /abstractions\/base:\d+$/.test(e.source ?? '')));
+  assert.equal(n.ownProc, 'r');
+  assert.deepEqual(n.capabilities, []);
+  const privateRule = n.narrowing.find((e) => e.kind === 'owner' && /\.Private\/\*\*/.test(JSON.stringify(e)))!;
+  const procRule = readFileSync('/etc/apparmor.d/abstractions/base', 'utf8').split('\n').findIndex((line) => /^\s*(owner\s+)?@\{PROC\}\/(@\{pids?\}|\[1-9\]\*)\//.test(line)) + 1;
+  assert.ok(procRule > 0, 'abstractions/base has a /proc/@{pid} rule');
+  const wide = await runCli(['confine', 'explain', '--policy', policy, '-I', '/etc/apparmor.d', '--backend', 'landlock', '--abi', '7', '--json',
+    '--allow-widening', privateRule.source!.replace(/^.*\/(abstractions\/base:\d+)$/, '$1'), '--allow-widening', `abstractions/base:${procRule}`, 'hatter//bob']);
+  assert.equal(wide.code, 0, wide.stderr);
+  const w = (JSON.parse(wide.stdout) as { explanations: Landlock[] }).explanations[0]!;
+  assert.ok(w.paths.some((p) => p.path === '/home'), JSON.stringify(w.paths));
+  assert.ok(w.widening.some((e) => e.kind === 'owner'));
+  assert.ok(w.paths.some((p) => p.path === '/proc') && w.widening.some((e) => e.grant === '/proc'), JSON.stringify(w.widening));
+});

@@ -110,9 +110,10 @@ test('each allow rule becomes a grant on its deepest literal directory or file, 
     { path: '/srv/sites/bob/data', read: true, write: true, exec: false },
     { path: '/srv/sites/bob/log/access.log', read: true, write: true, exec: false },
     { path: '/srv/sites/bob/public', read: true, write: false, exec: false },
-    { path: '/srv/sites/bob/uploads', read: true, write: true, exec: false },
     { path: '/srv/with space/x', read: true, write: false, exec: false },
   ]);
+  // the owner rule on uploads/** is narrowed away: Landlock cannot check the owner
+  assert.deepEqual(t.narrowing.map((n) => n.kind), ['owner']);
   // the hat allows TCP: no network restriction; ABI 7 scopes signals and abstract sockets
   assert.equal(t.network, undefined);
   assert.equal(t.scoped, true);
@@ -124,7 +125,7 @@ test('widening lists globs, deny, owner, append and the global gaps, with exact 
   assert.ok(byKind('glob').some((s) => /^read beneath \/srv\/sites\/bob\/public for .*\*\.html: also grants e\.g\. \/srv\/sites\/bob\/public\/\w/.test(s)), byKind('glob').join('\n'));
   assert.ok(byKind('glob').some((s) => /^write beneath \/srv\/sites\/bob\/data .*e\.g\. \/srv\/sites\/bob\/data\/secret/.test(s)), byKind('glob').join('\n'));
   assert.deepEqual(byKind('deny'), ['deny /srv/sites/bob/data/secret* rw cannot be kept: Landlock has no carve-outs inside the grant on /srv/sites/bob/data']);
-  assert.deepEqual(byKind('owner'), ['owner /srv/sites/bob/uploads/** rw: the owner condition is dropped (files of every uid match; use a per-site uid)']);
+  assert.deepEqual(byKind('owner'), []);
   assert.ok(byKind('rights').includes('/srv/sites/bob/log/access.log a: append-only becomes full write'));
   assert.ok(byKind('rights').some((s) => /^read on \/srv\/sites\/bob\/log\/access.log \(comes with write/.test(s)));
   assert.equal(byKind('metadata').length, 1);
@@ -166,14 +167,14 @@ test('translation reads the real file system for directories (grants on files ca
   assert.deepEqual(t.paths.map((p) => p.path), [join(dir, 'public'), join(dir, 'public', 'index.html')]);
 });
 
-test('property: the ruleset never narrows the hat (every allow rule is covered by a grant with its rights)', () => {
+test('property: the ruleset never narrows the hat beyond owner rules (every other allow rule is covered by a grant with its rights)', () => {
   const segment = fc.constantFrom('srv', 'www', 'a', 'b', '*', '**', '*.html', '{a,b}', '[ab]', 'x?');
   const pattern = fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => `/${parts.join('/')}`);
   const rule = fc.record({ pattern, perms: fc.constantFrom('r', 'w', 'rw', 'ix', 'mr', 'a', 'rwl', 'k') , deny: fc.boolean(), owner: fc.boolean() });
   fc.assert(fc.property(fc.array(rule, { maxLength: 8 }), fc.integer({ min: 1, max: 9 }), (raw, abi) => {
     const files = raw.map((r, i) => ({ ...r, source: { file: '/p', line: i + 1, col: 1 }, text: r.pattern }));
     const t = translateHat({ label: 'p', files, others: [] }, { abi, isDirectory: () => true });
-    for (const r of files.filter((f) => !f.deny)) {
+    for (const r of files.filter((f) => !f.deny && !f.owner)) {
       const wanted = rightsOf(r.perms);
       for (const option of expandAlternations(r.pattern) ?? [r.pattern.slice(0, r.pattern.indexOf('{'))]) {
         const cover = coveringPath(option).path;
@@ -199,4 +200,26 @@ test('a hat path that is a symlink out of the hat is not granted; one that stays
   const t = translateHat(rules!, { abi: 7, isDirectory: (p) => { try { return statSync(p).isDirectory(); } catch { return undefined; } }, realpath: (p) => { try { return realpathSync(p); } catch { return undefined; } }, oracle: aareWideningOracle() });
   assert.deepEqual(t.paths.map((p) => p.path), [join(dir, 'bob', 'real')]);
   assert.ok(t.widening.some((w) => w.kind === 'symlink' && w.summary.startsWith(`${join(dir, 'bob', 'uploads')} is a symlink to ${join(dir, 'alice')}`)));
+});
+
+test('fail closed: owner rules and other processes\' /proc are narrowed by default; landlock.allowWidening brings the old grant back', () => {
+  const base = `@{PROC}=/proc/\n@{pid}={[1-9],[1-9][0-9],[1-9][0-9][0-9]}\n@{HOME}=/home/*/ /root/\nprofile p {\n  owner @{HOME}/.Private/** mrixwlk,\n  @{PROC}/[1-9]*/environ r,\n  owner @{PROC}/@{pid}/maps r,\n  /proc/self/status r,\n  /srv/site/** r,\n}\n`;
+  const reader = memoryFileReader({ '/etc/apparmor.d/abstractions/base': base });
+  const { rules } = readHatRules('/etc/apparmor.d/abstractions/base', 'p', null, { reader });
+  const kinds: Record<string, 'dir'> = { '/home': 'dir', '/root': 'dir', '/proc': 'dir', '/srv/site': 'dir' };
+  const isDirectory = (path: string) => (kinds[path] ? true : undefined);
+  const narrow = translateHat(rules!, { abi: 7, isDirectory, oracle: aareWideningOracle() });
+  assert.deepEqual(narrow.paths.map((p) => p.path), ['/srv/site']);
+  assert.equal(narrow.ownProc, 'r');
+  assert.deepEqual(narrow.narrowing.map((n) => [n.kind, n.source]), [
+    ['owner', '/etc/apparmor.d/abstractions/base:5'], ['owner', '/etc/apparmor.d/abstractions/base:5'],
+  ]);
+  assert.ok(!narrow.widening.some((w) => /\/home|\/proc/.test(w.summary)), JSON.stringify(narrow.widening));
+  // the opt-in, by FILE:LINE (a trailing part of the path is enough) or by pattern
+  const wide = translateHat(rules!, { abi: 7, isDirectory, oracle: aareWideningOracle(), allowWidening: ['abstractions/base:5', '/proc/[1-9]*/environ'] });
+  // /root/.Private does not exist on this host: no grant (the launcher would skip it anyway)
+  assert.deepEqual(wide.paths.map((p) => p.path).sort(), ['/home', '/proc', '/srv/site']);
+  assert.deepEqual(wide.narrowing, []);
+  assert.ok(wide.widening.some((w) => w.kind === 'owner' && /landlock.allowWidening/.test(w.summary)));
+  assert.ok(wide.widening.some((w) => w.grant === '/proc' && /read beneath \/proc/.test(w.summary)), JSON.stringify(wide.widening));
 });

@@ -148,3 +148,16 @@ test('the front and pool connection limits: defaults, and bounds', () => {
   const bad = parseServeConfig('pool: { maxConnectionsPerClient: 0 }\nsites: [{ serverName: a.example, documentRoot: a }]\n', file);
   assert.deepEqual(bad.diagnostics.map((d) => `${d.line}:${d.col} ${d.code}`), ['1:34 serve-config/expected-integer']);
 });
+
+test('landlock.allowWidening: a list of FILE:LINE or path patterns; anything else is a diagnostic at its line', () => {
+  const ok = parseServeConfig('landlock:\n  allowWidening:\n    - abstractions/base:172\n    - /proc/[1-9]*/environ\nsites:\n  - serverName: a.test\n    documentRoot: /srv/a\n', file);
+  assert.deepEqual(ok.diagnostics, []);
+  assert.deepEqual(ok.config?.landlock?.allowWidening, ['abstractions/base:172', '/proc/[1-9]*/environ']);
+  const bad = parseServeConfig('landlock:\n  allowWidening:\n    - everything\n  other: 1\nsites:\n  - serverName: a.test\n    documentRoot: /srv/a\n', file);
+  assert.equal(bad.config, undefined);
+  const codes = bad.diagnostics.map((d) => [d.code, d.line]);
+  assert.deepEqual(codes.find(([code]) => code === 'serve-config/allow-widening'), ['serve-config/allow-widening', 3]);
+  assert.ok(codes.some(([code, line]) => code === 'serve-config/unknown-key' && line === 4));
+  const notList = parseServeConfig('landlock:\n  allowWidening: abstractions/base:172\nsites:\n  - serverName: a.test\n    documentRoot: /srv/a\n', file);
+  assert.equal(notList.diagnostics[0]?.code, 'serve-config/allow-widening');
+});

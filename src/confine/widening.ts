@@ -1,0 +1,30 @@
+// What the Landlock translation reports and the exact-widening interface it asks: shared by the
+// translation (landlock-translate), the plan (landlock-plan) and the AARE adapter (aare-oracle), so that
+// none of them imports another in a cycle.
+
+/** Something the Landlock ruleset allows that the hat does not, or a hat rule it cannot keep. */
+export interface WideningEntry {
+  /** glob | deny | owner | metadata | rights | network | unix | runtime | symlink | signal */
+  readonly kind: string;
+  /** Human one-liner, printed at startup and by `hatter confine explain`. */
+  readonly summary: string;
+  /** The Landlock grant responsible, when there is one. */
+  readonly grant?: string;
+  /** Where the hat rule came from (file:line), when known. */
+  readonly source?: string;
+  /** Example paths granted beyond the hat (from the AARE difference). */
+  readonly witnesses?: readonly string[];
+}
+
+/** Exact set algebra over AppArmor path patterns (the AARE engine), when available. */
+export interface WideningOracle {
+  /** Paths matched by some `granted` pattern and by no `allowed` pattern, or by a `denied` one: empty, or the shortest example. Undefined when it cannot tell. */
+  beyond(granted: readonly string[], allowed: readonly string[], denied: readonly string[]): { readonly empty: boolean; readonly witnesses: readonly string[] } | undefined;
+  /** Does some path matched by `subject` stay allowed (by `allowed` and no `denied`)? Undefined when it cannot tell. */
+  overlaps(subject: readonly string[], allowed: readonly string[], denied: readonly string[]): boolean | undefined;
+}
+
+/** A literal path as an AARE pattern (metacharacters escaped). */
+export function literalPattern(path: string): string {
+  return path.replace(/[*?[\]{}\\^,"]/g, (c) => `\\${c}`);
+}
