@@ -48,3 +48,36 @@ export function adoptHandle(handle: unknown, bytes: Buffer): Socket {
 export function closeHandle(handle: unknown): void {
   try { (handle as RawHandle).close(); } catch { /* already closed */ }
 }
+
+interface TcpInternals {
+  getsockname(out: { port?: number }): number;
+  getpeername(out: { port?: number }): number;
+}
+
+/**
+ * Is `handle` a client connection accepted on one of our listening ports? A peer may send anything
+ * beside a message (a listening socket, a UDP socket, a UNIX socket, a connection it opened itself to
+ * somewhere): only a connected TCP socket whose local port is one we listen on may travel on.
+ */
+export function isClientConnection(handle: unknown, localPorts: ReadonlySet<number>): boolean {
+  if (typeof handle !== 'object' || handle === null || handle.constructor?.name !== 'TCP') return false;
+  const tcp = handle as TcpInternals;
+  const local: { port?: number } = {};
+  const peer: { port?: number } = {};
+  try {
+    if (tcp.getsockname(local) !== 0 || tcp.getpeername(peer) !== 0) return false;
+  } catch {
+    return false;
+  }
+  return local.port !== undefined && localPorts.has(local.port);
+}
+
+/** Close whatever a peer sent beside a message that we refuse (a raw handle, net.Socket, net.Server, dgram socket). */
+export function discardHandle(handle: unknown): void {
+  if (typeof handle !== 'object' || handle === null) return;
+  const any = handle as { destroy?: () => void; close?: (callback?: () => void) => void };
+  try {
+    if (typeof any.destroy === 'function') any.destroy();
+    else if (typeof any.close === 'function') any.close();
+  } catch { /* already closed */ }
+}

@@ -3,7 +3,7 @@
 // and answers the status page. Signals only enqueue events; one loop acts on them (nginx's master):
 // reload = new pools first, then drain the old ones; stop = drain with a deadline, then kill.
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, type WriteStream } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import { constants, tmpdir } from 'node:os';
@@ -12,11 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { nodeRuntimeNeeds, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from '../confine/index.js';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic.js';
 import { formatListenAddress, type ListenAddress, type ServeConfig } from './config.js';
-import { closeHandle, type RawHandle } from './handles.js';
+import { AccessLog } from './access-log.js';
+import { closeHandle, discardHandle, isClientConnection, type RawHandle } from './handles.js';
 import type { PolicyHats } from './policy-hats.js';
 import { Pool } from './pool.js';
 import { fastcgiConnectPorts, poolAccounts, resolveAccountId } from './confinement-needs.js';
-import { sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
+import { checkFromFront, sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
+import { LogLineGate } from './peer-log.js';
 import { UNTRUSTED_INPUT_HAT } from '../web/index.js';
 import { DEFAULT_PHP_FPM_BINARY, phpFpmRoutes, sitesNeedingPhpFpm, startPhpFpmSites, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
 import type { PhpFpmOptions } from './fastcgi/php-fpm.js';
@@ -77,7 +79,11 @@ export class Supervisor {
   private readonly bound: Bound[] = [];
   private readonly events: SupervisorEvent[] = [];
   private wake: (() => void) | undefined;
-  private accessLog: WriteStream | undefined;
+  private accessLog: AccessLog | undefined;
+  /** Messages from the front that failed validation (each one kills and replaces it). */
+  private frontInvalidMessages = 0;
+  private lastFrontInvalidMessage: string | undefined;
+  private readonly frontLog = new LogLineGate('front');
   private runtimeDir: string | undefined;
   private stopped = false;
   private readonly startedAt = new Date();
@@ -135,17 +141,12 @@ export class Supervisor {
   }
 
   private openAccessLog(): void {
-    this.accessLog?.end();
-    this.accessLog = undefined;
-    const target = this.config.accessLog;
-    if (target !== 'stdout' && target !== 'off') this.accessLog = createWriteStream(target, { flags: 'a' });
+    this.accessLog?.close();
+    this.accessLog = new AccessLog(this.config.accessLog, (line) => this.options.output.warn(line));
   }
 
   private writeLog(lines: readonly string[]): void {
-    if (this.config.accessLog === 'off' || lines.length === 0) return;
-    const text = lines.join('\n') + '\n';
-    if (this.accessLog) this.accessLog.write(text);
-    else process.stdout.write(text);
+    this.accessLog?.write(lines);
   }
 
   private async prepare(hat: string | null): Promise<PreparedConfinement | undefined> {
@@ -268,11 +269,16 @@ export class Supervisor {
       child.kill('SIGKILL');
       throw new ServeError('serve/front-not-confined', `REFUSED: the front process is not confined as ${prepared.label}: ${verified.detail}`);
     }
+    // Startup waits on the front's own messages, validated like every other one.
+    const waiters = new Set<(message: FromFront) => void>();
     const ready = new Promise<void>((resolveReady, reject) => {
       child.once('exit', (code, signal) => reject(new ServeError('serve/front-exited', `the front process exited during startup (${signal ?? `exit ${code}`})`)));
-      child.on('message', (message: FromFront) => { if (message.type === 'ready') resolveReady(); });
+      waiters.add((message) => { if (message.type === 'ready') resolveReady(); });
     });
-    child.on('message', (message: FromFront, handle: unknown) => this.onFrontMessage(message, handle));
+    child.on('message', (message: unknown, handle: unknown) => {
+      const valid = this.receiveFromFront(child, message, handle);
+      if (valid) for (const waiter of [...waiters]) waiter(valid);
+    });
     child.on('exit', (code, signal) => {
       if (this.stopped || this.front !== child) return;
       // The front died: start another on the same listening sockets (connections it held are lost).
@@ -287,15 +293,17 @@ export class Supervisor {
       let pending = this.bound.length;
       const onMessage = (message: FromFront): void => {
         if (message.type !== 'listening') return;
+        const bound = this.bound[message.index];
+        if (!bound) return;
         if (message.error) {
-          child.off('message', onMessage);
-          reject(listenError(this.bound[message.index]!.address, message.error));
+          waiters.delete(onMessage);
+          reject(listenError(bound.address, message.error));
         } else if (--pending === 0) {
-          child.off('message', onMessage);
+          waiters.delete(onMessage);
           resolveListening();
         }
       };
-      child.on('message', onMessage);
+      waiters.add(onMessage);
     });
     for (const b of this.bound) {
       // keepOpen: the supervisor keeps its copy, so a restarted front listens on the same socket.
@@ -304,20 +312,71 @@ export class Supervisor {
     await listening;
   }
 
+  /**
+   * A message from the front: validated, then acted on; never throws. The front parses untrusted bytes,
+   * so it is treated as a peer that may be compromised: an invalid message (wrong shape, a handle where
+   * none belongs or one that is not a client connection on our listening sockets, a forged log line) is
+   * reported, counted, and the front is killed (the exit handler starts another on the same sockets).
+   * Returns the message when it was valid.
+   */
+  private receiveFromFront(child: ChildProcess, raw: unknown, handle: unknown): FromFront | undefined {
+    try {
+      if (this.condemned.has(child) || this.front !== child) { discardHandle(handle); return undefined; }
+      const checked = checkFromFront(raw, handle !== undefined && handle !== null);
+      let reason = checked.ok ? undefined : checked.reason;
+      if (checked.ok && checked.message.type === 'handoff' && !isClientConnection(handle, this.listenPorts())) reason = 'handoff: the handle is not a client connection on a listening socket';
+      if (reason !== undefined) {
+        discardHandle(handle);
+        this.condemnFront(child, reason);
+        return undefined;
+      }
+      const message = (checked as { message: FromFront }).message;
+      if (message.type === 'log') {
+        const admitted = this.frontLog.admit(message.lines);
+        if ('forged' in admitted) { this.condemnFront(child, `log: ${admitted.forged}`); return undefined; }
+        this.writeLog(admitted.lines);
+        return message;
+      }
+      this.onFrontMessage(message, handle);
+      return message;
+    } catch (error) {
+      discardHandle(handle);
+      this.condemnFront(child, `handling its message failed: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private readonly condemned = new WeakSet<ChildProcess>();
+
+  private condemnFront(child: ChildProcess, reason: string): void {
+    this.frontInvalidMessages++;
+    this.lastFrontInvalidMessage = reason;
+    if (this.condemned.has(child)) return;
+    this.condemned.add(child);
+    this.options.output.warn(`REFUSED front (pid ${child.pid}): invalid message (${reason}); killing it`);
+    try { child.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+
+  private listenPorts(): ReadonlySet<number> {
+    return new Set(this.bound.filter((b) => !b.admin).map((b) => b.address.port));
+  }
+
   private onFrontMessage(message: FromFront, handle: unknown): void {
     switch (message.type) {
       case 'handoff':
-        if (!handle) return;
-        void this.dispatch(message.label, message.hat, handle, message.bytes);
+        void this.dispatch(message.label, message.hat, handle, message.bytes).catch((error: Error) => {
+          closeHandle(handle);
+          this.options.output.warn(`hatter serve: cannot dispatch a connection to ${message.label}: ${error.message}`);
+        });
         break;
       case 'status?':
         sendMessage(this.front as never, { type: 'status', seq: message.seq, body: this.status() } satisfies ToFront);
         break;
       case 'need-pool':
-        void this.poolFor(message.label, message.hat).then(async (pool) => { if (!pool) return; this.announceSockets(pool); await pool.start(); this.announceSockets(pool); });
+        void this.poolFor(message.label, message.hat).then(async (pool) => { if (!pool) return; this.announceSockets(pool); await pool.start(); this.announceSockets(pool); })
+          .catch((error: Error) => this.options.output.warn(`hatter serve: cannot start the pool for ${message.label}: ${error.message}`));
         break;
       case 'log':
-        this.writeLog(message.lines);
         break;
       case 'stats':
         this.frontStats = { rejected: message.rejected, handoffs: message.handoffs, connections: message.connections };
@@ -363,6 +422,7 @@ export class Supervisor {
         ...(this.runtimeDir ? { strictSocket: join(this.runtimeDir, `w${worker.id}.sock`) } : {}),
       } satisfies ToWorker),
       onHandBack: (h, bytes) => this.returnToFront(h, bytes),
+      acceptsConnection: (h) => isClientConnection(h, this.listenPorts()),
       onReject: (h, p) => {
         sendHandle(this.front as never, { type: 'reject', status: 503, retryAfter: 1, label: p.label } satisfies ToFront, h);
       },
@@ -463,7 +523,7 @@ export class Supervisor {
     }
     await this.phpFpm?.stop();
     if (this.phpFpmRoot) rmSync(this.phpFpmRoot, { recursive: true, force: true });
-    this.accessLog?.end();
+    this.accessLog?.close();
     if (this.runtimeDir) rmSync(this.runtimeDir, { recursive: true, force: true });
     this.wake?.();
   }
@@ -484,7 +544,8 @@ export class Supervisor {
       profile: this.hats.profile,
       hats: this.hats.hats,
       listen: this.addresses.map(formatListenAddress),
-      frontStats: this.frontStats,
+      frontStats: { ...this.frontStats, invalidMessages: this.frontInvalidMessages, ...(this.lastFrontInvalidMessage ? { lastInvalidMessage: this.lastFrontInvalidMessage } : {}), logLinesDropped: this.frontLog.dropped },
+      ...(this.accessLog ? { accessLog: this.accessLog.status() } : {}),
       pools: [...this.pools.values()].map((pool) => pool.status()),
       drainingPools: [...this.draining].map((pool) => pool.status()),
     };
