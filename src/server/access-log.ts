@@ -116,3 +116,14 @@ export class AccessLog {
     process.stdout.write(text);
   }
 }
+
+/** Can the access log be opened for appending? undefined: yes; otherwise the errno code. */
+export function accessLogProblem(target: string): string | undefined {
+  if (target === 'stdout' || target === 'off') return undefined;
+  try {
+    closeSync(openSync(target, 'a', 0o640));
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
+}

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chooseBackend, createBackend, findLauncher, type ConfinementBackend } from '../confine/index.js';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { decodeSource, type Diagnostic } from '../policy/diagnostic.js';
+import { accessLogProblem } from './access-log.js';
 import { parseServeConfig, type BackendChoice, type ListenAddress, type ServeConfig } from './config.js';
 import { loadPolicyHats, type PolicyHats } from './policy-hats.js';
 import { Supervisor, type SupervisorOutput } from './supervisor.js';
@@ -121,10 +123,38 @@ export function prepareServe(loaded: { config?: ServeConfig; diagnostics: readon
       return { diagnostics: [...loaded.diagnostics, { file, line: 1, col: 1, severity: 'error', code: 'serve/demo-policy-unwritable', message: `cannot write the demo policy's concrete copy in ${tmpdir()}: ${(error as Error).message}` }] };
     }
   }
+  const logProblem = accessLogDiagnostic(config, overrides);
+  if (logProblem) return { diagnostics: [...loaded.diagnostics, logProblem] };
   const policy = loadPolicyHats(config);
   const diagnostics = [...loaded.diagnostics, ...policy.diagnostics];
   if (!policy.hats) return { diagnostics };
   return { prepared: { config, hats: policy.hats, diagnostics }, diagnostics };
+}
+
+/** An access log file that cannot be opened, reported at its `accessLog` key (or its command-line option). */
+function accessLogDiagnostic(config: ServeConfig, overrides: ServeOverrides): Diagnostic | undefined {
+  const problem = accessLogProblem(config.accessLog);
+  if (problem === undefined) return undefined;
+  const why = problem === 'ENOENT' ? `its directory ${dirname(config.accessLog)} does not exist` : problem === 'EACCES' ? 'permission denied' : problem === 'EISDIR' ? 'it is a directory' : problem;
+  const message = `cannot open the access log ${config.accessLog}: ${why}`;
+  if (overrides.accessLog) return { file: '--access-log', line: 1, col: 1, severity: 'error', code: 'serve/access-log-unwritable', message };
+  const at = yamlKeyPosition(config.source, 'accessLog');
+  return { file: config.source, line: at.line, col: at.col, severity: 'error', code: 'serve/access-log-unwritable', message };
+}
+
+/** Where a top-level key of a YAML file is (1:1 when it cannot be found). */
+function yamlKeyPosition(file: string, key: string): { line: number; col: number } {
+  try {
+    const lines = new LineCounter();
+    const document = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines });
+    const map = document.contents;
+    if (isMap(map)) {
+      for (const pair of map.items) {
+        if (isScalar(pair.key) && pair.key.value === key && pair.key.range) return lines.linePos(pair.key.range[0]);
+      }
+    }
+  } catch { /* unreadable now: the position is only for the message */ }
+  return { line: 1, col: 1 };
 }
 
 export interface BackendSelection {
