@@ -16,6 +16,7 @@ import { AccessLog } from './access-log.js';
 import { closeHandle, discardHandle, isClientConnection, type RawHandle } from './handles.js';
 import type { PolicyHats } from './policy-hats.js';
 import { Pool } from './pool.js';
+import { RuntimeDirs } from './runtime-dirs.js';
 import { fastcgiConnectPorts, poolAccounts, resolveAccountId } from './confinement-needs.js';
 import { checkFromFront, sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
 import { LogLineGate } from './peer-log.js';
@@ -84,7 +85,10 @@ export class Supervisor {
   private frontInvalidMessages = 0;
   private lastFrontInvalidMessage: string | undefined;
   private readonly frontLog = new LogLineGate('front');
-  private runtimeDir: string | undefined;
+  /** strict mode: each pool's private directory for its workers' sockets. */
+  private runtime: RuntimeDirs | undefined;
+  private readonly poolDirs = new Map<string, string>();
+  private readonly socketDirs = new WeakMap<Pool, string>();
   private stopped = false;
   private readonly startedAt = new Date();
   private frontRestarts = 0;
@@ -115,7 +119,7 @@ export class Supervisor {
       const b = this.bound[i]!;
       this.bound[i] = { ...b, address: { host: b.address.host, port: portOf(b.handle) ?? b.address.port } };
     }
-    if (this.config.front.mode === 'strict') this.runtimeDir = mkdtempSync(join(tmpdir(), 'hatter-serve-'));
+    if (this.config.front.mode === 'strict') this.runtime = RuntimeDirs.create('hatter-serve-');
     // Which hat a site's paths go to (filling in PHP-FPM addresses below changes no route).
     const { Router } = await import('./routing.js');
     const { hatChooser } = await import('./policy-hats.js');
@@ -149,21 +153,29 @@ export class Supervisor {
     this.accessLog?.write(lines);
   }
 
-  private async prepare(hat: string | null): Promise<PreparedConfinement | undefined> {
+  /** The confinement of the front or of a pool's workers; a pool (strict mode) also gets its private directory. */
+  private async prepare(hat: string | null, role: 'front' | 'pool'): Promise<PreparedConfinement | undefined> {
     const label = hat === null ? this.hats.profile : `${this.hats.profile}//${hat}`;
-    const cached = this.prepared.get(label);
+    const key = `${role}\0${label}`;
+    const cached = this.prepared.get(key);
     if (cached) return cached;
     const runtime = nodeRuntimeNeeds();
     const modules = modulesDir();
     const read = [...runtime.read, CODE_ROOT, ...(modules ? [modules] : [])];
-    const write = this.runtimeDir ? [this.runtimeDir] : [];
     const connectPorts = fastcgiConnectPorts(this.config, this.hats).get(label) ?? [];
     const account = this.accountFor(label);
     if (account === null) return undefined;
+    // Only its own directory: never the runtime root, where it could replace another pool's sockets.
+    let write: string[] = [];
+    if (this.runtime && role === 'pool') {
+      let dir = this.poolDirs.get(label);
+      if (!dir) { dir = this.runtime.poolDir(account); this.poolDirs.set(label, dir); }
+      write = [dir];
+    }
     const prepared = await this.requestConfinement(hat, { read, write, exec: runtime.exec, ...(connectPorts.length ? { connectPorts } : {}) }, account);
     if (!prepared) return undefined;
     for (const warning of startupWarnings(prepared, this.config.policy.file, this.options.verbose ?? false)) this.options.output.warn(`warning: ${warning}`);
-    this.prepared.set(label, prepared);
+    this.prepared.set(key, prepared);
     return prepared;
   }
 
@@ -255,7 +267,7 @@ export class Supervisor {
 
   private async startFront(): Promise<void> {
     const frontHat = this.hats.hats.includes(UNTRUSTED_INPUT_HAT) ? UNTRUSTED_INPUT_HAT : null;
-    const prepared = await this.prepare(frontHat);
+    const prepared = await this.prepare(frontHat, 'front');
     if (!prepared) throw new ServeError('serve/front-confinement', `cannot confine the front process (${frontHat ?? this.hats.profile})`);
     const child = this.options.backend.spawn(prepared, process.execPath, [FRONT_SCRIPT], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -407,9 +419,10 @@ export class Supervisor {
   }
 
   private async createPool(label: string, hat: string | null): Promise<Pool | undefined> {
-    const prepared = await this.prepare(hat);
+    const prepared = await this.prepare(hat, 'pool');
     if (!prepared) return undefined;
     const generation = this.generation;
+    const socketDir = this.poolDirs.get(label);
     const pool = new Pool(label, hat, this.config.pool, prepared.summary, generation, {
       spawnWorker: (p, id) => this.options.backend.spawn(prepared, process.execPath, [WORKER_SCRIPT], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -419,7 +432,7 @@ export class Supervisor {
       verifyWorker: (_p, pid) => this.options.backend.verify(prepared, pid),
       initMessage: (p, worker) => ({
         type: 'init', routing: this.routing(), label: p.label, hat: p.hat, workerId: worker.id,
-        ...(this.runtimeDir ? { strictSocket: join(this.runtimeDir, `w${worker.id}.sock`) } : {}),
+        ...(socketDir ? { strictSocket: join(socketDir, `w${worker.id}.sock`) } : {}),
       } satisfies ToWorker),
       onHandBack: (h, bytes) => this.returnToFront(h, bytes),
       acceptsConnection: (h) => isClientConnection(h, this.listenPorts()),
@@ -431,13 +444,15 @@ export class Supervisor {
       onWorkersChanged: (p) => this.announceSockets(p),
     });
     if (this.generation !== generation) { void pool.drain(false, 0); return this.poolFor(label, hat); }
+    if (socketDir) this.socketDirs.set(pool, socketDir);
     this.pools.set(label, pool);
     return pool;
   }
 
   private announceSockets(pool: Pool): void {
-    if (!this.runtimeDir || this.pools.get(pool.label) !== pool) return;
-    const sockets = pool.workers.filter((w) => w.state === 'ready').map((w) => join(this.runtimeDir!, `w${w.id}.sock`));
+    const dir = this.socketDirs.get(pool);
+    if (!dir || this.pools.get(pool.label) !== pool) return;
+    const sockets = pool.workers.filter((w) => w.state === 'ready').map((w) => join(dir, `w${w.id}.sock`));
     sendMessage(this.front as never, { type: 'pool-sockets', label: pool.label, sockets } satisfies ToFront);
   }
 
@@ -494,6 +509,7 @@ export class Supervisor {
     this.hats = nextHats;
     this.generation++;
     this.prepared.clear();
+    this.poolDirs.clear();
     this.pools = new Map();
     if (this.config.accessLog !== nextConfig.accessLog) this.openAccessLog();
     await Promise.all([...old.values()].map((pool) => this.poolFor(pool.label, pool.hat).then((p) => p?.start())));
@@ -524,8 +540,13 @@ export class Supervisor {
     await this.phpFpm?.stop();
     if (this.phpFpmRoot) rmSync(this.phpFpmRoot, { recursive: true, force: true });
     this.accessLog?.close();
-    if (this.runtimeDir) rmSync(this.runtimeDir, { recursive: true, force: true });
+    this.runtime?.remove();
     this.wake?.();
+  }
+
+  private poolStatus(pool: Pool): Record<string, unknown> {
+    const dir = this.socketDirs.get(pool);
+    return { ...pool.status(), ...(dir ? { socketDir: dir } : {}) };
   }
 
   status(): Record<string, unknown> {
@@ -546,7 +567,7 @@ export class Supervisor {
       listen: this.addresses.map(formatListenAddress),
       frontStats: { ...this.frontStats, invalidMessages: this.frontInvalidMessages, ...(this.lastFrontInvalidMessage ? { lastInvalidMessage: this.lastFrontInvalidMessage } : {}), logLinesDropped: this.frontLog.dropped },
       ...(this.accessLog ? { accessLog: this.accessLog.status() } : {}),
-      pools: [...this.pools.values()].map((pool) => pool.status()),
+      pools: [...this.pools.values()].map((pool) => this.poolStatus(pool)),
       drainingPools: [...this.draining].map((pool) => pool.status()),
     };
   }

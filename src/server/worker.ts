@@ -2,6 +2,7 @@
 // applied the hat before this program's first instruction), receives connections (handle + bytes the
 // front already read) from the supervisor, and serves their keep-alive requests with its own
 // http.Server. A request that routes to another hat is never served here: the connection goes back.
+import { chmodSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -368,7 +369,14 @@ process.on('message', (message: ToWorker, handle: unknown) => {
       server.headersTimeout = front.headerTimeoutMs;
       server.requestTimeout = 0;
       server.maxHeadersCount = 500;
-      if (message.strictSocket) server.listen(message.strictSocket, () => send({ type: 'ready' }));
+      if (message.strictSocket) {
+        const socketPath = message.strictSocket;
+        server.listen(socketPath, () => {
+          // The front connects as the supervisor's group (the pool's directory keeps that group).
+          try { chmodSync(socketPath, 0o660); } catch { /* the front runs as our own uid then */ }
+          send({ type: 'ready' });
+        });
+      }
       else send({ type: 'ready' });
       break;
     }
