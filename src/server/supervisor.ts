@@ -92,6 +92,8 @@ export class Supervisor {
   private stopped = false;
   private readonly startedAt = new Date();
   private frontRestarts = 0;
+  /** Running as root with sites that set no `user:` (their workers run as root). */
+  private rootWarning: string | undefined;
   private phpFpm: PhpFpmSites | undefined;
   private phpFpmRoot: string | undefined;
 
@@ -136,6 +138,8 @@ export class Supervisor {
       this.config = withPhpFpmAddresses(this.config, this.phpFpm.addresses);
       for (const [site, address] of this.phpFpm.addresses) this.options.output.info(`hatter serve: PHP-FPM for ${site} at ${address}`);
     }
+    this.rootWarning = rootWithoutUsers(this.config, process.getuid?.());
+    if (this.rootWarning) this.options.output.warn(banner(this.rootWarning));
     this.openAccessLog();
     await this.startFront();
     // Start the pools the sites' front pages need, so the first request does not wait for a spawn.
@@ -562,6 +566,7 @@ export class Supervisor {
         confined: backend !== 'none',
         ...(backend === 'none' ? { warning: 'UNCONFINED: the none backend applies no kernel confinement; every site can read whatever the server user can' } : {}),
       },
+      ...(this.rootWarning ? { warnings: [this.rootWarning] } : {}),
       profile: this.hats.profile,
       hats: this.hats.hats,
       listen: this.addresses.map(formatListenAddress),
@@ -588,6 +593,23 @@ export function startupWarnings(prepared: PreparedConfinement, policyFile: strin
   const counted = [...kinds].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([kind, n]) => `${n} ${kind}`).join(', ');
   const explain = `hatter confine explain${policyFile ? ` --policy ${policyFile}` : ''} --backend landlock ${label}`;
   return [`${label}: Landlock grants more than the hat in ${widening.length} way${widening.length === 1 ? '' : 's'} (${counted}); details: ${explain}, or -v`, ...others];
+}
+
+/**
+ * Root without per-site accounts is allowed, but every such site's workers then run as root: only the
+ * kernel confinement stands between a compromised site and the machine (and, while capabilities are
+ * kept, not even DAC between sites). Said loudly at startup and on the status page.
+ */
+export function rootWithoutUsers(config: ServeConfig, uid: number | undefined): string | undefined {
+  if (uid !== 0) return undefined;
+  const without = config.sites.filter((site) => site.user === undefined).map((site) => site.serverName);
+  if (without.length === 0) return undefined;
+  return `RUNNING AS ROOT: the workers of ${without.join(', ')} run as root because ${without.length === 1 ? 'that site sets' : 'those sites set'} no \`user:\`; give each site its own user (docs/serve.md, "Running as a service")`;
+}
+
+function banner(text: string): string {
+  const line = '!'.repeat(100);
+  return `${line}\n!! ${text}\n${line}`;
 }
 
 function portOf(handle: RawHandle): number | undefined {
