@@ -3,11 +3,11 @@
 // and answers the status page. Signals only enqueue events; one loop acts on them (nginx's master):
 // reload = new pools first, then drain the old ones; stop = drain with a deadline, then kill.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { lookup } from 'node:dns/promises';
-import * as net from 'node:net';
-import { constants, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { bindAddress, listenError, portOf } from './listen.js';
+import { ServeError } from './serve-error.js';
 import { fileURLToPath } from 'node:url';
 import { nodeRuntimeNeeds, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from '../confine/index.js';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic.js';
@@ -17,12 +17,13 @@ import { closeHandle, discardHandle, isClientConnection, type RawHandle } from '
 import type { PolicyHats } from './policy-hats.js';
 import { Pool } from './pool.js';
 import { RuntimeDirs } from './runtime-dirs.js';
-import { fastcgiConnectPorts, poolAccounts, resolveAccountId } from './confinement-needs.js';
+import { AccountResolver, type PoolAccountIds } from './accounts.js';
+import { fastcgiConnectPorts, poolAccounts } from './confinement-needs.js';
 import { checkFromFront, sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
 import { LogLineGate } from './peer-log.js';
 import { UNTRUSTED_INPUT_HAT } from '../web/index.js';
-import { DEFAULT_PHP_FPM_BINARY, phpFpmRoutes, sitesNeedingPhpFpm, startPhpFpmSites, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
-import type { PhpFpmOptions } from './fastcgi/php-fpm.js';
+import { sitesNeedingPhpFpm, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
+import { startSitesPhpFpm } from './fastcgi/php-fpm-start.js';
 
 export interface SupervisorOutput {
   /** Startup and lifecycle messages (stderr). */
@@ -42,9 +43,7 @@ export interface SupervisorOptions {
   readonly verbose?: boolean;
 }
 
-export class ServeError extends Error {
-  constructor(readonly code: string, message: string) { super(message); }
-}
+export { ServeError };
 
 type SupervisorEvent = 'reload' | 'stop';
 
@@ -129,14 +128,12 @@ export class Supervisor {
     // `phpFpm: true` handlers: one PHP-FPM master per site, started here; workers get its address.
     if (sitesNeedingPhpFpm(this.config).length) {
       this.phpFpmRoot = mkdtempSync(join(tmpdir(), 'hatter-php-fpm-'));
-      const routes = phpFpmRoutes(this.config, (index, uri) => router.routeUri(index, uri));
-      try {
-        this.phpFpm = await startPhpFpmSites(this.config, this.phpFpmRoot, (site, runDir) => this.phpFpmConfinement(routes.get(site), site, runDir));
-      } catch (error) {
-        throw new ServeError('serve/php-fpm-failed', `cannot start PHP-FPM: ${(error as Error).message}`);
-      }
+      this.phpFpm = await startSitesPhpFpm(this.config, router, this.phpFpmRoot, {
+        backend: this.options.backend,
+        output: this.options.output,
+        confine: (hat, runtime) => this.requestConfinement(hat, runtime),
+      });
       this.config = withPhpFpmAddresses(this.config, this.phpFpm.addresses);
-      for (const [site, address] of this.phpFpm.addresses) this.options.output.info(`hatter serve: PHP-FPM for ${site} at ${address}`);
     }
     this.rootWarning = rootWithoutUsers(this.config, process.getuid?.());
     if (this.rootWarning) this.options.output.warn(banner(this.rootWarning));
@@ -196,78 +193,12 @@ export class Supervisor {
     return result.prepared;
   }
 
-  /**
-   * How a site's PHP-FPM master runs. AppArmor: the master stays in the supervisor's profile and FPM
-   * moves each child into the hat itself (`apparmor_hat`, as mod_apparmor's users configure it).
-   * Landlock: the master is started through the backend with the hat's ruleset plus what FPM needs to
-   * run (its binary and libraries, /etc/php, its run directory), so the master and every child it forks
-   * are confined; the supervisor verifies it like a worker. none: a plain spawn.
-   */
-  private async phpFpmConfinement(route: { label: string; hat: string | null; others: string[] } | undefined, site: string, runDir: string): Promise<Partial<PhpFpmOptions>> {
-    if (!route) return {};
-    if (route.others.length) {
-      this.options.output.warn(`warning: ${site}: PHP locations route to ${[route.label, ...route.others].join(', ')}; its one PHP-FPM master runs in ${route.label}`);
-    }
-    const backend = this.options.backend;
-    // With `none` on an AppArmor host, an unconfined master's children could not change_hat at all.
-    if (backend.name === 'apparmor') return route.hat === null ? {} : { apparmorHat: route.hat };
-    if (backend.name !== 'landlock') return {};
-    // The ruleset is built from paths that exist now: the run directory must be there first.
-    mkdirSync(runDir, { recursive: true });
-    const needs = nodeRuntimeNeeds(process.env, DEFAULT_PHP_FPM_BINARY);
-    const system = ['/etc/php', '/usr/share/php', '/etc/localtime', '/usr/share/zoneinfo', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf', '/dev/urandom'].filter((path) => existsSync(path));
-    const prepared = await this.requestConfinement(route.hat, { read: [...needs.read, ...system], write: [runDir, '/dev/null'], exec: needs.exec });
-    if (!prepared) throw new ServeError('serve/php-fpm-failed', `cannot confine the PHP-FPM master of ${site} to ${route.label}`);
-    this.options.output.info(`hatter serve: PHP-FPM for ${site} runs confined to ${route.label} (${backend.name})`);
-    return {
-      spawnMaster: (command, args, options) => backend.spawn(prepared, command, args, options),
-      verifyMaster: (pid) => backend.verify(prepared, pid),
-    };
+  /** uid/gid for a pool from its sites' `user:`/`group:` ({} = none asked, or not root); null = the pool must not start. */
+  private accountFor(label: string): PoolAccountIds | null {
+    return this.accounts.resolve(poolAccounts(this.config, this.hats).get(label), label, this.config.source);
   }
 
-  private warnedNotRoot = false;
-
-  /**
-   * uid/gid for a pool from its sites' `user:`/`group:` ({} = none asked, or not root); null = the pool
-   * must not start (conflicting sites, unknown name).
-   */
-  private accountFor(label: string): { uid?: number; gid?: number } | null {
-    const wanted = poolAccounts(this.config, this.hats).get(label);
-    if (!wanted) return {};
-    const source = this.config.source;
-    if (wanted.conflict) {
-      this.options.output.warn(formatDiagnostic({ file: source, line: 1, col: 1, severity: 'error', code: 'serve/account-conflict', message: `${wanted.conflict}; not starting that pool` }));
-      return null;
-    }
-    if (process.getuid?.() !== 0) {
-      if (!this.warnedNotRoot) {
-        this.warnedNotRoot = true;
-        this.options.output.warn(formatDiagnostic({ file: source, line: 1, col: 1, severity: 'warning', code: 'serve/account-needs-root', message: `user:/group: of ${wanted.sites.join(', ')} ignored: the supervisor does not run as root, so every worker runs as uid ${process.getuid?.() ?? '?'}` }));
-      }
-      return {};
-    }
-    const read = (file: string): string => { try { return readFileSync(file, 'utf8'); } catch { return ''; } };
-    let uid: number | undefined;
-    let gid: number | undefined;
-    if (wanted.user !== undefined) {
-      const user = resolveAccountId(wanted.user, read('/etc/passwd'));
-      if (!user) {
-        this.options.output.warn(formatDiagnostic({ file: source, line: 1, col: 1, severity: 'error', code: 'serve/unknown-user', message: `user '${wanted.user}' of ${wanted.sites.join(', ')} is not in /etc/passwd; not starting ${label}` }));
-        return null;
-      }
-      uid = user.id;
-      gid = user.primaryGid;
-    }
-    if (wanted.group !== undefined) {
-      const group = resolveAccountId(wanted.group, read('/etc/group'));
-      if (!group) {
-        this.options.output.warn(formatDiagnostic({ file: source, line: 1, col: 1, severity: 'error', code: 'serve/unknown-group', message: `group '${wanted.group}' of ${wanted.sites.join(', ')} is not in /etc/group; not starting ${label}` }));
-        return null;
-      }
-      gid = group.id;
-    }
-    return { ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}) };
-  }
+  private readonly accounts = new AccountResolver((diagnostic) => this.options.output.warn(formatDiagnostic(diagnostic)));
 
   private async startFront(): Promise<void> {
     const frontHat = this.hats.hats.includes(UNTRUSTED_INPUT_HAT) ? UNTRUSTED_INPUT_HAT : null;
@@ -327,6 +258,23 @@ export class Supervisor {
     }
     await listening;
   }
+
+  // ── the trust boundary ─────────────────────────────────────────────────────────────────────────
+  // The front and every worker may be run by an attacker (the front parses untrusted bytes; workers
+  // run the sites' code). Everything they can make the supervisor do is here and in Pool.receive;
+  // each message is validated first (protocol.ts: exact fields, bounds; a handle only beside handoff/
+  // handback, and only a client connection accepted on our listening ports), and an invalid one kills
+  // its sender. A valid message can only:
+  //   front:  handoff    give a client connection to a pool of a label the policy can produce
+  //                      (validLabel; no other confinement can be asked for), with opaque bytes
+  //           need-pool  start such a pool (strict mode) and learn its workers' socket paths
+  //           status?    read the status page; stats: set the front's own counters
+  //           log        append lines naming label 'front' to the access log (rate-limited)
+  //   worker: handback   give a client connection back to the front, to be routed again
+  //           released / ready / retire / stats   change its own entry in its own pool (retiring
+  //                      starts a replacement: at most 10 starts per pool and second)
+  //           log        append lines naming its own label (rate-limited)
+  // Nothing a peer sends names a file, a process, an account or a confinement.
 
   /**
    * A message from the front: validated, then acted on; never throws. The front parses untrusted bytes,
@@ -610,53 +558,4 @@ export function rootWithoutUsers(config: ServeConfig, uid: number | undefined): 
 function banner(text: string): string {
   const line = '!'.repeat(100);
   return `${line}\n!! ${text}\n${line}`;
-}
-
-function portOf(handle: RawHandle): number | undefined {
-  const out: { port?: number } = {};
-  const error = (handle as unknown as { getsockname(out: object): number }).getsockname(out);
-  return error ? undefined : out.port;
-}
-
-/** Bind (but do not listen: the front does) a TCP socket; a busy port is a ServeError. */
-async function bindAddress(address: ListenAddress): Promise<RawHandle> {
-  let ip = address.host;
-  let family = net.isIP(ip);
-  if (family === 0) {
-    try {
-      const found = await lookup(ip);
-      ip = found.address;
-      family = found.family;
-    } catch {
-      throw new ServeError('serve/unresolvable-host', `cannot resolve listen host '${address.host}'`);
-    }
-  }
-  // bind() succeeds on a port another server listens on (SO_REUSEADDR); only listen() fails. Probe
-  // with a real listen first so a busy port is reported here, before anything starts.
-  if (address.port !== 0) {
-    const probe = net.createServer();
-    const failure = await new Promise<string | null>((done) => {
-      probe.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
-      probe.listen({ host: ip, port: address.port, exclusive: true }, () => done(null));
-    });
-    if (failure) throw listenError(address, failure);
-    await new Promise<void>((done) => probe.close(() => done()));
-  }
-  const createServerHandle = (net as unknown as { _createServerHandle(address: string, port: number, addressType: number, fd?: number, flags?: number): RawHandle | number })._createServerHandle;
-  const handle = createServerHandle(ip, address.port, family);
-  if (typeof handle === 'number') throw listenError(address, errnoName(handle));
-  return handle;
-}
-
-function listenError(address: ListenAddress, code: string): ServeError {
-  const where = formatListenAddress(address);
-  if (code === 'EADDRINUSE') return new ServeError('serve/address-in-use', `${where} is already in use (another server listens there); choose another with --listen HOST:PORT`);
-  if (code === 'EACCES') return new ServeError('serve/address-denied', `not allowed to listen on ${where} (ports below 1024 need privileges)`);
-  if (code === 'EADDRNOTAVAIL') return new ServeError('serve/address-unavailable', `${where}: no such local address`);
-  return new ServeError('serve/bind-failed', `cannot listen on ${where}: ${code}`);
-}
-
-function errnoName(errno: number): string {
-  for (const [name, value] of Object.entries(constants.errno)) if (-value === errno) return name;
-  return `errno ${errno}`;
 }
