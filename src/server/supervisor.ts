@@ -13,7 +13,7 @@ import { nodeRuntimeNeeds, type ConfinementBackend, type ConfinementRequest, typ
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic.js';
 import { formatListenAddress, type ListenAddress, type ServeConfig } from './config.js';
 import { AccessLog } from './access-log.js';
-import { closeHandle, discardHandle, isClientConnection, type RawHandle } from './handles.js';
+import { closeHandle, discardHandle, isClientConnection, localAddressOf, type RawHandle } from './handles.js';
 import type { PolicyHats } from './policy-hats.js';
 import { Pool } from './pool.js';
 import { RuntimeDirs } from './runtime-dirs.js';
@@ -321,9 +321,14 @@ export class Supervisor {
     try { child.kill('SIGKILL'); } catch { /* already gone */ }
   }
 
-  private listenPorts(): ReadonlySet<number> {
-    return new Set(this.bound.filter((b) => !b.admin).map((b) => b.address.port));
+  /** Where the (non-admin) listening sockets are bound: what a connection handed to us must be accepted on. */
+  private listenPorts(): readonly { address: string; port: number }[] {
+    // The listening sockets never change after start (reloads keep them): read them once.
+    this.listening ??= this.bound.filter((b) => !b.admin).flatMap((b) => localAddressOf(b.handle) ?? []);
+    return this.listening;
   }
+
+  private listening: readonly { address: string; port: number }[] | undefined;
 
   private onFrontMessage(message: FromFront, handle: unknown): void {
     switch (message.type) {
