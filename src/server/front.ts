@@ -3,14 +3,16 @@
 // request head with strict limits, refuses malformed requests itself (no worker ever sees them), picks
 // the hat, and hands the connection (handle plus the bytes read) to that hat's pool via the supervisor.
 // In strict mode it parses every request and proxies it to the pool over a UNIX socket instead.
-import { createServer as createHttpServer, request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { adoptHandle, detachSocket } from './handles.js';
 import { parseRequestHead } from './http-head.js';
 import { hatChooser } from './policy-hats.js';
 import { sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront } from './protocol.js';
+import { REASONS } from './request-target.js';
 import { Router } from './routing.js';
 import { clientKey, ConnectionTable } from './client-limits.js';
+import { StrictFront } from './strict-front.js';
 
 let routing: RoutingSnapshot | undefined;
 let router: Router | undefined;
@@ -27,10 +29,6 @@ function send(message: FromFront, handle?: unknown, callback?: (error: Error | n
   sendMessage(process as never, message, handle, callback);
 }
 
-const REASONS: Record<number, string> = {
-  400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 421: 'Misdirected Request', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large',
-  501: 'Not Implemented', 503: 'Service Unavailable', 505: 'HTTP Version Not Supported',
-};
 
 function log(entry: Record<string, unknown>): void {
   if (routing?.config.accessLog === 'off') return;
@@ -133,81 +131,14 @@ function onConnection(socket: Socket, initial: Buffer = Buffer.alloc(0), returne
   if (buffer.length) examine();
 }
 
-// ── strict mode: every request parsed here and proxied to the pool's UNIX sockets ────────────────────
-const poolSockets = new Map<string, readonly string[]>();
-const poolWaiters = new Map<string, (() => void)[]>();
-const agents = new Map<string, Agent>();
-let roundRobin = 0;
-
-function socketFor(label: string, hat: string | null): Promise<string | undefined> {
-  const sockets = poolSockets.get(label);
-  if (sockets && sockets.length) return Promise.resolve(sockets[roundRobin++ % sockets.length]);
-  return new Promise((resolve) => {
-    const waiters = poolWaiters.get(label) ?? [];
-    waiters.push(() => { const list = poolSockets.get(label) ?? []; resolve(list.length ? list[roundRobin++ % list.length] : undefined); });
-    poolWaiters.set(label, waiters);
-    send({ type: 'need-pool', label, hat });
-    setTimeout(() => { const list = poolWaiters.get(label); if (list) { poolWaiters.delete(label); for (const w of list) w(); } }, 10_000).unref();
-  });
-}
-
-function strictRequest(req: IncomingMessage, res: ServerResponse): void {
-  // Node's parser already refused what it cannot frame; run our own head rules over what it read too
-  // (one Host, consistent Content-Length, no Transfer-Encoding with a length, limits).
-  let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) head += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
-  const verdict = parseRequestHead(Buffer.from(`${head}\r\n`, 'latin1'), routing!.config.front);
-  if (verdict.kind !== 'complete') {
-    rejected++;
-    const status = verdict.kind === 'error' ? verdict.status : 400;
-    log({ event: 'rejected', status, code: verdict.kind === 'error' ? verdict.code : 'http/incomplete', remote: req.socket.remoteAddress });
-    res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' }).end(`${REASONS[status] ?? 'Bad Request'}\n`);
-    return;
-  }
-  const url = req.url ?? '/';
-  let authority = req.headers.host ?? '';
-  let path = url;
-  if (!url.startsWith('/')) {
-    const absolute = /^https?:\/\/([^/?#]*)(.*)$/i.exec(url);
-    if (absolute) { authority = absolute[1]!; path = absolute[2] || '/'; }
-  }
-  const q = path.indexOf('?');
-  const host = authority.toLowerCase().replace(/:\d*$/, '');
-  const route = router?.route(host, q < 0 ? path : path.slice(0, q));
-  if (!route || req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] !== undefined) {
-    rejected++;
-    res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end('Bad Request\n');
-    return;
-  }
-  void socketFor(route.label, route.hat).then((socketPath) => {
-    if (!socketPath) {
-      rejected++;
-      res.writeHead(503, { 'retry-after': '1', connection: 'close' }).end('Service Unavailable\n');
-      return;
-    }
-    let agent = agents.get(socketPath);
-    if (!agent) { agent = new Agent({ keepAlive: true, maxSockets: 64 }); agents.set(socketPath, agent); }
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && name !== 'x-hatter-remote' && name !== 'connection' && name !== 'keep-alive') headers[name] = value;
-    headers['x-hatter-remote'] = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-    const upstream = httpRequest({ socketPath, agent, method: req.method, path: url, headers }, (answer) => {
-      const out: string[] = [];
-      for (let i = 0; i < answer.rawHeaders.length; i += 2) {
-        const name = answer.rawHeaders[i]!;
-        if (!/^(connection|keep-alive|transfer-encoding)$/i.test(name)) out.push(name, answer.rawHeaders[i + 1]!);
-      }
-      res.writeHead(answer.statusCode ?? 502, out);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => {
-      if (!res.headersSent) res.writeHead(502, { connection: 'close' }).end('Bad Gateway\n');
-      else res.destroy();
-    });
-    req.pipe(upstream);
-  });
-}
-
-const strictServer = createHttpServer({ noDelay: true }, strictRequest);
+// strict mode: every request parsed here and proxied to the pool's UNIX sockets (strict-front.ts).
+const strict = new StrictFront({
+  routing: () => routing,
+  router: () => router,
+  needPool: (label, hat) => send({ type: 'need-pool', label, hat }),
+  rejected: (entry) => { rejected++; if (entry) log(entry); },
+});
+const strictServer = strict.server;
 
 function adminRequest(req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0];
@@ -276,9 +207,7 @@ process.on('message', (message: ToFront, handle: unknown) => {
       statusWaiters.delete(message.seq);
       break;
     case 'pool-sockets': {
-      poolSockets.set(message.label, message.sockets);
-      const waiters = poolWaiters.get(message.label);
-      if (waiters && message.sockets.length) { poolWaiters.delete(message.label); for (const w of waiters) w(); }
+      strict.poolSockets(message.label, message.sockets);
       break;
     }
     case 'stop':

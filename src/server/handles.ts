@@ -48,3 +48,41 @@ export function adoptHandle(handle: unknown, bytes: Buffer): Socket {
 export function closeHandle(handle: unknown): void {
   try { (handle as RawHandle).close(); } catch { /* already closed */ }
 }
+
+interface TcpInternals {
+  getsockname(out: { address?: string; port?: number }): number;
+}
+
+/** Where a socket is bound locally (undefined: not a TCP socket, or unknown). */
+export function localAddressOf(handle: unknown): { address: string; port: number } | undefined {
+  if (typeof handle !== 'object' || handle === null || handle.constructor?.name !== 'TCP') return undefined;
+  const local: { address?: string; port?: number } = {};
+  try {
+    if ((handle as TcpInternals).getsockname(local) !== 0) return undefined;
+  } catch {
+    return undefined;
+  }
+  return local.address !== undefined && local.port !== undefined ? { address: local.address, port: local.port } : undefined;
+}
+
+/**
+ * Is `handle` a connection accepted on one of our listening sockets (`listening`: where they are
+ * bound)? A peer may send anything beside a message (a listener, a UDP or UNIX socket, a connection it
+ * opened itself): only a TCP socket whose local address and port are one of ours may travel on. (Not
+ * whether it is still connected: a client may have closed it meanwhile, which is no forgery.)
+ */
+export function isClientConnection(handle: unknown, listening: readonly { address: string; port: number }[]): boolean {
+  const local = localAddressOf(handle);
+  if (!local) return false;
+  return listening.some((ours) => ours.port === local.port && (ours.address === local.address || ours.address === '0.0.0.0' || ours.address === '::'));
+}
+
+/** Close whatever a peer sent beside a message that we refuse (a raw handle, net.Socket, net.Server, dgram socket). */
+export function discardHandle(handle: unknown): void {
+  if (typeof handle !== 'object' || handle === null) return;
+  const any = handle as { destroy?: () => void; close?: (callback?: () => void) => void };
+  try {
+    if (typeof any.destroy === 'function') any.destroy();
+    else if (typeof any.close === 'function') any.close();
+  } catch { /* already closed */ }
+}

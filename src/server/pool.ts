@@ -4,8 +4,9 @@
 // crash, with a growing delay after repeated failures so a worker that cannot start never spins.
 import type { ChildProcess } from 'node:child_process';
 import type { PoolSettings } from './config.js';
-import { closeHandle } from './handles.js';
-import { sendHandle, sendMessage, type FromWorker, type ToWorker, type WorkerStats } from './protocol.js';
+import { closeHandle, discardHandle } from './handles.js';
+import { LogLineGate } from './peer-log.js';
+import { checkFromWorker, sendHandle, sendMessage, type FromWorker, type ToWorker, type WorkerStats } from './protocol.js';
 import { HISTOGRAM_BUCKETS, mergeInto, newHistogram, quantileMs } from './stats.js';
 import { PoolConnections } from './client-limits.js';
 
@@ -24,8 +25,14 @@ export interface PoolWorker {
   /** The worker said 'ready' before its confinement was confirmed: it becomes ready once it is. */
   readyPending?: boolean;
   retireReason?: string;
+  /** When it began draining: one that outlives its requests' timeout by far is killed. */
+  drainingSince?: number;
   exitCode?: number | null;
   exitSignal?: NodeJS.Signals | null;
+  /** It sent an invalid message: killed, and nothing more it sends is read. */
+  condemned?: boolean;
+  /** Its access-log lines: its own label only, at a bounded rate. */
+  readonly log: LogLineGate;
 }
 
 export interface PoolDependencies {
@@ -39,6 +46,11 @@ export interface PoolDependencies {
   verifyWorker?(pool: Pool, pid: number): Promise<{ readonly ok: boolean; readonly detail: string }>;
   /** A worker gave a connection back (another hat, or draining): route it again. */
   onHandBack(handle: unknown, bytes: string): void;
+  /**
+   * Is what a worker sent beside `handback` a client connection of ours (not a socket it opened or a
+   * listener)? Absent: any handle is taken.
+   */
+  acceptsConnection?(handle: unknown): boolean;
   /** The pool cannot take a connection: the front answers 503 (429: the client address holds its share). */
   onReject(handle: unknown, pool: Pool, status: 503 | 429): void;
   onLog(lines: readonly string[]): void;
@@ -64,6 +76,8 @@ const SPREAD_AT = 4;
 const SPREAD_WAIT_MS = 500;
 /** How long a connection may wait in the queue for a worker before the front answers 503. */
 const QUEUE_WAIT_MS = 10_000;
+/** Upper bound on worker starts per pool and second, whatever the reason. */
+const SPAWNS_PER_SECOND = 10;
 
 let nextWorkerId = 1;
 
@@ -72,6 +86,8 @@ export class Pool {
   private readonly queue: Queued[] = [];
   private readonly retired = { requests: 0, errors: 0, histogram: newHistogram() };
   private failures = 0;
+  /** When the workers of the last second were started (see SPAWNS_PER_SECOND). */
+  private readonly recentSpawns: number[] = [];
   private spawnTimer: NodeJS.Timeout | undefined;
   private readonly sweepTimer: NodeJS.Timeout;
   private stopping = false;
@@ -83,6 +99,11 @@ export class Pool {
   /** Workers killed because the backend could not confirm their confinement. */
   verifyFailures = 0;
   private lastVerifyFailure: string | undefined;
+  /** Messages from workers that failed validation; each one got its sender killed and replaced. */
+  invalidMessages = 0;
+  private lastInvalidMessage: string | undefined;
+  /** Access-log lines of workers that are gone, dropped for their rate. */
+  private retiredLogDropped = 0;
 
   constructor(
     readonly label: string,
@@ -204,13 +225,19 @@ export class Pool {
 
   private scheduleSpawn(): void {
     if (this.stopping || this.spawnTimer) return;
-    const delay = this.failures === 0 ? 0 : Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.failures - 1));
+    const backoff = this.failures === 0 ? 0 : Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.failures - 1));
+    // However workers leave (a retire message is the worker's word), a pool starts at most
+    // SPAWNS_PER_SECOND a second: a site cannot make the supervisor spawn in a tight loop.
+    const now = Date.now();
+    while (this.recentSpawns.length && this.recentSpawns[0]! <= now - 1000) this.recentSpawns.shift();
+    const rate = this.recentSpawns.length < SPAWNS_PER_SECOND ? 0 : this.recentSpawns[0]! + 1000 - now;
+    const delay = Math.max(backoff, rate);
     if (delay === 0) {
       this.spawn();
       if (this.live.length < this.settings.min) this.scheduleSpawn();
       return;
     }
-    this.deps.onEvent(`${this.label}: restarting a worker in ${delay} ms (${this.failures} failure${this.failures === 1 ? '' : 's'} in a row)`);
+    if (backoff > 0) this.deps.onEvent(`${this.label}: restarting a worker in ${delay} ms (${this.failures} failure${this.failures === 1 ? '' : 's'} in a row)`);
     this.spawnTimer = setTimeout(() => {
       this.spawnTimer = undefined;
       if (this.stopping) return;
@@ -220,6 +247,7 @@ export class Pool {
   }
 
   private spawn(): void {
+    this.recentSpawns.push(Date.now());
     const id = nextWorkerId++;
     let child: ChildProcess;
     try {
@@ -230,9 +258,9 @@ export class Pool {
       this.scheduleSpawn();
       return;
     }
-    const worker: PoolWorker = { id, child, state: 'starting', connections: 0, stats: EMPTY_STATS, startedAt: Date.now() };
+    const worker: PoolWorker = { id, child, state: 'starting', connections: 0, stats: EMPTY_STATS, startedAt: Date.now(), log: new LogLineGate(this.label) };
     this.workers.push(worker);
-    child.on('message', (message: FromWorker, handle: unknown) => this.onMessage(worker, message, handle));
+    child.on('message', (message: unknown, handle: unknown) => this.receive(worker, message, handle));
     child.on('error', (error) => this.deps.onEvent(`${this.label}: worker ${id}: ${error.message}`));
     child.on('exit', (code, signal) => this.onExit(worker, code, signal));
     sendMessage(child as never, this.deps.initMessage(this, worker));
@@ -277,6 +305,53 @@ export class Pool {
     this.pump();
   }
 
+  /**
+   * A message from a worker. Workers run the sites' code, so any of them may be run by an attacker:
+   * the message is validated before a field of it is read, and one that is invalid (wrong shape, a
+   * handle where none belongs or one that is not a client connection of ours, a log line in another
+   * label's name) gets its sender killed and replaced. Never throws.
+   */
+  private receive(worker: PoolWorker, raw: unknown, handle: unknown): void {
+    const hasHandle = handle !== undefined && handle !== null;
+    try {
+      if (worker.condemned || worker.state === 'dead') { discardHandle(handle); return; }
+      const checked = checkFromWorker(raw, hasHandle);
+      if (!checked.ok) { discardHandle(handle); this.condemn(worker, checked.reason); return; }
+      const message = checked.message;
+      if (hasHandle && this.deps.acceptsConnection && !this.deps.acceptsConnection(handle)) {
+        discardHandle(handle);
+        this.condemn(worker, `${message.type}: the handle is not a client connection on a listening socket`);
+        return;
+      }
+      if (message.type === 'log') {
+        const admitted = worker.log.admit(message.lines);
+        if ('forged' in admitted) { this.condemn(worker, `log: ${admitted.forged}`); return; }
+        this.deps.onLog(admitted.lines);
+        return;
+      }
+      this.onMessage(worker, message, handle);
+    } catch (error) {
+      if (hasHandle) discardHandle(handle);
+      this.condemn(worker, `handling its message failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Kill a worker that sent an invalid message; its exit counts as a failure for the restart delay. */
+  private condemn(worker: PoolWorker, reason: string): void {
+    if (worker.condemned) return;
+    worker.condemned = true;
+    this.invalidMessages++;
+    this.lastInvalidMessage = reason;
+    this.deps.onEvent(`REFUSED ${this.label}: worker ${worker.id} (pid ${worker.child.pid}) sent an invalid message (${reason}); killing it`);
+    if (worker.state === 'starting' || worker.state === 'ready') {
+      worker.state = 'draining';
+      worker.retireReason = 'invalid message';
+      this.deps.onWorkersChanged?.(this);
+    }
+    try { worker.child.kill('SIGKILL'); } catch { /* already gone */ }
+    this.ensureMin();
+  }
+
   private onMessage(worker: PoolWorker, message: FromWorker, handle: unknown): void {
     switch (message.type) {
       case 'ready':
@@ -291,7 +366,7 @@ export class Pool {
       case 'handback':
         worker.connections = Math.max(0, worker.connections - 1);
         this.clients.released(worker, message.id);
-        if (handle) this.deps.onHandBack(handle, message.bytes);
+        this.deps.onHandBack(handle, message.bytes);
         this.pump();
         break;
       case 'stats':
@@ -299,7 +374,6 @@ export class Pool {
         this.lastStatsAt.set(worker, Date.now());
         break;
       case 'log':
-        this.deps.onLog(message.lines);
         break;
       case 'retire':
         if (worker.state === 'ready' || worker.state === 'starting') {
@@ -316,22 +390,26 @@ export class Pool {
 
   private onExit(worker: PoolWorker, code: number | null, signal: NodeJS.Signals | null): void {
     const wasReady = worker.readyAt !== undefined;
-    const expected = worker.state === 'draining' || this.stopping;
+    const expected = (worker.state === 'draining' && !worker.condemned) || this.stopping;
     worker.state = 'dead';
     worker.exitCode = code;
     worker.exitSignal = signal;
     this.lastStatsAt.delete(worker);
     this.clients.workerGone(worker);
+    this.retiredLogDropped += worker.log.dropped;
     this.retired.requests += worker.stats.requests;
     this.retired.errors += worker.stats.errors;
     mergeInto(this.retired.histogram, worker.stats.histogram);
     this.workers.splice(this.workers.indexOf(worker), 1);
     if (!expected) {
-      this.crashes++;
+      if (!worker.condemned) this.crashes++;
       const lived = Date.now() - (worker.readyAt ?? worker.startedAt);
       if (!wasReady || lived < HEALTHY_AFTER_MS) this.failures++;
       else this.failures = 0;
-      this.deps.onEvent(`${this.label}: worker ${worker.id} (pid ${worker.child.pid}) ${wasReady ? 'died' : 'failed to start'} (${signal ?? `exit ${code}`})`);
+      // A worker killed for an invalid message counts like a crash for the restart delay, so a site whose
+      // code forges messages right after each start cannot make the supervisor spawn in a tight loop.
+      if (worker.condemned) this.deps.onEvent(`${this.label}: worker ${worker.id} (pid ${worker.child.pid}) killed for an invalid message`);
+      else this.deps.onEvent(`${this.label}: worker ${worker.id} (pid ${worker.child.pid}) ${wasReady ? 'died' : 'failed to start'} (${signal ?? `exit ${code}`})`);
     } else if (wasReady) this.failures = 0;
     this.deps.onWorkersChanged?.(this);
     this.ensureMin();
@@ -346,6 +424,18 @@ export class Pool {
     this.shedIdle();
     // A worker whose event loop is stuck sends no stats: kill it (its connections are lost).
     for (const worker of this.workers) {
+      if (worker.state === 'draining' && !this.stopping) {
+        // A retired worker finishes its requests (each within requestTimeoutMs) and gives idle
+        // connections back; one that stays on (a site's code that announced retirement and kept
+        // running) would hold a process per retire message: killed.
+        worker.drainingSince ??= now;
+        if (now - worker.drainingSince > this.settings.requestTimeoutMs + 2 * STUCK_GRACE_MS) {
+          this.deps.onEvent(`${this.label}: worker ${worker.id} (pid ${worker.child.pid}) did not finish draining; killing it`);
+          worker.drainingSince = Number.POSITIVE_INFINITY;
+          worker.child.kill('SIGKILL');
+        }
+        continue;
+      }
       if (worker.state === 'dead' || worker.readyAt === undefined) continue;
       const last = this.lastStatsAt.get(worker) ?? now;
       if (now - last > this.settings.requestTimeoutMs + STUCK_GRACE_MS) {
@@ -406,6 +496,9 @@ export class Pool {
       rejected: this.rejected,
       crashes: this.crashes,
       verifyFailures: this.verifyFailures,
+      invalidMessages: this.invalidMessages,
+      ...(this.lastInvalidMessage ? { lastInvalidMessage: this.lastInvalidMessage } : {}),
+      logLinesDropped: this.retiredLogDropped + this.workers.reduce((sum, w) => sum + w.log.dropped, 0),
       ...(this.lastVerifyFailure ? { lastVerifyFailure: this.lastVerifyFailure } : {}),
       latencyMs: { p50: quantileMs(histogram, 0.5), p90: quantileMs(histogram, 0.9), p99: quantileMs(histogram, 0.99) },
     };

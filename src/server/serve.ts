@@ -1,13 +1,15 @@
 // Putting a server together: read the configuration (file, Apache config, or the embedded demo), read
 // the policy's hats, choose the confinement backend, start the supervisor. Used by `hatter serve` and by
 // the integration tests, so both run exactly the same code.
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, constants as fsConstants, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chooseBackend, createBackend, findLauncher, type ConfinementBackend } from '../confine/index.js';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { decodeSource, type Diagnostic } from '../policy/index.js';
+import { accessLogProblem } from './access-log.js';
 import { parseServeConfig, type BackendChoice, type ListenAddress, type ServeConfig } from './config.js';
 import { hostConfigEnvironment } from './config-environment.js';
 import { loadPolicyHats, type PolicyHats } from './policy-hats.js';
@@ -77,22 +79,39 @@ export function concreteDemoPolicy(policyFile: string, demoDir: string): string 
     .replace(/^@\{HATTER_CODE\}=.*$/m, `@{HATTER_CODE}=${quote(codeRoot)}`)
     .replace(/^@\{HATTER_MODULES\}=.*$/m, `@{HATTER_MODULES}=${quote(modules)}`)
     .replace(/^@\{HATTER_LAUNCH\}=.*$/m, (line) => (launcher ? `@{HATTER_LAUNCH}=${quote(real(launcher))}` : line));
-  // One directory per distinct text, rewritten atomically: repeated starts do not pile up copies.
-  const shared = join(tmpdir(), `hatter-demo-policy-${createHash('sha256').update(concrete).digest('hex').slice(0, 12)}`);
-  const writeIn = (dir: string): string => {
-    const target = join(dir, basename(policyFile));
-    const temporary = `${target}.${process.pid}.tmp`;
-    writeFileSync(temporary, concrete);
-    renameSync(temporary, target);
-    return target;
-  };
+  // One directory per user and distinct text, so repeated starts do not pile up copies. Its name is
+  // predictable: another local user may have made it first, with symbolic links inside, to have this
+  // (perhaps root's) process write elsewhere or to change the policy after it is written. It is used
+  // only when it is our own private directory; otherwise a fresh mkdtemp one is.
+  const hash = createHash('sha256').update(concrete).digest('hex').slice(0, 12);
+  const uid = process.getuid?.() ?? 0;
+  let dir = join(tmpdir(), `hatter-demo-policy-${uid}-${hash}`);
+  try { mkdirSync(dir, { mode: 0o700 }); } catch (error) { if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error; }
+  if (!isPrivateDirectory(dir, uid)) dir = mkdtempSync(join(tmpdir(), 'hatter-demo-policy-'));
+  return writeNewFile(dir, basename(policyFile), concrete);
+}
+
+/** A real directory (not a link) owned by `uid` that no one else may write or enter. */
+function isPrivateDirectory(path: string, uid: number): boolean {
+  const stat = lstatSync(path);
+  return stat.isDirectory() && stat.uid === uid && (stat.mode & 0o077) === 0;
+}
+
+/**
+ * Write `text` as dir/name atomically: a new temporary file of an unpredictable name, created with
+ * O_EXCL|O_NOFOLLOW (never through a link someone put there), renamed over the target.
+ */
+function writeNewFile(dir: string, name: string, text: string): string {
+  const target = join(dir, name);
+  const temporary = join(dir, `.${name}.${randomBytes(8).toString('hex')}.tmp`);
+  const fd = openSync(temporary, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o644);
   try {
-    mkdirSync(shared, { recursive: true, mode: 0o755 });
-    return writeIn(shared);
-  } catch {
-    // Another user made that directory first (say, root with --load-policy): use a private one.
-    return writeIn(mkdtempSync(join(tmpdir(), 'hatter-demo-policy-')));
+    writeFileSync(fd, text);
+  } finally {
+    closeSync(fd);
   }
+  renameSync(temporary, target);
+  return target;
 }
 
 export function applyOverrides(config: ServeConfig, overrides: ServeOverrides): ServeConfig {
@@ -123,10 +142,38 @@ export function prepareServe(loaded: { config?: ServeConfig; diagnostics: readon
       return { diagnostics: [...loaded.diagnostics, { file, line: 1, col: 1, severity: 'error', code: 'serve/demo-policy-unwritable', message: `cannot write the demo policy's concrete copy in ${tmpdir()}: ${(error as Error).message}` }] };
     }
   }
+  const logProblem = accessLogDiagnostic(config, overrides);
+  if (logProblem) return { diagnostics: [...loaded.diagnostics, logProblem] };
   const policy = loadPolicyHats(config);
   const diagnostics = [...loaded.diagnostics, ...policy.diagnostics];
   if (!policy.hats) return { diagnostics };
   return { prepared: { config, hats: policy.hats, diagnostics }, diagnostics };
+}
+
+/** An access log file that cannot be opened, reported at its `accessLog` key (or its command-line option). */
+function accessLogDiagnostic(config: ServeConfig, overrides: ServeOverrides): Diagnostic | undefined {
+  const problem = accessLogProblem(config.accessLog);
+  if (problem === undefined) return undefined;
+  const why = problem === 'ENOENT' ? `its directory ${dirname(config.accessLog)} does not exist` : problem === 'EACCES' ? 'permission denied' : problem === 'EISDIR' ? 'it is a directory' : problem;
+  const message = `cannot open the access log ${config.accessLog}: ${why}`;
+  if (overrides.accessLog) return { file: '--access-log', line: 1, col: 1, severity: 'error', code: 'serve/access-log-unwritable', message };
+  const at = yamlKeyPosition(config.source, 'accessLog');
+  return { file: config.source, line: at.line, col: at.col, severity: 'error', code: 'serve/access-log-unwritable', message };
+}
+
+/** Where a top-level key of a YAML file is (1:1 when it cannot be found). */
+function yamlKeyPosition(file: string, key: string): { line: number; col: number } {
+  try {
+    const lines = new LineCounter();
+    const document = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines });
+    const map = document.contents;
+    if (isMap(map)) {
+      for (const pair of map.items) {
+        if (isScalar(pair.key) && pair.key.value === key && pair.key.range) return lines.linePos(pair.key.range[0]);
+      }
+    }
+  } catch { /* unreadable now: the position is only for the message */ }
+  return { line: 1, col: 1 };
 }
 
 export interface BackendSelection {

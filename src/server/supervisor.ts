@@ -3,23 +3,26 @@
 // and answers the status page. Signals only enqueue events; one loop acts on them (nginx's master):
 // reload = new pools first, then drain the old ones; stop = drain with a deadline, then kill.
 import type { ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, type WriteStream } from 'node:fs';
-import { lookup } from 'node:dns/promises';
-import * as net from 'node:net';
-import { constants, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { bindAddress, listenError, portOf } from './listen.js';
+import { ServeError } from './serve-error.js';
 import { fileURLToPath } from 'node:url';
 import { nodeRuntimeNeeds, socketNeed, type ConfinementBackend, type ConfinementRequest, type PreparedConfinement } from '../confine/index.js';
 import { formatDiagnostic, hatLabel, type Diagnostic } from '../policy/index.js';
 import { formatListenAddress, type ListenAddress, type ServeConfig } from './config.js';
-import { closeHandle, type RawHandle } from './handles.js';
+import { AccessLog } from './access-log.js';
+import { closeHandle, discardHandle, isClientConnection, localAddressOf, type RawHandle } from './handles.js';
 import type { PolicyHats } from './policy-hats.js';
 import { Pool } from './pool.js';
-import { fastcgiConnectPorts, poolAccounts, resolveAccountId } from './confinement-needs.js';
-import { sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
+import { RuntimeDirs } from './runtime-dirs.js';
+import { AccountResolver, type PoolAccountIds } from './accounts.js';
+import { fastcgiConnectPorts, poolAccounts } from './confinement-needs.js';
+import { checkFromFront, sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
+import { LogLineGate } from './peer-log.js';
 import { UNTRUSTED_INPUT_HAT } from '../web/index.js';
-import { DEFAULT_PHP_FPM_BINARY, phpFpmRoutes, sitesNeedingPhpFpm, startPhpFpmSites, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
-import type { PhpFpmOptions } from './fastcgi/index.js';
+import { sitesNeedingPhpFpm, startSitesPhpFpm, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
 
 export interface SupervisorOutput {
   /** Startup and lifecycle messages (stderr). */
@@ -39,9 +42,7 @@ export interface SupervisorOptions {
   readonly verbose?: boolean;
 }
 
-export class ServeError extends Error {
-  constructor(readonly code: string, message: string) { super(message); }
-}
+export { ServeError };
 
 type SupervisorEvent = 'reload' | 'stop';
 
@@ -82,11 +83,20 @@ export class Supervisor {
   private readonly bound: Bound[] = [];
   private readonly events: SupervisorEvent[] = [];
   private wake: (() => void) | undefined;
-  private accessLog: WriteStream | undefined;
-  private runtimeDir: string | undefined;
+  private accessLog: AccessLog | undefined;
+  /** Messages from the front that failed validation (each one kills and replaces it). */
+  private frontInvalidMessages = 0;
+  private lastFrontInvalidMessage: string | undefined;
+  private readonly frontLog = new LogLineGate('front');
+  /** strict mode: each pool's private directory for its workers' sockets. */
+  private runtime: RuntimeDirs | undefined;
+  private readonly poolDirs = new Map<string, string>();
+  private readonly socketDirs = new WeakMap<Pool, string>();
   private stopped = false;
   private readonly startedAt = new Date();
   private frontRestarts = 0;
+  /** Running as root with sites that set no `user:` (their workers run as root). */
+  private rootWarning: string | undefined;
   private phpFpm: PhpFpmSites | undefined;
   private phpFpmRoot: string | undefined;
 
@@ -114,7 +124,7 @@ export class Supervisor {
       const b = this.bound[i]!;
       this.bound[i] = { ...b, address: { host: b.address.host, port: portOf(b.handle) ?? b.address.port } };
     }
-    if (this.config.front.mode === 'strict') this.runtimeDir = mkdtempSync(join(tmpdir(), 'hatter-serve-'));
+    if (this.config.front.mode === 'strict') this.runtime = RuntimeDirs.create('hatter-serve-');
     // Which hat a site's paths go to (filling in PHP-FPM addresses below changes no route).
     const { Router } = await import('./routing.js');
     const { hatChooser } = await import('./policy-hats.js');
@@ -122,15 +132,15 @@ export class Supervisor {
     // `phpFpm: true` handlers: one PHP-FPM master per site, started here; workers get its address.
     if (sitesNeedingPhpFpm(this.config).length) {
       this.phpFpmRoot = mkdtempSync(join(tmpdir(), 'hatter-php-fpm-'));
-      const routes = phpFpmRoutes(this.config, (index, uri) => router.routeUri(index, uri));
-      try {
-        this.phpFpm = await startPhpFpmSites(this.config, this.phpFpmRoot, (site, runDir) => this.phpFpmConfinement(routes.get(site), site, runDir));
-      } catch (error) {
-        throw new ServeError('serve/php-fpm-failed', `cannot start PHP-FPM: ${(error as Error).message}`);
-      }
+      this.phpFpm = await startSitesPhpFpm(this.config, router, this.phpFpmRoot, {
+        backend: this.options.backend,
+        output: this.options.output,
+        confine: (hat, runtime) => this.requestConfinement(hat, runtime),
+      });
       this.config = withPhpFpmAddresses(this.config, this.phpFpm.addresses);
-      for (const [site, address] of this.phpFpm.addresses) this.options.output.info(`hatter serve: PHP-FPM for ${site} at ${address}`);
     }
+    this.rootWarning = rootWithoutUsers(this.config, process.getuid?.());
+    if (this.rootWarning) this.options.output.warn(banner(this.rootWarning));
     this.openAccessLog();
     await this.startFront();
     // Start the pools the sites' front pages need, so the first request does not wait for a spawn.
@@ -140,38 +150,41 @@ export class Supervisor {
   }
 
   private openAccessLog(): void {
-    this.accessLog?.end();
-    this.accessLog = undefined;
-    const target = this.config.accessLog;
-    if (target !== 'stdout' && target !== 'off') this.accessLog = createWriteStream(target, { flags: 'a' });
+    this.accessLog?.close();
+    this.accessLog = new AccessLog(this.config.accessLog, (line) => this.options.output.warn(line));
   }
 
   private writeLog(lines: readonly string[]): void {
-    if (this.config.accessLog === 'off' || lines.length === 0) return;
-    const text = lines.join('\n') + '\n';
-    if (this.accessLog) this.accessLog.write(text);
-    else process.stdout.write(text);
+    this.accessLog?.write(lines);
   }
 
-  private async prepare(hat: string | null): Promise<PreparedConfinement | undefined> {
+  /** The confinement of the front or of a pool's workers; a pool (strict mode) also gets its private directory. */
+  private async prepare(hat: string | null, role: 'front' | 'pool'): Promise<PreparedConfinement | undefined> {
     const label = hatLabel(this.hats.profile, hat);
-    const cached = this.prepared.get(label);
+    const key = `${role}\0${label}`;
+    const cached = this.prepared.get(key);
     if (cached) return cached;
     const runtime = nodeRuntimeNeeds();
     const modules = modulesDir();
     const read = [...runtime.read, CODE_ROOT, ...(modules ? [modules] : [])];
-    const write = this.runtimeDir ? [this.runtimeDir] : [];
     const connectPorts = fastcgiConnectPorts(this.config, this.hats).get(label) ?? [];
     const account = this.accountFor(label);
     if (account === null) return undefined;
+    // Only its own directory: never the runtime root, where it could replace another pool's sockets.
+    let write: string[] = [];
+    if (this.runtime && role === 'pool') {
+      let dir = this.poolDirs.get(label);
+      if (!dir) { dir = this.runtime.poolDir(account); this.poolDirs.set(label, dir); }
+      write = [dir];
+    }
     // Sockets the server's own plumbing creates: strict mode's and PHP-FPM's unix sockets, FastCGI over TCP.
     const sockets = [];
-    if (this.runtimeDir || usesUnixFastcgi(this.config)) sockets.push(socketNeed('unix', 'stream'));
+    if (this.runtime || usesUnixFastcgi(this.config)) sockets.push(socketNeed('unix', 'stream'));
     if (connectPorts.length) sockets.push(socketNeed('inet', 'stream'), socketNeed('inet6', 'stream'));
     const prepared = await this.requestConfinement(hat, { read, write, exec: runtime.exec, sockets, ...(connectPorts.length ? { connectPorts } : {}) }, account);
     if (!prepared) return undefined;
     for (const warning of startupWarnings(prepared, this.config.policy.file, this.options.verbose ?? false)) this.options.output.warn(`warning: ${warning}`);
-    this.prepared.set(label, prepared);
+    this.prepared.set(key, prepared);
     return prepared;
   }
 
@@ -189,84 +202,16 @@ export class Supervisor {
     return result.prepared;
   }
 
-  /**
-   * How a site's PHP-FPM master runs. AppArmor: the master stays in the supervisor's profile and FPM
-   * moves each child into the hat itself (`apparmor_hat`, as mod_apparmor's users configure it).
-   * Landlock: the master is started through the backend with the hat's ruleset plus what FPM needs to
-   * run (its binary and libraries, /etc/php, its run directory), so the master and every child it forks
-   * are confined; the supervisor verifies it like a worker. none: a plain spawn.
-   */
-  private async phpFpmConfinement(route: { label: string; hat: string | null; others: string[] } | undefined, site: string, runDir: string): Promise<Partial<PhpFpmOptions>> {
-    if (!route) return {};
-    if (route.others.length) {
-      this.options.output.warn(`warning: ${site}: PHP locations route to ${[route.label, ...route.others].join(', ')}; its one PHP-FPM master runs in ${route.label}`);
-    }
-    const backend = this.options.backend;
-    // With `none` on an AppArmor host, an unconfined master's children could not change_hat at all.
-    if (backend.name === 'apparmor') return route.hat === null ? {} : { apparmorHat: route.hat };
-    if (backend.name !== 'landlock') return {};
-    // The ruleset is built from paths that exist now: the run directory must be there first.
-    mkdirSync(runDir, { recursive: true });
-    const needs = nodeRuntimeNeeds(process.env, DEFAULT_PHP_FPM_BINARY);
-    const system = ['/etc/php', '/usr/share/php', '/etc/localtime', '/usr/share/zoneinfo', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf', '/dev/urandom'].filter((path) => existsSync(path));
-    // A root master switches its children to the pool's user and signals them (hatter runs it with -R).
-    const capabilities = process.getuid?.() === 0 ? ['setuid', 'setgid', 'chown', 'kill'] : [];
-    const prepared = await this.requestConfinement(route.hat, { read: [...needs.read, ...system], write: [runDir, '/dev/null'], exec: needs.exec, capabilities, sockets: [socketNeed('unix', 'stream')] });
-    if (!prepared) throw new ServeError('serve/php-fpm-failed', `cannot confine the PHP-FPM master of ${site} to ${route.label}`);
-    this.options.output.info(`hatter serve: PHP-FPM for ${site} runs confined to ${route.label} (${backend.name})`);
-    return {
-      spawnMaster: (command, args, options) => backend.spawn(prepared, command, args, options),
-      verifyMaster: (pid) => backend.verify(prepared, pid),
-    };
+  /** uid/gid for a pool from its sites' `user:`/`group:` ({} = none asked, or not root); null = the pool must not start. */
+  private accountFor(label: string): PoolAccountIds | null {
+    return this.accounts.resolve(poolAccounts(this.config, this.hats).get(label), label, this.config.source);
   }
 
-  private warnedNotRoot = false;
-
-  /**
-   * uid/gid for a pool from its sites' `user:`/`group:` ({} = none asked, or not root); null = the pool
-   * must not start (conflicting sites, unknown name).
-   */
-  private accountFor(label: string): { uid?: number; gid?: number } | null {
-    const wanted = poolAccounts(this.config, this.hats).get(label);
-    if (!wanted) return {};
-    const source = this.config.source;
-    if (wanted.conflict) {
-      this.options.output.warn(formatDiagnostic({ file: source, line: 1, col: 1, severity: 'error', code: 'serve/account-conflict', message: `${wanted.conflict}; not starting that pool` }));
-      return null;
-    }
-    if (process.getuid?.() !== 0) {
-      if (!this.warnedNotRoot) {
-        this.warnedNotRoot = true;
-        this.options.output.warn(formatDiagnostic({ file: source, line: 1, col: 1, severity: 'warning', code: 'serve/account-needs-root', message: `user:/group: of ${wanted.sites.join(', ')} ignored: the supervisor does not run as root, so every worker runs as uid ${process.getuid?.() ?? '?'}` }));
-      }
-      return {};
-    }
-    const read = (file: string): string => { try { return readFileSync(file, 'utf8'); } catch { return ''; } };
-    let uid: number | undefined;
-    let gid: number | undefined;
-    if (wanted.user !== undefined) {
-      const user = resolveAccountId(wanted.user, read('/etc/passwd'));
-      if (!user) {
-        this.options.output.warn(formatDiagnostic({ file: source, line: 1, col: 1, severity: 'error', code: 'serve/unknown-user', message: `user '${wanted.user}' of ${wanted.sites.join(', ')} is not in /etc/passwd; not starting ${label}` }));
-        return null;
-      }
-      uid = user.id;
-      gid = user.primaryGid;
-    }
-    if (wanted.group !== undefined) {
-      const group = resolveAccountId(wanted.group, read('/etc/group'));
-      if (!group) {
-        this.options.output.warn(formatDiagnostic({ file: source, line: 1, col: 1, severity: 'error', code: 'serve/unknown-group', message: `group '${wanted.group}' of ${wanted.sites.join(', ')} is not in /etc/group; not starting ${label}` }));
-        return null;
-      }
-      gid = group.id;
-    }
-    return { ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}) };
-  }
+  private readonly accounts = new AccountResolver((diagnostic) => this.options.output.warn(formatDiagnostic(diagnostic)));
 
   private async startFront(): Promise<void> {
     const frontHat = this.hats.hats.includes(UNTRUSTED_INPUT_HAT) ? UNTRUSTED_INPUT_HAT : null;
-    const prepared = await this.prepare(frontHat);
+    const prepared = await this.prepare(frontHat, 'front');
     if (!prepared) throw new ServeError('serve/front-confinement', `cannot confine the front process (${frontHat ?? this.hats.profile})`);
     const child = this.options.backend.spawn(prepared, process.execPath, [FRONT_SCRIPT], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -280,11 +225,16 @@ export class Supervisor {
       child.kill('SIGKILL');
       throw new ServeError('serve/front-not-confined', `REFUSED: the front process is not confined as ${prepared.label}: ${verified.detail}`);
     }
+    // Startup waits on the front's own messages, validated like every other one.
+    const waiters = new Set<(message: FromFront) => void>();
     const ready = new Promise<void>((resolveReady, reject) => {
       child.once('exit', (code, signal) => reject(new ServeError('serve/front-exited', `the front process exited during startup (${signal ?? `exit ${code}`})`)));
-      child.on('message', (message: FromFront) => { if (message.type === 'ready') resolveReady(); });
+      waiters.add((message) => { if (message.type === 'ready') resolveReady(); });
     });
-    child.on('message', (message: FromFront, handle: unknown) => this.onFrontMessage(message, handle));
+    child.on('message', (message: unknown, handle: unknown) => {
+      const valid = this.receiveFromFront(child, message, handle);
+      if (valid) for (const waiter of [...waiters]) waiter(valid);
+    });
     child.on('exit', (code, signal) => {
       if (this.stopped || this.front !== child) return;
       // The front died: start another on the same listening sockets (connections it held are lost).
@@ -299,15 +249,17 @@ export class Supervisor {
       let pending = this.bound.length;
       const onMessage = (message: FromFront): void => {
         if (message.type !== 'listening') return;
+        const bound = this.bound[message.index];
+        if (!bound) return;
         if (message.error) {
-          child.off('message', onMessage);
-          reject(listenError(this.bound[message.index]!.address, message.error));
+          waiters.delete(onMessage);
+          reject(listenError(bound.address, message.error));
         } else if (--pending === 0) {
-          child.off('message', onMessage);
+          waiters.delete(onMessage);
           resolveListening();
         }
       };
-      child.on('message', onMessage);
+      waiters.add(onMessage);
     });
     for (const b of this.bound) {
       // keepOpen: the supervisor keeps its copy, so a restarted front listens on the same socket.
@@ -316,20 +268,93 @@ export class Supervisor {
     await listening;
   }
 
+  // ── the trust boundary ─────────────────────────────────────────────────────────────────────────
+  // The front and every worker may be run by an attacker (the front parses untrusted bytes; workers
+  // run the sites' code). Everything they can make the supervisor do is here and in Pool.receive;
+  // each message is validated first (protocol.ts: exact fields, bounds; a handle only beside handoff/
+  // handback, and only a client connection accepted on our listening ports), and an invalid one kills
+  // its sender. A valid message can only:
+  //   front:  handoff    give a client connection to a pool of a label the policy can produce
+  //                      (validLabel; no other confinement can be asked for), with opaque bytes
+  //           need-pool  start such a pool (strict mode) and learn its workers' socket paths
+  //           status?    read the status page; stats: set the front's own counters
+  //           log        append lines naming label 'front' to the access log (rate-limited)
+  //   worker: handback   give a client connection back to the front, to be routed again
+  //           released / ready / retire / stats   change its own entry in its own pool (retiring
+  //                      starts a replacement: at most 10 starts per pool and second)
+  //           log        append lines naming its own label (rate-limited)
+  // Nothing a peer sends names a file, a process, an account or a confinement.
+
+  /**
+   * A message from the front: validated, then acted on; never throws. The front parses untrusted bytes,
+   * so it is treated as a peer that may be compromised: an invalid message (wrong shape, a handle where
+   * none belongs or one that is not a client connection on our listening sockets, a forged log line) is
+   * reported, counted, and the front is killed (the exit handler starts another on the same sockets).
+   * Returns the message when it was valid.
+   */
+  private receiveFromFront(child: ChildProcess, raw: unknown, handle: unknown): FromFront | undefined {
+    try {
+      if (this.condemned.has(child) || this.front !== child) { discardHandle(handle); return undefined; }
+      const checked = checkFromFront(raw, handle !== undefined && handle !== null);
+      let reason = checked.ok ? undefined : checked.reason;
+      if (checked.ok && checked.message.type === 'handoff' && !isClientConnection(handle, this.listenPorts())) reason = 'handoff: the handle is not a client connection on a listening socket';
+      if (reason !== undefined) {
+        discardHandle(handle);
+        this.condemnFront(child, reason);
+        return undefined;
+      }
+      const message = (checked as { message: FromFront }).message;
+      if (message.type === 'log') {
+        const admitted = this.frontLog.admit(message.lines);
+        if ('forged' in admitted) { this.condemnFront(child, `log: ${admitted.forged}`); return undefined; }
+        this.writeLog(admitted.lines);
+        return message;
+      }
+      this.onFrontMessage(message, handle);
+      return message;
+    } catch (error) {
+      discardHandle(handle);
+      this.condemnFront(child, `handling its message failed: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private readonly condemned = new WeakSet<ChildProcess>();
+
+  private condemnFront(child: ChildProcess, reason: string): void {
+    this.frontInvalidMessages++;
+    this.lastFrontInvalidMessage = reason;
+    if (this.condemned.has(child)) return;
+    this.condemned.add(child);
+    this.options.output.warn(`REFUSED front (pid ${child.pid}): invalid message (${reason}); killing it`);
+    try { child.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+
+  /** Where the (non-admin) listening sockets are bound: what a connection handed to us must be accepted on. */
+  private listenPorts(): readonly { address: string; port: number }[] {
+    // The listening sockets never change after start (reloads keep them): read them once.
+    this.listening ??= this.bound.filter((b) => !b.admin).flatMap((b) => localAddressOf(b.handle) ?? []);
+    return this.listening;
+  }
+
+  private listening: readonly { address: string; port: number }[] | undefined;
+
   private onFrontMessage(message: FromFront, handle: unknown): void {
     switch (message.type) {
       case 'handoff':
-        if (!handle) return;
-        void this.dispatch(message.label, message.hat, handle, message.bytes);
+        void this.dispatch(message.label, message.hat, handle, message.bytes).catch((error: Error) => {
+          closeHandle(handle);
+          this.options.output.warn(`hatter serve: cannot dispatch a connection to ${message.label}: ${error.message}`);
+        });
         break;
       case 'status?':
         sendMessage(this.front as never, { type: 'status', seq: message.seq, body: this.status() } satisfies ToFront);
         break;
       case 'need-pool':
-        void this.poolFor(message.label, message.hat).then(async (pool) => { if (!pool) return; this.announceSockets(pool); await pool.start(); this.announceSockets(pool); });
+        void this.poolFor(message.label, message.hat).then(async (pool) => { if (!pool) return; this.announceSockets(pool); await pool.start(); this.announceSockets(pool); })
+          .catch((error: Error) => this.options.output.warn(`hatter serve: cannot start the pool for ${message.label}: ${error.message}`));
         break;
       case 'log':
-        this.writeLog(message.lines);
         break;
       case 'stats':
         this.frontStats = { rejected: message.rejected, handoffs: message.handoffs, connections: message.connections };
@@ -360,9 +385,10 @@ export class Supervisor {
   }
 
   private async createPool(label: string, hat: string | null): Promise<Pool | undefined> {
-    const prepared = await this.prepare(hat);
+    const prepared = await this.prepare(hat, 'pool');
     if (!prepared) return undefined;
     const generation = this.generation;
+    const socketDir = this.poolDirs.get(label);
     const pool = new Pool(label, hat, this.config.pool, prepared.summary, generation, {
       spawnWorker: (p, id) => this.options.backend.spawn(prepared, process.execPath, [WORKER_SCRIPT], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -372,9 +398,10 @@ export class Supervisor {
       verifyWorker: (_p, pid) => this.options.backend.verify(prepared, pid),
       initMessage: (p, worker) => ({
         type: 'init', routing: this.routing(), label: p.label, hat: p.hat, workerId: worker.id,
-        ...(this.runtimeDir ? { strictSocket: join(this.runtimeDir, `w${worker.id}.sock`) } : {}),
+        ...(socketDir ? { strictSocket: join(socketDir, `w${worker.id}.sock`) } : {}),
       } satisfies ToWorker),
       onHandBack: (h, bytes) => this.returnToFront(h, bytes),
+      acceptsConnection: (h) => isClientConnection(h, this.listenPorts()),
       onReject: (h, p, status) => {
         sendHandle(this.front as never, { type: 'reject', status, retryAfter: 1, label: p.label } satisfies ToFront, h);
       },
@@ -383,13 +410,15 @@ export class Supervisor {
       onWorkersChanged: (p) => this.announceSockets(p),
     });
     if (this.generation !== generation) { void pool.drain(false, 0); return this.poolFor(label, hat); }
+    if (socketDir) this.socketDirs.set(pool, socketDir);
     this.pools.set(label, pool);
     return pool;
   }
 
   private announceSockets(pool: Pool): void {
-    if (!this.runtimeDir || this.pools.get(pool.label) !== pool) return;
-    const sockets = pool.workers.filter((w) => w.state === 'ready').map((w) => join(this.runtimeDir!, `w${w.id}.sock`));
+    const dir = this.socketDirs.get(pool);
+    if (!dir || this.pools.get(pool.label) !== pool) return;
+    const sockets = pool.workers.filter((w) => w.state === 'ready').map((w) => join(dir, `w${w.id}.sock`));
     sendMessage(this.front as never, { type: 'pool-sockets', label: pool.label, sockets } satisfies ToFront);
   }
 
@@ -446,6 +475,7 @@ export class Supervisor {
     this.hats = nextHats;
     this.generation++;
     this.prepared.clear();
+    this.poolDirs.clear();
     this.pools = new Map();
     if (this.config.accessLog !== nextConfig.accessLog) this.openAccessLog();
     await Promise.all([...old.values()].map((pool) => this.poolFor(pool.label, pool.hat).then((p) => p?.start())));
@@ -475,9 +505,14 @@ export class Supervisor {
     }
     await this.phpFpm?.stop();
     if (this.phpFpmRoot) rmSync(this.phpFpmRoot, { recursive: true, force: true });
-    this.accessLog?.end();
-    if (this.runtimeDir) rmSync(this.runtimeDir, { recursive: true, force: true });
+    this.accessLog?.close();
+    this.runtime?.remove();
     this.wake?.();
+  }
+
+  private poolStatus(pool: Pool): Record<string, unknown> {
+    const dir = this.socketDirs.get(pool);
+    return { ...pool.status(), ...(dir ? { socketDir: dir } : {}) };
   }
 
   status(): Record<string, unknown> {
@@ -493,11 +528,13 @@ export class Supervisor {
         confined: backend !== 'none',
         ...(backend === 'none' ? { warning: 'UNCONFINED: the none backend applies no kernel confinement; every site can read whatever the server user can' } : {}),
       },
+      ...(this.rootWarning ? { warnings: [this.rootWarning] } : {}),
       profile: this.hats.profile,
       hats: this.hats.hats,
       listen: this.addresses.map(formatListenAddress),
-      frontStats: this.frontStats,
-      pools: [...this.pools.values()].map((pool) => pool.status()),
+      frontStats: { ...this.frontStats, invalidMessages: this.frontInvalidMessages, ...(this.lastFrontInvalidMessage ? { lastInvalidMessage: this.lastFrontInvalidMessage } : {}), logLinesDropped: this.frontLog.dropped },
+      ...(this.accessLog ? { accessLog: this.accessLog.status() } : {}),
+      pools: [...this.pools.values()].map((pool) => this.poolStatus(pool)),
       drainingPools: [...this.draining].map((pool) => pool.status()),
     };
   }
@@ -523,51 +560,19 @@ export function startupWarnings(prepared: PreparedConfinement, policyFile: strin
   return [`${label}: Landlock grants more than the hat in ${widening.length} way${widening.length === 1 ? '' : 's'} (${counted}); details: ${explain}, or -v`, ...others];
 }
 
-function portOf(handle: RawHandle): number | undefined {
-  const out: { port?: number } = {};
-  const error = (handle as unknown as { getsockname(out: object): number }).getsockname(out);
-  return error ? undefined : out.port;
+/**
+ * Root without per-site accounts is allowed, but every such site's workers then run as root: only the
+ * kernel confinement stands between a compromised site and the machine (and, while capabilities are
+ * kept, not even DAC between sites). Said loudly at startup and on the status page.
+ */
+export function rootWithoutUsers(config: ServeConfig, uid: number | undefined): string | undefined {
+  if (uid !== 0) return undefined;
+  const without = config.sites.filter((site) => site.user === undefined).map((site) => site.serverName);
+  if (without.length === 0) return undefined;
+  return `RUNNING AS ROOT: the workers of ${without.join(', ')} run as root because ${without.length === 1 ? 'that site sets' : 'those sites set'} no \`user:\`; give each site its own user (docs/serve.md, "Running as a service")`;
 }
 
-/** Bind (but do not listen: the front does) a TCP socket; a busy port is a ServeError. */
-async function bindAddress(address: ListenAddress): Promise<RawHandle> {
-  let ip = address.host;
-  let family = net.isIP(ip);
-  if (family === 0) {
-    try {
-      const found = await lookup(ip);
-      ip = found.address;
-      family = found.family;
-    } catch {
-      throw new ServeError('serve/unresolvable-host', `cannot resolve listen host '${address.host}'`);
-    }
-  }
-  // bind() succeeds on a port another server listens on (SO_REUSEADDR); only listen() fails. Probe
-  // with a real listen first so a busy port is reported here, before anything starts.
-  if (address.port !== 0) {
-    const probe = net.createServer();
-    const failure = await new Promise<string | null>((done) => {
-      probe.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
-      probe.listen({ host: ip, port: address.port, exclusive: true }, () => done(null));
-    });
-    if (failure) throw listenError(address, failure);
-    await new Promise<void>((done) => probe.close(() => done()));
-  }
-  const createServerHandle = (net as unknown as { _createServerHandle(address: string, port: number, addressType: number, fd?: number, flags?: number): RawHandle | number })._createServerHandle;
-  const handle = createServerHandle(ip, address.port, family);
-  if (typeof handle === 'number') throw listenError(address, errnoName(handle));
-  return handle;
-}
-
-function listenError(address: ListenAddress, code: string): ServeError {
-  const where = formatListenAddress(address);
-  if (code === 'EADDRINUSE') return new ServeError('serve/address-in-use', `${where} is already in use (another server listens there); choose another with --listen HOST:PORT`);
-  if (code === 'EACCES') return new ServeError('serve/address-denied', `not allowed to listen on ${where} (ports below 1024 need privileges)`);
-  if (code === 'EADDRNOTAVAIL') return new ServeError('serve/address-unavailable', `${where}: no such local address`);
-  return new ServeError('serve/bind-failed', `cannot listen on ${where}: ${code}`);
-}
-
-function errnoName(errno: number): string {
-  for (const [name, value] of Object.entries(constants.errno)) if (-value === errno) return name;
-  return `errno ${errno}`;
+function banner(text: string): string {
+  const line = '!'.repeat(100);
+  return `${line}\n!! ${text}\n${line}`;
 }

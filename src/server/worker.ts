@@ -2,6 +2,7 @@
 // applied the hat before this program's first instruction), receives connections (handle + bytes the
 // front already read) from the supervisor, and serves their keep-alive requests with its own
 // http.Server. A request that routes to another hat is never served here: the connection goes back.
+import { chmodSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -10,6 +11,7 @@ import type { Handler, HandlerConfig, HandlerContext } from './handler.js';
 import { adoptHandle, detachSocket } from './handles.js';
 import { hatChooser } from './policy-hats.js';
 import { sendHandle, sendMessage, type FromWorker, type RoutingSnapshot, type ToWorker } from './protocol.js';
+import { rawRequestHead, requestTarget } from './request-target.js';
 import { Router, type Route } from './routing.js';
 import { newHistogram, record } from './stats.js';
 import { declaredLengthTooLarge, bodyTooLargeText, limitRequestBody } from './body-limit.js';
@@ -71,20 +73,6 @@ server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
   logLines.push(JSON.stringify({ time: new Date().toISOString(), event: 'client-error', code: error.code ?? 'unknown', hat, label, pid: process.pid }));
 });
 
-function hostOf(req: IncomingMessage): { host: string; path: string } {
-  let url = req.url ?? '/';
-  let authority = req.headers.host ?? '';
-  if (!url.startsWith('/')) {
-    const absolute = /^https?:\/\/([^/?#]*)(.*)$/i.exec(url);
-    if (absolute) { authority = absolute[1]!; url = absolute[2] || '/'; }
-  }
-  const q = url.indexOf('?');
-  const path = q < 0 ? url : url.slice(0, q);
-  authority = authority.toLowerCase();
-  const host = authority.startsWith('[') ? authority.slice(0, authority.indexOf(']') + 1) : authority.includes(':') ? authority.replace(/:\d*$/, '') : authority;
-  return { host, path };
-}
-
 function connectionOf(socket: Socket): Connection {
   let conn = connections.get(socket);
   if (!conn) {
@@ -127,7 +115,7 @@ function onRequest(req: IncomingMessage, res: ServerResponse): void {
     plainResponse(res, 421, 'misdirected request: retry on a new connection', true);
     return;
   }
-  const { host, path } = hostOf(req);
+  const { host, path } = requestTarget(req.url, req.headers.host);
   const route = router?.route(host, path);
   if (!route) { plainResponse(res, 400, 'bad request path', true); return; }
   if (route.label !== label) { misdirected(req, res, conn, route); return; }
@@ -146,11 +134,7 @@ function misdirected(req: IncomingMessage, res: ServerResponse, conn: Connection
     return;
   }
   // The head as the client sent it, minus framing we rewrite below for a chunked body.
-  let head = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    if (chunked && /^(transfer-encoding|content-length)$/i.test(req.rawHeaders[i]!)) continue;
-    head += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
-  }
+  const head = rawRequestHead(req, (name) => chunked && /^(transfer-encoding|content-length)$/i.test(name));
   if (!chunked && length === 0) {
     conn.handBack = { res, head: Buffer.from(head + '\r\n', 'latin1') };
     // Let the parser finish the chunk it is in: a pipelined request behind this one shows up first.
@@ -349,7 +333,14 @@ process.on('message', (message: ToWorker, handle: unknown) => {
       server.headersTimeout = front.headerTimeoutMs;
       server.requestTimeout = 0;
       server.maxHeadersCount = 500;
-      if (message.strictSocket) server.listen(message.strictSocket, () => send({ type: 'ready' }));
+      if (message.strictSocket) {
+        const socketPath = message.strictSocket;
+        server.listen(socketPath, () => {
+          // The front connects as the supervisor's group (the pool's directory keeps that group).
+          try { chmodSync(socketPath, 0o660); } catch { /* the front runs as our own uid then */ }
+          send({ type: 'ready' });
+        });
+      }
       else send({ type: 'ready' });
       break;
     }
