@@ -3,8 +3,10 @@
 import { resolve } from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic.js';
 import { checkPolicy, createParseCache, parseFeatureSet, type FeatureSet, type ParseCache } from '../policy/check/index.js';
-import { compilePolicy, type CompileCache, type CompiledPolicy } from '../policy/eval/index.js';
+import { compilePolicy, shareFileAutomata, type CompileCache, type CompiledPolicy } from '../policy/eval/index.js';
+import type { FileReader } from '../policy/resolve/index.js';
 import { nodeFileReader } from '../policy/resolve/node-file-reader.js';
+import { loadThroughCache } from './load-cache.js';
 import { UsageError, type CliIo } from './io.js';
 
 export interface PolicyInput {
@@ -26,10 +28,23 @@ export function readFeatures(io: CliIo, file: string | undefined): FeatureSet | 
   return parsed;
 }
 
-export function loadPolicy(io: CliIo, input: PolicyInput, options: { includeDirs?: readonly string[]; features?: FeatureSet; cache?: ParseCache; compileCache?: CompileCache } = {}): LoadedPolicy {
+type LoadOptions = { includeDirs?: readonly string[]; features?: FeatureSet; cache?: ParseCache; compileCache?: CompileCache };
+
+/** Read, resolve, check and compile; answered from the compile cache's store when nothing read has changed (load-cache.ts). */
+export function loadPolicy(io: CliIo, input: PolicyInput, options: LoadOptions = {}): LoadedPolicy {
+  const store = options.compileCache?.store;
+  const keyParts = { file: resolve(io.cwd, input.file), display: input.file, cwd: io.cwd, text: input.text ?? null, includeDirs: options.includeDirs ?? [], features: options.features ?? null };
+  // A recorded load gets a parse cache of its own: files parsed by another load would not be recorded.
+  return loadThroughCache(store, keyParts, nodeFileReader(), (reader) => loadUncached(io, input, reader, store ? { ...options, cache: createParseCache() } : options), {
+    cacheable: (loaded) => loaded.ok,
+    revive: (loaded) => (loaded.ok && options.compileCache ? { ...loaded, compiled: shareFileAutomata(loaded.compiled, options.compileCache) } : loaded),
+  });
+}
+
+function loadUncached(io: CliIo, input: PolicyInput, reader: FileReader, options: LoadOptions): LoadedPolicy {
   const file = resolve(io.cwd, input.file);
   const result = checkPolicy(file, {
-    reader: nodeFileReader(),
+    reader,
     workingDirectory: io.cwd,
     cache: options.cache ?? createParseCache(),
     ...(options.includeDirs?.length ? { includePaths: options.includeDirs.map((d) => resolve(io.cwd, d)) } : {}),
