@@ -183,13 +183,34 @@ function genericUniverse(a: CompiledProfile, b: CompiledProfile, cls: MediatedCl
   return combos.flatMap((f) => CLASS_ACCESS[cls].map((bit) => ({ class: cls, access: [bit], fields: f }) as AccessRequest));
 }
 
+/**
+ * Everything a decision of the profile reads, without where the rules were written: two profiles with
+ * the same text here decide every request alike. Automata are left out: each one is compiled from
+ * pattern text that is part of its entry (file DFA from the files' patterns and groups, links and
+ * change_profile from their patterns), so equal text means equal automata.
+ */
+function effectText(profile: CompiledProfile): string {
+  return JSON.stringify(profile, function (this: unknown, key, value: unknown) {
+    // Only the profile's own label and the rules' RuleRefs: `label` or `source` may also be condition names.
+    if (this === profile && (key === 'label' || key === 'fileAutomaton')) return undefined;
+    if (key === 'source' && value !== null && typeof value === 'object' && Array.isArray((value as { includeChain?: unknown }).includeChain)) return undefined;
+    if (value instanceof Set) return { set: [...value] };
+    if (value instanceof Map) return { map: [...value] };
+    if (value !== null && typeof value === 'object' && (value as Automaton).transitions instanceof Int32Array) return undefined;
+    if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+    return value;
+  });
+}
+
 function compareProfiles(a: CompiledProfile, b: CompiledProfile, before: CompiledPolicy, after: CompiledPolicy, options: DiffOptions): ProfileDiff {
   const patterns = new PatternCache([]);
   const classes: ClassDiff[] = [];
   const maxWitnesses = options.maxWitnesses ?? 5;
+  // Profiles an edit did not touch (most of them, in a tree) need no requests and no walk.
+  const same = effectText(a) === effectText(b);
   const viaRequests = (cls: ClassDiff['class'], requests: AccessRequest[]) => {
     const witnesses: DiffWitness[] = [];
-    for (const request of requests) {
+    if (!same) for (const request of requests) {
       const w = compareDecisions(request, decide(before, a.label, request), decide(after, b.label, request));
       if (w) { witnesses.push(w); if (witnesses.length >= maxWitnesses) break; }
     }
@@ -208,7 +229,7 @@ function compareProfiles(a: CompiledProfile, b: CompiledProfile, before: Compile
   const fileWitnessList: DiffWitness[] = [];
   const fileNotes: string[] = [];
   for (const owner of [true, false]) {
-    const { paths, complete } = fileWitnesses(a, b, owner, options);
+    const { paths, complete } = same ? { paths: [], complete: true } : fileWitnesses(a, b, owner, options);
     if (!complete) fileNotes.push(`file comparison stopped at ${options.maxProductStates ?? 2_000_000} product states (${owner ? 'owner' : 'other'} half)`);
     for (const path of paths) {
       const request: AccessRequest = { class: 'file', path, permissions: 'rwalkmx', owner };
@@ -226,7 +247,7 @@ function compareProfiles(a: CompiledProfile, b: CompiledProfile, before: Compile
 
   // Links: each rule's representative link/target pair from both sides.
   const linkRequests: AccessRequest[] = [];
-  for (const l of [...a.links, ...b.links]) {
+  for (const l of same ? [] : [...a.links, ...b.links]) {
     const path = representative(l.link);
     const target = representative(l.target);
     if (path && target) for (const owner of [true, false]) linkRequests.push({ class: 'link', path, target, owner });
@@ -235,7 +256,7 @@ function compareProfiles(a: CompiledProfile, b: CompiledProfile, before: Compile
 
   // change_profile: representative targets (and exec paths), plus one neither mentions.
   const cpRequests: AccessRequest[] = [{ class: 'change_profile', target: 'hatter-unmentioned' }];
-  for (const c of [...a.changeProfile, ...b.changeProfile]) {
+  for (const c of same ? [] : [...a.changeProfile, ...b.changeProfile]) {
     const target = representative(c.target);
     const exec = c.exec ? representative(c.exec) : undefined;
     if (target) {
@@ -245,6 +266,10 @@ function compareProfiles(a: CompiledProfile, b: CompiledProfile, before: Compile
   viaRequests('change_profile', cpRequests);
 
   for (const cls of Object.keys(CLASS_ACCESS) as MediatedClass[]) {
+    if (same) {
+      if (a.generic.some((r) => r.class === cls)) viaRequests(cls, []); // genericUniverse is empty exactly when no rule has the class
+      continue;
+    }
     const requests = genericUniverse(a, b, cls, patterns);
     if (requests.length) viaRequests(cls, requests);
   }
