@@ -6,8 +6,13 @@ import { parseLabel } from '../confine/backend.js';
 import { rightsText } from '../confine/landlock-plan.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 import { chooseBackend, createBackend } from '../confine/choose.js';
+import { commandCacheStore } from './cache-store.js';
+import { loadThroughCache } from './load-cache.js';
+import { readHatRules } from '../confine/hat-rules.js';
+import { nodeFileReader } from '../policy/resolve/node-file-reader.js';
+import type { BlobStore } from '../policy/blob-store.js';
 
-const HELP = `Usage: hatter confine explain --policy FILE [--backend landlock|apparmor] [-I DIR]... [--abi N] [--json] PROFILE//HAT
+const HELP = `Usage: hatter confine explain --policy FILE [--backend landlock|apparmor] [-I DIR]... [--abi N] [--json] [--no-cache] PROFILE//HAT
        hatter confine probe [--json]
 
 probe: which confinement backends this host offers (AppArmor state and the supervisor's label,
@@ -30,6 +35,7 @@ Options:
   --backend NAME      landlock or apparmor (default: both)
   --abi N             explain for Landlock ABI N (default: this kernel's, else ${7})
   --json              machine-readable output
+  --no-cache          neither read nor write the compile cache (docs/cache.md)
   -h, --help          show this help
 
 Examples:
@@ -66,6 +72,12 @@ function formatText(explanation: Explanation): string {
   lines.push(`  widening (${explanation.widening.length}): what the ruleset allows beyond the hat`);
   for (const entry of explanation.widening) lines.push(`    [${entry.kind}] ${entry.summary}${entry.source ? ` (${entry.source})` : ''}`);
   return lines.join('\n');
+}
+
+/** readHatRules answered from the compile cache while nothing it read has changed (load-cache.ts). */
+function cachedHatRules(store: BlobStore): typeof readHatRules {
+  return (file, profile, hat, options = {}) => loadThroughCache(store, { hatRules: file, profile, hat, includeDirs: options.includeDirs ?? [] },
+    options.reader ?? nodeFileReader(), (reader) => readHatRules(file, profile, hat, { ...options, reader }), { cacheable: (result) => result.rules !== undefined });
 }
 
 async function probe(args: string[], io: CliIo): Promise<number> {
@@ -108,6 +120,7 @@ export const command: Command = {
       backend: { type: 'string' },
       abi: { type: 'string' },
       json: { type: 'boolean' },
+      'no-cache': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     });
     if (values.help) {
@@ -125,6 +138,7 @@ export const command: Command = {
       abi = Number(values.abi);
       if (!Number.isInteger(abi) || abi < 1 || abi > 64) throw new UsageError(`--abi must be a Landlock ABI number (1, 2, ...), not '${values.abi}'`);
     }
+    const cache = commandCacheStore(io, values['no-cache']);
     const { explanations, diagnostics } = explainHat({
       policyFile: resolve(io.cwd, values.policy),
       ...(values.include ? { includeDirs: values.include.map((dir) => resolve(io.cwd, dir)) } : {}),
@@ -132,6 +146,7 @@ export const command: Command = {
       hat: label.hat,
       backends: backend ? [backend] : ['landlock', 'apparmor'],
       ...(abi !== undefined ? { abi } : {}),
+      ...(cache ? { cache, readRules: cachedHatRules(cache) } : {}),
     });
     const failed = hasErrors(diagnostics);
     if (values.json) {

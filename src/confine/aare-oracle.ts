@@ -1,5 +1,6 @@
 // Exact widening with the AARE engine: the paths a Landlock grant covers that the hat does not allow.
 import { compileRuleSet, difference, intersect, isEmpty, formatWitness, type Automaton } from '../policy/aare/index.js';
+import type { BlobStore } from '../policy/blob-store.js';
 import type { WideningOracle } from './landlock-translate.js';
 
 /** A literal path as an AARE pattern (metacharacters escaped). */
@@ -9,7 +10,15 @@ export function literalPattern(path: string): string {
 
 const MAX_STATES = 200_000;
 
-export function aareWideningOracle(): WideningOracle {
+type Beyond = ReturnType<WideningOracle['beyond']>;
+type Overlaps = ReturnType<WideningOracle['overlaps']>;
+
+/**
+ * The oracle over the AARE engine. Its answers are pure functions of the pattern lists, so with a store
+ * (the compile cache, docs/cache.md) they are kept by those lists and outlive the process: `hatter
+ * confine explain` on an unchanged hat then asks the engine nothing.
+ */
+export function aareWideningOracle(options: { store?: BlobStore } = {}): WideningOracle {
   const cache = new Map<string, Automaton | null>();
   const compileSet = (patterns: readonly string[]): Automaton | null => {
     const key = patterns.join('\0');
@@ -20,40 +29,65 @@ export function aareWideningOracle(): WideningOracle {
     cache.set(key, automaton);
     return automaton;
   };
+  // What the hat allows for one right: the same (allowed, denied) lists come back for every grant.
+  const hats = new Map<string, Automaton | null | undefined>();
+  const hatSet = (allowed: readonly string[], denied: readonly string[]): Automaton | null | undefined => {
+    const key = `${allowed.join('\0')}\0\0${denied.join('\0')}`;
+    if (hats.has(key)) return hats.get(key);
+    let hat: Automaton | null | undefined = allowed.length ? compileSet(allowed) : null;
+    if (allowed.length && !hat) hat = undefined; // cannot tell
+    else if (hat && denied.length) {
+      const deny = compileSet(denied);
+      hat = deny ? difference(hat, deny, { maxStates: MAX_STATES }) : undefined;
+    }
+    hats.set(key, hat);
+    return hat;
+  };
+  // Answers kept in the store; `undefined` (the engine could not tell) is kept as such.
+  const remembered = <T>(question: string, lists: readonly (readonly string[])[], answer: () => T): T => {
+    const store = options.store;
+    if (!store) return answer();
+    const key = `landlock-oracle\0${question}\0${MAX_STATES}\0${JSON.stringify(lists)}`;
+    const bytes = store.get(key);
+    if (bytes) {
+      try {
+        const stored = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as { answer?: T };
+        if (stored && typeof stored === 'object') return stored.answer as T;
+      } catch { /* not ours: compute it again */ }
+    }
+    const value = answer();
+    store.set(key, new TextEncoder().encode(JSON.stringify(value === undefined ? {} : { answer: value })));
+    return value;
+  };
   return {
     beyond(granted, allowed, denied) {
-      try {
-        const grant = compileSet(granted);
-        if (!grant) return undefined;
-        let hat = allowed.length ? compileSet(allowed) : null;
-        if (allowed.length && !hat) return undefined;
-        if (hat && denied.length) {
-          const deny = compileSet(denied);
-          if (!deny) return undefined;
-          hat = difference(hat, deny, { maxStates: MAX_STATES });
+      return remembered<Beyond>('beyond', [granted, allowed, denied], () => {
+        try {
+          const grant = compileSet(granted);
+          if (!grant) return undefined;
+          const hat = hatSet(allowed, denied);
+          if (hat === undefined) return undefined;
+          const beyond = hat ? difference(grant, hat, { maxStates: MAX_STATES }) : grant;
+          const result = isEmpty(beyond, { maxStates: MAX_STATES });
+          return result.empty ? { empty: true, witnesses: [] } : { empty: false, witnesses: [formatWitness(result.witness!)] };
+        } catch {
+          return undefined; // state limit: fall back to the per-grant report
         }
-        const beyond = hat ? difference(grant, hat, { maxStates: MAX_STATES }) : grant;
-        const result = isEmpty(beyond, { maxStates: MAX_STATES });
-        return result.empty ? { empty: true, witnesses: [] } : { empty: false, witnesses: [formatWitness(result.witness!)] };
-      } catch {
-        return undefined; // state limit: fall back to the per-grant report
-      }
+      });
     },
     overlaps(subject, allowed, denied) {
-      try {
-        const grant = compileSet(subject);
-        let hat = allowed.length ? compileSet(allowed) : null;
-        if (!grant || (allowed.length && !hat)) return undefined;
-        if (!hat) return false;
-        if (denied.length) {
-          const deny = compileSet(denied);
-          if (!deny) return undefined;
-          hat = difference(hat, deny, { maxStates: MAX_STATES });
+      return remembered<Overlaps>('overlaps', [subject, allowed, denied], () => {
+        try {
+          const grant = compileSet(subject);
+          if (!grant) return undefined;
+          const hat = hatSet(allowed, denied);
+          if (hat === undefined) return undefined;
+          if (!hat) return false;
+          return !isEmpty(intersect(grant, hat, { maxStates: MAX_STATES }), { maxStates: MAX_STATES }).empty;
+        } catch {
+          return undefined;
         }
-        return !isEmpty(intersect(grant, hat, { maxStates: MAX_STATES }), { maxStates: MAX_STATES }).empty;
-      } catch {
-        return undefined;
-      }
+      });
     },
   };
 }
