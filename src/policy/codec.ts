@@ -24,7 +24,7 @@ export function encodeData(value: unknown): Uint8Array | undefined {
   const automatonIds = new Map<Automaton, number>();
   const encode = (v: unknown): unknown => {
     if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
-    if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0) ? v : { $num: String(v) };
+    if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0) ? v : { $num: Object.is(v, -0) ? '-0' : String(v) };
     if (typeof v !== 'object') throw new Unsupported(typeof v);
     if (Array.isArray(v)) {
       const out: unknown[] = [];
@@ -50,7 +50,7 @@ export function encodeData(value: unknown): Uint8Array | undefined {
       const x = (v as Record<string, unknown>)[key];
       if (x === undefined) continue; // an absent optional field; JSON has no other meaning for it
       if (key.startsWith('$')) escaped = true;
-      out[key] = encode(x);
+      setOwn(out, key, encode(x));
     }
     // Our own tags start with `$`: an object with such keys is wrapped so it cannot pass for one.
     return escaped ? { $obj: Object.entries(out) } : out;
