@@ -184,15 +184,17 @@ function genericUniverse(a: CompiledProfile, b: CompiledProfile, cls: MediatedCl
 }
 
 /**
- * Everything a decision of the profile reads, without where the rules were written: two profiles with
- * the same text here decide every request alike. Automata are left out: each one is compiled from
- * pattern text that is part of its entry (file DFA from the files' patterns and groups, links and
- * change_profile from their patterns), so equal text means equal automata.
+ * Everything compareProfiles and decide read of a profile, without where the rules were written: two
+ * profiles with the same text here decide every request alike and compare equal. (Its hats, children
+ * and attachment are not read: they are profiles and matches of their own.) Automata are left out:
+ * each is compiled from pattern text that is part of its entry (the file DFA from the files' patterns
+ * and groups, links and change_profile from theirs), so equal text means equal automata. A field that
+ * decide() starts to read must be added here.
  */
 function effectText(profile: CompiledProfile): string {
-  return JSON.stringify(profile, function (this: unknown, key, value: unknown) {
-    // Only the profile's own label and the rules' RuleRefs: `label` or `source` may also be condition names.
-    if (this === profile && (key === 'label' || key === 'fileAutomaton')) return undefined;
+  const { mode, flags, auditAll, files, fileGroups, links, capabilities, generic, changeProfile, rlimits } = profile;
+  return JSON.stringify({ mode, flags, auditAll, files, fileGroups, links, capabilities, generic, changeProfile, rlimits }, (key, value: unknown) => {
+    // Only the rules' RuleRefs: `source` may also be the name of a condition.
     if (key === 'source' && value !== null && typeof value === 'object' && Array.isArray((value as { includeChain?: unknown }).includeChain)) return undefined;
     if (value instanceof Set) return { set: [...value] };
     if (value instanceof Map) return { map: [...value] };
