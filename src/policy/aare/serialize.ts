@@ -53,7 +53,9 @@ export function deserializeAutomaton(bytes: Uint8Array): Automaton | undefined {
   for (let b = 0; b < 256; b++) if (classOf[b]! >= classCount!) return undefined;
   at += 64;
   const transitions = words.slice(at, at + cells);
-  for (let i = 0; i < cells; i++) if (transitions[i]! < 0 || transitions[i]! >= stateCount!) return undefined;
+  // Read as unsigned, a negative index is huge: one comparison per cell.
+  const unsigned = new Uint32Array(transitions.buffer, transitions.byteOffset, cells);
+  for (let i = 0; i < cells; i++) if (unsigned[i]! >= stateCount!) return undefined;
   at += cells;
   const acceptIndex = words.slice(at, at + stateCount!);
   for (let s = 0; s < stateCount!; s++) if (acceptIndex[s]! < 0 || acceptIndex[s]! >= setCount!) return undefined;

@@ -249,12 +249,12 @@ function allRuleExpansion(rule: ResolvedGenericRule): ResolvedRule[] {
 export interface CompileCache {
   readonly fileAutomata: Map<string, Automaton>;
   readonly store?: BlobStore;
-  /** Automata that came from the store, by content (see internAutomaton). */
-  readonly byContent: Map<string, Automaton[]>;
+  /** Automata read from the store or compiled with it, by shape (see internAutomaton). */
+  readonly byShape: Map<string, Automaton[]>;
 }
 
 export function createCompileCache(options: { store?: BlobStore } = {}): CompileCache {
-  return { fileAutomata: new Map(), byContent: new Map(), ...(options.store ? { store: options.store } : {}) };
+  return { fileAutomata: new Map(), byShape: new Map(), ...(options.store ? { store: options.store } : {}) };
 }
 
 /**
@@ -263,15 +263,13 @@ export function createCompileCache(options: { store?: BlobStore } = {}): Compile
  * loads, or one cached load and one compile) must still be found the same.
  */
 function internAutomaton(cache: CompileCache, automaton: Automaton): Automaton {
-  const { transitions, acceptIndex } = automaton;
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < transitions.length; i++) hash = Math.imul(hash ^ transitions[i]!, 0x01000193);
-  for (let i = 0; i < acceptIndex.length; i++) hash = Math.imul(hash ^ acceptIndex[i]!, 0x01000193);
-  const key = `${automaton.universe}/${automaton.stateCount}/${automaton.classCount}/${automaton.start}/${automaton.acceptSets.length}/${hash >>> 0}`;
-  const candidates = cache.byContent.get(key);
+  // Shape first: automata of different profiles almost always differ in it, and comparing the few
+  // candidates of one shape (stopping at the first difference) costs less than hashing every table.
+  const key = `${automaton.universe}/${automaton.stateCount}/${automaton.classCount}/${automaton.start}/${automaton.acceptSets.length}`;
+  const candidates = cache.byShape.get(key);
   const known = candidates?.find((other) => sameAutomaton(other, automaton));
   if (known) return known;
-  if (candidates) candidates.push(automaton); else cache.byContent.set(key, [automaton]);
+  if (candidates) candidates.push(automaton); else cache.byShape.set(key, [automaton]);
   return automaton;
 }
 
