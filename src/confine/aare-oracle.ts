@@ -43,8 +43,16 @@ export function aareWideningOracle(options: { store?: BlobStore } = {}): Widenin
     hats.set(key, hat);
     return hat;
   };
-  // Answers kept in the store; `undefined` (the engine could not tell) is kept as such.
-  const remembered = <T>(question: string, lists: readonly (readonly string[])[], answer: () => T): T => {
+  // The subject's automaton and the hat's (null: the hat allows nothing), or undefined when the engine cannot tell.
+  const operands = (subject: readonly string[], allowed: readonly string[], denied: readonly string[]) => {
+    const grant = compileSet(subject);
+    const hat = grant ? hatSet(allowed, denied) : undefined;
+    return grant && hat !== undefined ? { grant, hat } : undefined;
+  };
+  // A state limit anywhere gives undefined (the caller then falls back to the per-grant report). With a
+  // store, answers are kept between runs, `undefined` as such.
+  const remembered = <T>(question: string, lists: readonly (readonly string[])[], compute: () => T): T => {
+    const answer = (): T => { try { return compute(); } catch { return undefined as T; } };
     const store = options.store;
     if (!store) return answer();
     const key = `landlock-oracle\0${question}\0${MAX_STATES}\0${JSON.stringify(lists)}`;
@@ -62,31 +70,18 @@ export function aareWideningOracle(options: { store?: BlobStore } = {}): Widenin
   return {
     beyond(granted, allowed, denied) {
       return remembered<Beyond>('beyond', [granted, allowed, denied], () => {
-        try {
-          const grant = compileSet(granted);
-          if (!grant) return undefined;
-          const hat = hatSet(allowed, denied);
-          if (hat === undefined) return undefined;
-          const beyond = hat ? difference(grant, hat, { maxStates: MAX_STATES }) : grant;
-          const result = isEmpty(beyond, { maxStates: MAX_STATES });
-          return result.empty ? { empty: true, witnesses: [] } : { empty: false, witnesses: [formatWitness(result.witness!)] };
-        } catch {
-          return undefined; // state limit: fall back to the per-grant report
-        }
+        const both = operands(granted, allowed, denied);
+        if (!both) return undefined;
+        const beyond = both.hat ? difference(both.grant, both.hat, { maxStates: MAX_STATES }) : both.grant;
+        const result = isEmpty(beyond, { maxStates: MAX_STATES });
+        return result.empty ? { empty: true, witnesses: [] } : { empty: false, witnesses: [formatWitness(result.witness!)] };
       });
     },
     overlaps(subject, allowed, denied) {
       return remembered<Overlaps>('overlaps', [subject, allowed, denied], () => {
-        try {
-          const grant = compileSet(subject);
-          if (!grant) return undefined;
-          const hat = hatSet(allowed, denied);
-          if (hat === undefined) return undefined;
-          if (!hat) return false;
-          return !isEmpty(intersect(grant, hat, { maxStates: MAX_STATES }), { maxStates: MAX_STATES }).empty;
-        } catch {
-          return undefined;
-        }
+        const both = operands(subject, allowed, denied);
+        if (!both) return undefined;
+        return both.hat ? !isEmpty(intersect(both.grant, both.hat, { maxStates: MAX_STATES }), { maxStates: MAX_STATES }).empty : false;
       });
     },
   };
