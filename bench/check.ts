@@ -109,7 +109,7 @@ function interactive(repoRoot: string, bin: string, haveParser: boolean): string
       `each time, so it compiles and writes), warm ${WARM_RUNS} runs on the unchanged tree (docs/cache.md). apparmor_parser -QKT compiles`,
       `the same policy files (its own cache needs the kernel's feature set, which this machine does not have). Times are wall clock`,
       `of the whole process, Node's start included (last row); CPU is user + system of the process, in 10 ms steps.`,
-      `Load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (the machine is shared; wall times stretch with load, CPU times much less).`,
+      `Load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (the machine is shared: wall and CPU times both stretch with load; the last row shows by how much).`,
       '',
       table,
       '',
