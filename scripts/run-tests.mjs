@@ -5,7 +5,8 @@
 //   node scripts/run-tests.mjs test/policy     only the tests below these source folders
 //   --no-build                                 reuse dist/ as it is
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const args = process.argv.slice(2);
@@ -44,5 +45,9 @@ if (files.length === 0) {
   process.stderr.write(`run-tests: no test files under ${searchRoots.join(', ')}\n`);
   process.exit(1);
 }
-const run = spawnSync(process.execPath, ['--test', ...files], { stdio: 'inherit' });
+// The commands' compile cache goes to a directory of this run's own, never the user's (docs/cache.md).
+const cacheDir = process.env.HATTER_CACHE_DIR ? undefined : mkdtempSync(join(tmpdir(), 'hatter-test-cache-'));
+const env = cacheDir ? { ...process.env, HATTER_CACHE_DIR: cacheDir } : process.env;
+const run = spawnSync(process.execPath, ['--test', ...files], { stdio: 'inherit', env });
+if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
 process.exit(run.status ?? 1);

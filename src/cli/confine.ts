@@ -3,8 +3,13 @@ import { resolve } from 'node:path';
 import { diagnosticToJson, formatDiagnostic, hasErrors, parseLabel, profileAndHat } from '../policy/index.js';
 import { chooseBackend, createBackend, explainHat, rightsText, type Explanation } from '../confine/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
+import { commandCacheStore } from './cache-store.js';
+import { loadThroughCache } from './load-cache.js';
+import { readHatRules } from '../confine/index.js';
+import type { BlobStore } from '../policy/index.js';
+import { nodeFileReader } from '../policy-node/index.js';
 
-const HELP = `Usage: hatter confine explain --policy FILE [--backend landlock|apparmor] [-I DIR]... [--abi N] [--allow-widening RULE]... [--json] PROFILE//HAT
+const HELP = `Usage: hatter confine explain --policy FILE [--backend landlock|apparmor] [-I DIR]... [--abi N] [--allow-widening RULE]... [--json] [--no-cache] PROFILE//HAT
        hatter confine probe [--json]
 
 probe: which confinement backends this host offers (AppArmor state and the supervisor's label,
@@ -31,6 +36,7 @@ Options:
   --allow-widening R  as landlock.allowWidening in hatter.yaml: let rule R (FILE:LINE or its path
                       pattern) widen instead of being narrowed; repeatable
   --json              machine-readable output
+  --no-cache          neither read nor write the compile cache (docs/cache.md)
   -h, --help          show this help
 
 Examples:
@@ -74,6 +80,12 @@ function formatText(explanation: Explanation): string {
   return lines.join('\n');
 }
 
+/** readHatRules answered from the compile cache while nothing it read has changed (load-cache.ts). */
+function cachedHatRules(store: BlobStore): typeof readHatRules {
+  return (file, profile, hat, options = {}) => loadThroughCache(store, { hatRules: file, profile, hat, includeDirs: options.includeDirs ?? [] },
+    options.reader ?? nodeFileReader(), (reader) => readHatRules(file, profile, hat, { ...options, reader }), { cacheable: (result) => result.rules !== undefined });
+}
+
 async function probe(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseOptions(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
@@ -115,6 +127,7 @@ export const command: Command = {
       abi: { type: 'string' },
       'allow-widening': { type: 'string', multiple: true },
       json: { type: 'boolean' },
+      'no-cache': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     });
     if (values.help) {
@@ -132,6 +145,7 @@ export const command: Command = {
       abi = Number(values.abi);
       if (!Number.isInteger(abi) || abi < 1 || abi > 64) throw new UsageError(`--abi must be a Landlock ABI number (1, 2, ...), not '${values.abi}'`);
     }
+    const cache = commandCacheStore(io, values['no-cache']);
     const { explanations, diagnostics } = explainHat({
       policyFile: resolve(io.cwd, values.policy),
       ...(values.include ? { includeDirs: values.include.map((dir) => resolve(io.cwd, dir)) } : {}),
@@ -140,6 +154,7 @@ export const command: Command = {
       backends: backend ? [backend] : ['landlock', 'apparmor'],
       ...(abi !== undefined ? { abi } : {}),
       ...(values['allow-widening'] ? { allowWidening: values['allow-widening'] } : {}),
+      ...(cache ? { cache, readRules: cachedHatRules(cache) } : {}),
     });
     const failed = hasErrors(diagnostics);
     if (values.json) {

@@ -4,6 +4,7 @@ import { createParseCache } from '../policy/check/index.js';
 import { createCompileCache, diffPolicies, type DiffWitness, type PolicyDiff } from '../policy/eval/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 import { loadCompiledPolicy, printDiagnostics, readFeatures } from './load-policy.js';
+import { commandCacheStore } from './cache-store.js';
 
 const HELP = `Usage: hatter diff [-I DIR]... [--features FILE] OLD NEW [--json]
        hatter diff --jsonl [-I DIR]... < pairs.jsonl
@@ -21,6 +22,8 @@ Options:
   --json              the full comparison as one JSON object
   --jsonl             read {"a": "<profile text>", "b": "<profile text>", "features": "<file or null>"}
                       lines on stdin; write {"equal": true|false, "witness": …} or {"error": "…"} per line
+                      (these are not cached)
+  --no-cache          neither read nor write the compile cache (docs/cache.md)
   -h, --help          show this help
 
 Examples:
@@ -117,7 +120,7 @@ export const command: Command = {
   async run(args, io) {
     const { values, positionals } = parseOptions(args, {
       include: { type: 'string', short: 'I', multiple: true }, features: { type: 'string' },
-      json: { type: 'boolean' }, jsonl: { type: 'boolean' },
+      json: { type: 'boolean' }, jsonl: { type: 'boolean' }, 'no-cache': { type: 'boolean' },
     });
     const includeDirs = values.include ?? [];
     if (values.jsonl) {
@@ -128,7 +131,7 @@ export const command: Command = {
     const features = readFeatures(io, values.features);
     const cache = createParseCache();
     // Profiles the edit did not touch compile once, and compare equal without a walk.
-    const compileCache = createCompileCache();
+    const compileCache = createCompileCache({ store: commandCacheStore(io, values['no-cache']) });
     const [oldFile, newFile] = positionals as [string, string];
     const before = loadCompiledPolicy(io, { file: oldFile }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
     const after = loadCompiledPolicy(io, { file: newFile }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });

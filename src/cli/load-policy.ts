@@ -3,10 +3,11 @@
 // every command reports the checker's diagnostics the same way: errors stop, warnings print.
 import { resolve } from 'node:path';
 import {
-  compilePolicy, formatDiagnostic, loadPolicy, parseFeatureSet,
-  type CompileCache, type CompiledPolicy, type Diagnostic, type FeatureSet, type LoadedPolicy, type ParseCache,
+  compilePolicy, createParseCache, formatDiagnostic, loadPolicy, parseFeatureSet, shareFileAutomata,
+  type CompileCache, type CompiledPolicy, type Diagnostic, type FeatureSet, type FileReader, type LoadedPolicy, type ParseCache,
 } from '../policy/index.js';
 import { nodeFileReader } from '../policy-node/index.js';
+import { loadThroughCache } from './load-cache.js';
 import { UsageError, type CliIo } from './io.js';
 
 export interface PolicyInput {
@@ -36,9 +37,9 @@ export function readFeatures(io: CliIo, file: string | undefined): FeatureSet | 
 }
 
 /** Load a policy file (or text) from the command line's point of view: relative to io.cwd, -I dirs. */
-export function loadPolicyFile(io: CliIo, input: PolicyInput, options: PolicyFileOptions = {}): LoadedPolicy {
+export function loadPolicyFile(io: CliIo, input: PolicyInput, options: PolicyFileOptions = {}, reader: FileReader = nodeFileReader()): LoadedPolicy {
   // The name as the user wrote it: diagnostics then name files the way the user named them.
-  return loadPolicy(input.file, nodeFileReader(), {
+  return loadPolicy(input.file, reader, {
     workingDirectory: io.cwd,
     ...(options.cache ? { cache: options.cache } : {}),
     ...(options.includeDirs?.length ? { includePaths: options.includeDirs.map((d) => resolve(io.cwd, d)) } : {}),
@@ -53,7 +54,18 @@ export function loadPolicyFile(io: CliIo, input: PolicyInput, options: PolicyFil
  * would only ever see one.
  */
 export function loadCompiledPolicy(io: CliIo, input: PolicyInput, options: PolicyFileOptions & { compileCache?: CompileCache } = {}): CompiledPolicyLoad {
-  const loaded = loadPolicyFile(io, input, options);
+  const store = options.compileCache?.store;
+  const keyParts = { file: resolve(io.cwd, input.file), display: input.file, cwd: io.cwd, text: input.text ?? (input.bytes ? Buffer.from(input.bytes).toString('base64') : null), includeDirs: options.includeDirs ?? [], features: options.features ?? null };
+  // Answered from the compile cache's store when nothing the load read has changed (load-cache.ts). A
+  // recorded load gets a parse cache of its own: files parsed by another load would not be recorded.
+  return loadThroughCache(store, keyParts, nodeFileReader(), (reader) => loadAndCompile(io, input, reader, store ? { ...options, cache: createParseCache() } : options), {
+    cacheable: (loaded) => loaded.ok,
+    revive: (loaded) => (loaded.ok && options.compileCache ? { ...loaded, compiled: shareFileAutomata(loaded.compiled, options.compileCache) } : loaded),
+  });
+}
+
+function loadAndCompile(io: CliIo, input: PolicyInput, reader: FileReader, options: PolicyFileOptions & { compileCache?: CompileCache }): CompiledPolicyLoad {
+  const loaded = loadPolicyFile(io, input, options, reader);
   if (loaded.unreadable) {
     return { ok: false, diagnostics: loaded.diagnostics.length ? loaded.diagnostics : [{ file: input.file, line: 1, col: 1, severity: 'error', code: 'query/unreadable', message: `cannot read '${input.file}'` }] };
   }

@@ -1,9 +1,10 @@
 // `hatter query`: what would the kernel decide for one access by one profile or hat, and which rules
 // decided it.
-import { decide, UnknownRequestError, type AccessRequest, type BitDecision, type Decision } from '../policy/eval/index.js';
+import { createCompileCache, decide, UnknownRequestError, type AccessRequest, type BitDecision, type Decision } from '../policy/eval/index.js';
 import type { RuleRef } from '../policy/resolve/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type Command } from './io.js';
 import { loadCompiledPolicy, printDiagnostics, readFeatures } from './load-policy.js';
+import { commandCacheStore } from './cache-store.js';
 
 const HELP = `Usage: hatter query [-I DIR]... [--features FILE] --policy FILE --profile NAME[//HAT] REQUEST [--json]
 
@@ -26,6 +27,7 @@ Options:
   -I, --include DIR    include search path (default /etc/apparmor.d); repeatable
   --features FILE      kernel feature set the policy is checked against
   --json               the decision as JSON
+  --no-cache           neither read nor write the compile cache (docs/cache.md)
   -h, --help           show this help
 
 Examples:
@@ -82,7 +84,7 @@ export const command: Command = {
       link: { type: 'string' }, target: { type: 'string' },
       capability: { type: 'string' }, signal: { type: 'string' }, peer: { type: 'string' }, access: { type: 'string', multiple: true },
       ptrace: { type: 'boolean' }, network: { type: 'string' }, 'change-profile': { type: 'string' }, exec: { type: 'string' },
-      json: { type: 'boolean' },
+      json: { type: 'boolean' }, 'no-cache': { type: 'boolean' },
     });
     if (!values.policy) throw new UsageError('--policy FILE is required');
     if (!values.profile) throw new UsageError('--profile NAME[//HAT] is required');
@@ -118,7 +120,8 @@ export const command: Command = {
     if (requests.length !== 1) throw new UsageError(requests.length ? 'ask one request per call' : 'no request given (e.g. --file PATH --perm r; see --help)');
     const request = requests[0]!;
 
-    const loaded = loadCompiledPolicy(io, { file: values.policy }, { includeDirs: values.include ?? [], features: readFeatures(io, values.features) });
+    const compileCache = createCompileCache({ store: commandCacheStore(io, values['no-cache']) });
+    const loaded = loadCompiledPolicy(io, { file: values.policy }, { includeDirs: values.include ?? [], features: readFeatures(io, values.features), compileCache });
     if (!loaded.ok) {
       printDiagnostics(io, loaded.diagnostics);
       const unreadable = loaded.diagnostics.some((d) => d.code.endsWith('unreadable-input') || d.code === 'query/unreadable');

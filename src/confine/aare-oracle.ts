@@ -1,12 +1,21 @@
 // Exact widening with the AARE engine: the paths a Landlock grant covers that the hat does not allow.
 import { compileRuleSet, difference, intersect, isEmpty, formatWitness, type Automaton } from '../policy/aare/index.js';
+import type { BlobStore } from '../policy/index.js';
 import type { WideningOracle } from './widening.js';
 
 export { literalPattern } from './widening.js';
 
 const MAX_STATES = 200_000;
 
-export function aareWideningOracle(): WideningOracle {
+type Beyond = ReturnType<WideningOracle['beyond']>;
+type Overlaps = ReturnType<WideningOracle['overlaps']>;
+
+/**
+ * The oracle over the AARE engine. Its answers are pure functions of the pattern lists, so with a store
+ * (the compile cache, docs/cache.md) they are kept by those lists and outlive the process: `hatter
+ * confine explain` on an unchanged hat then asks the engine nothing.
+ */
+export function aareWideningOracle(options: { store?: BlobStore } = {}): WideningOracle {
   const cache = new Map<string, Automaton | null>();
   const compileSet = (patterns: readonly string[]): Automaton | null => {
     const key = patterns.join('\0');
@@ -17,40 +26,60 @@ export function aareWideningOracle(): WideningOracle {
     cache.set(key, automaton);
     return automaton;
   };
+  // What the hat allows for one right: the same (allowed, denied) lists come back for every grant.
+  const hats = new Map<string, Automaton | null | undefined>();
+  const hatSet = (allowed: readonly string[], denied: readonly string[]): Automaton | null | undefined => {
+    const key = `${allowed.join('\0')}\0\0${denied.join('\0')}`;
+    if (hats.has(key)) return hats.get(key);
+    let hat: Automaton | null | undefined = allowed.length ? compileSet(allowed) : null;
+    if (allowed.length && !hat) hat = undefined; // cannot tell
+    else if (hat && denied.length) {
+      const deny = compileSet(denied);
+      hat = deny ? difference(hat, deny, { maxStates: MAX_STATES }) : undefined;
+    }
+    hats.set(key, hat);
+    return hat;
+  };
+  // The subject's automaton and the hat's (null: the hat allows nothing), or undefined when the engine cannot tell.
+  const operands = (subject: readonly string[], allowed: readonly string[], denied: readonly string[]) => {
+    const grant = compileSet(subject);
+    const hat = grant ? hatSet(allowed, denied) : undefined;
+    return grant && hat !== undefined ? { grant, hat } : undefined;
+  };
+  // A state limit anywhere gives undefined (the caller then falls back to the per-grant report). With a
+  // store, answers are kept between runs, `undefined` as such.
+  const remembered = <T>(question: string, lists: readonly (readonly string[])[], compute: () => T): T => {
+    const answer = (): T => { try { return compute(); } catch { return undefined as T; } };
+    const store = options.store;
+    if (!store) return answer();
+    const key = `landlock-oracle\0${question}\0${MAX_STATES}\0${JSON.stringify(lists)}`;
+    const bytes = store.get(key);
+    if (bytes) {
+      try {
+        const stored = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as { answer?: T };
+        if (stored && typeof stored === 'object') return stored.answer as T;
+      } catch { /* not ours: compute it again */ }
+    }
+    const value = answer();
+    store.set(key, new TextEncoder().encode(JSON.stringify(value === undefined ? {} : { answer: value })));
+    return value;
+  };
   return {
     beyond(granted, allowed, denied) {
-      try {
-        const grant = compileSet(granted);
-        if (!grant) return undefined;
-        let hat = allowed.length ? compileSet(allowed) : null;
-        if (allowed.length && !hat) return undefined;
-        if (hat && denied.length) {
-          const deny = compileSet(denied);
-          if (!deny) return undefined;
-          hat = difference(hat, deny, { maxStates: MAX_STATES });
-        }
-        const beyond = hat ? difference(grant, hat, { maxStates: MAX_STATES }) : grant;
+      return remembered<Beyond>('beyond', [granted, allowed, denied], () => {
+        const both = operands(granted, allowed, denied);
+        if (!both) return undefined;
+        const beyond = both.hat ? difference(both.grant, both.hat, { maxStates: MAX_STATES }) : both.grant;
         const result = isEmpty(beyond, { maxStates: MAX_STATES });
         return result.empty ? { empty: true, witnesses: [] } : { empty: false, witnesses: [formatWitness(result.witness!)] };
-      } catch {
-        return undefined; // state limit: fall back to the per-grant report
-      }
+      });
     },
     overlaps(subject, allowed, denied) {
-      try {
-        const grant = compileSet(subject);
-        let hat = allowed.length ? compileSet(allowed) : null;
-        if (!grant || (allowed.length && !hat)) return undefined;
-        if (!hat) return false;
-        if (denied.length) {
-          const deny = compileSet(denied);
-          if (!deny) return undefined;
-          hat = difference(hat, deny, { maxStates: MAX_STATES });
-        }
-        return !isEmpty(intersect(grant, hat, { maxStates: MAX_STATES }), { maxStates: MAX_STATES }).empty;
-      } catch {
-        return undefined;
-      }
+      return remembered<Overlaps>('overlaps', [subject, allowed, denied], () => {
+        const both = operands(subject, allowed, denied);
+        if (!both) return undefined;
+        return both.hat ? !isEmpty(intersect(both.grant, both.hat, { maxStates: MAX_STATES }), { maxStates: MAX_STATES }).empty : false;
+      });
     },
   };
 }

@@ -1,5 +1,7 @@
 // `hatter confine explain`: for one hat, the kernel rules each backend would apply and what it cannot express.
-import type { Diagnostic } from '../policy/index.js';
+import type { BlobStore, Diagnostic } from '../policy/index.js';
+import { aareWideningOracle } from './aare-oracle.js';
+import type { readHatRules } from './hat-rules.js';
 import { labelOf, type BackendName } from './backend.js';
 import { onexecCommand } from './apparmor.js';
 import { findLauncher, launcherArgs, probeLandlock } from './launcher.js';
@@ -55,6 +57,10 @@ export interface ExplainOptions {
   readonly abi?: number;
   /** landlock.allowWidening of the configuration. */
   readonly allowWidening?: readonly string[];
+  /** Where the exact widening answers are kept between runs (the compile cache, docs/cache.md). */
+  readonly cache?: BlobStore;
+  /** How the hat's rules are read (default readHatRules; the CLI's answers from the compile cache). */
+  readonly readRules?: typeof readHatRules;
 }
 
 export function explainHat(options: ExplainOptions): { explanations: Explanation[]; diagnostics: Diagnostic[] } {
@@ -72,7 +78,7 @@ export function explainHat(options: ExplainOptions): { explanations: Explanation
         else { abi = NEWEST_KNOWN_ABI; abiSource = 'assumed'; }
       }
       const request = { policyFile: options.policyFile, profile: options.profile, hat: options.hat, runtime: { read: [], write: [], exec: [] }, ...(options.includeDirs ? { includeDirs: options.includeDirs } : {}), ...(options.allowWidening ? { allowWidening: options.allowWidening } : {}) };
-      const result = translateRequest(request, abi);
+      const result = translateRequest(request, abi, options.cache ? aareWideningOracle({ store: options.cache }) : undefined, options.readRules);
       diagnostics.push(...result.diagnostics);
       if (!result.translation) continue;
       const t = result.translation;

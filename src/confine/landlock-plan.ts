@@ -62,12 +62,27 @@ export function setWideningOracle(oracle: WideningOracle | undefined): void {
   defaultOracle = oracle;
 }
 
-/** The hat's rules from the policy file, as Landlock grants. */
-export function translateRequest(request: ConfinementRequest, abi: number, oracle: WideningOracle | undefined = defaultOracle): { translation?: HatTranslation; rules?: HatRules; diagnostics: Diagnostic[] } {
+/** One answer per path for the whole translation (it asks about the same grants many times). */
+function memoized<T>(lookup: (path: string) => T): (path: string) => T {
+  const answers = new Map<string, T>();
+  return (path) => {
+    if (answers.has(path)) return answers.get(path)!;
+    const answer = lookup(path);
+    answers.set(path, answer);
+    return answer;
+  };
+}
+
+/**
+ * The hat's rules from the policy file, as Landlock grants. `readRules` reads them (the CLI passes one
+ * that answers from the compile cache).
+ */
+export function translateRequest(request: ConfinementRequest, abi: number, oracle: WideningOracle | undefined = defaultOracle, readRules: typeof readHatRules = readHatRules): { translation?: HatTranslation; rules?: HatRules; diagnostics: Diagnostic[] } {
   const runtime = runtimeGrants(request.runtime);
-  const { rules, diagnostics } = readHatRules(request.policyFile!, request.profile, request.hat, { ...(request.includeDirs ? { includeDirs: request.includeDirs } : {}) });
+  const { rules, diagnostics } = readRules(request.policyFile!, request.profile, request.hat, { ...(request.includeDirs ? { includeDirs: request.includeDirs } : {}) });
   if (!rules || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  return { translation: translateHat(rules, { abi, isDirectory, realpath, runtime, ...runtimeKernelNeeds(request.runtime, request.allowWidening), ...(oracle ? { oracle } : {}) }), rules, diagnostics };
+  const translation = translateHat(rules, { abi, isDirectory: memoized(isDirectory), realpath: memoized(realpath), runtime, ...runtimeKernelNeeds(request.runtime, request.allowWidening), ...(oracle ? { oracle } : {}) });
+  return { translation, rules, diagnostics };
 }
 
 export async function planLandlock(request: ConfinementRequest, abi: number): Promise<{ translation?: LandlockTranslation; diagnostics: readonly Diagnostic[] }> {

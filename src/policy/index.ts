@@ -17,3 +17,6 @@ export * from './eval/index.js';
 export * as vocabulary from './vocabulary.js';
 export * from './load/index.js';
 export * from './label/index.js';
+// The compile cache's pure parts: where entries are kept (an interface) and how data is encoded.
+export * from './blob-store.js';
+export { decodeData, encodeData } from './codec.js';

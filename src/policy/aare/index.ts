@@ -77,3 +77,4 @@ export function patternDifference(a: string, b: string, options: CompileOptions 
   if (!both.ok) return both;
   return guarded(() => isEmpty(difference(both.a, both.b, options), options), options);
 }
+export { deserializeAutomaton, serializeAutomaton } from './serialize.js';

@@ -3,6 +3,8 @@
 // file decision is one pass over the path plus per-bit resolution over the few rules that matched.
 // Other classes keep their rule lists with pre-compiled label/path conditions.
 import { compilePattern, compileRuleSet, empty, isExact, matches, type Automaton } from '../aare/index.js';
+import { deserializeAutomaton, serializeAutomaton } from '../aare/index.js';
+import type { BlobStore } from '../blob-store.js';
 import type { Diagnostic } from '../diagnostic.js';
 import type {
   ExecMode, ResolvedGenericRule, ResolvedPolicy, ResolvedProfile, ResolvedRule, ResolvedRulePrefix as RulePrefix, RuleRef,
@@ -241,14 +243,52 @@ function allRuleExpansion(rule: ResolvedGenericRule): ResolvedRule[] {
 /**
  * File automata shared between compilePolicy calls: a profile whose file rules (patterns and
  * effects, group by group) are identical to one compiled before reuses its DFA. Two versions of a
- * tree, or the two sides of `hatter diff`, then compile only what changed.
+ * tree, or the two sides of `hatter diff`, then compile only what changed. With a store (the on-disk
+ * cache, docs/cache.md) the DFAs also outlive the process.
  */
 export interface CompileCache {
   readonly fileAutomata: Map<string, Automaton>;
+  readonly store?: BlobStore;
+  /** Automata read from the store or compiled with it, by shape (see internAutomaton). */
+  readonly byShape: Map<string, Automaton[]>;
 }
 
-export function createCompileCache(): CompileCache {
-  return { fileAutomata: new Map() };
+export function createCompileCache(options: { store?: BlobStore } = {}): CompileCache {
+  return { fileAutomata: new Map(), byShape: new Map(), ...(options.store ? { store: options.store } : {}) };
+}
+
+/**
+ * One object per distinct automaton read from the store: `diffPolicies` skips profiles whose file
+ * DFAs are the same object (with the same group effects), and DFAs decoded separately (by two cached
+ * loads, or one cached load and one compile) must still be found the same.
+ */
+function internAutomaton(cache: CompileCache, automaton: Automaton): Automaton {
+  // Shape first: automata of different profiles almost always differ in it, and comparing the few
+  // candidates of one shape (stopping at the first difference) costs less than hashing every table.
+  const key = `${automaton.universe}/${automaton.stateCount}/${automaton.classCount}/${automaton.start}/${automaton.acceptSets.length}`;
+  const candidates = cache.byShape.get(key);
+  const known = candidates?.find((other) => sameAutomaton(other, automaton));
+  if (known) return known;
+  if (candidates) candidates.push(automaton); else cache.byShape.set(key, [automaton]);
+  return automaton;
+}
+
+function sameAutomaton(a: Automaton, b: Automaton): boolean {
+  if (a === b) return true;
+  if (a.universe !== b.universe || a.stateCount !== b.stateCount || a.classCount !== b.classCount || a.start !== b.start) return false;
+  if (a.acceptSets.length !== b.acceptSets.length) return false;
+  for (let i = 0; i < 256; i++) if (a.classOf[i] !== b.classOf[i]) return false;
+  for (let i = 0; i < a.transitions.length; i++) if (a.transitions[i] !== b.transitions[i]) return false;
+  for (let i = 0; i < a.acceptIndex.length; i++) if (a.acceptIndex[i] !== b.acceptIndex[i]) return false;
+  return a.acceptSets.every((set, i) => { const other = b.acceptSets[i]!; return set.length === other.length && set.every((id, j) => id === other[j]); });
+}
+
+/**
+ * The store's key for a file DFA: the grouped rules it is compiled from and how (the compiler's own
+ * version is the store's business: cli/cache-store.ts keys every entry by the code that made it).
+ */
+function storeKey(rulesKey: string): string {
+  return `file-dfa\0path\0${rulesKey}`;
 }
 
 /** What makes two profiles' file DFAs and group effects identical. */
@@ -336,12 +376,24 @@ function compileProfile(profile: ResolvedProfile, patterns: PatternCache, diagno
   const fileGroups = groupFiles(files);
   const key = cache ? fileRulesKey(files, fileGroups) : undefined;
   let fileAutomaton = key !== undefined ? cache!.fileAutomata.get(key) : undefined;
+  if (!fileAutomaton && key !== undefined && cache!.store) {
+    const bytes = cache!.store.get(storeKey(key));
+    const stored = bytes && deserializeAutomaton(bytes);
+    if (stored) {
+      fileAutomaton = internAutomaton(cache!, stored);
+      cache!.fileAutomata.set(key, fileAutomaton);
+    }
+  }
   if (!fileAutomaton) {
     const compiled = compileRuleSet(fileGroups.flatMap((group, id) => group.members.map((m) => ({ pattern: files[m]!.pattern, id }))), { kind: 'path' });
     if (!compiled.ok) diagnostics.push(...compiled.diagnostics);
     // A profile whose patterns blow the state cap still gets an (empty) automaton; the diagnostic says why.
     fileAutomaton = compiled.ok ? compiled.automaton : empty('path');
-    if (compiled.ok && key !== undefined) cache!.fileAutomata.set(key, fileAutomaton);
+    if (compiled.ok && key !== undefined) {
+      fileAutomaton = internAutomaton(cache!, fileAutomaton);
+      cache!.fileAutomata.set(key, fileAutomaton);
+      cache!.store?.set(storeKey(key), serializeAutomaton(fileAutomaton));
+    }
   }
   const flags = profile.flags;
   return {
@@ -380,4 +432,17 @@ export function compilePolicy(policy: ResolvedPolicy, options: { cache?: Compile
 /** Does a label/path pattern automaton match this text? */
 export function patternMatches(automaton: Automaton | undefined, text: string): boolean {
   return automaton !== undefined && matches(automaton, text);
+}
+
+/**
+ * A compiled policy that came from the store, with its file DFAs shared through `cache` (see
+ * internAutomaton). Only for policies that compiled without errors.
+ */
+export function shareFileAutomata(compiled: CompiledPolicy, cache: CompileCache): CompiledPolicy {
+  const profiles = new Map<string, CompiledProfile>();
+  for (const [label, profile] of compiled.profiles) {
+    const shared = internAutomaton(cache, profile.fileAutomaton);
+    profiles.set(label, shared === profile.fileAutomaton ? profile : { ...profile, fileAutomaton: shared });
+  }
+  return { profiles };
 }

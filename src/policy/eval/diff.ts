@@ -183,13 +183,36 @@ function genericUniverse(a: CompiledProfile, b: CompiledProfile, cls: MediatedCl
   return combos.flatMap((f) => CLASS_ACCESS[cls].map((bit) => ({ class: cls, access: [bit], fields: f }) as AccessRequest));
 }
 
+/**
+ * Everything compareProfiles and decide read of a profile, without where the rules were written: two
+ * profiles with the same text here decide every request alike and compare equal. (Its hats, children
+ * and attachment are not read: they are profiles and matches of their own.) Automata are left out:
+ * each is compiled from pattern text that is part of its entry (the file DFA from the files' patterns
+ * and groups, links and change_profile from theirs), so equal text means equal automata. A field that
+ * decide() starts to read must be added here.
+ */
+function effectText(profile: CompiledProfile): string {
+  const { mode, flags, auditAll, files, fileGroups, links, capabilities, generic, changeProfile, rlimits } = profile;
+  return JSON.stringify({ mode, flags, auditAll, files, fileGroups, links, capabilities, generic, changeProfile, rlimits }, (key, value: unknown) => {
+    // Only the rules' RuleRefs: `source` may also be the name of a condition.
+    if (key === 'source' && value !== null && typeof value === 'object' && Array.isArray((value as { includeChain?: unknown }).includeChain)) return undefined;
+    if (value instanceof Set) return { set: [...value] };
+    if (value instanceof Map) return { map: [...value] };
+    if (value !== null && typeof value === 'object' && (value as Automaton).transitions instanceof Int32Array) return undefined;
+    if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+    return value;
+  });
+}
+
 function compareProfiles(a: CompiledProfile, b: CompiledProfile, before: CompiledPolicy, after: CompiledPolicy, options: DiffOptions): ProfileDiff {
   const patterns = new PatternCache([]);
   const classes: ClassDiff[] = [];
   const maxWitnesses = options.maxWitnesses ?? 5;
+  // Profiles an edit did not touch (most of them, in a tree) need no requests and no walk.
+  const same = effectText(a) === effectText(b);
   const viaRequests = (cls: ClassDiff['class'], requests: AccessRequest[]) => {
     const witnesses: DiffWitness[] = [];
-    for (const request of requests) {
+    if (!same) for (const request of requests) {
       const w = compareDecisions(request, decide(before, a.label, request), decide(after, b.label, request));
       if (w) { witnesses.push(w); if (witnesses.length >= maxWitnesses) break; }
     }
@@ -208,7 +231,7 @@ function compareProfiles(a: CompiledProfile, b: CompiledProfile, before: Compile
   const fileWitnessList: DiffWitness[] = [];
   const fileNotes: string[] = [];
   for (const owner of [true, false]) {
-    const { paths, complete } = fileWitnesses(a, b, owner, options);
+    const { paths, complete } = same ? { paths: [], complete: true } : fileWitnesses(a, b, owner, options);
     if (!complete) fileNotes.push(`file comparison stopped at ${options.maxProductStates ?? 2_000_000} product states (${owner ? 'owner' : 'other'} half)`);
     for (const path of paths) {
       const request: AccessRequest = { class: 'file', path, permissions: 'rwalkmx', owner };
@@ -226,7 +249,7 @@ function compareProfiles(a: CompiledProfile, b: CompiledProfile, before: Compile
 
   // Links: each rule's representative link/target pair from both sides.
   const linkRequests: AccessRequest[] = [];
-  for (const l of [...a.links, ...b.links]) {
+  for (const l of same ? [] : [...a.links, ...b.links]) {
     const path = representative(l.link);
     const target = representative(l.target);
     if (path && target) for (const owner of [true, false]) linkRequests.push({ class: 'link', path, target, owner });
@@ -235,7 +258,7 @@ function compareProfiles(a: CompiledProfile, b: CompiledProfile, before: Compile
 
   // change_profile: representative targets (and exec paths), plus one neither mentions.
   const cpRequests: AccessRequest[] = [{ class: 'change_profile', target: 'hatter-unmentioned' }];
-  for (const c of [...a.changeProfile, ...b.changeProfile]) {
+  for (const c of same ? [] : [...a.changeProfile, ...b.changeProfile]) {
     const target = representative(c.target);
     const exec = c.exec ? representative(c.exec) : undefined;
     if (target) {
@@ -245,6 +268,10 @@ function compareProfiles(a: CompiledProfile, b: CompiledProfile, before: Compile
   viaRequests('change_profile', cpRequests);
 
   for (const cls of Object.keys(CLASS_ACCESS) as MediatedClass[]) {
+    if (same) {
+      if (a.generic.some((r) => r.class === cls)) viaRequests(cls, []); // genericUniverse is empty exactly when no rule has the class
+      continue;
+    }
     const requests = genericUniverse(a, b, cls, patterns);
     if (requests.length) viaRequests(cls, requests);
   }

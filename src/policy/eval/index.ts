@@ -3,7 +3,7 @@
 //   decide(compiled, 'apache2//alice.example', { class: 'file', path: '/srv/www/bob/wp-config.php', permissions: 'r' })
 //     → { allowed, bits: [{ bit, outcome, log, rules }], exec?, grantedBy, deniedBy, noRuleMatched, notes }
 //   diffPolicies(compiledBefore, compiledAfter) → per profile and class: equal, or witnesses with summaries
-export { compilePolicy, createCompileCache, normalizeAccess, normalizeRlimit, CLASS_ACCESS, FILE_BITS } from './compile.js';
+export { compilePolicy, createCompileCache, shareFileAutomata, normalizeAccess, normalizeRlimit, CLASS_ACCESS, FILE_BITS } from './compile.js';
 export type { CompileCache, CompiledPolicy, CompiledProfile, FileBit, FileGroup, MediatedClass } from './compile.js';
 export { decide, UnknownRequestError } from './decide.js';
 export { diffPolicies, type DiffOptions } from './diff.js';

@@ -27,7 +27,7 @@ const STACK = '//&';
 export function parseLabel(text: string): Label {
   const members = text.includes(STACK) ? text.split(STACK) : undefined;
   if (members && members.length > 1) {
-    const stack = members.map((member) => single(member.startsWith('&') ? member.slice(1) : member));
+    const stack = members.map(single);
     const first = stack[0]!;
     return {
       text,
