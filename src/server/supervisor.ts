@@ -13,6 +13,7 @@ import { nodeRuntimeNeeds, socketNeed, type ConfinementBackend, type Confinement
 import { formatDiagnostic, hatLabel, type Diagnostic } from '../policy/index.js';
 import { formatListenAddress, type ListenAddress, type ServeConfig } from './config.js';
 import { AccessLog } from './access-log.js';
+import { childEnvironment } from './child-env.js';
 import { closeHandle, discardHandle, isClientConnection, localAddressOf, type RawHandle } from './handles.js';
 import type { PolicyHats } from './policy-hats.js';
 import { Pool } from './pool.js';
@@ -215,7 +216,7 @@ export class Supervisor {
     if (!prepared) throw new ServeError('serve/front-confinement', `cannot confine the front process (${frontHat ?? this.hats.profile})`);
     const child = this.options.backend.spawn(prepared, process.execPath, [FRONT_SCRIPT], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, HATTER_ROLE: 'front', HATTER_LABEL: prepared.label },
+      env: childEnvironment({ HATTER_ROLE: 'front', HATTER_LABEL: prepared.label }),
       serialization: 'json',
     });
     this.front = child;
@@ -392,7 +393,7 @@ export class Supervisor {
     const pool = new Pool(label, hat, this.config.pool, prepared.summary, generation, {
       spawnWorker: (p, id) => this.options.backend.spawn(prepared, process.execPath, [WORKER_SCRIPT], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        env: { ...process.env, HATTER_ROLE: 'worker', HATTER_HAT: p.hat ?? '', HATTER_LABEL: p.label, HATTER_WORKER_ID: String(id) },
+        env: childEnvironment({ HATTER_ROLE: 'worker', HATTER_HAT: p.hat ?? '', HATTER_LABEL: p.label, HATTER_WORKER_ID: String(id) }),
         serialization: 'json',
       }),
       verifyWorker: (_p, pid) => this.options.backend.verify(prepared, pid),
