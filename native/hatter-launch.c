@@ -25,7 +25,8 @@
  *     -Y          sockets: install a seccomp filter so socket()/socketpair() fail with EACCES except for -F
  *     -F F:T:P    allow sockets of family F, type T, protocol P (numbers, or * for any), e.g. 2:1:* = inet stream;
  *                 F:T:P:pair allows them only from socketpair() (a connected pair reaches no one else)
- *     -P RIGHTS   Landlock: grant RIGHTS (r, rw, rx...) beneath /proc/<own pid> (the pid survives execve)
+ *     -P RIGHTS[:/SUB]  Landlock: grant RIGHTS (r, rw, rx...) beneath /proc/<own pid>[/SUB] (the pid survives
+ *                 execve); repeatable; SUB is opened without following symlinks and may not contain '..'
  *     --probe     print "landlock-abi N errata M" and exit 0
  *   Exit 125 on any setup failure, with one line on stderr; otherwise the exit status is the command's.
  */
@@ -351,7 +352,8 @@ int main(int argc, char **argv) {
   int path_count = 0, bind_count = 0, connect_count = 0, keep_count = 0, socket_count = 0;
   int handle_net = 0, scoped = 0, force_landlock = 0, skip_nnp = 0, stack = 0, socket_filter = 0, set_caps = 0;
   uint64_t keep_caps = 0;
-  const char *apparmor_label = NULL, *attr_root = "/proc/self", *own_proc_rights = NULL;
+  const char *apparmor_label = NULL, *attr_root = "/proc/self", *own_procs[32];
+  int own_proc_count = 0;
   long uid = -1, gid = -1, abi_cap = -1;
   int i = 1;
 
@@ -404,8 +406,13 @@ int main(int argc, char **argv) {
       socket_grants[socket_count++] = parse_socket_grant(value);
       break;
     case 'P':
-      if (value[strspn(value, "rwx")] != 0 || !*value) usage_fail("bad -P rights (letters r, w, x)");
-      own_proc_rights = value;
+      {
+        size_t letters = strspn(value, "rwx");
+        if (!letters || (value[letters] != 0 && (value[letters] != ':' || value[letters + 1] != '/' || strstr(value, "/..") != NULL)))
+          usage_fail("bad -P (RIGHTS of r, w, x, then optionally :/SUBPATH without ..)");
+        if (own_proc_count == (int)(sizeof own_procs / sizeof own_procs[0])) usage_fail("too many -P");
+        own_procs[own_proc_count++] = value;
+      }
       break;
     }
   }
@@ -428,7 +435,7 @@ int main(int argc, char **argv) {
   /* AppArmor before no_new_privs: NNP would refuse a transition that is not a subset. */
   if (apparmor_label) write_apparmor_exec(attr_root, apparmor_label, stack);
 
-  int use_landlock = force_landlock || path_count > 0 || handle_net || scoped || own_proc_rights;
+  int use_landlock = force_landlock || path_count > 0 || handle_net || scoped || own_proc_count > 0;
   if (!skip_nnp || use_landlock || socket_filter) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("prctl(PR_SET_NO_NEW_PRIVS)", NULL);
   }
@@ -461,15 +468,25 @@ int main(int argc, char **argv) {
         die("landlock_add_rule", paths[p].path);
       close(fd);
     }
-    if (own_proc_rights) {
-      /* The worker's own /proc/<pid> (what /proc/self resolves to): its pid survives execve. */
-      char own[32];
-      snprintf(own, sizeof own, "/proc/%d", (int)getpid());
-      int fd = open(own, O_PATH | O_CLOEXEC | O_DIRECTORY);
-      if (fd < 0) die("cannot open", own);
+    for (int p = 0; p < own_proc_count; p++) {
+      /* The worker's own /proc/<pid> (what /proc/self resolves to), or one entry of it: its pid survives
+         execve. Never through a symlink: /proc/<pid>/root and cwd lead out of /proc. */
+      const char *colon = strchr(own_procs[p], ':');
+      size_t letters = colon ? (size_t)(colon - own_procs[p]) : strlen(own_procs[p]);
+      char own[PATH_MAX];
+      snprintf(own, sizeof own, "/proc/%d%s", (int)getpid(), colon ? colon + 1 : "");
+      int fd = open_rule_path(own);
+      if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) continue; /* grants nothing: fail closed */
+        die("cannot open", own);
+      }
+      struct stat st;
+      if (fstat(fd, &st) != 0) die("cannot stat", own);
       struct path_beneath_attr rule = { 0, fd };
-      for (const char *kind = own_proc_rights; *kind; kind++) rule.allowed_access |= rights_for_kind(*kind, attr.handled_access_fs);
-      if (syscall(__NR_landlock_add_rule, ruleset, LL_RULE_PATH_BENEATH, &rule, 0) != 0) die("landlock_add_rule", own);
+      for (size_t k = 0; k < letters; k++) rule.allowed_access |= rights_for_kind(own_procs[p][k], attr.handled_access_fs);
+      if (!S_ISDIR(st.st_mode)) rule.allowed_access &= FILE_RIGHTS;
+      if (S_ISLNK(st.st_mode)) rule.allowed_access = 0;
+      if (rule.allowed_access && syscall(__NR_landlock_add_rule, ruleset, LL_RULE_PATH_BENEATH, &rule, 0) != 0) die("landlock_add_rule", own);
       close(fd);
     }
     if (attr.handled_access_net) {

@@ -70,7 +70,8 @@ function formatText(explanation: Explanation): string {
     ? `  tcp: handled; bind ports [${explanation.network.bind.join(', ')}], connect ports [${explanation.network.connect.join(', ')}] (plus the worker's runtime ports)`
     : '  tcp: not restricted (the hat allows TCP, or the ABI has no network rules)');
   lines.push(`  scoping: ${explanation.scoped ? 'signals and abstract unix sockets limited to the worker\'s own domain' : 'none (ABI < 6)'}`);
-  lines.push(`  /proc: ${explanation.ownProc ? `${explanation.ownProc} beneath the worker's own /proc/<pid> (for the hat's /proc/@{pid}, /proc/self rules)` : 'nothing'}`);
+  const ownProc = explanation.ownProc?.map((entry) => { const [rights, sub] = entry.split(':'); return `${rights} on /proc/<pid>${sub ?? ''}`; });
+  lines.push(`  /proc: ${ownProc ? `${ownProc.join(', ')}, of the worker's own /proc/<pid> only (for the hat's /proc/@{pid}, /proc/self rules)` : 'nothing'}`);
   lines.push(`  capabilities (every set, also for root): ${explanation.capabilities.length ? explanation.capabilities.join(' ') : 'none'}`);
   lines.push(`  sockets (seccomp; the worker's runtime adds its own): ${explanation.sockets === 'all' ? 'all' : explanation.sockets.length ? explanation.sockets.join(', ') : 'none'}`);
   lines.push(`  narrowing (${explanation.narrowing.length}): hat rules granted less than they say (allow one with landlock.allowWidening)`);

@@ -27,7 +27,8 @@ export interface LandlockExplanation {
   /** Hat rules granted less than they say (owner rules, other processes' /proc, conditional network rules). */
   readonly narrowing: readonly WideningEntry[];
   /** Rights beneath the worker's own /proc/<pid>. */
-  readonly ownProc: string | null;
+  /** The launcher's -P entries (RIGHTS or RIGHTS:/SUB beneath the worker's own /proc/<pid>), or null. */
+  readonly ownProc: readonly string[] | null;
   /** Capabilities kept in every set (names). */
   readonly capabilities: readonly string[];
   /** Sockets the worker may create ('all', or one line per grant). */

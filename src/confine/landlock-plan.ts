@@ -20,7 +20,7 @@ export interface LandlockTranslation {
   /** For explain: which hat rules each grant came from (absent without a policy file). */
   readonly grants?: HatTranslation['grants'];
   readonly narrowing: HatTranslation['narrowing'];
-  readonly ownProc?: string;
+  readonly ownProc?: readonly string[];
   readonly capabilities: HatTranslation['capabilities'];
   readonly sockets: HatTranslation['sockets'];
 }

@@ -44,7 +44,11 @@ export interface HatTranslation {
   /** Hat rules granted less than they say (or nothing), because Landlock cannot express them exactly. */
   readonly narrowing: readonly WideningEntry[];
   /** Rights beneath the worker's own /proc/<pid> (from /proc/@{pid}/…, /proc/self/… rules), e.g. 'r'. */
-  readonly ownProc?: string;
+  /**
+   * Entries of the worker's own /proc/<pid> the launcher grants, as its -P arguments: `RIGHTS` for the
+   * whole directory, `RIGHTS:/SUB` for one entry (`r:/maps`).
+   */
+  readonly ownProc?: readonly string[];
   /** For explain: which hat rules each grant came from. */
   readonly grants: readonly GrantOrigin[];
   /** What the launcher keeps (-C) and lets the worker create (-Y/-F) under every confining backend. */
@@ -145,6 +149,20 @@ function networkAllowsTcp(rules: readonly HatOtherRule[]): boolean {
 }
 
 /** /proc/self/…, /proc/thread-self/… or /proc/<glob>/… (@{pid}, [1-9]*, *): the worker's own /proc entry at most. */
+/**
+ * Where an own-/proc pattern lands beneath /proc/<pid>: its literal sub-path ('' for the whole
+ * directory). Only the entries the hat names are granted, so `/proc/@{pid}/maps` does not open
+ * `/proc/self/net` (the machine's sockets) as the whole directory would.
+ */
+export function ownProcEntry(pattern: string): { path: string; literal: boolean } {
+  const rest = pattern.replace(/^\/proc\/[^/]+/, '');
+  if (rest === '' || rest === '/') return { path: '', literal: true };
+  const cover = coveringPath(rest);
+  const path = cover.path === '/' ? '' : cover.path;
+  // '..' cannot climb out through the launcher (it refuses it); a rule naming it grants nothing here.
+  return path.split('/').includes('..') ? { path: '/nonexistent', literal: true } : { path, literal: cover.literal };
+}
+
 export function isOwnProcPattern(pattern: string): boolean {
   const match = /^\/proc\/([^/]+)(\/|$)/.exec(pattern);
   if (!match) return false;
@@ -169,7 +187,8 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
   const { abi } = options;
   const widening: WideningEntry[] = [];
   const narrowing: WideningEntry[] = [];
-  const ownProc = new Set<RightClass>();
+  /** Beneath the worker's own /proc/<pid>: sub-path ('' for all of it) → rights. */
+  const ownProc = new Map<string, Set<RightClass>>();
   const optedIn = new Set<HatFileRule>();
   const grants = new Map<string, { rights: Set<RightClass>; from: { rule: HatFileRule; pattern: string; exact: boolean }[] }>();
 
@@ -203,7 +222,11 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
       if (isOwnProcPattern(pattern) && !allowed) {
         // Another process's /proc entry (environ, maps, cmdline) is exactly what a site must not read;
         // the launcher grants the worker's own /proc/<pid> instead, which /proc/self resolves to.
-        for (const right of rights) ownProc.add(right);
+        const sub = ownProcEntry(pattern);
+        if (!sub.literal) widening.push({ kind: 'glob', summary: `${pattern} ${rule.perms}: granted beneath the worker's own /proc/<pid>${sub.path} (Landlock has no globs)`, source: where(rule.source) });
+        const entry = ownProc.get(sub.path) ?? new Set<RightClass>();
+        for (const right of rights) entry.add(right);
+        ownProc.set(sub.path, entry);
         continue;
       }
       if (rule.owner && !allowed) {
@@ -319,7 +342,10 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
   }
 
   const capabilities = grantedCapabilities(rules.others, options.runtimeCapabilities);
-  const ownProcRights = (['read', 'write', 'exec'] as const).filter((r) => ownProc.has(r)).map((r) => r[0]).join('');
+  const ownProcArgs = [...ownProc].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([sub, rights]) => {
+    const letters = (['read', 'write', 'exec'] as const).filter((r) => rights.has(r)).map((r) => r[0]).join('');
+    return sub ? `${letters}:${sub}` : letters;
+  });
   for (const summary of sockets.narrowed) narrowing.push({ kind: 'network', summary });
-  return { paths, ...(network ? { network } : {}), scoped, widening, narrowing, ...(ownProcRights ? { ownProc: ownProcRights } : {}), grants: origins, capabilities, sockets };
+  return { paths, ...(network ? { network } : {}), scoped, widening, narrowing, ...(ownProcArgs.length ? { ownProc: ownProcArgs } : {}), grants: origins, capabilities, sockets };
 }

@@ -26,7 +26,7 @@ export interface LaunchPlan {
     /** Scope abstract unix sockets and signals to the domain. */
     readonly scoped: boolean;
     /** Rights (r, w, x letters) beneath the worker's own /proc/<pid>, which /proc/self resolves to. */
-    readonly ownProc?: string;
+    readonly ownProc?: readonly string[];
   };
   /** Keep exactly these capabilities (kernel numbers) in every set; absent: leave them as they are. */
   readonly capabilities?: readonly number[];
@@ -64,7 +64,7 @@ export function launcherArgs(plan: LaunchPlan): string[] {
       for (const port of plan.landlock.network.connect) args.push('-c', String(port));
     }
     if (plan.landlock.scoped) args.push('-s');
-    if (plan.landlock.ownProc) args.push('-P', plan.landlock.ownProc);
+    for (const entry of plan.landlock.ownProc ?? []) args.push('-P', entry);
   }
   if (plan.capabilities) args.push('-C', capabilityMask(plan.capabilities));
   if (plan.sockets) {

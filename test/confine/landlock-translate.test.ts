@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { mkdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { coveringPath, expandAlternations, rightsOf, translateHat, type TranslateOptions } from '../../src/confine/landlock-translate.js';
+import { coveringPath, expandAlternations, ownProcEntry, rightsOf, translateHat, type TranslateOptions } from '../../src/confine/landlock-translate.js';
 import { readHatRules } from '../../src/confine/hat-rules.js';
 import { memoryFileReader } from '../../src/policy/resolve/index.js';
 import { aareWideningOracle } from '../../src/confine/aare-oracle.js';
@@ -210,7 +210,8 @@ test('fail closed: owner rules and other processes\' /proc are narrowed by defau
   const isDirectory = (path: string) => (kinds[path] ? true : undefined);
   const narrow = translateHat(rules!, { abi: 7, isDirectory, oracle: aareWideningOracle() });
   assert.deepEqual(narrow.paths.map((p) => p.path), ['/srv/site']);
-  assert.equal(narrow.ownProc, 'r');
+  // only the entries the rules name, so /proc/self/net (every socket of the machine) stays closed
+  assert.deepEqual(narrow.ownProc, ['r:/environ', 'r:/maps', 'r:/status']);
   assert.deepEqual(narrow.narrowing.map((n) => [n.kind, n.source]), [
     ['owner', '/etc/apparmor.d/abstractions/base:5'], ['owner', '/etc/apparmor.d/abstractions/base:5'],
   ]);
@@ -222,4 +223,13 @@ test('fail closed: owner rules and other processes\' /proc are narrowed by defau
   assert.deepEqual(wide.narrowing, []);
   assert.ok(wide.widening.some((w) => w.kind === 'owner' && /landlock.allowWidening/.test(w.summary)));
   assert.ok(wide.widening.some((w) => w.grant === '/proc' && /read beneath \/proc/.test(w.summary)), JSON.stringify(wide.widening));
+});
+
+test('own /proc: a glob beneath /proc/@{pid} is granted at its literal directory and reported; the whole directory only for /proc/@{pid}/**', () => {
+  assert.deepEqual(ownProcEntry('/proc/[1-9]*/maps'), { path: '/maps', literal: true });
+  assert.deepEqual(ownProcEntry('/proc/self/attr/apparmor/exec'), { path: '/attr/apparmor/exec', literal: true });
+  assert.deepEqual(ownProcEntry('/proc/self/fd/*'), { path: '/fd', literal: false });
+  assert.deepEqual(ownProcEntry('/proc/[1-9]*/**'), { path: '', literal: false });
+  assert.deepEqual(ownProcEntry('/proc/self'), { path: '', literal: true });
+  assert.deepEqual(ownProcEntry('/proc/self/../1/environ'), { path: '/nonexistent', literal: true });
 });
