@@ -71,13 +71,23 @@ export type FromWorker =
   /** Replace me: I timed out a request, crashed in a handler, or served maxRequests. I drain myself. */
   | { readonly type: 'retire'; readonly reason: string };
 
+/**
+ * One end of an IPC channel: `process` in the front and in each worker (their port to the supervisor),
+ * a ChildProcess in the supervisor. `send` is absent when a process was started without a channel.
+ */
+export interface IpcPort<In = unknown> {
+  readonly connected?: boolean;
+  send?(message: unknown, handle?: unknown, callback?: (error: Error | null) => void): boolean;
+  on(event: 'message', listener: (message: In, handle: unknown) => void): unknown;
+}
+
 /** Send over IPC without throwing when the channel has gone (the peer is exiting); false: not sent. */
-export function sendMessage(target: undefined | { send?: (message: unknown, handle?: unknown, options?: unknown, callback?: (error: Error | null) => void) => boolean; connected?: boolean }, message: object, handle?: unknown, callback?: (error: Error | null) => void): boolean {
+export function sendMessage(target: undefined | Pick<IpcPort, 'send' | 'connected'>, message: object, handle?: unknown, callback?: (error: Error | null) => void): boolean {
   if (!target?.send || target.connected === false) { callback?.(new Error('IPC channel closed')); return false; }
   try {
     // send() returning false only means "queued" (backpressure, or a handle waiting for the previous
     // one's acknowledgement): the message still goes out. Failures arrive through the callback.
-    target.send(message, handle, {}, (error) => callback?.(error));
+    target.send(message, handle, (error) => callback?.(error));
     return true;
   } catch (error) {
     callback?.(error as Error);
