@@ -125,8 +125,10 @@ export class Front {
       const head = verdict.head;
       const route = this.router!.route(head.host, head.path);
       if (!route) {
-        this.log({ event: 'rejected', status: 400, code: 'http/bad-path', remote: socket.remoteAddress, path: head.path });
-        this.refuse(socket, 400, 'Bad Request: the path cannot be normalized');
+        // Which half failed, for the client and the log: the Host (Apache's fix_hostname) or the path.
+        const badHost = this.router!.siteIndexFor(head.host) === undefined;
+        this.log({ event: 'rejected', status: 400, code: badHost ? 'http/bad-host' : 'http/bad-path', remote: socket.remoteAddress, path: head.path });
+        this.refuse(socket, 400, badHost ? 'Bad Request: malformed Host' : 'Bad Request: the path cannot be normalized');
         return;
       }
       socket.removeAllListeners('data');

@@ -44,6 +44,8 @@ test('a kept-alive connection stays with bob\'s worker across spellings, and lea
 test('a malformed Host (`..`, as httpd refuses) is a 400', async () => {
   const conn = new RawConnection(server.port);
   conn.write('GET /hello HTTP/1.1\r\nHost: bob..localhost\r\n\r\n');
-  assert.equal((await conn.response()).status, 400);
+  const reply = await conn.response();
+  assert.equal(reply.status, 400);
+  assert.match(String(reply.body), /malformed Host/);
   conn.close();
 });
