@@ -160,6 +160,8 @@ export class ConnectionTable<T> {
 export class PoolConnections<W> {
   private readonly table: ConnectionTable<number>;
   private readonly holders = new Map<number, W | undefined>();
+  /** Each connection's client key, for choosing whom a full queue makes room at the expense of. */
+  private readonly clientOf = new Map<number, string>();
   private nextId = 1;
   private shedsInFlight = 0;
   private cursor = 0;
@@ -176,6 +178,7 @@ export class PoolConnections<W> {
     const id = this.nextId++;
     if (!this.table.admit(id, key).admitted) return { refused: `client ${key} holds ${this.table.count(key)} connections (pool.maxConnectionsPerClient)` };
     this.holders.set(id, undefined);
+    this.clientOf.set(id, key);
     return { id };
   }
 
@@ -194,7 +197,21 @@ export class PoolConnections<W> {
   /** The connection left without reaching a worker (refused, queue timeout, drain), or its give failed. */
   drop(id: number): void {
     this.holders.delete(id);
+    this.clientOf.delete(id);
     this.table.remove(id);
+  }
+
+  /**
+   * The queue is full and connection `newcomer` arrives: the queued connection (the latest of its
+   * client) to refuse in its place, when some client holds more connections in this pool than the
+   * newcomer's client does; undefined when the newcomer's client is among the heaviest (it is refused).
+   * So one client's connections cannot keep a pool's queue full against everyone else.
+   */
+  displacedBy(newcomer: number, queued: readonly number[]): number | undefined {
+    const held = (id: number): number => this.table.count(this.clientOf.get(id) ?? '');
+    let victim: number | undefined;
+    for (const id of queued) if (victim === undefined || held(id) >= held(victim)) victim = id;
+    return victim !== undefined && held(victim) > held(newcomer) ? victim : undefined;
   }
 
   /** A worker exited: whatever it held is gone. */

@@ -147,7 +147,13 @@ export class Pool {
       this.give(worker, handle, bytes, id);
       return;
     }
-    if (this.queue.length >= this.settings.queue) { this.reject(handle, `queue full: ${this.queue.length} waiting`, id); return; }
+    if (this.queue.length >= this.settings.queue) {
+      const displaced = this.clients.displacedBy(id, this.queue.map((queued) => queued.id));
+      if (displaced === undefined) { this.reject(handle, `queue full: ${this.queue.length} waiting`, id); return; }
+      // fair sharing: the client holding the most connections here gives up its latest queued one
+      const [evicted] = this.queue.splice(this.queue.findIndex((queued) => queued.id === displaced), 1);
+      this.reject(evicted!.handle, 'queue full: its client holds more connections than the newcomer\'s', evicted!.id, 429);
+    }
     this.queue.push({ handle, bytes, deadline: Date.now() + QUEUE_WAIT_MS, id });
     this.grow();
     this.shedIdle();

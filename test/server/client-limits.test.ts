@@ -61,8 +61,10 @@ test('ConnectionTable: the per-client bound refuses even with room; a full table
   assert.equal(table.size, 2);
 });
 
+/** A connection handle as the supervisor sees it: only its peer address is read. */
+const handle = (address: string) => ({ getpeername(out: { address?: string }) { out.address = address; return 0; } });
+
 test('PoolConnections: counts by the handle\'s peer address, releases only what a worker holds, sheds one per waiting connection', () => {
-  const handle = (address: string) => ({ getpeername(out: { address?: string }) { out.address = address; return 0; } });
   const pool = new PoolConnections<string>(2);
   const first = pool.admit(handle('198.51.100.1'));
   const second = pool.admit(handle('::ffff:198.51.100.1'));
@@ -85,4 +87,18 @@ test('PoolConnections: counts by the handle\'s peer address, releases only what 
   pool.resetSheds();
   assert.deepEqual(pool.shedTargets(1, ['w1']), ['w1']);
   assert.deepEqual(pool.shedTargets(5, []), []);
+});
+
+test('a full queue makes room for a client holding fewer connections, at the expense of the heaviest client', () => {
+  const pool = new PoolConnections<string>(64);
+  const id = (address: string): number => { const a = pool.admit(handle(address)); assert.ok('id' in a); return a.id; };
+  const attacker = Array.from({ length: 5 }, () => id('198.51.100.9'));
+  const queued = attacker.slice(2); // two already at a worker, three waiting
+  const other = id('198.51.100.1');
+  assert.equal(pool.displacedBy(other, queued), attacker[4], 'the latest queued connection of the heaviest client');
+  // a client with as many connections as the heaviest queued one is not let in ahead of it
+  const heavy = Array.from({ length: 5 }, () => id('198.51.100.2'));
+  assert.equal(pool.displacedBy(heavy[4]!, queued), undefined);
+  // the attacker's newcomer never displaces the attacker's own queued connections
+  assert.equal(pool.displacedBy(id('198.51.100.9'), queued), undefined);
 });
