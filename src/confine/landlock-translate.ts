@@ -129,6 +129,9 @@ function beneath(path: string, under: string): boolean {
   return under === '/' ? path.startsWith('/') : path === under || path.startsWith(`${under}/`);
 }
 
+/** localeCompare's order (ECMA-402 defines it as this collator's) without looking the collator up per call. */
+const collator = new Intl.Collator();
+
 /** Every `under` other than `path` itself with beneath(path, under): the prefixes that end before a slash, and `/`. */
 function ancestors(path: string): string[] {
   const out = path.startsWith('/') && path !== '/' ? ['/'] : [];
@@ -248,7 +251,7 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
   const origins: GrantOrigin[] = [];
   // Each grant's classes once, by path: the implied check below looks up every ancestor of every grant.
   const classesOf = new Map([...grants].map(([path, grant]) => [path, launcherClasses(grant.rights)]));
-  for (const [path, grant] of [...grants].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [path, grant] of [...grants].sort(([a], [b]) => collator.compare(a, b))) {
     const effective = launcherClasses(grant.rights);
     origins.push({ path, rights: [...grant.rights].sort(), from: grant.from.map((f) => ({ pattern: f.pattern, perms: f.rule.perms, source: where(f.rule.source), exact: f.exact })) });
     // The launcher skips missing paths (they grant nothing), so they are neither applied nor widening.
