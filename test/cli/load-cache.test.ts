@@ -6,12 +6,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { loadCompiledPolicy as loadPolicy, type CompiledPolicyLoad as LoadedPolicy } from '../../src/cli/load-policy.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { memoryBlobStore } from '../../src/policy/blob-store.js';
 import { createCompileCache, decide, diffPolicies, type AccessRequest } from '../../src/policy/eval/index.js';
+import { cliMain } from '../support/repo.js';
 
 function withTree(fn: (dir: string) => Promise<void> | void): () => Promise<void> {
   return async () => {
@@ -136,4 +139,26 @@ test('a damaged entry is not trusted: the load runs again and answers as a fresh
   const again = await load(dir, policy, store);
   assert.equal(store.loads(), 2);
   assert.equal(answers(again, ['p'], requests), answers(await load(dir, policy), ['p'], requests));
+}));
+
+test('a warm hatter query does not load the parser, resolver or checker, and answers as the cold run did', withTree((dir) => {
+  const policy = join(dir, 'p');
+  writeFileSync(policy, 'profile p {\n  /srv/** r,\n  deny /srv/secret r,\n  ^h {\n    /srv/h/** rw,\n  }\n}\n');
+  // A module hook that names every file module the process loads, on stderr.
+  const hooks = join(dir, 'hooks.mjs');
+  writeFileSync(hooks, "export async function load(url, context, next) { if (url.startsWith('file:')) process.stderr.write(`loaded ${url}\\n`); return next(url, context); }\n");
+  const register = join(dir, 'register.mjs');
+  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  const run = () => spawnSync(process.execPath, ['--import', pathToFileURL(register).href, cliMain.replace(/main\.js$/, 'bin.js'),
+    'query', '-I', dir, '--policy', policy, '--profile', 'p//h', '--file', '/srv/h/x', '--perm', 'w'],
+  { encoding: 'utf8', env: { ...process.env, HATTER_CACHE_DIR: join(dir, 'cache') } });
+  const cold = run();
+  const warm = run();
+  assert.equal(cold.status, 0, cold.stderr);
+  assert.match(cold.stderr, /policy\/syntax\/parser\.js/, 'the cold run parses (the hook sees modules)');
+  assert.equal(warm.status, 0, warm.stderr);
+  assert.equal(warm.stdout, cold.stdout);
+  for (const module of ['cli/load-fresh.js', 'policy/syntax/parser.js', 'policy/resolve/resolve.js', 'policy/check/check.js', 'policy/load/load.js']) {
+    assert.ok(!warm.stderr.includes(module), `${module} is not loaded on a cache hit`);
+  }
 }));
