@@ -71,7 +71,7 @@ export function codeIdentity(): string {
     }
   };
   walk(join(root, 'policy'));
-  for (const module of ['cli/cache-store.js', 'cli/load-cache.js', 'cli/load-policy.js', 'confine/aare-oracle.js', 'confine/hat-rules.js']) files.push(join(root, module));
+  for (const module of ['cli/cache-store.js', 'cli/load-cache.js', 'cli/load-policy.js', 'cli/load-fresh.js', 'confine/aare-oracle.js', 'confine/hat-rules.js']) files.push(join(root, module));
   for (const file of [join(root, '..', '..', 'package.json'), ...files]) {
     hash.update(file.slice(root.length)).update('\0');
     try { hash.update(readFileSync(file)); } catch { hash.update('<missing>'); }

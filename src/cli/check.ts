@@ -2,7 +2,8 @@
 import { resolve } from 'node:path';
 import { createParseCache, diagnosticToJson, formatDiagnostic, hasErrors, lookupInclude } from '../policy/index.js';
 import { nodeFileReader } from '../policy-node/index.js';
-import { loadPolicyFile, readFeatures } from './load-policy.js';
+import { readFeatures } from './load-policy.js';
+import { loadPolicyFile } from './load-fresh.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, readAll, type CliIo, type Command } from './io.js';
 
 const HELP = `Usage: hatter check [--features FILE] [-I DIR]... [--json | --format apparmor] [--quiet] FILE...
@@ -57,7 +58,7 @@ export const command: Command = {
     const format = values.format ?? 'hatter';
     if (format !== 'hatter' && format !== 'apparmor') throw new UsageError(`--format must be 'hatter' or 'apparmor', not '${format}'`);
     const reader = nodeFileReader();
-    const features = readFeatures(io, values.features);
+    const features = await readFeatures(io, values.features);
     // A directory argument stands for its profile files, as with apparmor_parser.
     const inputs: string[] = [];
     for (const name of positionals) {

@@ -1,9 +1,8 @@
 // `hatter diff`: compare two policies by meaning: which accesses an edit granted or removed.
 import { createInterface } from 'node:readline';
-import { createParseCache } from '../policy/check/index.js';
 import { createCompileCache, diffPolicies, type DiffWitness, type PolicyDiff } from '../policy/eval/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
-import { loadCompiledPolicy, printDiagnostics, readFeatures } from './load-policy.js';
+import { loadCompiledPolicy, newParseCache, printDiagnostics, readFeatures } from './load-policy.js';
 import { commandCacheStore } from './cache-store.js';
 
 const HELP = `Usage: hatter diff [-I DIR]... [--features FILE] OLD NEW [--json]
@@ -90,11 +89,11 @@ async function runJsonl(io: CliIo, includeDirs: readonly string[]): Promise<numb
     try {
       const input = JSON.parse(line) as { a?: unknown; b?: unknown; features?: unknown };
       if (typeof input.a !== 'string' || typeof input.b !== 'string') throw new Error('each line needs string fields "a" and "b"');
-      const features = typeof input.features === 'string' ? readFeatures(io, input.features) : undefined;
-      const cache = createParseCache();
+      const features = typeof input.features === 'string' ? await readFeatures(io, input.features) : undefined;
+      const cache = await newParseCache();
       const compileCache = createCompileCache();
-      const a = loadCompiledPolicy(io, { file: '<a>', text: input.a }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
-      const b = loadCompiledPolicy(io, { file: '<b>', text: input.b }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
+      const a = await loadCompiledPolicy(io, { file: '<a>', text: input.a }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
+      const b = await loadCompiledPolicy(io, { file: '<b>', text: input.b }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
       if (!a.ok || !b.ok) {
         const first = (!a.ok ? a.diagnostics : !b.ok ? b.diagnostics : [])[0];
         out = { error: `${!a.ok ? 'a' : 'b'} does not compile${first ? `: ${first.line}:${first.col}: ${first.message}` : ''}` };
@@ -128,13 +127,16 @@ export const command: Command = {
       return runJsonl(io, includeDirs);
     }
     if (positionals.length !== 2) throw new UsageError('give exactly two policy files: OLD NEW');
-    const features = readFeatures(io, values.features);
-    const cache = createParseCache();
+    const features = await readFeatures(io, values.features);
     // Profiles the edit did not touch compile once, and compare equal without a walk.
-    const compileCache = createCompileCache({ store: commandCacheStore(io, values['no-cache']) });
+    const store = commandCacheStore(io, values['no-cache']);
+    const compileCache = createCompileCache({ store });
+    // Without a store the two loads share their parsing; with one each load records its own reads
+    // (loadCompiledPolicy), and a cache hit must not load the parser at all.
+    const cache = store ? undefined : await newParseCache();
     const [oldFile, newFile] = positionals as [string, string];
-    const before = loadCompiledPolicy(io, { file: oldFile }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
-    const after = loadCompiledPolicy(io, { file: newFile }, { includeDirs, ...(features ? { features } : {}), cache, compileCache });
+    const before = await loadCompiledPolicy(io, { file: oldFile }, { includeDirs, ...(features ? { features } : {}), ...(cache ? { cache } : {}), compileCache });
+    const after = await loadCompiledPolicy(io, { file: newFile }, { includeDirs, ...(features ? { features } : {}), ...(cache ? { cache } : {}), compileCache });
     if (!before.ok || !after.ok) {
       if (!before.ok) printDiagnostics(io, before.diagnostics);
       if (!after.ok) printDiagnostics(io, after.diagnostics);

@@ -5,8 +5,8 @@
 // entry keeps that record next to the result, and a later load with the same options uses the result
 // only when every recorded question gets the same answer again.
 import { createHash } from 'node:crypto';
-import { decodeData, encodeData } from '../policy/index.js';
-import type { BlobStore } from '../policy/index.js';
+import { decodeData, encodeData } from '../policy/codec.js';
+import type { BlobStore } from '../policy/blob-store.js';
 import type { FileKind, FileReader } from '../policy/resolve/index.js';
 
 /** One question the load asked its reader, and the answer it got. */
@@ -69,32 +69,49 @@ function keyText(parts: unknown): string {
   return JSON.stringify(parts, (_key, value: unknown) => (value instanceof Map ? { map: [...value] } : value instanceof Set ? { set: [...value] } : value));
 }
 
+/** The stored result for `key` when every file, directory and lookup it read is unchanged. */
+function lookUp<T>(store: BlobStore, key: string, reader: FileReader): { result: T } | undefined {
+  const bytes = store.get(key);
+  const entry = bytes ? decodeData(bytes) as { records?: unknown; result?: unknown } | undefined : undefined;
+  if (entry && typeof entry === 'object' && isRecords(entry.records) && 'result' in entry && unchanged(entry.records, reader)) return { result: entry.result as T };
+  return undefined;
+}
+
+function remember(store: BlobStore, key: string, records: readonly ReadRecord[], result: unknown): void {
+  const encoded = encodeData({ records, result });
+  if (encoded) store.set(key, encoded);
+}
+
+interface ThroughCacheOptions<T> {
+  readonly cacheable: (result: T) => boolean;
+  readonly revive?: (result: T) => T;
+}
+
 /**
  * `load(reader)`, or its result from an earlier run with the same `keyParts` (everything the load
  * depends on besides what it reads: entry path, working directory, include paths, feature set, code)
  * when every file, directory and lookup it read is unchanged. Only results that `cacheable` accepts
  * are stored (e.g. policies that compiled); `revive` adapts a stored result (e.g. to share automata).
  */
-export function loadThroughCache<T>(
-  store: BlobStore | undefined,
-  keyParts: unknown,
-  reader: FileReader,
-  load: (reader: FileReader) => T,
-  options: { cacheable: (result: T) => boolean; revive?: (result: T) => T },
-): T {
+export function loadThroughCache<T>(store: BlobStore | undefined, keyParts: unknown, reader: FileReader, load: (reader: FileReader) => T, options: ThroughCacheOptions<T>): T {
   if (!store) return load(reader);
   const key = `policy-load\0${keyText(keyParts)}`;
-  const bytes = store.get(key);
-  const entry = bytes ? decodeData(bytes) as { records?: unknown; result?: unknown } | undefined : undefined;
-  if (entry && typeof entry === 'object' && isRecords(entry.records) && 'result' in entry && unchanged(entry.records, reader)) {
-    const result = entry.result as T;
-    return options.revive ? options.revive(result) : result;
-  }
+  const hit = lookUp<T>(store, key, reader);
+  if (hit) return options.revive ? options.revive(hit.result) : hit.result;
   const recording = recordingReader(reader);
   const result = load(recording.reader);
-  if (options.cacheable(result)) {
-    const encoded = encodeData({ records: recording.records, result });
-    if (encoded) store.set(key, encoded);
-  }
+  if (options.cacheable(result)) remember(store, key, recording.records, result);
+  return result;
+}
+
+/** loadThroughCache for a load that imports its code first (so a cache hit never loads it). */
+export async function loadThroughCacheAsync<T>(store: BlobStore | undefined, keyParts: unknown, reader: FileReader, load: (reader: FileReader) => Promise<T>, options: ThroughCacheOptions<T>): Promise<T> {
+  if (!store) return load(reader);
+  const key = `policy-load\0${keyText(keyParts)}`;
+  const hit = lookUp<T>(store, key, reader);
+  if (hit) return options.revive ? options.revive(hit.result) : hit.result;
+  const recording = recordingReader(reader);
+  const result = await load(recording.reader);
+  if (options.cacheable(result)) remember(store, key, recording.records, result);
   return result;
 }

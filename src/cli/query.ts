@@ -121,7 +121,7 @@ export const command: Command = {
     const request = requests[0]!;
 
     const compileCache = createCompileCache({ store: commandCacheStore(io, values['no-cache']) });
-    const loaded = loadCompiledPolicy(io, { file: values.policy }, { includeDirs: values.include ?? [], features: readFeatures(io, values.features), compileCache });
+    const loaded = await loadCompiledPolicy(io, { file: values.policy }, { includeDirs: values.include ?? [], features: await readFeatures(io, values.features), compileCache });
     if (!loaded.ok) {
       printDiagnostics(io, loaded.diagnostics);
       const unreadable = loaded.diagnostics.some((d) => d.code.endsWith('unreadable-input') || d.code === 'query/unreadable');

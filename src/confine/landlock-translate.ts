@@ -133,6 +133,16 @@ function beneath(path: string, under: string): boolean {
   return under === '/' ? path.startsWith('/') : path === under || path.startsWith(`${under}/`);
 }
 
+/** localeCompare's order (ECMA-402 defines it as this collator's) without looking the collator up per call. */
+const collator = new Intl.Collator();
+
+/** Every `under` other than `path` itself with beneath(path, under): the prefixes that end before a slash, and `/`. */
+function ancestors(path: string): string[] {
+  const out = path.startsWith('/') && path !== '/' ? ['/'] : [];
+  for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) out.push(path.slice(0, i));
+  return out;
+}
+
 /** Could a deny pattern name something beneath (or above) the grant's path? Conservative: yes when unsure. */
 function overlapsGrant(pattern: string, path: string): boolean {
   const options = expandAlternations(pattern);
@@ -262,12 +272,17 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
   // Grants fully implied by an ancestor's grant add nothing.
   const paths: LandlockPathRule[] = [];
   const origins: GrantOrigin[] = [];
-  for (const [path, grant] of [...grants].sort(([a], [b]) => a.localeCompare(b))) {
+  // Each grant's classes once, by path: the implied check below looks up every ancestor of every grant.
+  const classesOf = new Map([...grants].map(([path, grant]) => [path, launcherClasses(grant.rights)]));
+  for (const [path, grant] of [...grants].sort(([a], [b]) => collator.compare(a, b))) {
     const effective = launcherClasses(grant.rights);
     origins.push({ path, rights: [...grant.rights].sort(), from: grant.from.map((f) => ({ pattern: f.pattern, perms: f.rule.perms, source: where(f.rule.source), exact: f.exact })) });
     // The launcher skips missing paths (they grant nothing), so they are neither applied nor widening.
     if (options.isDirectory(path) === undefined) continue;
-    const implied = [...grants].some(([other, o]) => other !== path && beneath(path, other) && options.isDirectory(other) === true && [...effective].every((r) => launcherClasses(o.rights).has(r)));
+    const implied = ancestors(path).some((other) => {
+      const classes = classesOf.get(other);
+      return classes !== undefined && options.isDirectory(other) === true && [...effective].every((r) => classes.has(r));
+    });
     if (!implied) paths.push({ path, read: effective.has('read'), write: effective.has('write'), exec: effective.has('exec') });
   }
 

@@ -6,12 +6,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { loadCompiledPolicy as loadPolicy, type CompiledPolicyLoad as LoadedPolicy } from '../../src/cli/load-policy.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { memoryBlobStore } from '../../src/policy/blob-store.js';
 import { createCompileCache, decide, diffPolicies, type AccessRequest } from '../../src/policy/eval/index.js';
+import { cliMain } from '../support/repo.js';
 
 function withTree(fn: (dir: string) => Promise<void> | void): () => Promise<void> {
   return async () => {
@@ -33,7 +36,7 @@ function countingStore() {
   };
 }
 
-function load(dir: string, file: string, store?: ReturnType<typeof countingStore>): LoadedPolicy {
+function load(dir: string, file: string, store?: ReturnType<typeof countingStore>): Promise<LoadedPolicy> {
   return loadPolicy(io(dir), { file }, { includeDirs: [dir], compileCache: createCompileCache(store ? { store: store.store } : {}) });
 }
 
@@ -66,19 +69,19 @@ const requests: AccessRequest[] = [
   { class: 'change_profile', target: 'other' },
 ];
 
-test('cached loads (written, then read back) answer every request exactly as a fresh load does', withTree((dir) => {
+test('cached loads (written, then read back) answer every request exactly as a fresh load does', withTree(async (dir) => {
   mkdirSync(join(dir, 'abstractions'));
   mkdirSync(join(dir, 'tunables'));
   writeFileSync(join(dir, 'tunables', 'global'), '@{HOME}=/home/*/ /root/\n');
-  fc.assert(fc.property(rules, rules, rules, fc.boolean(), (main, abstraction, hat, complain) => {
+  await fc.assert(fc.asyncProperty(rules, rules, rules, fc.boolean(), async (main, abstraction, hat, complain) => {
     writeFileSync(join(dir, 'abstractions', 'x'), `${abstraction.join('\n')}\n`);
     const policy = join(dir, 'p');
     writeFileSync(policy, `include <tunables/global>\nprofile p ${complain ? 'flags=(complain) ' : ''}{\n  include <abstractions/x>\n  ${main.join('\n  ')}\n  ^h {\n    ${hat.join('\n    ')}\n  }\n}\n`);
     const store = countingStore();
     const labels = ['p', 'p//h'];
-    const fresh = answers(load(dir, policy), labels, requests);
-    const cold = load(dir, policy, store);
-    const warm = load(dir, policy, store);
+    const fresh = answers(await load(dir, policy), labels, requests);
+    const cold = await load(dir, policy, store);
+    const warm = await load(dir, policy, store);
     assert.equal(answers(cold, labels, requests), fresh);
     assert.equal(answers(warm, labels, requests), fresh);
     assert.equal(store.loads(), cold.ok ? 1 : 0, 'the second load was answered from the cache');
@@ -86,54 +89,76 @@ test('cached loads (written, then read back) answer every request exactly as a f
   }), { numRuns: 40 });
 }));
 
-test('a changed included file, a new file in an included directory, a conditional include that appears and a deleted include each invalidate the entry', withTree((dir) => {
+test('a changed included file, a new file in an included directory, a conditional include that appears and a deleted include each invalidate the entry', withTree(async (dir) => {
   mkdirSync(join(dir, 'abstractions', 'x.d'), { recursive: true });
   writeFileSync(join(dir, 'abstractions', 'x'), '/srv/one r,\ninclude <abstractions/x.d>\ninclude if exists <local/p>\n');
   writeFileSync(join(dir, 'abstractions', 'x.d', 'a'), '/srv/a r,\n');
   const policy = join(dir, 'p');
   writeFileSync(policy, 'profile p {\n  include <abstractions/x>\n}\n');
   const store = countingStore();
-  const read = (path: string) => {
-    const loaded = load(dir, policy, store);
+  const read = async (path: string) => {
+    const loaded = await load(dir, policy, store);
     return loaded.ok ? decide(loaded.compiled, 'p', { class: 'file', path, permissions: 'r', owner: false }).allowed : undefined;
   };
-  assert.equal(read('/srv/one'), true);
-  assert.equal(read('/srv/one'), true);
+  assert.equal(await read('/srv/one'), true);
+  assert.equal(await read('/srv/one'), true);
   assert.equal(store.loads(), 1);
 
   writeFileSync(join(dir, 'abstractions', 'x'), '/srv/two r,\ninclude <abstractions/x.d>\ninclude if exists <local/p>\n');
-  assert.equal(read('/srv/one'), false, 'changed bytes');
-  assert.equal(read('/srv/two'), true);
+  assert.equal(await read('/srv/one'), false, 'changed bytes');
+  assert.equal(await read('/srv/two'), true);
   assert.equal(store.loads(), 2);
 
-  assert.equal(read('/srv/b'), false);
+  assert.equal(await read('/srv/b'), false);
   writeFileSync(join(dir, 'abstractions', 'x.d', 'b'), '/srv/b r,\n');
-  assert.equal(read('/srv/b'), true, 'new file in an included directory');
+  assert.equal(await read('/srv/b'), true, 'new file in an included directory');
   assert.equal(store.loads(), 3);
 
-  assert.equal(read('/srv/local'), false);
+  assert.equal(await read('/srv/local'), false);
   mkdirSync(join(dir, 'local'));
   writeFileSync(join(dir, 'local', 'p'), '/srv/local r,\n');
-  assert.equal(read('/srv/local'), true, 'conditional include appeared');
+  assert.equal(await read('/srv/local'), true, 'conditional include appeared');
   assert.equal(store.loads(), 4);
 
   unlinkSync(join(dir, 'abstractions', 'x'));
-  assert.equal(read('/srv/two'), undefined, 'a missing include is an error again, not a cached answer');
-  const loaded = load(dir, policy, store);
+  assert.equal(await read('/srv/two'), undefined, 'a missing include is an error again, not a cached answer');
+  const loaded = await load(dir, policy, store);
   assert.ok(!loaded.ok);
-  assert.deepEqual(loaded.diagnostics, (load(dir, policy) as typeof loaded).diagnostics);
+  assert.deepEqual(loaded.diagnostics, (await load(dir, policy) as typeof loaded).diagnostics);
 }));
 
-test('a damaged entry is not trusted: the load runs again and answers as a fresh one', withTree((dir) => {
+test('a damaged entry is not trusted: the load runs again and answers as a fresh one', withTree(async (dir) => {
   const policy = join(dir, 'p');
   writeFileSync(policy, 'profile p {\n  /srv/** r,\n  deny /srv/secret r,\n}\n');
   const store = countingStore();
-  load(dir, policy, store);
+  await load(dir, policy, store);
   for (const [key, bytes] of store.entries) {
     const damaged = bytes.slice(0, bytes.length - 8);
     store.entries.set(key, damaged);
   }
-  const again = load(dir, policy, store);
+  const again = await load(dir, policy, store);
   assert.equal(store.loads(), 2);
-  assert.equal(answers(again, ['p'], requests), answers(load(dir, policy), ['p'], requests));
+  assert.equal(answers(again, ['p'], requests), answers(await load(dir, policy), ['p'], requests));
+}));
+
+test('a warm hatter query does not load the parser, resolver or checker, and answers as the cold run did', withTree((dir) => {
+  const policy = join(dir, 'p');
+  writeFileSync(policy, 'profile p {\n  /srv/** r,\n  deny /srv/secret r,\n  ^h {\n    /srv/h/** rw,\n  }\n}\n');
+  // A module hook that names every file module the process loads, on stderr.
+  const hooks = join(dir, 'hooks.mjs');
+  writeFileSync(hooks, "export async function load(url, context, next) { if (url.startsWith('file:')) process.stderr.write(`loaded ${url}\\n`); return next(url, context); }\n");
+  const register = join(dir, 'register.mjs');
+  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+  const run = () => spawnSync(process.execPath, ['--import', pathToFileURL(register).href, cliMain.replace(/main\.js$/, 'bin.js'),
+    'query', '-I', dir, '--policy', policy, '--profile', 'p//h', '--file', '/srv/h/x', '--perm', 'w'],
+  { encoding: 'utf8', env: { ...process.env, HATTER_CACHE_DIR: join(dir, 'cache') } });
+  const cold = run();
+  const warm = run();
+  assert.equal(cold.status, 0, cold.stderr);
+  assert.match(cold.stderr, /policy\/syntax\/parser\.js/, 'the cold run parses (the hook sees modules)');
+  assert.equal(warm.status, 0, warm.stderr);
+  assert.equal(warm.stdout, cold.stdout);
+  for (const module of ['cli/load-fresh.js', 'policy/syntax/parser.js', 'policy/resolve/resolve.js', 'policy/check/check.js', 'policy/load/load.js']) {
+    assert.ok(!warm.stderr.includes(module), `${module} is not loaded on a cache hit`);
+  }
 }));
