@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { decodeSource } from '../src/policy/diagnostic.js';
+import { decodeSource } from '../src/policy/diagnostic/index.js';
 import { parsePolicy } from '../src/policy/syntax/index.js';
 import { machineLine, markdownTable, median, writeBenchSection, type Table } from './support/report.js';
 

@@ -5,8 +5,8 @@
 // entry keeps that record next to the result, and a later load with the same options uses the result
 // only when every recorded question gets the same answer again.
 import { createHash } from 'node:crypto';
-import { decodeData, encodeData } from '../policy/codec.js';
-import type { BlobStore } from '../policy/blob-store.js';
+import { decodeData, encodeData } from '../policy/cache/index.js';
+import type { BlobStore } from '../policy/cache/index.js';
 import type { FileKind, FileReader } from '../policy/resolve/index.js';
 
 /** One question the load asked its reader, and the answer it got. */

@@ -7,7 +7,7 @@ import { loadPolicy, type LoadedPolicy } from '../policy/load/index.js';
 import { parseFeatureSet, type FeatureSet } from '../policy/check/index.js';
 import type { FileReader } from '../policy/resolve/index.js';
 import { nodeFileReader } from '../policy-node/index.js';
-import type { CompiledPolicyLoad, PolicyFileOptions, PolicyInput } from './load-policy.js';
+import type { CompiledPolicyLoad, PolicyFileOptions, PolicyInput } from './policy-input.js';
 import { UsageError, type CliIo } from './io.js';
 
 export { createParseCache } from '../policy/resolve/index.js';

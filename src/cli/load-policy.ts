@@ -5,7 +5,7 @@
 // This module stays light: a load answered from the compile cache needs only the cache, the codec and
 // the compiled model. The parser, resolver and checker (load-fresh.ts) are imported when a load runs.
 import { resolve } from 'node:path';
-import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic.js';
+import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic/index.js';
 import { shareFileAutomata, type CompileCache, type CompiledPolicy } from '../policy/eval/index.js';
 import type { FeatureSet } from '../policy/check/index.js';
 import type { ParseCache } from '../policy/resolve/index.js';
@@ -13,22 +13,8 @@ import { nodeFileReader } from '../policy-node/index.js';
 import { loadThroughCacheAsync } from './load-cache.js';
 import { UsageError, type CliIo } from './io.js';
 
-export interface PolicyInput {
-  /** A path (relative to io.cwd; `-` for stdin), or a display name when `text` or `bytes` is given. */
-  readonly file: string;
-  readonly text?: string;
-  readonly bytes?: Uint8Array;
-}
-
-export interface PolicyFileOptions {
-  readonly includeDirs?: readonly string[];
-  readonly features?: FeatureSet;
-  readonly cache?: ParseCache;
-}
-
-export type CompiledPolicyLoad =
-  | { readonly ok: true; readonly compiled: CompiledPolicy; readonly warnings: readonly Diagnostic[] }
-  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+export type { CompiledPolicyLoad, PolicyFileOptions, PolicyInput } from './policy-input.js';
+import type { CompiledPolicyLoad, PolicyFileOptions, PolicyInput } from './policy-input.js';
 
 export async function readFeatures(io: CliIo, file: string | undefined): Promise<FeatureSet | undefined> {
   if (!file) return undefined;

@@ -1,5 +1,5 @@
 // The AppArmor policy language: pure functions over text and data (no I/O except a FileReader).
-export * from './diagnostic.js';
+export * from './diagnostic/index.js';
 export * from './syntax/index.js';
 export * from './model/index.js';
 export * from './format/index.js';
@@ -18,5 +18,4 @@ export * as vocabulary from './vocabulary.js';
 export * from './load/index.js';
 export * from './label/index.js';
 // The compile cache's pure parts: where entries are kept (an interface) and how data is encoded.
-export * from './blob-store.js';
-export { decodeData, encodeData } from './codec.js';
+export * from './cache/index.js';

@@ -23,10 +23,13 @@ export const ALLOWED_LAYERS: Readonly<Record<string, readonly string[] | '*'>> =
 
 /**
  * Inside src/policy, which parts each part may import (the files at src/policy's top, such as
- * diagnostic.ts and vocabulary.ts, are for all). `syntax` knows nothing about semantics; `eval` never
- * parses text; `label` and `aare` stand alone.
+ * vocabulary.ts, and the SHARED_POLICY_PARTS are for all). `syntax` knows nothing about semantics;
+ * `eval` never parses text; `label` and `aare` stand alone; `cache` (the compile cache's encoding)
+ * knows only automata.
  */
 export const ALLOWED_POLICY_PARTS: Readonly<Record<string, readonly string[]>> = {
+  diagnostic: [],
+  cache: ['aare'],
   syntax: [],
   label: [],
   aare: [],
@@ -34,9 +37,16 @@ export const ALLOWED_POLICY_PARTS: Readonly<Record<string, readonly string[]>> =
   format: ['syntax', 'model'],
   resolve: ['syntax', 'model', 'label'],
   check: ['syntax', 'model', 'resolve', 'aare'],
-  eval: ['aare', 'resolve'],
+  eval: ['aare', 'resolve', 'cache'],
   load: ['resolve', 'check'],
 };
+
+/**
+ * Parts every part of src/policy may import: diagnostics are the language of every stage. A folder (not
+ * a file at src/policy's top) so that code outside can import them through their own index.ts without
+ * loading the whole toolkit (the CLI's warm cache path).
+ */
+export const SHARED_POLICY_PARTS: readonly string[] = ['diagnostic'];
 
 /** Layers that form the pure core: no `node:` module, no package, nothing outside the allowed layers. */
 export const PURE_LAYERS: readonly string[] = ['policy', 'logs'];
@@ -142,7 +152,7 @@ export function checkLayering(sources: ReadonlyMap<string, string>): Violation[]
       if (part !== undefined && targetPart !== undefined && part !== targetPart) {
         const parts = ALLOWED_POLICY_PARTS[part];
         if (parts === undefined) violations.push({ rule: 'unknown-layer', file, message: `src/policy/${part} is not in the layer map` });
-        else if (!parts.includes(targetPart)) {
+        else if (!parts.includes(targetPart) && !SHARED_POLICY_PARTS.includes(targetPart)) {
           violations.push({ rule: 'wrong-direction', file, message: `imports '${edge.specifier}': src/policy/${part} may import only ${parts.length ? parts.map((p) => `policy/${p}`).join(', ') : 'itself'} (and src/policy's own files)` });
         }
       }

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { loadCompiledPolicy as loadPolicy, type CompiledPolicyLoad as LoadedPolicy } from '../../src/cli/load-policy.js';
 import type { CliIo } from '../../src/cli/io.js';
-import { memoryBlobStore } from '../../src/policy/blob-store.js';
+import { memoryBlobStore } from '../../src/policy/cache/index.js';
 import { createCompileCache, decide, diffPolicies, type AccessRequest } from '../../src/policy/eval/index.js';
 import { cliMain } from '../support/repo.js';
 

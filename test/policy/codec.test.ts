@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { compilePattern } from '../../src/policy/aare/index.js';
-import { decodeData, encodeData } from '../../src/policy/codec.js';
+import { decodeData, encodeData } from '../../src/policy/cache/index.js';
 
 const roundTrip = (value: unknown) => {
   const bytes = encodeData(value);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDiagnostic } from '../../src/policy/diagnostic.js';
+import { formatDiagnostic } from '../../src/policy/diagnostic/index.js';
 
 test('formatted diagnostics never carry control characters from the input', () => {
   const text = formatDiagnostic({ file: 'a\u001b[31m', line: 1, col: 2, severity: 'error', code: 'x/y', message: 'bad \u0007 word\r\n', hint: 'try\u0000' });

@@ -1,5 +1,5 @@
 // Patterns and rule sets compiled to minimal DFAs, and the lookups on them.
-import type { Diagnostic } from '../diagnostic.js';
+import type { Diagnostic } from '../diagnostic/index.js';
 import { DEFAULT_MAX_STATES, determinize, minimize, Nfa, run, runBytes, StateLimitExceeded, type Automaton } from './automaton.js';
 import { isExactAst, parseAare, type AareAst, type AareKind, type ParseOptions, type PatternOrigin } from './parse.js';
 

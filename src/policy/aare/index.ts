@@ -16,7 +16,7 @@
 //
 // Witnesses are the shortest strings with the property, the smallest in WITNESS_BYTE_ORDER among equals.
 // For `path` automata strings containing NUL are outside the universe.
-import type { Diagnostic } from '../diagnostic.js';
+import type { Diagnostic } from '../diagnostic/index.js';
 import { compare, difference, intersect, isEmpty, type AlgebraOptions, type Comparison, type Witness } from './algebra.js';
 import { StateLimitExceeded } from './automaton.js';
 import { compilePattern, type CompileOptions } from './compile.js';

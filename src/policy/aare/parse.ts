@@ -1,7 +1,7 @@
 // AARE patterns (AppArmor globs) parsed into a small AST over bytes, with the exact semantics of
 // apparmor_parser's parser_regex.c: the path-element guard, escapes, slash filtering and grouping rules.
 // Invalid patterns give diagnostics; nothing here throws on user input.
-import type { Diagnostic, Severity } from '../diagnostic.js';
+import type { Diagnostic, Severity } from '../diagnostic/index.js';
 
 /** `path`: file-like fields (any-char excludes NUL). `glob_null`: dbus/mount/label fields (NUL allowed). */
 export type AareKind = 'path' | 'glob_null';

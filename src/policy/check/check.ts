@@ -1,7 +1,7 @@
 // checkPolicy: resolve a policy, then everything apparmor_parser rejects (policy-language.md §11):
 // names and words per class, prefixes, AARE syntax, exec-mode conflicts, profile names and flags,
 // and what the target kernel's feature set cannot enforce.
-import type { Diagnostic, Severity } from '../diagnostic.js';
+import type { Diagnostic, Severity } from '../diagnostic/index.js';
 import { compilePattern, formatWitness, intersect, isEmpty, isExact, parseAare, type Automaton } from '../aare/index.js';
 import type * as Ast from '../model/index.js';
 import {

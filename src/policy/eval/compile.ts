@@ -4,8 +4,8 @@
 // Other classes keep their rule lists with pre-compiled label/path conditions.
 import { compilePattern, compileRuleSet, empty, isExact, matches, type Automaton } from '../aare/index.js';
 import { deserializeAutomaton, serializeAutomaton } from '../aare/index.js';
-import type { BlobStore } from '../blob-store.js';
-import type { Diagnostic } from '../diagnostic.js';
+import type { BlobStore } from '../cache/index.js';
+import type { Diagnostic } from '../diagnostic/index.js';
 import type {
   ExecMode, ResolvedGenericRule, ResolvedPolicy, ResolvedProfile, ResolvedRule, ResolvedRulePrefix as RulePrefix, RuleRef,
 } from '../resolve/index.js';

@@ -1,7 +1,7 @@
 // Canonical formatter: CST → Doc → text. Keeps every comment (own-line comments stay above the
 // statement they precede, same-line comments stay on their line), keeps at most one blank line
 // between statements, and prints any statement that holds a syntax error exactly as written.
-import type { Diagnostic } from '../diagnostic.js';
+import type { Diagnostic } from '../diagnostic/index.js';
 import { buildPolicyModel, canonicalPolicyText } from '../model/index.js';
 import { isPermissionWord, parsePolicy, SyntaxNode, SyntaxToken, type ParseResult } from '../syntax/index.js';
 import { concat, hardline, indent, join, lineSuffix, printDoc, verbatim, type Doc } from './doc.js';

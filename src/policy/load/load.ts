@@ -4,7 +4,7 @@
 //   1. read and parse: the entry and every file it includes, through the FileReader → files
 //   2. resolve: includes inlined, variables expanded, conditionals decided → resolved (with origins)
 //   3. check: apparmor_parser's semantic checks over the resolved policy → diagnostics
-import type { Diagnostic } from '../diagnostic.js';
+import type { Diagnostic } from '../diagnostic/index.js';
 import { ALL_FEATURES, checkPolicy, dedupeDiagnostics, type FeatureSet } from '../check/index.js';
 import { resolvePolicy, type FileReader, type ParseCache, type ParsedFile, type ResolvedPolicy } from '../resolve/index.js';
 

@@ -1,5 +1,5 @@
 // CST → typed AST. Pure and total: any tree parsePolicy returns (valid or not) gives a Policy.
-import type { Diagnostic } from '../diagnostic.js';
+import type { Diagnostic } from '../diagnostic/index.js';
 import { isPermissionWord, parsePolicy, printTree, SyntaxNode, SyntaxToken, type GreenNode, type NodeKind, type ParseResult } from '../syntax/index.js';
 import type {
   AssignmentOperator, CompareOperator, Condition, ConditionalBranch, Expression, IncludeForm, Operand, Policy, Profile, Rule, RulePrefix,

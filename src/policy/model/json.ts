@@ -1,5 +1,5 @@
 // The AST as JSON for `hatter parse --json`: spans become file/line/col ranges, CST links are dropped.
-import { LineIndex } from '../diagnostic.js';
+import { LineIndex } from '../diagnostic/index.js';
 import type { Policy } from './types.js';
 
 export function policyToJson(policy: Policy, text: string): unknown {

@@ -1,5 +1,5 @@
 // Parse each file once per run: abstractions and tunables are included by many profiles.
-import { LineIndex, decodeSource, type Diagnostic } from '../diagnostic.js';
+import { LineIndex, decodeSource, type Diagnostic } from '../diagnostic/index.js';
 import { parsePolicy } from '../syntax/index.js';
 import { buildPolicyModel } from '../model/index.js';
 import type { Policy } from '../model/index.js';

@@ -3,7 +3,7 @@
 // stand, variables and booleans are recorded as they appear, conditionals are decided when reached,
 // and rule text is expanded at the end with the final variable values.
 import * as posix from './paths.js';
-import type { Diagnostic, Severity, SourceLocation } from '../diagnostic.js';
+import type { Diagnostic, Severity, SourceLocation } from '../diagnostic/index.js';
 import type * as Ast from '../model/index.js';
 import { evaluateCondition, type ConditionExpression } from './conditions.js';
 import type { FileReader } from './files.js';

@@ -1,7 +1,7 @@
 // The resolved policy: what the evaluator and the confinement backends consume. Includes are
 // inlined, variables expanded, conditionals decided and aliases applied; every rule remembers where
 // it came from (file:line:col through each include).
-import type { SourceLocation } from '../diagnostic.js';
+import type { SourceLocation } from '../diagnostic/index.js';
 import type { ExecMode, FilePermission } from './permissions.js';
 
 export type { ExecMode, ExecTransition, FilePermission } from './permissions.js';

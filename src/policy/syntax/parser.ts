@@ -2,7 +2,7 @@
 // GreenBuilder to start, add tokens to and finish nodes. Trivia is attached to whichever node is open
 // when the next significant token is consumed, so every byte of the input lands in the tree.
 // Errors become Error/UnknownRule nodes plus diagnostics; the parser always returns a tree.
-import { LineIndex, makeDiagnostic, type Diagnostic } from '../diagnostic.js';
+import { LineIndex, makeDiagnostic, type Diagnostic } from '../diagnostic/index.js';
 import type { NodeKind, TokenKind } from './kinds.js';
 import { isPermissionWord, scanToken, triviaAt, type LexMode, type LexToken } from './lexer.js';
 import { GreenBuilder, type GreenNode } from './tree.js';

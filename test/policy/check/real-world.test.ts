@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, mkdirSync, readdirSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkPolicy, createParseCache } from '../../../src/policy/check/index.js';
-import { formatDiagnostic } from '../../../src/policy/diagnostic.js';
+import { formatDiagnostic } from '../../../src/policy/diagnostic/index.js';
 import { nodeFileReader } from '../../../src/policy-node/index.js';
 import { apparmorParser, corpus, debianProfileDirs } from '../../support/corpora.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { checkPolicy, createParseCache, parseFeatureSet, FeatureSet } from '../../../src/policy/check/index.js';
-import { hasErrors, formatDiagnostic } from '../../../src/policy/diagnostic.js';
+import { hasErrors, formatDiagnostic } from '../../../src/policy/diagnostic/index.js';
 import { nodeFileReader } from '../../../src/policy-node/index.js';
 import type { FileReader } from '../../../src/policy/resolve/index.js';
 import { corpus } from '../../support/corpora.js';

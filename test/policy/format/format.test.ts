@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { decodeSource } from '../../../src/policy/diagnostic.js';
+import { decodeSource } from '../../../src/policy/diagnostic/index.js';
 import { parsePolicy, type GreenNode } from '../../../src/policy/syntax/index.js';
 import { buildPolicyModel, canonicalPolicyText } from '../../../src/policy/model/index.js';
 import { canonicalPermissions, formatPolicy } from '../../../src/policy/format/index.js';

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { decodeSource, encodeSource } from '../../../src/policy/diagnostic.js';
+import { decodeSource, encodeSource } from '../../../src/policy/diagnostic/index.js';
 import { formatPolicy } from '../../../src/policy/format/index.js';
 import { apparmorParser, corpus } from '../../support/corpora.js';
 import { listFiles } from '../../support/policy-corpora.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { decodeSource } from '../../../src/policy/diagnostic.js';
+import { decodeSource } from '../../../src/policy/diagnostic/index.js';
 import { parsePolicy, printTree } from '../../../src/policy/syntax/index.js';
 import { buildPolicyModel } from '../../../src/policy/model/index.js';
 import { formatPolicy } from '../../../src/policy/format/index.js';

@@ -3,7 +3,7 @@
 // (aare/serialize.ts). Anything else (class instances, functions, symbols) is refused rather than
 // approximated, so a decoded value is always an exact copy of the encoded one, up to object identity
 // (an automaton used twice is decoded once and shared again).
-import { deserializeAutomaton, serializeAutomaton, type Automaton } from './aare/index.js';
+import { deserializeAutomaton, serializeAutomaton, type Automaton } from '../aare/index.js';
 
 const MAGIC = 0x54414448; // 'HDAT'
 const FORMAT = 1;
