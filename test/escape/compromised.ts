@@ -501,6 +501,19 @@ export function cleanTree(tree: PreparedTree): void {
   rmSync(tree.victimHome, { recursive: true, force: true });
 }
 
+/**
+ * The file-read escape fixtures (test/escape/fixtures) laid out in `work`: the two sites under
+ * work/hosting, and the policy at work/hatter-escape with its @{ROOT} set to them.
+ */
+export function layOutEscapeFixtures(work: string): { root: string; policy: string } {
+  const fixtures = join(repoRoot, 'test', 'escape', 'fixtures');
+  const root = join(work, 'hosting');
+  cpSync(join(fixtures, 'hosting'), root, { recursive: true });
+  const policy = join(work, 'hatter-escape');
+  writeFileSync(policy, readFileSync(join(fixtures, 'policy', 'hatter-escape'), 'utf8').replace(/^@\{ROOT\}=.*$/m, `@{ROOT}=${root}`));
+  return { root, policy };
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolvePromise, reject) => {
     const server = createNetServer();

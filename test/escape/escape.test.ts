@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer as createNetServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -15,9 +15,9 @@ import { nodeRuntimeNeeds } from '../../src/confine/launcher.js';
 import { socketNeed } from '../../src/confine/sockets.js';
 import { cliMain, repoRoot } from '../support/repo.js';
 import { landlockSkipReason, launcherPath, scratchDir } from '../support/confine.js';
+import { layOutEscapeFixtures } from './compromised.js';
 
 const skip = landlockSkipReason();
-const FIXTURES = join(repoRoot, 'test', 'escape', 'fixtures');
 
 /** Errors only the kernel gives for a refused access (EBADF: the descriptor was never inherited). */
 const KERNEL_REFUSALS = new Set(['EACCES', 'EPERM', 'EXDEV']);
@@ -159,11 +159,8 @@ ${isRoot ? 'user = root\ngroup = root\n' : ''}`);
 
 test('escape suite: bob\'s handlers cannot reach alice\'s files under the Landlock backend', { skip, timeout: 120_000 }, async (t) => {
   const work = scratchDir('escape');
-  const root = join(work, 'hosting');
-  cpSync(join(FIXTURES, 'hosting'), root, { recursive: true });
+  const { root, policy } = layOutEscapeFixtures(work);
   for (const script of ['alice/cgi-bin/hello.cgi', 'bob/cgi-bin/attack.cgi']) chmodSync(join(root, script), 0o755);
-  const policy = join(work, 'hatter-escape');
-  writeFileSync(policy, readFileSync(join(FIXTURES, 'policy', 'hatter-escape'), 'utf8').replace(/^@\{ROOT\}=.*$/m, `@{ROOT}=${root}`));
   // PHP: one FPM master for bob, started here under bob's hat through the Landlock backend (one master
   // per site, confinement-backends.md §e), reached by hatter serve's FastCGI handler over its socket.
   const fpm = existsSync(PHP_FPM) ? await startConfinedFpm(work, policy) : undefined;

@@ -5,13 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chownSync, cpSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, lchownSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { concreteDemoPolicy } from '../../src/server/index.js';
 import { cliMain, repoRoot } from '../support/repo.js';
 import { runCliProcess } from '../support/cli.js';
 import { scratchDir } from '../support/confine.js';
-import { freePort, http } from './compromised.js';
+import { freePort, http, layOutEscapeFixtures } from './compromised.js';
 
 const isRoot = process.getuid?.() === 0;
 const OTHER_UID = 65534;
@@ -61,10 +61,7 @@ function get(port: number, host: string, path: string): Promise<number> {
 /** A two-site configuration of the escape fixtures, with `extra` top-level YAML and `site` keys for alice. */
 async function serveConfig(extra: string, aliceKeys = ''): Promise<{ dir: string; config: string; port: number; admin: number }> {
   const dir = scratchDir('findings');
-  const root = join(dir, 'hosting');
-  cpSync(join(repoRoot, 'test', 'escape', 'fixtures', 'hosting'), root, { recursive: true });
-  const policy = join(dir, 'hatter-escape');
-  writeFileSync(policy, readFileSync(join(repoRoot, 'test', 'escape', 'fixtures', 'policy', 'hatter-escape'), 'utf8').replace(/^@\{ROOT\}=.*$/m, `@{ROOT}=${root}`));
+  const { root, policy } = layOutEscapeFixtures(dir);
   const [port, admin] = [await freePort(), await freePort()];
   const config = join(root, 'hatter.yaml');
   writeFileSync(config, `listen: 127.0.0.1:${port}
