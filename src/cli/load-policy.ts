@@ -6,7 +6,7 @@
 // the compiled model. The parser, resolver and checker (load-fresh.ts) are imported when a load runs.
 import { resolve } from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic/index.js';
-import { shareFileAutomata, type CompileCache, type CompiledPolicy } from '../policy/eval/index.js';
+import { shareFileAutomata, type CompileCache } from '../policy/eval/index.js';
 import type { FeatureSet } from '../policy/check/index.js';
 import type { ParseCache } from '../policy/resolve/index.js';
 import { nodeFileReader } from '../policy-node/index.js';
