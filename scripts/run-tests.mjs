@@ -5,7 +5,7 @@
 //   node scripts/run-tests.mjs test/policy     only the tests below these source folders
 //   --no-build                                 reuse dist/ as it is
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -29,6 +29,9 @@ if (build) {
 
 function collect(dir, out) {
   let entries;
+  // A single test file given on the command line runs alone.
+  if (dir.endsWith('.test.js') && existsSync(dir) && statSync(dir).isFile()) return out.push(dir), out;
+  if (dir.endsWith('.test.ts')) return collect(dir.replace(/\.ts$/, '.js'), out);
   try { entries = readdirSync(dir); } catch { return out; }
   for (const name of entries.sort()) {
     const path = join(dir, name);

@@ -24,7 +24,4 @@ export interface WideningOracle {
   overlaps(subject: readonly string[], allowed: readonly string[], denied: readonly string[]): boolean | undefined;
 }
 
-/** A literal path as an AARE pattern (metacharacters escaped). */
-export function literalPattern(path: string): string {
-  return path.replace(/[*?[\]{}\\^,"]/g, (c) => `\\${c}`);
-}
+export { literalPattern } from '../policy/aare/index.js';

@@ -15,3 +15,4 @@ export {
   type ServeOverrides, type PreparedServe, type RunningServer,
 } from './serve.js';
 export { loadApacheServeConfig } from './apache.js';
+export { tenantsFromServeConfig } from './tenants.js';

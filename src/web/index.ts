@@ -10,3 +10,4 @@ export * from './request-map.js';
 export * from './fpm-config.js';
 export * from './hat-report.js';
 export * from './which-hat.js';
+export * from './tenants.js';

@@ -138,3 +138,8 @@ export function canonicalizePath(path: string, options: { directory?: boolean } 
   if (options.directory && !out.endsWith('/')) out += '/';
   return out;
 }
+
+/** A literal path as an AARE pattern: every metacharacter escaped, so it matches exactly that path. */
+export function literalPattern(path: string): string {
+  return path.replace(/[*?[\]{}\\^,"]/g, (c) => `\\${c}`);
+}

@@ -26,7 +26,7 @@ export { parseAare, filterSlashes, isExactAst, MAX_ALTERNATION_DEPTH } from './p
 export type { Automaton } from './automaton.js';
 export { DEFAULT_MAX_STATES } from './automaton.js';
 export type { CompileOptions, CompileResult, RuleSetEntry, RuleSetResult } from './compile.js';
-export { compilePattern, compileRuleSet, compileUnion, matches, lookup, isExact, canonicalizePath } from './compile.js';
+export { compilePattern, compileRuleSet, compileUnion, matches, lookup, isExact, canonicalizePath, literalPattern } from './compile.js';
 export type { AlgebraOptions, Comparison, EmptinessResult, Relation, Witness } from './algebra.js';
 export {
   intersect, union, difference, complement, isEmpty, isSubset, equivalent, compare, product, universal, empty,
