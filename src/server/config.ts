@@ -210,7 +210,7 @@ const HANDLER_KEYS: Record<HandlerConfig['type'], readonly string[]> = {
   static: ['type', 'root', 'index'],
   node: ['type', 'module'],
   cgi: ['type', 'root', 'timeoutMs'],
-  fastcgi: ['type', 'address', 'phpFpm', 'root', 'index', 'timeoutMs'],
+  fastcgi: ['type', 'address', 'phpFpm', 'children', 'connections', 'root', 'index', 'timeoutMs'],
 };
 
 /** A hat name the kernel can take: non-empty, no NUL, no `//`, shorter than PATH_MAX. */
@@ -369,8 +369,15 @@ function readHandler(r: Reader, node: YamlNode | undefined, where: string): Hand
       if (address === undefined && phpFpm !== true) r.at(map, 'serve-config/missing-key', `${where}.handler (fastcgi) needs 'address' or 'phpFpm: true'`);
       const index = has(map, 'index') ? r.string(get(map, 'index'), `${where}.handler.index`) : undefined;
       const timeoutMs = has(map, 'timeoutMs') ? r.integer(get(map, 'timeoutMs'), `${where}.handler.timeoutMs`, 1) : undefined;
+      const children = has(map, 'children') ? r.integer(get(map, 'children'), `${where}.handler.children`, 1, 1024) : undefined;
+      if (children !== undefined && phpFpm !== true) r.at(get(map, 'children'), 'serve-config/invalid-value', `${where}.handler.children only applies with 'phpFpm: true'`);
+      const connections = has(map, 'connections') ? r.integer(get(map, 'connections'), `${where}.handler.connections`, 1, 1024) : undefined;
       if (root === undefined) return undefined;
-      return { type, root, ...(address !== undefined ? { address } : {}), ...(phpFpm !== undefined ? { phpFpm } : {}), ...(index !== undefined ? { index } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+      return {
+        type, root, ...(address !== undefined ? { address } : {}), ...(phpFpm !== undefined ? { phpFpm } : {}),
+        ...(children !== undefined ? { children } : {}), ...(connections !== undefined ? { connections } : {}),
+        ...(index !== undefined ? { index } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      };
     }
   }
 }

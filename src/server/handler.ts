@@ -8,8 +8,16 @@ export type HandlerConfig =
   | { readonly type: 'node'; readonly module: string }
   /** Scripts under root; the URI maps to a script plus PATH_INFO. */
   | { readonly type: 'cgi'; readonly root: string; readonly timeoutMs?: number }
-  /** address: `unix:/path` or `host:port`; or `phpFpm: true` for a pool hatter manages itself. */
-  | { readonly type: 'fastcgi'; readonly address?: string; readonly phpFpm?: boolean; readonly root: string; readonly index?: string; readonly timeoutMs?: number };
+  /**
+   * address: `unix:/path` or `host:port`; or `phpFpm: true` for a pool hatter manages itself, with
+   * `children` PHP-FPM children (default: fpmChildrenFor). `connections`: FastCGI connections one
+   * worker holds open at once, kept and reused (default for phpFpm: its share of the children;
+   * otherwise unbounded, one kept).
+   */
+  | {
+    readonly type: 'fastcgi'; readonly address?: string; readonly phpFpm?: boolean; readonly children?: number;
+    readonly connections?: number; readonly root: string; readonly index?: string; readonly timeoutMs?: number;
+  };
 
 export type HandlerType = HandlerConfig['type'];
 

@@ -92,6 +92,8 @@ export class Pool {
   private readonly sweepTimer: NodeJS.Timeout;
   private stopping = false;
   private readonly lastStatsAt = new Map<PoolWorker, number>();
+  /** Called on each worker's next stats message (refreshStats). */
+  private readonly statsWaiters = new Map<PoolWorker, (() => void)[]>();
   /** fair sharing: connections per client address, and which full worker to ask to shed an idle one. */
   private readonly clients: PoolConnections<PoolWorker>;
   rejected = 0;
@@ -375,10 +377,14 @@ export class Pool {
         this.deps.onHandBack(handle, message.bytes);
         this.pump();
         break;
-      case 'stats':
+      case 'stats': {
         worker.stats = message;
         this.lastStatsAt.set(worker, Date.now());
+        const waiters = this.statsWaiters.get(worker);
+        this.statsWaiters.delete(worker);
+        for (const waiter of waiters ?? []) waiter();
         break;
+      }
       case 'log':
         break;
       case 'retire':
@@ -401,6 +407,8 @@ export class Pool {
     worker.exitCode = code;
     worker.exitSignal = signal;
     this.lastStatsAt.delete(worker);
+    for (const waiter of this.statsWaiters.get(worker) ?? []) waiter();
+    this.statsWaiters.delete(worker);
     this.clients.workerGone(worker);
     this.retiredLogDropped += worker.log.dropped;
     this.retired.requests += worker.stats.requests;
@@ -473,6 +481,21 @@ export class Pool {
     for (const worker of this.workers) worker.child.kill('SIGKILL');
     while (this.workers.length && Date.now() < deadline + 2000) await new Promise((r) => setTimeout(r, 25));
     clearInterval(this.sweepTimer);
+  }
+
+  /**
+   * Ask every live worker for its counters now and wait (at most `timeoutMs`) for the answers, so the
+   * status page shows current numbers rather than those of the last periodic report.
+   */
+  async refreshStats(timeoutMs: number): Promise<void> {
+    const live = this.workers.filter((w) => w.state === 'ready' || w.state === 'draining');
+    await Promise.all(live.map((worker) => new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      const waiters = this.statsWaiters.get(worker) ?? [];
+      waiters.push(() => { clearTimeout(timer); resolve(); });
+      this.statsWaiters.set(worker, waiters);
+      sendMessage(worker.child as never, { type: 'stats?' } satisfies ToWorker);
+    })));
   }
 
   status(): Record<string, unknown> {

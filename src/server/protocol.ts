@@ -48,7 +48,9 @@ export type ToWorker =
   /** Finish what is in flight, give idle connections back, then exit. */
   | { readonly type: 'drain'; readonly handBack: boolean }
   /** The pool is full and connections wait: close the connection idle the longest (if any is idle). */
-  | { readonly type: 'shed' };
+  | { readonly type: 'shed' }
+  /** The status page is being read: send your stats now (they are otherwise sent once a second). */
+  | { readonly type: 'stats?' };
 
 // ── worker → supervisor ──────────────────────────────────────────────────────────────────────────
 export interface WorkerStats {

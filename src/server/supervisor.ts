@@ -52,6 +52,8 @@ const WORKER_SCRIPT = join(here, 'worker.js');
 const FRONT_SCRIPT = join(here, 'front.js');
 /** The compiled tree (holds src/), which every worker must read. */
 const CODE_ROOT = resolve(here, '..', '..');
+/** How long the status page waits for the workers' current counters. */
+const STATUS_REFRESH_MS = 250;
 
 /** Some handler talks FastCGI over a unix socket (its own address, or a PHP-FPM master hatter starts). */
 function usesUnixFastcgi(config: ServeConfig): boolean {
@@ -138,7 +140,7 @@ export class Supervisor {
         output: this.options.output,
         confine: (hat, runtime) => this.requestConfinement(hat, runtime),
       });
-      this.config = withPhpFpmAddresses(this.config, this.phpFpm.addresses);
+      this.config = withPhpFpmAddresses(this.config, this.phpFpm.addresses, this.phpFpm.children);
     }
     this.rootWarning = rootWithoutUsers(this.config, process.getuid?.());
     if (this.rootWarning) this.options.output.warn(banner(this.rootWarning));
@@ -348,9 +350,16 @@ export class Supervisor {
           this.options.output.warn(`hatter serve: cannot dispatch a connection to ${message.label}: ${error.message}`);
         });
         break;
-      case 'status?':
-        sendMessage(this.front as never, { type: 'status', seq: message.seq, body: this.status() } satisfies ToFront);
+      case 'status?': {
+        // Current counters: each worker reports on request (within STATUS_REFRESH_MS) instead of the
+        // status showing what the last once-a-second report said.
+        const asking = this.front;
+        const pools = [...this.pools.values(), ...this.draining];
+        void Promise.all(pools.map((pool) => pool.refreshStats(STATUS_REFRESH_MS))).then(() => {
+          if (asking && this.front === asking) sendMessage(asking as never, { type: 'status', seq: message.seq, body: this.status() } satisfies ToFront);
+        });
         break;
+      }
       case 'need-pool':
         void this.poolFor(message.label, message.hat).then(async (pool) => { if (!pool) return; this.announceSockets(pool); await pool.start(); this.announceSockets(pool); })
           .catch((error: Error) => this.options.output.warn(`hatter serve: cannot start the pool for ${message.label}: ${error.message}`));
@@ -471,7 +480,7 @@ export class Supervisor {
     }
     const { config: nextConfig, hats: nextHats } = next;
     const old = this.pools;
-    const filled = this.phpFpm ? withPhpFpmAddresses(nextConfig, this.phpFpm.addresses) : nextConfig;
+    const filled = this.phpFpm ? withPhpFpmAddresses(nextConfig, this.phpFpm.addresses, this.phpFpm.children) : nextConfig;
     this.config = { ...filled, listen: this.config.listen, admin: this.config.admin, front: { ...filled.front, mode: this.config.front.mode } };
     this.hats = nextHats;
     this.generation++;

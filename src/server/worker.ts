@@ -373,6 +373,9 @@ export class Worker {
       case 'shed':
         this.shedIdle();
         break;
+      case 'stats?':
+        this.flush();
+        break;
     }
   }
 

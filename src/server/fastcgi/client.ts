@@ -1,16 +1,20 @@
 // A FastCGI 1.0 client for the responder role: one request per connection at a time (no
-// multiplexing), FCGI_KEEP_CONN with a small pool of idle connections.
+// multiplexing), FCGI_KEEP_CONN with a pool of kept connections.
 //
-// Why the pool is small and short-lived: a PHP-FPM child serves one connection until it is closed, so
-// every idle kept connection pins one FPM child. Keeping at most `maxIdle` per client, for at most
-// `idleTimeoutMs`, bounds how many children a worker can hold while it is not using them.
+// A PHP-FPM child serves one connection until it is closed, so every kept connection pins one child.
+// Two ways to use the client follow from that:
+// - `maxConnections` set (hatter's own PHP-FPM, whose children it counts): at most that many
+//   connections at once, all kept open and reused, further requests wait in order for one. The
+//   caller makes sure the connections of all workers together never exceed the children
+//   (fpmConnectionsPerWorker), so a kept connection never holds a child another worker waits for.
+// - unset (a FastCGI server of unknown size): a new connection whenever none is idle, and at most
+//   `maxIdle` kept, for at most `idleTimeoutMs`, which bounds how many children a worker holds idle.
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import {
   decodeEndRequest, encodeBeginRequest, encodeNameValuePairs, encodeRecord, encodeStream, FastCgiProtocolError,
   ProtocolStatus, RecordDecoder, RecordType, Role, type EndRequest,
 } from './records.js';
-
 export type FastCgiAddress = { readonly path: string } | { readonly host: string; readonly port: number };
 
 /** 'unix:/run/x.sock', '/run/x.sock', 'tcp://127.0.0.1:9000', '127.0.0.1:9000' or '[::1]:9000'. */
@@ -32,7 +36,9 @@ export class FastCgiError extends Error {
 }
 
 export interface FastCgiClientOptions {
-  /** Idle kept connections held for reuse (0 disables FCGI_KEEP_CONN). */
+  /** Connections open at once; requests beyond wait for one (default: no bound). */
+  readonly maxConnections?: number;
+  /** Idle kept connections held for reuse (0 disables FCGI_KEEP_CONN; default 1, or maxConnections). */
   readonly maxIdle?: number;
   readonly idleTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
@@ -45,6 +51,8 @@ export interface FastCgiExchange {
   readonly end: Promise<EndRequest>;
   /** What the application wrote to STDERR (first 64 KiB). */
   stderr(): string;
+  /** END_REQUEST has arrived: everything the application wrote is in `stdout` already. */
+  complete(): boolean;
 }
 
 const REQUEST_ID = 1;
@@ -56,33 +64,87 @@ export class FastCgiClient {
   private readonly maxIdle: number;
   private readonly idleTimeoutMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly maxConnections: number;
+  /** Requests holding a connection (or connecting). */
+  private active = 0;
+  /** Requests waiting for a connection, first come first served. */
+  private readonly waiting: (() => void)[] = [];
   private closed = false;
 
   constructor(readonly address: FastCgiAddress, options: FastCgiClientOptions = {}) {
-    this.maxIdle = options.maxIdle ?? 1;
-    this.idleTimeoutMs = options.idleTimeoutMs ?? 1000;
+    this.maxConnections = options.maxConnections !== undefined ? Math.max(1, Math.floor(options.maxConnections)) : Infinity;
+    const bounded = this.maxConnections !== Infinity;
+    this.maxIdle = options.maxIdle ?? (bounded ? this.maxConnections : 1);
+    // Bounded connections are this worker's share of the children: keeping them costs no one anything.
+    this.idleTimeoutMs = options.idleTimeoutMs ?? (bounded ? 30_000 : 1000);
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+  }
+
+  /** Requests waiting for a free connection (maxConnections reached). */
+  get queued(): number {
+    return this.waiting.length;
   }
 
   /** Send one request; the body (if any) streams from `stdin` with backpressure. */
   async request(params: Iterable<readonly [string, string]>, stdin?: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<FastCgiExchange> {
     if (this.closed) throw new FastCgiError('client closed', 'fastcgi-closed');
     const paramBytes = encodeNameValuePairs(params);
-    const reused = stdin === undefined ? this.takeIdle() : undefined;
-    if (reused) {
-      const exchange = this.exchange(reused, paramBytes, undefined, signal, true);
-      // A kept connection the server has since closed fails before any record: retry once, fresh.
-      const ok = await exchange.firstRecord;
-      if (ok) return exchange;
-      if (signal?.aborted) throw new FastCgiError('request aborted', 'fastcgi-aborted');
+    await this.acquire(signal);
+    let handedOver = false;
+    try {
+      const reused = stdin === undefined ? this.takeIdle() : undefined;
+      // A body cannot be replayed on a fresh connection if a kept one turns out closed: it gets a new
+      // connection, and a kept one is closed to stay within maxConnections.
+      if (stdin !== undefined && this.active + this.idle.length > this.maxConnections) this.takeIdle()?.destroy();
+      if (reused) {
+        const exchange = this.exchange(reused, paramBytes, undefined, signal, true);
+        // A kept connection the server has since closed fails before any record: retry once, fresh.
+        const ok = await exchange.firstRecord;
+        if (ok) { handedOver = true; return exchange; }
+        if (signal?.aborted) throw new FastCgiError('request aborted', 'fastcgi-aborted');
+      }
+      const socket = await this.connect(signal);
+      handedOver = true;
+      return this.exchange(socket, paramBytes, stdin, signal, false);
+    } finally {
+      // Once an exchange owns the connection, it gives the slot back when it finishes.
+      if (!handedOver) this.releaseSlot();
     }
-    const socket = await this.connect(signal);
-    return this.exchange(socket, paramBytes, stdin, signal, false);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     for (const socket of this.idle.splice(0)) this.discard(socket);
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  private acquire(signal?: AbortSignal): Promise<void> {
+    if (this.active < this.maxConnections) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const wake = () => {
+        signal?.removeEventListener('abort', onAbort);
+        if (this.closed) return reject(new FastCgiError('client closed', 'fastcgi-closed'));
+        this.active++;
+        resolve();
+      };
+      const onAbort = () => {
+        const index = this.waiting.indexOf(wake);
+        if (index >= 0) this.waiting.splice(index, 1);
+        reject(new FastCgiError('request aborted', 'fastcgi-aborted'));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(wake);
+    });
+  }
+
+  private releaseSlot(): void {
+    this.active--;
+    const next = this.waiting.shift();
+    if (next) next();
   }
 
   private takeIdle(): Socket | undefined {
@@ -169,6 +231,7 @@ export class FastCgiClient {
     const decoder = new RecordDecoder();
     let stderr = '';
     let settled = false;
+    let completed = false;
     let sawRecord = false;
     let resolveFirst!: (ok: boolean) => void;
     const firstRecord = new Promise<boolean>((resolve) => { resolveFirst = resolve; });
@@ -188,18 +251,21 @@ export class FastCgiClient {
       if (error) {
         this.discard(socket);
         if (reused && !sawRecord) {
-          resolveFirst(false); // the caller retries on a fresh connection
+          resolveFirst(false); // the caller retries on a fresh connection, in the same slot
           return;
         }
+        this.releaseSlot();
         resolveFirst(true);
         stdout.destroy(error);
         rejectEnd(error);
         return;
       }
-      resolveFirst(true);
-      stdout.push(null);
+      completed = true;
       if (keep) this.release(socket);
       else this.discard(socket);
+      this.releaseSlot();
+      resolveFirst(true);
+      stdout.push(null);
       resolveEnd(endRequest!);
     };
     const onData = (chunk: Buffer) => {
@@ -268,7 +334,7 @@ export class FastCgiClient {
       if (stdin === undefined) socket.write(encodeRecord(RecordType.Stdin, REQUEST_ID));
       else void this.sendStdin(socket, stdin, () => settled);
     }
-    return { stdout, end, stderr: () => stderr, firstRecord };
+    return { stdout, end, stderr: () => stderr, complete: () => completed, firstRecord };
   }
 
   private async sendStdin(socket: Socket, stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, isSettled: () => boolean): Promise<void> {

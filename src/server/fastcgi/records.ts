@@ -85,23 +85,30 @@ export function encodeEndRequest(requestId: number, end: EndRequest): Buffer {
   return encodeRecord(RecordType.EndRequest, requestId, body);
 }
 
-function lengthBytes(length: number): Buffer {
-  if (length < 0x80) return Buffer.from([length]);
-  if (length > 0x7fffffff) throw new RangeError('FastCGI name or value longer than 2^31-1 bytes');
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE((length | 0x80000000) >>> 0, 0);
-  return bytes;
-}
-
-/** Name-value pairs as one byte string (to be split into PARAMS records). */
+/** Name-value pairs as one byte string (to be split into PARAMS records), written in one buffer. */
 export function encodeNameValuePairs(pairs: Iterable<readonly [string, string]>): Buffer {
-  const parts: Buffer[] = [];
+  const list: (readonly [string, string, number, number])[] = [];
+  let total = 0;
   for (const [name, value] of pairs) {
-    const n = Buffer.from(name, 'utf8');
-    const v = Buffer.from(value, 'utf8');
-    parts.push(lengthBytes(n.length), lengthBytes(v.length), n, v);
+    const nameLength = Buffer.byteLength(name, 'utf8');
+    const valueLength = Buffer.byteLength(value, 'utf8');
+    if (nameLength > 0x7fffffff || valueLength > 0x7fffffff) throw new RangeError('FastCGI name or value longer than 2^31-1 bytes');
+    total += (nameLength < 0x80 ? 1 : 4) + (valueLength < 0x80 ? 1 : 4) + nameLength + valueLength;
+    list.push([name, value, nameLength, valueLength]);
   }
-  return Buffer.concat(parts);
+  const out = Buffer.allocUnsafe(total);
+  let offset = 0;
+  const writeLength = (length: number) => {
+    if (length < 0x80) out[offset++] = length;
+    else offset = out.writeUInt32BE((length | 0x80000000) >>> 0, offset);
+  };
+  for (const [name, value, nameLength, valueLength] of list) {
+    writeLength(nameLength);
+    writeLength(valueLength);
+    offset += out.write(name, offset, nameLength, 'utf8');
+    offset += out.write(value, offset, valueLength, 'utf8');
+  }
+  return out;
 }
 
 export function decodeNameValuePairs(data: Buffer): [string, string][] {

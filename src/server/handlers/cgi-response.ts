@@ -132,16 +132,27 @@ export function readCgiHead(stream: Readable): Promise<{ head: CgiResponseHead; 
   });
 }
 
-/** Send a parsed CGI head, then stream the body (the bytes already read, then the rest) with backpressure. */
+/**
+ * Send a parsed CGI head, then stream the body (the bytes already read, then the rest) with backpressure.
+ * `whole`: `rest` is the entire body (the application has finished): it goes out with a Content-Length
+ * in the same write as the head, instead of as chunks.
+ */
 export async function relayCgiResponse(
-  res: ServerResponse, head: CgiResponseHead, rest: Buffer, body: Readable, method: string | undefined,
+  res: ServerResponse, head: CgiResponseHead, rest: Buffer, body: Readable, method: string | undefined, whole = false,
 ): Promise<void> {
   const status = responseStatus(head);
   const flat: string[] = [];
   for (const [name, value] of head.headers) flat.push(name, value);
   if (head.reason !== undefined && /^[\t -~]*$/.test(head.reason)) res.statusMessage = head.reason;
-  res.writeHead(status, flat);
   const bodiless = method === 'HEAD' || status === 204 || status === 304 || status < 200;
+  if (whole && !bodiless) {
+    flat.push('Content-Length', String(rest.length));
+    res.writeHead(status, flat);
+    body.resume();
+    res.end(rest);
+    return;
+  }
+  res.writeHead(status, flat);
   if (bodiless) {
     body.resume(); // drain and discard
     res.end();

@@ -1,7 +1,7 @@
 // The FastCGI handler: maps the URL onto a script under the root (like the CGI handler, with an index
 // for directories), sends the CGI/1.1 variables plus SCRIPT_FILENAME to a FastCGI responder such as
 // PHP-FPM, streams the request body as STDIN and the STDOUT response back to the client.
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Handler, HandlerContext } from '../handler.js';
@@ -20,6 +20,8 @@ export interface FastCgiHandlerOptions {
    */
   readonly address?: string;
   readonly phpFpm?: boolean;
+  /** FastCGI connections this worker keeps open at once (see FastCgiClientOptions.maxConnections). */
+  readonly connections?: number;
   readonly root: string;
   /** Script tried in a directory (default 'index.php'). */
   readonly index?: string;
@@ -27,6 +29,13 @@ export interface FastCgiHandlerOptions {
 }
 
 export const DEFAULT_FASTCGI_TIMEOUT_MS = 30_000;
+/**
+ * How long a URL's script lookup (stat of each path segment, realpath, the inside-the-root check) is
+ * reused. PHP keeps its own realpath cache for two minutes; one second bounds how long a removed or
+ * renamed script still reaches FPM (which then answers 404 itself), and it is never outside the root.
+ */
+const SCRIPT_CACHE_MS = 1000;
+const SCRIPT_CACHE_ENTRIES = 1024;
 /** A chunked request body (no Content-Length) larger than this is refused with 413. */
 export const MAX_BUFFERED_BODY = 16 * 1024 * 1024;
 
@@ -49,6 +58,7 @@ export class FastCgiHandler implements Handler {
   private readonly index: string;
   private readonly timeoutMs: number;
   private readonly client: FastCgiClient | undefined;
+  private readonly scripts = new Map<string, { readonly script: CgiScript; readonly until: number }>();
 
   constructor(private readonly options: FastCgiHandlerOptions, configDir = process.cwd()) {
     this.root = new RootDirectory(resolve(configDir, options.root));
@@ -56,7 +66,7 @@ export class FastCgiHandler implements Handler {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_FASTCGI_TIMEOUT_MS;
     const address = options.address === undefined ? undefined : parseFastCgiAddress(options.address);
     const resolved = address && 'path' in address ? { path: resolve(configDir, address.path) } : address;
-    this.client = resolved ? new FastCgiClient(resolved) : undefined;
+    this.client = resolved ? new FastCgiClient(resolved, options.connections !== undefined ? { maxConnections: options.connections } : {}) : undefined;
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
@@ -78,7 +88,7 @@ export class FastCgiHandler implements Handler {
     const onRoot = await mapOntoRoot(req.url, ctx.locationPrefix, this.root, 'fastcgi', res);
     if (!onRoot) return;
     const { target, mapped, rootReal } = onRoot;
-    const script = await this.findScript(rootReal, mapped.segments, mapped.mount, target.rawPath.endsWith('/'));
+    const script = this.cachedScript(rootReal, mapped.segments, mapped.mount, target.rawPath.endsWith('/'));
     if (isRefusal(script)) return sendStatus(res, script.refused);
     if ('redirect' in script) {
       res.writeHead(301, { Location: target.rawPath + '/' + (target.query ? `?${target.query}` : ''), 'Content-Length': 0 });
@@ -110,7 +120,10 @@ export class FastCgiHandler implements Handler {
     try {
       const exchange = await this.client.request(Object.entries(env), stdin, abort.signal);
       const { head, rest } = await readCgiHead(exchange.stdout);
-      await relayCgiResponse(res, head, rest, exchange.stdout, method);
+      // A response that fits in what FPM has sent so far (END_REQUEST seen, nothing left in the stream)
+      // goes out in one write with a Content-Length.
+      const whole = exchange.complete() && exchange.stdout.readableLength === 0;
+      await relayCgiResponse(res, head, rest, exchange.stdout, method, whole);
       const stderr = exchange.stderr();
       if (stderr) logHandlerError('handlers/fastcgi-stderr', `fastcgi ${script.scriptName}`, stderr.trimEnd());
     } catch (error) {
@@ -130,27 +143,42 @@ export class FastCgiHandler implements Handler {
     }
   }
 
-  private async findScript(
-    rootReal: string, segments: readonly string[], mount: string, trailingSlash: boolean,
-  ): Promise<CgiScript | PathRefusal | { redirect: true }> {
+  /** findScript, with found scripts remembered for SCRIPT_CACHE_MS. */
+  private cachedScript(rootReal: string, segments: readonly string[], mount: string, trailingSlash: boolean): CgiScript | PathRefusal | { redirect: true } {
+    const key = `${rootReal}\0${mount}\0${segments.join('\0')}\0${trailingSlash ? '/' : ''}`;
+    const now = performance.now();
+    const hit = this.scripts.get(key);
+    if (hit && hit.until > now) return hit.script;
+    const found = this.findScript(rootReal, segments, mount, trailingSlash);
+    if (!isRefusal(found) && !('redirect' in found)) {
+      if (this.scripts.size >= SCRIPT_CACHE_ENTRIES) this.scripts.clear();
+      this.scripts.set(key, { script: found, until: now + SCRIPT_CACHE_MS });
+    } else if (hit) {
+      this.scripts.delete(key);
+    }
+    return found;
+  }
+
+  // Synchronous on purpose (see resolveInside): a stat costs microseconds, a thread-pool round trip more.
+  private findScript(rootReal: string, segments: readonly string[], mount: string, trailingSlash: boolean): CgiScript | PathRefusal | { redirect: true } {
     for (let i = 0; i <= segments.length; i++) {
       const candidate = join(rootReal, ...segments.slice(0, i));
       let info;
       try {
-        info = await stat(candidate);
+        info = statSync(candidate);
       } catch (error) {
         return { refused: refusalForError(error) };
       }
       if (info.isDirectory()) {
         if (i < segments.length) continue;
         if (!trailingSlash && segments.length > 0) return { redirect: true };
-        const index = await resolveInside(rootReal, join(candidate, this.index));
+        const index = resolveInside(rootReal, join(candidate, this.index));
         if (isRefusal(index)) return index;
         const scriptName = mount + '/' + [...segments, this.index].join('/');
         return { scriptName, scriptFilename: index, pathInfo: '' };
       }
       if (!info.isFile()) return { refused: 403 };
-      const real = await resolveInside(rootReal, candidate);
+      const real = resolveInside(rootReal, candidate);
       if (isRefusal(real)) return real;
       const rest = segments.slice(i);
       const pathInfo = rest.length === 0 ? (trailingSlash ? '/' : '') : '/' + rest.join('/') + (trailingSlash ? '/' : '');

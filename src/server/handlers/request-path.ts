@@ -78,7 +78,7 @@ export function isInside(rootReal: string, candidate: string): boolean {
  * the other per-request file system calls of the handlers: on a local file system a syscall costs a
  * microsecond or two, a round trip through libuv's thread pool far more.
  */
-export async function resolveInside(rootReal: string, path: string): Promise<string | PathRefusal> {
+export function resolveInside(rootReal: string, path: string): string | PathRefusal {
   let real: string;
   try {
     real = realpathSync.native(path);
