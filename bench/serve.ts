@@ -18,6 +18,8 @@ const CONNECTIONS = 32;
 const HELLO = 'Hello, world!\n';
 const APACHE_MODULES = '/usr/lib/apache2/modules';
 const FPM = '/usr/sbin/php-fpm8.2';
+/** PHP-FPM children for nginx and for hatter's PHP rows alike (static pool), a multiple of hatter's 2 workers. */
+const PHP_CHILDREN = 4;
 
 interface Measurement {
   readonly requestsPerSecond: number;
@@ -59,15 +61,25 @@ export async function run(repoRoot: string): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const rows: Row[] = [];
+  let interleaved: Interleaved | undefined;
   const loadBefore = loadavg()[0]!;
   try {
     const site = prepareSite(work, repoRoot);
     rows.push(...await measureServer('Node http, 1 process', () => startNode(site, false), '/hello', '/file.txt'));
     rows.push(...await measureServer('Node cluster, 2 workers', () => startNode(site, true), '/hello', '/file.txt'));
     rows.push(...await measureHatter(site, repoRoot));
+    for (const backend of ['none', 'landlock'] as const) {
+      rows.push(...await measureServer(`hatter serve + PHP-FPM (${backend}; static handler for the file)`, () => startHatterPhp(site, repoRoot, backend), '/hello.php', '/file.txt'));
+    }
     rows.push(...await measureServer('Apache 2.4 prefork + mod_php', () => startApache(site), '/hello.php', '/file.txt',
       { name: 'Apache 2.4 prefork + shell CGI (mod_cgi)', path: '/cgi-bin/hello.sh' }));
     rows.push(...await measureServer('nginx + php-fpm', () => startNginx(site), '/hello.php', '/file.txt'));
+    interleaved = await measureInterleaved([
+      { name: 'hatter + PHP-FPM (landlock)', start: () => startHatterPhp(site, repoRoot, 'landlock') },
+      { name: 'hatter + PHP-FPM (none)', start: () => startHatterPhp(site, repoRoot, 'none') },
+      { name: 'nginx + php-fpm', start: () => startNginx(site) },
+      { name: 'Apache prefork + mod_php', start: () => startApache(site) },
+    ]);
   } finally {
     for (const master of fpmMasters) await master.stop().catch(() => {});
     killAllNow();
@@ -76,7 +88,7 @@ export async function run(repoRoot: string): Promise<void> {
     process.off('exit', killAllNow);
     rmSync(work, { recursive: true, force: true });
   }
-  report(repoRoot, rows, [loadBefore, loadavg()[0]!]);
+  report(repoRoot, rows, [loadBefore, loadavg()[0]!], interleaved);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,7 +219,7 @@ async function startApache(site: Site): Promise<Started> {
   if (!existsSync('/usr/sbin/apache2') || !existsSync(join(APACHE_MODULES, 'libphp8.2.so'))) throw new Error('apache2 or libapache2-mod-php is not installed');
   const port = await freePort();
   const run = join(site.dir, 'apache-run');
-  mkdirSync(run);
+  mkdirSync(run, { recursive: true });
   const root = process.getuid?.() === 0;
   const modules = ['mpm_prefork', 'authz_core', 'mime', 'dir', 'alias', 'cgi'];
   const conf = [
@@ -244,13 +256,13 @@ async function startNginx(site: Site): Promise<Started> {
   const port = await freePort();
   const root = process.getuid?.() === 0;
   const master = await startPhpFpm({
-    siteName: 'bench', runDir: join(site.dir, 'fpm-run'), workers: 5, processManager: 'static',
+    siteName: 'bench', runDir: join(site.dir, 'fpm-run'), workers: PHP_CHILDREN, processManager: 'static',
     ...(root ? { listenOwner: 'www-data', listenGroup: 'www-data' } : {}),
   });
   fpmMasters.add(master);
   chmodSync(join(site.dir, 'fpm-run'), 0o755);
   const temp = join(site.dir, 'nginx-temp');
-  mkdirSync(temp);
+  mkdirSync(temp, { recursive: true });
   const conf = `
 ${root ? 'user www-data;' : ''}
 worker_processes auto;
@@ -301,11 +313,53 @@ http {
   };
 }
 
+/** The CLI compiled next to this benchmark (dist/ under `npm run bench`), else the package's bin. */
+function hatterCli(repoRoot: string): string {
+  const compiled = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'bin.js');
+  return existsSync(compiled) ? compiled : join(repoRoot, 'bin', 'hatter.js');
+}
+
+/**
+ * hatter serve with its own PHP-FPM (PHP_CHILDREN static children, like nginx's) for `.php` and static
+ * files elsewhere. With landlock, the policy's one hat reads the site and nothing else; the workers
+ * and the FPM master with its children run confined to it.
+ */
+async function startHatterPhp(site: Site, repoRoot: string, backend: 'none' | 'landlock'): Promise<Started> {
+  if (!existsSync(FPM)) throw new Error('php-fpm is not installed');
+  const port = await freePort();
+  const admin = await freePort();
+  const policy = join(site.dir, `hatter-php-${backend}.policy`);
+  writeFileSync(policy, `profile hatter-bench {\n  ^127.0.0.1 {\n    ${site.www}/** r,\n  }\n}\n`);
+  const config = [
+    `listen: 127.0.0.1:${port}`,
+    `admin: 127.0.0.1:${admin}`,
+    `backend: ${backend}`,
+    `policy: { file: ${policy}, profile: hatter-bench }`,
+    'accessLog: off',
+    'pool: { min: 2, max: 2 }',
+    'sites:',
+    '  - serverName: 127.0.0.1',
+    '    documentRoot: www',
+    '    locations:',
+    "      - regex: '\\.php$'",
+    `        handler: { type: fastcgi, phpFpm: true, children: ${PHP_CHILDREN}, root: www }`,
+  ].join('\n') + '\n';
+  const configFile = join(site.dir, `hatter-php-${backend}.yaml`);
+  writeFileSync(configFile, config);
+  const child = startGroup(process.execPath, [hatterCli(repoRoot), 'serve', configFile, '--backend', backend], site.dir, join(site.dir, `hatter-php-${backend}.log`));
+  try {
+    await waitServing(port, '/hello.php', child, isHello);
+    await waitServing(port, '/file.txt', child, isFile);
+  } catch (error) {
+    await stopGroup(child);
+    throw error;
+  }
+  return { port, stop: () => stopGroup(child) };
+}
+
 /** hatter serve with the Node handler at /hello, a CGI script at /cgi-bin/, static files elsewhere. */
 async function startHatter(site: Site, repoRoot: string): Promise<Started> {
-  // The CLI compiled next to this benchmark (dist/ under `npm run bench`), else the package's bin.
-  const compiled = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'bin.js');
-  const cli = existsSync(compiled) ? compiled : join(repoRoot, 'bin', 'hatter.js');
+  const cli = hatterCli(repoRoot);
   const port = await freePort();
   const admin = await freePort();
   const config = [
@@ -444,12 +498,104 @@ async function measureHatter(site: Site, repoRoot: string): Promise<Row[]> {
   }
 }
 
+/**
+ * The PHP comparison on a shared machine: every server up at once, then ROUNDS rounds in which each
+ * serves hello.php and the file for SECONDS in turn, so that a busy spell of other work hits all of
+ * them alike. Ratios are taken within a round; the report gives their median and range.
+ */
+interface Interleaved {
+  readonly names: readonly string[];
+  /** rounds[r][server] = [hello req/s, file req/s] */
+  readonly rounds: readonly (readonly (readonly [number, number])[])[];
+  readonly notMeasured: readonly string[];
+  readonly load: readonly number[];
+}
+
+const ROUNDS = Number(process.env.HATTER_BENCH_ROUNDS ?? 5);
+
+async function measureInterleaved(servers: readonly { name: string; start: () => Promise<Started> }[]): Promise<Interleaved> {
+  process.stdout.write('serve: PHP servers side by side ...\n');
+  const started: { name: string; server: Started }[] = [];
+  const notMeasured: string[] = [];
+  const load: number[] = [];
+  try {
+    for (const { name, start } of servers) {
+      try {
+        started.push({ name, server: await start() });
+      } catch (error) {
+        notMeasured.push(`${name}: ${(error as Error).message.split('\n')[0]}`);
+      }
+    }
+    for (const { server } of started) { wrk(server.port, '/hello.php', 1); wrk(server.port, '/file.txt', 1); }
+    const rounds: (readonly [number, number])[][] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      load.push(loadavg()[0]!);
+      // Rotate the order each round: no server always runs first (or right after the heaviest).
+      const order = started.map((_, i) => (i + round) % started.length);
+      const results: [number, number][] = started.map(() => [0, 0]);
+      for (const i of order) {
+        const port = started[i]!.server.port;
+        results[i] = [wrk(port, '/hello.php', SECONDS).requestsPerSecond, wrk(port, '/file.txt', SECONDS).requestsPerSecond];
+      }
+      rounds.push(results);
+      process.stdout.write(`serve: round ${round + 1}: ${started.map((s, i) => `${s.name} ${Math.round(results[i]![0])}/${Math.round(results[i]![1])}`).join(', ')}\n`);
+    }
+    load.push(loadavg()[0]!);
+    return { names: started.map((s) => s.name), rounds, notMeasured, load };
+  } finally {
+    for (const { server } of started) await server.stop();
+  }
+}
+
+function interleavedSection(result: Interleaved): string[] {
+  const { names, rounds } = result;
+  if (rounds.length === 0 || names.length === 0) return ['', 'PHP side by side: not measured.', ...result.notMeasured.map((n) => `- ${n}`)];
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  const index = (prefix: string) => names.findIndex((n) => n.startsWith(prefix));
+  const nginx = index('nginx');
+  const apache = index('Apache');
+  const ratio = (a: number, b: number, column: 0 | 1) => {
+    if (a < 0 || b < 0) return undefined;
+    const values = rounds.map((r) => r[a]![column] / r[b]![column]);
+    return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+  };
+  const cell = (r: ReturnType<typeof ratio>) => (r ? `${r.median.toFixed(2)}× (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : '');
+  const table = markdownTable({
+    headers: ['server', 'hello.php req/s (median)', 'vs nginx + php-fpm', 'vs Apache + mod_php', '1 KB file req/s (median)', 'file vs nginx'],
+    rows: names.map((name, i) => [
+      name, fmt(median(rounds.map((r) => r[i]![0]))), cell(ratio(i, nginx, 0)), cell(ratio(i, apache, 0)),
+      fmt(median(rounds.map((r) => r[i]![1]))), cell(ratio(i, nginx, 1)),
+    ]),
+  });
+  const landlock = index('hatter + PHP-FPM (landlock)');
+  const none = index('hatter + PHP-FPM (none)');
+  const verdict = (label: string, r: ReturnType<typeof ratio>, goal: number) =>
+    `- ${label} ≥ ${goal}×: ${r ? `${r.median.toFixed(2)}× (range ${r.min.toFixed(2)}–${r.max.toFixed(2)}) ${r.median >= goal ? 'MET' : 'NOT MET'}` : 'not checked (a server was not measured)'}`;
+  return [
+    '',
+    `### PHP side by side (issue 22)`,
+    '',
+    `All four servers up at once; ${rounds.length} rounds, each server serving \`/hello.php\` then the 1 KB file for ${SECONDS} s in turn ` +
+      `(wrk -t1 -c${CONNECTIONS}), the order rotated every round; ratios are taken within a round (median, and range over the rounds). ` +
+      `hatter and nginx both use ${PHP_CHILDREN} static PHP-FPM children; hatter has 2 workers. ` +
+      `Load average (1 min) at each round: ${result.load.map((l) => l.toFixed(1)).join(', ')}.`,
+    '',
+    table,
+    '',
+    'Targets (issue 22):',
+    verdict('hatter + PHP-FPM (landlock) vs nginx + php-fpm, hello.php', ratio(landlock, nginx, 0), 1.0),
+    verdict('hatter + PHP-FPM (landlock) vs Apache prefork + mod_php, hello.php', ratio(landlock, apache, 0), 0.8),
+    verdict('hatter static 1 KB file (none) vs nginx', ratio(none, nginx, 1), 0.6),
+    ...(result.notMeasured.length ? ['', 'Not measured:', ...result.notMeasured.map((n) => `- ${n}`)] : []),
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reporting.
 
 const measured = (o: Outcome): o is Measurement => 'requestsPerSecond' in o;
 
-function report(repoRoot: string, rows: readonly Row[], load: readonly number[]): void {
+function report(repoRoot: string, rows: readonly Row[], load: readonly number[], interleaved: Interleaved | undefined): void {
   const apache = rows.find((r) => r.server.startsWith('Apache'));
   const apacheRps = apache && measured(apache.hello) ? apache.hello.requestsPerSecond : undefined;
   const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n >= 10 ? n.toFixed(1) : n.toFixed(2));
@@ -490,8 +636,9 @@ function report(repoRoot: string, rows: readonly Row[], load: readonly number[])
     `${machineLine()}. \`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s\` on loopback, median of ${RUNS} runs after a 1 s warm-up; ` +
       'wrk and the server share the machine\'s cores. The hello page is 14 bytes of text (a PHP `echo` for Apache and nginx, ' +
       'a fetch-style handler for hatter, a shell script for CGI); the file is the same 1 KB text file for every server. ' +
-      'hatter runs with the `none` backend (no kernel confinement) and 2 workers; Apache prefork with 40 to 150 children and ' +
-      'mod_php; nginx with one worker per core and php-fpm (5 static children, UNIX socket); no access logs anywhere. ' +
+      'hatter (Node handler row) runs with the `none` backend (no kernel confinement) and 2 workers; Apache prefork with 40 to 150 children and ' +
+      `mod_php; nginx with one worker per core and php-fpm (${PHP_CHILDREN} static children, UNIX socket); hatter + PHP-FPM rows: 2 workers and ` +
+      `its own PHP-FPM master with ${PHP_CHILDREN} static children, under \`none\` and under \`landlock\` (workers, master and children confined to the site's hat); no access logs anywhere. ` +
       `Load average (1 min) before and after: ${load.map((l) => l.toFixed(1)).join(' and ')}` +
       (load.some((l) => l > 2) ? ' — other work was running, so the absolute figures are low and noisy; compare rows of the same run.' : '.'),
     '',
@@ -501,6 +648,7 @@ function report(repoRoot: string, rows: readonly Row[], load: readonly number[])
     ...targets,
     ...(errors.length ? ['', 'Failed responses:', ...errors.map((e) => `- ${e}`)] : []),
     ...(notes.length ? ['', 'Not measured:', ...notes.map((n) => `- ${n}`)] : []),
+    ...(interleaved ? interleavedSection(interleaved) : []),
   ].join('\n');
   process.stdout.write(`\n${text}\n`);
   writeBenchSection(repoRoot, 'serve', text);

@@ -24,10 +24,81 @@ export interface StaticHandlerOptions {
 /** Files up to this size are read in one go and sent with a single write. */
 const SMALL_FILE = 64 * 1024;
 const ALLOW = 'GET, HEAD';
+/** Files up to this size are kept in memory (FileCache), up to CACHE_BYTES per handler. */
+const CACHED_FILE = 16 * 1024;
+const CACHE_BYTES = 8 * 1024 * 1024;
+/** How long a cached URL-to-file mapping (realpath, inside-the-root check) is trusted before it is redone. */
+const CACHE_PATH_MS = 1000;
+
+/**
+ * A small file as last sent: its bytes and the response headers, reused while a stat of its realpath
+ * still shows the same device, inode, size, modification and change times (one system call instead
+ * of realpath, stat, open, fstat, read and close). The URL's realpath is redone every CACHE_PATH_MS,
+ * so a symlink changed inside the root takes effect within that time; the file served is always one
+ * that was inside the root when it was read, and never other bytes than that file's current ones.
+ */
+interface CachedFile {
+  readonly real: string;
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly body: Buffer;
+  readonly validators: Validators;
+  /** Content-Type, validators and length, flat, for writeHead. */
+  readonly headers: readonly string[];
+  readonly validatorHeaders: readonly string[];
+  pathCheckedAt: number;
+}
+
+class FileCache {
+  private readonly entries = new Map<string, CachedFile>();
+  private bytes = 0;
+
+  /** The entry for `key` if its file is unchanged; undefined (and dropped) otherwise. */
+  lookup(key: string, now: number): CachedFile | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (now - entry.pathCheckedAt > CACHE_PATH_MS) {
+      this.drop(key, entry);
+      return undefined;
+    }
+    const info = statSync(entry.real, { throwIfNoEntry: false });
+    if (!info || info.ino !== entry.ino || info.dev !== entry.dev || info.size !== entry.size || info.mtimeMs !== entry.mtimeMs || info.ctimeMs !== entry.ctimeMs) {
+      this.drop(key, entry);
+      return undefined;
+    }
+    return entry;
+  }
+
+  store(key: string, real: string, info: Stats, body: Buffer, contentType: string, now: number): void {
+    if (body.length > CACHED_FILE) return;
+    const old = this.entries.get(key);
+    if (old) this.drop(key, old);
+    while (this.bytes + body.length > CACHE_BYTES && this.entries.size > 0) {
+      const [oldestKey, oldest] = this.entries.entries().next().value as [string, CachedFile];
+      this.drop(oldestKey, oldest);
+    }
+    const validators = validatorsFor(info.size, info.mtimeMs);
+    const validatorHeaders = ['ETag', validators.etag, 'Last-Modified', httpDate(validators.lastModifiedSeconds), 'Accept-Ranges', 'bytes'];
+    this.entries.set(key, {
+      real, dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, body, validators,
+      headers: [...validatorHeaders, 'Content-Type', contentType, 'Content-Length', String(body.length)], validatorHeaders, pathCheckedAt: now,
+    });
+    this.bytes += body.length;
+  }
+
+  private drop(key: string, entry: CachedFile): void {
+    this.entries.delete(key);
+    this.bytes -= entry.body.length;
+  }
+}
 
 export class StaticHandler implements Handler {
   private readonly root: RootDirectory;
   private readonly index: readonly string[];
+  private readonly cache = new FileCache();
 
   constructor(options: StaticHandlerOptions, configDir = process.cwd()) {
     this.root = new RootDirectory(resolve(configDir, options.root));
@@ -52,7 +123,13 @@ export class StaticHandler implements Handler {
     const onRoot = await mapOntoRoot(req.url, ctx.locationPrefix, this.root, 'static', res);
     if (!onRoot) return;
     const { target, mapped, rootReal } = onRoot;
-    const found = await this.find(rootReal, mapped.segments);
+    const key = join(rootReal, ...mapped.segments);
+    // Range requests take the full path below (the cache keeps whole small files only).
+    if (req.headers.range === undefined && !target.rawPath.endsWith('/')) {
+      const cached = this.cache.lookup(key, performance.now());
+      if (cached) return sendCached(req, res, cached);
+    }
+    const found = this.find(rootReal, mapped.segments);
     if (isRefusal(found)) return sendStatus(res, found.refused);
     if (found.directory) {
       if (!target.rawPath.endsWith('/')) {
@@ -61,15 +138,15 @@ export class StaticHandler implements Handler {
         res.end();
         return;
       }
-      const indexFile = await this.findIndex(rootReal, found.path);
+      const indexFile = this.findIndex(rootReal, found.path);
       if (indexFile === undefined) return sendStatus(res, 403);
       return this.sendFile(req, res, ctx, indexFile);
     }
-    return this.sendFile(req, res, ctx, found.path);
+    return this.sendFile(req, res, ctx, found.path, key);
   }
 
-  private async find(rootReal: string, segments: readonly string[]): Promise<{ path: string; directory: boolean } | PathRefusal> {
-    const real = await resolveInside(rootReal, join(rootReal, ...segments));
+  private find(rootReal: string, segments: readonly string[]): { path: string; directory: boolean } | PathRefusal {
+    const real = resolveInside(rootReal, join(rootReal, ...segments));
     if (isRefusal(real)) return real;
     let info: Stats;
     try {
@@ -82,9 +159,9 @@ export class StaticHandler implements Handler {
     return { path: real, directory: false };
   }
 
-  private async findIndex(rootReal: string, directory: string): Promise<string | undefined> {
+  private findIndex(rootReal: string, directory: string): string | undefined {
     for (const name of this.index) {
-      const real = await resolveInside(rootReal, join(directory, name));
+      const real = resolveInside(rootReal, join(directory, name));
       if (isRefusal(real)) continue;
       try {
         if (statSync(real).isFile()) return real;
@@ -93,7 +170,8 @@ export class StaticHandler implements Handler {
     return undefined;
   }
 
-  private async sendFile(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext, path: string): Promise<void> {
+  /** cacheKey: the request's path on disk, for a file that may be kept in FileCache. */
+  private async sendFile(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext, path: string, cacheKey?: string): Promise<void> {
     let file: OpenFile;
     try {
       // The path is a realpath; O_NOFOLLOW refuses a symlink swapped in since it was resolved.
@@ -158,7 +236,10 @@ export class StaticHandler implements Handler {
         }
         // A file that shrank under us: never send fewer bytes than announced, cut the connection.
         if (filled < info.size) res.destroy();
-        else res.end(body);
+        else {
+          res.end(body);
+          if (cacheKey !== undefined && range.kind === 'full') this.cache.store(cacheKey, path, info, body, contentType, performance.now());
+        }
         return;
       }
       closeFile = false;
@@ -218,6 +299,20 @@ export class StaticHandler implements Handler {
       file.close();
     }
   }
+}
+
+/** A GET or HEAD answered from FileCache: the same answers as sendFile for a request without Range. */
+function sendCached(req: IncomingMessage, res: ServerResponse, cached: CachedFile): void {
+  const precondition = evaluatePreconditions(req.headers, cached.validators);
+  if (precondition === 'not-modified') {
+    res.writeHead(304, cached.validatorHeaders as string[]);
+    res.end();
+    return;
+  }
+  if (precondition === 'precondition-failed') return sendStatus(res, 412);
+  res.writeHead(200, cached.headers as string[]);
+  if (req.method === 'HEAD') res.end();
+  else res.end(cached.body);
 }
 
 function singleHeader(value: string | string[] | undefined): string | undefined {

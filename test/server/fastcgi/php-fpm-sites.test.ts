@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseServeConfig } from '../../../src/server/config.js';
-import { DEFAULT_PHP_FPM_BINARY, killMasterAndChildren, sitesNeedingPhpFpm, startPhpFpm, startPhpFpmSites, withPhpFpmAddresses } from '../../../src/server/fastcgi/index.js';
+import { DEFAULT_PHP_FPM_BINARY, fpmChildrenFor, fpmConnectionsPerWorker, killMasterAndChildren, sitesNeedingPhpFpm, startPhpFpm, startPhpFpmSites, withPhpFpmAddresses } from '../../../src/server/fastcgi/index.js';
 import { createHandler } from '../../../src/server/handlers/index.js';
 import { send, serveHandler } from '../handlers/harness.js';
 
@@ -40,6 +40,38 @@ describe('PHP-FPM masters for phpFpm: true handlers', () => {
     assert.deepEqual(sitesNeedingPhpFpm(filled), []);
     const original = config.sites[0]!.locations[0]!.handler;
     assert.equal(original && original.type === 'fastcgi' ? original.address : 'absent', undefined, 'the input is not modified');
+  });
+
+  it('chooses the children from the cores and the pool size, and gives each worker an equal share that never adds up to more', () => {
+    assert.equal(fpmChildrenFor(2, 2), 4);
+    assert.equal(fpmChildrenFor(4, 2), 4);
+    assert.equal(fpmChildrenFor(4, 8), 16);
+    assert.equal(fpmChildrenFor(3, 2), 6);
+    for (let poolMax = 1; poolMax <= 16; poolMax++) {
+      for (let cores = 1; cores <= 16; cores++) {
+        const children = fpmChildrenFor(poolMax, cores);
+        assert.ok(children >= 2 * cores && children % poolMax === 0, `${poolMax} workers, ${cores} cores: ${children}`);
+        const share = fpmConnectionsPerWorker(children, poolMax);
+        assert.ok(share !== undefined && share * poolMax <= children);
+      }
+    }
+    assert.equal(fpmConnectionsPerWorker(5, 2), 2);
+    assert.equal(fpmConnectionsPerWorker(2, 4), undefined, 'fewer children than workers: no kept connections');
+  });
+
+  it('fills in each handler’s connections from its master’s children and the pool size, unless configured', () => {
+    const config = parseServeConfig(`pool: { min: 1, max: 3 }\n${YAML.replace('phpFpm: true, root', 'phpFpm: true, children: 7, root')}`, '/srv/hatter/hatter.yaml').config!;
+    const filled = withPhpFpmAddresses(config, new Map([['alice.localhost', 'unix:/run/a.sock']]), new Map([['alice.localhost', 7]]));
+    const alice = filled.sites[0]!.locations[0]!.handler;
+    assert.equal(alice?.type === 'fastcgi' ? alice.connections : 'absent', 2);
+    const configured = parseServeConfig(YAML.replace('phpFpm: true, root', 'phpFpm: true, connections: 1, root'), '/srv/hatter/hatter.yaml').config!;
+    const kept = withPhpFpmAddresses(configured, new Map([['alice.localhost', 'unix:/run/a.sock']]), new Map([['alice.localhost', 8]])).sites[0]!.locations[0]!.handler;
+    assert.equal(kept?.type === 'fastcgi' ? kept.connections : 'absent', 1);
+  });
+
+  it('refuses children on a handler that does not start PHP-FPM', () => {
+    const result = parseServeConfig(YAML.replace('address: "127.0.0.1:9000", root', 'address: "127.0.0.1:9000", children: 3, root'), '/srv/hatter/hatter.yaml');
+    assert.ok(result.diagnostics.some((d) => d.code === 'serve-config/invalid-value' && d.message.includes('children')), JSON.stringify(result.diagnostics));
   });
 
   it('starts the site master and the handler reaches it', { skip: existsSync(DEFAULT_PHP_FPM_BINARY) ? false : `${DEFAULT_PHP_FPM_BINARY} is not installed` }, async () => {

@@ -189,6 +189,56 @@ describe('FastCGI client', () => {
     }), { numRuns: 40 });
   });
 
+  it('with maxConnections, never holds more connections than that; the rest wait their turn and all complete', async () => {
+    let open = 0;
+    let mostOpen = 0;
+    // Like an FPM child: one request at a time per connection, answered after a short delay.
+    const { server, port, connections } = await fakeServer((socket) => {
+      open++;
+      mostOpen = Math.max(mostOpen, open);
+      socket.once('close', () => { open--; });
+      const decoder = new RecordDecoder();
+      socket.on('data', (chunk: Buffer) => {
+        for (const record of decoder.push(chunk)) {
+          if (record.type !== RecordType.Stdin || record.content.length > 0) continue;
+          setTimeout(() => socket.write(Buffer.concat([
+            encodeRecord(RecordType.Stdout, 1, Buffer.from('X: y\n\nok')), encodeEndRequest(1, { appStatus: 0, protocolStatus: 0 }),
+          ])), 5);
+        }
+      });
+    });
+    const client = new FastCgiClient({ host: '127.0.0.1', port }, { maxConnections: 2 });
+    try {
+      const results = await Promise.all(Array.from({ length: 12 }, () => collect(client)));
+      assert.ok(results.every((r) => r.stdout === 'X: y\n\nok'));
+      assert.equal(mostOpen, 2, 'never more than maxConnections at once');
+      assert.equal(connections(), 2, 'both connections were kept and reused');
+      assert.equal(client.queued, 0);
+    } finally {
+      await client.close();
+      server.close();
+    }
+  });
+
+  it('with maxConnections, a waiting request that is aborted leaves the queue and fails as aborted', async () => {
+    const { server, port } = await fakeServer(() => {}); // never answers: the one connection stays busy
+    const client = new FastCgiClient({ host: '127.0.0.1', port }, { maxConnections: 1, connectTimeoutMs: 2000 });
+    try {
+      const first = client.request([['A', 'b']]);
+      first.catch(() => {});
+      const abort = new AbortController();
+      const second = client.request([['A', 'b']], undefined, abort.signal);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(client.queued, 1);
+      abort.abort();
+      await assert.rejects(second, /aborted/);
+      assert.equal(client.queued, 0);
+    } finally {
+      await client.close();
+      server.close();
+    }
+  });
+
   it('reports a refused connection as an error', async () => {
     const { server, port } = await fakeServer(() => {});
     server.close();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -39,6 +39,35 @@ describe('static handler', () => {
   after(async () => {
     await harness.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves a small file again from memory only while it is unchanged: new bytes, a swapped file, a symlink out of the root, removal', async () => {
+    const root = join(dir, 'public');
+    const path = join(root, 'cached.txt');
+    writeFileSync(path, 'first');
+    utimesSync(path, new Date('2024-01-01T00:00:00Z'), new Date('2024-01-01T00:00:00Z'));
+    assert.equal((await send(harness.port, 'GET', '/cached.txt')).body.toString(), 'first');
+    assert.equal((await send(harness.port, 'GET', '/cached.txt')).body.toString(), 'first');
+    // Same size, same mtime: only the change time (and the inode for the rename) tell. The kernel's
+    // change time is as coarse as its clock tick: let one pass.
+    await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(path, 'secon');
+    utimesSync(path, new Date('2024-01-01T00:00:00Z'), new Date('2024-01-01T00:00:00Z'));
+    assert.equal((await send(harness.port, 'GET', '/cached.txt')).body.toString(), 'secon');
+    writeFileSync(join(root, 'other.tmp'), 'third');
+    renameSync(join(root, 'other.tmp'), path);
+    const third = await send(harness.port, 'GET', '/cached.txt');
+    assert.equal(third.body.toString(), 'third');
+    const etag = third.headers.etag as string;
+    assert.equal((await send(harness.port, 'GET', '/cached.txt', { 'if-none-match': etag })).status, 304);
+    assert.equal((await send(harness.port, 'HEAD', '/cached.txt')).headers['content-length'], '5');
+    unlinkSync(path);
+    symlinkSync(join(dir, 'secret.txt'), path);
+    const escaped = await send(harness.port, 'GET', '/cached.txt');
+    assert.notEqual(escaped.status, 200);
+    assert.ok(!escaped.body.toString().includes('alice secret'));
+    unlinkSync(path);
+    assert.equal((await send(harness.port, 'GET', '/cached.txt')).status, 404);
   });
 
   it('serves a file with its type, length, ETag and Last-Modified', async () => {
