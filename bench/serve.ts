@@ -344,12 +344,18 @@ async function startHatterPhp(site: Site, repoRoot: string, backend: 'none' | 'l
     "      - regex: '\\.php$'",
     `        handler: { type: fastcgi, phpFpm: true, children: ${PHP_CHILDREN}, root: www }`,
   ].join('\n') + '\n';
-  const configFile = join(site.dir, `hatter-php-${backend}.yaml`);
+  return startHatterWith(site, repoRoot, `hatter-php-${backend}`, config, port, backend, [['/hello.php', isHello], ['/file.txt', isFile]]);
+}
+
+/** Write NAME.yaml, start hatter serve on it and wait until every path answers as expected. */
+async function startHatterWith(
+  site: Site, repoRoot: string, name: string, config: string, port: number, backend: string, ready: readonly (readonly [string, (body: string) => boolean])[],
+): Promise<Started> {
+  const configFile = join(site.dir, `${name}.yaml`);
   writeFileSync(configFile, config);
-  const child = startGroup(process.execPath, [hatterCli(repoRoot), 'serve', configFile, '--backend', backend], site.dir, join(site.dir, `hatter-php-${backend}.log`));
+  const child = startGroup(process.execPath, [hatterCli(repoRoot), 'serve', configFile, '--backend', backend], site.dir, join(site.dir, `${name}.log`));
   try {
-    await waitServing(port, '/hello.php', child, isHello);
-    await waitServing(port, '/file.txt', child, isFile);
+    for (const [path, expect] of ready) await waitServing(port, path, child, expect);
   } catch (error) {
     await stopGroup(child);
     throw error;
@@ -359,7 +365,6 @@ async function startHatterPhp(site: Site, repoRoot: string, backend: 'none' | 'l
 
 /** hatter serve with the Node handler at /hello, a CGI script at /cgi-bin/, static files elsewhere. */
 async function startHatter(site: Site, repoRoot: string): Promise<Started> {
-  const cli = hatterCli(repoRoot);
   const port = await freePort();
   const admin = await freePort();
   const config = [
@@ -377,19 +382,7 @@ async function startHatter(site: Site, repoRoot: string): Promise<Started> {
     '      - prefix: /cgi-bin/',
     '        handler: { type: cgi, root: cgi-bin }',
   ].join('\n') + '\n';
-  const configFile = join(site.dir, 'hatter.yaml');
-  writeFileSync(configFile, config);
-  const child = startGroup(process.execPath, [cli, 'serve', configFile, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`, '--backend', 'none'],
-    site.dir, join(site.dir, 'hatter.log'));
-  try {
-    await waitServing(port, '/hello', child, isHello);
-    await waitServing(port, '/cgi-bin/hello.sh', child, isHello);
-    await waitServing(port, '/file.txt', child, isFile);
-  } catch (error) {
-    await stopGroup(child);
-    throw error;
-  }
-  return { port, stop: () => stopGroup(child) };
+  return startHatterWith(site, repoRoot, 'hatter', config, port, 'none', [['/hello', isHello], ['/cgi-bin/hello.sh', isHello], ['/file.txt', isFile]]);
 }
 
 // ---------------------------------------------------------------------------------------------
