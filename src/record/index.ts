@@ -10,3 +10,5 @@ export type { CounterOptions } from './counter.js';
 export { eventsFromTrace } from './trace.js';
 export { findExecutable, findStrace, nodeRecordHost, straceArguments, StraceRecorder, TraceFollower, TRACED_SYSCALLS } from './strace.js';
 export type { Recorder } from './strace.js';
+export { RecordingSession } from './session.js';
+export type { RecordingOutput, SessionOptions } from './session.js';

@@ -50,6 +50,8 @@ export class EventTracker {
   private readonly waiting = new Map<number, StraceRecord[]>();
   private waitingCount = 0;
   private root: number | undefined;
+  /** The first process's own execve (of the recorded program) is how it enters the profile, not a need of it. */
+  private startingExec = true;
   readonly diagnostics: TraceDiagnostic[] = [];
 
   constructor(private readonly options: TrackerOptions) {}
@@ -233,6 +235,10 @@ export class EventTracker {
     if (!path) return [];
     const binary = this.resolve(process, at ? dirfd(call.args[0]) : -100, path.value, true);
     if (binary === undefined) return [];
+    if (this.startingExec && pid === this.root) {
+      if (call.result.errno === undefined) { this.startingExec = false; process.exe = binary; }
+      return [];
+    }
     const outcome = outcomeOf(call, false);
     // A missing candidate on $PATH is the shell's search, not a need.
     if (outcome.errno === 'ENOENT') return [];
