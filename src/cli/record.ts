@@ -3,7 +3,7 @@ import { closeSync, fsyncSync, openSync, realpathSync, renameSync, unlinkSync, w
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { findExecutable, findStrace, RecordingSession, StraceRecorder, type RecordingOutput } from '../record/index.js';
+import { findExecutable, findStrace, RecordingSession, stopTraced, StraceRecorder, type RecordingOutput } from '../record/index.js';
 import { EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
 
 const help = `hatter record: run a program under strace and write what it did as AppArmor-style events
@@ -95,14 +95,15 @@ export const command: Command = {
     const child = spawn(observed.command, observed.args, { cwd: io.cwd, env: io.env, stdio: 'inherit', argv0: 'strace' });
     // Ctrl-C reaches the program (same terminal process group); a SIGINT or SIGTERM sent to hatter alone
     // is passed on. Either way the program ends and the recording is kept.
-    const forward = (signal: NodeJS.Signals) => (): void => { child.kill(signal); };
+    let exited = false;
+    const forward = (signal: NodeJS.Signals) => (): void => { if (child.pid !== undefined) stopTraced(child.pid, signal, () => exited); };
     const onInt = forward('SIGINT');
     const onTerm = forward('SIGTERM');
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
     const status = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
       child.once('error', (error) => resolve({ code: null, signal: null, error }));
-      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('exit', (code, signal) => { exited = true; resolve({ code, signal }); });
     });
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);

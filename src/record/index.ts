@@ -8,7 +8,7 @@ export { joinPath, procSelf } from './paths.js';
 export { eventKey, EventCounter, DEFAULT_COUNTER_OPTIONS } from './counter.js';
 export type { CounterOptions } from './counter.js';
 export { eventsFromTrace } from './trace.js';
-export { findExecutable, findStrace, nodeRecordHost, straceArguments, StraceRecorder, TraceFollower, TRACED_SYSCALLS } from './strace.js';
+export { findExecutable, findStrace, nodeRecordHost, stopTraced, straceArguments, StraceRecorder, TraceFollower, TRACED_SYSCALLS } from './strace.js';
 export type { Recorder } from './strace.js';
 export { RecordingSession } from './session.js';
 export type { RecordingOutput, SessionOptions } from './session.js';

@@ -1,6 +1,6 @@
 // The strace recorder: the fixed command line hatter runs strace with, and a follower that reads the
 // trace file as it grows and turns it into events. The process and file system edge of src/record.
-import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { AuditEvent } from '../logs/index.js';
 import { parseStraceLine, StraceAssembler, type TraceDiagnostic } from './strace-line.js';
@@ -146,4 +146,27 @@ export class TraceFollower {
     if ('message' in record) { this.diagnostics.push(record); return []; }
     return this.tracker.push(record);
   }
+}
+
+/**
+ * Send `signal` to the programs strace (pid `tracer`) runs. strace itself ignores SIGINT and SIGTERM
+ * while it runs a command, and a program started from a background shell may ignore SIGINT, so a stop
+ * escalates: the signal, then SIGTERM after 2 s, then SIGKILL after 5 s, until `done` says it ended.
+ */
+export function stopTraced(tracer: number, signal: NodeJS.Signals, done: () => boolean): void {
+  const send = (sig: NodeJS.Signals): void => {
+    if (done()) return;
+    let children: number[] = [];
+    try {
+      children = readFileSync(`/proc/${tracer}/task/${tracer}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return;
+    }
+    for (const child of children) {
+      try { process.kill(child, sig); } catch { /* already gone */ }
+    }
+  };
+  send(signal);
+  setTimeout(() => send('SIGTERM'), 2000).unref();
+  setTimeout(() => send('SIGKILL'), 5000).unref();
 }
