@@ -127,7 +127,7 @@ export class EventTracker {
     switch (name) {
       case 'clone': case 'clone3': case 'fork': case 'vfork': {
         if (!ok || result.value === undefined || result.value <= 0) return [];
-        if (name === 'clone' && /CLONE_THREAD/.test(args.join(','))) {
+        if (/CLONE_THREAD/.test(args.join(','))) {
           // A thread shares the process: same state object.
           this.processes.set(result.value, process);
           return this.release(result.value);
