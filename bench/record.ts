@@ -79,6 +79,7 @@ export async function run(repoRoot: string): Promise<void> {
       `${machineLine()}. The demo's alice \`/hello\` Node handler, \`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s\` on loopback, median of ${RUNS} alternating runs after a warm-up run each.`, '',
       table, '',
       `Learn log: ${Math.round(perTenThousand).toLocaleString('en-US')} bytes per 10,000 requests (${learnedRequests.toLocaleString('en-US')} requests measured; identical events written once per 10 s interval with a count). Non-2xx or socket errors: ${errors}. Runs (requests/s): none ${results.none.map(Math.round).join(', ')}; learn ${results.learn.map(Math.round).join(', ')}; machine load ${loadavg().map((l) => l.toFixed(1)).join(' ')}.`,
+      'The hello handler makes no system call strace is asked to stop on while it serves a request (the connection arrives over the worker\'s IPC channel; strace runs with --seccomp-bpf), so recording costs it nothing per request; the difference between the modes is the shared machine\'s load (see the runs), not strace. Handlers that open files pay per open (docs/record.md).',
       `Targets: learning ≥ 0.25× unconfined throughput (${learn / none >= 0.25 ? 'met' : 'NOT met'}); < 1 MB of events per 10,000 repetitive requests (${perTenThousand < 1_000_000 ? 'met' : 'NOT met'}).`,
     ].join('\n');
     process.stdout.write(`${text}\n`);
