@@ -113,6 +113,16 @@ test('bad input: unknown command, strace missing, no program, a program that exi
   assert.equal(badCap.code, 2);
 });
 
+function descendants(pid: number): number[] {
+  let children: number[] = [];
+  try { children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
+  return children.flatMap((child) => [child, ...descendants(child)]);
+}
+
+function comm(pid: number): string {
+  try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return ''; }
+}
+
 test('a program that never exits: SIGINT stops it and keeps what was recorded', { skip: strace ? false : 'skipped: strace is not installed', timeout: 60_000 }, async () => {
   const root = realpathSync(mkdtempSync(join(tmpdir(), 'hatter-record-test-')));
   try {
@@ -121,7 +131,9 @@ test('a program that never exits: SIGINT stops it and keeps what was recorded', 
     const child = spawn(process.execPath, [cliMain.replace(/main\.js$/, 'bin.js'), 'record', '--out', out, '--', '/bin/sh', '-c', `cat ${join(root, 'marker')}; exec sleep 600`], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Stop only once the program runs (`sleep` under strace under hatter): a loaded machine starts slowly.
+    const deadline = Date.now() + 30_000;
+    while (!descendants(child.pid!).some((pid) => comm(pid) === 'sleep') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     assert.equal(code, 0, stderr);
