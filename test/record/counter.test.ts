@@ -2,7 +2,7 @@
 // ones; and a recorded event reads back from its JSON line unchanged (eventFromJson).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventFromJson, eventToJson } from '../../src/logs/index.js';
+import { eventFromJson, eventToJson, parseLine } from '../../src/logs/index.js';
 import { EventCounter, eventsFromTrace } from '../../src/record/index.js';
 
 const host = { realpath: (p: string) => p, isDirectory: () => false };
@@ -34,6 +34,10 @@ test('a recorded event survives its JSON line', () => {
   for (const event of eventsFromTrace(text, { label: 'p//h', cwd: '/', host }).events) {
     const json = JSON.parse(JSON.stringify(eventToJson(event))) as Record<string, unknown>;
     assert.deepEqual(eventToJson(eventFromJson(json, event.line)!), eventToJson(event));
+    // hatter logs and hatter learn read a recording like an audit log: parseLine takes the JSON line.
+    const parsed = parseLine(JSON.stringify(eventToJson(event)), event.line);
+    assert.equal(parsed.kind, 'event');
+    if (parsed.kind === 'event') assert.deepEqual(eventToJson(parsed.event), eventToJson(event));
   }
   assert.equal(eventFromJson({ operation: 'open' }, 1), undefined);
   assert.equal(eventFromJson({ type: 'NOPE' }, 1), undefined);
