@@ -63,4 +63,7 @@ test('serve --learn records each pool under its hat, children (CGI) included', {
 });
 
 const learnBuilt = existsSync(join(repoRoot, 'dist', 'src', 'cli', 'learn.js'));
-test('learned hats serve the same workload under Landlock', { skip: learnBuilt ? 'not written yet: hatter learn landed after this test; see docs/record.md' : 'skipped: hatter learn (src/cli/learn.ts) is not in this build' }, () => undefined);
+// Not automated yet (see docs/record.md, "Status of the end-to-end checks"): learn --apply on the recording
+// was tried by hand on a merge with the learn branches; serving the learned policy must run in demo mode,
+// because the demo policy's @{HATTER_DEMO}=/**/examples/hosting is only made exact there.
+test('learned hats serve the same workload under Landlock', learnBuilt ? { todo: 'learn --apply, then serve --backend landlock in demo mode with the learned policy' } : { skip: 'skipped: hatter learn (src/cli/learn.ts) is not in this build' }, () => undefined);
