@@ -148,7 +148,7 @@ interface Started {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -159,7 +159,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-function startGroup(command: string, args: readonly string[], cwd: string, logFile: string): ChildProcess {
+export function startGroup(command: string, args: readonly string[], cwd: string, logFile: string): ChildProcess {
   const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   groups.add(child);
   let log = '';
@@ -171,7 +171,7 @@ function startGroup(command: string, args: readonly string[], cwd: string, logFi
   return child;
 }
 
-async function stopGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export async function stopGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.pid === undefined) return;
   const exited = child.exitCode !== null || child.signalCode !== null
     ? Promise.resolve()
@@ -184,7 +184,7 @@ async function stopGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
 }
 
 /** Poll until GET path answers 200 with the expected body, or the process dies, or time runs out. */
-async function waitServing(port: number, path: string, child: ChildProcess | undefined, expect: (body: string) => boolean, timeoutMs = 15_000): Promise<void> {
+export async function waitServing(port: number, path: string, child: ChildProcess | undefined, expect: (body: string) => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {

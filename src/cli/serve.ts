@@ -1,5 +1,8 @@
 // hatter serve: the confining web server. Argument parsing and output only; the work is in src/server.
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
+import { LearningBackend } from './learn-backend.js';
+import { DEFAULT_COUNTER_OPTIONS, findStrace, RecordingSession, StraceRecorder } from '../record/index.js';
 import { formatDiagnostic, hasErrors } from '../policy/index.js';
 import {
   BACKEND_CHOICES, demoConfigPath, formatListenAddress, loadConfigFile, parseListenAddress, prepareServe, selectBackend,
@@ -11,6 +14,7 @@ const help = `hatter serve: a web server that runs each site's handlers in worke
 Usage:
   hatter serve [CONFIG] [--listen HOST:PORT] [--admin HOST:PORT|off] [--backend auto|apparmor|landlock|none]
                [--load-policy] [-v]
+  hatter serve [CONFIG] --learn [--learn-log FILE] [--learn-interval SECONDS] ...
   hatter serve --apache FILE [--listen HOST:PORT] ...
 
 With no CONFIG, serves the embedded demo (examples/hosting: alice.localhost and bob.localhost) on
@@ -25,6 +29,11 @@ Options:
                        checking that the parent profile and every hat are in the kernel (needs root)
   -v, --verbose        print every way Landlock widens each hat at startup (default: one line per pool;
                        the status page always has the full list)
+  --learn              record what every pool does instead of confining it (strace; no AppArmor or root
+                       needed): events labelled with each pool's profile//hat, for 'hatter learn'.
+                       The workers run UNCONFINED while learning. See docs/record.md
+  --learn-log FILE     where the events go, appended as JSON lines (default hatter-learn.jsonl)
+  --learn-interval S   identical events are written once per S seconds with a count (default 10)
   --apache FILE        take sites, DocumentRoot, Location and AAHatName/AADefaultHatName from an Apache configuration
   --access-log WHERE   stdout (default), off, or a file (JSON lines)
   -h, --help           this text
@@ -37,6 +46,7 @@ Examples:
   curl -H 'Host: bob.localhost' 'http://127.0.0.1:8080/read?path=alice/secret.txt'
   hatter serve /etc/hatter/hatter.yaml --listen 0.0.0.0:80
   hatter serve --backend none --listen 127.0.0.1:9000
+  hatter serve --learn --learn-log demo.jsonl      # then: hatter learn demo.jsonl
   sudo hatter serve /etc/hatter/hatter.yaml --backend apparmor --load-policy
   curl http://127.0.0.1:8081/_hatter/status
 
@@ -57,12 +67,17 @@ export const command: Command = {
         apache: { type: 'string' },
         'access-log': { type: 'string' },
         'load-policy': { type: 'boolean' },
+        learn: { type: 'boolean' },
+        'learn-log': { type: 'string' },
+        'learn-interval': { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       });
       if (parsed.values.help) { io.stdout.write(help); return EXIT_OK; }
       if (parsed.positionals.length > 1) throw new UsageError('at most one CONFIG file');
       if (parsed.positionals.length && parsed.values.apache) throw new UsageError('give either CONFIG or --apache FILE, not both');
+      if (!parsed.values.learn && (parsed.values['learn-log'] !== undefined || parsed.values['learn-interval'] !== undefined)) throw new UsageError('--learn-log and --learn-interval go with --learn');
+      if (parsed.values.learn && parsed.values.backend !== undefined) throw new UsageError('--learn records instead of confining: leave out --backend');
     } catch (error) {
       if (error instanceof UsageError) { io.stderr.write(`hatter serve: ${error.message}\n(see hatter serve --help)\n`); return EXIT_USAGE; }
       throw error;
@@ -115,7 +130,13 @@ export const command: Command = {
     if (values['load-policy'] && (prepared.config.backend === 'landlock' || prepared.config.backend === 'none')) {
       io.stderr.write(`hatter serve: --load-policy loads AppArmor policy; it does nothing with --backend ${prepared.config.backend}\n`);
     }
-    const { backend, reason } = await selectBackend(prepared.config, prepared.hats, { loadPolicy: values['load-policy'] === true });
+    let learning: Learning | undefined;
+    if (values.learn) {
+      const started = startLearning(resolvePath(io.cwd, values['learn-log'] ?? 'hatter-learn.jsonl'), values['learn-interval'], io);
+      if (typeof started === 'number') return started;
+      learning = started;
+    }
+    const { backend, reason } = learning ? { backend: learning.backend, reason: await learning.backend.probe().then((p) => p.reason) } : await selectBackend(prepared.config, prepared.hats, { loadPolicy: values['load-policy'] === true });
     if (!backend) {
       io.stderr.write(`hatter serve: ${reason}\n`);
       return EXIT_USAGE;
@@ -124,7 +145,8 @@ export const command: Command = {
       info: (line: string) => { io.stderr.write(`${line}\n`); },
       warn: (line: string) => { io.stderr.write(`${line}\n`); },
     };
-    if (backend.name === 'none') io.stderr.write(NONE_BANNER);
+    if (learning) io.stderr.write(LEARN_BANNER);
+    else if (backend.name === 'none') io.stderr.write(NONE_BANNER);
     // A signal during startup must not kill the supervisor with its children half started.
     let stopDuringStartup = false;
     const earlyStop = (): void => { stopDuringStartup = true; };
@@ -134,6 +156,7 @@ export const command: Command = {
     try {
       running = await startServer(prepared, backend, reason, output, values.apache === undefined ? { file, overrides, demo } : undefined, { verbose: values.verbose === true });
     } catch (error) {
+      learning?.stop();
       if (error instanceof ServeError) { io.stderr.write(`hatter serve: ${error.message} [${error.code}]\n`); return EXIT_USAGE; }
       throw error;
     } finally {
@@ -147,7 +170,8 @@ export const command: Command = {
     io.stderr.write(`hatter serve: listening on ${urls.join(', ')}; backend ${reason}\n`);
     if (supervisor.adminAddress) io.stderr.write(`hatter serve: status page http://${formatListenAddress(supervisor.adminAddress)}/_hatter/status\n`);
     if (demo) io.stderr.write(demoInstructions(formatListenAddress(supervisor.addresses[0]!), backend.name));
-    if (backend.name === 'none') io.stderr.write(NONE_BANNER);
+    if (learning) io.stderr.write(LEARN_BANNER);
+    else if (backend.name === 'none') io.stderr.write(NONE_BANNER);
 
     const onHup = (): void => supervisor.enqueue('reload');
     const onStop = (): void => supervisor.enqueue('stop');
@@ -160,11 +184,57 @@ export const command: Command = {
       process.off('SIGHUP', onHup);
       process.off('SIGTERM', onStop);
       process.off('SIGINT', onStop);
+      learning?.stop();
     }
     io.stderr.write('hatter serve: stopped\n');
     return EXIT_OK;
   },
 };
+
+interface Learning {
+  readonly backend: LearningBackend;
+  stop(): void;
+}
+
+/** serve --learn: the recording session and its backend, or an exit code after a message. */
+function startLearning(learnLog: string, intervalText: string | undefined, io: CliIo): Learning | number {
+  const interval = intervalText === undefined ? 10 : Number(intervalText);
+  if (!(interval > 0) || !Number.isFinite(interval)) { io.stderr.write(`hatter serve: --learn-interval '${intervalText}' is not a positive number of seconds\n`); return EXIT_USAGE; }
+  const strace = findStrace(io.env['PATH']);
+  if (!strace) { io.stderr.write("hatter serve: --learn needs strace; install the Debian package 'strace' (apt-get install strace)\n"); return EXIT_USAGE; }
+  let fd: number;
+  try {
+    // A log: appended to, never truncated, like an audit log.
+    fd = openSync(learnLog, 'a', 0o600);
+  } catch (error) {
+    io.stderr.write(`hatter serve: cannot open the learn log ${learnLog}: ${(error as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  const session = new RecordingSession(new StraceRecorder(strace), { write: (text) => { writeSync(fd, text); } }, {
+    counter: { ...DEFAULT_COUNTER_OPTIONS, intervalMs: interval * 1000 },
+    ...(process.getuid ? { uid: process.getuid() } : {}),
+  });
+  let stopped = false;
+  return {
+    backend: new LearningBackend(session, learnLog),
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      session.stop();
+      closeSync(fd);
+      io.stderr.write(`hatter serve: learning: ${session.seen} events, ${session.written} lines written to ${learnLog}${session.dropped ? ` (${session.dropped} dropped over the cap)` : ''}\n`);
+    },
+  };
+}
+
+const LEARN_BANNER = `
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+!!  LEARNING, UNCONFINED: --learn records what every pool does (strace) and applies NO kernel  !!
+!!  confinement. Every site's handlers can read and write whatever this user can, including    !!
+!!  the other sites' files. Exercise the sites, stop, then run hatter learn on the learn log.  !!
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+
+`;
 
 function resolvePath(cwd: string, path: string): string {
   return path.startsWith('/') ? path : `${cwd.replace(/\/$/, '')}/${path}`;

@@ -57,6 +57,11 @@ export interface PreparedConfinement {
 
 export interface ConfinementBackend {
   readonly name: BackendName;
+  /**
+   * Set by `hatter serve --learn`'s recording backend (an unconfined `none` that observes): programs the
+   * server would otherwise start directly (a PHP-FPM master) go through spawn() too, so they are recorded.
+   */
+  readonly observes?: boolean;
   probe(): Promise<BackendAvailability>;
   prepare(request: ConfinementRequest): Promise<{ prepared?: PreparedConfinement; diagnostics: readonly Diagnostic[] }>;
   /** Start a worker already confined before its first instruction (launcher before execve). stdio/ipc options pass through. */

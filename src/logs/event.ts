@@ -5,6 +5,7 @@ import { hatLabel } from '../policy/label/index.js';
 import type { AuditEvent, EventObject, EventTime, EventType, ParsedRecord, SkipReason, SourceFormat } from './model.js';
 import { MAX_LINE_LENGTH, RawRecord, scanRecord } from './scan.js';
 import { parseSyslogTime } from './time.js';
+import { eventFromJson } from './json.js';
 
 const TYPE_BY_CODE: Record<string, EventType> = {
   '1501': 'AUDIT', '1502': 'ALLOWED', '1503': 'DENIED', '1504': 'HINT', '1505': 'STATUS', '1506': 'ERROR', '1507': 'KILLED',
@@ -366,6 +367,11 @@ function parseJournalLine(line: string, lineNumber: number, file: string | undef
     return skip('bad-journal-json', lineNumber, 'not valid JSON');
   }
   if (record === null || typeof record !== 'object') return skip('bad-journal-json', lineNumber);
+  // hatter's own event JSON (`hatter logs --json`, `hatter record`, `serve --learn`) reads back as the event.
+  if (record.MESSAGE === undefined && typeof (record as Record<string, unknown>)['type'] === 'string' && typeof (record as Record<string, unknown>)['source'] === 'string') {
+    const event = eventFromJson(record as Record<string, unknown>, lineNumber, file);
+    if (event) return { kind: 'event', event };
+  }
   let message: string;
   const raw = record.MESSAGE;
   if (typeof raw === 'string') message = raw;

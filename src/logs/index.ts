@@ -16,6 +16,6 @@ export { eventFilter, KeptEvents } from './filter.js';
 export type { EventFilterSpec } from './filter.js';
 export { labelGlob } from './glob.js';
 export type { LabelMatcher } from './glob.js';
-export { eventToJson } from './json.js';
+export { eventFromJson, eventToJson } from './json.js';
 export type { EventJson } from './json.js';
 export { MAX_LINE_LENGTH } from './scan.js';

@@ -1,7 +1,7 @@
 // The flat JSON form of an event (`hatter logs --json`, one per line). Field names are stable and
 // documented in docs/logs.md; absent values are left out.
-import { hatOf } from './label.js';
-import type { AuditEvent } from './model.js';
+import { hatOf, parseLabel, parsePermissions } from './label.js';
+import { EVENT_TYPES, type AuditEvent } from './model.js';
 import { isoTimestamp } from './time.js';
 
 export interface EventJson {
@@ -86,4 +86,53 @@ export function eventToJson(e: AuditEvent): EventJson {
     file: e.file,
     line: e.line,
   };
+}
+
+/**
+ * An event back from its JSON form (a `hatter logs --json` or `hatter record` line), so a recording reads
+ * like a log. Undefined when the object is not an event (no `type`). Unknown fields are ignored.
+ */
+export function eventFromJson(json: Readonly<Record<string, unknown>>, line: number, file?: string): AuditEvent | undefined {
+  const str = (key: string): string | undefined => (typeof json[key] === 'string' ? (json[key] as string) : undefined);
+  const num = (key: string): number | undefined => (typeof json[key] === 'number' && Number.isFinite(json[key]) ? (json[key] as number) : undefined);
+  const type = str('type');
+  if (type === undefined || !(EVENT_TYPES as readonly string[]).includes(type)) return undefined;
+  const perms = (raw: string | undefined, klass: string | undefined) => (raw === undefined ? undefined : parsePermissions(raw, klass));
+  const klass = str('class');
+  const network = {
+    family: str('family'), sockType: str('sockType'), protocol: str('protocol'), localAddr: str('localAddr'), localPort: num('localPort'),
+    foreignAddr: str('foreignAddr'), foreignPort: num('foreignPort'), addr: str('addr'), peerAddr: str('peerAddr'),
+  };
+  const hasNetwork = Object.values(network).some((v) => v !== undefined);
+  const label = str('label');
+  const extra = json['extra'] !== null && typeof json['extra'] === 'object' && !Array.isArray(json['extra'])
+    ? Object.fromEntries(Object.entries(json['extra'] as Record<string, unknown>).filter(([, v]) => typeof v === 'string')) as Record<string, string>
+    : undefined;
+  const epoch = num('epoch');
+  const source = str('source');
+  const event = {
+    type: type as AuditEvent['type'],
+    operation: str('operation'),
+    class: klass,
+    classInferred: false,
+    label: label === undefined ? undefined : parseLabel(label),
+    object: dropUndefined({
+      name: str('name'), target: str('target'), capability: str('capability'), capabilityNumber: num('capabilityNumber'),
+      peer: str('peer'), peerPid: num('peerPid'), signal: str('signal'), network: hasNetwork ? dropUndefined(network) : undefined,
+    }),
+    requested: perms(str('requested'), klass),
+    denied: perms(str('denied'), klass),
+    fsuid: num('fsuid'), ouid: num('ouid'), owner: typeof json['owner'] === 'boolean' ? json['owner'] : undefined,
+    pid: num('pid'), parent: num('parent'), comm: str('comm'), exe: str('exe'), info: str('info'), error: num('error'),
+    time: epoch === undefined ? undefined : { epoch, millis: num('millis') ?? 0, serial: num('serial') ?? 0 },
+    extra,
+    source: (['auditd', 'syslog', 'dmesg', 'kernel', 'journald', 'dbus', 'record'].includes(source ?? '') ? source : 'record') as AuditEvent['source'],
+    line,
+    file: file ?? str('file'),
+  };
+  return dropUndefined(event) as AuditEvent;
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

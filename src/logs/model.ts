@@ -11,7 +11,8 @@ export type SourceFormat =
   | 'dmesg' // [ 1597.77] audit: ...
   | 'kernel' // bare `audit: type=1400 audit(...)` or `audit(...):` lines
   | 'journald' // journalctl -o json
-  | 'dbus'; // dbus-daemon / dbus-broker mediation lines
+  | 'dbus' // dbus-daemon / dbus-broker mediation lines
+  | 'record'; // hatter record / serve --learn: an strace recording turned into events (src/record)
 
 /**
  * A set of permissions as the kernel wrote it. File masks keep the kernel's letters (`r w a l k m x c d`,

@@ -536,7 +536,7 @@ export class Supervisor {
         name: backend,
         reason: this.options.backendReason,
         confined: backend !== 'none',
-        ...(backend === 'none' ? { warning: 'UNCONFINED: the none backend applies no kernel confinement; every site can read whatever the server user can' } : {}),
+        ...(this.options.backend.observes ? { learning: true, warning: 'LEARNING, UNCONFINED: serve --learn records what every pool does (strace) and applies no kernel confinement; every site can read whatever the server user can' } : backend === 'none' ? { warning: 'UNCONFINED: the none backend applies no kernel confinement; every site can read whatever the server user can' } : {}),
       },
       ...(this.rootWarning ? { warnings: [this.rootWarning] } : {}),
       profile: this.hats.profile,

@@ -44,6 +44,13 @@ async function phpFpmConfinement(start: PhpFpmStart, route: { label: string; hat
   const backend = start.backend;
   // With `none` on an AppArmor host, an unconfined master's children could not change_hat at all.
   if (backend.name === 'apparmor') return route.hat === null ? {} : { apparmorHat: route.hat };
+  if (backend.observes) {
+    // serve --learn: the master and its children run under the recorder, their events labelled with the hat.
+    const observed = await start.confine(route.hat, { read: [], write: [], exec: [] });
+    if (!observed) throw new ServeError('serve/php-fpm-failed', `cannot record the PHP-FPM master of ${site} as ${route.label}`);
+    start.output.info(`hatter serve: PHP-FPM for ${site} is recorded as ${route.label}`);
+    return { spawnMaster: (command, args, options) => backend.spawn(observed, command, args, options) };
+  }
   if (backend.name !== 'landlock') return {};
   // The ruleset is built from paths that exist now: the run directory must be there first.
   mkdirSync(runDir, { recursive: true });
