@@ -45,7 +45,7 @@ export async function run(repoRoot: string): Promise<void> {
     const loaded = loadPolicy(entry, memoryFileReader({ [entry]: benchPolicy() }), { includePaths: ['/etc/apparmor.d'] });
     if (!loaded.ok) throw new Error(`bench policy does not load: ${loaded.diagnostics[0]?.message}`);
     const policy = compilePolicy(loaded.resolved).compiled;
-    const tenants = tenantsFromFlags(SITES.map((s) => `apache2//${s}=/srv/${s}`)).tenants;
+    const tenants = tenantsFromFlags(SITES.map((s) => `${s}=/srv/${s}`)).tenants;
 
     global.gc?.();
     const rssBefore = rssMiB();
@@ -97,7 +97,7 @@ export async function run(repoRoot: string): Promise<void> {
       '',
       `${machineLine()}. The logs benchmark's generated log (every source format; apache2 hats per site,`,
       'PHP-FPM pools, signals, dbus, capabilities) against a policy whose profiles and hats are all empty and in complain mode,',
-      'with every site a tenant (`--tenant apache2//SITE=/srv/SITE`). One process; RSS sampled every 20 ms.',
+      'with every site a tenant (`--tenant SITE=/srv/SITE`). One process; RSS sampled every 20 ms.',
       '',
       table,
       '',
