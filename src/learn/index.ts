@@ -10,4 +10,4 @@ export { mapLearningLabel, needsFromEvents, NeedCollector, parentForHat, type Ma
 export { propose, Proposer, ruleToken, type Abstraction, type ProposeContext } from './propose.js';
 export { TenantGuard } from './tenant.js';
 export { applyAnswers, defaultAnswers, parseAnswers } from './answers.js';
-export { Review, renderReview, type ReviewKey } from './review.js';
+export { Review, REVIEW_KEYS, renderGroup, renderReview, type ReviewKey } from './review.js';

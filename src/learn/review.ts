@@ -126,24 +126,30 @@ export function renderReview(review: Review): string {
   const total = review.proposals.groups.length;
   if (review.status === 'aborted') return 'learning aborted: nothing was changed\n';
   if (!group || review.status === 'finished') return `review finished: ${review.answers().filter((a) => a.action === 'accept').length} of ${total} groups accepted\n`;
+  const lines = [`[${review.position + 1}/${total}] ${renderGroup(group, review.current).trimEnd()}`];
+  lines.push('');
+  lines.push('  (a)llow  (d)eny  (g)lob  (n)ext  (i)nherit  (p)rofile  (c)hild  (s)kip/ignore  (u)ndo  (f)inish  (q)uit without changes  1-9 pick');
+  if (review.message) lines.push(`  ${review.message}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** One group for people: profile (and site), what it is about, events and times, each alternative with what it grants beyond the events. */
+export function renderGroup(group: ProposalGroup, current = group.defaultIndex): string {
   const events = group.needs.reduce((n, need) => n + need.count, 0);
   const first = Math.min(...group.needs.map((n) => n.first ?? Infinity));
   const last = Math.max(...group.needs.map((n) => n.last ?? -Infinity));
   const lines: string[] = [];
-  lines.push(`[${review.position + 1}/${total}] ${group.profile}${group.tenant ? `  (site ${group.tenant})` : ''}`);
+  lines.push(`${group.id}  ${group.profile}${group.tenant ? `  (site ${group.tenant})` : ''}`);
   lines.push(`  ${group.title}`);
   lines.push(`  ${events} event${events === 1 ? '' : 's'}${Number.isFinite(first) ? `, ${time(first)} to ${time(last)}` : ''}${group.needs[0]?.loggedLabel ? `, logged as ${group.needs[0].loggedLabel}` : ''}`);
   lines.push('');
   group.alternatives.forEach((alt, i) => {
-    const mark = i === review.current ? '>' : ' ';
+    const mark = i === current ? '>' : ' ';
     const tag = i === group.defaultIndex ? ' (default)' : '';
     lines.push(`${mark} ${i + 1}. [${alt.kind}] ${alt.rules.join(', ')}${tag}`);
     if (alt.note) lines.push(`       ${alt.note}`);
     if (alt.beyond) lines.push(`       ${alt.beyond.message}`);
     if (alt.crossesTenant) lines.push(`       !! ${alt.crossesTenant.message}: needs an override (o)`);
   });
-  lines.push('');
-  lines.push('  (a)llow  (d)eny  (g)lob  (n)ext  (i)nherit  (p)rofile  (c)hild  (s)kip/ignore  (u)ndo  (f)inish  (q)uit without changes  1-9 pick');
-  if (review.message) lines.push(`  ${review.message}`);
   return `${lines.join('\n')}\n`;
 }
