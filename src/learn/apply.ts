@@ -10,7 +10,7 @@ import { makeDiagnostic, LineIndex, type Diagnostic } from '../policy/diagnostic
 import { findProfile, loadPolicy } from '../policy/load/index.js';
 import { buildPolicyModel, canonicalPolicyText } from '../policy/model/index.js';
 import { formatPolicy } from '../policy/format/index.js';
-import { lookupInclude, memoryFileReader, type ResolvedPolicy, type ResolvedProfile } from '../policy/resolve/index.js';
+import { lookupInclude, memoryFileReader, skippedEntry, type FileReader, type ResolvedPolicy, type ResolvedProfile } from '../policy/resolve/index.js';
 import { parsePolicy, RULE_KINDS, SyntaxNode, SyntaxToken, type NodeKind } from '../policy/syntax/index.js';
 import type { FileChange, PolicyEdit } from './edit-model.js';
 
@@ -248,25 +248,53 @@ class EditSession {
   /** Where the profile's `include if exists <local/…>` points: an existing file, or one to create. */
   private localOverride(block: SyntaxNode): { kind: 'file' | 'create'; path: string } | undefined {
     for (const include of block.childNodes()) {
-      if (include.kind !== 'Include') continue;
-      const pathToken = include.significantTokens().find((t) => t.kind === 'IncludePath' || t.kind === 'QuotedString' || t.kind === 'Word');
-      if (!pathToken) continue;
-      const magic = pathToken.kind === 'IncludePath';
-      const name = pathToken.text.slice(magic || pathToken.kind === 'QuotedString' ? 1 : 0, magic || pathToken.kind === 'QuotedString' ? -1 : undefined);
-      if (!/(^|\/)local\/[^/]+$/.test(name)) continue;
-      const ifExists = include.significantTokens().some((t) => t.text === 'exists');
-      const record: Record<string, string> = {};
-      for (const [path, text] of this.files) record[path] = text;
-      for (const path of this.created.keys()) record[path] = '';
-      const found = lookupInclude(name, magic ? 'magic' : 'quoted', this.includePaths, this.workingDirectory, memoryFileReader(record));
+      const target = includeTarget(include);
+      if (!target || !/(^|\/)local\/[^/]+$/.test(target.name)) continue;
+      const found = lookupInclude(target.name, target.magic ? 'magic' : 'quoted', this.includePaths, this.workingDirectory, this.reader());
       if (found.found) {
         if (found.files.length !== 1 || found.ignored.length) continue; // a directory: keep to the profile itself
         const path = found.files[0]!;
         return this.created.has(path) ? { kind: 'create', path } : { kind: 'file', path };
       }
-      if (ifExists && found.tried[0]) return { kind: 'create', path: found.tried[0] };
+      if (target.ifExists && found.tried[0]) return { kind: 'create', path: found.tried[0] };
     }
     return undefined;
+  }
+
+  /**
+   * Debian's layout (php-fpm.d/, apache2.d/): the parent includes a directory with one file per hat. A new
+   * hat whose siblings live there gets a file of its own in that directory, named after it.
+   */
+  private fileInIncludedDirectory(parent: ResolvedProfile, sibling: ResolvedProfile, name: string): string | undefined {
+    if (sibling.source.file === parent.source.file || !/^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$/.test(name) || skippedEntry(name)) return undefined;
+    const directory = sibling.source.file.slice(0, sibling.source.file.lastIndexOf('/'));
+    const path = `${directory}/${name}`;
+    if (this.files.has(path) || this.created.has(path)) return undefined;
+    const root = this.tree(parent.source.file);
+    const block = root && profileNodeAt(root, parent.source.offset)?.childNodes().find((c) => c.kind === 'Block');
+    for (const include of block?.childNodes() ?? []) {
+      const target = includeTarget(include);
+      if (!target) continue;
+      const candidates = target.magic && !target.name.startsWith('/')
+        ? this.includePaths.map((dir) => `${dir.replace(/\/+$/, '')}/${target.name.replace(/\/+$/, '')}`)
+        : [target.name.replace(/\/+$/, '')];
+      const first = candidates.find((c) => this.reader().kind(c) !== undefined);
+      if (first === directory && this.reader().kind(first) === 'directory') return path;
+    }
+    return undefined;
+  }
+
+  private readerCache: FileReader | undefined;
+
+  /** The given texts (and the files these edits create) as the loader would see them. */
+  private reader(): FileReader {
+    if (!this.readerCache || this.created.size) {
+      const record: Record<string, string> = {};
+      for (const [path, text] of this.files) record[path] = text;
+      for (const path of this.created.keys()) record[path] = '';
+      this.readerCache = memoryFileReader(record);
+    }
+    return this.readerCache;
   }
 
   // ---- anchors ------------------------------------------------------------------------------------
@@ -317,6 +345,12 @@ class EditSession {
     const parentLabel = profile.label.slice(0, profile.label.length - profile.name.length - 2);
     const parent = findProfile(this.resolved.profiles, parentLabel)!;
     const sibling = parent.children.at(-1);
+    const ownFile = sibling && this.fileInIncludedDirectory(parent, sibling, profile.name);
+    if (ownFile) {
+      this.created.set(ownFile, { header: '', rules: renderProfile(profile, ''), keys: new Set() });
+      this.touch(ownFile);
+      return;
+    }
     if (sibling) {
       const located = this.locate(sibling);
       if (!located) return;
@@ -397,6 +431,19 @@ function parseNewRule(source: string): NewRule | string {
   const text = formatPolicy(parsed).text.trim();
   const key = canonicalPolicyText(buildPolicyModel(parsed).policy);
   return { text, kind: rule.kind, deny: isDeny(rule), key };
+}
+
+/** An include statement's target: the name inside `<…>` or quotes, whether it is magic, whether `if exists`. */
+function includeTarget(node: SyntaxNode): { name: string; magic: boolean; ifExists: boolean } | undefined {
+  if (node.kind !== 'Include') return undefined;
+  const token = node.significantTokens().find((t) => t.kind === 'IncludePath' || t.kind === 'QuotedString' || t.kind === 'Word');
+  if (!token) return undefined;
+  const wrapped = token.kind === 'IncludePath' || token.kind === 'QuotedString';
+  return {
+    name: wrapped ? token.text.slice(1, -1) : token.text,
+    magic: token.kind === 'IncludePath',
+    ifExists: node.significantTokens().some((t) => t.text === 'exists'),
+  };
 }
 
 function isDeny(rule: SyntaxNode): boolean {

@@ -108,11 +108,22 @@ test('a new child profile in a profile without children goes before the closing 
   assert.equal(after(result, `${D}/entry`), 'profile php-fpm {\n  /usr/bin/dash Cx -> helper,\n\n  profile helper flags=(complain) {\n  }\n}\n');
 });
 
-test('hats in a sibling file: a new hat is created after the last sibling, in that file', () => {
+test('hats in an included directory (php-fpm.d/): a new hat gets its own file there; in an included file: after the sibling', () => {
   const entry = 'profile php-fpm {\n  include <php-fpm.d>\n}\n';
   const files = { [`${D}/entry`]: entry, [`${D}/php-fpm.d/blog`]: '^blog {\n}\n' };
-  const result = apply(files, [{ kind: 'create-profile', parent: 'php-fpm', name: 'shop', hat: true, flags: [] }]);
-  assert.equal(after(result, `${D}/php-fpm.d/blog`), '^blog {\n}\n\n^shop {\n}\n');
+  const result = apply(files, [
+    { kind: 'create-profile', parent: 'php-fpm', name: 'shop', hat: true, flags: ['complain'] },
+    add('php-fpm//shop', '/srv/www/shop/** r'),
+  ]);
+  assert.deepEqual(result.diagnostics, []);
+  assert.deepEqual(result.changes, [{ file: `${D}/php-fpm.d/shop`, before: undefined, after: '^shop flags=(complain) {\n  /srv/www/shop/** r,\n}\n' }]);
+
+  const single = { [`${D}/entry`]: 'profile php-fpm {\n  include <hats/all>\n}\n', [`${D}/hats/all`]: '^blog {\n}\n' };
+  const appended = apply(single, [{ kind: 'create-profile', parent: 'php-fpm', name: 'shop', hat: true, flags: [] }]);
+  assert.equal(after(appended, `${D}/hats/all`), '^blog {\n}\n\n^shop {\n}\n');
+  // A name that is not a plain file name stays next to the sibling too.
+  const odd = apply(files, [{ kind: 'create-profile', parent: 'php-fpm', name: '/app/index.php', hat: true, flags: [] }]);
+  assert.equal(after(odd, `${D}/php-fpm.d/blog`), '^blog {\n}\n\n^/app/index.php {\n}\n');
 });
 
 test('edits that cannot be placed are diagnostics, never throws, and change nothing', () => {
