@@ -11,7 +11,7 @@ import { findProfile, loadPolicy } from '../policy/load/index.js';
 import { buildPolicyModel, canonicalPolicyText } from '../policy/model/index.js';
 import { formatPolicy } from '../policy/format/index.js';
 import { lookupInclude, memoryFileReader, skippedEntry, type FileReader, type ResolvedPolicy, type ResolvedProfile } from '../policy/resolve/index.js';
-import { parsePolicy, RULE_KINDS, SyntaxNode, SyntaxToken, type NodeKind } from '../policy/syntax/index.js';
+import { escapeControlCharacters, parsePolicy, RULE_KINDS, SyntaxNode, SyntaxToken, type NodeKind } from '../policy/syntax/index.js';
 import type { FileChange, PolicyEdit } from './edit-model.js';
 
 export interface ApplyOptions {
@@ -514,8 +514,5 @@ function quoteName(name: string): string {
   return /^[A-Za-z0-9_./:@+-]+$/.test(name) ? name : `"${name}"`;
 }
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-
-function printable(text: string): string {
-  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+/** Text from an edit, quoted in a message or a comment: control characters escaped, one line. */
+const printable = escapeControlCharacters;
