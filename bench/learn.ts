@@ -93,13 +93,16 @@ export async function run(repoRoot: string): Promise<void> {
     });
     process.stdout.write(`${table}\n`);
     writeBenchSection(repoRoot, 'learn', [
-      `### learn (\`npm run bench -- learn\`)`,
+      '## learn',
       '',
       `${machineLine()}. The logs benchmark's generated log (every source format; apache2 hats per site,`,
       'PHP-FPM pools, signals, dbus, capabilities) against a policy whose profiles and hats are all empty and in complain mode,',
       'with every site a tenant (`--tenant SITE=/srv/SITE`). One process; RSS sampled every 20 ms.',
       '',
       table,
+      '',
+      `Verdict: needs + propose took ${seconds(cpu(c0, c2))} of CPU, ${cpu(c0, c2) < 10_000 ? 'within' : '**over**'} the 10 s target; ` +
+        `a redraw took at most ${redraws.length ? Math.max(...redraws).toFixed(1) : '-'} ms (target 50 ms; the maximum includes garbage collection and a busy machine).`,
       '',
       `Load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(', ')} on ${cpus().length} cores (the wall column includes waiting for a core; CPU is the process's own time).`,
     ].join('\n'));
