@@ -18,5 +18,6 @@ export const commands: readonly CommandEntry[] = [
   { name: 'which-hat', summary: 'say which hat mod_apparmor or PHP-FPM would use for a request or pool', load: () => import('./which-hat.js') },
   { name: 'serve', summary: 'run the web server that confines each site in its own hat', load: () => import('./serve.js') },
   { name: 'site', summary: 'add, remove and list sites (hat + Apache vhost + PHP-FPM pool, in agreement)', load: () => import('./site.js') },
+  { name: 'mode', summary: 'put profiles, hats and child profiles in complain, enforce, audit or disable (flags only)', load: () => import('./mode.js') },
   { name: 'confine', summary: 'explain how a hat is enforced by each confinement backend', load: () => import('./confine.js') },
 ];

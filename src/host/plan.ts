@@ -40,3 +40,13 @@ export function authorship(text: string): Authorship {
   if (!m) return { by: 'other' };
   return sha256(text.slice(m[0].length)) === m[3] ? { by: 'hatter', what: m[2]! } : { by: 'hand-edited', what: m[2]! };
 }
+
+/**
+ * `after` with its hatter header brought up to date when `before` was hatter's, unchanged since: an
+ * edit hatter makes itself (a mode flag) keeps the file hatter's. Anything else is returned as is.
+ */
+export function keepAuthorship(before: string, after: string): string {
+  const m = HEADER.exec(before);
+  if (!m || authorship(before).by !== 'hatter' || !after.startsWith(m[0])) return after;
+  return withHeader(m[1] as CommentStyle, m[2]!, after.slice(m[0].length));
+}
