@@ -6,8 +6,7 @@ import { accessSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, 
 import { execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import type { Diagnostic } from '../policy/index.js';
-import { underPrefix } from '../host/host-files.js';
-import type { FilePlan } from '../host/plan.js';
+import { underPrefix, type FilePlan } from '../host/index.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 /** The nearest existing ancestor of `path` (where a missing directory would be created). */

@@ -4,8 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { posix, resolve } from 'node:path';
 import { diagnosticToJson, formatDiagnostic } from '../policy/index.js';
-import { hostFileReader, prefixedHostFiles, underPrefix } from '../host/host-files.js';
-import { MODE_CHANGES, findModeTargets, planModeChange, type ModeChange } from '../host/mode.js';
+import { hostFileReader, prefixedHostFiles, underPrefix, MODE_CHANGES, findModeTargets, planModeChange, type ModeChange } from '../host/index.js';
 import { applyPlan, checkWritable } from './apply-plan.js';
 import { EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 

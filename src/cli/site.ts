@@ -6,10 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import { diagnosticToJson, formatDiagnostic, type Diagnostic } from '../policy/index.js';
-import { overlayHostFiles, prefixedHostFiles, underPrefix, type HostFiles } from '../host/host-files.js';
-import type { FilePlan } from '../host/plan.js';
-import { DEBIAN_LAYOUT, listSites, planSiteAdd, planSiteRemove, type SitePaths, type SiteSpec } from '../host/site.js';
-import { confirmSite } from '../host/validate.js';
+import { overlayHostFiles, prefixedHostFiles, underPrefix, type HostFiles, type FilePlan, DEBIAN_LAYOUT, listSites, planSiteAdd, planSiteRemove, type SitePaths, type SiteSpec, confirmSite } from '../host/index.js';
 import { applyPlan, checkWritable } from './apply-plan.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 

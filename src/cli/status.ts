@@ -1,9 +1,7 @@
 // `hatter status`: aa-status from securityfs and /proc, plus each web worker's hat against the configuration.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { prefixedHostFiles } from '../host/host-files.js';
-import { DEBIAN_LAYOUT, installedPhpVersions, readSiteContext } from '../host/site.js';
-import { aaStatusJson, readApparmorState, workerHats } from '../host/status.js';
+import { prefixedHostFiles, DEBIAN_LAYOUT, installedPhpVersions, readSiteContext, aaStatusJson, readApparmorState, workerHats } from '../host/index.js';
 import type { FpmConfig } from '../web/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 
