@@ -5,8 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
-import { diagnosticToJson, formatDiagnostic, type Diagnostic } from '../policy/index.js';
-import { overlayHostFiles, prefixedHostFiles, underPrefix, type HostFiles, type FilePlan, DEBIAN_LAYOUT, listSites, planSiteAdd, planSiteRemove, type SitePaths, type SiteSpec, confirmSite } from '../host/index.js';
+import { diagnosticToJson, formatDiagnostic, loadPolicy, type Diagnostic } from '../policy/index.js';
+import { parseServeConfig } from '../server/index.js';
+import { overlayHostFiles, prefixedHostFiles, underPrefix, type HostFiles, type FilePlan, DEBIAN_LAYOUT, listSites, planSiteAdd, planSiteRemove, type SitePaths, type SiteSpec, confirmSite , hostFileReader, planHatterSiteAdd, planHatterSiteRemove } from '../host/index.js';
 import { applyPlan, checkWritable } from './apply-plan.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 
@@ -39,7 +40,10 @@ Options (add):
   --writable DIR          a directory (under the root) the site writes, e.g. uploads (repeatable)
   --allow-php-writes DIR  like --writable, and PHP files there may be written too (repeatable)
   --php-version V         which PHP (default: the only one installed)
-  --layout debian         the file layout (only debian for now)
+  --layout debian|hatter  debian (default): the files above; hatter: a site entry in hatter.yaml
+                          (after its other sites, comments kept) and the site's hat inside the
+                          profile its policy: names, both removed exactly by site remove
+  --config FILE           with --layout hatter: the hatter.yaml (default /etc/hatter/hatter.yaml)
 Options (all):
   --prefix DIR            read and write every file under DIR (a scratch copy of the layout); every
                           path given, --root included, is still the path on the deployed system
@@ -73,6 +77,7 @@ export const command: Command = {
       'allow-php-writes': { type: 'string', multiple: true },
       'php-version': { type: 'string' },
       layout: { type: 'string' },
+      config: { type: 'string' },
       prefix: { type: 'string' },
       'dry-run': { type: 'boolean' },
       force: { type: 'boolean' },
@@ -84,7 +89,8 @@ export const command: Command = {
     const [action, name, ...rest] = positionals;
     if (action === undefined) throw new UsageError('give an action: add, remove or list');
     if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
-    if (values.layout !== undefined && values.layout !== 'debian') throw new UsageError(`--layout must be debian (the hatter.yaml layout is not built yet), not '${values.layout}'`);
+    if (values.layout !== undefined && values.layout !== 'debian' && values.layout !== 'hatter') throw new UsageError(`--layout must be debian or hatter, not '${values.layout}'`);
+    if (values.config !== undefined && values.layout !== 'hatter') throw new UsageError('--config goes with --layout hatter');
     const prefix = values.prefix !== undefined ? resolve(io.cwd, values.prefix) : undefined;
     if (prefix !== undefined && !existsSync(prefix)) throw new UsageError(`--prefix ${values.prefix} does not exist`);
     const host = prefixedHostFiles(prefix);
@@ -106,6 +112,11 @@ export const command: Command = {
     }
     if (name === undefined) throw new UsageError(`site ${action} needs a NAME`);
 
+    const hatterConfig = values.layout === 'hatter' ? (values.config !== undefined ? posix.resolve(prefix === undefined ? io.cwd : '/', values.config) : '/etc/hatter/hatter.yaml') : undefined;
+    if (action === 'remove' && hatterConfig !== undefined) {
+      const plan = planHatterSiteRemove(name, host, hatterConfig, { force: Boolean(values.force) });
+      return finish(io, json, plan.files, plan.diagnostics, [], prefix, Boolean(values['dry-run']));
+    }
     if (action === 'remove') {
       for (const key of ['root', 'php', 'user', 'server-name', 'writable', 'allow-php-writes', 'php-version'] as const) {
         if (values[key] !== undefined) throw new UsageError(`--${key} goes with add, not remove`);
@@ -127,6 +138,12 @@ export const command: Command = {
       ...(values['php-version'] !== undefined ? { phpVersion: values['php-version'] } : {}),
       force: Boolean(values.force),
     };
+    if (hatterConfig !== undefined) {
+      if (spec.phpVersion !== undefined) throw new UsageError('--php-version goes with --layout debian (hatter serve runs Debian\'s php-fpm8.2)');
+      const plan = planHatterSiteAdd(spec, host, hatterConfig);
+      const diagnostics = [...plan.diagnostics, ...(plan.diagnostics.length === 0 ? confirmHatterSite(plan.files, host, hatterConfig, plan.policyFile!) : [])];
+      return finish(io, json, diagnostics.some((d) => d.severity === 'error') ? [] : plan.files, diagnostics, diagnostics.length === 0 ? ['hatter check: the policy with the new hat loads', 'hatter serve: the configuration with the new site parses'] : [], prefix, Boolean(values['dry-run']));
+    }
     const plan = planSiteAdd(spec, host);
     const diagnostics = [...plan.diagnostics];
     const confirmed: string[] = [];
@@ -143,6 +160,15 @@ export const command: Command = {
     return finish(io, json, plan.files, diagnostics, confirmed, prefix, Boolean(values['dry-run']));
   },
 };
+
+/** The planned hatter.yaml parses as `hatter serve` reads it, and the planned policy loads. */
+function confirmHatterSite(plan: readonly FilePlan[], current: HostFiles, configFile: string, policyFile: string): Diagnostic[] {
+  const host = overlayHostFiles(current, plan);
+  const planned = new Set(plan.map((p) => p.path));
+  const loaded = loadPolicy(policyFile, hostFileReader(host), { workingDirectory: posix.dirname(policyFile), includePaths: ['/etc/apparmor.d'] });
+  const config = parseServeConfig(host.read(configFile) ?? '', configFile);
+  return [...loaded.diagnostics, ...config.diagnostics].filter((d) => d.severity === 'error' && planned.has(d.file));
+}
 
 function finish(io: CliIo, json: boolean, files: readonly FilePlan[], diagnostics: Diagnostic[], confirmed: readonly string[], prefix: string | undefined, dryRun: boolean): number {
   const failed = diagnostics.some((d) => d.severity === 'error');

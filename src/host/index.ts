@@ -5,3 +5,4 @@ export * from './site.js';
 export * from './validate.js';
 export * from './mode.js';
 export * from './status.js';
+export * from './hatter-layout.js';
