@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
@@ -197,5 +197,33 @@ test('--dry-run prints the files and writes nothing', { skip: SKIP, timeout: 120
     assert.deepEqual(snapshot(prefix), before);
   } finally {
     rmSync(prefix, { recursive: true, force: true });
+  }
+});
+
+test('--layout hatter: the site entry and hat go in as blocks, comments kept, and come out exactly', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hatter-layout-'));
+  try {
+    mkdirSync(join(dir, 'policy'));
+    mkdirSync(join(dir, 'shop'));
+    const policy = '# hats\ninclude <tunables/global>\nprofile sites {\n  include <abstractions/base>\n  ^old.example {   # an old site\n    /srv/old/** r,\n  }\n}\n';
+    const config = '# my server\nlisten: 127.0.0.1:8080   # loopback\npolicy:\n  file: policy/sites\n  profile: sites\nsites:\n    - serverName: old.example\n      documentRoot: /srv/old\n\n# the pool\npool: { min: 1, max: 2 }\n';
+    writeFileSync(join(dir, 'policy/sites'), policy);
+    writeFileSync(join(dir, 'hatter.yaml'), config);
+    const args = ['--layout', 'hatter', '--config', join(dir, 'hatter.yaml')];
+    const add = await runCli(['site', 'add', 'shop', '--root', join(dir, 'shop'), '--server-name', 'shop.example', '--writable', 'uploads', ...args]);
+    assert.equal(add.code, 0, add.stderr);
+    const written = readFileSync(join(dir, 'hatter.yaml'), 'utf8');
+    assert.ok(written.startsWith(config.slice(0, config.indexOf('\n# the pool'))), written);
+    assert.match(written, /\n    # hatter: site shop \(hatter.yaml site\) sha256=[0-9a-f]{64}\n    - serverName: shop.example\n      documentRoot: \/.*\/shop\n      defaultHat: shop\n\n# the pool\npool: \{ min: 1, max: 2 \}\n$/);
+    assert.match(readFileSync(join(dir, 'policy/sites'), 'utf8'), /\n  \^shop \{\n    include <abstractions\/base>\n    \/.*\/shop\/ r,\n/);
+    const dup = await runCli(['site', 'add', 'shop2', '--root', join(dir, 'shop'), '--server-name', 'old.example', ...args]);
+    assert.equal(dup.code, 2);
+    assert.match(dup.stderr, /hatter.yaml:7:\d+: error: server name old.example is already a site/);
+    const remove = await runCli(['site', 'remove', 'shop', ...args]);
+    assert.equal(remove.code, 0, remove.stderr);
+    assert.equal(readFileSync(join(dir, 'hatter.yaml'), 'utf8'), config);
+    assert.equal(readFileSync(join(dir, 'policy/sites'), 'utf8'), policy);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
