@@ -1,7 +1,7 @@
 // `hatter status`: aa-status from securityfs and /proc, plus each web worker's hat against the configuration.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { prefixedHostFiles, DEBIAN_LAYOUT, installedPhpVersions, readSiteContext, aaStatusJson, readApparmorState, workerHats } from '../host/index.js';
+import { prefixedHostFiles, DEBIAN_LAYOUT, installedPhpVersions, readHostApache, readHostFpm, aaStatusJson, readApparmorState, workerHats } from '../host/index.js';
 import type { FpmConfig } from '../web/index.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 
@@ -54,8 +54,8 @@ export const command: Command = {
       return EXIT_USAGE;
     }
     const host = prefixedHostFiles(prefix);
-    const apache = readSiteContext(host, undefined).apache;
-    const fpm: FpmConfig[] = installedPhpVersions(host).map((v) => readSiteContext(host, v).fpm).filter((c): c is FpmConfig => c !== undefined);
+    const apache = readHostApache(host).apache;
+    const fpm: FpmConfig[] = installedPhpVersions(host).map((v) => readHostFpm(host, v).fpm).filter((c): c is FpmConfig => c !== undefined);
     const workers = workerHats(state.processes, { ...(apache ? { apache } : {}), fpm, apacheProfile: DEBIAN_LAYOUT.apacheProfile, fpmProfile: DEBIAN_LAYOUT.fpmProfile });
     if (values.json) {
       io.stdout.write(`${JSON.stringify({ ...aaStatusJson(state), workers }, null, 2)}\n`);

@@ -288,28 +288,29 @@ export interface SiteContext {
   readonly diagnostics: Diagnostic[];
 }
 
+const APACHE_ENV: Readonly<Record<string, string>> = { APACHE_RUN_DIR: '/var/run/apache2', APACHE_LOCK_DIR: '/var/lock/apache2', APACHE_LOG_DIR: '/var/log/apache2', APACHE_RUN_USER: 'www-data', APACHE_RUN_GROUP: 'www-data', APACHE_PID_FILE: '/var/run/apache2/apache2.pid' };
+
+/** The host's Apache configuration (Debian's envvars defaults for ${APACHE_*}), if there is one. */
+export function readHostApache(host: HostFiles, layout: DebianLayout = DEBIAN_LAYOUT): { apache?: ApacheConfig; diagnostics: Diagnostic[] } {
+  const file = posix.join(layout.apacheDir, 'apache2.conf');
+  if (host.kind(file) !== 'file') return { diagnostics: [] };
+  const read = readApacheConfig(file, { fs: hostWebFileSystem(host), env: APACHE_ENV, serverRoot: layout.apacheDir });
+  return { apache: read.config, diagnostics: [...read.diagnostics] };
+}
+
+/** The FPM configuration of one PHP version, if there is one. */
+export function readHostFpm(host: HostFiles, phpVersion: string, layout: DebianLayout = DEBIAN_LAYOUT): { fpm?: FpmConfig; diagnostics: Diagnostic[] } {
+  const file = posix.join(layout.phpDir, phpVersion, 'fpm', 'php-fpm.conf');
+  if (host.kind(file) !== 'file') return { diagnostics: [] };
+  const read = readFpmConfig(file, { fs: hostWebFileSystem(host), env: {} });
+  return { fpm: read.config, diagnostics: [...read.diagnostics] };
+}
+
 /** The host's current Apache and PHP-FPM configuration (for collisions and the tenant model). */
 export function readSiteContext(host: HostFiles, phpVersion: string | undefined, layout: DebianLayout = DEBIAN_LAYOUT): SiteContext {
-  const fs = hostWebFileSystem(host);
-  const diagnostics: Diagnostic[] = [];
-  let apache: ApacheConfig | undefined;
-  const apacheConf = posix.join(layout.apacheDir, 'apache2.conf');
-  if (host.kind(apacheConf) === 'file') {
-    const env: Record<string, string> = { APACHE_RUN_DIR: '/var/run/apache2', APACHE_LOCK_DIR: '/var/lock/apache2', APACHE_LOG_DIR: '/var/log/apache2', APACHE_RUN_USER: 'www-data', APACHE_RUN_GROUP: 'www-data', APACHE_PID_FILE: '/var/run/apache2/apache2.pid' };
-    const read = readApacheConfig(apacheConf, { fs, env, serverRoot: layout.apacheDir });
-    apache = read.config;
-    diagnostics.push(...read.diagnostics);
-  }
-  let fpm: FpmConfig | undefined;
-  if (phpVersion !== undefined) {
-    const fpmConf = posix.join(layout.phpDir, phpVersion, 'fpm', 'php-fpm.conf');
-    if (host.kind(fpmConf) === 'file') {
-      const read = readFpmConfig(fpmConf, { fs, env: {} });
-      fpm = read.config;
-      diagnostics.push(...read.diagnostics);
-    }
-  }
-  return { ...(apache ? { apache } : {}), ...(fpm ? { fpm } : {}), diagnostics };
+  const apache = readHostApache(host, layout);
+  const fpm = phpVersion !== undefined ? readHostFpm(host, phpVersion, layout) : { diagnostics: [] };
+  return { ...(apache.apache ? { apache: apache.apache } : {}), ...(fpm.fpm ? { fpm: fpm.fpm } : {}), diagnostics: [...apache.diagnostics, ...fpm.diagnostics] };
 }
 
 /** The other sites of the host (tenant model of main, from Apache and PHP-FPM), without `name`. */
@@ -481,10 +482,10 @@ export interface SiteRecord {
 export function listSites(host: HostFiles, layout: DebianLayout = DEBIAN_LAYOUT): { sites: SiteRecord[]; diagnostics: Diagnostic[] } {
   const versions = installedPhpVersions(host, layout);
   const diagnostics: Diagnostic[] = [];
-  const apacheContext = readSiteContext(host, undefined, layout);
+  const apacheContext = readHostApache(host, layout);
   diagnostics.push(...apacheContext.diagnostics);
   const pools = versions.flatMap((v) => {
-    const c = readSiteContext({ ...host, read: (p) => (p.endsWith('apache2.conf') ? undefined : host.read(p)), kind: (p) => (p.endsWith('apache2.conf') ? undefined : host.kind(p)) }, v, layout);
+    const c = readHostFpm(host, v, layout);
     diagnostics.push(...c.diagnostics);
     return c.fpm?.pools ?? [];
   });

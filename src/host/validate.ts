@@ -5,18 +5,16 @@
 // (apparmor_parser, apache2ctl, php-fpm) run at the CLI's edge.
 import { posix } from 'node:path';
 import { loadPolicy, type Diagnostic } from '../policy/index.js';
-import { fpmPoolTargets, profileTreesFromPolicy, readApacheConfig, readFpmConfig, whichHat, type ProfileTreeWithAttachment } from '../web/index.js';
-import { hostFileReader, hostWebFileSystem, overlayHostFiles, type HostFiles } from './host-files.js';
+import { fpmPoolTargets, profileTreesFromPolicy, whichHat, type ProfileTreeWithAttachment } from '../web/index.js';
+import { hostFileReader, overlayHostFiles, type HostFiles } from './host-files.js';
 import type { FilePlan } from './plan.js';
-import { DEBIAN_LAYOUT, siteDiagnostic, type DebianLayout, type SitePaths, type SiteSpec } from './site.js';
+import { DEBIAN_LAYOUT, readSiteContext, siteDiagnostic, type DebianLayout, type SitePaths, type SiteSpec } from './site.js';
 
 export interface SiteConfirmation {
   readonly diagnostics: Diagnostic[];
   /** One line per check that passed, for the report. */
   readonly confirmed: string[];
 }
-
-const APACHE_ENV: Record<string, string> = { APACHE_RUN_DIR: '/var/run/apache2', APACHE_LOCK_DIR: '/var/lock/apache2', APACHE_LOG_DIR: '/var/log/apache2', APACHE_RUN_USER: 'www-data', APACHE_RUN_GROUP: 'www-data', APACHE_PID_FILE: '/var/run/apache2/apache2.pid' };
 
 function profileNamed(trees: readonly ProfileTreeWithAttachment[], name: string): ProfileTreeWithAttachment | undefined {
   return trees.find((t) => t.name === name);
@@ -43,16 +41,15 @@ export function confirmSite(spec: SiteSpec, paths: SitePaths, plan: readonly Fil
     if (tree) trees.set(profile, tree);
     else diagnostics.push(siteDiagnostic('host/profile-missing', `${entry} has no profile ${profile}`, undefined, entry));
   }
-  const fs = hostWebFileSystem(host);
   const apacheProfile = trees.get(layout.apacheProfile);
-  const apache = readApacheConfig(posix.join(layout.apacheDir, 'apache2.conf'), { fs, env: APACHE_ENV, serverRoot: layout.apacheDir });
-  diagnostics.push(...apache.diagnostics.filter((d) => planned.has(d.file) && d.severity === 'error'));
-  if (apacheProfile) {
+  const context = readSiteContext(host, paths.phpVersion, layout);
+  diagnostics.push(...context.diagnostics.filter((d) => planned.has(d.file) && d.severity === 'error'));
+  if (apacheProfile && context.apache) {
     // Enforce mode: a complain-mode profile enters a missing hat as a learning hat, which would hide a mistake.
     const enforced = { ...apacheProfile, mode: 'enforce' as const, children: apacheProfile.children.map((c) => ({ ...c, mode: 'enforce' as const })) };
     for (const serverName of spec.serverNames) {
       const url = `http://${serverName}/`;
-      const answer = whichHat(apache.config, { url }, enforced, { map: { stat: (p: string) => host.kind(p) } });
+      const answer = whichHat(context.apache, { url }, enforced, { map: { stat: (p: string) => host.kind(p) } });
       if (answer.ok && answer.selection.outcome === 'hat' && answer.selection.hat === spec.name) confirmed.push(`which-hat: ${url} runs in ${answer.selection.label}`);
       else {
         const where = answer.ok ? `${answer.selection.label} (${answer.selection.reason})` : `an error ${answer.status} (${answer.reason})`;
@@ -61,10 +58,8 @@ export function confirmSite(spec: SiteSpec, paths: SitePaths, plan: readonly Fil
     }
   }
   const fpmProfile = trees.get(layout.fpmProfile);
-  if (paths.pool && paths.phpVersion && fpmProfile) {
-    const fpm = readFpmConfig(posix.join(layout.phpDir, paths.phpVersion, 'fpm', 'php-fpm.conf'), { fs, env: {} });
-    diagnostics.push(...fpm.diagnostics.filter((d) => planned.has(d.file) && d.severity === 'error'));
-    const target = fpmPoolTargets(fpm.config, { ...fpmProfile, mode: 'enforce' }).find((t) => t.pool === spec.name);
+  if (paths.pool && fpmProfile && context.fpm) {
+    const target = fpmPoolTargets(context.fpm, { ...fpmProfile, mode: 'enforce' }).find((t) => t.pool === spec.name);
     if (target?.outcome === 'changes') confirmed.push(`which-hat --fpm: pool ${spec.name} enters ${target.target}`);
     else diagnostics.push(siteDiagnostic('host/pool-cannot-start', `the pool ${spec.name} would not enter its hat: ${target?.reason ?? 'the pool is not read from the FPM configuration'}`, undefined, paths.pool));
   }
