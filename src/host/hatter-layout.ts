@@ -10,7 +10,7 @@ import { literalPattern } from '../policy/aare/index.js';
 import { parsePolicy, SyntaxNode, SyntaxToken, collectTokens } from '../policy/syntax/index.js';
 import type { HostFiles } from './host-files.js';
 import { withHeader, type FilePlan } from './plan.js';
-import { SITE_NAME, siteDiagnostic, type SiteSpec } from './site.js';
+import { SITE_NAME, checkSpecText, siteDiagnostic, type SiteSpec } from './site.js';
 
 export interface HatterSitePlan {
   readonly files: FilePlan[];
@@ -182,8 +182,9 @@ export function planHatterSiteAdd(spec: SiteSpec, host: HostFiles, configFile: s
   if (!SITE_NAME.test(spec.name)) {
     return { files: [], diagnostics: [siteDiagnostic('host/invalid-name', `'${spec.name}' is not a valid site name: it becomes a hat name`, 'use letters, digits, and . _ - (not first), at most 64 characters')] };
   }
+  diagnostics.push(...checkSpecText(spec));
   if (!posix.isAbsolute(spec.root)) diagnostics.push(siteDiagnostic('host/relative-root', `--root ${spec.root} must be an absolute path`));
-  else if (host.kind(spec.root) !== 'directory') diagnostics.push(siteDiagnostic('host/missing-root', `the site's root ${spec.root} is not a directory`, 'create it first'));
+  else if (diagnostics.length === 0 && host.kind(spec.root) !== 'directory') diagnostics.push(siteDiagnostic('host/missing-root', `the site's root ${spec.root} is not a directory`, 'create it first'));
   const text = host.read(configFile);
   if (text === undefined) {
     diagnostics.push(siteDiagnostic('host/config-unreadable', `cannot read ${configFile}`, undefined, configFile));

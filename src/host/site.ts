@@ -87,6 +87,26 @@ const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[
 const PHP_CODE = '**.{php,php[0-9],phtml,phar,inc}';
 
 const ARGS = '<arguments>';
+/**
+ * Paths hatter writes into three configuration languages (AppArmor, Apache, php-fpm's ini, YAML): only
+ * characters none of them gives a meaning to, so a path can never end a directive or start another.
+ */
+export const SAFE_PATH = /^\/[A-Za-z0-9._@+\/-]*$/;
+
+/** Diagnostics for the paths and names of a site spec that no layout can write safely. */
+export function checkSpecText(spec: SiteSpec): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const paths: [string, string][] = [['--root', spec.root], ...spec.writable.map((w): [string, string] => ['--writable', w]), ...spec.allowPhpWrites.map((w): [string, string] => ['--allow-php-writes', w])];
+  for (const [option, path] of paths) {
+    const absolute = path.startsWith('/') ? path : `/${path}`;
+    if (!SAFE_PATH.test(absolute) || /(^|\/)\.\.?(\/|$)/.test(path)) {
+      out.push(siteDiagnostic('host/unsafe-path', `${option} ${JSON.stringify(path)} has characters or '..' components hatter will not write into configuration files`, 'use letters, digits and . _ @ + - / only'));
+    }
+  }
+  for (const h of spec.serverNames) if (!HOST_NAME.test(h)) out.push(siteDiagnostic('host/invalid-server-name', `'${h}' is not a host name`));
+  if (spec.user !== undefined && !/^[a-z_][a-z0-9_-]*\$?$/i.test(spec.user)) out.push(siteDiagnostic('host/invalid-user', `'${spec.user}' is not a user name`));
+  return out;
+}
 
 export function siteDiagnostic(code: string, message: string, hint?: string, file = ARGS): Diagnostic {
   return { file, line: 1, col: 1, code, severity: 'error', message, ...(hint ? { hint } : {}) };
@@ -362,15 +382,12 @@ export function planSiteAdd(spec: SiteSpec, host: HostFiles, layout: DebianLayou
     diagnostics.push(siteDiagnostic('host/invalid-name', `'${spec.name}' is not a valid site name: it becomes a hat, a file and a pool name`, 'use letters, digits, and . _ - (not first), at most 64 characters; not DEFAULT_URI, HANDLING_UNTRUSTED_INPUT or www'));
     return { files: [], diagnostics, patterns: [] };
   }
+  diagnostics.push(...checkSpecText(spec));
   if (!posix.isAbsolute(spec.root)) diagnostics.push(siteDiagnostic('host/relative-root', `--root ${spec.root} must be an absolute path (the path on the deployed system)`));
-  else if (host.kind(spec.root) !== 'directory') diagnostics.push(siteDiagnostic('host/missing-root', `the site's root ${spec.root} is not a directory`, 'create it first (the path is the deployed one; with --prefix it is looked up under the prefix)'));
+  else if (diagnostics.length === 0 && host.kind(spec.root) !== 'directory') diagnostics.push(siteDiagnostic('host/missing-root', `the site's root ${spec.root} is not a directory`, 'create it first (the path is the deployed one; with --prefix it is looked up under the prefix)'));
   const root = posix.normalize(spec.root).replace(/(.)\/$/, '$1');
   if (root === '/') diagnostics.push(siteDiagnostic('host/root-is-slash', 'the site\'s root cannot be /'));
   spec = { ...spec, root };
-  for (const host_ of spec.serverNames) {
-    if (!HOST_NAME.test(host_)) diagnostics.push(siteDiagnostic('host/invalid-server-name', `'${host_}' is not a host name`));
-  }
-  if (spec.user !== undefined && !/^[a-z_][a-z0-9_-]*\$?$/i.test(spec.user)) diagnostics.push(siteDiagnostic('host/invalid-user', `'${spec.user}' is not a user name`));
   if (spec.allowPhpWrites.length > 0 && !spec.php) diagnostics.push(siteDiagnostic('host/php-writes-without-php', '--allow-php-writes needs --php'));
   writableDirs(spec, diagnostics);
 

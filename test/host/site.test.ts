@@ -159,6 +159,8 @@ test('bad input: a clear diagnostic, exit 2, nothing written', { skip: SKIP, tim
       [['a', '--root', '/srv/shop', '--server-name', 'bad_host!'], /'bad_host!' is not a host name \[host\/invalid-server-name\]/],
       [['a', '--root', '/srv/shop', '--writable', '/srv/blog'], /--writable \/srv\/blog is not inside the site's root/],
       [['a', '--root', '/srv/shop', '--allow-php-writes', 'uploads'], /--allow-php-writes needs --php/],
+      [['a', '--root', '/srv/shop\n\tAADefaultHatName other'], /--root "\/srv\/shop\\n\\tAADefaultHatName other" has characters .*\[host\/unsafe-path\]/],
+      [['a', '--root', '/srv/shop', '--writable', '../blog'], /--writable "..\/blog" has characters or '..' components/],
     ];
     for (const [args, expected] of cases) {
       const r = await runCli(['site', 'add', ...args, '--prefix', prefix]);
