@@ -19,5 +19,8 @@ export const commands: readonly CommandEntry[] = [
   { name: 'serve', summary: 'run the web server that confines each site in its own hat', load: () => import('./serve.js') },
   { name: 'record', summary: 'run a program under strace and record what it does as events for hatter learn', load: () => import('./record.js') },
   { name: 'learn', summary: 'turn complain-mode audit events into reviewed, tenant-safe policy rules', load: () => import('./learn.js') },
+  { name: 'site', summary: 'add, remove and list sites (hat + Apache vhost + PHP-FPM pool, in agreement)', load: () => import('./site.js') },
+  { name: 'mode', summary: 'put profiles, hats and child profiles in complain, enforce, audit or disable (flags only)', load: () => import('./mode.js') },
+  { name: 'status', summary: 'loaded profiles and confined processes (like aa-status), and each web worker\'s hat against the configuration', load: () => import('./status.js') },
   { name: 'confine', summary: 'explain how a hat is enforced by each confinement backend', load: () => import('./confine.js') },
 ];
