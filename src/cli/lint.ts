@@ -164,8 +164,8 @@ export function unifiedDiff(name: string, before: string, after: string): string
   let j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[start + i] === b[start + j]) { ops.push({ kind: ' ', text: a[start + i]!, ai: start + i, bi: start + j }); i++; j++; }
-    else if (j < m && (i === n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) { ops.push({ kind: '+', text: b[start + j]!, ai: start + i, bi: start + j }); j++; }
-    else { ops.push({ kind: '-', text: a[start + i]!, ai: start + i, bi: start + j }); i++; }
+    else if (i < n && (j === m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) { ops.push({ kind: '-', text: a[start + i]!, ai: start + i, bi: start + j }); i++; }
+    else { ops.push({ kind: '+', text: b[start + j]!, ai: start + i, bi: start + j }); j++; }
   }
   for (let k = 0; k < a.length - endA; k++) ops.push({ kind: ' ', text: a[endA + k]!, ai: endA + k, bi: endB + k });
   const out = [`--- ${name}`, `+++ ${name} (fixed)`];

@@ -104,20 +104,28 @@ function phpWritableCode(ctx: Context, p: ResolvedProfile): void {
   const deniedWrite = ctx.paths.union(rules.filter((r) => everyHalf(r) && writes(r)).map((r) => r.pattern));
   const deniedExec = ctx.paths.union(rules.filter((r) => everyHalf(r) && (r.permissions.has('x') || r.permissions.has('m'))).map((r) => r.pattern));
   const deniedRead = ctx.paths.union(rules.filter((r) => everyHalf(r) && r.permissions.has('r')).map((r) => r.pattern));
-  const executable = ctx.paths.union(rules.filter((r) => isAllow(r) && executes(r)).map((r) => r.pattern));
   const readable = ctx.paths.union(rules.filter((r) => isAllow(r) && r.permissions.has('r')).map((r) => r.pattern));
   const php = ctx.paths.one(PHP_FILES);
+  // Executable and writable: one finding per hat, at the first writable rule holding the shortest witness
+  // (a `/** mrwlkix` hat would otherwise get one finding per rule of every abstraction it includes).
+  const executors = rules.filter((r) => isAllow(r) && executes(r));
+  const executable = ctx.paths.union(executors.map((r) => r.pattern));
+  const writableUnion = ctx.paths.union(writable.map((r) => r.pattern));
+  const both = intersectionWitness([{ set: executable, minus: deniedExec }, { set: writableUnion, minus: deniedWrite }]);
+  if (both !== undefined) {
+    const sample = ctx.paths.one(literalPattern(both));
+    const writer = writable.find((r) => commonWitness(sample, ctx.paths.one(r.pattern)) !== undefined) ?? writable[0]!;
+    const executor = executors.find((r) => commonWitness(sample, ctx.paths.one(r.pattern)) !== undefined);
+    report(ctx, 'lint/php-writable-code', writer.source, `${kindOf(p)} ${p.name} can write files it also executes, e.g. ${both}${executor ? ` (executed through '${executor.pattern} ${executor.exec?.text ?? 'm'}' at ${executor.source.file}:${executor.source.line})` : ''}: code written there runs in the hat`, {
+      profile: p.name, hint: 'keep code and writable data apart: narrow the writable or the executing rule, or deny execution where the site writes (deny /srv/www/site/uploads/** mx,)',
+    });
+  }
+  // What PHP serves: readable PHP files, inside the sites' areas when the tenants are known.
+  const areas = ctx.web.tenants?.tenants.length ? ctx.paths.union(ctx.web.tenants.tenants.flatMap((t) => t.areas.flatMap(areaPatterns))) : undefined;
   for (const rule of writable) {
     const own = { set: ctx.paths.one(rule.pattern), minus: deniedWrite };
-    const executed = intersectionWitness([own, { set: executable, minus: deniedExec }]);
-    if (executed !== undefined) {
-      report(ctx, 'lint/php-writable-code', rule.source, `${kindOf(p)} ${p.name} can write files it can also execute (x or m), e.g. ${executed}: code written there runs in the hat`, {
-        profile: p.name, hint: 'keep code and writable data apart: narrow the writable rule, or deny execution where the site writes (deny /srv/www/site/uploads/** x,)',
-      });
-      continue;
-    }
     // mod_php and PHP-FPM run what they can read: writable ∩ PHP files ∩ readable.
-    const served = intersectionWitness([own, { set: php }, { set: readable, minus: deniedRead }]);
+    const served = intersectionWitness([own, { set: php }, { set: readable, minus: deniedRead }, ...(areas ? [{ set: areas }] : [])]);
     if (served !== undefined) {
       report(ctx, 'lint/php-writable-code', rule.source, `${kindOf(p)} ${p.name} can write PHP files it also serves, e.g. ${served}: an uploaded web shell becomes code that runs in the hat`, {
         profile: p.name, hint: 'deny writing PHP files where the site writes (deny /srv/www/site/uploads/**.php w,), or keep uploads outside what PHP reads',
