@@ -32,7 +32,7 @@ test('lint/php-writable-code: a hat that writes what it executes, or PHP files i
   // Negative: the uploads directory cannot hold PHP (deny), and nothing writable is executable.
   assert.deepEqual(only(lint('  ^alice {\n    /srv/www/alice/** r,\n    /srv/www/alice/uploads/** w,\n    deny /srv/www/alice/uploads/**.{php,phtml,phar} w,\n    /usr/bin/* ix,\n  }'), 'lint/php-writable-code'), []);
   // An owner-only deny leaves the other half: still a finding (exactness, not string matching).
-  assert.equal(only(lint('  ^alice {\n    /srv/www/alice/** rw,\n    owner deny /srv/www/alice/**.php w,\n  }'), 'lint/php-writable-code').length, 1);
+  assert.equal(only(lint('  ^alice {\n    /srv/www/alice/** rw,\n    deny owner /srv/www/alice/**.php w,\n  }'), 'lint/php-writable-code').length, 1);
 });
 
 test('lint/cross-site-glob: a rule whose automaton meets another tenant\'s area, with a witness', () => {
