@@ -11,7 +11,7 @@ import {
   mergeTenantModels, nodeFileSystem, parseEnvvars, readApacheConfig, readFpmConfig, tenantsFromApache, tenantsFromFlags, tenantsFromFpm,
   type TenantModel,
 } from '../web/index.js';
-import { applyEdits, compareFindings, findingKey, lintPolicy, toSarif, type ConfiguredHat, type LintFinding, type LintWeb, type Suppression, type TextEdit } from '../lint/index.js';
+import { applyEdits, compareFindings, createLintCache, findingKey, lintPolicy, toSarif, type ConfiguredHat, type LintFinding, type LintWeb, type Suppression, type TextEdit } from '../lint/index.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { loadPolicyFile } from './load-fresh.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
@@ -252,6 +252,7 @@ export const command: Command = {
 
     const reader = nodeFileReader();
     const cache = createParseCache();
+    const lintCache = createLintCache();
     const seen = new Set<string>();
     const findings: LintFinding[] = [];
     const suppressed: { finding: LintFinding; by: Suppression }[] = [];
@@ -264,7 +265,7 @@ export const command: Command = {
         if (loaded.unreadable && loaded.diagnostics.length === 0) io.stderr.write(`hatter lint: cannot read ${file}\n`);
         continue;
       }
-      const result = lintPolicy({ loaded, web: webRead.web });
+      const result = lintPolicy({ loaded, web: webRead.web, cache: lintCache });
       for (const f of result.findings) if (!seen.has(findingKey(f))) { seen.add(findingKey(f)); findings.push(f); }
       for (const s of result.suppressed) if (!seen.has(findingKey(s.finding))) { seen.add(findingKey(s.finding)); suppressed.push(s); }
     }

@@ -8,7 +8,7 @@ import type { LintFinding } from './model.js';
 
 export type { LintFinding, LintFix, LintRuleInfo, TextEdit } from './model.js';
 export { LINT_RULES, LINT_RULE_BY_CODE, ruleAnchor } from './catalog.js';
-export { runRules, webServerProfile, type ConfiguredHat, type LintInput, type LintWeb } from './rules.js';
+export { createLintCache, runRules, webServerProfile, type LintCache, type ConfiguredHat, type LintInput, type LintWeb } from './rules.js';
 export { readSuppressions, suppressedBy, type Suppression } from './suppress.js';
 export { applyEdits, type FileEditResult } from './fix.js';
 export { toSarif, type SarifOptions } from './sarif.js';
