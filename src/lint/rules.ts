@@ -248,8 +248,7 @@ function perRuleChecks(ctx: Context, p: ResolvedProfile): void {
         if (site) report(ctx, 'lint/read-all-files', rule.source, `${kindOf(p)} ${p.name} allows everything ('all,'): the hat confines nothing`, { profile: p.name, hint: "list what the site needs; 'all' belongs in profiles that then deny" });
         break;
       case 'signal': case 'ptrace':
-        if (site && !anyPeer(rule)) break;
-        if (site) {
+        if (site && anyPeer(rule) && activeIpc(rule)) {
           report(ctx, 'lint/any-peer-ipc', rule.source, `${kindOf(p)} ${p.name} allows ${rule.class}${rule.access.length ? ` (${rule.access.join(' ')})` : ''} with every process as peer: code in the hat can ${rule.class === 'ptrace' ? 'trace (read the memory of) other sites\' workers' : 'signal (kill) other sites\' workers'}`, {
             profile: p.name, hint: `add peer= with the labels it needs (${rule.class} (send) peer=${p.name},)`,
           });
@@ -283,6 +282,15 @@ function perRuleChecks(ctx: Context, p: ResolvedProfile): void {
 
 function fixIf(fix: LintFix | undefined): { fix?: LintFix } {
   return fix ? { fix } : {};
+}
+
+/** Only the acting side matters: readby/tracedby/receive let others act on us, and they need their own rule. */
+function activeIpc(rule: ResolvedGenericRule): boolean {
+  const active = rule.class === 'signal' ? ['send', 'w', 'write', 'rw'] : ['trace', 'read', 'r', 'w', 'rw', 'write'];
+  if (rule.access.length > 0 && !rule.access.some((a) => active.includes(a))) return false;
+  // Signal 0 (`exists`) only probes whether a pid exists.
+  const set = rule.conditions.set;
+  return !(rule.class === 'signal' && set !== undefined && set.length > 0 && set.every((x) => x.replace(/"/g, '') === 'exists'));
 }
 
 function anyPeer(rule: ResolvedGenericRule): boolean {

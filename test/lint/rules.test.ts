@@ -142,7 +142,7 @@ test('lint/read-all-files, lint/any-peer-ipc, lint/network-any-family in hats', 
   assert.equal(only(f, 'lint/read-all-files').length, 1);
   assert.equal(only(f, 'lint/any-peer-ipc').length, 2);
   assert.equal(only(f, 'lint/network-any-family').length, 1);
-  const clean = lint('  ^shop {\n    /srv/** r,\n    signal (send) peer=apache2//shop,\n    network inet stream,\n  }');
+  const clean = lint('  ^shop {\n    /srv/** r,\n    signal (send) peer=apache2//shop,\n    network inet stream,\n    ptrace (readby),\n    ptrace (tracedby),\n    signal (receive, send) set=("exists"),\n  }');
   assert.deepEqual(codes(clean).filter((c) => /read-all|any-peer|network-any/.test(c)), []);
 });
 
