@@ -58,6 +58,8 @@ interface Context {
 }
 
 export const PHP_FILES = '/**.{php,phtml,phar}'; // what Debian's PHP handlers run: .+\.ph(ar|p|tml)$
+/** Where sites' files live when no web configuration says: Debian's and the FHS's usual document roots. */
+export const WEB_ROOTS = '/{srv,var/www,home/*/public_html,usr/share,var/lib/wordpress}/**';
 export const SHELLS = '/{,usr/}{,local/}bin/{sh,bash,rbash,dash,zsh,ksh,ksh93,mksh,csh,tcsh,fish,busybox,ash}';
 export const SHARED_TMP = '/{tmp,var/tmp,dev/shm,run/shm}/{,**}';
 export const DANGEROUS_CAPABILITIES: readonly string[] = [
@@ -134,9 +136,10 @@ function phpWritableCode(ctx: Context, p: ResolvedProfile): void {
   if (candidates.length === 0) return;
   const deniedRead = ctx.paths.union(rules.filter((r) => everyHalf(r) && r.permissions.has('r')).map((r) => r.pattern));
   const readable = ctx.paths.union(rules.filter((r) => isAllow(r) && r.permissions.has('r')).map((r) => r.pattern));
-  const areas = ctx.web.tenants?.tenants.length ? ctx.paths.union(ctx.web.tenants.tenants.flatMap((t) => t.areas.flatMap(areaPatterns))) : undefined;
+  // Served means under a document root: the sites' areas when known, else the usual web roots.
+  const areas = ctx.web.tenants?.tenants.length ? ctx.paths.union(ctx.web.tenants.tenants.flatMap((t) => t.areas.flatMap(areaPatterns))) : ctx.paths.one(WEB_ROOTS);
   for (const rule of candidates) {
-    const served = intersectionWitness([{ set: ctx.paths.one(rule.pattern), minus: deniedWrite }, { set: php }, { set: readable, minus: deniedRead }, ...(areas ? [{ set: areas }] : [])]);
+    const served = intersectionWitness([{ set: ctx.paths.one(rule.pattern), minus: deniedWrite }, { set: php }, { set: readable, minus: deniedRead }, { set: areas }]);
     if (served !== undefined) {
       report(ctx, 'lint/php-writable-code', rule.source, `${kindOf(p)} ${p.name} can write PHP files it also serves, e.g. ${served}: an uploaded web shell becomes code that runs in the hat`, {
         profile: p.name, hint: 'deny writing PHP files where the site writes (deny /srv/www/site/uploads/**.php w,), or keep uploads outside what PHP reads',
