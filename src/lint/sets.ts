@@ -56,6 +56,27 @@ export interface SetTerm {
 /** A shortest string in every term (each term's set minus its `minus`), if any; undefined when empty, unknown or a set is missing. */
 export function intersectionWitness(terms: readonly SetTerm[]): string | undefined {
   if (terms.length === 0 || terms.some((t) => !t.set)) return undefined;
+  // Hats that include the same abstractions ask the same questions: answer each once per run.
+  const key = terms.map((t) => `${idOf(t.set!)}-${t.minus ? idOf(t.minus) : ''}`).join('&');
+  if (answers.has(key)) return answers.get(key) ?? undefined;
+  const answer = computeIntersection(terms);
+  if (answers.size >= MAX_ANSWERS) answers.clear(); // bounded: a long-lived process lints many policies
+  answers.set(key, answer ?? null);
+  return answer;
+}
+
+const ids = new WeakMap<Automaton, number>();
+let nextId = 0;
+const answers = new Map<string, string | null>();
+const MAX_ANSWERS = 20_000;
+
+function idOf(a: Automaton): number {
+  let id = ids.get(a);
+  if (id === undefined) { id = nextId++; ids.set(a, id); }
+  return id;
+}
+
+function computeIntersection(terms: readonly SetTerm[]): string | undefined {
   return guard(() => {
     let acc: Automaton | undefined;
     for (const t of terms) {
