@@ -106,18 +106,9 @@ async function readWeb(io: CliIo, values: Record<string, unknown>): Promise<WebR
     models.push(tenantsFromFpm(read.config));
   }
   if (typeof values.config === 'string') {
-    // The serve configuration lives in server/; imported only when asked for.
-    const { parseServeConfig } = await import('../server/config.js');
-    const { hostConfigEnvironment } = await import('../server/config-environment.js');
-    const { tenantsFromServeConfig } = await import('../server/tenants.js');
-    const file = resolve(io.cwd, values.config);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      throw new InputError(`cannot read ${values.config}`);
-    }
-    const loaded = parseServeConfig(text, file, hostConfigEnvironment());
+    // The serve configuration lives in server/ and is read exactly as `hatter serve` reads it; imported only when asked for.
+    const { loadConfigFile, tenantsFromServeConfig } = await import('../server/index.js');
+    const loaded = loadConfigFile(resolve(io.cwd, values.config));
     diagnostics.push(...loaded.diagnostics);
     if (loaded.config) {
       const config = loaded.config;
@@ -141,8 +132,6 @@ async function readWeb(io: CliIo, values: Record<string, unknown>): Promise<WebR
   }
   return { web, diagnostics };
 }
-
-class InputError extends Error {}
 
 /** A small unified diff (line LCS; the files lint fixes are policy files of modest size). */
 export function unifiedDiff(name: string, before: string, after: string): string {
@@ -237,16 +226,7 @@ export const command: Command = {
     if (!(failOn in RANK)) throw new UsageError(`--fail-on must be error, warning or info, not '${values['fail-on']}'`);
     if (values['dry-run'] && !values.fix) throw new UsageError('--dry-run goes with --fix');
 
-    let webRead: WebRead;
-    try {
-      webRead = await readWeb(io, values);
-    } catch (error) {
-      if (error instanceof InputError) {
-        io.stderr.write(`hatter lint: ${error.message}\n`);
-        return EXIT_USAGE;
-      }
-      throw error;
-    }
+    const webRead = await readWeb(io, values);
     let inputError = hasErrors(webRead.diagnostics);
     for (const d of webRead.diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
 

@@ -2,9 +2,8 @@
 // prefixes. One run compiles each pattern once. A question too big for the state limit is answered
 // "unknown" (undefined): the rule then stays silent rather than guessing.
 import {
-  compilePattern, compileUnion, difference, formatWitness, intersect, isEmpty, isSubset, literalPattern, type Automaton,
+  StateLimitExceeded, compilePattern, compileUnion, difference, formatWitness, intersect, isEmpty, isSubset, literalPattern, type Automaton,
 } from '../policy/aare/index.js';
-import { StateLimitExceeded } from '../policy/aare/automaton.js';
 
 export class PatternSets {
   private readonly cache = new Map<string, Automaton | null>();
