@@ -22,5 +22,6 @@ export const commands: readonly CommandEntry[] = [
   { name: 'site', summary: 'add, remove and list sites (hat + Apache vhost + PHP-FPM pool, in agreement)', load: () => import('./site.js') },
   { name: 'mode', summary: 'put profiles, hats and child profiles in complain, enforce, audit or disable (flags only)', load: () => import('./mode.js') },
   { name: 'status', summary: 'loaded profiles and confined processes (like aa-status), and each web worker\'s hat against the configuration', load: () => import('./status.js') },
+  { name: 'lint', summary: 'find policy mistakes that make web confinement useless (SARIF, --fix)', load: () => import('./lint.js') },
   { name: 'confine', summary: 'explain how a hat is enforced by each confinement backend', load: () => import('./confine.js') },
 ];

@@ -1,0 +1,47 @@
+// Benchmark: `hatter lint` on Debian's /etc/apparmor.d and on the shared upstream profile corpus, next to
+// `hatter check` on the same trees in the same run (check is the loading floor lint starts from).
+// Wall and CPU time (user + system of the child), median of RUNS; the load average is printed because
+// on a shared machine wall time says more about the neighbours than about hatter.
+//
+//   npm run bench -- lint
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { markdownTable, machineLine, median, writeBenchSection } from './support/report.js';
+
+const RUNS = 3;
+
+function childrenCpuMs(): number {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /s, '').split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+function timed(args: string[]): { ms: number; cpuMs: number } {
+  const cpu = childrenCpuMs();
+  const started = process.hrtime.bigint();
+  spawnSync(process.execPath, args, { stdio: 'ignore', maxBuffer: 64 * 1024 * 1024 });
+  return { ms: Number(process.hrtime.bigint() - started) / 1e6, cpuMs: childrenCpuMs() - cpu };
+}
+
+export async function run(repoRoot: string): Promise<void> {
+  const bin = join(repoRoot, 'bin', 'hatter.js');
+  const corpus = resolve(process.env.HATTER_CORPORA ?? join(repoRoot, '..', 'shared', 'corpora', 'apparmor'), 'profiles', 'apparmor.d');
+  const trees: { name: string; args: string[] }[] = [];
+  if (existsSync('/etc/apparmor.d')) trees.push({ name: 'Debian /etc/apparmor.d', args: ['/etc/apparmor.d'] });
+  if (existsSync(corpus)) trees.push({ name: 'upstream corpus profiles/apparmor.d', args: ['-I', corpus, corpus] });
+  const rows: (string | number)[][] = [];
+  for (const tree of trees) {
+    for (const [label, command] of [['hatter check', ['check', '-q']], ['hatter lint', ['lint', '--json']]] as const) {
+      const samples = Array.from({ length: RUNS }, () => timed([bin, ...command, ...tree.args]));
+      rows.push([tree.name, label, median(samples.map((s) => s.ms)), median(samples.map((s) => s.cpuMs))]);
+    }
+  }
+  const table = markdownTable({ headers: ['tree', 'command', 'wall ms (median)', 'CPU ms (median)'], rows });
+  process.stdout.write(`${table}\n`);
+  writeBenchSection(repoRoot, 'lint', `## lint\n\n${machineLine()}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} while measuring.\n\n${table}\n\nThe target is under 2 s wall on an idle 2-core machine; on a machine shared with other builds the CPU column is the comparable number.`);
+}
