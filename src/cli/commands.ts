@@ -18,4 +18,5 @@ export const commands: readonly CommandEntry[] = [
   { name: 'which-hat', summary: 'say which hat mod_apparmor or PHP-FPM would use for a request or pool', load: () => import('./which-hat.js') },
   { name: 'serve', summary: 'run the web server that confines each site in its own hat', load: () => import('./serve.js') },
   { name: 'confine', summary: 'explain how a hat is enforced by each confinement backend', load: () => import('./confine.js') },
+  { name: 'isolate', summary: 'prove that sites are isolated: which tenant can reach which, with witnesses', load: () => import('./isolate.js') },
 ];

@@ -90,7 +90,22 @@ export interface IsolationOptions {
   readonly landlock?: ReadonlyMap<string, readonly LandlockGrant[]>;
   /** Deliberate flows: reported as accepted, not as flows. */
   readonly allow?: readonly AllowedFlow[];
+  /** Paths that carry nothing from one process to another (default STATELESS_PATHS): never shared paths. */
+  readonly statelessPaths?: readonly string[];
 }
+
+/**
+ * Writable paths that keep no data another process could read back: character devices that discard or
+ * generate, terminals, the logging daemon's sockets, and each process's own /proc/<pid> (the implicit
+ * change_hat rule writes there).
+ */
+export const STATELESS_PATHS: readonly string[] = [
+  '/dev/{null,zero,full,random,urandom,tty,ptmx,stdin,stdout,stderr}',
+  '/dev/pts/**', '/dev/fd/**',
+  // Sockets of the logging daemon: what is written goes to the journal, not back out through the path.
+  '/dev/log', '/{,var/}run/systemd/journal/{socket,stdout,dev-log}', '/{,var/}run/systemd/notify',
+  '/proc/[0-9]*/**', '/proc/self/**', '/proc/thread-self/**',
+];
 
 export interface IsolationResult {
   readonly view: 'apparmor' | 'landlock';
@@ -188,11 +203,16 @@ class Analysis {
   private readonly reaches = new Map<string, Reach[]>();
   readonly areas: Automaton;
 
-  constructor(readonly compiled: CompiledPolicy, readonly tenants: readonly ResolvedTenant[]) {
+  /** Tenant areas and stateless paths together: what a shared path is not. */
+  readonly notShared: Automaton;
+
+  constructor(readonly compiled: CompiledPolicy, readonly tenants: readonly ResolvedTenant[], stateless: readonly string[]) {
     const entries = tenants.flatMap((t) => t.tenant.areas.flatMap((a) => areaPatterns(a).map((pattern) => ({ pattern, id: t.index }))));
     const set = compileRuleSet(entries, { kind: 'path' });
     if (!set.ok) throw new Error('tenant areas do not compile');
     this.areas = set.automaton;
+    const excluded = compileRuleSet([...entries, ...stateless.map((pattern) => ({ pattern, id: tenants.length }))], { kind: 'path' });
+    this.notShared = excluded.ok ? excluded.automaton : set.automaton;
   }
 
   profile(label: string): CompiledProfile { return this.compiled.profiles.get(label)!; }
@@ -320,9 +340,9 @@ export function isolation(compiled: CompiledPolicy, model: TenantModel, options:
     if (t.tenant.areas.length === 0) diagnostics.push(diag('isolate/no-area', 'warning', `${t.tenant.name} has no area: nothing of it can be reached, and it is not checked as a target`));
   }
   if (tenants.length < 2) diagnostics.push(diag('isolate/one-tenant', 'warning', `${tenants.length} tenant${tenants.length === 1 ? '' : 's'}: isolation compares at least two`));
-  const analysis = new Analysis(compiled, tenants);
+  const analysis = new Analysis(compiled, tenants, options.statelessPaths ?? STATELESS_PATHS);
   const found: Flow[] = options.landlock
-    ? landlockFlows(tenants, options.landlock)
+    ? landlockFlows(tenants, options.landlock, (path) => matches(analysis.notShared, path))
     : [...directFlows(analysis), ...sharedPathFlows(analysis), ...transitionFlows(analysis), ...labelFlows(analysis)];
   diagnostics.push(...analysis.diagnostics);
   const allowed = (f: Flow) => (options.allow ?? []).some((a) => a.from === f.from && a.to === f.to && (a.kind === '*' || a.kind === f.kind));
@@ -410,7 +430,7 @@ function sharedPathFlows(analysis: Analysis): Flow[] {
     const classes = new Map<string, SetClass>();
     for (const t of analysis.tenants) {
       for (const label of t.labels) {
-        const set = difference(pick(label), analysis.areas);
+        const set = difference(pick(label), analysis.notShared);
         const key = languageKey(set);
         const known = classes.get(key);
         if (known) { if (!known.labels.includes(label)) known.labels.push(label); } else classes.set(key, { automaton: set, labels: [label] });
@@ -648,7 +668,7 @@ function sharedReach(analysis: Analysis, model: TenantModel, profile: string | u
  * with write and one of B's with read/exec where one lies inside the other, outside every area.
  * Landlock does not mediate locks or mmap: a file that can be opened can be locked and mapped.
  */
-function landlockFlows(tenants: readonly ResolvedTenant[], grantsByLabel: ReadonlyMap<string, readonly LandlockGrant[]>): Flow[] {
+function landlockFlows(tenants: readonly ResolvedTenant[], grantsByLabel: ReadonlyMap<string, readonly LandlockGrant[]>, notShared: (path: string) => boolean): Flow[] {
   const flows: Flow[] = [];
   const grantsOf = (t: ResolvedTenant) => t.labels.flatMap((label) => (grantsByLabel.get(label) ?? []).map((grant) => ({ label, grant })));
   const kindsOf = (g: LandlockGrant): AccessKind[] => [
@@ -657,7 +677,6 @@ function landlockFlows(tenants: readonly ResolvedTenant[], grantsByLabel: Readon
     ...(g.exec ? ['exec'] as const : []),
   ].filter((k, i, all) => all.indexOf(k) === i);
   const meet = (grant: string, area: string): string | undefined => (areaContains({ path: grant }, area) ? area : areaContains({ path: area }, grant) ? grant : undefined);
-  const inAnyArea = (path: string) => tenants.some((t) => t.tenant.areas.some((a) => areaContains(a, path)));
   for (const a of tenants) {
     const grants = grantsOf(a);
     for (const b of tenants) {
@@ -682,7 +701,7 @@ function landlockFlows(tenants: readonly ResolvedTenant[], grantsByLabel: Readon
       for (const w of writes) {
         for (const r of reads) {
           const witness = meet(w.grant.path, r.grant.path);
-          if (witness === undefined || inAnyArea(witness)) continue;
+          if (witness === undefined || notShared(witness)) continue;
           if (!shared || witness.length < shared.witness.length) {
             shared = makeFlow({ from: a.tenant.name, to: b.tenant.name, kind: 'shared-path', label: w.label, reader: r.label, witness, rules: [], ownerOnly: false, grant: w.grant.path });
           }
