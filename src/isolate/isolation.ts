@@ -4,7 +4,7 @@
 // every tenant's areas (accepting states carry tenant ids), so each witness is a path decide() allows,
 // and is checked with decide() before it is reported.
 import {
-  acceptingSets, compilePattern, compileRuleSet, difference, intersect, isEmpty, matches, type Automaton,
+  acceptingSets, compilePattern, compileRuleSet, isEmpty, isSubset, matches, type Automaton,
 } from '../policy/aare/index.js';
 import {
   decide, execOf, finishBit, resolveFileBits,
@@ -13,7 +13,7 @@ import {
 import type { Diagnostic } from '../policy/diagnostic/index.js';
 import type { RuleRef } from '../policy/resolve/index.js';
 import { areaContains, areaPatterns, type Tenant, type TenantModel } from '../web/index.js';
-import { combinations, ProductTooLarge, witnessText } from './search.js';
+import { combinations, firstCommon, live, ProductTooLarge, witnessText } from './search.js';
 
 /** The kinds of direct access, each decided by one file permission (write/append by `a`, which `w` implies). */
 export const ACCESS_KINDS = ['read', 'write', 'create', 'link', 'lock', 'map-exec', 'exec'] as const;
@@ -175,15 +175,6 @@ function kindMasks(profile: CompiledProfile): Int32Array {
   return masks;
 }
 
-/** A profile's file DFA relabeled to accept where `keep(mask)` holds: the exact set decide() allows. */
-function allowedSet(profile: CompiledProfile, masks: Int32Array, keep: (mask: number) => boolean): Automaton {
-  const a = profile.fileAutomaton;
-  const acceptIndex = new Int32Array(a.stateCount);
-  for (let s = 0; s < a.stateCount; s++) acceptIndex[s] = keep(masks[a.acceptIndex[s]!]!) ? 1 : 0;
-  // The dead state stays dead only when nothing is allowed there (complain mode allows unmatched paths).
-  return { ...a, acceptIndex, acceptSets: [[], [0]] };
-}
-
 const kindBit = (kind: AccessKind, owner: boolean): number => 1 << (ACCESS_KINDS.indexOf(kind) * 2 + (owner ? 1 : 0));
 const WRITE_MASK = kindBit('write', false) | kindBit('write', true) | kindBit('create', false) | kindBit('create', true);
 const READ_OTHER = kindBit('read', false) | kindBit('exec', false);
@@ -216,6 +207,29 @@ class Analysis {
   }
 
   profile(label: string): CompiledProfile { return this.compiled.profiles.get(label)!; }
+
+  private readonly insideAreas = new Map<string, boolean>();
+
+  /**
+   * What decides a label's file permissions outside the tenant areas: its mode and the file rules whose
+   * pattern can match there (a rule matching only inside areas never decides a shared path).
+   */
+  outsideKey(label: string): string {
+    const profile = this.profile(label);
+    const rules: string[] = [];
+    for (const rule of profile.files) {
+      let inside = this.insideAreas.get(rule.pattern);
+      if (inside === undefined) {
+        const compiled = compilePattern(rule.pattern, { kind: 'path' });
+        inside = compiled.ok && isSubset(compiled.automaton, this.areas).subset;
+        this.insideAreas.set(rule.pattern, inside);
+      }
+      if (inside) continue;
+      const { audit, decision, owner, priority } = rule.prefix;
+      rules.push(`${decision}|${owner}|${priority}|${audit}|${[...rule.bits].sort().join('')}|${rule.exec?.text ?? ''}|${rule.execTarget ?? ''}|${rule.exact}|${rule.pattern}`);
+    }
+    return `${profile.mode}\0${profile.auditAll}\0${rules.sort().join('\n')}`;
+  }
 
   masksOf(label: string): Int32Array {
     let masks = this.masks.get(label);
@@ -306,26 +320,6 @@ function describe(flow: Omit<Flow, 'summary'>): string {
 
 function makeFlow(flow: Omit<Flow, 'summary'>): Flow {
   return { ...flow, summary: describe(flow) };
-}
-
-/** A canonical text of an automaton's language structure (minimal DFAs of equal languages give equal keys). */
-function languageKey(a: Automaton): string {
-  const order = new Map<number, number>([[a.start, 0]]);
-  const queue = [a.start];
-  const parts: string[] = [];
-  for (let i = 0; i < queue.length; i++) {
-    const s = queue[i]!;
-    let row = `${a.acceptIndex[s] !== 0 ? 1 : 0}:`;
-    let last = -2;
-    for (let byte = 1; byte < 256; byte++) {
-      const t = a.transitions[s * a.classCount + a.classOf[byte]!]!;
-      if (!order.has(t)) { order.set(t, queue.length); queue.push(t); }
-      const id = order.get(t)!;
-      if (id !== last) { row += `${byte}>${id},`; last = id; }
-    }
-    parts.push(row);
-  }
-  return parts.join('|');
 }
 
 /**
@@ -425,47 +419,56 @@ function linkPairFlows(analysis: Analysis): Flow[] {
  * cache, a session directory). Hats with the same writable (or readable) shared set are compared once.
  */
 function sharedPathFlows(analysis: Analysis): Flow[] {
-  interface SetClass { automaton: Automaton; labels: string[] }
-  const group = (pick: (label: string) => Automaton): Map<string, SetClass> => {
-    const classes = new Map<string, SetClass>();
-    for (const t of analysis.tenants) {
-      for (const label of t.labels) {
-        const set = difference(pick(label), analysis.notShared);
-        const key = languageKey(set);
-        const known = classes.get(key);
-        if (known) { if (!known.labels.includes(label)) known.labels.push(label); } else classes.set(key, { automaton: set, labels: [label] });
-      }
+  // Hats whose file rules outside the tenant areas are the same decide every shared path the same way:
+  // their sets are built once (a site's own-root rules never match outside the areas).
+  const byRules = new Map<string, string[]>();
+  for (const t of analysis.tenants) {
+    for (const label of t.labels) {
+      const key = analysis.outsideKey(label);
+      const members = byRules.get(key);
+      if (members) { if (!members.includes(label)) members.push(label); } else byRules.set(key, [label]);
     }
-    return classes;
-  };
-  const profileOf = (label: string) => analysis.profile(label);
-  let writers: Map<string, SetClass>, readersOther: Map<string, SetClass>, readersAny: Map<string, SetClass>;
-  try {
-    writers = group((l) => allowedSet(profileOf(l), analysis.masksOf(l), (m) => (m & WRITE_MASK) !== 0));
-    readersOther = group((l) => allowedSet(profileOf(l), analysis.masksOf(l), (m) => (m & READ_OTHER) !== 0));
-    readersAny = group((l) => allowedSet(profileOf(l), analysis.masksOf(l), (m) => (m & READ_ANY) !== 0));
-  } catch (error) {
-    analysis.diagnostics.push(diag('isolate/too-large', 'error', `shared paths not analysed: ${error instanceof Error ? error.message : String(error)}`));
-    return [];
   }
+  const groups = [...byRules.values()];
   const tenantOfLabel = new Map<string, ResolvedTenant>();
   for (const t of analysis.tenants) for (const l of t.labels) tenantOfLabel.set(l, t);
-  const witnessCache = new Map<string, string | undefined>();
-  const common = (w: SetClass, wKey: string, r: SetClass, rKey: string): string | undefined => {
-    const key = `${wKey}\0${rKey}`;
-    if (!witnessCache.has(key)) witnessCache.set(key, isEmpty(intersect(w.automaton, r.automaton)).witness?.text);
-    return witnessCache.get(key);
+  // Per (writer group, reader group, halves read): the shortest shared path, from one three-way walk.
+  const witnesses = new Map<string, string | undefined>();
+  const liveCache = new Map<string, Uint8Array>();
+  const liveOf = (label: string, mask: number): Uint8Array => {
+    const key = `${label}\0${mask}`;
+    let states = liveCache.get(key);
+    if (!states) { const m = analysis.masksOf(label); states = live(analysis.profile(label).fileAutomaton, (i) => (m[i]! & mask) !== 0); liveCache.set(key, states); }
+    return states;
+  };
+  const liveOutside = live(analysis.notShared, (index) => index === 0);
+  const common = (writer: string[], reader: string[], mask: number): string | undefined => {
+    const key = `${groups.indexOf(writer)}\0${groups.indexOf(reader)}\0${mask}`;
+    if (!witnesses.has(key)) {
+      const w = analysis.masksOf(writer[0]!);
+      const r = analysis.masksOf(reader[0]!);
+      let found: string | undefined;
+      try {
+        found = firstCommon(analysis.profile(writer[0]!).fileAutomaton, (i) => (w[i]! & WRITE_MASK) !== 0, analysis.profile(reader[0]!).fileAutomaton, (i) => (r[i]! & mask) !== 0, analysis.notShared,
+          { left: liveOf(writer[0]!, WRITE_MASK), right: liveOf(reader[0]!, mask), excluded: liveOutside });
+      } catch (error) {
+        if (!(error instanceof ProductTooLarge)) throw error;
+        analysis.diagnostics.push(diag('isolate/too-large', 'error', `shared paths between ${writer[0]} and ${reader[0]} not analysed: ${error.message}`));
+      }
+      witnesses.set(key, found);
+    }
+    return witnesses.get(key);
   };
   const best = new Map<string, Flow>();
-  for (const [wKey, w] of writers) {
-    for (const readers of [readersOther, readersAny]) {
-      const ownerOnly = readers === readersAny;
-      for (const [rKey, r] of readers) {
-        const witness = common(w, wKey, r, rKey);
+  for (const w of groups) {
+    for (const mask of [READ_OTHER, READ_ANY]) {
+      const ownerOnly = mask === READ_ANY;
+      for (const r of groups) {
+        const witness = common(w, r, mask);
         if (witness === undefined) continue;
-        for (const writer of w.labels) {
+        for (const writer of w) {
           const a = tenantOfLabel.get(writer)!;
-          for (const reader of r.labels) {
+          for (const reader of r) {
             const b = tenantOfLabel.get(reader)!;
             if (a === b) continue;
             if (ownerOnly && usersDiffer(a.tenant, b.tenant)) continue;

@@ -81,3 +81,80 @@ export function combinations(left: Automaton, right: Automaton, pruneRight: (sta
 export function witnessText(latin1: string): string {
   return Buffer.from(latin1, 'latin1').toString('utf8');
 }
+
+/**
+ * The shortest string that `left` accepts in a state where `leftOk(acceptIndex)`, `right` likewise, and
+ * `excluded` does not accept (paths: NUL-free). One walk of the three automata together; nothing is
+ * built or minimized, so two large hat DFAs cost about as much as the states they reach together.
+ */
+export function firstCommon(
+  left: Automaton, leftOk: (acceptIndex: number) => boolean,
+  right: Automaton, rightOk: (acceptIndex: number) => boolean,
+  excluded: Automaton,
+  liveness: { readonly left?: Uint8Array; readonly right?: Uint8Array; readonly excluded?: Uint8Array } = {},
+): string | undefined {
+  const automata = [left, right, excluded];
+  const keyOf = new Map<string, number>();
+  const cols: number[][] = [];
+  const colByte: number[] = [];
+  for (let byte = 1; byte < 256; byte++) {
+    const classes = automata.map((a) => a.classOf[byte]!);
+    const key = classes.join(',');
+    const id = keyOf.get(key);
+    if (id === undefined) { keyOf.set(key, cols.length); cols.push(classes); colByte.push(byte); }
+    else if (RANK[byte]! < RANK[colByte[id]!]!) colByte[id] = byte;
+  }
+  const order = [...cols.keys()].sort((x, y) => RANK[colByte[x]!]! - RANK[colByte[y]!]!);
+  // Only states from which each side can still get what it needs are worth walking: a hat's writable
+  // states are few, so this keeps the walk to the neighbourhood of shared paths.
+  const liveLeft = liveness.left ?? live(left, leftOk);
+  const liveRight = liveness.right ?? live(right, rightOk);
+  const liveExcluded = liveness.excluded ?? live(excluded, (index) => index === 0);
+  const seen = new Set<number>();
+  const qa: number[] = [left.start];
+  const qb: number[] = [right.start];
+  const qc: number[] = [excluded.start];
+  const parent: number[] = [-1];
+  const via: number[] = [-1];
+  const key = (a: number, b: number, c: number) => (a * right.stateCount + b) * excluded.stateCount + c;
+  if (!liveLeft[left.start] || !liveRight[right.start] || !liveExcluded[excluded.start]) return undefined;
+  seen.add(key(left.start, right.start, excluded.start));
+  for (let i = 0; i < qa.length; i++) {
+    const sa = qa[i]!;
+    const sb = qb[i]!;
+    const sc = qc[i]!;
+    if (leftOk(left.acceptIndex[sa]!) && rightOk(right.acceptIndex[sb]!) && excluded.acceptIndex[sc] === 0) {
+      const bytes: number[] = [];
+      for (let at = i; parent[at]! >= 0; at = parent[at]!) bytes.push(via[at]!);
+      return witnessText(Buffer.from(bytes.reverse()).toString('latin1'));
+    }
+    for (const c of order) {
+      const col = cols[c]!;
+      const na = left.transitions[sa * left.classCount + col[0]!]!;
+      const nb = right.transitions[sb * right.classCount + col[1]!]!;
+      const nc = excluded.transitions[sc * excluded.classCount + col[2]!]!;
+      if (!liveLeft[na] || !liveRight[nb] || !liveExcluded[nc]) continue;
+      const k = key(na, nb, nc);
+      if (seen.has(k)) continue;
+      if (qa.length >= MAX_PRODUCT_STATES) throw new ProductTooLarge();
+      seen.add(k);
+      qa.push(na); qb.push(nb); qc.push(nc); parent.push(i); via.push(colByte[c]!);
+    }
+  }
+  return undefined;
+}
+
+/** The states from which some state with `ok(acceptIndex)` is reachable (1), by a backward walk. */
+export function live(a: Automaton, ok: (acceptIndex: number) => boolean): Uint8Array {
+  const incoming: number[][] = Array.from({ length: a.stateCount }, () => []);
+  for (let s = 0; s < a.stateCount; s++) {
+    for (let c = 0; c < a.classCount; c++) incoming[a.transitions[s * a.classCount + c]!]!.push(s);
+  }
+  const result = new Uint8Array(a.stateCount);
+  const queue: number[] = [];
+  for (let s = 0; s < a.stateCount; s++) if (ok(a.acceptIndex[s]!)) { result[s] = 1; queue.push(s); }
+  for (let i = 0; i < queue.length; i++) {
+    for (const from of incoming[queue[i]!]!) if (!result[from]) { result[from] = 1; queue.push(from); }
+  }
+  return result;
+}
