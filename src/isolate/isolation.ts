@@ -612,19 +612,29 @@ function labelFlows(analysis: Analysis): Flow[] {
   const flows: Flow[] = [];
   const allowed = (label: string, cls: 'signal' | 'ptrace' | 'unix', access: string, fields: Record<string, string>) =>
     decide(analysis.compiled, label, { class: cls, access: [access], fields });
+  // A label without any allow rule that could grant the initiating access needs no per-peer question
+  // (keeps the pairs × labels loop cheap for the usual hats, which have none).
+  const mayInitiate = (label: string, cls: 'signal' | 'ptrace' | 'unix', bits: readonly string[]): boolean => {
+    const profile = analysis.profile(label);
+    return profile.mode !== 'enforce' || profile.generic.some((r) => r.class === cls && r.prefix.decision !== 'deny' && bits.some((b) => r.bits.has(b)));
+  };
   for (const a of analysis.tenants) {
     for (const b of analysis.tenants) {
       if (a === b) continue;
       const done = new Set<string>();
       for (const la of a.labels) {
+        const signals = mayInitiate(la, 'signal', ['send']);
+        const traces = mayInitiate(la, 'ptrace', ['trace', 'read']);
+        const sockets = mayInitiate(la, 'unix', ['connect', 'send']);
+        if (!signals && !traces && !sockets) continue;
         for (const lb of b.labels) {
-          const signal = allowed(la, 'signal', 'send', { peer: lb, signal: 'kill' });
+          const signal = signals ? allowed(la, 'signal', 'send', { peer: lb, signal: 'kill' }) : { allowed: false, grantedBy: [] };
           if (!done.has('signal') && signal.allowed && allowed(lb, 'signal', 'receive', { peer: la, signal: 'kill' }).allowed) {
             done.add('signal');
             flows.push(makeFlow({ from: a.tenant.name, to: b.tenant.name, kind: 'signal', label: la, witness: lb, rules: signal.grantedBy.map(ruleSite), ownerOnly: false }));
           }
-          const trace = allowed(la, 'ptrace', 'trace', { peer: lb });
-          const read = allowed(la, 'ptrace', 'read', { peer: lb });
+          const trace = traces ? allowed(la, 'ptrace', 'trace', { peer: lb }) : { allowed: false, grantedBy: [] };
+          const read = traces ? allowed(la, 'ptrace', 'read', { peer: lb }) : { allowed: false, grantedBy: [] };
           const ptrace = trace.allowed && allowed(lb, 'ptrace', 'tracedby', { peer: la }).allowed ? trace
             : read.allowed && allowed(lb, 'ptrace', 'readby', { peer: la }).allowed ? read : undefined;
           if (!done.has('ptrace') && ptrace) {
@@ -632,7 +642,7 @@ function labelFlows(analysis: Analysis): Flow[] {
             flows.push(makeFlow({ from: a.tenant.name, to: b.tenant.name, kind: 'ptrace', label: la, witness: lb, rules: ptrace.grantedBy.map(ruleSite), ownerOnly: false }));
           }
           for (const type of UNIX_TYPES) {
-            if (done.has('unix')) break;
+            if (done.has('unix') || !sockets) break;
             const [send, receive] = type === 'dgram' ? ['send', 'receive'] : ['connect', 'accept'];
             const out = allowed(la, 'unix', send!, { peer: lb, peer_label: lb, type });
             if (out.allowed && allowed(lb, 'unix', receive!, { peer: la, peer_label: la, type }).allowed) {
