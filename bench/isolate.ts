@@ -63,7 +63,7 @@ export async function run(repoRoot: string): Promise<void> {
     }
     const ms = median(samples);
     times.push(ms);
-    rows.push([sites, sites * (sites - 1), Math.round(compileMs), Math.round(ms), flows]);
+    rows.push([String(sites), sites * (sites - 1), Math.round(compileMs), Math.round(ms), String(flows)]);
     process.stdout.write(`${sites} sites: compile ${Math.round(compileMs)} ms, isolation ${Math.round(ms)} ms (median of ${RUNS}), ${flows} flows\n`);
   }
   const growth = Math.log(times[2]! / times[0]!) / Math.log(SIZES[2]! / SIZES[0]!);
