@@ -4,8 +4,8 @@
 //     → { allowed, bits: [{ bit, outcome, log, rules }], exec?, grantedBy, deniedBy, noRuleMatched, notes }
 //   diffPolicies(compiledBefore, compiledAfter) → per profile and class: equal, or witnesses with summaries
 export { compilePolicy, createCompileCache, shareFileAutomata, normalizeAccess, normalizeRlimit, CLASS_ACCESS, FILE_BITS } from './compile.js';
-export type { CompileCache, CompiledPolicy, CompiledProfile, FileBit, FileGroup, MediatedClass } from './compile.js';
-export { decide, UnknownRequestError } from './decide.js';
+export type { CompileCache, CompiledPolicy, CompiledProfile, FileBit, FileEntry, FileGroup, LinkEntry, MediatedClass } from './compile.js';
+export { decide, UnknownRequestError, resolveFileBits, finishBit, execOf, type BitResolution } from './decide.js';
 export { diffPolicies, type DiffOptions } from './diff.js';
 export type {
   AccessRequest, AccessClass, BitDecision, ClassDiff, Decision, DiffWitness, ExecDecision, PolicyDiff, ProfileDiff, ProfileModeName,

@@ -1,0 +1,160 @@
+// Breadth-first search over the product of two automata that reports, for every combination of accept
+// sets (left set × right set) reachable together, the shortest string reaching it (the smallest in
+// WITNESS_BYTE_ORDER among equals). Isolation asks many questions of one product at once ("which
+// permission of this hat reaches which tenant?"): one pass answers all of them, where an intersection
+// per (hat, permission, tenant) would walk the same states thousands of times.
+import { WITNESS_BYTE_ORDER, type Automaton } from '../policy/aare/index.js';
+
+export interface CombinationWitness {
+  /** acceptIndex of the left automaton (index into its acceptSets). */
+  readonly left: number;
+  readonly right: number;
+  readonly witness: string;
+}
+
+const RANK = (() => {
+  const rank = new Int32Array(256);
+  WITNESS_BYTE_ORDER.forEach((b, i) => { rank[b] = i; });
+  return rank;
+})();
+
+/** Past this many product states the search stops and says so (a diagnostic, never a hang). */
+export const MAX_PRODUCT_STATES = 2_000_000;
+
+export class ProductTooLarge extends Error {
+  constructor() { super(`the product needs more than ${MAX_PRODUCT_STATES} states`); }
+}
+
+/**
+ * Every (left accept index, right accept index) combination reachable by a string (NUL-free: paths),
+ * with its shortest witness, in discovery order (shortest first). `pruneRight(state)` says a right
+ * state can lead to nothing of interest (e.g. the dead state of a tenant-area automaton).
+ */
+export function combinations(left: Automaton, right: Automaton, pruneRight: (state: number) => boolean = (s) => s === 0): CombinationWitness[] {
+  const pairKey = new Map<number, number>();
+  const classOf = new Int32Array(256);
+  const colLeft: number[] = [];
+  const colRight: number[] = [];
+  const colByte: number[] = [];
+  for (let byte = 1; byte < 256; byte++) {
+    const key = left.classOf[byte]! * 256 + right.classOf[byte]!;
+    let id = pairKey.get(key);
+    if (id === undefined) { id = colLeft.length; pairKey.set(key, id); colLeft.push(left.classOf[byte]!); colRight.push(right.classOf[byte]!); colByte.push(byte); }
+    else if (RANK[byte]! < RANK[colByte[id]!]!) colByte[id] = byte;
+    classOf[byte] = id;
+  }
+  const order = [...colLeft.keys()].sort((x, y) => RANK[colByte[x]!]! - RANK[colByte[y]!]!);
+  const seen = new Map<number, number>();
+  const qa: number[] = [left.start];
+  const qb: number[] = [right.start];
+  const parent: number[] = [-1];
+  const via: number[] = [-1];
+  seen.set(left.start * right.stateCount + right.start, 0);
+  const found = new Set<number>();
+  const out: CombinationWitness[] = [];
+  const rightSets = right.acceptSets.length;
+  for (let i = 0; i < qa.length; i++) {
+    const sa = qa[i]!;
+    const sb = qb[i]!;
+    const combo = left.acceptIndex[sa]! * rightSets + right.acceptIndex[sb]!;
+    if (!found.has(combo)) {
+      found.add(combo);
+      const bytes: number[] = [];
+      for (let at = i; parent[at]! >= 0; at = parent[at]!) bytes.push(via[at]!);
+      out.push({ left: left.acceptIndex[sa]!, right: right.acceptIndex[sb]!, witness: Buffer.from(bytes.reverse()).toString('latin1') });
+    }
+    for (const c of order) {
+      const na = left.transitions[sa * left.classCount + colLeft[c]!]!;
+      const nb = right.transitions[sb * right.classCount + colRight[c]!]!;
+      if (pruneRight(nb)) continue;
+      const key = na * right.stateCount + nb;
+      if (seen.has(key)) continue;
+      if (qa.length >= MAX_PRODUCT_STATES) throw new ProductTooLarge();
+      seen.set(key, qa.length);
+      qa.push(na); qb.push(nb); parent.push(i); via.push(colByte[c]!);
+    }
+  }
+  return out;
+}
+
+/** Witness bytes (latin1-decoded above) as the UTF-8 text a path would have. */
+export function witnessText(latin1: string): string {
+  return Buffer.from(latin1, 'latin1').toString('utf8');
+}
+
+/**
+ * The shortest string that `left` accepts in a state where `leftOk(acceptIndex)`, `right` likewise, and
+ * `excluded` does not accept (paths: NUL-free). One walk of the three automata together; nothing is
+ * built or minimized, so two large hat DFAs cost about as much as the states they reach together.
+ */
+export function firstCommon(
+  left: Automaton, leftOk: (acceptIndex: number) => boolean,
+  right: Automaton, rightOk: (acceptIndex: number) => boolean,
+  excluded: Automaton,
+  liveness: { readonly left?: Uint8Array; readonly right?: Uint8Array; readonly excluded?: Uint8Array } = {},
+): string | undefined {
+  const automata = [left, right, excluded];
+  const keyOf = new Map<string, number>();
+  const cols: number[][] = [];
+  const colByte: number[] = [];
+  for (let byte = 1; byte < 256; byte++) {
+    const classes = automata.map((a) => a.classOf[byte]!);
+    const key = classes.join(',');
+    const id = keyOf.get(key);
+    if (id === undefined) { keyOf.set(key, cols.length); cols.push(classes); colByte.push(byte); }
+    else if (RANK[byte]! < RANK[colByte[id]!]!) colByte[id] = byte;
+  }
+  const order = [...cols.keys()].sort((x, y) => RANK[colByte[x]!]! - RANK[colByte[y]!]!);
+  // Only states from which each side can still get what it needs are worth walking: a hat's writable
+  // states are few, so this keeps the walk to the neighbourhood of shared paths.
+  const liveLeft = liveness.left ?? live(left, leftOk);
+  const liveRight = liveness.right ?? live(right, rightOk);
+  const liveExcluded = liveness.excluded ?? live(excluded, (index) => index === 0);
+  const seen = new Set<number>();
+  const qa: number[] = [left.start];
+  const qb: number[] = [right.start];
+  const qc: number[] = [excluded.start];
+  const parent: number[] = [-1];
+  const via: number[] = [-1];
+  const key = (a: number, b: number, c: number) => (a * right.stateCount + b) * excluded.stateCount + c;
+  if (!liveLeft[left.start] || !liveRight[right.start] || !liveExcluded[excluded.start]) return undefined;
+  seen.add(key(left.start, right.start, excluded.start));
+  for (let i = 0; i < qa.length; i++) {
+    const sa = qa[i]!;
+    const sb = qb[i]!;
+    const sc = qc[i]!;
+    if (leftOk(left.acceptIndex[sa]!) && rightOk(right.acceptIndex[sb]!) && excluded.acceptIndex[sc] === 0) {
+      const bytes: number[] = [];
+      for (let at = i; parent[at]! >= 0; at = parent[at]!) bytes.push(via[at]!);
+      return witnessText(Buffer.from(bytes.reverse()).toString('latin1'));
+    }
+    for (const c of order) {
+      const col = cols[c]!;
+      const na = left.transitions[sa * left.classCount + col[0]!]!;
+      const nb = right.transitions[sb * right.classCount + col[1]!]!;
+      const nc = excluded.transitions[sc * excluded.classCount + col[2]!]!;
+      if (!liveLeft[na] || !liveRight[nb] || !liveExcluded[nc]) continue;
+      const k = key(na, nb, nc);
+      if (seen.has(k)) continue;
+      if (qa.length >= MAX_PRODUCT_STATES) throw new ProductTooLarge();
+      seen.add(k);
+      qa.push(na); qb.push(nb); qc.push(nc); parent.push(i); via.push(colByte[c]!);
+    }
+  }
+  return undefined;
+}
+
+/** The states from which some state with `ok(acceptIndex)` is reachable (1), by a backward walk. */
+export function live(a: Automaton, ok: (acceptIndex: number) => boolean): Uint8Array {
+  const incoming: number[][] = Array.from({ length: a.stateCount }, () => []);
+  for (let s = 0; s < a.stateCount; s++) {
+    for (let c = 0; c < a.classCount; c++) incoming[a.transitions[s * a.classCount + c]!]!.push(s);
+  }
+  const result = new Uint8Array(a.stateCount);
+  const queue: number[] = [];
+  for (let s = 0; s < a.stateCount; s++) if (ok(a.acceptIndex[s]!)) { result[s] = 1; queue.push(s); }
+  for (let i = 0; i < queue.length; i++) {
+    for (const from of incoming[queue[i]!]!) if (!result[from]) { result[from] = 1; queue.push(from); }
+  }
+  return result;
+}
