@@ -14,6 +14,31 @@ function handlerArea(handler: HandlerConfig): TenantArea | undefined {
   }
 }
 
+/** The deepest directory that holds every given path (`/` at worst). */
+function commonAncestor(paths: readonly string[]): string {
+  const parts = paths.map((p) => p.split('/').filter(Boolean));
+  const common: string[] = [];
+  for (let i = 0; parts.every((p) => i < p.length) && parts.every((p) => p[i] === parts[0]![i]); i++) common.push(parts[0]![i]!);
+  return `/${common.join('/')}`;
+}
+
+/**
+ * A site whose roots share a directory of their own (`alice/public`, `alice/app`, `alice/cgi-bin` →
+ * `alice/`) owns that directory too: the files next to the roots (configuration, secrets such as
+ * wp-config.php one level above the document root) are the site's. Only when that directory is not `/`,
+ * holds no other site's root and lies in none: otherwise the roots alone are the area.
+ */
+function withSiteHomes(tenants: Tenant[]): Tenant[] {
+  return tenants.map((tenant) => {
+    if (tenant.areas.length < 2) return tenant;
+    const home = commonAncestor(tenant.areas.map((a) => a.path));
+    if (home === '/' || tenant.areas.some((a) => a.path === home)) return tenant;
+    const inside = (outer: string, inner: string) => inner === outer || inner.startsWith(`${outer}/`);
+    const clash = tenants.some((other) => other !== tenant && other.areas.some((a) => inside(home, a.path) || inside(a.path, home)));
+    return clash ? tenant : { ...tenant, areas: [...tenant.areas, { path: home, kind: 'site-home' }] };
+  });
+}
+
 /** One tenant per site of a serve configuration (paths as the configuration resolved them: absolute). */
 export function tenantsFromServeConfig(config: ServeConfig): TenantModel {
   const tenants: Tenant[] = config.sites.map((site) => {
@@ -30,5 +55,5 @@ export function tenantsFromServeConfig(config: ServeConfig): TenantModel {
     };
   });
   // Through mergeTenantModels so the same checks (nested or shared areas, shared hats) apply to every source.
-  return mergeTenantModels([{ tenants, shared: [...SHARED_HATS], diagnostics: [] }]);
+  return mergeTenantModels([{ tenants: withSiteHomes(tenants), shared: [...SHARED_HATS], diagnostics: [] }]);
 }

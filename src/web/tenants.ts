@@ -11,7 +11,7 @@ import type { FpmConfig } from './fpm-config.js';
 import type { WebFileSystem } from './file-system.js';
 
 /** Why a directory belongs to a tenant. */
-export type AreaKind = 'documentRoot' | 'directory' | 'alias' | 'handler-root' | 'chdir' | 'flag';
+export type AreaKind = 'documentRoot' | 'directory' | 'alias' | 'handler-root' | 'site-home' | 'chdir' | 'flag';
 
 /** One private area: a directory (with everything below it) or a single file. */
 export interface TenantArea {

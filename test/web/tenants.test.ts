@@ -110,7 +110,22 @@ sites:
   assert.deepEqual(diagnostics.filter((d) => d.severity === 'error'), []);
   const m = tenantsFromServeConfig(config!);
   assert.deepEqual(m.tenants.map((t) => [t.name, t.hats, t.profile, t.areas.map((a) => a.path)]), [
-    ['alice.localhost', ['alice.localhost', 'alice-app'], 'demo', ['/srv/alice/public', '/srv/alice/app', '/srv/alice/cgi-bin']],
+    ['alice.localhost', ['alice.localhost', 'alice-app'], 'demo', ['/srv/alice/public', '/srv/alice/app', '/srv/alice/cgi-bin', '/srv/alice']],
     ['bob.localhost', ['bob'], 'demo', ['/srv/bob/public']],
   ]);
+});
+
+test('hatter.yaml: a site home is added only when it holds no other site', () => {
+  const { config } = parseServeConfig(`listen: 127.0.0.1:8080
+sites:
+  - serverName: a.localhost
+    documentRoot: /srv/www/a
+    locations: [{ prefix: /x, handler: { type: cgi, root: /srv/www/a-cgi } }]
+  - serverName: b.localhost
+    documentRoot: /srv/www/b
+`, '/etc/hatter.yaml');
+  const m = tenantsFromServeConfig(config!);
+  // /srv/www holds b's root too: a's area stays its two roots.
+  assert.deepEqual(m.tenants[0]!.areas.map((a) => a.path), ['/srv/www/a', '/srv/www/a-cgi']);
+  assert.deepEqual(m.diagnostics, []);
 });
