@@ -15,7 +15,7 @@ import {
 } from '../web/index.js';
 import {
   applyAnswers, defaultAnswers, NeedCollector, parseAnswers, Proposer, renderGroup, renderReview, Review, REVIEW_KEYS,
-  type Answer, type ProposalGroup, type Proposals,
+  type Answer, type PolicyEdit, type ProposalGroup, type Proposals,
 } from '../learn/index.js';
 import { applyEdits } from '../learn/apply.js';
 import { previewChanges, writeChanges } from './learn-write.js';
@@ -173,9 +173,12 @@ function groupToJson(group: ProposalGroup): unknown {
   };
 }
 
-function complainNote(proposals: Proposals): string {
-  if (proposals.complainProfiles.length === 0) return '';
-  return `in complain mode: ${proposals.complainProfiles.join(', ')} (switch to enforce with aa-enforce or flags=(enforce) once learning is done)\n`;
+/** Which profiles are in complain mode: the policy's, plus those the accepted edits create in complain mode. */
+function complainNote(proposals: Proposals, edits: readonly PolicyEdit[] = []): string {
+  const created = edits.flatMap((e) => (e.kind === 'create-profile' && e.flags.includes('complain') ? [`${e.parent}//${e.name}`] : []));
+  const all = [...new Set([...proposals.complainProfiles, ...created])];
+  if (all.length === 0) return '';
+  return `in complain mode: ${all.join(', ')} (switch to enforce with aa-enforce or flags=(enforce) once learning is done)\n`;
 }
 
 /** Read single keys from a raw terminal until the review ends; Ctrl-C and q abort. */
@@ -356,7 +359,7 @@ export const command: Command = {
       if (!values.json) {
         io.stdout.write(previewChanges(changes));
         io.stdout.write(changes.length ? `${changes.length} file${changes.length === 1 ? '' : 's'} would change; run again with --write to write ${changes.length === 1 ? 'it' : 'them'}\n` : 'nothing to change\n');
-        io.stdout.write(complainNote(proposals));
+        io.stdout.write(complainNote(proposals, chosen.edits));
       }
       return changes.length ? EXIT_FINDING : EXIT_OK;
     }
@@ -366,7 +369,7 @@ export const command: Command = {
     const out = values.json ? io.stderr : io.stdout;
     for (const file of written.written) out.write(`wrote ${file}${written.backups.get(file) ? ` (backup ${written.backups.get(file)})` : ''}\n`);
     if (written.written.length === 0) out.write('nothing to change\n');
-    out.write(complainNote(proposals));
+    out.write(complainNote(proposals, chosen.edits));
     const reload = ['apparmor_parser', '-r', ...includeDirs.flatMap((d) => ['-I', resolve(io.cwd, d)]), entry];
     if (written.written.length && values.load && process.getuid?.() === 0) {
       const run = spawnSync(reload[0]!, reload.slice(1), { encoding: 'utf8' });

@@ -53,7 +53,7 @@ export class TenantGuard {
       const owner = tenantOfPath(this.tenants.filter((t) => t !== tenant), subject);
       return {
         subject, permissions, ...(owner ? { tenant: owner.name } : {}),
-        message: `grants ${permissions} on ${subject}${owner ? `, in ${owner.name}'s area` : ''} (${tenant.name} is another tenant)`,
+        message: `grants ${permissions} on ${subject}, in ${owner ? `${owner.name}'s` : 'another site\'s'} area`,
       };
     } catch {
       return { subject: pattern, permissions, message: `${pattern} is too large to check against other tenants' areas` };
