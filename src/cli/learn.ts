@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic/index.js';
 import { compilePolicy } from '../policy/eval/index.js';
-import { EventReader, eventFilter, isMalformed, parseSince, type AuditEvent, type EventFilterSpec } from '../logs/index.js';
+import { EventReader, eventFilter, isMalformed, newReadStats, parseSince, type AuditEvent, type EventFilterSpec } from '../logs/index.js';
 import { followFile } from '../logs-node/index.js';
 import {
   mergeTenantModels, nodeFileSystem, readApacheConfig, readFpmConfig, tenantsFromApache, tenantsFromFlags, tenantsFromFpm, type TenantModel,
@@ -148,17 +148,16 @@ function newReading(collector: NeedCollector): Reading {
   return { collector, events: 0, malformed: 0, unknown: [] };
 }
 
-async function readInto(reading: Reading, input: string, io: CliIo, accepts: (e: AuditEvent) => boolean): Promise<Diagnostic | undefined> {
+async function readInto(reading: Reading, input: string, io: CliIo): Promise<Diagnostic | undefined> {
   const file = input === '-' ? 'stdin' : input;
-  const reader = new EventReader({ file, onSkip: (skipped) => { if (isMalformed(skipped)) reading.malformed++; } });
-  const take = (events: readonly AuditEvent[]) => {
-    reading.events += events.length;
-    for (const event of events) if (accepts(event)) reading.collector.add(event);
-  };
+  // The collector is the reader's sink: repeated lines never become events (memory and time per distinct line).
+  const stats = newReadStats();
+  const reader = new EventReader({ file, stats, sink: reading.collector, onSkip: (skipped) => { if (isMalformed(skipped)) reading.malformed++; } });
   try {
     const stream = input === '-' ? io.stdin : createReadStream(resolve(io.cwd, input), { highWaterMark: 1 << 20 });
-    for await (const chunk of stream as AsyncIterable<Buffer | string>) take(reader.push(chunk));
-    take(reader.end());
+    for await (const chunk of stream as AsyncIterable<Buffer | string>) reader.push(chunk);
+    reader.end();
+    reading.events += stats.events;
   } catch (error) {
     return diag(file, 'learn/unreadable-log', `cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
@@ -288,9 +287,10 @@ export const command: Command = {
     }
 
     const unknown: string[] = [];
-    const reading = newReading(new NeedCollector(compiled, { onUnknownProfile: (p) => unknown.push(p) }));
+    const kindFilter = eventFilter({ ...(values.profile !== undefined ? { profile: values.profile } : {}) });
+    const reading = newReading(new NeedCollector(compiled, { onUnknownProfile: (p) => unknown.push(p), accepts: kindFilter, ...(since !== undefined ? { since } : {}) }));
     for (const input of inputs) {
-      const problem = await readInto(reading, input, io, accepts);
+      const problem = await readInto(reading, input, io);
       if (problem) { print(io, [problem]); return EXIT_USAGE; }
     }
     const logName = inputs.join(', ');
