@@ -12,7 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import { decodeSource, encodeSource, type Diagnostic } from '../policy/diagnostic/index.js';
 import { loadPolicy } from '../policy/load/index.js';
 import type { FileReader } from '../policy/resolve/index.js';
-import type { FileChange } from '../learn/edit-model.js';
+import type { FileChange } from '../learn/index.js';
 import { nodeFileReader } from '../policy-node/index.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { unifiedDiff } from './line-diff.js';

@@ -14,10 +14,9 @@ import {
   mergeTenantModels, nodeFileSystem, readApacheConfig, readFpmConfig, tenantsFromApache, tenantsFromFlags, tenantsFromFpm, type TenantModel,
 } from '../web/index.js';
 import {
-  applyAnswers, defaultAnswers, NeedCollector, parseAnswers, Proposer, renderGroup, renderReview, Review, REVIEW_KEYS,
+  applyAnswers, applyEdits, defaultAnswers, NeedCollector, parseAnswers, Proposer, renderGroup, renderReview, Review, REVIEW_KEYS,
   type Answer, type PolicyEdit, type ProposalGroup, type Proposals,
 } from '../learn/index.js';
-import { applyEdits } from '../learn/apply.js';
 import { previewChanges, writeChanges } from './learn-write.js';
 import { loadPolicyFile } from './load-fresh.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
@@ -127,7 +126,7 @@ async function readTenants(io: CliIo, values: { apache?: string; fpm?: string; c
     models.push({ ...model, diagnostics: [...diagnostics, ...model.diagnostics] });
   }
   if (values.config !== undefined) {
-    const [{ loadConfigFile }, { tenantsFromServeConfig }] = await Promise.all([import('../server/serve.js'), import('../server/tenants.js')]);
+    const { loadConfigFile, tenantsFromServeConfig } = await import('../server/index.js');
     const loaded = loadConfigFile(resolve(io.cwd, values.config));
     if (loaded.config) models.push(tenantsFromServeConfig(loaded.config));
     else models.push({ tenants: [], shared: [], diagnostics: loaded.diagnostics });

@@ -10,4 +10,5 @@ export { mapLearningLabel, needsFromEvents, NeedCollector, parentForHat, type Ma
 export { propose, Proposer, ruleToken, type Abstraction, type ProposeContext } from './propose.js';
 export { TenantGuard } from './tenant.js';
 export { applyAnswers, defaultAnswers, parseAnswers } from './answers.js';
+export { applyEdits, type ApplyOptions, type ApplyResult } from './apply.js';
 export { Review, REVIEW_KEYS, renderGroup, renderReview, type ReviewKey } from './review.js';
