@@ -3,8 +3,7 @@
 // the logs and configuration, talks to the terminal and hands the changes to learn-write.
 import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic/index.js';
 import { compilePolicy } from '../policy/eval/index.js';
@@ -19,6 +18,7 @@ import {
 } from '../learn/index.js';
 import { previewChanges, writeChanges } from './learn-write.js';
 import { loadPolicyFile } from './load-fresh.js';
+import { defaultInputs } from './logs.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
 
 const help = `hatter learn: turn what a site did (complain-mode audit events) into reviewed policy rules
@@ -100,14 +100,6 @@ function diag(file: string, code: string, message: string, severity: Diagnostic[
 
 function print(io: CliIo, diagnostics: readonly Diagnostic[]): void {
   for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
-}
-
-async function defaultInputs(io: CliIo): Promise<string[]> {
-  if (!(io.stdin as { isTTY?: boolean }).isTTY) return ['-'];
-  for (const candidate of ['/var/log/audit/audit.log', '/var/log/kern.log', '/var/log/syslog']) {
-    try { await access(candidate, constants.R_OK); return [candidate]; } catch { /* next */ }
-  }
-  throw new UsageError('no LOG given and none of /var/log/audit/audit.log, /var/log/kern.log, /var/log/syslog is readable');
 }
 
 /** The tenant model from every source given (none: no tenant checks). */
