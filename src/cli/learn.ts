@@ -3,8 +3,9 @@
 // the logs and configuration, talks to the terminal and hands the changes to learn-write.
 import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic/index.js';
 import { compilePolicy } from '../policy/eval/index.js';
 import { EventReader, eventFilter, isMalformed, newReadStats, parseSince, type AuditEvent, type EventFilterSpec } from '../logs/index.js';
@@ -14,10 +15,10 @@ import {
 } from '../web/index.js';
 import {
   applyAnswers, applyEdits, defaultAnswers, NeedCollector, parseAnswers, Proposer, renderGroup, renderReview, Review, REVIEW_KEYS,
-  type Answer, type PolicyEdit, type ProposalGroup, type Proposals,
+  type Abstraction, type Answer, type PolicyEdit, type ProposalGroup, type Proposals,
 } from '../learn/index.js';
 import { previewChanges, writeChanges } from './learn-write.js';
-import { loadPolicyFile } from './load-fresh.js';
+import { createParseCache, loadPolicyFile } from './load-fresh.js';
 import { defaultInputs } from './logs.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
 
@@ -56,6 +57,7 @@ Options:
                         check and apparmor_parser -QK accept the changed tree
   --load                after --write, run apparmor_parser -r (as root; otherwise print the command)
   --allow-ux            offer Ux (unconfined) for exec needs
+  --no-abstractions     do not offer the include path's abstractions/* that already cover a need
   --follow, -f          keep reading LOG as it grows and print new groups as they arrive (writes nothing)
   -h, --help            this help
 
@@ -92,6 +94,7 @@ const OPTIONS = {
   load: { type: 'boolean' },
   'allow-ux': { type: 'boolean' },
   follow: { type: 'boolean', short: 'f' },
+  'no-abstractions': { type: 'boolean' },
 } as const;
 
 function diag(file: string, code: string, message: string, severity: Diagnostic['severity'] = 'error', hint?: string): Diagnostic {
@@ -100,6 +103,31 @@ function diag(file: string, code: string, message: string, severity: Diagnostic[
 
 function print(io: CliIo, diagnostics: readonly Diagnostic[]): void {
   for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
+}
+
+/**
+ * The abstractions under the include path (`abstractions/*`), each compiled as the body of a profile: the
+ * proposals offer one where it already covers a need. Unreadable or failing ones are left out (they are
+ * suggestions, not the policy being learned).
+ */
+function loadAbstractions(io: CliIo, includeDirs: readonly string[]): Abstraction[] {
+  const out: Abstraction[] = [];
+  const dirs = includeDirs.length ? includeDirs.map((d) => resolve(io.cwd, d)) : ['/etc/apparmor.d'];
+  const cache = createParseCache();
+  for (const dir of dirs) {
+    let names: string[];
+    try { names = readdirSync(join(dir, 'abstractions'), { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort(); } catch { continue; }
+    for (const name of names) {
+      const include = `abstractions/${name}`;
+      if (out.some((a) => a.include === include)) continue;
+      const text = `include if exists <tunables/global>\nprofile hatter-abstraction {\n  include <${include}>\n}\n`;
+      const loaded = loadPolicyFile(io, { file: `<${include}>`, text }, { includeDirs: dirs, cache });
+      if (!loaded.ok) continue;
+      const profile = compilePolicy(loaded.resolved).compiled.profiles.get('hatter-abstraction');
+      if (profile) out.push({ include, profile, rules: loaded.resolved.profiles[0]?.rules.length ?? 0 });
+    }
+  }
+  return out;
 }
 
 /** The tenant model from every source given (none: no tenant checks). */
@@ -268,6 +296,7 @@ export const command: Command = {
 
     const proposer = new Proposer({
       policy: compiled, tenants: tenants.tenants, allowUx: values['allow-ux'] === true,
+      ...(values['no-abstractions'] ? {} : { abstractions: loadAbstractions(io, includeDirs) }),
       ...(loaded.resolved.variables ? { variables: loaded.resolved.variables } : {}),
     });
     let inputs = positionals;

@@ -183,6 +183,8 @@ function dirname(path: string): string {
 // --- per class ---
 
 const FILE_ORDER = 'rwalkm';
+/** Abstractions offered per group, smallest first. */
+const MAX_ABSTRACTIONS = 2;
 
 function mergeLetters(a: string, b: string): string {
   const set = new Set([...a, ...b]);
@@ -249,13 +251,15 @@ export class Proposer {
     const tenant = this.guard.tenantOfProfile(profile);
     const area = tenant?.areas.filter((a) => path === a.path || path.startsWith(`${a.path}/`)).sort((a, b) => b.path.length - a.path.length)[0];
     if (area) offer('site-glob', `${literalPattern(area.path)}/**`, `everything below ${tenant!.name}'s ${area.path}`);
-    for (const abstraction of this.context.abstractions ?? []) {
+    // The smallest abstractions that already allow it (a few: each grants much more than the event).
+    const covering = (this.context.abstractions ?? []).filter((abstraction) => {
       try {
         const decision = decide({ profiles: new Map([['a', abstraction.profile]]) }, 'a', { class: 'file', path, permissions, ...(owner ? { owner } : {}) });
-        if (!decision.bits.every((b) => b.outcome === 'allow')) continue;
-      } catch { continue; }
-      const rule = `include <${abstraction.include}>`;
-      alts.push(alternative('abstraction', profile, [rule], { note: `${abstraction.include} allows this and ${abstraction.rules} rules more` }));
+        return decision.bits.every((b) => b.outcome === 'allow');
+      } catch { return false; }
+    }).sort((a, b) => a.rules - b.rules || a.include.localeCompare(b.include)).slice(0, MAX_ABSTRACTIONS);
+    for (const abstraction of covering) {
+      alts.push(alternative('abstraction', profile, [`include <${abstraction.include}>`], { note: `${abstraction.include} allows this and grants ${abstraction.rules} rules in all` }));
     }
     alts.push(...denyAlternatives(profile, fileRule(literalPattern(path), permissions, owner)));
     return this.group(profile, 'file', `${owner ? 'owner ' : ''}${permissions} on ${path}`, needs, alts);
