@@ -151,3 +151,17 @@ test('reads stdin with -, and usage errors exit 2', async () => {
     assert.equal((await runCli(['learn', '-I', '.', '--policy', 'php-fpm', '--write', '--dry-run', 'audit.log'], { cwd: dir })).code, 2);
   } finally { done(); }
 });
+
+test('--follow prints each new group as its events arrive, and writes nothing', async () => {
+  const { dir, done } = scratch();
+  try {
+    const twice = LOG + LOG;
+    const r = await runCli(['learn', '--follow', '--json', '-I', '.', '--policy', 'php-fpm', '-'], { cwd: dir, stdin: twice });
+    assert.equal(r.code, 0, r.stderr);
+    const groups = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { title: string });
+    const titles = groups.map((g) => g.title);
+    assert.equal(new Set(titles).size, titles.length, 'each group once, although every line came twice');
+    assert.ok(titles.includes('exec /usr/bin/dash'));
+    assert.equal(readFileSync(join(dir, 'php-fpm'), 'utf8'), POLICY);
+  } finally { done(); }
+});
