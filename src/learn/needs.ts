@@ -259,8 +259,8 @@ export class NeedCollector implements EventSink {
   private readonly unknownProfiles = new Set<string>();
   /** Per label text: the mapped label (logs repeat a few labels millions of times). */
   private readonly labels = new Map<string, MappedLabel>();
-  /** Sink templates: the template event, and what it (or a repeat with the other owner flag) prepares to. */
-  private readonly templates: { event: AuditEvent; owner: Prepared | undefined; other: Prepared | undefined }[] = [];
+  /** Sink templates (by tag): what the template, or a repeat with the other owner flag, prepares to (the reader hands the template back). */
+  private readonly templates: { owner: Prepared | undefined; other: Prepared | undefined }[] = [];
 
   constructor(private readonly policy: CompiledPolicy, private readonly options: NeedOptions = {}) {}
 
@@ -275,7 +275,7 @@ export class NeedCollector implements EventSink {
     const ms = event.time ? event.time.epoch * 1000 + event.time.millis : undefined;
     if (this.options.since === undefined || ms === undefined || ms >= this.options.since) this.record(prepared, ms, event.file, event.line);
     if (this.templates.length >= 1 << 20) return -1;
-    this.templates.push({ event, owner: event.owner === true ? prepared : undefined, other: event.owner === true ? undefined : prepared });
+    this.templates.push({ owner: event.owner === true ? prepared : undefined, other: event.owner === true ? undefined : prepared });
     return this.templates.length - 1;
   }
 
