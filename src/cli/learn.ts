@@ -3,23 +3,23 @@
 // the logs and configuration, talks to the terminal and hands the changes to learn-write.
 import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
-import { constants } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic/index.js';
 import { compilePolicy } from '../policy/eval/index.js';
-import { EventReader, eventFilter, isMalformed, parseSince, type AuditEvent, type EventFilterSpec } from '../logs/index.js';
+import { EventReader, eventFilter, isMalformed, newReadStats, parseSince, type AuditEvent, type EventFilterSpec } from '../logs/index.js';
 import { followFile } from '../logs-node/index.js';
 import {
   mergeTenantModels, nodeFileSystem, readApacheConfig, readFpmConfig, tenantsFromApache, tenantsFromFlags, tenantsFromFpm, type TenantModel,
 } from '../web/index.js';
 import {
-  applyAnswers, defaultAnswers, NeedCollector, parseAnswers, Proposer, renderGroup, renderReview, Review, REVIEW_KEYS,
-  type Answer, type ProposalGroup, type Proposals,
+  applyAnswers, applyEdits, defaultAnswers, NeedCollector, parseAnswers, Proposer, renderGroup, renderReview, Review, REVIEW_KEYS,
+  type Abstraction, type Answer, type PolicyEdit, type ProposalGroup, type Proposals,
 } from '../learn/index.js';
-import { applyEdits } from '../learn/apply.js';
 import { previewChanges, writeChanges } from './learn-write.js';
-import { loadPolicyFile } from './load-fresh.js';
+import { createParseCache, loadPolicyFile } from './load-fresh.js';
+import { defaultInputs } from './logs.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
 
 const help = `hatter learn: turn what a site did (complain-mode audit events) into reviewed policy rules
@@ -57,6 +57,7 @@ Options:
                         check and apparmor_parser -QK accept the changed tree
   --load                after --write, run apparmor_parser -r (as root; otherwise print the command)
   --allow-ux            offer Ux (unconfined) for exec needs
+  --no-abstractions     do not offer the include path's abstractions/* that already cover a need
   --follow, -f          keep reading LOG as it grows and print new groups as they arrive (writes nothing)
   -h, --help            this help
 
@@ -93,6 +94,7 @@ const OPTIONS = {
   load: { type: 'boolean' },
   'allow-ux': { type: 'boolean' },
   follow: { type: 'boolean', short: 'f' },
+  'no-abstractions': { type: 'boolean' },
 } as const;
 
 function diag(file: string, code: string, message: string, severity: Diagnostic['severity'] = 'error', hint?: string): Diagnostic {
@@ -103,12 +105,29 @@ function print(io: CliIo, diagnostics: readonly Diagnostic[]): void {
   for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
 }
 
-async function defaultInputs(io: CliIo): Promise<string[]> {
-  if (!(io.stdin as { isTTY?: boolean }).isTTY) return ['-'];
-  for (const candidate of ['/var/log/audit/audit.log', '/var/log/kern.log', '/var/log/syslog']) {
-    try { await access(candidate, constants.R_OK); return [candidate]; } catch { /* next */ }
+/**
+ * The abstractions under the include path (`abstractions/*`), each compiled as the body of a profile: the
+ * proposals offer one where it already covers a need. Unreadable or failing ones are left out (they are
+ * suggestions, not the policy being learned).
+ */
+function loadAbstractions(io: CliIo, includeDirs: readonly string[]): Abstraction[] {
+  const out: Abstraction[] = [];
+  const dirs = includeDirs.length ? includeDirs.map((d) => resolve(io.cwd, d)) : ['/etc/apparmor.d'];
+  const cache = createParseCache();
+  for (const dir of dirs) {
+    let names: string[];
+    try { names = readdirSync(join(dir, 'abstractions'), { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => e.name).sort(); } catch { continue; }
+    for (const name of names) {
+      const include = `abstractions/${name}`;
+      if (out.some((a) => a.include === include)) continue;
+      const text = `include if exists <tunables/global>\nprofile hatter-abstraction {\n  include <${include}>\n}\n`;
+      const loaded = loadPolicyFile(io, { file: `<${include}>`, text }, { includeDirs: dirs, cache });
+      if (!loaded.ok) continue;
+      const profile = compilePolicy(loaded.resolved).compiled.profiles.get('hatter-abstraction');
+      if (profile) out.push({ include, profile, rules: loaded.resolved.profiles[0]?.rules.length ?? 0 });
+    }
   }
-  throw new UsageError('no LOG given and none of /var/log/audit/audit.log, /var/log/kern.log, /var/log/syslog is readable');
+  return out;
 }
 
 /** The tenant model from every source given (none: no tenant checks). */
@@ -127,7 +146,7 @@ async function readTenants(io: CliIo, values: { apache?: string; fpm?: string; c
     models.push({ ...model, diagnostics: [...diagnostics, ...model.diagnostics] });
   }
   if (values.config !== undefined) {
-    const [{ loadConfigFile }, { tenantsFromServeConfig }] = await Promise.all([import('../server/serve.js'), import('../server/tenants.js')]);
+    const { loadConfigFile, tenantsFromServeConfig } = await import('../server/index.js');
     const loaded = loadConfigFile(resolve(io.cwd, values.config));
     if (loaded.config) models.push(tenantsFromServeConfig(loaded.config));
     else models.push({ tenants: [], shared: [], diagnostics: loaded.diagnostics });
@@ -148,17 +167,16 @@ function newReading(collector: NeedCollector): Reading {
   return { collector, events: 0, malformed: 0, unknown: [] };
 }
 
-async function readInto(reading: Reading, input: string, io: CliIo, accepts: (e: AuditEvent) => boolean): Promise<Diagnostic | undefined> {
+async function readInto(reading: Reading, input: string, io: CliIo): Promise<Diagnostic | undefined> {
   const file = input === '-' ? 'stdin' : input;
-  const reader = new EventReader({ file, onSkip: (skipped) => { if (isMalformed(skipped)) reading.malformed++; } });
-  const take = (events: readonly AuditEvent[]) => {
-    reading.events += events.length;
-    for (const event of events) if (accepts(event)) reading.collector.add(event);
-  };
+  // The collector is the reader's sink: repeated lines never become events (memory and time per distinct line).
+  const stats = newReadStats();
+  const reader = new EventReader({ file, stats, sink: reading.collector, onSkip: (skipped) => { if (isMalformed(skipped)) reading.malformed++; } });
   try {
     const stream = input === '-' ? io.stdin : createReadStream(resolve(io.cwd, input), { highWaterMark: 1 << 20 });
-    for await (const chunk of stream as AsyncIterable<Buffer | string>) take(reader.push(chunk));
-    take(reader.end());
+    for await (const chunk of stream as AsyncIterable<Buffer | string>) reader.push(chunk);
+    reader.end();
+    reading.events += stats.events;
   } catch (error) {
     return diag(file, 'learn/unreadable-log', `cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
@@ -173,9 +191,12 @@ function groupToJson(group: ProposalGroup): unknown {
   };
 }
 
-function complainNote(proposals: Proposals): string {
-  if (proposals.complainProfiles.length === 0) return '';
-  return `in complain mode: ${proposals.complainProfiles.join(', ')} (switch to enforce with aa-enforce or flags=(enforce) once learning is done)\n`;
+/** Which profiles are in complain mode: the policy's, plus those the accepted edits create in complain mode. */
+function complainNote(proposals: Proposals, edits: readonly PolicyEdit[] = []): string {
+  const created = edits.flatMap((e) => (e.kind === 'create-profile' && e.flags.includes('complain') ? [`${e.parent}//${e.name}`] : []));
+  const all = [...new Set([...proposals.complainProfiles, ...created])];
+  if (all.length === 0) return '';
+  return `in complain mode: ${all.join(', ')} (switch to enforce with aa-enforce or flags=(enforce) once learning is done)\n`;
 }
 
 /** Read single keys from a raw terminal until the review ends; Ctrl-C and q abort. */
@@ -275,6 +296,7 @@ export const command: Command = {
 
     const proposer = new Proposer({
       policy: compiled, tenants: tenants.tenants, allowUx: values['allow-ux'] === true,
+      ...(values['no-abstractions'] ? {} : { abstractions: loadAbstractions(io, includeDirs) }),
       ...(loaded.resolved.variables ? { variables: loaded.resolved.variables } : {}),
     });
     let inputs = positionals;
@@ -285,9 +307,10 @@ export const command: Command = {
     }
 
     const unknown: string[] = [];
-    const reading = newReading(new NeedCollector(compiled, { onUnknownProfile: (p) => unknown.push(p) }));
+    const kindFilter = eventFilter({ ...(values.profile !== undefined ? { profile: values.profile } : {}) });
+    const reading = newReading(new NeedCollector(compiled, { onUnknownProfile: (p) => unknown.push(p), accepts: kindFilter, ...(since !== undefined ? { since } : {}) }));
     for (const input of inputs) {
-      const problem = await readInto(reading, input, io, accepts);
+      const problem = await readInto(reading, input, io);
       if (problem) { print(io, [problem]); return EXIT_USAGE; }
     }
     const logName = inputs.join(', ');
@@ -356,7 +379,7 @@ export const command: Command = {
       if (!values.json) {
         io.stdout.write(previewChanges(changes));
         io.stdout.write(changes.length ? `${changes.length} file${changes.length === 1 ? '' : 's'} would change; run again with --write to write ${changes.length === 1 ? 'it' : 'them'}\n` : 'nothing to change\n');
-        io.stdout.write(complainNote(proposals));
+        io.stdout.write(complainNote(proposals, chosen.edits));
       }
       return changes.length ? EXIT_FINDING : EXIT_OK;
     }
@@ -366,7 +389,7 @@ export const command: Command = {
     const out = values.json ? io.stderr : io.stdout;
     for (const file of written.written) out.write(`wrote ${file}${written.backups.get(file) ? ` (backup ${written.backups.get(file)})` : ''}\n`);
     if (written.written.length === 0) out.write('nothing to change\n');
-    out.write(complainNote(proposals));
+    out.write(complainNote(proposals, chosen.edits));
     const reload = ['apparmor_parser', '-r', ...includeDirs.flatMap((d) => ['-I', resolve(io.cwd, d)]), entry];
     if (written.written.length && values.load && process.getuid?.() === 0) {
       const run = spawnSync(reload[0]!, reload.slice(1), { encoding: 'utf8' });

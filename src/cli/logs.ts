@@ -149,7 +149,8 @@ export const command: Command = {
   },
 };
 
-async function defaultInputs(io: CliIo): Promise<string[]> {
+/** The logs to read when none is named: stdin when it is a pipe, else the first readable system log (also hatter learn's default). */
+export async function defaultInputs(io: CliIo): Promise<string[]> {
   if (!(io.stdin as { isTTY?: boolean }).isTTY) return ['-'];
   for (const candidate of ['/var/log/audit/audit.log', '/var/log/kern.log', '/var/log/syslog']) {
     try {

@@ -160,3 +160,19 @@ test('capabilities and network needs get exact rules', () => {
   assert.deepEqual(only(proposals.groups, 'capability').alternatives[0]!.rules, ['capability dac_override']);
   assert.deepEqual(only(proposals.groups, 'network').alternatives.map((a) => a.rules[0]).slice(0, 2), ['network inet stream', 'network inet']);
 });
+
+test('an abstraction that already allows a need is offered, smallest first, with what it grants in all', () => {
+  const abstraction = policyOf({
+    '/etc/apparmor.d/p': 'profile hatter-abstraction {\n  include <abstractions/nameservice>\n}\n',
+    '/etc/apparmor.d/abstractions/nameservice': '/etc/hosts r,\n/etc/nsswitch.conf r,\n/etc/resolv.conf r,\n',
+  }, '/etc/apparmor.d/p');
+  const fixture = policyOf(FILES);
+  const needs = needsFromEvents(eventsOf([open('apache2//alice', '/etc/resolv.conf'), open('apache2//alice', '/etc/shadow')]), fixture.compiled);
+  const proposals = propose(needs, { policy: fixture.compiled, abstractions: [{ include: 'abstractions/nameservice', profile: abstraction.compiled.profiles.get('hatter-abstraction')!, rules: 3 }] });
+  const resolv = proposals.groups.find((g) => g.title === 'r on /etc/resolv.conf')!;
+  const offered = resolv.alternatives.find((a) => a.kind === 'abstraction');
+  assert.deepEqual(offered?.rules, ['include <abstractions/nameservice>']);
+  assert.match(offered!.note!, /grants 3 rules in all/);
+  assert.notEqual(resolv.alternatives[resolv.defaultIndex], offered);
+  assert.ok(!proposals.groups.find((g) => g.title === 'r on /etc/shadow')!.alternatives.some((a) => a.kind === 'abstraction'));
+});
