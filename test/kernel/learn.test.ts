@@ -54,8 +54,9 @@ describe('hatter learn on a real kernel: Apache + mod_apparmor and PHP-FPM learn
   before(async () => {
     if (unavailable) return;
     // Whether this build has the learn command: asked on the host (a guest Node start costs 10-20 s).
+    // HATTER_KERNEL_LEARN_GUEST_ONLY=1 boots anyway (the learn step then fails): to work on the guest side.
     const help = await runCli(['learn', '--help']);
-    if (help.code !== 0) { unavailable = `skipped: hatter learn is not in this build (${(help.stderr.split('\n')[0] ?? '').trim()})`; return; }
+    if (help.code !== 0 && !process.env.HATTER_KERNEL_LEARN_GUEST_ONLY) { unavailable = `skipped: hatter learn is not in this build (${(help.stderr.split('\n')[0] ?? '').trim()})`; return; }
     setup = generateLearnSetup(work, 18600);
     if (reuse) {
       vm = { status: 'ok', exitCode: 0, stdout: readIf(join(work, 'stdout.log')), stderr: '', dmesg: readIf(join(work, 'dmesg.log')), kernel: 'reused', durationMs: 0 };

@@ -68,18 +68,47 @@ function observedApache(): Map<number, Observed> {
   return observed;
 }
 
-interface Prediction { readonly label: string; readonly outcome: string; readonly why: string }
+interface Prediction { readonly label: string; readonly outcome: string; readonly why: string; readonly warnings: readonly string[] }
 
 function predict(config: ApacheConfig, profile: ProfileTree, a: ApacheInstance, r: WebRequest): Prediction {
   const fs = nodeFileSystem();
   const result = whichHat(config, { url: `http://127.0.0.1:${a.port}${r.path}`, host: r.host, localAddress: '127.0.0.1' }, profile, { map: { stat: (p) => fs.stat(p) } });
-  if (!result.ok) return { label: `(http ${result.status})`, outcome: 'error', why: result.reason };
+  if (!result.ok) return { label: `(http ${result.status})`, outcome: 'error', why: result.reason, warnings: [] };
   const s = result.selection;
   return {
     label: `${s.label} (${modeOf(profile, s.label, s.outcome === 'learning')})`,
     outcome: s.outcome,
     why: `vhost ${result.mapping.serverName}, uri ${result.mapping.uri}, candidates [${result.candidates.map((c) => c.name).join(', ')}]: ${s.reason}`,
+    warnings: [...result.notices, ...s.warnings],
   };
+}
+
+/** which-hat's answer for every generated request, per Apache instance. */
+function predictAll(): Map<string, Map<number, Prediction>> {
+  const all = new Map<string, Map<number, Prediction>>();
+  for (const a of setup!.apache) {
+    const { config, diagnostics } = readApacheConfig(a.conf, { fs: nodeFileSystem(), env: {} });
+    assert.deepEqual(diagnostics.filter((d) => d.severity === 'error'), [], `hatter could not read ${a.conf}`);
+    const [profile] = policyTrees(a.policy);
+    const predictions = new Map<number, Prediction>();
+    for (const r of setup!.requests.filter((x) => x.instance === a.name)) predictions.set(r.id, predict(config, profile!, a, r));
+    all.set(a.name, predictions);
+  }
+  return all;
+}
+
+/** mod_apparmor's lines of an error log after the line count recorded before the requests, without time, pid and client. */
+function loggedWarnings(a: ApacheInstance): string[] {
+  const before = Number(readIf(join(work, 'results', `apache-${a.name}.log-lines-before`)).trim() || '0');
+  return readIf(a.errorLog).split('\n').slice(before)
+    .filter((line) => line.includes('[apparmor:'))
+    .map((line) => line.replace(/^\[[^\]]*\] /, '').replace(/\[pid [^\]]*\] /, '').replace(/\[client [^\]]*\] /, '').trim());
+}
+
+function counts(lines: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of lines) out[line] = (out[line] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(out).sort(([x], [y]) => x.localeCompare(y)));
 }
 
 describe('Apache + mod_apparmor and PHP-FPM on a real AppArmor kernel agree with hatter which-hat', { skip: unavailable ?? false }, () => {
@@ -120,13 +149,11 @@ describe('Apache + mod_apparmor and PHP-FPM on a real AppArmor kernel agree with
     const mismatches: string[] = [];
     const outcomes = new Map<string, number>();
     let compared = 0;
+    const predictions = predictAll();
     for (const a of setup!.apache) {
-      const { config, diagnostics } = readApacheConfig(a.conf, { fs: nodeFileSystem(), env: {} });
-      assert.deepEqual(diagnostics.filter((d) => d.severity === 'error'), [], `hatter could not read ${a.conf}`);
-      const [profile] = policyTrees(a.policy);
       for (const r of setup!.requests.filter((x) => x.instance === a.name)) {
         const seen = observed.get(r.id);
-        const p = predict(config, profile!, a, r);
+        const p = predictions.get(a.name)!.get(r.id)!;
         if (!seen) { mismatches.push(`#${r.id} ${a.name} Host ${r.host} ${r.path}: no response recorded`); continue; }
         const actual = seen.status === '200' ? seen.label : `(http ${seen.status})`;
         compared++;
@@ -137,6 +164,20 @@ describe('Apache + mod_apparmor and PHP-FPM on a real AppArmor kernel agree with
     process.stdout.write(`# mod_apparmor oracle: ${compared} requests compared (seed ${seed}); outcomes ${JSON.stringify(Object.fromEntries(outcomes))}\n`);
     assert.ok(compared >= 300, `only ${compared} requests compared`);
     assert.deepEqual(mismatches, []);
+  });
+
+  check("mod_apparmor's error-log lines (aa_change_hatv failures with errno, AAHatName/AADefaultHatName warnings) are the ones which-hat predicts, counted per message", () => {
+    const predictions = predictAll();
+    const wrong: string[] = [];
+    let lines = 0;
+    for (const a of setup!.apache) {
+      const predicted = [...predictions.get(a.name)!.values()].flatMap((p) => p.warnings);
+      const logged = loggedWarnings(a);
+      lines += logged.length;
+      try { assert.deepEqual(counts(logged), counts(predicted)); } catch { wrong.push(`${a.name}: Apache logged ${JSON.stringify(counts(logged))}, which-hat predicts ${JSON.stringify(counts(predicted))}`); }
+    }
+    process.stdout.write(`# mod_apparmor error-log lines compared: ${lines}\n`);
+    assert.deepEqual(wrong, []);
   });
 
   check('the which-hat CLI (--apache --policy --url --host --address --json) gives the library\'s label for a sample of the requests', async () => {

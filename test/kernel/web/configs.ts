@@ -25,6 +25,7 @@ export interface ApacheInstance {
   readonly port: number;
   readonly conf: string;
   readonly policy: string;
+  readonly errorLog: string;
   /** curl config (`-K`) with one `url`/`header`/`output` group per request. */
   readonly curlConfig: string;
 }
@@ -43,6 +44,7 @@ export interface FpmMaster {
   readonly profile: string;
   readonly conf: string;
   readonly policy: string;
+  readonly log: string;
   readonly pools: readonly string[];
 }
 
@@ -200,7 +202,7 @@ export function generateWebSetup(work: string, seed: number, basePort: number): 
     }
     const curlConfig = join(dir, 'requests.curl');
     writeFileSync(curlConfig, `${curl.join('\n')}\n`);
-    apache.push({ name: kind.name, profile, port, conf, policy, curlConfig });
+    apache.push({ name: kind.name, profile, port, conf, policy, errorLog: join(dir, 'logs', 'error.log'), curlConfig });
   });
   mkdirSync(join(work, 'results', 'apache'), { recursive: true });
   const fpm = generateFpm(work, basePort + 10);
@@ -267,7 +269,7 @@ function generateFpm(work: string, basePort: number): FpmMaster[] {
         ...(p.hat ? [`apparmor_hat = ${p.hat}`] : []), '',
       ]),
     ].join('\n'));
-    return { name: m.name, profile, conf, policy, pools: pools.map((p) => p.name) };
+    return { name: m.name, profile, conf, policy, log: join(dir, 'fpm.log'), pools: pools.map((p) => p.name) };
   });
 }
 

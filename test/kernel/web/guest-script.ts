@@ -22,6 +22,7 @@ ${setup.apache.map((a) => `mkdir -p /run/kweb-${a.name}
 aa-exec -p ${a.profile} -- /usr/sbin/apache2 -f ${q(a.conf)} -k start > $R/apache-${a.name}.start 2>&1`).join('\n')}
 ${setup.apache.map((a) => `for i in $(seq 1 120); do curl -s -o /dev/null -m 2 http://127.0.0.1:${a.port}/ && break; sleep 0.5; done
 echo "$(date +%T) apache ${a.name} up"
+wc -l < ${q(a.errorLog)} > $R/apache-${a.name}.log-lines-before
 curl -K ${q(a.curlConfig)} > $R/apache-${a.name}.codes 2> $R/apache-${a.name}.curl-err
 echo "$(date +%T) apache ${a.name}: $(wc -l < $R/apache-${a.name}.codes) requests"`).join('\n')}
 ${setup.apache.map((a) => `/usr/sbin/apache2 -f ${q(a.conf)} -k stop`).join('\n')}
@@ -29,7 +30,12 @@ ${setup.apache.map((a) => `/usr/sbin/apache2 -f ${q(a.conf)} -k stop`).join('\n'
 # PHP-FPM: each master in its profile; its workers change_profile to <profile>//<apparmor_hat> once.
 ${setup.fpm.map((f) => `aa-exec -p ${f.profile} -- /usr/sbin/php-fpm8.2 -F -R -y ${q(f.conf)} > $R/fpm/${f.name}.out 2>&1 &
 echo $! > $R/fpm/${f.name}.pid`).join('\n')}
-sleep 6
+# wait until every master says it is ready (pools whose workers exit 70 keep respawning meanwhile)
+for i in $(seq 1 180); do
+  n=0; for f in ${setup.fpm.map((f) => q(f.log)).join(' ')}; do grep -q 'ready to handle connections' $f 2>/dev/null && n=$((n+1)); done
+  [ $n -ge ${setup.fpm.length} ] && break; sleep 0.5
+done
+sleep 3
 ${setup.fpm.map((f) => `m=$(cat $R/fpm/${f.name}.pid)
 for p in $m $(ps -o pid= --ppid $m); do
   label=''; read -r label < /proc/$p/attr/current 2>/dev/null || label='(gone)'
