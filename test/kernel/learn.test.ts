@@ -8,10 +8,11 @@
 // this build has no `hatter learn`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runInVm, unavailableReason, type VmResult } from './harness/vm.js';
+import { unavailableReason, type VmResult } from './harness/vm.js';
+import { bootForTest, vmSkipReason } from './harness/boot.js';
 import { generateLearnSetup, LEARN_APACHE_PROFILE, LEARN_FPM_PROFILE, LEARN_SITES, type LearnSetup } from './web/learn-setup.js';
 import { learnGuestScript } from './web/learn-guest-script.js';
 import { compiledRoot } from '../support/repo.js';
@@ -58,16 +59,7 @@ describe('hatter learn on a real kernel: Apache + mod_apparmor and PHP-FPM learn
     const help = await runCli(['learn', '--help']);
     if (help.code !== 0 && !process.env.HATTER_KERNEL_LEARN_GUEST_ONLY) { unavailable = `skipped: hatter learn is not in this build (${(help.stderr.split('\n')[0] ?? '').trim()})`; return; }
     setup = generateLearnSetup(work, 18600);
-    if (reuse) {
-      vm = { status: 'ok', exitCode: 0, stdout: readIf(join(work, 'stdout.log')), stderr: '', dmesg: readIf(join(work, 'dmesg.log')), kernel: 'reused', durationMs: 0 };
-      return;
-    }
-    const script = learnGuestScript(setup, join(compiledRoot, 'src', 'cli', 'bin.js'));
-    writeFileSync(join(work, 'guest.sh'), script);
-    vm = await runInVm(script, { shares: [work], cwd: work, timeoutMs: 6 * 60_000 });
-    writeFileSync(join(work, 'stdout.log'), vm.stdout);
-    writeFileSync(join(work, 'dmesg.log'), vm.dmesg);
-    process.stdout.write(`# learn VM: ${vm.status} (${vm.kernel}) in ${(vm.durationMs / 1000).toFixed(1)} s${vm.reason ? `: ${vm.reason}` : ''}\n`);
+    vm = await bootForTest('learn', work, learnGuestScript(setup, join(compiledRoot, 'src', 'cli', 'bin.js')), { shares: [work], cwd: work, timeoutMs: 8 * 60_000, reuse: reuse !== undefined });
   });
   after(() => {
     if (!process.env.HATTER_KEEP_KERNEL_WORK && !reuse) rmSync(work, { recursive: true, force: true });
@@ -76,7 +68,8 @@ describe('hatter learn on a real kernel: Apache + mod_apparmor and PHP-FPM learn
   function check(name: string, body: () => void | Promise<void>): void {
     test(name, async (t) => {
       if (unavailable) { t.skip(unavailable); return; }
-      if (!vm || vm.status !== 'ok') { t.skip(`skipped: the kernel VM did not run (${vm?.status ?? 'not started'}: ${vm?.reason ?? ''})`); return; }
+      const skip = vmSkipReason(vm);
+      if (skip) { t.skip(skip); return; }
       await body();
     });
   }

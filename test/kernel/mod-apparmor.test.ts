@@ -7,10 +7,11 @@
 // timeout) skip with one line; every disagreement fails, naming the request and hatter's reasoning.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runInVm, unavailableReason, type VmResult } from './harness/vm.js';
+import { cacheRoot, unavailableReason, type VmResult } from './harness/vm.js';
+import { bootForTest, vmSkipReason } from './harness/boot.js';
 import { generateWebSetup, type ApacheInstance, type WebRequest, type WebSetup } from './web/configs.js';
 import { webGuestScript } from './web/guest-script.js';
 import { runCli } from '../support/cli.js';
@@ -114,16 +115,9 @@ function counts(lines: readonly string[]): Record<string, number> {
 describe('Apache + mod_apparmor and PHP-FPM on a real AppArmor kernel agree with hatter which-hat', { skip: unavailable ?? false }, () => {
   before(async () => {
     setup = generateWebSetup(work, seed, 18500);
-    if (reuse) {
-      vm = { status: 'ok', exitCode: 0, stdout: readIf(join(work, 'stdout.log')), stderr: '', dmesg: readIf(join(work, 'dmesg.log')), kernel: 'reused', durationMs: 0 };
-      return;
-    }
-    const script = webGuestScript(work, setup);
-    writeFileSync(join(work, 'guest.sh'), script);
-    vm = await runInVm(script, { shares: [work], cwd: work, timeoutMs: 6 * 60_000 });
-    writeFileSync(join(work, 'stdout.log'), vm.stdout);
-    writeFileSync(join(work, 'dmesg.log'), vm.dmesg);
-    process.stdout.write(`# mod_apparmor VM: ${vm.status} (${vm.kernel}) in ${(vm.durationMs / 1000).toFixed(1)} s${vm.reason ? `: ${vm.reason}` : ''}\n`);
+    const parserCache = join(cacheRoot(), 'apparmor-parser-cache');
+    mkdirSync(parserCache, { recursive: true });
+    vm = await bootForTest('mod_apparmor', work, webGuestScript(work, setup, parserCache), { shares: [work, parserCache], cwd: work, timeoutMs: 9 * 60_000, reuse: reuse !== undefined });
   });
   after(() => {
     if (!process.env.HATTER_KEEP_KERNEL_WORK && !reuse) rmSync(work, { recursive: true, force: true });
@@ -131,10 +125,8 @@ describe('Apache + mod_apparmor and PHP-FPM on a real AppArmor kernel agree with
 
   function check(name: string, body: () => void | Promise<void>): void {
     test(name, async (t) => {
-      if (!vm || vm.status !== 'ok') {
-        t.skip(`skipped: the kernel VM did not run (${vm?.status ?? 'not started'}: ${vm?.reason ?? ''})`);
-        return;
-      }
+      const skip = vmSkipReason(vm);
+      if (skip) { t.skip(skip); return; }
       await body();
     });
   }

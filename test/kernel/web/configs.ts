@@ -13,7 +13,8 @@
 //
 // PHP-FPM: three masters (enforce, complain, enforce without a change_profile rule), each with pools
 // whose apparmor_hat names a hat, a complain-mode hat, a child profile, a missing name, or nothing.
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rng } from '../../support/aare-probes.js';
 
@@ -155,8 +156,7 @@ export function generateWebSetup(work: string, seed: number, basePort: number): 
       const flags = !always && chance(0.2) ? ' flags=(complain)' : '';
       hats.push(block(`^${q(name)}${flags}`, HAT_BODY, '  '));
     }
-    const policy = join(dir, 'policy');
-    writeFileSync(policy, [
+    const policy = writePolicy(dir, profile, [
       'abi <abi/3.0>,',
       `profile ${profile}${kind.mode === 'complain' ? ' flags=(complain)' : ''} {`,
       ...PARENT_BODY.map((r) => `  ${r}`),
@@ -250,8 +250,7 @@ function generateFpm(work: string, basePort: number): FpmMaster[] {
       { name: 'missing', hat: 'nosuchhat' },
       { name: 'plain' },
     ];
-    const policy = join(dir, 'policy');
-    writeFileSync(policy, [
+    const policy = writePolicy(dir, profile, [
       'abi <abi/3.0>,',
       `profile ${profile}${m.mode === 'complain' ? ' flags=(complain)' : ''} {`,
       ...PARENT_BODY.map((r) => `  ${r}`),
@@ -271,6 +270,20 @@ function generateFpm(work: string, basePort: number): FpmMaster[] {
     ].join('\n'));
     return { name: m.name, profile, conf, policy, log: join(dir, 'fpm.log'), pools: pools.map((p) => p.name) };
   });
+}
+
+/**
+ * Writes a policy file named after its profile and a hash of its text, dated in the past: the guest
+ * loads it with apparmor_parser's cache (-W -L) in a directory kept between runs, so an unchanged policy
+ * is not compiled again (compiling took minutes under emulation on a loaded machine). The hash in the
+ * name keeps a changed text from meeting a stale cache entry.
+ */
+function writePolicy(dir: string, profile: string, text: string): string {
+  const file = join(dir, `${profile}-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`);
+  writeFileSync(file, text);
+  const past = new Date('2020-01-01T00:00:00Z');
+  utimesSync(file, past, past);
+  return file;
 }
 
 function chmodTree(dir: string): void {

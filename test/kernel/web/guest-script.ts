@@ -7,7 +7,8 @@ import type { WebSetup } from './configs.js';
 
 const q = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 
-export function webGuestScript(work: string, setup: WebSetup): string {
+/** `parserCache`: a directory shared read-write and kept between runs (apparmor_parser -L). */
+export function webGuestScript(work: string, setup: WebSetup, parserCache: string): string {
   const policies = [...setup.apache.map((a) => a.policy), ...setup.fpm.map((f) => f.policy)];
   return `set -u
 W=${q(work)}
@@ -15,7 +16,8 @@ R=$W/results
 mkdir -p $R/fpm
 mountpoint -q /sys/kernel/security || mount -t securityfs securityfs /sys/kernel/security
 echo "$(date +%T) kernel $(uname -r); $(apparmor_parser --version | head -1)"
-apparmor_parser -r ${policies.map(q).join(' ')} > $R/load.out 2>&1; echo "load $?" >> $R/load.out
+apparmor_parser -r -W -L ${q(parserCache)} ${policies.map(q).join(' ')} > $R/load.out 2>&1; echo "load $?" >> $R/load.out
+echo "$(date +%T) policies loaded"
 
 # Apache: each instance in its parent profile; mod_apparmor moves its children between hats.
 ${setup.apache.map((a) => `mkdir -p /run/kweb-${a.name}
@@ -35,7 +37,7 @@ for i in $(seq 1 180); do
   n=0; for f in ${setup.fpm.map((f) => q(f.log)).join(' ')}; do grep -q 'ready to handle connections' $f 2>/dev/null && n=$((n+1)); done
   [ $n -ge ${setup.fpm.length} ] && break; sleep 0.5
 done
-sleep 3
+sleep 1
 ${setup.fpm.map((f) => `m=$(cat $R/fpm/${f.name}.pid)
 for p in $m $(ps -o pid= --ppid $m); do
   label=''; read -r label < /proc/$p/attr/current 2>/dev/null || label='(gone)'
