@@ -30,21 +30,18 @@ echo "$(date +%T) apache ${a.name}: $(wc -l < $R/apache-${a.name}.codes) request
 ${setup.apache.map((a) => `/usr/sbin/apache2 -f ${q(a.conf)} -k stop`).join('\n')}
 
 # PHP-FPM: each master in its profile; its workers change_profile to <profile>//<apparmor_hat> once.
+# One master at a time, stopped as soon as its workers are recorded: pools whose workers exit 70 are
+# respawned in a tight loop that takes the emulated CPU from everything else.
 ${setup.fpm.map((f) => `aa-exec -p ${f.profile} -- /usr/sbin/php-fpm8.2 -F -R -y ${q(f.conf)} > $R/fpm/${f.name}.out 2>&1 &
-echo $! > $R/fpm/${f.name}.pid`).join('\n')}
-# wait until every master says it is ready (pools whose workers exit 70 keep respawning meanwhile)
-for i in $(seq 1 180); do
-  n=0; for f in ${setup.fpm.map((f) => q(f.log)).join(' ')}; do grep -q 'ready to handle connections' $f 2>/dev/null && n=$((n+1)); done
-  [ $n -ge ${setup.fpm.length} ] && break; sleep 0.5
-done
+m=$!
+for i in $(seq 1 240); do grep -q 'ready to handle connections' ${q(f.log)} 2>/dev/null && break; sleep 0.25; done
 sleep 1
-${setup.fpm.map((f) => `m=$(cat $R/fpm/${f.name}.pid)
 for p in $m $(ps -o pid= --ppid $m); do
   label=''; read -r label < /proc/$p/attr/current 2>/dev/null || label='(gone)'
   printf '%s\\t%s\\t%s\\n' "$p" "$label" "$(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null)"
-done > $R/fpm/${f.name}.processes`).join('\n')}
-${setup.fpm.map((f) => `kill -TERM $(cat $R/fpm/${f.name}.pid)`).join('\n')}
-sleep 1
+done > $R/fpm/${f.name}.processes
+kill -TERM $m; wait $m
+echo "$(date +%T) php-fpm ${f.name}: $(grep -c 'pool' $R/fpm/${f.name}.processes) workers recorded"`).join('\n')}
 echo "$(date +%T) guest-done"
 `;
 }
