@@ -22,7 +22,7 @@ echo "$(date +%T) policies loaded"
 # Apache: each instance in its parent profile; mod_apparmor moves its children between hats.
 ${setup.apache.map((a) => `mkdir -p /run/kweb-${a.name}
 aa-exec -p ${a.profile} -- /usr/sbin/apache2 -f ${q(a.conf)} -k start > $R/apache-${a.name}.start 2>&1`).join('\n')}
-${setup.apache.map((a) => `for i in $(seq 1 120); do curl -s -o /dev/null -m 2 http://127.0.0.1:${a.port}/ && break; sleep 0.5; done
+${setup.apache.map((a) => `for i in $(seq 1 240); do (exec 3<>/dev/tcp/127.0.0.1/${a.port}) 2>/dev/null && break; sleep 0.25; done
 echo "$(date +%T) apache ${a.name} up"
 wc -l < ${q(a.errorLog)} > $R/apache-${a.name}.log-lines-before
 curl -K ${q(a.curlConfig)} > $R/apache-${a.name}.codes 2> $R/apache-${a.name}.curl-err

@@ -23,7 +23,8 @@ start_servers() {
   aa-exec -p kweb-learn-apache -- /usr/sbin/apache2 -f ${q(s.apacheConf)} -k start
   aa-exec -p kweb-learn-fpm -- /usr/sbin/php-fpm8.2 -F -y ${q(s.fpmConf)} > /dev/null 2>&1 &
   FPM=$!
-  for i in $(seq 1 120); do curl -s -o /dev/null -m 2 http://127.0.0.1:${s.port}/ && break; sleep 0.5; done
+  # listening is enough: an HTTP probe would run in a site's hat, which may deny it in enforce mode
+  for i in $(seq 1 240); do (exec 3<>/dev/tcp/127.0.0.1/${s.port}) 2>/dev/null && break; sleep 0.25; done
   sleep 2
 }
 stop_servers() {
@@ -35,9 +36,9 @@ stop_servers() {
 workload() {
   local d=$R/$1 site; mkdir -p $d
   for site in alice bob myblog; do
-    curl -s -H "Host: $site.test" http://127.0.0.1:${s.port}/index.php > $d/$site-index 2>&1
-    curl -s -H "Host: $site.test" -F upload=@$W/upload.jpg http://127.0.0.1:${s.port}/upload.php > $d/$site-upload 2>&1
-    curl -s -H "Host: $site.test" http://127.0.0.1:${s.port}/helper.php > $d/$site-helper 2>&1
+    curl -s -m 30 -H "Host: $site.test" http://127.0.0.1:${s.port}/index.php > $d/$site-index 2>&1
+    curl -s -m 30 -H "Host: $site.test" -F upload=@$W/upload.jpg http://127.0.0.1:${s.port}/upload.php > $d/$site-upload 2>&1
+    curl -s -m 30 -H "Host: $site.test" http://127.0.0.1:${s.port}/helper.php > $d/$site-helper 2>&1
   done
   ps -eo pid=,args= | while read -r pid args; do case $args in php-fpm*pool*) read -r l < /proc/$pid/attr/current; echo "$l";; esac; done > $d/fpm-workers
 }
@@ -64,7 +65,7 @@ echo "kweb-learn: begin enforce" > /dev/kmsg
 start_servers
 workload enforce
 echo "kweb-learn: begin steal" > /dev/kmsg
-curl -s -H "Host: bob.test" http://127.0.0.1:${s.port}/steal.php > $R/steal 2>&1
+curl -s -m 30 -H "Host: bob.test" http://127.0.0.1:${s.port}/steal.php > $R/steal 2>&1
 stop_servers
 echo "$(date +%T) guest-done"
 `;
