@@ -17,5 +17,6 @@ export const commands: readonly CommandEntry[] = [
   { name: 'logs', summary: 'read AppArmor audit logs of every format; group, summarize, follow', load: () => import('./logs.js') },
   { name: 'which-hat', summary: 'say which hat mod_apparmor or PHP-FPM would use for a request or pool', load: () => import('./which-hat.js') },
   { name: 'serve', summary: 'run the web server that confines each site in its own hat', load: () => import('./serve.js') },
+  { name: 'learn', summary: 'turn complain-mode audit events into reviewed, tenant-safe policy rules', load: () => import('./learn.js') },
   { name: 'confine', summary: 'explain how a hat is enforced by each confinement backend', load: () => import('./confine.js') },
 ];

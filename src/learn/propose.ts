@@ -1,0 +1,427 @@
+// Needs to proposals: one group per profile and object, each with alternatives in the order of
+// preference (exact rule, tunables variables, a glob of the last component or extension, `**` up to
+// the site's own directory, an existing abstraction; exec: ix, Px, a child profile, Ux behind a flag;
+// deny and audit deny), what each grants beyond the events (a witness), and tenant safety: an
+// alternative that reaches another tenant's area is never the default. Learning-label fix-ups
+// (missing hat stubs, `change_profile -> P//*`, `signal peer=P//*`) are proposed automatically.
+import { compilePattern, compileUnion, difference, isEmpty, literalPattern, matches, type Automaton } from '../policy/aare/index.js';
+import { decide, type CompiledPolicy, type CompiledProfile } from '../policy/eval/index.js';
+import type { ResolvedVariable } from '../policy/resolve/index.js';
+import type { Tenant } from '../web/index.js';
+import type { PolicyEdit } from './edit-model.js';
+import type { Alternative, ExecNeed, FileNeed, GenericNeed, Need, NeedClass, ProposalGroup, Proposals, Witness } from './model.js';
+import { TenantGuard } from './tenant.js';
+
+/** An abstraction the user could include: its include name and what it allows, compiled as a profile. */
+export interface Abstraction {
+  /** As written in an include: `abstractions/php`. */
+  readonly include: string;
+  readonly profile: CompiledProfile;
+  /** How many rules it has (what else it grants, in numbers). */
+  readonly rules: number;
+}
+
+export interface ProposeContext {
+  readonly policy: CompiledPolicy;
+  /** Variables the loaded policy (its tunables) defines: @{PROC}, @{pid}, @{HOME} … */
+  readonly variables?: readonly ResolvedVariable[];
+  readonly tenants?: readonly Tenant[];
+  /** Offer Ux for exec needs (off by default: unconfined helpers undo the hat). */
+  readonly allowUx?: boolean;
+  readonly abstractions?: readonly Abstraction[];
+}
+
+// --- rule text ---
+
+/** A pattern as a rule token: quoted when it holds characters the policy lexer would split on. */
+export function ruleToken(pattern: string): string {
+  return /[\s"#]/.test(pattern) ? `"${pattern.replace(/(["\\])/g, '\\$1')}"` : pattern;
+}
+
+function fileRule(pattern: string, permissions: string, owner: boolean, prefix = ''): string {
+  return `${prefix}${owner ? 'owner ' : ''}${ruleToken(pattern)} ${permissions}`;
+}
+
+function addRules(profile: string, rules: readonly string[], comment?: string): PolicyEdit[] {
+  return rules.map((rule, i) => ({ kind: 'add-rule', profile, rule, ...(comment !== undefined && i === 0 ? { comment } : {}) }));
+}
+
+function alternative(kind: Alternative['kind'], profile: string, rules: readonly string[], extra: Partial<Alternative> = {}, edits?: PolicyEdit[]): Alternative {
+  return { kind, rules, edits: edits ?? addRules(profile, rules), covers: 1, ...extra };
+}
+
+function denyAlternatives(profile: string, rule: string): Alternative[] {
+  return [
+    alternative('deny', profile, [`deny ${rule}`], { note: 'refuse it (quietly)' }),
+    alternative('audit-deny', profile, [`audit deny ${rule}`], { note: 'refuse it and log every attempt' }),
+  ];
+}
+
+// --- variables ---
+
+const PREFIX_VARIABLES = ['PROC', 'sys', 'run', 'HOME'];
+const SEGMENT_VARIABLES = ['pid', 'uid', 'multiarch'];
+
+/** A variable's values with nested variables expanded, as one AARE (`{a,b}`); undefined when unknown or cyclic. */
+function expandVariable(name: string, variables: ReadonlyMap<string, readonly string[]>, depth = 0): string | undefined {
+  const values = variables.get(name);
+  if (!values || values.length === 0 || depth > 8) return undefined;
+  const expanded: string[] = [];
+  for (const value of values) {
+    let failed = false;
+    const text = value.replace(/@\{([A-Za-z0-9_]+)\}/g, (_, inner: string) => {
+      const sub = expandVariable(inner, variables, depth + 1);
+      if (sub === undefined) failed = true;
+      return sub ?? '';
+    });
+    if (failed) return undefined;
+    expanded.push(text);
+  }
+  return expanded.length === 1 ? expanded[0]! : `{${expanded.join(',')}}`;
+}
+
+class Variables {
+  private readonly automata = new Map<string, Automaton | null>();
+  private readonly values: Map<string, readonly string[]>;
+
+  constructor(variables: readonly ResolvedVariable[]) {
+    this.values = new Map(variables.flatMap((v) => (v.kind === 'set' ? [[v.name, v.values] as const] : [])));
+  }
+
+  private automaton(name: string): Automaton | undefined {
+    if (!this.automata.has(name)) {
+      const pattern = expandVariable(name, this.values);
+      const compiled = pattern !== undefined ? compilePattern(pattern, { kind: 'path' }) : undefined;
+      this.automata.set(name, compiled?.ok ? compiled.automaton : null);
+    }
+    return this.automata.get(name) ?? undefined;
+  }
+
+  /** The path with tunables variables where they fit: a leading @{PROC}/@{HOME}… then @{pid}/@{uid}/@{multiarch} segments. */
+  substitute(path: string): string | undefined {
+    let rest = path;
+    let head = '';
+    for (const name of PREFIX_VARIABLES) {
+      const automaton = this.automaton(name);
+      if (!automaton) continue;
+      // The longest prefix ending in '/' that the variable matches (with or without its slash).
+      for (let i = path.length - 1; i > 0; i--) {
+        if (path[i] !== '/') continue;
+        const prefix = path.slice(0, i + 1);
+        if (matches(automaton, prefix) || matches(automaton, prefix.slice(0, -1))) {
+          head = `@{${name}}/`;
+          rest = path.slice(i + 1);
+          break;
+        }
+      }
+      if (head) break;
+    }
+    const segments = rest.split('/').map((segment) => {
+      if (segment === '') return segment;
+      for (const name of SEGMENT_VARIABLES) {
+        const automaton = this.automaton(name);
+        if (automaton && matches(automaton, segment)) return `@{${name}}`;
+      }
+      return literalPattern(segment);
+    });
+    const result = head + segments.join('/');
+    return result === literalPattern(path) ? undefined : result;
+  }
+
+  /** The pattern with every variable written out (for the automata questions). */
+  expand(pattern: string): string {
+    return pattern.replace(/@\{([A-Za-z0-9_]+)\}/g, (whole, name: string) => expandVariable(name, this.values) ?? whole);
+  }
+}
+
+// --- witnesses ---
+
+/** The shortest path `pattern` matches that none of `paths` is: what the alternative grants beyond the events. */
+function beyondEvents(pattern: string, paths: readonly string[], permissions: string): Witness | undefined {
+  try {
+    const wide = compilePattern(pattern, { kind: 'path' });
+    const exact = compileUnion(paths.map(literalPattern), { kind: 'path' });
+    if (!wide.ok || !exact.ok) return undefined;
+    const result = isEmpty(difference(wide.automaton, exact.automaton));
+    if (result.empty) return undefined;
+    const subject = result.witness!.text;
+    return { subject, permissions, message: `this also grants ${permissions} on ${subject}` };
+  } catch {
+    return undefined;
+  }
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function dirname(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '' : path.slice(0, i);
+}
+
+// --- per class ---
+
+const FILE_ORDER = 'rwalkm';
+
+function mergeLetters(a: string, b: string): string {
+  const set = new Set([...a, ...b]);
+  if (set.has('w')) set.delete('a');
+  return [...FILE_ORDER].filter((l) => set.has(l)).join('');
+}
+
+export class Proposer {
+  private readonly guard: TenantGuard;
+  private readonly variables: Variables | undefined;
+  private readonly attachments: { name: string; automaton: Automaton }[] = [];
+  private nextId = 1;
+
+  constructor(private readonly context: ProposeContext) {
+    this.guard = new TenantGuard(context.tenants ?? []);
+    this.variables = context.variables?.length ? new Variables(context.variables) : undefined;
+    for (const [name, profile] of context.policy.profiles) {
+      if (name.includes('//')) continue;
+      const pattern = profile.attachment ?? (name.startsWith('/') ? name : undefined);
+      if (pattern === undefined) continue;
+      const compiled = compilePattern(pattern, { kind: 'path' });
+      if (compiled.ok) this.attachments.push({ name, automaton: compiled.automaton });
+    }
+  }
+
+  private group(profile: string, klass: NeedClass, title: string, needs: readonly Need[], alternatives: Alternative[], automatic = false): ProposalGroup {
+    const tenant = this.guard.tenantOfProfile(profile);
+    const defaultIndex = alternatives.findIndex((a) => !a.crossesTenant && !a.needsOverride && a.kind !== 'deny' && a.kind !== 'audit-deny' && a.kind !== 'ignore');
+    return {
+      id: `g${this.nextId++}`, profile, ...(tenant ? { tenant: tenant.name } : {}), class: klass, title, needs, alternatives, defaultIndex,
+      ...(automatic ? { automatic: true } : {}),
+    };
+  }
+
+  /** With the tenant check: a pattern that reaches another tenant's area is marked (and so never the default). */
+  private checked(profile: string, alt: Alternative, pattern: string, permissions: string): Alternative {
+    const expanded = this.variables ? this.variables.expand(pattern) : pattern;
+    const crossing = this.guard.crossing(profile, expanded, permissions);
+    return crossing ? { ...alt, crossesTenant: crossing, needsOverride: true } : alt;
+  }
+
+  private fileGroup(profile: string, needs: readonly FileNeed[]): ProposalGroup {
+    const path = needs[0]!.path;
+    const permissions = needs.reduce((p, n) => mergeLetters(p, n.permissions), '');
+    const owner = needs.every((n) => n.owner);
+    const paths = [path];
+    const alts: Alternative[] = [];
+    const offer = (kind: Alternative['kind'], pattern: string, note?: string) => {
+      if (alts.some((a) => a.rules[0] === fileRule(pattern, permissions, owner))) return;
+      const expanded = this.variables ? this.variables.expand(pattern) : pattern;
+      const beyond = kind === 'exact' ? undefined : beyondEvents(expanded, paths, permissions);
+      const alt = alternative(kind, profile, [fileRule(pattern, permissions, owner)], { ...(beyond ? { beyond } : {}), ...(note ? { note } : {}) });
+      alts.push(this.checked(profile, alt, pattern, permissions));
+    };
+    offer('exact', literalPattern(path));
+    const withVariables = this.variables?.substitute(path);
+    if (withVariables) offer('variable', withVariables, 'with the variables the tunables define');
+    const dir = dirname(path);
+    const name = basename(path);
+    const dot = name.lastIndexOf('.');
+    if (dot > 0 && dot < name.length - 1) offer('glob', `${literalPattern(dir)}/*${literalPattern(name.slice(dot))}`, `every ${name.slice(dot)} file in ${dir || '/'}`);
+    if (name !== '') offer('glob', `${literalPattern(dir)}/*`, `every file in ${dir || '/'}`);
+    const tenant = this.guard.tenantOfProfile(profile);
+    const area = tenant?.areas.filter((a) => path === a.path || path.startsWith(`${a.path}/`)).sort((a, b) => b.path.length - a.path.length)[0];
+    if (area) offer('site-glob', `${literalPattern(area.path)}/**`, `everything below ${tenant!.name}'s ${area.path}`);
+    for (const abstraction of this.context.abstractions ?? []) {
+      try {
+        const decision = decide({ profiles: new Map([['a', abstraction.profile]]) }, 'a', { class: 'file', path, permissions, ...(owner ? { owner } : {}) });
+        if (!decision.bits.every((b) => b.outcome === 'allow')) continue;
+      } catch { continue; }
+      const rule = `include <${abstraction.include}>`;
+      alts.push(alternative('abstraction', profile, [rule], { note: `${abstraction.include} allows this and ${abstraction.rules} rules more` }));
+    }
+    alts.push(...denyAlternatives(profile, fileRule(literalPattern(path), permissions, owner)));
+    return this.group(profile, 'file', `${owner ? 'owner ' : ''}${permissions} on ${path}`, needs, alts);
+  }
+
+  private execGroup(profile: string, needs: readonly ExecNeed[]): ProposalGroup {
+    const path = needs[0]!.path;
+    const owner = needs.every((n) => n.owner);
+    const token = ruleToken(literalPattern(path));
+    const prefix = owner ? 'owner ' : '';
+    const alts: Alternative[] = [];
+    alts.push(alternative('inherit', profile, [`${prefix}${token} ix`], { note: `the helper runs with ${profile}'s own rules` }));
+    const attached = this.attachments.find((a) => matches(a.automaton, path));
+    if (attached) {
+      const rule = attached.name === path ? `${prefix}${token} Px` : `${prefix}${token} Px -> ${ruleToken(attached.name)}`;
+      alts.push(alternative('profile', profile, [rule], { note: `the helper runs in its own profile ${attached.name}` }));
+    }
+    const names = profile.split('//');
+    const base = basename(path).replace(/[^A-Za-z0-9_.-]/g, '_') || 'helper';
+    if (names.length === 1) {
+      const child = `${profile}//${base}`;
+      const rule = `${prefix}${token} Cx -> ${base}`;
+      const edits: PolicyEdit[] = [
+        ...(this.context.policy.profiles.has(child) ? [] : [{ kind: 'create-profile', parent: profile, name: base, hat: false, flags: ['complain'] } as const]),
+        ...addRules(profile, [rule]),
+      ];
+      alts.push(alternative('child', profile, [rule], { note: `a child profile ${child}, created empty in complain mode` }, edits));
+    } else {
+      // A hat cannot hold profiles: the helper gets a sibling profile named after the hat (php-fpm//myblogdash).
+      const parent = names.slice(0, -1).join('//');
+      const name = `${names[names.length - 1]}${base}`;
+      const rule = `${prefix}${token} Px -> ${ruleToken(`${parent}//${name}`)}`;
+      const edits: PolicyEdit[] = [
+        ...(this.context.policy.profiles.has(`${parent}//${name}`) ? [] : [{ kind: 'create-profile', parent, name, hat: false, flags: ['complain'] } as const]),
+        ...addRules(profile, [rule]),
+      ];
+      alts.push(alternative('child', profile, [rule], { note: `a profile ${parent}//${name} for the helper, created empty in complain mode` }, edits));
+    }
+    if (this.context.allowUx) alts.push(alternative('unconfined', profile, [`${prefix}${token} Ux`], { note: 'the helper runs unconfined: nothing the hat denies applies to it' }));
+    alts.push(...denyAlternatives(profile, `${prefix}${token} x`));
+    const checkedAlts = alts.map((a) => (a.kind === 'deny' || a.kind === 'audit-deny' ? a : this.checked(profile, a, literalPattern(path), 'x')));
+    return this.group(profile, 'exec', `exec ${path}`, needs, checkedAlts);
+  }
+
+  private genericGroup(profile: string, need: GenericNeed): ProposalGroup {
+    const access = need.access.join(' ');
+    const f = need.fields;
+    const alts: Alternative[] = [];
+    let title: string;
+    let exactRule: string;
+    const top = profile.split('//')[0]!;
+    switch (need.class) {
+      case 'network': {
+        exactRule = ['network', f.family, f.type].filter(Boolean).join(' ');
+        alts.push(alternative('exact', profile, [exactRule]));
+        if (f.type) alts.push(alternative('glob', profile, [`network ${f.family}`], { note: `every ${f.family} socket type` }));
+        title = `network ${[f.family, f.type].filter(Boolean).join(' ')} (${access})`;
+        break;
+      }
+      case 'unix': {
+        exactRule = `unix (${need.access.join(', ')})${f.type ? ` type=${f.type}` : ''}`;
+        alts.push(alternative('exact', profile, [exactRule]));
+        title = `unix ${f.type ?? ''} (${access})`;
+        break;
+      }
+      case 'signal': case 'ptrace': {
+        const peer = f.peer!;
+        const cls = need.class;
+        const learningPeer = peer.split('//').some((p) => p.startsWith('null-'));
+        const peerTop = peer.split('//')[0]!;
+        const set = cls === 'signal' && f.signal ? ` set=(${f.signal})` : '';
+        exactRule = `${cls} (${need.access.join(', ')})${set} peer=${ruleToken(literalPattern(peer))}`;
+        if (learningPeer || (peer.includes('//') && peerTop === top)) {
+          const fix = `${cls} (${need.access.join(', ')}) peer=${ruleToken(`${literalPattern(peerTop)}//*`)}`;
+          alts.push(alternative('fixup', profile, [fix], { note: `every hat of ${peerTop}: the peer ${peer} is ${learningPeer ? 'a complain-mode learning label' : 'one of its hats'}` }));
+        }
+        if (!learningPeer) {
+          alts.push(alternative('exact', profile, [exactRule]));
+          if (set) alts.push(alternative('glob', profile, [`${cls} (${need.access.join(', ')}) peer=${ruleToken(literalPattern(peer))}`], { note: 'every signal' }));
+        }
+        title = `${cls} ${access}${f.signal ? ` ${f.signal}` : ''} to ${peer}`;
+        break;
+      }
+      case 'mount': {
+        const kind = need.access[0] ?? 'mount';
+        const mountpoint = f.mountpoint ? ruleToken(literalPattern(f.mountpoint)) : '';
+        if (kind === 'mount') {
+          const conds = [f.fstype ? `fstype=${f.fstype}` : '', f.options ? `options=(${f.options})` : ''].filter(Boolean).join(' ');
+          exactRule = `mount${conds ? ` ${conds}` : ''}${f.source ? ` ${ruleToken(literalPattern(f.source))}` : ''}${mountpoint ? ` -> ${mountpoint}` : ''}`;
+        } else {
+          exactRule = `${kind}${mountpoint ? ` ${mountpoint}` : ''}`;
+        }
+        alts.push(alternative('exact', profile, [exactRule]));
+        title = `${kind} ${f.source ? `${f.source} ` : ''}${f.mountpoint ?? ''}`.trim();
+        break;
+      }
+      case 'dbus': {
+        const conds = (['bus', 'path', 'interface', 'member'] as const).filter((k) => f[k]).map((k) => `${k}=${ruleToken(f[k]!)}`);
+        if (f.name) conds.push(`peer=(name=${ruleToken(f.name)})`);
+        exactRule = `dbus (${need.access.join(', ')}) ${conds.join(' ')}`.trim();
+        alts.push(alternative('exact', profile, [exactRule]));
+        title = `dbus ${access} ${f.interface ?? ''}.${f.member ?? ''} on ${f.name ?? f.path ?? ''}`;
+        break;
+      }
+    }
+    alts.push(...denyAlternatives(profile, exactRule));
+    const automatic = alts[0]?.kind === 'fixup';
+    return this.group(profile, need.class, title, [need], alts, automatic);
+  }
+
+  /** Every group, in a stable order: hat stubs first (rules for a hat need the hat), then by profile and object. */
+  propose(needs: readonly Need[]): Proposals {
+    const groups: ProposalGroup[] = [];
+    // Hat stubs: profiles the needs name that the policy lacks, and change_hat into a missing hat.
+    const stubs = new Map<string, Need[]>();
+    for (const need of needs) {
+      if (need.missingProfile) stubs.set(need.profile, [...(stubs.get(need.profile) ?? []), need]);
+      if (need.class === 'change_hat') {
+        const label = `${need.profile}//${need.target}`;
+        stubs.set(label, [...(stubs.get(label) ?? []), need]);
+      }
+    }
+    for (const [label, stubNeeds] of [...stubs].sort((a, b) => a[0].split('//').length - b[0].split('//').length || a[0].localeCompare(b[0]))) {
+      const i = label.lastIndexOf('//');
+      if (i < 0) continue; // a top-level profile missing altogether is reported by the CLI, not created
+      const parent = label.slice(0, i);
+      const name = label.slice(i + 2);
+      const logged = stubNeeds.find((n) => n.loggedLabel)?.loggedLabel;
+      const hatEdit: PolicyEdit = { kind: 'create-profile', parent, name, hat: true, flags: ['complain'] };
+      const alts: Alternative[] = [
+        alternative('fixup', label, [`^${name} flags=(complain) {}`], { note: `create the hat ${name} in ${parent}, empty and in complain mode${logged ? ` (logged as ${logged})` : ''}` }, [hatEdit]),
+        alternative('child', label, [`profile ${name} flags=(complain) {}`], { note: `create ${name} as a child profile of ${parent} (change_profile targets may be either)` }, [{ ...hatEdit, hat: false }]),
+      ];
+      groups.push(this.group(label, 'change_hat', `missing hat ${name} in ${parent}${logged ? ` (logged as ${logged})` : ''}`, stubNeeds, alts, true));
+    }
+    const files = new Map<string, FileNeed[]>();
+    const execs = new Map<string, ExecNeed[]>();
+    const ordered = [...needs].sort((a, b) => a.profile.localeCompare(b.profile) || a.key.localeCompare(b.key));
+    for (const need of ordered) {
+      if (need.class === 'file') {
+        const key = `${need.profile}\0${need.path}`;
+        files.set(key, [...(files.get(key) ?? []), need]);
+      } else if (need.class === 'exec') {
+        const key = `${need.profile}\0${need.path}`;
+        execs.set(key, [...(execs.get(key) ?? []), need]);
+      }
+    }
+    const emitted = new Set<string>();
+    for (const need of ordered) {
+      switch (need.class) {
+        case 'file': {
+          const key = `${need.profile}\0${need.path}`;
+          if (!emitted.has(key)) { emitted.add(key); groups.push(this.fileGroup(need.profile, files.get(key)!)); }
+          break;
+        }
+        case 'exec': {
+          const key = `x${need.profile}\0${need.path}`;
+          if (!emitted.has(key)) { emitted.add(key); groups.push(this.execGroup(need.profile, execs.get(`${need.profile}\0${need.path}`)!)); }
+          break;
+        }
+        case 'capability': {
+          const rule = `capability ${need.capability}`;
+          groups.push(this.group(need.profile, 'capability', `capability ${need.capability}`, [need], [alternative('exact', need.profile, [rule]), ...denyAlternatives(need.profile, rule)]));
+          break;
+        }
+        case 'change_profile': {
+          const top = need.profile.split('//')[0]!;
+          const alts: Alternative[] = [];
+          const target = need.target;
+          if (target.startsWith(`${top}//`) || need.loggedLabel !== undefined) {
+            alts.push(alternative('fixup', need.profile, [`change_profile -> ${ruleToken(`${literalPattern(top)}//*`)}`], { note: `to every hat of ${top} (what PHP-FPM's apparmor_hat needs)` }));
+          }
+          const rule = `change_profile -> ${ruleToken(literalPattern(target))}`;
+          alts.push(alternative('exact', need.profile, [rule]), ...denyAlternatives(need.profile, rule));
+          groups.push(this.group(need.profile, 'change_profile', `change_profile to ${target}`, [need], alts, alts[0]!.kind === 'fixup'));
+          break;
+        }
+        case 'change_hat': break; // a hat stub above
+        default: groups.push(this.genericGroup(need.profile, need));
+      }
+    }
+    const complainProfiles = [...this.context.policy.profiles].filter(([, p]) => p.mode === 'complain').map(([name]) => name);
+    return { groups, complainProfiles };
+  }
+}
+
+/** Proposals for a set of needs (pure: the policy, tunables, tenants and abstractions come in as data). */
+export function propose(needs: readonly Need[], context: ProposeContext): Proposals {
+  return new Proposer(context).propose(needs);
+}

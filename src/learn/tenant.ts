@@ -1,0 +1,62 @@
+// Tenant safety: does a proposed pattern let one tenant's hat reach another tenant's area? Decided with
+// AARE intersection (never string prefixes: `/srv/www/*` reaches /srv/www/bob without sharing a prefix
+// with it), answered with the shortest path it would expose.
+import { compilePattern, compileUnion, difference, intersect, isEmpty, type Automaton } from '../policy/aare/index.js';
+import { areaPatterns, tenantOfHat, tenantOfPath, type Tenant } from '../web/index.js';
+import type { Witness } from './model.js';
+
+export class TenantGuard {
+  /** Per tenant: every other tenant's areas minus its own (its own area may lie inside another's). */
+  private readonly foreign = new Map<Tenant, Automaton | undefined>();
+
+  constructor(readonly tenants: readonly Tenant[]) {}
+
+  /** The tenant a profile/hat label belongs to: the first hat or child name in it that a tenant claims. */
+  tenantOfProfile(label: string): Tenant | undefined {
+    const names = label.split('//');
+    for (let i = names.length - 1; i >= 1; i--) {
+      const tenant = tenantOfHat(this.tenants, names[i]!);
+      if (tenant) return tenant;
+    }
+    return undefined;
+  }
+
+  private foreignAreas(tenant: Tenant): Automaton | undefined {
+    if (this.foreign.has(tenant)) return this.foreign.get(tenant);
+    const others = this.tenants.filter((t) => t !== tenant).flatMap((t) => t.areas.flatMap(areaPatterns));
+    let automaton: Automaton | undefined;
+    if (others.length > 0) {
+      const otherUnion = compileUnion(others);
+      const own = tenant.areas.flatMap(areaPatterns);
+      const ownUnion = own.length ? compileUnion(own) : undefined;
+      if (otherUnion.ok) automaton = ownUnion?.ok ? difference(otherUnion.automaton, ownUnion.automaton) : otherUnion.automaton;
+    }
+    this.foreign.set(tenant, automaton);
+    return automaton;
+  }
+
+  /**
+   * The shortest path `pattern` matches inside another tenant's area, when the profile belongs to a tenant
+   * and the pattern reaches one; a pattern too large to decide counts as crossing (fail closed).
+   */
+  crossing(profile: string, pattern: string, permissions: string): Witness | undefined {
+    const tenant = this.tenantOfProfile(profile);
+    if (!tenant) return undefined;
+    const foreign = this.foreignAreas(tenant);
+    if (!foreign) return undefined;
+    try {
+      const compiled = compilePattern(pattern, { kind: 'path' });
+      if (!compiled.ok) return { subject: pattern, permissions, message: `could not check ${pattern} against other tenants' areas` };
+      const result = isEmpty(intersect(compiled.automaton, foreign));
+      if (result.empty) return undefined;
+      const subject = result.witness!.text;
+      const owner = tenantOfPath(this.tenants.filter((t) => t !== tenant), subject);
+      return {
+        subject, permissions, ...(owner ? { tenant: owner.name } : {}),
+        message: `grants ${permissions} on ${subject}${owner ? `, in ${owner.name}'s area` : ''} (${tenant.name} is another tenant)`,
+      };
+    } catch {
+      return { subject: pattern, permissions, message: `${pattern} is too large to check against other tenants' areas` };
+    }
+  }
+}
