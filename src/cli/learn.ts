@@ -8,14 +8,14 @@ import { constants } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic/index.js';
 import { compilePolicy } from '../policy/eval/index.js';
-import { EventReader, eventFilter, isMalformed, parseSince, type AuditEvent, type EventFilterSpec } from '../logs/index.js';
+import { EventReader, eventFilter, isMalformed, newReadStats, parseSince, type AuditEvent, type EventFilterSpec } from '../logs/index.js';
 import { followFile } from '../logs-node/index.js';
 import {
   mergeTenantModels, nodeFileSystem, readApacheConfig, readFpmConfig, tenantsFromApache, tenantsFromFlags, tenantsFromFpm, type TenantModel,
 } from '../web/index.js';
 import {
   applyAnswers, defaultAnswers, NeedCollector, parseAnswers, Proposer, renderGroup, renderReview, Review, REVIEW_KEYS,
-  type Answer, type ProposalGroup, type Proposals,
+  type Answer, type PolicyEdit, type ProposalGroup, type Proposals,
 } from '../learn/index.js';
 import { applyEdits } from '../learn/apply.js';
 import { previewChanges, writeChanges } from './learn-write.js';
@@ -148,17 +148,16 @@ function newReading(collector: NeedCollector): Reading {
   return { collector, events: 0, malformed: 0, unknown: [] };
 }
 
-async function readInto(reading: Reading, input: string, io: CliIo, accepts: (e: AuditEvent) => boolean): Promise<Diagnostic | undefined> {
+async function readInto(reading: Reading, input: string, io: CliIo): Promise<Diagnostic | undefined> {
   const file = input === '-' ? 'stdin' : input;
-  const reader = new EventReader({ file, onSkip: (skipped) => { if (isMalformed(skipped)) reading.malformed++; } });
-  const take = (events: readonly AuditEvent[]) => {
-    reading.events += events.length;
-    for (const event of events) if (accepts(event)) reading.collector.add(event);
-  };
+  // The collector is the reader's sink: repeated lines never become events (memory and time per distinct line).
+  const stats = newReadStats();
+  const reader = new EventReader({ file, stats, sink: reading.collector, onSkip: (skipped) => { if (isMalformed(skipped)) reading.malformed++; } });
   try {
     const stream = input === '-' ? io.stdin : createReadStream(resolve(io.cwd, input), { highWaterMark: 1 << 20 });
-    for await (const chunk of stream as AsyncIterable<Buffer | string>) take(reader.push(chunk));
-    take(reader.end());
+    for await (const chunk of stream as AsyncIterable<Buffer | string>) reader.push(chunk);
+    reader.end();
+    reading.events += stats.events;
   } catch (error) {
     return diag(file, 'learn/unreadable-log', `cannot read ${input}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
@@ -173,9 +172,12 @@ function groupToJson(group: ProposalGroup): unknown {
   };
 }
 
-function complainNote(proposals: Proposals): string {
-  if (proposals.complainProfiles.length === 0) return '';
-  return `in complain mode: ${proposals.complainProfiles.join(', ')} (switch to enforce with aa-enforce or flags=(enforce) once learning is done)\n`;
+/** Which profiles are in complain mode: the policy's, plus those the accepted edits create in complain mode. */
+function complainNote(proposals: Proposals, edits: readonly PolicyEdit[] = []): string {
+  const created = edits.flatMap((e) => (e.kind === 'create-profile' && e.flags.includes('complain') ? [`${e.parent}//${e.name}`] : []));
+  const all = [...new Set([...proposals.complainProfiles, ...created])];
+  if (all.length === 0) return '';
+  return `in complain mode: ${all.join(', ')} (switch to enforce with aa-enforce or flags=(enforce) once learning is done)\n`;
 }
 
 /** Read single keys from a raw terminal until the review ends; Ctrl-C and q abort. */
@@ -285,9 +287,10 @@ export const command: Command = {
     }
 
     const unknown: string[] = [];
-    const reading = newReading(new NeedCollector(compiled, { onUnknownProfile: (p) => unknown.push(p) }));
+    const kindFilter = eventFilter({ ...(values.profile !== undefined ? { profile: values.profile } : {}) });
+    const reading = newReading(new NeedCollector(compiled, { onUnknownProfile: (p) => unknown.push(p), accepts: kindFilter, ...(since !== undefined ? { since } : {}) }));
     for (const input of inputs) {
-      const problem = await readInto(reading, input, io, accepts);
+      const problem = await readInto(reading, input, io);
       if (problem) { print(io, [problem]); return EXIT_USAGE; }
     }
     const logName = inputs.join(', ');
@@ -356,7 +359,7 @@ export const command: Command = {
       if (!values.json) {
         io.stdout.write(previewChanges(changes));
         io.stdout.write(changes.length ? `${changes.length} file${changes.length === 1 ? '' : 's'} would change; run again with --write to write ${changes.length === 1 ? 'it' : 'them'}\n` : 'nothing to change\n');
-        io.stdout.write(complainNote(proposals));
+        io.stdout.write(complainNote(proposals, chosen.edits));
       }
       return changes.length ? EXIT_FINDING : EXIT_OK;
     }
@@ -366,7 +369,7 @@ export const command: Command = {
     const out = values.json ? io.stderr : io.stdout;
     for (const file of written.written) out.write(`wrote ${file}${written.backups.get(file) ? ` (backup ${written.backups.get(file)})` : ''}\n`);
     if (written.written.length === 0) out.write('nothing to change\n');
-    out.write(complainNote(proposals));
+    out.write(complainNote(proposals, chosen.edits));
     const reload = ['apparmor_parser', '-r', ...includeDirs.flatMap((d) => ['-I', resolve(io.cwd, d)]), entry];
     if (written.written.length && values.load && process.getuid?.() === 0) {
       const run = spawnSync(reload[0]!, reload.slice(1), { encoding: 'utf8' });

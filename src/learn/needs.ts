@@ -2,7 +2,7 @@
 // current policy already allows (decide()) are not needs; complain-mode learning labels (`//null-…`) are
 // mapped back to the hat they stand for. Needs are deduplicated while events stream in, so memory grows
 // with the number of distinct needs, never with the number of events.
-import type { AuditEvent, Label } from '../logs/index.js';
+import type { AuditEvent, EventSink, Label } from '../logs/index.js';
 import { decide, normalizeAccess, type AccessRequest, type CompiledPolicy, type MediatedClass } from '../policy/eval/index.js';
 import { canonicalizePath } from '../policy/aare/index.js';
 import { printLabel } from '../policy/label/index.js';
@@ -231,13 +231,27 @@ export interface NeedStats {
 export interface NeedOptions {
   /** The profile (top-level name) must exist in the policy; events of other profiles are reported, not learned. */
   readonly onUnknownProfile?: (profile: string, event: AuditEvent) => void;
+  /** As the reader's sink: which kinds of events to take (type and label; every repeat of a template shares them). */
+  readonly accepts?: (event: AuditEvent) => boolean;
+  /** As the reader's sink: events before this time (ms since the epoch) are dropped. */
+  readonly since?: number;
 }
 
+/** What one kind of event (a template the line memo repeats) contributes: a need's key and permissions, or why none. */
+type Prepared =
+  | { readonly kind: 'need'; readonly key: string; readonly candidate: Candidate; readonly wanted: readonly string[]; readonly missingProfile: boolean; readonly denied: boolean }
+  | { readonly kind: 'skip'; readonly reason: 'notLearnable' | 'unclassified' | 'alreadyAllowed' };
+
+const NOT_LEARNABLE: Prepared = { kind: 'skip', reason: 'notLearnable' };
+const UNCLASSIFIED: Prepared = { kind: 'skip', reason: 'unclassified' };
+const ALREADY_ALLOWED: Prepared = { kind: 'skip', reason: 'alreadyAllowed' };
+
 /**
- * Collects needs from a stream of events: add() each event (or use it as the log reader's sink); needs()
- * at any time. One decide() per distinct (profile, object, permissions), remembered.
+ * Collects needs from a stream of events: add() each event, or hand the collector to the log reader as
+ * its sink (then a line the reader's memo recognizes costs a map lookup: its event is never built and
+ * never classified again); needs() at any time. One decide() per distinct (profile, object, permissions).
  */
-export class NeedCollector {
+export class NeedCollector implements EventSink {
   readonly stats: NeedStats = { notLearnable: 0, unclassified: 0, alreadyAllowed: 0, needed: 0 };
   private readonly byKey = new Map<string, MutableNeed>();
   /** decide() answers by (profile, object, permissions): the permissions not allowed, or '' when all are. */
@@ -245,46 +259,79 @@ export class NeedCollector {
   private readonly unknownProfiles = new Set<string>();
   /** Per label text: the mapped label (logs repeat a few labels millions of times). */
   private readonly labels = new Map<string, MappedLabel>();
+  /** Sink templates: the template event, and what it (or a repeat with the other owner flag) prepares to. */
+  private readonly templates: { event: AuditEvent; owner: Prepared | undefined; other: Prepared | undefined }[] = [];
 
   constructor(private readonly policy: CompiledPolicy, private readonly options: NeedOptions = {}) {}
 
   add(event: AuditEvent): void {
-    if (!LEARNABLE_TYPES.has(event.type)) { this.stats.notLearnable++; return; }
+    this.record(this.prepare(event), event.time ? event.time.epoch * 1000 + event.time.millis : undefined, event.file, event.line);
+  }
+
+  /** EventSink: a new kind of event (the memo may repeat it under the returned tag). */
+  event(event: AuditEvent): number {
+    if (this.options.accepts && !this.options.accepts(event)) return -1;
+    const prepared = this.prepare(event);
+    const ms = event.time ? event.time.epoch * 1000 + event.time.millis : undefined;
+    if (this.options.since === undefined || ms === undefined || ms >= this.options.since) this.record(prepared, ms, event.file, event.line);
+    if (this.templates.length >= 1 << 20) return -1;
+    this.templates.push({ event, owner: event.owner === true ? prepared : undefined, other: event.owner === true ? undefined : prepared });
+    return this.templates.length - 1;
+  }
+
+  /** EventSink: a line that repeats a template; only its time, line and owner flag differ. */
+  repeat(tag: number, template: AuditEvent, ms: number, line: number, owner: boolean | undefined): void {
+    if (this.options.since !== undefined && ms < this.options.since) return;
+    const entry = this.templates[tag]!;
+    const own = owner === true;
+    let prepared = own ? entry.owner : entry.other;
+    if (prepared === undefined) {
+      prepared = this.prepare({ ...template, ...(owner !== undefined ? { owner } : {}) });
+      if (own) entry.owner = prepared; else entry.other = prepared;
+    }
+    this.record(prepared, ms, template.file, line);
+  }
+
+  private prepare(event: AuditEvent): Prepared {
+    if (!LEARNABLE_TYPES.has(event.type)) return NOT_LEARNABLE;
     const label = event.label;
-    if (!label || label.path.length === 0 || label.stack) { this.stats.unclassified++; return; }
+    if (!label || label.path.length === 0 || label.stack) return UNCLASSIFIED;
     let mapped = this.labels.get(label.text);
     if (!mapped) { mapped = mapLearningLabel(label); this.labels.set(label.text, mapped); }
     const candidate = classify(event, mapped);
-    if (!candidate) { this.stats.unclassified++; return; }
+    if (!candidate) return UNCLASSIFIED;
     const top = label.path[0]!;
     const topName = label.namespace !== undefined ? `:${label.namespace}:${top}` : top;
     if (!this.policy.profiles.has(topName) && !this.policy.profiles.has(top)) {
       if (!this.unknownProfiles.has(topName)) { this.unknownProfiles.add(topName); this.options.onUnknownProfile?.(topName, event); }
-      this.stats.unclassified++;
-      return;
+      return UNCLASSIFIED;
     }
     const missingProfile = !this.policy.profiles.has(candidate.profile);
     const wanted = this.notAllowed(candidate, missingProfile);
-    if (wanted.length === 0) { this.stats.alreadyAllowed++; return; }
+    if (wanted.length === 0) return ALREADY_ALLOWED;
+    return { kind: 'need', key: `${candidate.profile}\0${candidate.objectKey}`, candidate, wanted, missingProfile, denied: event.type !== 'ALLOWED' };
+  }
+
+  private record(prepared: Prepared, ms: number | undefined, file: string | undefined, line: number): void {
+    if (prepared.kind === 'skip') { this.stats[prepared.reason]++; return; }
     this.stats.needed++;
-    const key = `${candidate.profile}\0${candidate.objectKey}`;
-    let need = this.byKey.get(key);
+    const { candidate } = prepared;
+    let need = this.byKey.get(prepared.key);
     if (!need) {
       need = {
-        key, profile: candidate.profile, missingProfile, denied: false, count: 0, samples: [], permissions: [], build: candidate.build,
+        key: prepared.key, profile: candidate.profile, missingProfile: prepared.missingProfile, denied: false, count: 0, samples: [], permissions: [], build: candidate.build,
         ...(candidate.logged !== undefined ? { loggedLabel: candidate.logged } : {}),
       };
-      this.byKey.set(key, need);
+      this.byKey.set(prepared.key, need);
     }
     need.count++;
-    if (event.type !== 'ALLOWED') need.denied = true;
-    for (const p of wanted) if (!need.permissions.includes(p)) need.permissions.push(p);
-    if (event.time) {
-      const ms = event.time.epoch * 1000 + event.time.millis;
+    if (prepared.denied) need.denied = true;
+    for (const p of prepared.wanted) if (!need.permissions.includes(p)) need.permissions.push(p);
+    if (ms !== undefined) {
       if (need.first === undefined || ms < need.first) need.first = ms;
       if (need.last === undefined || ms > need.last) need.last = ms;
     }
-    if (need.samples.length < MAX_SAMPLE_LINES) need.samples.push(`${event.file ?? 'stdin'}:${event.line}`);
+    if (need.samples.length < MAX_SAMPLE_LINES) need.samples.push(`${file ?? 'stdin'}:${line}`);
   }
 
   /** The permissions of the candidate the policy does not allow (all of them for a profile not in the policy). */

@@ -136,13 +136,33 @@ class Variables {
 
 // --- witnesses ---
 
+/** Compiled path patterns by text: groups in one directory share their globs, so each is compiled once. */
+export class PatternAutomata {
+  private readonly cache = new Map<string, Automaton | null>();
+
+  get(pattern: string): Automaton | undefined {
+    let automaton = this.cache.get(pattern);
+    if (automaton === undefined) {
+      try {
+        const compiled = compilePattern(pattern, { kind: 'path' });
+        automaton = compiled.ok ? compiled.automaton : null;
+      } catch {
+        automaton = null; // past the state cap: no automaton, the callers fail closed
+      }
+      if (this.cache.size >= 20_000) this.cache.clear();
+      this.cache.set(pattern, automaton);
+    }
+    return automaton ?? undefined;
+  }
+}
+
 /** The shortest path `pattern` matches that none of `paths` is: what the alternative grants beyond the events. */
-function beyondEvents(pattern: string, paths: readonly string[], permissions: string): Witness | undefined {
+function beyondEvents(automata: PatternAutomata, pattern: string, paths: readonly string[], permissions: string): Witness | undefined {
   try {
-    const wide = compilePattern(pattern, { kind: 'path' });
-    const exact = compileUnion(paths.map(literalPattern), { kind: 'path' });
-    if (!wide.ok || !exact.ok) return undefined;
-    const result = isEmpty(difference(wide.automaton, exact.automaton));
+    const wide = automata.get(pattern);
+    const exact = paths.length === 1 ? automata.get(literalPattern(paths[0]!)) : (() => { const u = compileUnion(paths.map(literalPattern), { kind: 'path' }); return u.ok ? u.automaton : undefined; })();
+    if (!wide || !exact) return undefined;
+    const result = isEmpty(difference(wide, exact));
     if (result.empty) return undefined;
     const subject = result.witness!.text;
     return { subject, permissions, message: `this also grants ${permissions} on ${subject}` };
@@ -174,10 +194,11 @@ export class Proposer {
   private readonly guard: TenantGuard;
   private readonly variables: Variables | undefined;
   private readonly attachments: { name: string; automaton: Automaton }[] = [];
+  private readonly automata = new PatternAutomata();
   private nextId = 1;
 
   constructor(private readonly context: ProposeContext) {
-    this.guard = new TenantGuard(context.tenants ?? []);
+    this.guard = new TenantGuard(context.tenants ?? [], this.automata);
     this.variables = context.variables?.length ? new Variables(context.variables) : undefined;
     for (const [name, profile] of context.policy.profiles) {
       if (name.includes('//')) continue;
@@ -213,7 +234,7 @@ export class Proposer {
     const offer = (kind: Alternative['kind'], pattern: string, note?: string) => {
       if (alts.some((a) => a.rules[0] === fileRule(pattern, permissions, owner))) return;
       const expanded = this.variables ? this.variables.expand(pattern) : pattern;
-      const beyond = kind === 'exact' ? undefined : beyondEvents(expanded, paths, permissions);
+      const beyond = kind === 'exact' ? undefined : beyondEvents(this.automata, expanded, paths, permissions);
       const alt = alternative(kind, profile, [fileRule(pattern, permissions, owner)], { ...(beyond ? { beyond } : {}), ...(note ? { note } : {}) });
       alts.push(this.checked(profile, alt, pattern, permissions));
     };

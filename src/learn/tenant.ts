@@ -9,7 +9,7 @@ export class TenantGuard {
   /** Per tenant: every other tenant's areas minus its own (its own area may lie inside another's). */
   private readonly foreign = new Map<Tenant, Automaton | undefined>();
 
-  constructor(readonly tenants: readonly Tenant[]) {}
+  constructor(readonly tenants: readonly Tenant[], private readonly automata: { get(pattern: string): Automaton | undefined } = { get: (p) => { const c = compilePattern(p, { kind: 'path' }); return c.ok ? c.automaton : undefined; } }) {}
 
   /** The tenant a profile/hat label belongs to: the first hat or child name in it that a tenant claims. */
   tenantOfProfile(label: string): Tenant | undefined {
@@ -45,15 +45,15 @@ export class TenantGuard {
     const foreign = this.foreignAreas(tenant);
     if (!foreign) return undefined;
     try {
-      const compiled = compilePattern(pattern, { kind: 'path' });
-      if (!compiled.ok) return { subject: pattern, permissions, message: `could not check ${pattern} against other tenants' areas` };
-      const result = isEmpty(intersect(compiled.automaton, foreign));
+      const automaton = this.automata.get(pattern);
+      if (!automaton) return { subject: pattern, permissions, message: `could not check ${pattern} against other tenants' areas` };
+      const result = isEmpty(intersect(automaton, foreign));
       if (result.empty) return undefined;
       const subject = result.witness!.text;
       const owner = tenantOfPath(this.tenants.filter((t) => t !== tenant), subject);
       return {
         subject, permissions, ...(owner ? { tenant: owner.name } : {}),
-        message: `grants ${permissions} on ${subject}${owner ? `, in ${owner.name}'s area` : ''} (${tenant.name} is another tenant)`,
+        message: `grants ${permissions} on ${subject}, in ${owner ? `${owner.name}'s` : 'another site\'s'} area`,
       };
     } catch {
       return { subject: pattern, permissions, message: `${pattern} is too large to check against other tenants' areas` };
