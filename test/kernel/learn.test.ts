@@ -81,7 +81,7 @@ describe('hatter learn on a real kernel: Apache + mod_apparmor and PHP-FPM learn
     assert.match(r('load-learn.out'), /^load 0$/m, r('load-learn.out'));
     for (const site of LEARN_SITES) {
       assert.match(r(`learn/${site}-index`), new RegExp(`^index data of ${site}`), `${site} index.php: ${r(`learn/${site}-index`)}`);
-      assert.match(r(`learn/${site}-upload`), /^stored 2048$/, `${site} upload.php: ${r(`learn/${site}-upload`)}`);
+      assert.match(r(`learn/${site}-upload`), /^stored 2048$/m, `${site} upload.php: ${r(`learn/${site}-upload`)}`);
       assert.match(r(`learn/${site}-helper`), new RegExp(`^helper DATA OF ${site.toUpperCase()}`), `${site} helper.php: ${r(`learn/${site}-helper`)}`);
     }
     const allowed = eventsOf('learn').filter((e) => ours(e) && e.type === 'ALLOWED');
@@ -101,7 +101,7 @@ describe('hatter learn on a real kernel: Apache + mod_apparmor and PHP-FPM learn
   check('in enforce mode the same workload works with zero DENIED lines, and the pool workers run in kweb-learn-fpm//myblog', () => {
     for (const site of LEARN_SITES) {
       assert.match(r(`enforce/${site}-index`), new RegExp(`^index data of ${site}`), `${site} index.php: ${r(`enforce/${site}-index`)}`);
-      assert.match(r(`enforce/${site}-upload`), /^stored 2048$/, `${site} upload.php: ${r(`enforce/${site}-upload`)}`);
+      assert.match(r(`enforce/${site}-upload`), /^stored 2048$/m, `${site} upload.php: ${r(`enforce/${site}-upload`)}`);
       assert.match(r(`enforce/${site}-helper`), new RegExp(`^helper DATA OF ${site.toUpperCase()}`), `${site} helper.php: ${r(`enforce/${site}-helper`)}`);
     }
     assert.match(r('enforce/fpm-workers'), new RegExp(`^${LEARN_FPM_PROFILE}//myblog \\(enforce\\)$`, 'm'), r('enforce/fpm-workers'));

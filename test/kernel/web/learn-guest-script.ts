@@ -56,7 +56,7 @@ cp -r $W/policy $R/policy-before
 node $CLI learn $R/learn.log --policy ${q(s.apachePolicy)} --apache ${q(s.apacheConf)} --apply --write > $R/learn-apache.out 2>&1; echo $? > $R/learn-apache.exit
 node $CLI learn $R/learn.log --policy ${q(s.fpmPolicy)} --fpm ${q(s.fpmConf)} --apply --write > $R/learn-fpm.out 2>&1; echo $? > $R/learn-fpm.exit
 # --- end of the learn step ---
-sed -i 's/ flags=(complain)//' ${q(s.apachePolicy)} ${q(s.fpmPolicy)}
+sed -i -e 's/ flags=(complain)//' -e 's/, complain)/)/' ${q(s.apachePolicy)} ${q(s.fpmPolicy)}
 cp -r $W/policy $R/policy-after
 apparmor_parser -r ${q(s.apachePolicy)} ${q(s.fpmPolicy)} > $R/load-enforce.out 2>&1; echo "load $?" >> $R/load-enforce.out
 grep '^kweb-learn' /sys/kernel/security/apparmor/profiles > $R/profiles-enforce

@@ -81,7 +81,9 @@ export function generateLearnSetup(work: string, port: number): LearnSetup {
   const broad = ['network,', 'unix,', 'signal,', '/** rwkm,'];
   writeFileSync(apachePolicy, [
     'abi <abi/3.0>,', 'include <tunables/global>', '',
-    `profile ${LEARN_APACHE_PROFILE} {`,
+    // attach_disconnected: Apache and php-fpm map shared memory whose path is disconnected
+    // ("Failed name lookup - disconnected path"), denied even under `/** m` otherwise.
+    `profile ${LEARN_APACHE_PROFILE} flags=(attach_disconnected) {`,
     '  capability,', '  network,', '  signal,', '  unix,', '  /** rwmlk,', '  /usr/** mrix,', '',
     ...['HANDLING_UNTRUSTED_INPUT', 'DEFAULT_URI', 'blogfront'].flatMap((hat) => [`  ^${hat} {`, ...broad.map((r) => `    ${r}`), '  }', '']),
     '  # the two sites: empty, learning', '  ^alice flags=(complain) {', '  }', '', '  ^bob flags=(complain) {', '  }',
@@ -90,7 +92,7 @@ export function generateLearnSetup(work: string, port: number): LearnSetup {
   // The master in complain mode, without `change_profile -> kweb-learn-fpm//*` and `signal peer=...`.
   writeFileSync(fpmPolicy, [
     'abi <abi/3.0>,', 'include <tunables/global>', '',
-    `profile ${LEARN_FPM_PROFILE} flags=(complain) {`,
+    `profile ${LEARN_FPM_PROFILE} flags=(attach_disconnected, complain) {`,
     '  capability,', '  network,', '  unix,', '  /** rwmlk,', '  /usr/** mrix,',
     '}', '',
   ].join('\n'));
