@@ -82,9 +82,9 @@ export function generateLearnSetup(work: string, port: number): LearnSetup {
   writeFileSync(apachePolicy, [
     'abi <abi/3.0>,', 'include <tunables/global>', '',
     // attach_disconnected: Apache and php-fpm map shared memory whose path is disconnected
-    // ("Failed name lookup - disconnected path"), denied even under `/** m` otherwise.
+    // ("Failed name lookup - disconnected path"); attached, they show as `/`, hence `/ rw`.
     `profile ${LEARN_APACHE_PROFILE} flags=(attach_disconnected) {`,
-    '  capability,', '  network,', '  signal,', '  unix,', '  /** rwmlk,', '  /usr/** mrix,', '',
+    '  capability,', '  network,', '  signal,', '  unix,', '  / rw,', '  /** rwmlk,', '  /usr/** mrix,', '',
     ...['HANDLING_UNTRUSTED_INPUT', 'DEFAULT_URI', 'blogfront'].flatMap((hat) => [`  ^${hat} {`, ...broad.map((r) => `    ${r}`), '  }', '']),
     '  # the two sites: empty, learning', '  ^alice flags=(complain) {', '  }', '', '  ^bob flags=(complain) {', '  }',
     '}', '',
@@ -93,7 +93,7 @@ export function generateLearnSetup(work: string, port: number): LearnSetup {
   writeFileSync(fpmPolicy, [
     'abi <abi/3.0>,', 'include <tunables/global>', '',
     `profile ${LEARN_FPM_PROFILE} flags=(attach_disconnected, complain) {`,
-    '  capability,', '  network,', '  unix,', '  /** rwmlk,', '  /usr/** mrix,',
+    '  capability,', '  network,', '  unix,', '  / rw,', '  /** rwmlk,', '  /usr/** mrix,',
     '}', '',
   ].join('\n'));
   const fpmConf = join(work, 'php-fpm.conf');
