@@ -21,17 +21,22 @@ const HEX_COUNTER = /^[0-9a-f]+$/;
 /**
  * A learning label back to what it stands for: `P//null-NAME` is the missing hat `P//NAME`; `P//null-/usr/bin/x`
  * (an exec that no rule allowed) and the old kernels' `P//null-2d` counters have no name of their own, so their
- * events count for `P`, as they would under `ix`.
+ * events count for `P`, as they would under `ix`. A missing change_profile target is named in full after
+ * `null-`: php-fpm's `apparmor_hat = myblog` in a complain-mode `P` runs as `P//null-P//myblog` (seen on
+ * Debian's 6.1 kernel), which stands for `P//myblog`; a learning profile has no real children, so a plain
+ * element after a `null-` one can only be the rest of such a target.
  */
 export function mapLearningLabel(label: Pick<Label, 'path' | 'namespace' | 'learning'>): MappedLabel {
   if (!label.learning) return { profile: printLabel(label), learning: false };
-  const path: string[] = [];
-  for (const element of label.path) {
-    if (!element.startsWith('null-')) { path.push(element); continue; }
+  let path: string[] = [];
+  label.path.forEach((element, i) => {
+    if (!element.startsWith('null-')) { path.push(element); return; }
     const name = element.slice(5);
-    if (name === '' || name.startsWith('/') || HEX_COUNTER.test(name) || name === 'complain-profile') continue;
-    path.push(name);
-  }
+    if (name === '' || name.startsWith('/') || HEX_COUNTER.test(name) || name === 'complain-profile') return;
+    const next = label.path[i + 1];
+    if (next !== undefined && !next.startsWith('null-')) path = [name]; // the full target `name//next…`
+    else path.push(name);
+  });
   const mapped = { path, ...(label.namespace !== undefined ? { namespace: label.namespace } : {}) };
   return { profile: printLabel(mapped), learning: true };
 }

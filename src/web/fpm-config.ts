@@ -238,7 +238,7 @@ export function fpmPoolTargets(config: FpmConfig, master: (ProfileTree & { reado
       return { pool: pool.name, apparmorHat: hat, target, kind: child.isHat ? 'hat' : 'profile', exists: true, outcome: 'changes', reason: `each worker changes to ${target} (${child.isHat ? 'a hat' : 'a child profile'}, ${child.mode} mode) once at start, one-way${ruleNote}`, ...(allowedBy !== undefined ? { allowedBy } : {}) };
     }
     if (mode === 'complain') {
-      return { pool: pool.name, apparmorHat: hat, target, kind: 'missing', exists: false, outcome: 'learning', reason: `${target} does not exist; ${master.name} is in complain mode, so the kernel puts workers in a learning profile (${master.name}//null-${hat}) instead of failing${ruleNote}` };
+      return { pool: pool.name, apparmorHat: hat, target, kind: 'missing', exists: false, outcome: 'learning', reason: `${target} does not exist; ${master.name} is in complain mode, so the kernel puts workers in the learning profile ${master.name}//null-${target} (the full target after null-, as seen on Debian's 6.1 kernel) instead of failing${ruleNote}` };
     }
     return { pool: pool.name, apparmorHat: hat, target, kind: 'missing', exists: false, outcome: 'exit-70', reason: `${target} does not exist (ENOENT): every worker logs "failed to change to new confinement", "[pool ${pool.name}] child failed to initialize" and exits 70, and the master respawns them in a loop` };
   });

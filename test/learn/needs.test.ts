@@ -18,6 +18,10 @@ test('learning labels map back to the hat they stand for; exec and counter label
   assert.equal(mapLearningLabel(parseLabel('php-fpm//null-myblog')).learning, true);
   assert.equal(mapLearningLabel(parseLabel('/home/cb/bin/hello.sh//null-/usr/bin/rm')).profile, '/home/cb/bin/hello.sh');
   assert.equal(mapLearningLabel(parseLabel('apache2//null-2d')).profile, 'apache2');
+  // A missing change_profile target, as the 6.1 kernel names it (test/kernel/mod-apparmor.test.ts), and an exec inside it.
+  assert.equal(mapLearningLabel(parseLabel('php-fpm//null-php-fpm//myblog')).profile, 'php-fpm//myblog');
+  assert.equal(mapLearningLabel(parseLabel('php-fpm//null-php-fpm//myblog//null-/usr/bin/dash')).profile, 'php-fpm//myblog');
+  assert.equal(mapLearningLabel(parseLabel('apache2//null-alice//null-/usr/bin/dash')).profile, 'apache2//alice');
   assert.equal(mapLearningLabel(parseLabel('apache2//www.example.com')).profile, 'apache2//www.example.com');
   assert.equal(mapLearningLabel(parseLabel('apache2//www.example.com')).learning, false);
 });

@@ -61,7 +61,8 @@ function have(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
-function cacheRoot(options: VmOptions): string {
+/** Where prepared kernels (and other state kept between runs, e.g. apparmor_parser caches) live. */
+export function cacheRoot(options: VmOptions = {}): string {
   return options.cacheDir ?? process.env.HATTER_VM_CACHE ?? join(homedir() || tmpdir(), '.cache', 'hatter-vm');
 }
 
