@@ -51,6 +51,8 @@ if (files.length === 0) {
 // The commands' compile cache goes to a directory of this run's own, never the user's (docs/cache.md).
 const cacheDir = process.env.HATTER_CACHE_DIR ? undefined : mkdtempSync(join(tmpdir(), 'hatter-test-cache-'));
 const env = cacheDir ? { ...process.env, HATTER_CACHE_DIR: cacheDir } : process.env;
-const run = spawnSync(process.execPath, ['--test', ...files], { stdio: 'inherit', env });
+// Kernel boots are single-CPU qemu guests: two at a time keep both cores busy and halve the suite's wall time.
+const concurrency = only === 'kernel' ? ['--test-concurrency=2'] : [];
+const run = spawnSync(process.execPath, ['--test', ...concurrency, ...files], { stdio: 'inherit', env });
 if (cacheDir) rmSync(cacheDir, { recursive: true, force: true });
 process.exit(run.status ?? 1);
