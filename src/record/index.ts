@@ -2,7 +2,7 @@
 // into the AuditEvents `hatter logs` produces, so `hatter learn` reads a recording like an audit log.
 export { parseStraceLine, splitArguments, decodeEscapes, StraceAssembler } from './strace-line.js';
 export type { StraceCall, StraceRecord, StraceResult, TraceDiagnostic, ParsedLine } from './strace-line.js';
-export { EventTracker } from './tracker.js';
+export { EventTracker, interpreterOf } from './tracker.js';
 export type { RecordHost, TrackerOptions } from './tracker.js';
 export { joinPath, procSelf } from './paths.js';
 export { eventKey, EventCounter, DEFAULT_COUNTER_OPTIONS } from './counter.js';

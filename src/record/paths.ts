@@ -1,4 +1,4 @@
-// Path arithmetic the way the kernel names things: lexical joining, and /proc/<own pid> → /proc/@{pid}.
+// Path arithmetic the way the kernel names things: lexical joining, and /proc/self → /proc/<pid>.
 
 /** `base` + `path` made absolute with `.`, `..` and repeated slashes removed (`..` of `/` is `/`). */
 export function joinPath(base: string, path: string): string {
@@ -12,13 +12,13 @@ export function joinPath(base: string, path: string): string {
 }
 
 /**
- * A process's own /proc entry as the policy variable: `/proc/<pid>/…` of the process itself (strace's
- * -yy shows /proc/self already resolved) becomes `/proc/@{pid}/…`, so the rule learned holds for every pid.
+ * A process's own /proc entry under its real pid, as the kernel names it in an audit event:
+ * `/proc/self/…` (the host's /proc/self would be hatter's) becomes `/proc/<pid>/…`, and `/proc/thread-self/…`
+ * `/proc/<pid>/task/<pid>/…` (strace -f's pid is the thread's id). `hatter learn` turns the acting
+ * process's own pid into `@{pid}`; emitting the variable here would make learn escape it as a literal.
  */
 export function procSelf(path: string, pid: number): string {
-  const self = `/proc/${pid}`;
-  if (path === self || path.startsWith(`${self}/`)) return `/proc/@{pid}${path.slice(self.length)}`;
-  if (path === '/proc/self' || path.startsWith('/proc/self/')) return `/proc/@{pid}${path.slice('/proc/self'.length)}`;
-  if (path === '/proc/thread-self' || path.startsWith('/proc/thread-self/')) return `/proc/@{pid}/task/@{tid}${path.slice('/proc/thread-self'.length)}`;
+  if (path === '/proc/self' || path.startsWith('/proc/self/')) return `/proc/${pid}${path.slice('/proc/self'.length)}`;
+  if (path === '/proc/thread-self' || path.startsWith('/proc/thread-self/')) return `/proc/${pid}/task/${pid}${path.slice('/proc/thread-self'.length)}`;
   return path;
 }

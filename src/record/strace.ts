@@ -4,7 +4,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, realpathSync, 
 import { delimiter, join } from 'node:path';
 import type { AuditEvent } from '../logs/index.js';
 import { parseStraceLine, StraceAssembler, type TraceDiagnostic } from './strace-line.js';
-import { EventTracker, type RecordHost, type TrackerOptions } from './tracker.js';
+import { EventTracker, interpreterOf, type RecordHost, type TrackerOptions } from './tracker.js';
 
 /**
  * The system calls the recorder asks strace for: what AppArmor mediates, plus the bookkeeping that makes
@@ -88,6 +88,18 @@ export const nodeRecordHost: RecordHost = {
       return statSync(path).isDirectory();
     } catch {
       return false;
+    }
+  },
+  interpreter(path: string): string | undefined {
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, 'r');
+      const head = Buffer.alloc(256);
+      return interpreterOf(head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString('latin1'));
+    } catch {
+      return undefined;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   },
 };

@@ -12,6 +12,16 @@ export interface RecordHost {
   /** The canonical path of an existing file (symlinks and `..` resolved), or undefined when it is missing. */
   realpath(path: string): string | undefined;
   isDirectory(path: string): boolean;
+  /** The interpreter a script's `#!` line names (the file's first bytes), or undefined for any other file. */
+  interpreter?(path: string): string | undefined;
+}
+
+/** The interpreter of a `#!` line as the kernel reads it: the first word after `#!`, up to the line's end. */
+export function interpreterOf(head: string): string | undefined {
+  if (!head.startsWith('#!')) return undefined;
+  const line = head.slice(2).split('\n', 1)[0]!;
+  const word = line.trim().split(/[ \t]/, 1)[0];
+  return word && word.startsWith('/') ? word : undefined;
 }
 
 export interface TrackerOptions {
@@ -251,6 +261,11 @@ export class EventTracker {
         events[0] = { ...events[0]!, object: { ...events[0]!.object, target: child } };
       }
       process.fds.clear();
+      // A script: the kernel opens its interpreter for execution too (AppArmor and Landlock both check
+      // it), but strace shows only the script's execve. Name the interpreter as a second exec.
+      const interpreter = this.options.host.interpreter?.(binary);
+      const resolved = interpreter === undefined ? undefined : this.options.host.realpath(interpreter);
+      if (resolved !== undefined) events.push(this.event(pid, process, call, 'exec', 'file', { name: resolved }, 'x', outcome));
     }
     return events;
   }

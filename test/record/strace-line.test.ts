@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeEscapes, eventsFromTrace, parseStraceLine, splitArguments, StraceAssembler, type RecordHost } from '../../src/record/index.js';
+import { decodeEscapes, eventsFromTrace, interpreterOf, parseStraceLine, splitArguments, StraceAssembler, type RecordHost } from '../../src/record/index.js';
 import { eventToJson } from '../../src/logs/index.js';
 
 /** A file system where nothing is a symlink and only the given directories are directories. */
@@ -74,7 +74,7 @@ test('open flags give AppArmor masks; missing files are hints; O_PATH is not med
   ].join('\n');
   assert.deepEqual(summary(trace), [
     'ALLOWED open p /w/r r', 'ALLOWED open p /w/w wc', 'ALLOWED open p /w/a a', 'ALLOWED open p /w/rw rw', 'ALLOWED open p /w/d/ r',
-    'HINT open p /w/gone r 2', 'ALLOWED open p /etc/shadow r 13', 'ALLOWED open p /proc/@{pid}/status r',
+    'HINT open p /w/gone r 2', 'ALLOWED open p /etc/shadow r 13', 'ALLOWED open p /proc/1/status r',
   ]);
 });
 
@@ -126,6 +126,26 @@ test('a child that execs a program with a profile of its own gets it; its signal
   assert.deepEqual(events.map((e) => [e.operation, e.label?.text, e.object.name ?? e.object.signal, e.object.target ?? e.object.peer]), [
     ['exec', 'web//site', '/usr/bin/helper', 'helper'], ['open', 'helper', '/etc/h', undefined], ['signal', 'web//site', 'usr1', 'helper'],
   ]);
+});
+
+test('a script\'s exec names its #! interpreter too (the kernel checks it; strace does not show it)', () => {
+  const trace = [
+    '1 1.0 fork() = 2',
+    '2 1.1 execve("/srv/cgi-bin/hello.cgi", ["hello.cgi"], 0x1 /* 0 vars */) = 0',
+    '1 1.2 fork() = 3',
+    '3 1.3 execve("/usr/bin/true", ["true"], 0x1 /* 0 vars */) = 0',
+  ].join('\n');
+  const scripts: Record<string, string> = { '/srv/cgi-bin/hello.cgi': '/bin/sh' };
+  const h: RecordHost = { ...host({ '/bin/sh': '/usr/bin/dash' }), interpreter: (path) => scripts[path] };
+  assert.deepEqual(summary(trace, h), ['ALLOWED exec p /srv/cgi-bin/hello.cgi x', 'ALLOWED exec p /usr/bin/dash x', 'ALLOWED exec p /usr/bin/true x']);
+});
+
+test('interpreterOf reads a #! line as the kernel does', () => {
+  assert.equal(interpreterOf('#!/bin/sh\necho'), '/bin/sh');
+  assert.equal(interpreterOf('#! /usr/bin/env node\n'), '/usr/bin/env');
+  assert.equal(interpreterOf('#!/bin/bash\t-e\n'), '/bin/bash');
+  assert.equal(interpreterOf('\x7fELF'), undefined);
+  assert.equal(interpreterOf('#!relative\n'), undefined);
 });
 
 const FRAGMENTS = [
