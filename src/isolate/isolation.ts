@@ -249,7 +249,10 @@ class Analysis {
     const best = new Map<string, Reach>();
     let combos: ReturnType<typeof combinations>;
     try {
-      combos = combinations(profile.fileAutomaton, this.areas);
+      // Hat states that lead to no allowed access are not walked: for many sites most of the area
+      // automaton (the other sites' roots) pairs only with such states of a hat.
+      const useful = live(profile.fileAutomaton, (i) => masks[i]! !== 0);
+      combos = combinations(profile.fileAutomaton, this.areas, (s) => s === 0, (s) => useful[s] === 0);
     } catch (error) {
       if (!(error instanceof ProductTooLarge)) throw error;
       this.diagnostics.push(diag('isolate/too-large', 'error', `${label}: ${error.message}; its reach is not analysed`));
