@@ -165,3 +165,52 @@ export function live(a: Automaton, ok: (acceptIndex: number) => boolean): Uint8A
   }
   return result;
 }
+
+/**
+ * The accept ids of `tagged` reachable together with a string that `left` accepts where `leftOk` and
+ * `excluded` does not accept: one walk of the three automata (each pruned by its liveness) answers
+ * "which of many tagged sets meet this one" instead of one walk per set.
+ */
+export function taggedMeets(
+  left: Automaton, leftOk: (acceptIndex: number) => boolean, leftLive: Uint8Array,
+  excluded: Automaton, excludedLive: Uint8Array,
+  tagged: Automaton, taggedLive: Uint8Array,
+): Set<number> {
+  const keyOf = new Map<number, number>();
+  const cols: number[][] = [];
+  for (let byte = 1; byte < 256; byte++) {
+    const a = left.classOf[byte]!;
+    const b = tagged.classOf[byte]!;
+    const c = excluded.classOf[byte]!;
+    const key = (a * tagged.classCount + b) * excluded.classCount + c;
+    if (!keyOf.has(key)) { keyOf.set(key, cols.length); cols.push([a, b, c]); }
+  }
+  const ids = new Set<number>();
+  if (!leftLive[left.start] || !taggedLive[tagged.start] || !excludedLive[excluded.start]) return ids;
+  const seen = new Set<number>();
+  const key = (a: number, b: number, c: number) => (a * tagged.stateCount + b) * excluded.stateCount + c;
+  const qa: number[] = [left.start];
+  const qb: number[] = [tagged.start];
+  const qc: number[] = [excluded.start];
+  seen.add(key(left.start, tagged.start, excluded.start));
+  for (let i = 0; i < qa.length; i++) {
+    const sa = qa[i]!;
+    const sb = qb[i]!;
+    const sc = qc[i]!;
+    if (leftOk(left.acceptIndex[sa]!) && excluded.acceptIndex[sc] === 0) {
+      for (const id of tagged.acceptSets[tagged.acceptIndex[sb]!]!) ids.add(id);
+    }
+    for (const col of cols) {
+      const na = left.transitions[sa * left.classCount + col[0]!]!;
+      const nb = tagged.transitions[sb * tagged.classCount + col[1]!]!;
+      const nc = excluded.transitions[sc * excluded.classCount + col[2]!]!;
+      if (!leftLive[na] || !taggedLive[nb] || !excludedLive[nc]) continue;
+      const k = key(na, nb, nc);
+      if (seen.has(k)) continue;
+      if (qa.length >= MAX_PRODUCT_STATES) throw new ProductTooLarge();
+      seen.add(k);
+      qa.push(na); qb.push(nb); qc.push(nc);
+    }
+  }
+  return ids;
+}
