@@ -13,7 +13,7 @@ import {
 import type { Diagnostic } from '../policy/diagnostic/index.js';
 import type { RuleRef } from '../policy/resolve/index.js';
 import { areaContains, areaPatterns, type Tenant, type TenantModel } from '../web/index.js';
-import { combinations, firstCommon, live, ProductTooLarge, witnessText } from './search.js';
+import { combinations, firstCommon, live, ProductTooLarge, taggedMeets, witnessText } from './search.js';
 
 /** The kinds of direct access, each decided by one file permission (write/append by `a`, which `w` implies). */
 export const ACCESS_KINDS = ['read', 'write', 'create', 'link', 'lock', 'map-exec', 'exec'] as const;
@@ -249,7 +249,10 @@ class Analysis {
     const best = new Map<string, Reach>();
     let combos: ReturnType<typeof combinations>;
     try {
-      combos = combinations(profile.fileAutomaton, this.areas);
+      // Hat states that lead to no allowed access are not walked: for many sites most of the area
+      // automaton (the other sites' roots) pairs only with such states of a hat.
+      const useful = live(profile.fileAutomaton, (i) => masks[i]! !== 0);
+      combos = combinations(profile.fileAutomaton, this.areas, (s) => s === 0, (s) => useful[s] === 0);
     } catch (error) {
       if (!(error instanceof ProductTooLarge)) throw error;
       this.diagnostics.push(diag('isolate/too-large', 'error', `${label}: ${error.message}; its reach is not analysed`));
@@ -414,6 +417,67 @@ function linkPairFlows(analysis: Analysis): Flow[] {
   return flows;
 }
 
+/** Modes in which a path no rule matches is allowed: every path may be read. */
+const PERMISSIVE_MODES: ReadonlySet<string> = new Set(['complain', 'unconfined', 'default_allow']);
+
+/**
+ * A quick exact-enough filter for the shared-path walks (thousands of writer × reader pairs for many
+ * sites): per writer group, the reader groups whose allow rules granting read or exec meet what the
+ * writer may write outside the areas, from one walk against the union of every group's read patterns.
+ * It over-approximates (deny rules are ignored), so only pairs it rules out are skipped and
+ * every reported flow is the one the pairwise walk finds. Undefined when no filter can be built.
+ */
+function readerCandidates(
+  analysis: Analysis, groups: readonly string[][], liveOf: (label: string, mask: number) => Uint8Array, liveOutside: Uint8Array,
+  otherOnly: boolean,
+): ((writer: number) => Set<number>) | undefined {
+  // Each distinct pattern once, tagged with the list of groups that have it: the common abstractions'
+  // patterns, in every hat, would otherwise be copied once per group into one huge determinization.
+  const groupsOfPattern = new Map<string, Set<number>>();
+  for (const [index, group] of groups.entries()) {
+    const profile = analysis.profile(group[0]!);
+    if (PERMISSIVE_MODES.has(profile.mode)) return undefined;
+    for (const rule of profile.files) {
+      // The other half (any user) is granted only by rules without `owner`.
+      if (rule.prefix.decision !== 'allow' || (otherOnly && rule.prefix.owner === 'owner')) continue;
+      if (!(rule.bits.has('r') || rule.bits.has('x') || rule.exec !== undefined)) continue;
+      const members = groupsOfPattern.get(rule.pattern);
+      if (members) members.add(index); else groupsOfPattern.set(rule.pattern, new Set([index]));
+    }
+  }
+  const tagOf = new Map<string, number>();
+  const tags: number[][] = [];
+  const entries = [...groupsOfPattern].map(([pattern, members]) => {
+    const list = [...members];
+    const key = list.join(',');
+    let id = tagOf.get(key);
+    if (id === undefined) { id = tags.length; tagOf.set(key, id); tags.push(list); }
+    return { pattern, id };
+  });
+  const set = compileRuleSet(entries, { kind: 'path' });
+  if (!set.ok) return undefined;
+  const readable = set.automaton;
+  const readableLive = live(readable, (index) => readable.acceptSets[index]!.length > 0);
+  const cache = new Map<number, Set<number>>();
+  return (writer) => {
+    let ids = cache.get(writer);
+    if (!ids) {
+      const label = groups[writer]![0]!;
+      const w = analysis.masksOf(label);
+      try {
+        const met = taggedMeets(analysis.profile(label).fileAutomaton, (i) => (w[i]! & WRITE_MASK) !== 0, liveOf(label, WRITE_MASK),
+          analysis.notShared, liveOutside, readable, readableLive);
+        ids = new Set([...met].flatMap((tag) => tags[tag]!));
+      } catch (error) {
+        if (!(error instanceof ProductTooLarge)) throw error;
+        ids = new Set(groups.keys()); // no filter for this writer: every pair is walked (and reports its own size problem)
+      }
+      cache.set(writer, ids);
+    }
+    return ids;
+  };
+}
+
 /**
  * Paths outside every tenant's area that A may write and B may read or execute (a shared /tmp, a common
  * cache, a session directory). Hats with the same writable (or readable) shared set are compared once.
@@ -442,9 +506,12 @@ function sharedPathFlows(analysis: Analysis): Flow[] {
     return states;
   };
   const liveOutside = live(analysis.notShared, (index) => index === 0);
+  const candidatesOf = new Map([READ_OTHER, READ_ANY].map((mask) => [mask, readerCandidates(analysis, groups, liveOf, liveOutside, mask === READ_OTHER)]));
   const common = (writer: string[], reader: string[], mask: number): string | undefined => {
     const key = `${groups.indexOf(writer)}\0${groups.indexOf(reader)}\0${mask}`;
     if (!witnesses.has(key)) {
+      const candidates = candidatesOf.get(mask);
+      if (candidates && !candidates(groups.indexOf(writer)).has(groups.indexOf(reader))) { witnesses.set(key, undefined); return undefined; }
       const w = analysis.masksOf(writer[0]!);
       const r = analysis.masksOf(reader[0]!);
       let found: string | undefined;
@@ -464,6 +531,8 @@ function sharedPathFlows(analysis: Analysis): Flow[] {
     for (const mask of [READ_OTHER, READ_ANY]) {
       const ownerOnly = mask === READ_ANY;
       for (const r of groups) {
+        // Owner-only shared paths count only between tenants that may run as the same user.
+        if (ownerOnly && !w.some((writer) => r.some((reader) => !usersDiffer(tenantOfLabel.get(writer)!.tenant, tenantOfLabel.get(reader)!.tenant)))) continue;
         const witness = common(w, r, mask);
         if (witness === undefined) continue;
         for (const writer of w) {

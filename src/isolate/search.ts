@@ -28,9 +28,14 @@ export class ProductTooLarge extends Error {
 /**
  * Every (left accept index, right accept index) combination reachable by a string (NUL-free: paths),
  * with its shortest witness, in discovery order (shortest first). `pruneRight(state)` says a right
- * state can lead to nothing of interest (e.g. the dead state of a tenant-area automaton).
+ * state can lead to nothing of interest (e.g. the dead state of a tenant-area automaton); `pruneLeft`
+ * likewise for the left automaton (pruning only states that lead to no wanted combination leaves the
+ * breadth-first order, and so every reported witness, unchanged).
  */
-export function combinations(left: Automaton, right: Automaton, pruneRight: (state: number) => boolean = (s) => s === 0): CombinationWitness[] {
+export function combinations(
+  left: Automaton, right: Automaton, pruneRight: (state: number) => boolean = (s) => s === 0,
+  pruneLeft: (state: number) => boolean = () => false,
+): CombinationWitness[] {
   const pairKey = new Map<number, number>();
   const classOf = new Int32Array(256);
   const colLeft: number[] = [];
@@ -66,7 +71,7 @@ export function combinations(left: Automaton, right: Automaton, pruneRight: (sta
     for (const c of order) {
       const na = left.transitions[sa * left.classCount + colLeft[c]!]!;
       const nb = right.transitions[sb * right.classCount + colRight[c]!]!;
-      if (pruneRight(nb)) continue;
+      if (pruneRight(nb) || pruneLeft(na)) continue;
       const key = na * right.stateCount + nb;
       if (seen.has(key)) continue;
       if (qa.length >= MAX_PRODUCT_STATES) throw new ProductTooLarge();
@@ -93,15 +98,17 @@ export function firstCommon(
   excluded: Automaton,
   liveness: { readonly left?: Uint8Array; readonly right?: Uint8Array; readonly excluded?: Uint8Array } = {},
 ): string | undefined {
-  const automata = [left, right, excluded];
-  const keyOf = new Map<string, number>();
+  // Numeric column keys: this runs once per (writer, reader) pair, thousands of times for many sites.
+  const keyOf = new Map<number, number>();
   const cols: number[][] = [];
   const colByte: number[] = [];
   for (let byte = 1; byte < 256; byte++) {
-    const classes = automata.map((a) => a.classOf[byte]!);
-    const key = classes.join(',');
+    const a = left.classOf[byte]!;
+    const b = right.classOf[byte]!;
+    const c = excluded.classOf[byte]!;
+    const key = (a * right.classCount + b) * excluded.classCount + c;
     const id = keyOf.get(key);
-    if (id === undefined) { keyOf.set(key, cols.length); cols.push(classes); colByte.push(byte); }
+    if (id === undefined) { keyOf.set(key, cols.length); cols.push([a, b, c]); colByte.push(byte); }
     else if (RANK[byte]! < RANK[colByte[id]!]!) colByte[id] = byte;
   }
   const order = [...cols.keys()].sort((x, y) => RANK[colByte[x]!]! - RANK[colByte[y]!]!);
@@ -157,4 +164,53 @@ export function live(a: Automaton, ok: (acceptIndex: number) => boolean): Uint8A
     for (const from of incoming[queue[i]!]!) if (!result[from]) { result[from] = 1; queue.push(from); }
   }
   return result;
+}
+
+/**
+ * The accept ids of `tagged` reachable together with a string that `left` accepts where `leftOk` and
+ * `excluded` does not accept: one walk of the three automata (each pruned by its liveness) answers
+ * "which of many tagged sets meet this one" instead of one walk per set.
+ */
+export function taggedMeets(
+  left: Automaton, leftOk: (acceptIndex: number) => boolean, leftLive: Uint8Array,
+  excluded: Automaton, excludedLive: Uint8Array,
+  tagged: Automaton, taggedLive: Uint8Array,
+): Set<number> {
+  const keyOf = new Map<number, number>();
+  const cols: number[][] = [];
+  for (let byte = 1; byte < 256; byte++) {
+    const a = left.classOf[byte]!;
+    const b = tagged.classOf[byte]!;
+    const c = excluded.classOf[byte]!;
+    const key = (a * tagged.classCount + b) * excluded.classCount + c;
+    if (!keyOf.has(key)) { keyOf.set(key, cols.length); cols.push([a, b, c]); }
+  }
+  const ids = new Set<number>();
+  if (!leftLive[left.start] || !taggedLive[tagged.start] || !excludedLive[excluded.start]) return ids;
+  const seen = new Set<number>();
+  const key = (a: number, b: number, c: number) => (a * tagged.stateCount + b) * excluded.stateCount + c;
+  const qa: number[] = [left.start];
+  const qb: number[] = [tagged.start];
+  const qc: number[] = [excluded.start];
+  seen.add(key(left.start, tagged.start, excluded.start));
+  for (let i = 0; i < qa.length; i++) {
+    const sa = qa[i]!;
+    const sb = qb[i]!;
+    const sc = qc[i]!;
+    if (leftOk(left.acceptIndex[sa]!) && excluded.acceptIndex[sc] === 0) {
+      for (const id of tagged.acceptSets[tagged.acceptIndex[sb]!]!) ids.add(id);
+    }
+    for (const col of cols) {
+      const na = left.transitions[sa * left.classCount + col[0]!]!;
+      const nb = tagged.transitions[sb * tagged.classCount + col[1]!]!;
+      const nc = excluded.transitions[sc * excluded.classCount + col[2]!]!;
+      if (!leftLive[na] || !taggedLive[nb] || !excludedLive[nc]) continue;
+      const k = key(na, nb, nc);
+      if (seen.has(k)) continue;
+      if (qa.length >= MAX_PRODUCT_STATES) throw new ProductTooLarge();
+      seen.add(k);
+      qa.push(na); qb.push(nb); qc.push(nc);
+    }
+  }
+  return ids;
 }

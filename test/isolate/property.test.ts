@@ -48,9 +48,9 @@ function build(s: { sites: number; rules: string[][]; leak: Leak | undefined }):
   if (leak?.kind === 'shared') { extra[leak.from]!.push('/var/cache/shared/** w,'); extra[leak.to]!.push('/var/cache/shared/** r,'); }
   if (leak?.kind === 'px') { extra[leak.from]!.push('/usr/local/bin/helper Px,'); before = 'profile helper /usr/local/bin/helper {\n  /srv/www/** r,\n}\n'; }
   if (leak?.kind === 'change_profile') extra[leak.from]!.push(`change_profile -> web//t${leak.to},`);
-  // A deny rule of the leaking hat would cancel the planted glob (deny wins): the leak is planted without it.
-  const own = s.rules.map((rules, i) => (leak?.kind === 'glob' && i === leak.from ? rules.filter((r) => !r.startsWith('deny ')) : rules));
-  const hats = own.map((rules, i) => `  ^t${i} {\n${[...rules, ...extra[i]!].map((r) => `    ${r}\n`).join('')}  }\n`).join('');
+  // A safe `deny /srv/www/** w` in the leaking hat would cancel a planted `w` leak: leave it out there.
+  const rulesOf = (rules: string[], i: number) => (leak?.kind === 'glob' && i === leak.from ? rules.filter((r) => !r.startsWith('deny ')) : rules);
+  const hats = s.rules.map((rules, i) => `  ^t${i} {\n${[...rulesOf(rules, i), ...extra[i]!].map((r) => `    ${r}\n`).join('')}  }\n`).join('');
   return `${before}profile web {\n  /usr/lib/** mr,\n${hats}}\n`;
 }
 
