@@ -229,3 +229,42 @@ test('--layout hatter: the site entry and hat go in as blocks, comments kept, an
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--layout hatter: a site whose hat reaches another site of hatter.yaml is refused; site list shows hats', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hatter-layout-'));
+  try {
+    mkdirSync(join(dir, 'policy'));
+    mkdirSync(join(dir, 'sites/old/public/sub'), { recursive: true });
+    mkdirSync(join(dir, 'sites/shop'), { recursive: true });
+    const policy = 'profile sites {\n  ^old.example {\n    /srv/old/** r,\n  }\n}\n';
+    const config = `policy:\n  file: policy/sites\n  profile: sites\nsites:\n  - serverName: old.example\n    documentRoot: ${dir}/sites/old/public\n  - serverName: gone.example\n    documentRoot: /srv/gone\n    locations:\n      - prefix: /admin\n        hat: gone-admin\n`;
+    writeFileSync(join(dir, 'policy/sites'), policy);
+    writeFileSync(join(dir, 'hatter.yaml'), config);
+    const args = ['--layout', 'hatter', '--config', join(dir, 'hatter.yaml')];
+    // A root above another site's document root, and one inside it: both reach it.
+    for (const root of [join(dir, 'sites'), join(dir, 'sites/old/public/sub')]) {
+      const r = await runCli(['site', 'add', 'wide', '--root', root, '--server-name', 'wide.example', ...args]);
+      assert.equal(r.code, 2, r.stdout);
+      assert.match(r.stderr, /error: the new hat's rule .* reaches .* of site old.example \(.*\/sites\/old\/public\) \[host\/reaches-other-site\]/);
+    }
+    assert.equal(readFileSync(join(dir, 'hatter.yaml'), 'utf8'), config);
+    assert.equal(readFileSync(join(dir, 'policy/sites'), 'utf8'), policy);
+    const add = await runCli(['site', 'add', 'shop', '--root', join(dir, 'sites/shop'), '--server-name', 'shop.example', ...args]);
+    assert.equal(add.code, 0, add.stderr);
+
+    const list = await runCli(['site', 'list', '--json', ...args]);
+    assert.equal(list.code, 1, list.stderr); // gone.example names hats the profile does not have
+    const sites = JSON.parse(list.stdout).sites as { serverName: string; hats: { name: string; exists: boolean }[]; managed: boolean; agree: boolean; root?: string }[];
+    assert.deepEqual(sites.map((s) => [s.serverName, s.hats, s.managed, s.agree]), [
+      ['old.example', [{ name: 'old.example', exists: true }], false, true],
+      ['gone.example', [{ name: 'gone.example', exists: false }, { name: 'gone-admin', exists: false }], false, false],
+      ['shop.example', [{ name: 'shop', exists: true }], true, true],
+    ]);
+    assert.equal(sites[2]!.root, join(dir, 'sites/shop'));
+    const text = await runCli(['site', 'list', ...args]);
+    assert.match(text.stdout, /^gone.example  DISAGREE  \/srv\/gone\n  hats gone.example \(missing\), gone-admin \(missing\)\n  problem: the hat gone.example is not in sites/m);
+    assert.match(text.stdout, /^shop.example  agree  \(hatter\)  .*\/sites\/shop\n  hats shop\n/m);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
