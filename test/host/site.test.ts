@@ -268,3 +268,27 @@ test('--layout hatter: a site whose hat reaches another site of hatter.yaml is r
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('site remove takes php-fpm.d/ away only when hatter made it', { skip: SKIP, timeout: 120_000 }, async () => {
+  for (const existedBefore of [false, true]) {
+    const prefix = scratchDebian();
+    try {
+      const dir = join(prefix, 'etc/apparmor.d/php-fpm.d');
+      rmSync(dir, { recursive: true, force: true });
+      if (existedBefore) mkdirSync(dir);
+      for (const name of ['shop', 'blog']) {
+        const r = await runCli(['site', 'add', name, '--root', `/srv/${name}`, '--php', '--no-external', '--prefix', prefix]);
+        assert.equal(r.code, 0, r.stderr);
+      }
+      // The first site goes first: the record that hatter made the directory is in the second one's hat too.
+      for (const name of ['shop', 'blog']) {
+        const r = await runCli(['site', 'remove', name, '--prefix', prefix]);
+        assert.equal(r.code, 0, r.stderr);
+      }
+      assert.equal(existsSync(dir), existedBefore, `existed before: ${existedBefore}`);
+      if (existedBefore) assert.deepEqual(readdirSync(dir), []);
+    } finally {
+      rmSync(prefix, { recursive: true, force: true });
+    }
+  }
+});
