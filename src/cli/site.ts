@@ -9,7 +9,7 @@ import { diagnosticToJson, formatDiagnostic, loadPolicy, type Diagnostic } from 
 import { parseServeConfig, tenantsFromServeConfig } from '../server/index.js';
 import { overlayHostFiles, prefixedHostFiles, underPrefix, type HostFiles, type FilePlan, DEBIAN_LAYOUT, listSites, planSiteAdd, planSiteRemove, type SitePaths, type SiteSpec, confirmSite , hostFileReader, planHatterSiteAdd, planHatterSiteRemove, listHatterSites } from '../host/index.js';
 import type { Tenant } from '../web/index.js';
-import { applyPlan, checkWritable } from './apply-plan.js';
+import { applyPlan, canWriteDirectory, checkWritable, type WriteAccess } from './apply-plan.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 
 const HELP = `Usage: hatter site add NAME --root DIR [--php] [options]
@@ -67,7 +67,13 @@ Examples:
 Exit status: 0 done (or nothing to do); 1 list: a site whose hat, vhost and pool disagree;
 2 usage error or a diagnostic (nothing was written).`;
 
-export const command: Command = {
+/**
+ * The `site` command; `edge.canWrite` replaces the permission check of the preflight (tests refuse a
+ * directory with it, as root too, without mounts or chattr).
+ */
+export function siteCommand(edge: { canWrite?: WriteAccess } = {}): Command {
+  const canWrite = edge.canWrite ?? canWriteDirectory;
+  return {
   name: 'site',
   summary: 'add, remove and list sites (hat + Apache vhost + PHP-FPM pool, in agreement)',
   help: HELP,
@@ -134,14 +140,14 @@ export const command: Command = {
     if (name === undefined) throw new UsageError(`site ${action} needs a NAME`);
     if (action === 'remove' && hatterConfig !== undefined) {
       const plan = planHatterSiteRemove(name, host, hatterConfig, { force: Boolean(values.force) });
-      return finish(io, json, plan.files, plan.diagnostics, [], prefix, Boolean(values['dry-run']));
+      return finish(io, json, plan.files, plan.diagnostics, [], prefix, Boolean(values['dry-run']), canWrite);
     }
     if (action === 'remove') {
       for (const key of ['root', 'php', 'user', 'server-name', 'writable', 'allow-php-writes', 'php-version'] as const) {
         if (values[key] !== undefined) throw new UsageError(`--${key} goes with add, not remove`);
       }
       const plan = planSiteRemove(name, host, { force: Boolean(values.force) });
-      return finish(io, json, plan.files, plan.diagnostics, [], prefix, Boolean(values['dry-run']));
+      return finish(io, json, plan.files, plan.diagnostics, [], prefix, Boolean(values['dry-run']), canWrite);
     }
 
     if (action !== 'add') throw new UsageError(`unknown action '${action}' (add, remove or list)`);
@@ -161,7 +167,7 @@ export const command: Command = {
       if (spec.phpVersion !== undefined) throw new UsageError('--php-version goes with --layout debian (hatter serve runs Debian\'s php-fpm8.2)');
       const plan = planHatterSiteAdd(spec, host, hatterConfig, configuredTenants(host, hatterConfig));
       const diagnostics = [...plan.diagnostics, ...(plan.diagnostics.length === 0 ? confirmHatterSite(plan.files, host, hatterConfig, plan.policyFile!) : [])];
-      return finish(io, json, diagnostics.some((d) => d.severity === 'error') ? [] : plan.files, diagnostics, diagnostics.length === 0 ? ['hatter check: the policy with the new hat loads', 'hatter serve: the configuration with the new site parses'] : [], prefix, Boolean(values['dry-run']));
+      return finish(io, json, diagnostics.some((d) => d.severity === 'error') ? [] : plan.files, diagnostics, diagnostics.length === 0 ? ['hatter check: the policy with the new hat loads', 'hatter serve: the configuration with the new site parses'] : [], prefix, Boolean(values['dry-run']), canWrite);
     }
     const plan = planSiteAdd(spec, host);
     const diagnostics = [...plan.diagnostics];
@@ -176,9 +182,12 @@ export const command: Command = {
         confirmed.push(...external.confirmed);
       }
     }
-    return finish(io, json, plan.files, diagnostics, confirmed, prefix, Boolean(values['dry-run']));
+    return finish(io, json, plan.files, diagnostics, confirmed, prefix, Boolean(values['dry-run']), canWrite);
   },
-};
+  };
+}
+
+export const command: Command = siteCommand();
 
 /**
  * The sites hatter.yaml has now, as tenants (computed here: host does not import server). A file that
@@ -199,9 +208,9 @@ function confirmHatterSite(plan: readonly FilePlan[], current: HostFiles, config
   return [...loaded.diagnostics, ...config.diagnostics].filter((d) => d.severity === 'error' && planned.has(d.file));
 }
 
-function finish(io: CliIo, json: boolean, files: readonly FilePlan[], diagnostics: Diagnostic[], confirmed: readonly string[], prefix: string | undefined, dryRun: boolean): number {
+function finish(io: CliIo, json: boolean, files: readonly FilePlan[], diagnostics: Diagnostic[], confirmed: readonly string[], prefix: string | undefined, dryRun: boolean, canWrite: WriteAccess): number {
   const failed = diagnostics.some((d) => d.severity === 'error');
-  if (!failed && !dryRun) diagnostics.push(...checkWritable(files, prefix));
+  if (!failed && !dryRun) diagnostics.push(...checkWritable(files, prefix, canWrite));
   const refused = diagnostics.some((d) => d.severity === 'error');
   const changes = refused ? [] : applyPlan(files, prefix, { dryRun });
   if (json) {
