@@ -16,17 +16,26 @@ function existingAncestor(path: string): string {
   return dir;
 }
 
-/** Diagnostics for plan entries whose directory this process cannot write. */
-export function checkWritable(plan: readonly FilePlan[], prefix: string | undefined): Diagnostic[] {
+/** Can this process create and replace files in the directory `dir` (an existing one)? */
+export type WriteAccess = (dir: string) => boolean;
+
+/** access(2) with W_OK|X_OK: root passes it everywhere except on a read-only file system. */
+export const canWriteDirectory: WriteAccess = (dir) => {
+  try { accessSync(dir, constants.W_OK | constants.X_OK); return true; } catch { return false; }
+};
+
+/**
+ * Diagnostics for plan entries whose directory this process cannot write. `canWrite` is the one seam
+ * to the file system's permissions, so tests can refuse a directory even when they run as root.
+ */
+export function checkWritable(plan: readonly FilePlan[], prefix: string | undefined, canWrite: WriteAccess = canWriteDirectory): Diagnostic[] {
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const p of plan) {
     const dir = existingAncestor(dirname(underPrefix(prefix, p.path)));
     if (seen.has(dir)) continue;
     seen.add(dir);
-    try {
-      accessSync(dir, constants.W_OK | constants.X_OK);
-    } catch {
+    if (!canWrite(dir)) {
       out.push({ file: underPrefix(prefix, p.path), line: 1, col: 1, severity: 'error', code: 'host/not-writable', message: `cannot write in ${dir} (permission denied)`, hint: 'run as root, or try it first under a scratch copy with --prefix DIR' });
     }
   }

@@ -6,14 +6,15 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import { diagnosticToJson, formatDiagnostic, loadPolicy, type Diagnostic } from '../policy/index.js';
-import { parseServeConfig } from '../server/index.js';
-import { overlayHostFiles, prefixedHostFiles, underPrefix, type HostFiles, type FilePlan, DEBIAN_LAYOUT, listSites, planSiteAdd, planSiteRemove, type SitePaths, type SiteSpec, confirmSite , hostFileReader, planHatterSiteAdd, planHatterSiteRemove } from '../host/index.js';
-import { applyPlan, checkWritable } from './apply-plan.js';
+import { parseServeConfig, tenantsFromServeConfig } from '../server/index.js';
+import { overlayHostFiles, prefixedHostFiles, underPrefix, type HostFiles, type FilePlan, DEBIAN_LAYOUT, listSites, planSiteAdd, planSiteRemove, type SitePaths, type SiteSpec, confirmSite , hostFileReader, planHatterSiteAdd, planHatterSiteRemove, listHatterSites } from '../host/index.js';
+import type { Tenant } from '../web/index.js';
+import { applyPlan, canWriteDirectory, checkWritable, type WriteAccess } from './apply-plan.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 
 const HELP = `Usage: hatter site add NAME --root DIR [--php] [options]
        hatter site remove NAME [--force] [--prefix DIR] [--dry-run]
-       hatter site list [--json] [--prefix DIR]
+       hatter site list [--json] [--prefix DIR] [--layout hatter [--config FILE]]
 
 One site = one AppArmor hat + one Apache vhost + one PHP-FPM pool, in Debian's layout:
   /etc/apparmor.d/apache2.d/NAME          the hat Apache enters (include <apache2.d> of usr.sbin.apache2)
@@ -42,7 +43,10 @@ Options (add):
   --php-version V         which PHP (default: the only one installed)
   --layout debian|hatter  debian (default): the files above; hatter: a site entry in hatter.yaml
                           (after its other sites, comments kept) and the site's hat inside the
-                          profile its policy: names, both removed exactly by site remove
+                          profile its policy: names, both removed exactly by site remove; its
+                          rules may reach no other site of hatter.yaml (same glob check); site
+                          list --layout hatter lists hatter.yaml's sites, their hats and whether
+                          each hat is in the policy's profile
   --config FILE           with --layout hatter: the hatter.yaml (default /etc/hatter/hatter.yaml)
 Options (all):
   --prefix DIR            read and write every file under DIR (a scratch copy of the layout); every
@@ -63,7 +67,13 @@ Examples:
 Exit status: 0 done (or nothing to do); 1 list: a site whose hat, vhost and pool disagree;
 2 usage error or a diagnostic (nothing was written).`;
 
-export const command: Command = {
+/**
+ * The `site` command; `edge.canWrite` replaces the permission check of the preflight (tests refuse a
+ * directory with it, as root too, without mounts or chattr).
+ */
+export function siteCommand(edge: { canWrite?: WriteAccess } = {}): Command {
+  const canWrite = edge.canWrite ?? canWriteDirectory;
+  return {
   name: 'site',
   summary: 'add, remove and list sites (hat + Apache vhost + PHP-FPM pool, in agreement)',
   help: HELP,
@@ -96,6 +106,23 @@ export const command: Command = {
     const host = prefixedHostFiles(prefix);
     const json = Boolean(values.json);
 
+    const hatterConfig = values.layout === 'hatter' ? (values.config !== undefined ? posix.resolve(prefix === undefined ? io.cwd : '/', values.config) : '/etc/hatter/hatter.yaml') : undefined;
+    if (action === 'list' && hatterConfig !== undefined) {
+      if (name !== undefined) throw new UsageError(`unexpected argument '${name}'`);
+      const { sites, diagnostics } = listHatterSites(host, hatterConfig);
+      if (json) io.stdout.write(`${JSON.stringify({ sites, diagnostics: diagnostics.map(diagnosticToJson) }, null, 2)}\n`);
+      else {
+        for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
+        if (sites.length === 0) io.stdout.write(`no sites in ${hatterConfig}\n`);
+        for (const s of sites) {
+          io.stdout.write(`${s.serverName}  ${s.agree ? 'agree' : 'DISAGREE'}${s.managed ? '  (hatter)' : ''}${s.aliases.length ? `  ${s.aliases.join(' ')}` : ''}${s.root ? `  ${s.root}` : ''}\n`);
+          io.stdout.write(`  hats ${s.hats.map((h) => `${h.name}${h.exists ? '' : ' (missing)'}`).join(', ')}\n`);
+          for (const p of s.problems) io.stdout.write(`  problem: ${p}\n`);
+        }
+      }
+      if (diagnostics.some((d) => d.severity === 'error')) return EXIT_USAGE;
+      return sites.every((s) => s.agree) ? EXIT_OK : EXIT_FINDING;
+    }
     if (action === 'list') {
       if (name !== undefined) throw new UsageError(`unexpected argument '${name}'`);
       const { sites, diagnostics } = listSites(host);
@@ -111,18 +138,16 @@ export const command: Command = {
       return sites.every((s) => s.agree) ? EXIT_OK : EXIT_FINDING;
     }
     if (name === undefined) throw new UsageError(`site ${action} needs a NAME`);
-
-    const hatterConfig = values.layout === 'hatter' ? (values.config !== undefined ? posix.resolve(prefix === undefined ? io.cwd : '/', values.config) : '/etc/hatter/hatter.yaml') : undefined;
     if (action === 'remove' && hatterConfig !== undefined) {
       const plan = planHatterSiteRemove(name, host, hatterConfig, { force: Boolean(values.force) });
-      return finish(io, json, plan.files, plan.diagnostics, [], prefix, Boolean(values['dry-run']));
+      return finish(io, json, plan.files, plan.diagnostics, [], prefix, Boolean(values['dry-run']), canWrite);
     }
     if (action === 'remove') {
       for (const key of ['root', 'php', 'user', 'server-name', 'writable', 'allow-php-writes', 'php-version'] as const) {
         if (values[key] !== undefined) throw new UsageError(`--${key} goes with add, not remove`);
       }
       const plan = planSiteRemove(name, host, { force: Boolean(values.force) });
-      return finish(io, json, plan.files, plan.diagnostics, [], prefix, Boolean(values['dry-run']));
+      return finish(io, json, plan.files, plan.diagnostics, [], prefix, Boolean(values['dry-run']), canWrite);
     }
 
     if (action !== 'add') throw new UsageError(`unknown action '${action}' (add, remove or list)`);
@@ -140,9 +165,9 @@ export const command: Command = {
     };
     if (hatterConfig !== undefined) {
       if (spec.phpVersion !== undefined) throw new UsageError('--php-version goes with --layout debian (hatter serve runs Debian\'s php-fpm8.2)');
-      const plan = planHatterSiteAdd(spec, host, hatterConfig);
+      const plan = planHatterSiteAdd(spec, host, hatterConfig, configuredTenants(host, hatterConfig));
       const diagnostics = [...plan.diagnostics, ...(plan.diagnostics.length === 0 ? confirmHatterSite(plan.files, host, hatterConfig, plan.policyFile!) : [])];
-      return finish(io, json, diagnostics.some((d) => d.severity === 'error') ? [] : plan.files, diagnostics, diagnostics.length === 0 ? ['hatter check: the policy with the new hat loads', 'hatter serve: the configuration with the new site parses'] : [], prefix, Boolean(values['dry-run']));
+      return finish(io, json, diagnostics.some((d) => d.severity === 'error') ? [] : plan.files, diagnostics, diagnostics.length === 0 ? ['hatter check: the policy with the new hat loads', 'hatter serve: the configuration with the new site parses'] : [], prefix, Boolean(values['dry-run']), canWrite);
     }
     const plan = planSiteAdd(spec, host);
     const diagnostics = [...plan.diagnostics];
@@ -157,9 +182,22 @@ export const command: Command = {
         confirmed.push(...external.confirmed);
       }
     }
-    return finish(io, json, plan.files, diagnostics, confirmed, prefix, Boolean(values['dry-run']));
+    return finish(io, json, plan.files, diagnostics, confirmed, prefix, Boolean(values['dry-run']), canWrite);
   },
-};
+  };
+}
+
+export const command: Command = siteCommand();
+
+/**
+ * The sites hatter.yaml has now, as tenants (computed here: host does not import server). A file that
+ * does not parse gives none: the planned file then does not parse either and is refused.
+ */
+function configuredTenants(host: HostFiles, configFile: string): Tenant[] {
+  const text = host.read(configFile);
+  const config = text === undefined ? undefined : parseServeConfig(text, configFile).config;
+  return config ? [...tenantsFromServeConfig(config).tenants] : [];
+}
 
 /** The planned hatter.yaml parses as `hatter serve` reads it, and the planned policy loads. */
 function confirmHatterSite(plan: readonly FilePlan[], current: HostFiles, configFile: string, policyFile: string): Diagnostic[] {
@@ -170,9 +208,9 @@ function confirmHatterSite(plan: readonly FilePlan[], current: HostFiles, config
   return [...loaded.diagnostics, ...config.diagnostics].filter((d) => d.severity === 'error' && planned.has(d.file));
 }
 
-function finish(io: CliIo, json: boolean, files: readonly FilePlan[], diagnostics: Diagnostic[], confirmed: readonly string[], prefix: string | undefined, dryRun: boolean): number {
+function finish(io: CliIo, json: boolean, files: readonly FilePlan[], diagnostics: Diagnostic[], confirmed: readonly string[], prefix: string | undefined, dryRun: boolean, canWrite: WriteAccess): number {
   const failed = diagnostics.some((d) => d.severity === 'error');
-  if (!failed && !dryRun) diagnostics.push(...checkWritable(files, prefix));
+  if (!failed && !dryRun) diagnostics.push(...checkWritable(files, prefix, canWrite));
   const refused = diagnostics.some((d) => d.severity === 'error');
   const changes = refused ? [] : applyPlan(files, prefix, { dryRun });
   if (json) {

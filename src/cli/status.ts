@@ -17,7 +17,9 @@ apparmor_hat.
 Options:
   --json        one JSON document: aa-status --json's fields (version, profiles {name: mode},
                 processes {exe: [{profile, pid, status}]}) plus "workers" [{pid, server, pool?, label,
-                expected, matches, note}]
+                expected, matches, note}] and "unconfinedWithProfile" [{pid, exe, profile,
+                command}]: processes a loaded profile's attachment matches that are unconfined
+                (started before the profile was loaded)
   --root DIR    read sys/ and proc/ under DIR instead of / (a copy, or a test's fake tree)
   --prefix DIR  read the Apache and PHP-FPM configuration under DIR
   -h, --help    show this help
@@ -58,7 +60,7 @@ export const command: Command = {
     const fpm: FpmConfig[] = installedPhpVersions(host).map((v) => readHostFpm(host, v).fpm).filter((c): c is FpmConfig => c !== undefined);
     const workers = workerHats(state.processes, { ...(apache ? { apache } : {}), fpm, apacheProfile: DEBIAN_LAYOUT.apacheProfile, fpmProfile: DEBIAN_LAYOUT.fpmProfile });
     if (values.json) {
-      io.stdout.write(`${JSON.stringify({ ...aaStatusJson(state), workers }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ ...aaStatusJson(state), unconfinedWithProfile: state.unconfinedWithProfile, workers }, null, 2)}\n`);
     } else {
       const out: string[] = [`apparmor module is loaded.`, `${state.profiles.length} profiles are loaded.`];
       const modes = [...new Set(state.profiles.map((p) => p.mode))].sort();
@@ -71,6 +73,7 @@ export const command: Command = {
         const list = state.processes.filter((p) => p.mode === mode);
         out.push(`${list.length} processes are in ${mode} mode.`, ...list.map((p) => `   ${p.exe} (${p.pid}) ${p.label}`));
       }
+      out.push(`${state.unconfinedWithProfile.length} processes are unconfined but have a profile defined.`, ...state.unconfinedWithProfile.map((p) => `   ${p.exe} (${p.pid}) ${p.profile}`));
       if (workers.length > 0) {
         out.push('', 'web workers:');
         for (const w of workers) out.push(`   ${w.server}${w.pool ? ` pool ${w.pool}` : ''} (${w.pid}) ${w.label}  ${w.matches ? 'ok' : 'MISMATCH'}: ${w.note}${w.matches ? '' : ` (expected ${w.expected.length > 3 ? `${w.expected.slice(0, 3).join(', ')}, ...` : w.expected.join(', ')})`}`);

@@ -5,18 +5,29 @@
 // (positions only: the rest of the file, comments included, is never re-serialized).
 import { posix } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type Pair } from 'yaml';
-import type { Diagnostic } from '../policy/index.js';
+import { loadPolicy, findProfile, type Diagnostic } from '../policy/index.js';
+import type { Tenant } from '../web/index.js';
 import { literalPattern } from '../policy/aare/index.js';
 import { parsePolicy, SyntaxNode, SyntaxToken, collectTokens } from '../policy/syntax/index.js';
-import type { HostFiles } from './host-files.js';
+import { hostFileReader, type HostFiles } from './host-files.js';
 import { withHeader, type FilePlan } from './plan.js';
-import { SITE_NAME, checkSpecText, siteDiagnostic, type SiteSpec } from './site.js';
+import { SITE_NAME, checkSpecText, patternReach, siteDiagnostic, type SiteSpec } from './site.js';
 
 export interface HatterSitePlan {
   readonly files: FilePlan[];
   readonly diagnostics: Diagnostic[];
   readonly policyFile?: string;
   readonly profile?: string;
+}
+
+/** One site of hatter.yaml as `site list` shows it. */
+interface ConfiguredSite {
+  readonly serverName: string;
+  readonly aliases: readonly string[];
+  readonly root?: string;
+  /** The default hat (defaultHat, else the server name) first, then the locations' hats. */
+  readonly hats: readonly string[];
+  readonly line: number;
 }
 
 interface ConfigView {
@@ -29,6 +40,7 @@ interface ConfigView {
   readonly hasSites: boolean;
   readonly names: { name: string; line: number }[];
   readonly hats: string[];
+  readonly sites: ConfiguredSite[];
 }
 
 function lineOf(text: string, offset: number): number {
@@ -58,6 +70,7 @@ function readConfig(text: string, file: string, configDir: string, diagnostics: 
   const sites = index >= 0 ? top[index]!.value : undefined;
   const names: { name: string; line: number }[] = [];
   const hats: string[] = [];
+  const configured: ConfiguredSite[] = [];
   let itemIndent = '  ';
   if (isSeq(sites)) {
     for (const item of sites.items) {
@@ -66,9 +79,17 @@ function readConfig(text: string, file: string, configDir: string, diagnostics: 
       const serverName = item.get('serverName');
       if (typeof serverName === 'string') { names.push({ name: serverName.toLowerCase(), line }); hats.push(serverName); }
       const aliases = item.get('aliases');
-      if (isSeq(aliases)) for (const a of aliases.items) if (isScalar(a) && typeof a.value === 'string') names.push({ name: a.value.toLowerCase(), line });
+      const aliasNames: string[] = [];
+      if (isSeq(aliases)) for (const a of aliases.items) if (isScalar(a) && typeof a.value === 'string') { names.push({ name: a.value.toLowerCase(), line }); aliasNames.push(a.value); }
       const hat = item.get('defaultHat');
       if (typeof hat === 'string') hats.push(hat);
+      const siteHats = [typeof hat === 'string' ? hat : typeof serverName === 'string' ? serverName : undefined];
+      const locations = item.get('locations');
+      if (isSeq(locations)) for (const l of locations.items) if (isMap(l) && typeof l.get('hat') === 'string') siteHats.push(l.get('hat') as string);
+      const root = item.get('documentRoot');
+      if (typeof serverName === 'string') {
+        configured.push({ serverName, aliases: aliasNames, ...(typeof root === 'string' ? { root } : {}), hats: [...new Set(siteHats.filter((h): h is string => h !== undefined))], line });
+      }
     }
     const first = sites.items[0];
     if (first && isMap(first) && first.range) {
@@ -87,7 +108,7 @@ function readConfig(text: string, file: string, configDir: string, diagnostics: 
     const prevLine = text.slice(prevStart, insertAt);
     if (/^\s*(#.*)?\n$/.test(prevLine) && !prevLine.startsWith(' ')) insertAt = prevStart; else break;
   }
-  return { text, ...(policyFile ? { policyFile } : {}), ...(profile ? { profile } : {}), insertAt, itemIndent, hasSites: index >= 0, names, hats };
+  return { text, ...(policyFile ? { policyFile } : {}), ...(profile ? { profile } : {}), insertAt, itemIndent, hasSites: index >= 0, names, hats, sites: configured };
 }
 
 /** The site's entry in hatter.yaml (with its header line), indented as the file's other items. */
@@ -108,7 +129,13 @@ export function hatterSiteEntry(spec: SiteSpec, indent: string): string {
 
 /** The site's hat for `hatter serve`, inside the parent profile (with its header line). */
 export function hatterSiteHat(spec: SiteSpec): string {
+  return hatterHatRules(spec).text;
+}
+
+/** The hat's text and the file patterns it grants (for the reach check against the other sites). */
+function hatterHatRules(spec: SiteSpec): { text: string; patterns: string[] } {
   const root = literalPattern(spec.root);
+  const patterns = [`${root}/`, `${root}/**`];
   const lines = [
     `  ^${spec.name} {`,
     '    include <abstractions/base>',
@@ -119,11 +146,12 @@ export function hatterSiteHat(spec: SiteSpec): string {
   for (const dir of [...spec.writable.map((d) => ({ d, php: false })), ...spec.allowPhpWrites.map((d) => ({ d, php: true }))]) {
     const abs = literalPattern(posix.isAbsolute(dir.d) ? dir.d : posix.join(spec.root, dir.d));
     lines.push(`    ${abs}/ rw,`, `    ${abs}/** rwk,`);
+    patterns.push(`${abs}/`, `${abs}/**`);
     if (!dir.php && spec.php) lines.push(`    deny ${abs}/**.{php,php[0-9],phtml,phar,inc} w,`);
   }
   lines.push('  }');
   const body = `${lines.join('\n')}\n`;
-  return withHeader('#', `site ${spec.name} (hat)`, body).replace(/^#/, '  #');
+  return { text: withHeader('#', `site ${spec.name} (hat)`, body).replace(/^#/, '  #'), patterns };
 }
 
 /** Offset of the line holding the closing `}` of the top-level profile `name`, or undefined. */
@@ -177,7 +205,12 @@ function hatBlockEnd(text: string, start: number): number {
   return close < 0 ? text.length : close + 5;
 }
 
-export function planHatterSiteAdd(spec: SiteSpec, host: HostFiles, configFile: string): HatterSitePlan {
+/**
+ * Plan `hatter site add --layout hatter`. `otherSites` are the tenants of the current hatter.yaml (the CLI
+ * computes them with tenantsFromServeConfig: host does not import server); the new hat's rules must
+ * reach none of their areas (the same exact AARE check as the Debian layout).
+ */
+export function planHatterSiteAdd(spec: SiteSpec, host: HostFiles, configFile: string, otherSites: readonly Tenant[] = []): HatterSitePlan {
   const diagnostics: Diagnostic[] = [];
   if (!SITE_NAME.test(spec.name)) {
     return { files: [], diagnostics: [siteDiagnostic('host/invalid-name', `'${spec.name}' is not a valid site name: it becomes a hat name`, 'use letters, digits, and . _ - (not first), at most 64 characters')] };
@@ -206,15 +239,17 @@ export function planHatterSiteAdd(spec: SiteSpec, host: HostFiles, configFile: s
     diagnostics.push(siteDiagnostic('host/no-policy-file', `cannot read the policy file ${view.policyFile}`, undefined, configFile));
     return { files: [], diagnostics };
   }
-  if (new RegExp(`^\\s*\\^${spec.name.replace(/\./g, '\\.')}\\s*[{(f]`, 'm').test(policyText)) diagnostics.push(siteDiagnostic('host/name-taken', `the profile ${view.profile} already has a hat ${spec.name}`, undefined, view.policyFile));
+  if (hasHatText(policyText, spec.name)) diagnostics.push(siteDiagnostic('host/name-taken', `the profile ${view.profile} already has a hat ${spec.name}`, undefined, view.policyFile));
   const end = profileEnd(policyText, view.policyFile, view.profile);
   if (end === undefined) diagnostics.push(siteDiagnostic('host/profile-missing', `${view.policyFile} has no profile ${view.profile}`, undefined, view.policyFile));
+  const hat = hatterHatRules(spec);
+  diagnostics.push(...patternReach(hat.patterns, otherSites.filter((t) => !t.hats.includes(spec.name)), view.policyFile));
   if (diagnostics.length > 0) return { files: [], diagnostics };
   const entry = hatterSiteEntry(spec, view.itemIndent);
   const needsNewline = view.insertAt > 0 && text[view.insertAt - 1] !== '\n' ? '\n' : '';
   const sitesKey = view.hasSites ? '' : 'sites:\n';
   const newConfig = `${text.slice(0, view.insertAt)}${needsNewline}${sitesKey}${entry}${text.slice(view.insertAt)}`;
-  const newPolicy = `${policyText.slice(0, end)}${hatterSiteHat(spec)}${policyText.slice(end!)}`;
+  const newPolicy = `${policyText.slice(0, end)}${hat.text}${policyText.slice(end!)}`;
   return {
     files: [
       { path: view.policyFile, action: 'write', content: newPolicy, previous: policyText },
@@ -244,4 +279,54 @@ export function planHatterSiteRemove(name: string, host: HostFiles, configFile: 
   if (site) files.push({ path: configFile, action: 'write', content: text.slice(0, site.start) + text.slice(site.end), previous: text, ...(site.intact ? {} : { handEdited: true }) });
   if (hat && policyText !== undefined && view.policyFile) files.push({ path: view.policyFile, action: 'write', content: policyText.slice(0, hat.start) + policyText.slice(hat.end), previous: policyText, ...(hat.intact ? {} : { handEdited: true }) });
   return { files, diagnostics };
+}
+
+/** Whether the policy text declares a hat `name` (`^name {`, `^name (`, `^name flags=`). */
+function hasHatText(policyText: string, name: string): boolean {
+  return new RegExp(`^\\s*\\^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*[{(f]`, 'm').test(policyText);
+}
+
+export interface HatterSiteRecord {
+  readonly serverName: string;
+  readonly aliases: readonly string[];
+  readonly root?: string;
+  /** Each hat the site names (default hat first) and whether the policy's profile has it. */
+  readonly hats: readonly { readonly name: string; readonly exists: boolean }[];
+  /** Written by `hatter site add` and unchanged since (the site entry's header hash). */
+  readonly managed: boolean;
+  readonly agree: boolean;
+  readonly problems: readonly string[];
+  readonly line: number;
+}
+
+/**
+ * `hatter site list --layout hatter`: hatter.yaml's sites with their hats, each checked against the
+ * hats the policy's profile really has (the loaded policy, includes followed): a site whose hat is
+ * missing would get no confinement `hatter serve` can enter.
+ */
+export function listHatterSites(host: HostFiles, configFile: string): { sites: HatterSiteRecord[]; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const text = host.read(configFile);
+  if (text === undefined) return { sites: [], diagnostics: [siteDiagnostic('host/config-unreadable', `cannot read ${configFile}`, undefined, configFile)] };
+  const view = readConfig(text, configFile, posix.dirname(configFile), diagnostics);
+  if (!view) return { sites: [], diagnostics };
+  let hats: Set<string> | undefined;
+  if (view.policyFile && view.profile) {
+    const loaded = loadPolicy(view.policyFile, hostFileReader(host), { workingDirectory: posix.dirname(view.policyFile), includePaths: ['/etc/apparmor.d'] });
+    if (loaded.unreadable) diagnostics.push(siteDiagnostic('host/no-policy-file', `cannot read the policy file ${view.policyFile}`, undefined, configFile));
+    else {
+      const profile = findProfile(loaded.resolved.profiles, view.profile);
+      if (!profile) diagnostics.push(siteDiagnostic('host/profile-missing', `${view.policyFile} has no profile ${view.profile}`, undefined, view.policyFile));
+      hats = new Set((profile?.children ?? []).filter((c) => c.kind === 'hat').map((c) => c.localName));
+    }
+  } else {
+    diagnostics.push(siteDiagnostic('host/config-no-policy', `${configFile} has no policy: { file, profile }`, undefined, configFile));
+  }
+  const sites = view.sites.map((site): HatterSiteRecord => {
+    const checked = site.hats.map((name) => ({ name, exists: hats?.has(name) ?? false }));
+    const problems = checked.filter((h) => !h.exists).map((h) => `the hat ${h.name} is not in ${view.profile ?? 'the policy'}${view.policyFile ? ` (${view.policyFile})` : ''}`);
+    const managed = site.hats[0] !== undefined && findInserted(text, `site ${site.hats[0]} (hatter.yaml site)`, (s) => yamlItemEnd(text, s))?.intact === true;
+    return { serverName: site.serverName, aliases: site.aliases, ...(site.root !== undefined ? { root: site.root } : {}), hats: checked, managed, agree: problems.length === 0, problems, line: site.line };
+  });
+  return { sites, diagnostics };
 }

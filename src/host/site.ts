@@ -215,8 +215,25 @@ export function apacheHatText(spec: SiteSpec, paths: SitePaths, layout: DebianLa
   return { text: withHeader('#', `site ${spec.name} (apache hat)`, body), patterns: rules.patterns };
 }
 
+/**
+ * Recorded in the header of a PHP-FPM hat when hatter made php-fpm.d/ (Debian ships none): every later
+ * site's hat records it too while the directory is hatter's, so whichever site goes last removes it,
+ * and a directory that was there before (even empty) is never removed.
+ */
+const MADE_FPM_DIR = ', made php-fpm.d/';
+
+/** Whether php-fpm.d/ is one hatter made: absent now, or holding a hatter hat that says so. */
+function fpmDirIsHatters(host: HostFiles, layout: DebianLayout): boolean {
+  const dir = posix.join(layout.apparmorDir, 'php-fpm.d');
+  if (host.kind(dir) === undefined) return true;
+  return (host.list(dir) ?? []).some((f) => {
+    const who = authorship(host.read(posix.join(dir, f)) ?? '');
+    return who.by !== 'other' && who.what.endsWith(`(php-fpm hat${MADE_FPM_DIR})`);
+  });
+}
+
 /** The PHP-FPM hat (entered by the pool's workers through apparmor_hat). */
-export function fpmHatText(spec: SiteSpec, paths: SitePaths, layout: DebianLayout = DEBIAN_LAYOUT): { text: string; patterns: string[] } {
+export function fpmHatText(spec: SiteSpec, paths: SitePaths, layout: DebianLayout = DEBIAN_LAYOUT, madeDir = false): { text: string; patterns: string[] } {
   const rules = fileRules(spec, paths, writableDirs(spec, []), true);
   const body = [
     `# The PHP-FPM hat of site ${spec.name}: ${layout.fpmProfile}//${spec.name}, entered through`,
@@ -232,7 +249,7 @@ export function fpmHatText(spec: SiteSpec, paths: SitePaths, layout: DebianLayou
     '}',
     '',
   ].join('\n');
-  return { text: withHeader('#', `site ${spec.name} (php-fpm hat)`, body), patterns: rules.patterns };
+  return { text: withHeader('#', `site ${spec.name} (php-fpm hat${madeDir ? MADE_FPM_DIR : ''})`, body), patterns: rules.patterns };
 }
 
 export function vhostText(spec: SiteSpec, paths: SitePaths): string {
@@ -461,7 +478,7 @@ export function planSiteAdd(spec: SiteSpec, host: HostFiles, layout: DebianLayou
     else files.push({ path: paths.vhostEnabled, action: 'symlink', target: linkTarget });
   }
   if (spec.php && paths.fpmHat && paths.pool && paths.sessions && paths.temp) {
-    const fpmHat = fpmHatText(spec, paths, layout);
+    const fpmHat = fpmHatText(spec, paths, layout, fpmDirIsHatters(host, layout));
     patterns.push(...fpmHat.patterns.filter((p) => !patterns.includes(p)));
     write(paths.fpmHat, fpmHat.text);
     write(paths.pool, poolText(spec, paths));
@@ -561,10 +578,12 @@ export function planSiteRemove(name: string, host: HostFiles, options: { force?:
     posix.join(layout.apparmorDir, 'php-fpm.d', name),
     ...versions.map((v) => posix.join(layout.phpDir, v, 'fpm', 'pool.d', `${name}.conf`)),
   ];
+  let removesFpmDir = false;
   for (const path of candidates) {
     const text = host.read(path);
     if (text === undefined) continue;
     const who = authorship(text);
+    if (who.by !== 'other' && who.what === `site ${name} (php-fpm hat${MADE_FPM_DIR})`) removesFpmDir = true;
     if (who.by === 'other' || !who.what.startsWith(`site ${name} `)) {
       diagnostics.push(siteDiagnostic('host/not-managed', `${path} was not written by hatter site add for ${name}; leaving it`, undefined, path));
       continue;
@@ -587,8 +606,8 @@ export function planSiteRemove(name: string, host: HostFiles, options: { force?:
   for (const dir of [posix.join(layout.sessionsDir, name), posix.join(layout.phpTempDir, name)]) {
     if (host.kind(dir) === 'directory') files.push({ path: dir, action: 'rmdir' });
   }
-  // php-fpm.d/ is made by the first PHP site (Debian ships none); it goes when the last one does.
-  files.push({ path: posix.join(layout.apparmorDir, 'php-fpm.d'), action: 'rmdir' });
+  // php-fpm.d/ goes with the last site only when hatter made it (its hat's header says so).
+  if (removesFpmDir) files.push({ path: posix.join(layout.apparmorDir, 'php-fpm.d'), action: 'rmdir' });
   if (diagnostics.some((d) => d.severity === 'error')) return { files: [], diagnostics };
   return { files, diagnostics };
 }

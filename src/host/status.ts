@@ -4,6 +4,7 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { ApacheConfig, FpmConfig } from '../web/index.js';
+import { compilePattern, matches, type Automaton } from '../policy/aare/index.js';
 
 export interface LoadedProfile {
   readonly name: string;
@@ -21,8 +22,17 @@ export interface ConfinedProcess {
   readonly command: string;
 }
 
+/** A process left unconfined although a loaded profile's attachment matches its executable. */
+export interface UnconfinedProcess {
+  readonly pid: number;
+  readonly exe: string;
+  /** The loaded profile whose attachment matches `exe` (it was loaded after the process started). */
+  readonly profile: string;
+  readonly command: string;
+}
+
 export type ApparmorState =
-  | { readonly enabled: true; readonly profiles: LoadedProfile[]; readonly processes: ConfinedProcess[] }
+  | { readonly enabled: true; readonly profiles: LoadedProfile[]; readonly processes: ConfinedProcess[]; readonly unconfinedWithProfile: UnconfinedProcess[] }
   | { readonly enabled: false; readonly reason: string };
 
 function readText(path: string): string | undefined {
@@ -51,7 +61,9 @@ export function readApparmorState(root = '/'): ApparmorState {
     const { label, mode } = parseLabel(l);
     return { name: label, mode };
   }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const attachments = loadedAttachments(at, profiles);
   const processes: ConfinedProcess[] = [];
+  const unconfinedWithProfile: UnconfinedProcess[] = [];
   let entries: string[] = [];
   try { entries = readdirSync(at('/proc')); } catch { entries = []; }
   for (const entry of entries) {
@@ -60,14 +72,47 @@ export function readApparmorState(root = '/'): ApparmorState {
     const attr = readText(`${dir}/attr/apparmor/current`) ?? readText(`${dir}/attr/current`);
     if (attr === undefined) continue;
     const { label, mode } = parseLabel(attr);
-    if (label === 'unconfined') continue;
     let exe = '';
-    try { exe = readlinkSync(`${dir}/exe`); } catch { exe = readText(`${dir}/comm`)?.trim() ?? ''; }
+    let exeKnown = true;
+    try { exe = readlinkSync(`${dir}/exe`); } catch { exe = readText(`${dir}/comm`)?.trim() ?? ''; exeKnown = false; }
     const command = (readText(`${dir}/cmdline`) ?? '').replace(/\0+$/, '').replace(/\0/g, ' ');
+    if (label === 'unconfined') {
+      // Only a real executable path can be matched against an attachment (comm is a bare name).
+      const profile = exeKnown ? attachments.find((a) => matches(a.automaton, exe))?.profile : undefined;
+      if (profile !== undefined) unconfinedWithProfile.push({ pid: Number(entry), exe, profile, command });
+      continue;
+    }
     processes.push({ pid: Number(entry), exe, label, mode, command });
   }
   processes.sort((a, b) => a.pid - b.pid);
-  return { enabled: true, profiles, processes };
+  unconfinedWithProfile.sort((a, b) => a.pid - b.pid);
+  return { enabled: true, profiles, processes, unconfinedWithProfile };
+}
+
+/**
+ * The attachments of the loaded top-level profiles, compiled: the kernel's own (policy/profiles/*\/attach,
+ * read with each directory's `name`) when securityfs exposes them, else a path-named profile's name,
+ * which is its attachment. Hats and profiles that attach to nothing (`<unknown>`) are left out.
+ */
+function loadedAttachments(at: (p: string) => string, profiles: readonly LoadedProfile[]): { profile: string; automaton: Automaton }[] {
+  const byProfile = new Map<string, string>();
+  const dir = at('/sys/kernel/security/apparmor/policy/profiles');
+  let entries: string[] = [];
+  try { entries = readdirSync(dir); } catch { entries = []; }
+  for (const entry of entries) {
+    const name = readText(posix.join(dir, entry, 'name'))?.trim();
+    const attach = readText(posix.join(dir, entry, 'attach'))?.trim();
+    if (name !== undefined && attach !== undefined) byProfile.set(name, attach);
+  }
+  const out: { profile: string; automaton: Automaton }[] = [];
+  for (const { name } of profiles) {
+    if (name.includes('//')) continue;
+    const attach = byProfile.get(name) ?? (name.startsWith('/') ? name : undefined);
+    if (attach === undefined || !attach.startsWith('/')) continue;
+    const compiled = compilePattern(attach);
+    if (compiled.ok) out.push({ profile: name, automaton: compiled.automaton });
+  }
+  return out;
 }
 
 /** aa-status --json's document: `{"version", "profiles": {name: mode}, "processes": {exe: [{profile, pid, status}]}}`. */

@@ -100,3 +100,37 @@ test('status without AppArmor: exit 2 and what hatter can still do', async () =>
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('status lists processes that are unconfined although a loaded profile attaches to their executable', async () => {
+  const root = fakeRoot([
+    { pid: 400, exe: '/usr/sbin/nginx-debug', cmdline: 'nginx: master process', attr: 'unconfined' },
+    { pid: 401, exe: '/usr/bin/worker', cmdline: 'worker', attr: 'unconfined' },
+    { pid: 402, exe: '/usr/bin/bash', cmdline: 'bash', attr: 'unconfined' },
+    { pid: 403, exe: '/usr/sbin/nginx', cmdline: 'nginx: worker process', attr: 'nginx (enforce)' },
+    { pid: 404, exe: '/usr/sbin/apache2', cmdline: '/usr/sbin/apache2 -k start', attr: 'unconfined' },
+  ]);
+  try {
+    const security = join(root, 'sys/kernel/security/apparmor');
+    writeFileSync(join(security, 'profiles'), ['nginx (enforce)', '/usr/bin/worker (complain)', 'apache2//shop (enforce)', 'apache2 (enforce)', ''].join('\n'));
+    // The kernel's view: nginx attaches by an attachment glob; the hat and apache2 (no attachment) by none.
+    for (const [dir, name, attach] of [['nginx.3', 'nginx', '/usr/sbin/nginx{,-debug}'], ['apache2.1', 'apache2', '<unknown>']] as const) {
+      mkdirSync(join(security, 'policy/profiles', dir), { recursive: true });
+      writeFileSync(join(security, 'policy/profiles', dir, 'name'), `${name}\n`);
+      writeFileSync(join(security, 'policy/profiles', dir, 'attach'), `${attach}\n`);
+    }
+    const state = readApparmorState(root);
+    assert.ok(state.enabled);
+    // /usr/bin/worker has no policy/ entry: a path-named profile attaches to its name.
+    assert.deepEqual(state.unconfinedWithProfile.map((p) => [p.pid, p.exe, p.profile]), [
+      [400, '/usr/sbin/nginx-debug', 'nginx'],
+      [401, '/usr/bin/worker', '/usr/bin/worker'],
+    ]);
+    assert.deepEqual(state.processes.map((p) => p.pid), [403]);
+    const r = await runCli(['status', '--root', root]);
+    assert.match(r.stdout, /^2 processes are unconfined but have a profile defined\.\n   \/usr\/sbin\/nginx-debug \(400\) nginx\n   \/usr\/bin\/worker \(401\) \/usr\/bin\/worker$/m);
+    const json = JSON.parse((await runCli(['status', '--json', '--root', root])).stdout);
+    assert.deepEqual(json.unconfinedWithProfile.map((p: { pid: number }) => p.pid), [400, 401]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
