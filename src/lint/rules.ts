@@ -114,14 +114,18 @@ function phpWritableCode(ctx: Context, p: ResolvedProfile): void {
   if (writable.length === 0) return;
   // Only denies of both halves take a path out for certain; an owner-only deny leaves the other half.
   const everyHalf = (r: ResolvedFileRule) => r.prefix.decision === 'deny' && r.prefix.owner === 'any';
-  const deniedWrite = ctx.paths.union(rules.filter((r) => everyHalf(r) && writes(r)).map((r) => r.pattern));
-  const deniedExec = ctx.paths.union(rules.filter((r) => everyHalf(r) && (r.permissions.has('x') || r.permissions.has('m'))).map((r) => r.pattern));
-  const writableUnion = ctx.paths.union(writable.map((r) => r.pattern));
+  // The unions are built only when a question needs them: most hats' executing rules cannot meet any
+  // writable rule (see mayOverlap), and Debian's abstractions make these unions the costly part.
+  const deniedWrite = lazy(() => ctx.paths.union(rules.filter((r) => everyHalf(r) && writes(r)).map((r) => r.pattern)));
+  const deniedExec = lazy(() => ctx.paths.union(rules.filter((r) => everyHalf(r) && (r.permissions.has('x') || r.permissions.has('m'))).map((r) => r.pattern)));
+  const writableUnion = lazy(() => ctx.paths.union(writable.map((r) => r.pattern)));
   // Executable and writable: one finding per hat, at the first executing rule that meets the writable
   // set (a `/** mrwlkix` hat would otherwise get one finding per rule of every abstraction it includes).
   // Small products (one rule × the writable set) instead of one union of every executing rule: cheaper.
   for (const executor of rules.filter((r) => isAllow(r) && executes(r))) {
-    const both = intersectionWitness([{ set: ctx.paths.one(executor.pattern), minus: deniedExec }, { set: writableUnion, minus: deniedWrite }]);
+    // Exact skip: (E − deny) ∩ (∪W − deny) is empty when E meets no writable rule at all.
+    if (!writable.some((w) => mayOverlap(executor.pattern, w.pattern))) continue;
+    const both = intersectionWitness([{ set: ctx.paths.one(executor.pattern), minus: deniedExec() }, { set: writableUnion(), minus: deniedWrite() }]);
     if (both === undefined) continue;
     const sample = ctx.paths.one(literalPattern(both));
     const writer = writable.find((r) => commonWitness(sample, ctx.paths.one(r.pattern)) !== undefined) ?? writable[0]!;
@@ -132,20 +136,57 @@ function phpWritableCode(ctx: Context, p: ResolvedProfile): void {
   }
   // What PHP serves: readable PHP files, inside the sites' areas when the tenants are known.
   const php = ctx.paths.one(PHP_FILES);
-  const candidates = writable.filter((r) => intersectionWitness([{ set: ctx.paths.one(r.pattern), minus: deniedWrite }, { set: php }]) !== undefined);
+  const candidates = writable.filter((r) => mayEndLikePhp(r.pattern) && intersectionWitness([{ set: ctx.paths.one(r.pattern), minus: deniedWrite() }, { set: php }]) !== undefined);
   if (candidates.length === 0) return;
   const deniedRead = ctx.paths.union(rules.filter((r) => everyHalf(r) && r.permissions.has('r')).map((r) => r.pattern));
   const readable = ctx.paths.union(rules.filter((r) => isAllow(r) && r.permissions.has('r')).map((r) => r.pattern));
   // Served means under a document root: the sites' areas when known, else the usual web roots.
   const areas = ctx.web.tenants?.tenants.length ? ctx.paths.union(ctx.web.tenants.tenants.flatMap((t) => t.areas.flatMap(areaPatterns))) : ctx.paths.one(WEB_ROOTS);
   for (const rule of candidates) {
-    const served = intersectionWitness([{ set: ctx.paths.one(rule.pattern), minus: deniedWrite }, { set: php }, { set: readable, minus: deniedRead }, { set: areas }]);
+    const served = intersectionWitness([{ set: ctx.paths.one(rule.pattern), minus: deniedWrite() }, { set: php }, { set: readable, minus: deniedRead }, { set: areas }]);
     if (served !== undefined) {
       report(ctx, 'lint/php-writable-code', rule.source, `${kindOf(p)} ${p.name} can write PHP files it also serves, e.g. ${served}: an uploaded web shell becomes code that runs in the hat`, {
         profile: p.name, hint: 'deny writing PHP files where the site writes (deny /srv/www/site/uploads/**.php w,), or keep uploads outside what PHP reads',
       });
     }
   }
+}
+
+function lazy<T>(make: () => T): () => T {
+  let made = false;
+  let value: T;
+  return () => { if (!made) { value = make(); made = true; } return value; };
+}
+
+// Cheap necessary conditions for two AARE patterns to share a string, used to skip automata that
+// cannot change an answer. The literal head (before the first special character, slashes collapsed as
+// the engine collapses them) is a prefix of every string a pattern matches, so two patterns whose
+// heads disagree within the shorter one match nothing in common; likewise for the literal tail.
+const SPECIAL = /[*?[\]{}@^\\"]/;
+
+function literalHead(pattern: string): string {
+  const at = pattern.search(SPECIAL);
+  return (at < 0 ? pattern : pattern.slice(0, at)).replace(/\/{2,}/g, '/');
+}
+
+function literalTail(pattern: string): string {
+  let at = pattern.length;
+  while (at > 0 && !SPECIAL.test(pattern[at - 1]!)) at--;
+  // A tail that starts in or after a run of slashes may meet a collapsed slash: keep only what follows.
+  return pattern.slice(at).replace(/^.*\/{2,}/, '');
+}
+
+const agree = (a: string, b: string, end: boolean) => (end ? (a.endsWith(b) || b.endsWith(a)) : (a.startsWith(b) || b.startsWith(a)));
+
+/** False only when the two patterns certainly match no common string. */
+export function mayOverlap(a: string, b: string): boolean {
+  return agree(literalHead(a), literalHead(b), false) && agree(literalTail(a), literalTail(b), true);
+}
+
+/** False only when the pattern certainly matches no name PHP_FILES matches (.php, .phtml, .phar). */
+function mayEndLikePhp(pattern: string): boolean {
+  const tail = literalTail(pattern);
+  return ['.php', '.phtml', '.phar'].some((x) => agree(tail, x, true));
 }
 
 function crossSiteGlob(ctx: Context, p: ResolvedProfile): void {
