@@ -188,7 +188,7 @@ function literalHeads(pattern: string): string[] {
 }
 
 /** False only when the pattern certainly matches no string of any of `others`. */
-function mayOverlapAny(pattern: string, others: readonly string[]): boolean {
+export function mayOverlapAny(pattern: string, others: readonly string[]): boolean {
   const mine = literalHeads(pattern);
   return others.some((o) => literalHeads(o).some((h) => mine.some((m) => agree(m, h, false))) && agree(literalTail(pattern), literalTail(o), true));
 }
@@ -201,7 +201,7 @@ export function mayOverlap(a: string, b: string): boolean {
 }
 
 /** False only when the pattern certainly matches no name PHP_FILES matches (.php, .phtml, .phar). */
-function mayEndLikePhp(pattern: string): boolean {
+export function mayEndLikePhp(pattern: string): boolean {
   const tail = literalTail(pattern);
   return ['.php', '.phtml', '.phar'].some((x) => agree(tail, x, true));
 }
