@@ -114,14 +114,19 @@ function phpWritableCode(ctx: Context, p: ResolvedProfile): void {
   if (writable.length === 0) return;
   // Only denies of both halves take a path out for certain; an owner-only deny leaves the other half.
   const everyHalf = (r: ResolvedFileRule) => r.prefix.decision === 'deny' && r.prefix.owner === 'any';
-  const deniedWrite = ctx.paths.union(rules.filter((r) => everyHalf(r) && writes(r)).map((r) => r.pattern));
-  const deniedExec = ctx.paths.union(rules.filter((r) => everyHalf(r) && (r.permissions.has('x') || r.permissions.has('m'))).map((r) => r.pattern));
-  const writableUnion = ctx.paths.union(writable.map((r) => r.pattern));
+  // Only rules that may meet the executing rule matter to its question (the sets agree there), so each
+  // question gets the union of those (see mayOverlap): small, where the union of every writable rule of
+  // Debian's abstractions was the costly part.
+  const deniesWrite = rules.filter((r) => everyHalf(r) && writes(r));
+  const deniesExec = rules.filter((r) => everyHalf(r) && (r.permissions.has('x') || r.permissions.has('m')));
+  const near = (list: readonly ResolvedFileRule[], pattern: string) => list.filter((r) => mayOverlap(r.pattern, pattern)).map((r) => r.pattern);
   // Executable and writable: one finding per hat, at the first executing rule that meets the writable
   // set (a `/** mrwlkix` hat would otherwise get one finding per rule of every abstraction it includes).
   // Small products (one rule × the writable set) instead of one union of every executing rule: cheaper.
   for (const executor of rules.filter((r) => isAllow(r) && executes(r))) {
-    const both = intersectionWitness([{ set: ctx.paths.one(executor.pattern), minus: deniedExec }, { set: writableUnion, minus: deniedWrite }]);
+    const meets = near(writable, executor.pattern);
+    if (meets.length === 0) continue; // (E − deny) ∩ (∪W − deny) is empty when E meets no writable rule
+    const both = intersectionWitness([{ set: ctx.paths.one(executor.pattern), minus: ctx.paths.union(near(deniesExec, executor.pattern)) }, { set: ctx.paths.union(meets), minus: ctx.paths.union(near(deniesWrite, executor.pattern)) }]);
     if (both === undefined) continue;
     const sample = ctx.paths.one(literalPattern(both));
     const writer = writable.find((r) => commonWitness(sample, ctx.paths.one(r.pattern)) !== undefined) ?? writable[0]!;
@@ -132,20 +137,73 @@ function phpWritableCode(ctx: Context, p: ResolvedProfile): void {
   }
   // What PHP serves: readable PHP files, inside the sites' areas when the tenants are known.
   const php = ctx.paths.one(PHP_FILES);
-  const candidates = writable.filter((r) => intersectionWitness([{ set: ctx.paths.one(r.pattern), minus: deniedWrite }, { set: php }]) !== undefined);
+  const deniesPhpWrite = deniesWrite.filter((r) => mayEndLikePhp(r.pattern));
+  const candidates = writable.filter((r) => mayEndLikePhp(r.pattern) && intersectionWitness([{ set: ctx.paths.one(r.pattern), minus: ctx.paths.union(near(deniesPhpWrite, r.pattern)) }, { set: php }]) !== undefined);
   if (candidates.length === 0) return;
-  const deniedRead = ctx.paths.union(rules.filter((r) => everyHalf(r) && r.permissions.has('r')).map((r) => r.pattern));
-  const readable = ctx.paths.union(rules.filter((r) => isAllow(r) && r.permissions.has('r')).map((r) => r.pattern));
+  // Only read rules that may meet this writable rule's PHP files matter to the question (the sets agree
+  // there), so each candidate gets the union of those: small, instead of every rule of the abstractions.
+  const areaList = ctx.web.tenants?.tenants.length ? ctx.web.tenants.tenants.flatMap((t) => t.areas.flatMap(areaPatterns)) : [WEB_ROOTS];
+  const readRules = rules.filter((r) => r.permissions.has('r') && mayEndLikePhp(r.pattern) && mayOverlapAny(r.pattern, areaList));
+  const readAllowed = readRules.filter(isAllow);
+  const readDenied = readRules.filter(everyHalf);
   // Served means under a document root: the sites' areas when known, else the usual web roots.
-  const areas = ctx.web.tenants?.tenants.length ? ctx.paths.union(ctx.web.tenants.tenants.flatMap((t) => t.areas.flatMap(areaPatterns))) : ctx.paths.one(WEB_ROOTS);
+  const areas = ctx.paths.union(areaList);
   for (const rule of candidates) {
-    const served = intersectionWitness([{ set: ctx.paths.one(rule.pattern), minus: deniedWrite }, { set: php }, { set: readable, minus: deniedRead }, { set: areas }]);
+    if (!mayOverlapAny(rule.pattern, areaList)) continue;
+    const served = intersectionWitness([{ set: ctx.paths.one(rule.pattern), minus: ctx.paths.union(near(deniesPhpWrite, rule.pattern)) }, { set: php }, { set: ctx.paths.union(near(readAllowed, rule.pattern)), minus: ctx.paths.union(near(readDenied, rule.pattern)) }, { set: areas }]);
     if (served !== undefined) {
       report(ctx, 'lint/php-writable-code', rule.source, `${kindOf(p)} ${p.name} can write PHP files it also serves, e.g. ${served}: an uploaded web shell becomes code that runs in the hat`, {
         profile: p.name, hint: 'deny writing PHP files where the site writes (deny /srv/www/site/uploads/**.php w,), or keep uploads outside what PHP reads',
       });
     }
   }
+}
+
+// Cheap necessary conditions for two AARE patterns to share a string, used to skip automata that
+// cannot change an answer. The literal head (before the first special character, slashes collapsed as
+// the engine collapses them) is a prefix of every string a pattern matches, so two patterns whose
+// heads disagree within the shorter one match nothing in common; likewise for the literal tail.
+const SPECIAL = /[*?[\]{}@^\\"]/;
+
+function literalHead(pattern: string): string {
+  const at = pattern.search(SPECIAL);
+  return (at < 0 ? pattern : pattern.slice(0, at)).replace(/\/{2,}/g, '/');
+}
+
+function literalTail(pattern: string): string {
+  let at = pattern.length;
+  while (at > 0 && !SPECIAL.test(pattern[at - 1]!)) at--;
+  // A tail that starts in or after a run of slashes may meet a collapsed slash: keep only what follows.
+  return pattern.slice(at).replace(/^.*\/{2,}/, '');
+}
+
+/** The literal heads of a pattern, a leading alternation `/{srv,var/www}/…` expanded (one head per branch). */
+function literalHeads(pattern: string): string[] {
+  const at = pattern.search(SPECIAL);
+  if (at < 0 || pattern[at] !== '{') return [literalHead(pattern)];
+  const close = pattern.indexOf('}', at);
+  const body = close < 0 ? '' : pattern.slice(at + 1, close);
+  if (close < 0 || /[{\\]/.test(body)) return [literalHead(pattern)];
+  return body.split(',').map((branch) => literalHead(pattern.slice(0, at) + branch + (SPECIAL.test(branch) ? '*' : pattern.slice(close + 1))));
+}
+
+/** False only when the pattern certainly matches no string of any of `others`. */
+export function mayOverlapAny(pattern: string, others: readonly string[]): boolean {
+  const mine = literalHeads(pattern);
+  return others.some((o) => literalHeads(o).some((h) => mine.some((m) => agree(m, h, false))) && agree(literalTail(pattern), literalTail(o), true));
+}
+
+const agree = (a: string, b: string, end: boolean) => (end ? (a.endsWith(b) || b.endsWith(a)) : (a.startsWith(b) || b.startsWith(a)));
+
+/** False only when the two patterns certainly match no common string. */
+export function mayOverlap(a: string, b: string): boolean {
+  return agree(literalHead(a), literalHead(b), false) && agree(literalTail(a), literalTail(b), true);
+}
+
+/** False only when the pattern certainly matches no name PHP_FILES matches (.php, .phtml, .phar). */
+export function mayEndLikePhp(pattern: string): boolean {
+  const tail = literalTail(pattern);
+  return ['.php', '.phtml', '.phar'].some((x) => agree(tail, x, true));
 }
 
 function crossSiteGlob(ctx: Context, p: ResolvedProfile): void {
