@@ -119,7 +119,8 @@ function classify(event: AuditEvent, mapped: MappedLabel): Candidate | undefined
     };
   }
   if (cls === 'signal' || op === 'signal') {
-    const peer = object.peer;
+    // A learning peer stands for its hat, as the profile does (a rule cannot name `//null-` labels).
+    const peer = object.peer !== undefined ? mapLearningLabelText(object.peer) : undefined;
     if (!peer) return undefined;
     const signal = object.signal;
     const access = normalizeAccess('signal', perms.length ? perms : ['send']);

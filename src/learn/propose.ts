@@ -11,6 +11,7 @@ import type { Tenant } from '../web/index.js';
 import type { PolicyEdit } from './edit-model.js';
 import type { Alternative, ExecNeed, FileNeed, GenericNeed, Need, NeedClass, ProposalGroup, Proposals, Witness } from './model.js';
 import { TenantGuard } from './tenant.js';
+import { namesProcessId, temporaryPrefix } from './defaults.js';
 
 /** An abstraction the user could include: its include name and what it allows, compiled as a profile. */
 export interface Abstraction {
@@ -211,9 +212,11 @@ export class Proposer {
     }
   }
 
-  private group(profile: string, klass: NeedClass, title: string, needs: readonly Need[], alternatives: Alternative[], automatic = false): ProposalGroup {
+  /** `preferred`: the alternative to default to when it is safe (else the first safe one, as always). */
+  private group(profile: string, klass: NeedClass, title: string, needs: readonly Need[], alternatives: Alternative[], automatic = false, preferred = -1): ProposalGroup {
     const tenant = this.guard.tenantOfProfile(profile);
-    const defaultIndex = alternatives.findIndex((a) => !a.crossesTenant && !a.needsOverride && a.kind !== 'deny' && a.kind !== 'audit-deny' && a.kind !== 'ignore');
+    const safe = (a: Alternative | undefined) => a !== undefined && !a.crossesTenant && !a.needsOverride && a.kind !== 'deny' && a.kind !== 'audit-deny' && a.kind !== 'ignore';
+    const defaultIndex = safe(alternatives[preferred]) ? preferred : alternatives.findIndex(safe);
     return {
       id: `g${this.nextId++}`, profile, ...(tenant ? { tenant: tenant.name } : {}), class: klass, title, needs, alternatives, defaultIndex,
       ...(automatic ? { automatic: true } : {}),
@@ -240,9 +243,22 @@ export class Proposer {
       const alt = alternative(kind, profile, [fileRule(pattern, permissions, owner)], { ...(beyond ? { beyond } : {}), ...(note ? { note } : {}) });
       alts.push(this.checked(profile, alt, pattern, permissions));
     };
+    let preferred = -1;
     offer('exact', literalPattern(path));
     const withVariables = this.variables?.substitute(path);
-    if (withVariables) offer('variable', withVariables, 'with the variables the tunables define');
+    if (withVariables) {
+      const before = alts.length;
+      offer('variable', withVariables, 'with the variables the tunables define');
+      // A pid is new on every run: the exact rule would never match again (docs/learn.md, "Defaults").
+      if (alts.length > before && namesProcessId(path) && withVariables.startsWith('@{PROC}/@{pid}/')) preferred = before;
+    }
+    const temporary = temporaryPrefix(path);
+    if (temporary) {
+      // mkstemp's random suffix is new on every run: the prefix glob, `owner` when the task made the file
+      const before = alts.length;
+      offer('glob', `${literalPattern(temporary.dir)}/${literalPattern(temporary.prefix)}*`, `every temporary ${temporary.prefix}XXXXXX file in ${temporary.dir}`);
+      if (alts.length > before) preferred = before;
+    }
     const dir = dirname(path);
     const name = basename(path);
     const dot = name.lastIndexOf('.');
@@ -262,7 +278,7 @@ export class Proposer {
       alts.push(alternative('abstraction', profile, [`include <${abstraction.include}>`], { note: `${abstraction.include} allows this and grants ${abstraction.rules} rules in all` }));
     }
     alts.push(...denyAlternatives(profile, fileRule(literalPattern(path), permissions, owner)));
-    return this.group(profile, 'file', `${owner ? 'owner ' : ''}${permissions} on ${path}`, needs, alts);
+    return this.group(profile, 'file', `${owner ? 'owner ' : ''}${permissions} on ${path}`, needs, alts, false, preferred);
   }
 
   private execGroup(profile: string, needs: readonly ExecNeed[]): ProposalGroup {
@@ -370,6 +386,55 @@ export class Proposer {
     return this.group(profile, need.class, title, [need], alts, automatic);
   }
 
+  /**
+   * PHP-FPM's apparmor_hat in a complain-mode master: the workers run as `M//null-M//HAT`, and the kernel
+   * logs no change_profile line for it (complain mode allows it silently), so nothing in the log asks for
+   * what enforce mode needs: `change_profile -> M//*` in the master (else every worker exits 70), the
+   * master's SIGQUIT/SIGTERM to its workers (`signal (send) peer=M//*`) and the hat receiving them
+   * (`signal (receive) peer=M`). Each is proposed once per master/hat unless the policy (or a logged need's
+   * own group) already covers it.
+   */
+  private poolFixups(needs: readonly Need[]): ProposalGroup[] {
+    const hats = new Map<string, { master: string; need: Need }>();
+    for (const need of needs) {
+      const parts = need.loggedLabel?.split('//');
+      if (!parts || parts.length < 3 || parts[1] !== `null-${parts[0]}`) continue;
+      const hat = need.profile.split('//').slice(0, 2).join('//');
+      if (!hat.startsWith(`${parts[0]}//`) || hats.has(hat)) continue;
+      hats.set(hat, { master: parts[0]!, need });
+    }
+    const logged = (profile: string, klass: NeedClass, peerTop: string) => needs.some((n) => n.profile === profile && n.class === klass
+      && (klass === 'change_profile' ? (n as { target: string }).target.startsWith(`${peerTop}//`) : ((n as GenericNeed).fields?.peer ?? '').startsWith(peerTop)));
+    const allows = (profile: string, request: Parameters<typeof decide>[2]) => {
+      if (!this.context.policy.profiles.has(profile)) return false;
+      try { return decide(this.context.policy, profile, request).bits.every((b) => b.outcome === 'allow'); } catch { return false; }
+    };
+    const groups: ProposalGroup[] = [];
+    const masters = new Set<string>();
+    for (const [hat, { master, need }] of hats) {
+      const masterStar = ruleToken(`${literalPattern(master)}//*`);
+      const fix = (profile: string, klass: NeedClass, title: string, rule: string, note: string) => {
+        groups.push(this.group(profile, klass, title, [need], [alternative('fixup', profile, [rule], { note }), ...denyAlternatives(profile, rule)], true));
+      };
+      if (!masters.has(master)) {
+        masters.add(master);
+        if (!logged(master, 'change_profile', master) && !allows(master, { class: 'change_profile', target: hat })) {
+          fix(master, 'change_profile', `change_profile to ${hat} (PHP-FPM apparmor_hat, not logged in complain mode)`, `change_profile -> ${masterStar}`,
+            `the pool's workers enter ${hat} with change_profile; complain mode logged it only as ${need.loggedLabel}`);
+        }
+        if (!logged(master, 'signal', master) && !allows(master, { class: 'signal', access: ['send'], fields: { peer: hat, signal: 'term' } })) {
+          fix(master, 'signal', `signal send to ${master}//* (the master stops its workers)`, `signal (send) peer=${masterStar}`,
+            'the PHP-FPM master sends SIGQUIT/SIGTERM (and SIGKILL on timeouts) to its workers');
+        }
+      }
+      if (!logged(hat, 'signal', master) && !allows(hat, { class: 'signal', access: ['receive'], fields: { peer: master, signal: 'term' } })) {
+        fix(hat, 'signal', `signal receive from ${master} (the master stops its workers)`, `signal (receive) peer=${ruleToken(literalPattern(master))}`,
+          `the worker in ${hat} receives the master's SIGQUIT/SIGTERM`);
+      }
+    }
+    return groups;
+  }
+
   /** Every group, in a stable order: hat stubs first (rules for a hat need the hat), then by profile and object. */
   propose(needs: readonly Need[]): Proposals {
     const groups: ProposalGroup[] = [];
@@ -441,6 +506,7 @@ export class Proposer {
         default: groups.push(this.genericGroup(need.profile, need));
       }
     }
+    groups.push(...this.poolFixups(needs));
     const complainProfiles = [...this.context.policy.profiles].filter(([, p]) => p.mode === 'complain').map(([name]) => name);
     return { groups, complainProfiles };
   }

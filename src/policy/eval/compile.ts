@@ -167,14 +167,17 @@ const implicitSource = (profile: ResolvedProfile, what: string): RuleRef => ({
   ...profile.source, includeChain: [], file: `<implicit: ${what}>`,
 });
 
-const plainAllow: RulePrefix = { audit: false, decision: 'allow', owner: 'any', priority: 0 };
+// apparmor_parser writes its implicit hat rules with owner-only permission bits (new_entry(…, AA_MAY_WRITE)
+// sets the user half only: `-QT --dump=rule-exprs` shows 0x2, where `w` is 0x…2|other): a task whose /proc
+// entries belong to root (Apache's workers after setuid are not dumpable) is DENIED its own attr/current.
+const implicitAllow: RulePrefix = { audit: false, decision: 'allow', owner: 'owner', priority: 0 };
 
 function implicitFileRules(profile: ResolvedProfile): FileEntry[] {
   const hasHats = profile.kind === 'hat' || profile.children.some((c) => c.kind === 'hat');
   const hasChangeProfile = profile.rules.some((r) => r.class === 'change_profile');
   const rules: FileEntry[] = [];
   const add = (pattern: string, bits: FileBit[], what: string) => rules.push({
-    pattern, bits: expandBits(new Set(bits)), prefix: plainAllow, source: implicitSource(profile, what), implicit: true, exact: false,
+    pattern, bits: expandBits(new Set(bits)), prefix: implicitAllow, source: implicitSource(profile, what), implicit: true, exact: false,
   });
   // parser/profile.cc profile_add_hat_rules (policy-semantics.md §7).
   if (hasHats || hasChangeProfile) {

@@ -102,15 +102,18 @@ test('hats are separate profiles: nothing is inherited from the parent', () => {
 test('implicit rules: hats and their parent may write their own attr/current and read the enabled flag', () => {
   const p = compileText(profile('  ^site {\n  }'));
   for (const label of ['p', 'p//site']) {
-    assert.equal(decide(p, label, file('/proc/123/attr/current', 'w')).allowed, true, label);
-    assert.equal(decide(p, label, file('/proc/123/attr/apparmor/current', 'w')).allowed, true, label);
-    assert.equal(decide(p, label, file('/sys/module/apparmor/parameters/enabled', 'r')).allowed, true, label);
-    assert.equal(decide(p, label, file('/proc/123/attr/current', 'r')).allowed, false, label);
+    assert.equal(decide(p, label, file('/proc/123/attr/current', 'w', true)).allowed, true, label);
+    assert.equal(decide(p, label, file('/proc/123/attr/apparmor/current', 'w', true)).allowed, true, label);
+    assert.equal(decide(p, label, file('/sys/module/apparmor/parameters/enabled', 'r', true)).allowed, true, label);
+    assert.equal(decide(p, label, file('/proc/123/attr/current', 'r', true)).allowed, false, label);
+    // owner-only, as apparmor_parser writes them (a non-dumpable worker's /proc entries belong to root)
+    assert.equal(decide(p, label, file('/proc/123/attr/apparmor/current', 'w')).allowed, false, label);
+    assert.equal(decide(p, label, file('/sys/module/apparmor/parameters/enabled', 'r')).allowed, false, label);
   }
   const plain = compileText(profile('  /x r,'));
-  assert.equal(decide(plain, 'p', file('/proc/123/attr/current', 'w')).allowed, false);
+  assert.equal(decide(plain, 'p', file('/proc/123/attr/current', 'w', true)).allowed, false);
   const cp = compileText(profile('  change_profile -> q,'));
-  assert.equal(decide(cp, 'p', file('/proc/123/attr/exec', 'w')).allowed, true);
+  assert.equal(decide(cp, 'p', file('/proc/123/attr/exec', 'w', true)).allowed, true);
 });
 
 test('bare file, allows every file permission including ix, and matches / itself', () => {

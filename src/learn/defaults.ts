@@ -1,0 +1,43 @@
+// Which alternative a file group defaults to when the exact rule would not survive the next run:
+// paths that name a process id (`/proc/136/attr/current`) and temporary files with a random name
+// (`/tmp/php8hQ2zA`, `/tmp/.ZendSem.mAOcCG`). Pure: path text in, pattern text out.
+
+/** `/proc/<digits>/…`: a process's own entries (or another's); the pid differs on every run. */
+const PROC_PID = /^\/proc\/[0-9]+(\/|$)/;
+
+export function namesProcessId(path: string): boolean {
+  return PROC_PID.test(path);
+}
+
+/** Directories whose files are per-run temporaries: the system's, and the usual names of a site's own. */
+const TEMP_DIRS = new Set(['/tmp', '/var/tmp', '/dev/shm']);
+const TEMP_DIR_NAMES = new Set(['tmp', 'temp', 'session', 'sessions']);
+/** Prefixes known to be followed by mkstemp's six random characters (PHP's uploads and opcache lock, mktemp(1)). */
+const KNOWN_PREFIXES = ['php', '.ZendSem.', 'tmp.', 'sess_'];
+const RANDOM_SUFFIX = /^(.+?)([A-Za-z0-9]{6})$/;
+
+function classesOf(text: string): number {
+  return (/[a-z]/.test(text) ? 1 : 0) + (/[A-Z]/.test(text) ? 1 : 0) + (/[0-9]/.test(text) ? 1 : 0);
+}
+
+/**
+ * The prefix of a temporary file's name when its last component ends in a mkstemp-like random suffix
+ * (six of [A-Za-z0-9], what mkstemp's `XXXXXX` becomes), in a temp directory; undefined otherwise.
+ * The suffix must look random: after a known prefix anything; after another non-empty prefix it must
+ * mix at least two of lower case, upper case and digits and not be letters followed by digits only
+ * (`report2024`, `log123456` are names, not mkstemp output). An empty prefix never qualifies (`/tmp/*`).
+ */
+export function temporaryPrefix(path: string): { dir: string; prefix: string } | undefined {
+  const slash = path.lastIndexOf('/');
+  if (slash <= 0) return undefined;
+  const dir = path.slice(0, slash);
+  const name = path.slice(slash + 1);
+  const dirName = dir.slice(dir.lastIndexOf('/') + 1);
+  if (!TEMP_DIRS.has(dir) && !TEMP_DIR_NAMES.has(dirName)) return undefined;
+  const m = RANDOM_SUFFIX.exec(name);
+  if (!m) return undefined;
+  const [, prefix, suffix] = m as unknown as [string, string, string];
+  if (KNOWN_PREFIXES.includes(prefix)) return { dir, prefix };
+  if (classesOf(suffix) < 2 || /^[A-Za-z]+[0-9]+$/.test(suffix)) return undefined;
+  return { dir, prefix };
+}
