@@ -4,7 +4,7 @@
 // deny and audit deny), what each grants beyond the events (a witness), and tenant safety: an
 // alternative that reaches another tenant's area is never the default. Learning-label fix-ups
 // (missing hat stubs, `change_profile -> P//*`, `signal peer=P//*`) are proposed automatically.
-import { compilePattern, compileUnion, difference, isEmpty, literalPattern, matches, type Automaton } from '../policy/aare/index.js';
+import { compilePattern, compileUnion, DEFAULT_MAX_STATES, isSubset, literalPattern, matches, type Automaton } from '../policy/aare/index.js';
 import { decide, type CompiledPolicy, type CompiledProfile } from '../policy/eval/index.js';
 import type { ResolvedVariable } from '../policy/resolve/index.js';
 import type { Tenant } from '../web/index.js';
@@ -162,8 +162,9 @@ function beyondEvents(automata: PatternAutomata, pattern: string, paths: readonl
     const wide = automata.get(pattern);
     const exact = paths.length === 1 ? automata.get(literalPattern(paths[0]!)) : (() => { const u = compileUnion(paths.map(literalPattern), { kind: 'path' }); return u.ok ? u.automaton : undefined; })();
     if (!wide || !exact) return undefined;
-    const result = isEmpty(difference(wide, exact));
-    if (result.empty) return undefined;
+    // One product search, without building and minimizing the difference automaton first.
+    const result = isSubset(wide, exact, { maxStates: DEFAULT_MAX_STATES });
+    if (result.subset) return undefined;
     const subject = result.witness!.text;
     return { subject, permissions, message: `this also grants ${permissions} on ${subject}` };
   } catch {

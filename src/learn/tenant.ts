@@ -1,12 +1,16 @@
 // Tenant safety: does a proposed pattern let one tenant's hat reach another tenant's area? Decided with
 // AARE intersection (never string prefixes: `/srv/www/*` reaches /srv/www/bob without sharing a prefix
 // with it), answered with the shortest path it would expose.
-import { compilePattern, compileUnion, difference, intersect, isEmpty, type Automaton } from '../policy/aare/index.js';
+import { complement, compilePattern, compileUnion, DEFAULT_MAX_STATES, difference, isSubset, type Automaton } from '../policy/aare/index.js';
 import { areaPatterns, tenantOfHat, tenantOfPath, type Tenant } from '../web/index.js';
 import type { Witness } from './model.js';
 
 export class TenantGuard {
-  /** Per tenant: every other tenant's areas minus its own (its own area may lie inside another's). */
+  /**
+   * Per tenant: every path outside other tenants' areas (other tenants' areas minus its own, complemented;
+   * its own area may lie inside another's). A pattern crosses when it is not a subset of this: one product
+   * search per pattern, with no intersection automaton built and minimized first.
+   */
   private readonly foreign = new Map<Tenant, Automaton | undefined>();
 
   constructor(readonly tenants: readonly Tenant[], private readonly automata: { get(pattern: string): Automaton | undefined } = { get: (p) => { const c = compilePattern(p, { kind: 'path' }); return c.ok ? c.automaton : undefined; } }) {}
@@ -21,7 +25,7 @@ export class TenantGuard {
     return undefined;
   }
 
-  private foreignAreas(tenant: Tenant): Automaton | undefined {
+  private outsideForeignAreas(tenant: Tenant): Automaton | undefined {
     if (this.foreign.has(tenant)) return this.foreign.get(tenant);
     const others = this.tenants.filter((t) => t !== tenant).flatMap((t) => t.areas.flatMap(areaPatterns));
     let automaton: Automaton | undefined;
@@ -29,7 +33,7 @@ export class TenantGuard {
       const otherUnion = compileUnion(others);
       const own = tenant.areas.flatMap(areaPatterns);
       const ownUnion = own.length ? compileUnion(own) : undefined;
-      if (otherUnion.ok) automaton = ownUnion?.ok ? difference(otherUnion.automaton, ownUnion.automaton) : otherUnion.automaton;
+      if (otherUnion.ok) automaton = complement(ownUnion?.ok ? difference(otherUnion.automaton, ownUnion.automaton) : otherUnion.automaton);
     }
     this.foreign.set(tenant, automaton);
     return automaton;
@@ -42,13 +46,14 @@ export class TenantGuard {
   crossing(profile: string, pattern: string, permissions: string): Witness | undefined {
     const tenant = this.tenantOfProfile(profile);
     if (!tenant) return undefined;
-    const foreign = this.foreignAreas(tenant);
+    const foreign = this.outsideForeignAreas(tenant);
     if (!foreign) return undefined;
     try {
       const automaton = this.automata.get(pattern);
       if (!automaton) return { subject: pattern, permissions, message: `could not check ${pattern} against other tenants' areas` };
-      const result = isEmpty(intersect(automaton, foreign));
-      if (result.empty) return undefined;
+      // The shortest path in the pattern and in a foreign area, searched on the fly (as bounded as intersect()).
+      const result = isSubset(automaton, foreign, { maxStates: DEFAULT_MAX_STATES });
+      if (result.subset) return undefined;
       const subject = result.witness!.text;
       const owner = tenantOfPath(this.tenants.filter((t) => t !== tenant), subject);
       return {
