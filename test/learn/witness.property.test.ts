@@ -18,7 +18,9 @@ const POLICY = policyOf({
 });
 
 const segment = fc.constantFrom('srv', 'www', 'alice', 'bob', 'carol', 'img', 'a', 'index.php', 'x.jpg', '.htaccess', 'b c', 'q[1]', 'up-*', 'é');
-const path = fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => `/${parts.join('/')}`);
+/** Paths in, around and between the tenants' areas (and outside them). */
+const path = fc.tuple(fc.constantFrom('', '/srv', '/srv/www', '/srv/www/alice', '/srv/www/bob', '/srv/www/alice/carol'), fc.array(segment, { minLength: 1, maxLength: 3 }))
+  .map(([head, parts]) => `${head}/${parts.join('/')}`);
 
 function compiled(pattern: string): Automaton {
   const result = compilePattern(pattern, { kind: 'path' });
