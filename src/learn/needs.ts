@@ -58,7 +58,7 @@ const NETWORK_CLASSES = new Set(['net', 'network', 'inet', 'inet6']);
 interface Candidate {
   readonly class: NeedClass;
   readonly profile: string;
-  readonly logged?: string;
+  readonly logged: string | undefined;
   /** Key of the object (without the permissions): needs with the same object merge their permissions. */
   readonly objectKey: string;
   readonly permissions: readonly string[];
@@ -87,14 +87,13 @@ function classify(event: AuditEvent, mapped: MappedLabel): Candidate | undefined
   const object = event.object;
   const profile = mapped.profile;
   const logged = mapped.learning ? event.label!.text : undefined;
-  const base = { profile, ...(logged !== undefined ? { logged } : {}) };
   const perms = permsOf(event);
 
   if (op === 'capable' || cls === 'cap' || cls === 'capability') {
     const capability = object.capability;
     if (!capability) return undefined;
     return {
-      ...base, class: 'capability', objectKey: `cap\0${capability}`, permissions: [],
+      profile, logged, class: 'capability', objectKey: `cap\0${capability}`, permissions: [],
       build: () => ({ class: 'capability', capability }),
       request: () => ({ class: 'capability', name: capability }),
     };
@@ -103,7 +102,7 @@ function classify(event: AuditEvent, mapped: MappedLabel): Candidate | undefined
     const hat = object.name;
     if (!hat) return undefined;
     return {
-      ...base, class: 'change_hat', objectKey: `hat\0${hat}`, permissions: [], hat,
+      profile, logged, class: 'change_hat', objectKey: `hat\0${hat}`, permissions: [], hat,
       build: () => ({ class: 'change_hat', target: hat }),
       request: () => undefined, // decided by whether the hat exists (see NeedCollector)
     };
@@ -113,7 +112,7 @@ function classify(event: AuditEvent, mapped: MappedLabel): Candidate | undefined
     if (!raw) return undefined;
     const target = mapLearningLabelText(raw);
     return {
-      ...base, class: 'change_profile', objectKey: `cp\0${target}`, permissions: [],
+      profile, logged, class: 'change_profile', objectKey: `cp\0${target}`, permissions: [],
       build: () => ({ class: 'change_profile', target }),
       request: () => ({ class: 'change_profile', target }),
     };
@@ -126,7 +125,7 @@ function classify(event: AuditEvent, mapped: MappedLabel): Candidate | undefined
     const access = normalizeAccess('signal', perms.length ? perms : ['send']);
     const fields = genericFields({ signal, peer });
     return {
-      ...base, class: 'signal', objectKey: `sig\0${signal ?? ''}\0${peer}`, permissions: access,
+      profile, logged, class: 'signal', objectKey: `sig\0${signal ?? ''}\0${peer}`, permissions: access,
       build: (p) => ({ class: 'signal', access: p, fields }),
       request: (p) => ({ class: 'signal', access: p, fields }),
     };
@@ -137,7 +136,7 @@ function classify(event: AuditEvent, mapped: MappedLabel): Candidate | undefined
     const access = normalizeAccess('ptrace', perms.length ? perms : ['trace']);
     const fields = { peer };
     return {
-      ...base, class: 'ptrace', objectKey: `pt\0${peer}`, permissions: access,
+      profile, logged, class: 'ptrace', objectKey: `pt\0${peer}`, permissions: access,
       build: (p) => ({ class: 'ptrace', access: p, fields }),
       request: (p) => ({ class: 'ptrace', access: p, fields }),
     };
@@ -147,7 +146,7 @@ function classify(event: AuditEvent, mapped: MappedLabel): Candidate | undefined
     const access = normalizeAccess('dbus', perms.length ? perms : ['send']);
     const fields = genericFields({ bus: d.bus, path: d.path, interface: d.interface, member: d.member, name: object.name, peer: object.peer });
     return {
-      ...base, class: 'dbus', objectKey: `dbus\0${JSON.stringify(fields)}`, permissions: access,
+      profile, logged, class: 'dbus', objectKey: `dbus\0${JSON.stringify(fields)}`, permissions: access,
       build: (p) => ({ class: 'dbus', access: p, fields }),
       request: (p) => ({ class: 'dbus', access: p, fields }),
     };
@@ -157,7 +156,7 @@ function classify(event: AuditEvent, mapped: MappedLabel): Candidate | undefined
     const kind = op === 'umount' ? 'umount' : op === 'remount' ? 'remount' : 'mount';
     const fields = genericFields({ mountpoint: object.name, source: m.srcname, fstype: m.fstype, options: m.flags?.replace(/\s+/g, '') });
     return {
-      ...base, class: 'mount', objectKey: `mnt\0${kind}\0${JSON.stringify(fields)}`, permissions: [kind],
+      profile, logged, class: 'mount', objectKey: `mnt\0${kind}\0${JSON.stringify(fields)}`, permissions: [kind],
       build: () => ({ class: 'mount', access: [kind], fields }),
       request: () => ({ class: kind, access: [kind], fields }),
     };
@@ -172,7 +171,7 @@ function classify(event: AuditEvent, mapped: MappedLabel): Candidate | undefined
       ? genericFields({ type: net.sockType, addr: net.addr, peer_addr: net.peerAddr })
       : genericFields({ family: net.family, type: net.sockType });
     return {
-      ...base, class: unix ? 'unix' : 'network', objectKey: `${klass}\0${JSON.stringify(fields)}`, permissions: access,
+      profile, logged, class: unix ? 'unix' : 'network', objectKey: `${klass}\0${JSON.stringify(fields)}`, permissions: access,
       build: (p) => ({ class: unix ? 'unix' : 'network', access: p, fields }),
       request: (p) => ({ class: klass, access: p, fields }),
     };
@@ -184,7 +183,7 @@ function classify(event: AuditEvent, mapped: MappedLabel): Candidate | undefined
   if (op === 'exec') {
     const target = object.target !== undefined ? mapLearningLabelText(object.target) : undefined;
     return {
-      ...base, class: 'exec', objectKey: `x\0${owner ? 'o' : ''}\0${path}`, permissions: ['x'],
+      profile, logged, class: 'exec', objectKey: `x\0${owner ? 'o' : ''}\0${path}`, permissions: ['x'],
       build: () => ({ class: 'exec', path, owner, ...(target !== undefined ? { target } : {}) }),
       request: () => ({ class: 'file', path, permissions: 'x', ...(owner ? { owner } : {}) }),
     };
@@ -196,7 +195,7 @@ function classify(event: AuditEvent, mapped: MappedLabel): Candidate | undefined
   }
   if (letters.length === 0) return undefined;
   return {
-    ...base, class: 'file', objectKey: `f\0${owner ? 'o' : ''}\0${path}`, permissions: letters,
+    profile, logged, class: 'file', objectKey: `f\0${owner ? 'o' : ''}\0${path}`, permissions: letters,
     build: (p) => ({ class: 'file', path, permissions: sortLetters(p), owner }),
     request: (p) => ({ class: 'file', path, permissions: sortLetters(p), ...(owner ? { owner } : {}) }),
   };
@@ -245,7 +244,11 @@ export interface NeedOptions {
 
 /** What one kind of event (a template the line memo repeats) contributes: a need's key and permissions, or why none. */
 type Prepared =
-  | { readonly kind: 'need'; readonly key: string; readonly candidate: Candidate; readonly wanted: readonly string[]; readonly missingProfile: boolean; readonly denied: boolean }
+  | {
+    readonly kind: 'need'; readonly key: string; readonly candidate: Candidate; readonly wanted: readonly string[]; readonly missingProfile: boolean; readonly denied: boolean;
+    /** The need this template counts for, once recorded (a repeat then costs no map lookup). */
+    need?: MutableNeed;
+  }
   | { readonly kind: 'skip'; readonly reason: 'notLearnable' | 'unclassified' | 'alreadyAllowed' };
 
 const NOT_LEARNABLE: Prepared = { kind: 'skip', reason: 'notLearnable' };
@@ -322,7 +325,7 @@ export class NeedCollector implements EventSink {
     if (prepared.kind === 'skip') { this.stats[prepared.reason]++; return; }
     this.stats.needed++;
     const { candidate } = prepared;
-    let need = this.byKey.get(prepared.key);
+    let need = prepared.need ?? this.byKey.get(prepared.key);
     if (!need) {
       need = {
         key: prepared.key, profile: candidate.profile, missingProfile: prepared.missingProfile, denied: false, count: 0, samples: [], permissions: [], build: candidate.build,
@@ -330,6 +333,7 @@ export class NeedCollector implements EventSink {
       };
       this.byKey.set(prepared.key, need);
     }
+    prepared.need = need;
     need.count++;
     if (prepared.denied) need.denied = true;
     for (const p of prepared.wanted) if (!need.permissions.includes(p)) need.permissions.push(p);

@@ -4,7 +4,7 @@
 // deny and audit deny), what each grants beyond the events (a witness), and tenant safety: an
 // alternative that reaches another tenant's area is never the default. Learning-label fix-ups
 // (missing hat stubs, `change_profile -> P//*`, `signal peer=P//*`) are proposed automatically.
-import { compilePattern, compileUnion, difference, isEmpty, literalPattern, matches, type Automaton } from '../policy/aare/index.js';
+import { compilePattern, compileUnion, DEFAULT_MAX_STATES, isEmpty, isSubset, literalPattern, matches, type Automaton, type Witness as AareWitness } from '../policy/aare/index.js';
 import { decide, type CompiledPolicy, type CompiledProfile } from '../policy/eval/index.js';
 import type { ResolvedVariable } from '../policy/resolve/index.js';
 import type { Tenant } from '../web/index.js';
@@ -155,16 +155,42 @@ export class PatternAutomata {
     }
     return automaton ?? undefined;
   }
+
+  private readonly shortestCache = new Map<string, AareWitness | null>();
+
+  /** The pattern's shortest string (smallest in witness order among equals); null when it matches nothing. */
+  shortest(pattern: string): AareWitness | null | undefined {
+    let found = this.shortestCache.get(pattern);
+    if (found === undefined) {
+      const automaton = this.get(pattern);
+      if (!automaton) return undefined;
+      const result = isEmpty(automaton);
+      found = result.empty ? null : result.witness!;
+      if (this.shortestCache.size >= 20_000) this.shortestCache.clear();
+      this.shortestCache.set(pattern, found);
+    }
+    return found;
+  }
 }
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /** The shortest path `pattern` matches that none of `paths` is: what the alternative grants beyond the events. */
 function beyondEvents(automata: PatternAutomata, pattern: string, paths: readonly string[], permissions: string): Witness | undefined {
   try {
+    if (paths.length === 1 && PRINTABLE_ASCII.test(paths[0]!)) {
+      // The pattern's own shortest string is the answer unless it is the event's path (shared by every
+      // group in one directory, so computed once per pattern); then the product search below decides.
+      const first = automata.shortest(pattern);
+      if (first === null) return undefined;
+      if (first !== undefined && first.text !== paths[0]) return { subject: first.text, permissions, message: `this also grants ${permissions} on ${first.text}` };
+    }
     const wide = automata.get(pattern);
     const exact = paths.length === 1 ? automata.get(literalPattern(paths[0]!)) : (() => { const u = compileUnion(paths.map(literalPattern), { kind: 'path' }); return u.ok ? u.automaton : undefined; })();
     if (!wide || !exact) return undefined;
-    const result = isEmpty(difference(wide, exact));
-    if (result.empty) return undefined;
+    // One product search, without building and minimizing the difference automaton first.
+    const result = isSubset(wide, exact, { maxStates: DEFAULT_MAX_STATES });
+    if (result.subset) return undefined;
     const subject = result.witness!.text;
     return { subject, permissions, message: `this also grants ${permissions} on ${subject}` };
   } catch {

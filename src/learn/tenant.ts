@@ -1,13 +1,29 @@
 // Tenant safety: does a proposed pattern let one tenant's hat reach another tenant's area? Decided with
 // AARE intersection (never string prefixes: `/srv/www/*` reaches /srv/www/bob without sharing a prefix
 // with it), answered with the shortest path it would expose.
-import { compilePattern, compileUnion, difference, intersect, isEmpty, type Automaton } from '../policy/aare/index.js';
+import { complement, compilePattern, compileUnion, DEFAULT_MAX_STATES, difference, isSubset, matches, type Automaton } from '../policy/aare/index.js';
 import { areaPatterns, tenantOfHat, tenantOfPath, type Tenant } from '../web/index.js';
 import type { Witness } from './model.js';
 
+/**
+ * A pattern that names one path, spelled as itself: printable ASCII without AARE metacharacters, variables or
+ * doubled slashes. Its only string is the text, so the shortest string it shares with an area is the text.
+ */
+const PLAIN_PATH = /^\/[\x20-\x7e]*$/;
+const NOT_PLAIN = /[*?[\]{}\\^,"@]|\/\//;
+
+/** What a pattern's check against one tenant found (the witness without its permissions). */
+type Crossing = { readonly subject: string; readonly tenant?: string; readonly message: (permissions: string) => string } | null;
+
 export class TenantGuard {
-  /** Per tenant: every other tenant's areas minus its own (its own area may lie inside another's). */
+  /**
+   * Per tenant: every path outside other tenants' areas (other tenants' areas minus its own, complemented;
+   * its own area may lie inside another's). A pattern crosses when it is not a subset of this: one product
+   * search per pattern, with no intersection automaton built and minimized first.
+   */
   private readonly foreign = new Map<Tenant, Automaton | undefined>();
+  /** Per tenant and pattern: the check's answer (groups in one directory offer the same globs; exec alternatives share a path). */
+  private readonly crossings = new Map<Tenant, Map<string, Crossing>>();
 
   constructor(readonly tenants: readonly Tenant[], private readonly automata: { get(pattern: string): Automaton | undefined } = { get: (p) => { const c = compilePattern(p, { kind: 'path' }); return c.ok ? c.automaton : undefined; } }) {}
 
@@ -21,7 +37,7 @@ export class TenantGuard {
     return undefined;
   }
 
-  private foreignAreas(tenant: Tenant): Automaton | undefined {
+  private outsideForeignAreas(tenant: Tenant): Automaton | undefined {
     if (this.foreign.has(tenant)) return this.foreign.get(tenant);
     const others = this.tenants.filter((t) => t !== tenant).flatMap((t) => t.areas.flatMap(areaPatterns));
     let automaton: Automaton | undefined;
@@ -29,7 +45,7 @@ export class TenantGuard {
       const otherUnion = compileUnion(others);
       const own = tenant.areas.flatMap(areaPatterns);
       const ownUnion = own.length ? compileUnion(own) : undefined;
-      if (otherUnion.ok) automaton = ownUnion?.ok ? difference(otherUnion.automaton, ownUnion.automaton) : otherUnion.automaton;
+      if (otherUnion.ok) automaton = complement(ownUnion?.ok ? difference(otherUnion.automaton, ownUnion.automaton) : otherUnion.automaton);
     }
     this.foreign.set(tenant, automaton);
     return automaton;
@@ -42,21 +58,41 @@ export class TenantGuard {
   crossing(profile: string, pattern: string, permissions: string): Witness | undefined {
     const tenant = this.tenantOfProfile(profile);
     if (!tenant) return undefined;
-    const foreign = this.foreignAreas(tenant);
+    const foreign = this.outsideForeignAreas(tenant);
     if (!foreign) return undefined;
+    let known = this.crossings.get(tenant);
+    if (!known) { known = new Map(); this.crossings.set(tenant, known); }
+    let found = known.get(pattern);
+    if (found === undefined) {
+      found = this.check(tenant, foreign, pattern);
+      if (known.size >= 20_000) known.clear();
+      known.set(pattern, found);
+    }
+    if (found === null) return undefined;
+    return { subject: found.subject, permissions, ...(found.tenant !== undefined ? { tenant: found.tenant } : {}), message: found.message(permissions) };
+  }
+
+  private check(tenant: Tenant, outside: Automaton, pattern: string): Crossing {
     try {
-      const automaton = this.automata.get(pattern);
-      if (!automaton) return { subject: pattern, permissions, message: `could not check ${pattern} against other tenants' areas` };
-      const result = isEmpty(intersect(automaton, foreign));
-      if (result.empty) return undefined;
-      const subject = result.witness!.text;
+      let subject: string;
+      if (PLAIN_PATH.test(pattern) && !NOT_PLAIN.test(pattern)) {
+        if (matches(outside, pattern)) return null;
+        subject = pattern;
+      } else {
+        const automaton = this.automata.get(pattern);
+        if (!automaton) return { subject: pattern, message: () => `could not check ${pattern} against other tenants' areas` };
+        // The shortest path in the pattern and in a foreign area, searched on the fly (as bounded as intersect()).
+        const result = isSubset(automaton, outside, { maxStates: DEFAULT_MAX_STATES });
+        if (result.subset) return null;
+        subject = result.witness!.text;
+      }
       const owner = tenantOfPath(this.tenants.filter((t) => t !== tenant), subject);
       return {
-        subject, permissions, ...(owner ? { tenant: owner.name } : {}),
-        message: `grants ${permissions} on ${subject}, in ${owner ? `${owner.name}'s` : 'another site\'s'} area`,
+        subject, ...(owner ? { tenant: owner.name } : {}),
+        message: (permissions) => `grants ${permissions} on ${subject}, in ${owner ? `${owner.name}'s` : 'another site\'s'} area`,
       };
     } catch {
-      return { subject: pattern, permissions, message: `${pattern} is too large to check against other tenants' areas` };
+      return { subject: pattern, message: () => `${pattern} is too large to check against other tenants' areas` };
     }
   }
 }
