@@ -1,10 +1,10 @@
 // From a confinement request to the Landlock grants the launcher applies, plus the exact widening.
 import { labelOf, type ConfinementRequest } from './backend.js';
 import type { LandlockPathRule } from './launcher.js';
-import { realpathSync, statSync } from 'node:fs';
+import { opendirSync, realpathSync, statSync } from 'node:fs';
 import { readHatRules, type HatRules } from './hat-rules.js';
 import { aareWideningOracle } from './aare-oracle.js';
-import { translateHat, type HatTranslation } from './landlock-translate.js';
+import { translateHat, type DirectoryEntry, type HatTranslation } from './landlock-translate.js';
 import type { WideningEntry, WideningOracle } from './widening.js';
 import type { Diagnostic } from '../policy/index.js';
 import type { SocketGrant } from './sockets.js';
@@ -55,6 +55,27 @@ function realpath(path: string): string | undefined {
   }
 }
 
+/** At most `max` + 1 entries of a directory (the walk stops past `max`), symlinks not followed. */
+function list(dir: string, max: number): DirectoryEntry[] | undefined {
+  let handle;
+  try {
+    handle = opendirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const entries: DirectoryEntry[] = [];
+  try {
+    for (let entry = handle.readSync(); entry && entries.length <= max; entry = handle.readSync()) {
+      entries.push({ name: entry.name, kind: entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other' });
+    }
+  } catch {
+    return undefined;
+  } finally {
+    handle.closeSync();
+  }
+  return entries;
+}
+
 let defaultOracle: WideningOracle | undefined = aareWideningOracle();
 
 /** Install the exact widening computation (the AARE engine adapter). */
@@ -81,7 +102,7 @@ export function translateRequest(request: ConfinementRequest, abi: number, oracl
   const runtime = runtimeGrants(request.runtime);
   const { rules, diagnostics } = readRules(request.policyFile!, request.profile, request.hat, { ...(request.includeDirs ? { includeDirs: request.includeDirs } : {}) });
   if (!rules || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  const translation = translateHat(rules, { abi, isDirectory: memoized(isDirectory), realpath: memoized(realpath), runtime, ...runtimeKernelNeeds(request.runtime, request.allowWidening), ...(oracle ? { oracle } : {}) });
+  const translation = translateHat(rules, { abi, isDirectory: memoized(isDirectory), realpath: memoized(realpath), list, runtime, ...runtimeKernelNeeds(request.runtime, request.allowWidening), ...(oracle ? { oracle } : {}) });
   return { translation, rules, diagnostics };
 }
 
