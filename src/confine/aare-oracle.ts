@@ -91,12 +91,14 @@ export function aareWideningOracle(options: { store?: BlobStore } = {}): Widenin
 
 /**
  * Walks of a minimal DFA over the bytes a path can hold (every byte but NUL): a state "covers all"
- * when every state it reaches accepts, and is "live" when some accepting state is reachable.
+ * when every state reached in one step or more accepts, and is "live" when some accepting state is reachable.
  */
 function automatonMatcher(a: Automaton): PathMatcher {
   const k = a.classCount;
   const classes = [...new Set(Array.from({ length: 255 }, (_, i) => a.classOf[i + 1]!))];
   const successors = (state: number): number[] => classes.map((c) => a.transitions[state * k + c]!);
+  const nameClasses = [...new Set(Array.from({ length: 255 }, (_, i) => i + 1).filter((byte) => byte !== 0x2f).map((byte) => a.classOf[byte]!))];
+  const nameStart = (state: number): number[] => nameClasses.map((c) => a.transitions[state * k + c]!);
   const closure = (state: number): Set<number> => {
     const seen = new Set([state]);
     const todo = [state];
@@ -117,7 +119,9 @@ function automatonMatcher(a: Automaton): PathMatcher {
       const state = run(a, prefix);
       if (state === 0) return false;
       let answer = covers.get(state);
-      if (answer === undefined) { answer = [...closure(state)].every((s) => a.acceptIndex[s] !== 0); covers.set(state, answer); }
+      // Strictly longer paths, not starting with another `/` (paths on the host have none doubled):
+      // AppArmor's `dir/**` matches neither `dir/` itself nor `dir//`.
+      if (answer === undefined) { answer = nameStart(state).every((next) => [...closure(next)].every((s) => a.acceptIndex[s] !== 0)); covers.set(state, answer); }
       return answer;
     },
     reachesBeyond(prefix) {

@@ -1,7 +1,8 @@
 // From a confinement request to the Landlock grants the launcher applies, plus the exact widening.
 import { labelOf, type ConfinementRequest } from './backend.js';
 import type { LandlockPathRule } from './launcher.js';
-import { opendirSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, opendirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { join } from 'node:path';
 import { readHatRules, type HatRules } from './hat-rules.js';
 import { aareWideningOracle } from './aare-oracle.js';
 import { translateHat, type DirectoryEntry, type HatTranslation } from './landlock-translate.js';
@@ -55,6 +56,10 @@ function realpath(path: string): string | undefined {
   }
 }
 
+function kindOf(entry: Dirent | Stats): DirectoryEntry['kind'] {
+  return entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other';
+}
+
 /** At most `max` + 1 entries of a directory (the walk stops past `max`), symlinks not followed. */
 function list(dir: string, max: number): DirectoryEntry[] | undefined {
   let handle;
@@ -66,7 +71,9 @@ function list(dir: string, max: number): DirectoryEntry[] | undefined {
   const entries: DirectoryEntry[] = [];
   try {
     for (let entry = handle.readSync(); entry && entries.length <= max; entry = handle.readSync()) {
-      entries.push({ name: entry.name, kind: entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other' });
+      // Some file systems do not say the type in the directory (DT_UNKNOWN): ask lstat then.
+      const known = entry.isDirectory() || entry.isSymbolicLink() || entry.isFile() || entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice();
+      entries.push({ name: entry.name, kind: kindOf(known ? entry : lstatSync(join(dir, entry.name))) });
     }
   } catch {
     return undefined;

@@ -29,7 +29,7 @@ export interface WideningOracle {
 /** One pattern against concrete paths; directories are given with their trailing slash, as AppArmor names them. */
 export interface PathMatcher {
   matches(path: string): boolean;
-  /** Does the pattern match every path beginning with `prefix` (`dir/`: the directory and everything beneath)? */
+  /** Does the pattern match every path longer than `prefix` (`dir/`: everything beneath; `dir/**` does not match `dir/` itself)? */
   coversAll(prefix: string): boolean;
   /** Could the pattern match some path longer than `prefix` (is walking beneath `dir/` worth it)? */
   reachesBeyond(prefix: string): boolean;
