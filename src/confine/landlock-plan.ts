@@ -5,7 +5,7 @@ import { lstatSync, opendirSync, realpathSync, statSync, type Dirent, type Stats
 import { join } from 'node:path';
 import { readHatRules, type HatRules } from './hat-rules.js';
 import { aareWideningOracle } from './aare-oracle.js';
-import { translateHat, type DirectoryEntry, type HatTranslation } from './landlock-translate.js';
+import { EXPANSION_LIMITS, translateHat, type DirectoryEntry, type HatTranslation } from './landlock-translate.js';
 import type { WideningEntry, WideningOracle } from './widening.js';
 import type { Diagnostic } from '../policy/index.js';
 import type { SocketGrant } from './sockets.js';
@@ -101,6 +101,12 @@ function memoized<T>(lookup: (path: string) => T): (path: string) => T {
   };
 }
 
+/** `list` once per directory for the whole translation (several globs of a hat walk the same trees). */
+function memoizedList(): (dir: string, max: number) => readonly DirectoryEntry[] | undefined {
+  const lookup = memoized((dir: string) => list(dir, EXPANSION_LIMITS.entries));
+  return (dir) => lookup(dir);
+}
+
 /**
  * The hat's rules from the policy file, as Landlock grants. `readRules` reads them (the CLI passes one
  * that answers from the compile cache).
@@ -109,7 +115,7 @@ export function translateRequest(request: ConfinementRequest, abi: number, oracl
   const runtime = runtimeGrants(request.runtime);
   const { rules, diagnostics } = readRules(request.policyFile!, request.profile, request.hat, { ...(request.includeDirs ? { includeDirs: request.includeDirs } : {}) });
   if (!rules || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  const translation = translateHat(rules, { abi, isDirectory: memoized(isDirectory), realpath: memoized(realpath), list, runtime, ...runtimeKernelNeeds(request.runtime, request.allowWidening), ...(oracle ? { oracle } : {}) });
+  const translation = translateHat(rules, { abi, isDirectory: memoized(isDirectory), realpath: memoized(realpath), list: memoizedList(), runtime, ...runtimeKernelNeeds(request.runtime, request.allowWidening), ...(oracle ? { oracle } : {}) });
   return { translation, rules, diagnostics };
 }
 

@@ -338,7 +338,8 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
         ...(expansion.directories.length ? [`${expansion.directories.length} matched director${expansion.directories.length === 1 ? 'y' : 'ies'} not granted (Landlock cannot grant a directory without everything beneath it: ${expansion.directories.slice(0, 3).join(', ')})`] : []),
         ...(expansion.symlinks.length ? [`${expansion.symlinks.length} symlink${expansion.symlinks.length === 1 ? '' : 's'} not followed (${expansion.symlinks.slice(0, 3).join(', ')})`] : []),
       ];
-      narrowing.push({ kind: 'glob', summary: `${pattern} ${rule.perms}: granted only on the ${count} existing path${count === 1 ? '' : 's'} it matches beneath ${cover.path}, not on what is created later${left.length ? `; ${left.join('; ')}` : ''} (${optIn})`, grant: cover.path, source: where(rule.source) });
+      const granted = count ? `granted only on the ${count} existing path${count === 1 ? '' : 's'} it matches beneath ${cover.path}, not on what is created later` : `not granted (no existing path beneath ${cover.path} can be granted exactly; nothing created later is covered)`;
+      narrowing.push({ kind: 'glob', summary: `${pattern} ${rule.perms}: ${granted}${left.length ? `; ${left.join('; ')}` : ''} (${optIn})`, grant: cover.path, source: where(rule.source) });
     }
   }
 
