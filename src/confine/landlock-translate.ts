@@ -264,12 +264,22 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
   // allows? The hat's unconditional allow rules count (owner and other processes' /proc rules are not
   // granted as written); deny rules are reported as widening of their own below. Unsure: yes.
   const unconditional = allows.filter((rule) => !rule.owner && !isOwnProcPattern(rule.pattern));
+  // Many rules share a covering directory (`/` for every `/**/…`): one answer per grant and right.
+  const wider = new Map<string, boolean>();
   const widerThanHat = (path: string, isDir: boolean, rights: readonly RightClass[]): boolean => {
     if (!options.oracle) return true;
-    const granted = isDir ? [`${path === '/' ? '' : literalPattern(path)}/**`] : [literalPattern(path)];
+    const granted = isDir ? `${path === '/' ? '' : literalPattern(path)}/**` : literalPattern(path);
     return rights.some((right) => {
-      const answer = options.oracle!.beyond(granted, unconditional.filter((rule) => rightsOf(rule.perms).includes(right)).map((rule) => rule.pattern), []);
-      return !answer || !answer.empty;
+      const key = `${right}\0${granted}`;
+      let answer = wider.get(key);
+      if (answer === undefined) {
+        const allowed = unconditional.filter((rule) => rightsOf(rule.perms).includes(right)).map((rule) => rule.pattern);
+        // A hat rule that is the grant itself (`/usr/lib/**` for `/usr/lib/**.so*`) needs no automaton.
+        const beyond = allowed.includes(granted) ? { empty: true } : options.oracle!.beyond([granted], allowed, []);
+        answer = !beyond || !beyond.empty;
+        wider.set(key, answer);
+      }
+      return answer;
     });
   };
   for (const rule of allows) {
