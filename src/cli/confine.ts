@@ -21,8 +21,9 @@ Show, for one hat, the kernel rules each confinement backend would apply to its 
   landlock  the ruleset the launcher builds (each grant with the hat rules it comes from), the TCP
             ports and scoping, the capabilities kept and the sockets the seccomp filter allows, the
             narrowing (hat rules granted less or nothing: owner rules, other processes' /proc,
-            conditional network rules) and the widening: every path and operation the ruleset allows
-            that the hat does not (globs, deny rules, metadata, pathname unix sockets...), with
+            globs granted only on the existing paths they match, conditional network rules) and the
+            widening: every path and operation the ruleset allows that the hat does not (globs opted
+            in with landlock.allowWidening, deny rules, metadata, pathname unix sockets...), with
             examples computed exactly by the AARE engine
   apparmor  the label written to attr/exec before execve, and what the host must provide
 Without --backend both are shown. PROFILE alone (no //HAT) explains the profile itself.

@@ -1,7 +1,8 @@
 // Exact widening with the AARE engine: the paths a Landlock grant covers that the hat does not allow.
-import { compileRuleSet, difference, intersect, isEmpty, formatWitness, type Automaton } from '../policy/aare/index.js';
+import { compilePattern, compileRuleSet, difference, intersect, isEmpty, formatWitness, type Automaton } from '../policy/aare/index.js';
+import { run } from '../policy/aare/automaton.js';
 import type { BlobStore } from '../policy/index.js';
-import type { WideningOracle } from './widening.js';
+import type { PathMatcher, WideningOracle } from './widening.js';
 
 export { literalPattern } from './widening.js';
 
@@ -65,6 +66,10 @@ export function aareWideningOracle(options: { store?: BlobStore } = {}): Widenin
     return value;
   };
   return {
+    matcher(pattern) {
+      const compiled = compilePattern(pattern, { maxStates: MAX_STATES });
+      return compiled.ok ? automatonMatcher(compiled.automaton) : undefined;
+    },
     beyond(granted, allowed, denied) {
       return remembered<Beyond>('beyond', [granted, allowed, denied], () => {
         const both = operands(granted, allowed, denied);
@@ -80,6 +85,48 @@ export function aareWideningOracle(options: { store?: BlobStore } = {}): Widenin
         if (!both) return undefined;
         return both.hat ? !isEmpty(intersect(both.grant, both.hat, { maxStates: MAX_STATES }), { maxStates: MAX_STATES }).empty : false;
       });
+    },
+  };
+}
+
+/**
+ * Walks of a minimal DFA over the bytes a path can hold (every byte but NUL): a state "covers all"
+ * when every state reached in one step or more accepts, and is "live" when some accepting state is reachable.
+ */
+function automatonMatcher(a: Automaton): PathMatcher {
+  const k = a.classCount;
+  const classes = [...new Set(Array.from({ length: 255 }, (_, i) => a.classOf[i + 1]!))];
+  const successors = (state: number): number[] => classes.map((c) => a.transitions[state * k + c]!);
+  const nameClasses = [...new Set(Array.from({ length: 255 }, (_, i) => i + 1).filter((byte) => byte !== 0x2f).map((byte) => a.classOf[byte]!))];
+  const nameStart = (state: number): number[] => nameClasses.map((c) => a.transitions[state * k + c]!);
+  const closure = (state: number): Set<number> => {
+    const seen = new Set([state]);
+    const todo = [state];
+    while (todo.length) for (const next of successors(todo.pop()!)) if (!seen.has(next)) { seen.add(next); todo.push(next); }
+    return seen;
+  };
+  const covers = new Map<number, boolean>();
+  const live = new Map<number, boolean>();
+  const isLive = (state: number): boolean => {
+    if (state === 0) return false;
+    let answer = live.get(state);
+    if (answer === undefined) { answer = [...closure(state)].some((s) => a.acceptIndex[s] !== 0); live.set(state, answer); }
+    return answer;
+  };
+  return {
+    matches: (path) => a.acceptIndex[run(a, path)] !== 0,
+    coversAll(prefix) {
+      const state = run(a, prefix);
+      if (state === 0) return false;
+      let answer = covers.get(state);
+      // Strictly longer paths, not starting with another `/` (paths on the host have none doubled):
+      // AppArmor's `dir/**` matches neither `dir/` itself nor `dir//`.
+      if (answer === undefined) { answer = nameStart(state).every((next) => [...closure(next)].every((s) => a.acceptIndex[s] !== 0)); covers.set(state, answer); }
+      return answer;
+    },
+    reachesBeyond(prefix) {
+      const state = run(a, prefix);
+      return state !== 0 && successors(state).some(isLive);
     },
   };
 }

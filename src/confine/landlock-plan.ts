@@ -1,10 +1,11 @@
 // From a confinement request to the Landlock grants the launcher applies, plus the exact widening.
 import { labelOf, type ConfinementRequest } from './backend.js';
 import type { LandlockPathRule } from './launcher.js';
-import { realpathSync, statSync } from 'node:fs';
+import { lstatSync, opendirSync, realpathSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { join } from 'node:path';
 import { readHatRules, type HatRules } from './hat-rules.js';
 import { aareWideningOracle } from './aare-oracle.js';
-import { translateHat, type HatTranslation } from './landlock-translate.js';
+import { EXPANSION_LIMITS, translateHat, type DirectoryEntry, type HatTranslation } from './landlock-translate.js';
 import type { WideningEntry, WideningOracle } from './widening.js';
 import type { Diagnostic } from '../policy/index.js';
 import type { SocketGrant } from './sockets.js';
@@ -55,6 +56,33 @@ function realpath(path: string): string | undefined {
   }
 }
 
+function kindOf(entry: Dirent | Stats): DirectoryEntry['kind'] {
+  return entry.isDirectory() ? 'dir' : entry.isSymbolicLink() ? 'symlink' : entry.isFile() ? 'file' : 'other';
+}
+
+/** At most `max` + 1 entries of a directory (the walk stops past `max`), symlinks not followed. */
+function list(dir: string, max: number): DirectoryEntry[] | undefined {
+  let handle;
+  try {
+    handle = opendirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const entries: DirectoryEntry[] = [];
+  try {
+    for (let entry = handle.readSync(); entry && entries.length <= max; entry = handle.readSync()) {
+      // Some file systems do not say the type in the directory (DT_UNKNOWN): ask lstat then.
+      const known = entry.isDirectory() || entry.isSymbolicLink() || entry.isFile() || entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() || entry.isBlockDevice();
+      entries.push({ name: entry.name, kind: kindOf(known ? entry : lstatSync(join(dir, entry.name))) });
+    }
+  } catch {
+    return undefined;
+  } finally {
+    handle.closeSync();
+  }
+  return entries;
+}
+
 let defaultOracle: WideningOracle | undefined = aareWideningOracle();
 
 /** Install the exact widening computation (the AARE engine adapter). */
@@ -73,6 +101,12 @@ function memoized<T>(lookup: (path: string) => T): (path: string) => T {
   };
 }
 
+/** `list` once per directory for the whole translation (several globs of a hat walk the same trees). */
+function memoizedList(): (dir: string, max: number) => readonly DirectoryEntry[] | undefined {
+  const lookup = memoized((dir: string) => list(dir, EXPANSION_LIMITS.entries));
+  return (dir) => lookup(dir);
+}
+
 /**
  * The hat's rules from the policy file, as Landlock grants. `readRules` reads them (the CLI passes one
  * that answers from the compile cache).
@@ -81,7 +115,7 @@ export function translateRequest(request: ConfinementRequest, abi: number, oracl
   const runtime = runtimeGrants(request.runtime);
   const { rules, diagnostics } = readRules(request.policyFile!, request.profile, request.hat, { ...(request.includeDirs ? { includeDirs: request.includeDirs } : {}) });
   if (!rules || diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  const translation = translateHat(rules, { abi, isDirectory: memoized(isDirectory), realpath: memoized(realpath), runtime, ...runtimeKernelNeeds(request.runtime, request.allowWidening), ...(oracle ? { oracle } : {}) });
+  const translation = translateHat(rules, { abi, isDirectory: memoized(isDirectory), realpath: memoized(realpath), list: memoizedList(), runtime, ...runtimeKernelNeeds(request.runtime, request.allowWidening), ...(oracle ? { oracle } : {}) });
   return { translation, rules, diagnostics };
 }
 

@@ -2,7 +2,7 @@
 // with no globs, denies or owner conditions; every allow rule becomes a grant on the deepest literal
 // directory (or file) covering it, and everything the grants allow beyond the hat is reported as widening.
 import type { LandlockPathRule } from './launcher.js';
-import { literalPattern, type WideningEntry, type WideningOracle } from './widening.js';
+import { literalPattern, type PathMatcher, type WideningEntry, type WideningOracle } from './widening.js';
 import type { HatFileRule, HatOtherRule, HatRules } from './hat-rules.js';
 import type { SourceLocation } from '../policy/index.js';
 import { grantedCapabilities, type GrantedCapabilities } from './capabilities.js';
@@ -22,6 +22,11 @@ export interface TranslateOptions {
    * kernel checks, what AppArmor mediates, and the launcher refuses symlinks in rule paths.
    */
   readonly realpath?: (path: string) => string | undefined;
+  /**
+   * The entries of a directory, symlinks not followed: at most `max` (more means the walk stops), or
+   * undefined when it cannot be read. Used to grant a glob exactly the existing paths it matches.
+   */
+  readonly list?: (dir: string, max: number) => readonly DirectoryEntry[] | undefined;
   readonly oracle?: WideningOracle;
   /** Grants the worker program needs beyond the hat (node, its libraries); widening only where beyond the hat. */
   readonly runtime?: readonly LandlockPathRule[];
@@ -35,6 +40,14 @@ export interface TranslateOptions {
    */
   readonly allowWidening?: readonly string[];
 }
+
+export interface DirectoryEntry {
+  readonly name: string;
+  readonly kind: 'dir' | 'file' | 'symlink' | 'other';
+}
+
+/** Bounds of the walk that expands a glob on the host: past them the rule is narrowed (not granted). */
+export const EXPANSION_LIMITS = { entries: 10_000, depth: 32 } as const;
 
 export interface HatTranslation {
   readonly paths: readonly LandlockPathRule[];
@@ -193,6 +206,39 @@ export function wideningAllowed(rule: HatFileRule, allowed: readonly string[] | 
   });
 }
 
+type Expansion =
+  | { readonly ok: true; readonly files: string[]; readonly beneath: string[]; readonly directories: string[]; readonly symlinks: string[] }
+  | { readonly ok: false; readonly why: string };
+
+/**
+ * The existing paths beneath `root` (a real directory) a pattern matches, symlinks not followed (the
+ * walk sees real paths, which is what AppArmor and the launcher check). Bounded: past the limits the
+ * answer is "too big", never a partial list.
+ */
+export function expandOnHost(matcher: PathMatcher, root: string, list: NonNullable<TranslateOptions['list']>, limits = EXPANSION_LIMITS): Expansion {
+  const found = { files: [] as string[], beneath: [] as string[], directories: [] as string[], symlinks: [] as string[] };
+  let visited = 0;
+  let why: string | undefined;
+  const visit = (dir: string, depth: number): boolean => {
+    const prefix = dir === '/' ? '/' : `${dir}/`;
+    if (matcher.coversAll(prefix)) { found.beneath.push(dir); return true; }
+    if (matcher.matches(prefix)) found.directories.push(dir);
+    if (!matcher.reachesBeyond(prefix)) return true;
+    if (depth >= limits.depth) { why = `deeper than ${limits.depth} directories`; return false; }
+    const entries = list(dir, limits.entries - visited);
+    if (!entries) return true; // unreadable: nothing granted there
+    for (const entry of entries) {
+      if (++visited > limits.entries) { why = `more than ${limits.entries} entries`; return false; }
+      const path = `${prefix}${entry.name}`;
+      if (entry.kind === 'dir') { if (!visit(path, depth + 1)) return false; }
+      else if (entry.kind === 'symlink') { if (matcher.matches(path) || matcher.reachesBeyond(`${path}/`)) found.symlinks.push(path); }
+      else if (matcher.matches(path)) found.files.push(path);
+    }
+    return true;
+  };
+  return visit(root, 0) ? { ok: true, ...found } : { ok: false, why: why! };
+}
+
 export function translateHat(rules: HatRules, options: TranslateOptions): HatTranslation {
   const { abi } = options;
   const widening: WideningEntry[] = [];
@@ -212,6 +258,28 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
       const allowed = rules.files.filter((r) => !r.deny && rightsOf(r.perms).includes(right)).map((r) => r.pattern);
       const denied = rules.files.filter((r) => r.deny && rightsOf(r.perms).includes(right)).map((r) => r.pattern);
       return options.oracle!.overlaps(subject, allowed, denied) !== false;
+    });
+  };
+  // Would a grant on `path` (and beneath, for a directory) give any of `rights` beyond what the hat
+  // allows? The hat's unconditional allow rules count (owner and other processes' /proc rules are not
+  // granted as written); deny rules are reported as widening of their own below. Unsure: yes.
+  const unconditional = allows.filter((rule) => !rule.owner && !isOwnProcPattern(rule.pattern));
+  // Many rules share a covering directory (`/` for every `/**/…`): one answer per grant and right.
+  const wider = new Map<string, boolean>();
+  const widerThanHat = (path: string, isDir: boolean, rights: readonly RightClass[]): boolean => {
+    if (!options.oracle) return true;
+    const granted = isDir ? `${path === '/' ? '' : literalPattern(path)}/**` : literalPattern(path);
+    return rights.some((right) => {
+      const key = `${right}\0${granted}`;
+      let answer = wider.get(key);
+      if (answer === undefined) {
+        const allowed = unconditional.filter((rule) => rightsOf(rule.perms).includes(right)).map((rule) => rule.pattern);
+        // A hat rule that is the grant itself (`/usr/lib/**` for `/usr/lib/**.so*`) needs no automaton.
+        const beyond = allowed.includes(granted) ? { empty: true } : options.oracle!.beyond([granted], allowed, []);
+        answer = !beyond || !beyond.empty;
+        wider.set(key, answer);
+      }
+      return answer;
     });
   };
   for (const rule of allows) {
@@ -253,10 +321,35 @@ export function translateHat(rules: HatRules, options: TranslateOptions): HatTra
         continue;
       }
       const exact = cover.literal ? isDir !== true : pattern === `${cover.path === '/' ? '' : cover.path}/**`;
-      const entry = grants.get(cover.path) ?? { rights: new Set<RightClass>(), from: [] };
-      for (const right of rights) entry.rights.add(right);
-      entry.from.push({ rule, pattern, exact });
-      grants.set(cover.path, entry);
+      const grant = (path: string, exactly: boolean) => {
+        const entry = grants.get(path) ?? { rights: new Set<RightClass>(), from: [] };
+        for (const right of rights) entry.rights.add(right);
+        entry.from.push({ rule, pattern, exact: exactly });
+        grants.set(path, entry);
+      };
+      if (exact || allowed || isDir === undefined || !widerThanHat(cover.path, isDir, rights)) {
+        grant(cover.path, exact);
+        continue;
+      }
+      // The covering directory grants more than the hat: grant exactly the existing paths the rule
+      // matches instead (fail closed: paths created later are not covered), or nothing when that is
+      // too big to tell.
+      const matcher = options.oracle?.matcher?.(pattern);
+      const expansion = matcher && options.list ? expandOnHost(matcher, cover.path, options.list) : { ok: false as const, why: 'the AARE engine cannot match it' };
+      const optIn = `allow it with landlock.allowWidening to grant everything beneath ${cover.path}`;
+      if (!expansion.ok) {
+        narrowing.push({ kind: 'glob', summary: `${pattern} ${rule.perms}: not granted (Landlock would grant everything beneath ${cover.path}; matching it against the existing paths there found ${expansion.why}; ${optIn})`, grant: cover.path, source: where(rule.source) });
+        continue;
+      }
+      for (const path of expansion.files) grant(path, true);
+      for (const path of expansion.beneath) grant(path, true);
+      const count = expansion.files.length + expansion.beneath.length;
+      const left = [
+        ...(expansion.directories.length ? [`${expansion.directories.length} matched director${expansion.directories.length === 1 ? 'y' : 'ies'} not granted (Landlock cannot grant a directory without everything beneath it: ${expansion.directories.slice(0, 3).join(', ')})`] : []),
+        ...(expansion.symlinks.length ? [`${expansion.symlinks.length} symlink${expansion.symlinks.length === 1 ? '' : 's'} not followed (${expansion.symlinks.slice(0, 3).join(', ')})`] : []),
+      ];
+      const granted = count ? `granted only on the ${count} existing path${count === 1 ? '' : 's'} it matches beneath ${cover.path}, not on what is created later` : `not granted (no existing path beneath ${cover.path} can be granted exactly; nothing created later is covered)`;
+      narrowing.push({ kind: 'glob', summary: `${pattern} ${rule.perms}: ${granted}${left.length ? `; ${left.join('; ')}` : ''} (${optIn})`, grant: cover.path, source: where(rule.source) });
     }
   }
 

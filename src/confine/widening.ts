@@ -22,6 +22,17 @@ export interface WideningOracle {
   beyond(granted: readonly string[], allowed: readonly string[], denied: readonly string[]): { readonly empty: boolean; readonly witnesses: readonly string[] } | undefined;
   /** Does some path matched by `subject` stay allowed (by `allowed` and no `denied`)? Undefined when it cannot tell. */
   overlaps(subject: readonly string[], allowed: readonly string[], denied: readonly string[]): boolean | undefined;
+  /** A matcher of one pattern against concrete paths (for expanding a glob on the host); undefined when it cannot compile it. */
+  matcher?(pattern: string): PathMatcher | undefined;
+}
+
+/** One pattern against concrete paths; directories are given with their trailing slash, as AppArmor names them. */
+export interface PathMatcher {
+  matches(path: string): boolean;
+  /** Does the pattern match every path longer than `prefix` (`dir/`: everything beneath; `dir/**` does not match `dir/` itself)? */
+  coversAll(prefix: string): boolean;
+  /** Could the pattern match some path longer than `prefix` (is walking beneath `dir/` worth it)? */
+  reachesBeyond(prefix: string): boolean;
 }
 
 export { literalPattern } from '../policy/aare/index.js';

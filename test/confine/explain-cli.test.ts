@@ -10,19 +10,23 @@ function site(): { dir: string; policy: string } {
   const dir = scratchDir('explain');
   mkdirSync(join(dir, 'bob', 'public'), { recursive: true });
   mkdirSync(join(dir, 'bob', 'data'), { recursive: true });
+  writeFileSync(join(dir, 'bob', 'public', 'index.html'), '');
+  writeFileSync(join(dir, 'bob', 'public', 'notes.txt'), '');
   const policy = join(dir, 'hatter');
   writeFileSync(policy, `@{SITE}=${dir}/bob\nprofile hatter {\n  ^bob {\n    @{SITE}/public/*.html r,\n    @{SITE}/data/** rw,\n    deny @{SITE}/data/private/** r,\n  }\n}\n`);
   return { dir, policy };
 }
 
-test('confine explain prints the Landlock grants with their hat rules, and the widening', async () => {
+test('confine explain prints the Landlock grants with their hat rules, the narrowing and the widening', async () => {
   const { dir, policy } = site();
   const result = await runCli(['confine', 'explain', '--policy', policy, '--backend', 'landlock', '--abi', '7', 'hatter//bob']);
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /^landlock: hatter\/\/bob \(ABI 7, --abi\)$/m);
   assert.match(result.stdout, new RegExp(`^    rw  ${dir}/bob/data    <- ${dir}/bob/data/\\*\\* rw \\(${policy}:5\\)$`, 'm'));
-  assert.match(result.stdout, new RegExp(`^    r   ${dir}/bob/public    <- ${dir}/bob/public/\\*\\.html r`, 'm'));
-  assert.match(result.stdout, new RegExp(`\\[glob\\] read beneath ${dir}/bob/public for ${dir}/bob/public/\\*\\.html: also grants e\\.g\\. ${dir}/bob/public/`));
+  // *.html is granted on the existing .html file, not on public (notes.txt is not in the hat)
+  assert.match(result.stdout, new RegExp(`^    r   ${dir}/bob/public/index\\.html    <- ${dir}/bob/public/\\*\\.html r`, 'm'));
+  assert.doesNotMatch(result.stdout, new RegExp(`^    r   ${dir}/bob/public    `, 'm'));
+  assert.match(result.stdout, new RegExp(`^  narrowing \\(1\\): .*\n    \\[glob\\] ${dir}/bob/public/\\*\\.html r: granted only on the 1 existing path it matches beneath ${dir}/bob/public, not on what is created later \\(allow it with landlock\\.allowWidening`, 'm'));
   assert.match(result.stdout, new RegExp(`\\[deny\\] deny ${dir}/bob/data/private/\\*\\* r cannot be kept`));
   assert.match(result.stdout, /^  tcp: handled; bind ports \[\], connect ports \[\]/m);
   assert.doesNotMatch(result.stdout, /^apparmor:/m);

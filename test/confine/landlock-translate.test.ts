@@ -92,28 +92,51 @@ test('alternations expand and covering paths are the deepest literal directory (
   }));
 });
 
+/** An in-memory host: `isDirectory` and `list` over the paths given (their parent directories implied). */
+function memoryHost(host: Record<string, 'dir' | 'file' | 'symlink'>): Pick<TranslateOptions, 'isDirectory' | 'list'> & { listed: () => number } {
+  const kinds = new Map<string, 'dir' | 'file' | 'symlink'>(Object.entries(host));
+  for (const path of Object.keys(host)) for (let at = path.lastIndexOf('/'); at >= 0; at = at > 0 ? path.lastIndexOf('/', at - 1) : -1) kinds.set(path.slice(0, at) || '/', 'dir');
+  let listed = 0;
+  return {
+    isDirectory: (path) => { const kind = kinds.get(path); return kind === undefined || kind === 'symlink' ? undefined : kind === 'dir'; },
+    list: (dir) => {
+      listed++;
+      if (kinds.get(dir) !== 'dir') return undefined;
+      const prefix = dir === '/' ? '/' : `${dir}/`;
+      return [...kinds].filter(([path]) => path !== '/' && path.startsWith(prefix) && !path.slice(prefix.length).includes('/')).map(([path, kind]) => ({ name: path.slice(prefix.length), kind }));
+    },
+    listed: () => listed,
+  };
+}
+
 function translateOn(host: Record<string, 'dir' | 'file'>, abi = 7, withOracle = true) {
   const { rules } = readHatRules('/p/hatter', 'hatter', 'bob', { reader: files });
-  const options: TranslateOptions = { abi, isDirectory: (path) => host[path] === undefined ? undefined : host[path] === 'dir', ...(withOracle ? { oracle: aareWideningOracle() } : {}) };
+  const { isDirectory, list } = memoryHost(host);
+  const options: TranslateOptions = { abi, isDirectory, list, ...(withOracle ? { oracle: aareWideningOracle() } : {}) };
   return translateHat(rules!, options);
 }
 
 const HOST: Record<string, 'dir' | 'file'> = {
-  '/srv/sites/bob/public': 'dir', '/srv/sites/bob/data': 'dir', '/srv/sites/bob/uploads': 'dir',
+  '/srv/sites/bob/public': 'dir', '/srv/sites/bob/public/index.html': 'file', '/srv/sites/bob/public/notes.txt': 'file',
+  '/srv/sites/bob/public/old': 'dir', '/srv/sites/bob/public/old/a.html': 'file', '/srv/sites/bob/data': 'dir', '/srv/sites/bob/uploads': 'dir',
   '/srv/sites/bob/log/access.log': 'file', '/srv/sites/bob/cgi-bin/hello.cgi': 'file', '/srv/with space/x': 'file',
 };
 
-test('each allow rule becomes a grant on its deepest literal directory or file, missing paths are left out', () => {
+test('each allow rule becomes a grant on its deepest literal directory or file (or the files its glob matches), missing paths are left out', () => {
   const t = translateOn(HOST);
   assert.deepEqual(t.paths, [
     { path: '/srv/sites/bob/cgi-bin/hello.cgi', read: true, write: false, exec: true },
     { path: '/srv/sites/bob/data', read: true, write: true, exec: false },
     { path: '/srv/sites/bob/log/access.log', read: true, write: true, exec: false },
-    { path: '/srv/sites/bob/public', read: true, write: false, exec: false },
+    // public/*.html: the existing .html files, not public (notes.txt, old/a.html are not in the hat)
+    { path: '/srv/sites/bob/public/index.html', read: true, write: false, exec: false },
     { path: '/srv/with space/x', read: true, write: false, exec: false },
   ]);
-  // the owner rule on uploads/** is narrowed away: Landlock cannot check the owner
-  assert.deepEqual(t.narrowing.map((n) => n.kind), ['owner']);
+  // the owner rule on uploads/** is narrowed away: Landlock cannot check the owner; public/ (the
+  // directory alone) cannot be granted without what is beneath it; *.html only on what exists
+  assert.deepEqual(t.narrowing.map((n) => [n.kind, n.source]), [['glob', '/p/hatter:8'], ['glob', '/p/hatter:9'], ['owner', '/p/hatter:12']]);
+  assert.match(t.narrowing[0]!.summary, /1 matched directory not granted .*\/srv\/sites\/bob\/public\b/);
+  assert.match(t.narrowing[1]!.summary, /granted only on the 1 existing path it matches beneath \/srv\/sites\/bob\/public, not on what is created later/);
   // the hat allows TCP: no network restriction; ABI 7 scopes signals and abstract sockets
   assert.equal(t.network, undefined);
   assert.equal(t.scoped, true);
@@ -122,7 +145,8 @@ test('each allow rule becomes a grant on its deepest literal directory or file, 
 test('widening lists globs, deny, owner, append and the global gaps, with exact AARE witnesses', () => {
   const t = translateOn(HOST);
   const byKind = (kind: string) => t.widening.filter((w) => w.kind === kind).map((w) => w.summary);
-  assert.ok(byKind('glob').some((s) => /^read beneath \/srv\/sites\/bob\/public for .*\*\.html: also grants e\.g\. \/srv\/sites\/bob\/public\/\w/.test(s)), byKind('glob').join('\n'));
+  // public/*.html is granted file by file: nothing beneath public is widening any more
+  assert.equal(t.widening.some((w) => w.grant?.startsWith('/srv/sites/bob/public')), false, JSON.stringify(t.widening));
   assert.ok(byKind('glob').some((s) => /^write beneath \/srv\/sites\/bob\/data .*e\.g\. \/srv\/sites\/bob\/data\/secret/.test(s)), byKind('glob').join('\n'));
   assert.deepEqual(byKind('deny'), ['deny /srv/sites/bob/data/secret* rw cannot be kept: Landlock has no carve-outs inside the grant on /srv/sites/bob/data']);
   assert.deepEqual(byKind('owner'), []);
@@ -151,9 +175,10 @@ test('older ABIs widen more: no TCP rules before 4, no scoping before 6, truncat
   assert.equal(at(7).widening.some((w) => /truncate/.test(w.summary)), false);
 });
 
-test('without the AARE engine every inexact grant is still reported', () => {
+test('without the AARE engine every inexact grant is narrowed (it cannot tell what a glob adds)', () => {
   const t = translateOn(HOST, 7, false);
-  assert.ok(t.widening.some((w) => w.kind === 'glob' && /^read beneath \/srv\/sites\/bob\/public/.test(w.summary)));
+  assert.equal(t.paths.some((p) => p.path.startsWith('/srv/sites/bob/public')), false);
+  assert.ok(t.narrowing.some((n) => n.kind === 'glob' && /^\/srv\/sites\/bob\/public\/\*\.html r: not granted .*the AARE engine cannot match it/.test(n.summary)), JSON.stringify(t.narrowing));
   assert.equal(t.widening.some((w) => w.grant === '/srv/sites/bob/log/access.log' && w.kind === 'glob'), false);
 });
 
@@ -167,7 +192,7 @@ test('translation reads the real file system for directories (grants on files ca
   assert.deepEqual(t.paths.map((p) => p.path), [join(dir, 'public'), join(dir, 'public', 'index.html')]);
 });
 
-test('property: the ruleset never narrows the hat beyond owner rules (every other allow rule is covered by a grant with its rights)', () => {
+test('property: every allow rule but owner rules is covered by a grant with its rights, or narrowed with an entry naming it', () => {
   const segment = fc.constantFrom('srv', 'www', 'a', 'b', '*', '**', '*.html', '{a,b}', '[ab]', 'x?');
   const pattern = fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => `/${parts.join('/')}`);
   const rule = fc.record({ pattern, perms: fc.constantFrom('r', 'w', 'rw', 'ix', 'mr', 'a', 'rwl', 'k') , deny: fc.boolean(), owner: fc.boolean() });
@@ -178,7 +203,9 @@ test('property: the ruleset never narrows the hat beyond owner rules (every othe
       const wanted = rightsOf(r.perms);
       for (const option of expandAlternations(r.pattern) ?? [r.pattern.slice(0, r.pattern.indexOf('{'))]) {
         const cover = coveringPath(option).path;
+        const narrowed = t.narrowing.some((n) => n.kind === 'glob' && n.source === `/p:${r.source.line}`);
         for (const right of wanted) {
+          if (narrowed) continue;
           assert.ok(t.paths.some((p) => p[right] && (p.path === '/' || cover === p.path || cover.startsWith(`${p.path}/`))), `${r.pattern} ${r.perms}: no ${right} grant covers ${cover}`);
         }
       }
@@ -232,4 +259,66 @@ test('own /proc: a glob beneath /proc/@{pid} is granted at its literal directory
   assert.deepEqual(ownProcEntry('/proc/[1-9]*/**'), { path: '', literal: false });
   assert.deepEqual(ownProcEntry('/proc/self'), { path: '', literal: true });
   assert.deepEqual(ownProcEntry('/proc/self/../1/environ'), { path: '/nonexistent', literal: true });
+});
+
+/** A one-hat policy over the given rules, read as the server reads it. */
+function hatOf(rules: string) {
+  const { rules: hat } = readHatRules('/q', 'p', null, { reader: memoryFileReader({ '/q': `profile p {\n${rules}\n}\n` }) });
+  return hat!;
+}
+
+test('a glob whose covering directory is / is matched against the existing paths: exactly its tree when the walk is small', () => {
+  const host = memoryHost({
+    '/home/u/examples/hosting/bob/secret.txt': 'file', '/home/u/examples/hosting/bob/public/index.html': 'file',
+    '/home/u/examples/hosting/alice/secret.txt': 'file', '/etc/passwd': 'file',
+  });
+  const t = translateHat(hatOf('  /**/examples/hosting/bob/** r,'), { abi: 7, ...host, oracle: aareWideningOracle() });
+  assert.deepEqual(t.paths, [{ path: '/home/u/examples/hosting/bob', read: true, write: false, exec: false }]);
+  assert.equal(t.widening.some((w) => w.kind === 'glob'), false, JSON.stringify(t.widening));
+  assert.deepEqual(t.narrowing.map((n) => n.kind), ['glob']);
+  assert.match(t.narrowing[0]!.summary, /^\/\*\*\/examples\/hosting\/bob\/\*\* r: granted only on the 1 existing path it matches beneath \/, not on what is created later/);
+});
+
+test('a glob whose walk is too big is narrowed (not granted), saying how to opt in; allowWidening grants the covering directory as before', () => {
+  const tree: Record<string, 'file'> = { '/home/u/examples/hosting/bob/secret.txt': 'file', '/home/u/examples/hosting/alice/secret.txt': 'file' };
+  for (let i = 0; i < 10_050; i++) tree[`/usr/share/doc/f${i}`] = 'file';
+  const host = memoryHost(tree);
+  const hat = hatOf('  /**/examples/hosting/bob/** r,');
+  const t = translateHat(hat, { abi: 7, ...host, oracle: aareWideningOracle() });
+  assert.deepEqual(t.paths, []);
+  assert.deepEqual(t.narrowing.map((n) => [n.kind, n.grant, n.source]), [['glob', '/', '/q:2']]);
+  assert.match(t.narrowing[0]!.summary, /not granted \(Landlock would grant everything beneath \/; .*more than 10000 entries; allow it with landlock\.allowWidening/);
+  const wide = translateHat(hat, { abi: 7, ...host, oracle: aareWideningOracle(), allowWidening: ['/**/examples/hosting/bob/**'] });
+  assert.deepEqual(wide.paths, [{ path: '/', read: true, write: false, exec: false }]);
+  assert.deepEqual(wide.narrowing, []);
+  assert.ok(wide.widening.some((w) => w.kind === 'glob' && /^read beneath \/ for \/\*\*\/examples\/hosting\/bob\/\*\*: also grants e\.g\. \//.test(w.summary)), JSON.stringify(wide.widening));
+});
+
+test('cgi-bin/* is granted on each existing script, not on subdirectories or symlinks; a glob inside what the hat allows keeps its directory grant', () => {
+  const host = memoryHost({
+    '/srv/bob/cgi-bin/hello.cgi': 'file', '/srv/bob/cgi-bin/env.sh': 'file', '/srv/bob/cgi-bin/lib/helper.pl': 'file',
+    '/srv/bob/cgi-bin/link': 'symlink', '/srv/alice/cgi-bin/x.cgi': 'file',
+  });
+  const t = translateHat(hatOf('  /srv/bob/cgi-bin/* rix,\n  /srv/bob/public/** r,\n  /srv/bob/public/*.html r,'), { abi: 7, ...host, oracle: aareWideningOracle() });
+  assert.deepEqual(t.paths, [
+    { path: '/srv/bob/cgi-bin/env.sh', read: true, write: false, exec: true },
+    { path: '/srv/bob/cgi-bin/hello.cgi', read: true, write: false, exec: true },
+  ]);
+  assert.deepEqual(t.narrowing.map((n) => n.kind), ['glob']);
+  assert.match(t.narrowing[0]!.summary, /granted only on the 2 existing paths .* 1 symlink not followed \(\/srv\/bob\/cgi-bin\/link\)/);
+  // *.html beneath public/** adds nothing beyond the hat: no walk, the grant stays (public does not exist: skipped)
+  assert.equal(t.narrowing.some((n) => /public/.test(n.summary)), false);
+});
+
+test('the host walk is bounded in depth and lists nothing beneath directories the pattern cannot reach', () => {
+  const deep: Record<string, 'file'> = { [`/d${'/x'.repeat(40)}/bob/f`]: 'file', '/other/a/b/c': 'file' };
+  const host = memoryHost(deep);
+  const t = translateHat(hatOf('  /d/**/bob/f r,'), { abi: 7, ...host, oracle: aareWideningOracle() });
+  assert.deepEqual(t.paths, []);
+  assert.match(t.narrowing[0]!.summary, /deeper than 32 directories/);
+  const shallow = memoryHost({ '/d/x/bob/f': 'file', '/other/a/b/c': 'file' });
+  const s = translateHat(hatOf('  /d/**/bob/f r,'), { abi: 7, ...shallow, oracle: aareWideningOracle() });
+  assert.deepEqual(s.paths.map((p) => p.path), ['/d/x/bob/f']);
+  // /d, /d/x, /d/x/bob: /other is never listed (the walk starts at the covering directory /d)
+  assert.equal(shallow.listed(), 3);
 });

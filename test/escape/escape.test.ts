@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer as createNetServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -346,6 +346,50 @@ test('escape suite, the embedded demo: bob\'s /read?path= handler cannot read al
     t.diagnostic(summary);
     process.stdout.write(`escape suite: ${summary}\n`);
     assert.deepEqual(escapes, []);
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((resolve) => { if (server.exitCode !== null) resolve(null); else { server.once('exit', resolve); setTimeout(() => { server.kill('SIGKILL'); resolve(null); }, 10_000).unref(); } });
+  }
+});
+
+test('escape suite, a copy of the demo outside demo mode: /**/examples/hosting/bob/** is not widened to "read beneath /"', { skip: skip ?? (process.getuid?.() === 0 ? undefined : 'needs root (the copied demo runs its workers as root)'), timeout: 180_000 }, async (t) => {
+  // Outside demo mode @{HATTER_DEMO} stays the glob /**/examples/hosting: the covering directory of
+  // every site rule is /. Once granted there, bob's worker read alice's secret.
+  const dir = scratchDir('demo-copy');
+  const copy = join(dir, 'hosting');
+  cpSync(join(repoRoot, 'examples', 'hosting'), copy, { recursive: true });
+  const [port, admin] = [await freePort(), await freePort()];
+  const configFile = join(copy, 'hatter.yaml');
+  writeFileSync(configFile, readFileSync(configFile, 'utf8').replace(/^listen: .*$/m, `listen: 127.0.0.1:${port}`).replace(/^admin: .*$/m, `admin: 127.0.0.1:${admin}`));
+  const secret = readFileSync(join(copy, 'alice', 'secret.txt'), 'utf8').trim();
+  let output = '';
+  const server = spawn(process.execPath, [cliMain.replace(/main\.js$/, 'bin.js'), 'serve', configFile, '--backend', 'landlock', '-v', '--access-log', 'off'], {
+    cwd: dir, env: { ...process.env, ...(launcherPath ? { HATTER_LAUNCHER: launcherPath } : {}) }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout!.on('data', (chunk) => { output += chunk; });
+  server.stderr!.on('data', (chunk) => { output += chunk; });
+  try {
+    await waitFor('the listener', async () => (/listening on/.test(output) ? true : undefined), server, () => output, 150_000);
+    // Reported at startup: each site's rules are narrowed, not widened, and say how to opt in.
+    for (const site of ['alice', 'bob']) {
+      assert.match(output, new RegExp(`${site}\\.localhost: Landlock narrowing \\[glob\\]: /\\*\\*/examples/hosting/${site}/\\*\\* r: not granted .*landlock\\.allowWidening`), output);
+    }
+    assert.doesNotMatch(output, /Landlock widening \[glob\]: read beneath \/ for/);
+    const attempts = ['/read?path=alice/secret.txt', `/read?path=${encodeURIComponent(join(copy, 'alice', 'secret.txt'))}`, '/read?path=bob/../alice/secret.txt'];
+    for (const path of attempts) {
+      const reply = await get(port, 'bob.localhost', path);
+      t.diagnostic(`bob ${path}: ${reply.status} ${reply.body.trim().slice(0, 100)}`);
+      assert.notEqual(reply.status, 200, reply.body);
+      assert.equal(reply.body.includes(secret), false, reply.body);
+    }
+    // Failing closed costs alice too: her handler module is not granted either (the fix grants only what
+    // it can match exactly, and the walk of / is too big), so her /read fails and says why at startup.
+    const own = await get(port, 'alice.localhost', '/read?path=alice/secret.txt');
+    t.diagnostic(`alice /read?path=alice/secret.txt: ${own.status}`);
+    assert.notEqual(own.status, 200);
+    assert.match(output, /alice\/app\/read\.mjs \[handlers\/node-module-load\]: EACCES/);
+    const page = await get(port, 'bob.localhost', '/');
+    assert.equal(page.status, 403, page.body);
   } finally {
     server.kill('SIGTERM');
     await new Promise((resolve) => { if (server.exitCode !== null) resolve(null); else { server.once('exit', resolve); setTimeout(() => { server.kill('SIGKILL'); resolve(null); }, 10_000).unref(); } });
