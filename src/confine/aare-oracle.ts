@@ -1,6 +1,5 @@
 // Exact widening with the AARE engine: the paths a Landlock grant covers that the hat does not allow.
-import { compilePattern, compileRuleSet, difference, intersect, isEmpty, formatWitness, type Automaton } from '../policy/aare/index.js';
-import { run } from '../policy/aare/automaton.js';
+import { compilePattern, compileRuleSet, difference, intersect, isEmpty, formatWitness, runAutomaton, type Automaton } from '../policy/aare/index.js';
 import type { BlobStore } from '../policy/index.js';
 import type { PathMatcher, WideningOracle } from './widening.js';
 
@@ -114,9 +113,9 @@ function automatonMatcher(a: Automaton): PathMatcher {
     return answer;
   };
   return {
-    matches: (path) => a.acceptIndex[run(a, path)] !== 0,
+    matches: (path) => a.acceptIndex[runAutomaton(a, path)] !== 0,
     coversAll(prefix) {
-      const state = run(a, prefix);
+      const state = runAutomaton(a, prefix);
       if (state === 0) return false;
       let answer = covers.get(state);
       // Strictly longer paths, not starting with another `/` (paths on the host have none doubled):
@@ -125,7 +124,7 @@ function automatonMatcher(a: Automaton): PathMatcher {
       return answer;
     },
     reachesBeyond(prefix) {
-      const state = run(a, prefix);
+      const state = runAutomaton(a, prefix);
       return state !== 0 && successors(state).some(isLive);
     },
   };

@@ -25,6 +25,7 @@ export type { AareAst, AareKind, AareNode, ParseOptions, ParseResult, PatternOri
 export { parseAare, filterSlashes, isExactAst, MAX_ALTERNATION_DEPTH } from './parse.js';
 export type { Automaton } from './automaton.js';
 export { DEFAULT_MAX_STATES, StateLimitExceeded } from './automaton.js';
+export { run as runAutomaton } from './automaton.js';
 export type { CompileOptions, CompileResult, RuleSetEntry, RuleSetResult } from './compile.js';
 export { compilePattern, compileRuleSet, compileUnion, matches, lookup, isExact, canonicalizePath, literalPattern } from './compile.js';
 export type { AlgebraOptions, Comparison, EmptinessResult, Relation, Witness } from './algebra.js';
