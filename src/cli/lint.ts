@@ -1,6 +1,7 @@
 // `hatter lint`: the mistakes that make web confinement useless (writable PHP code, globs into other
 // sites, missing hats, shells with ix, Ux, dangerous capabilities, shared /tmp …), as diagnostics,
 // JSON or SARIF; `--fix` for the rules with a mechanical fix.
+import { unifiedDiff } from './line-diff.js';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -133,54 +134,6 @@ async function readWeb(io: CliIo, values: Record<string, unknown>): Promise<WebR
   return { web, diagnostics };
 }
 
-/** A small unified diff (line LCS; the files lint fixes are policy files of modest size). */
-export function unifiedDiff(name: string, before: string, after: string): string {
-  const a = before.split('\n');
-  const b = after.split('\n');
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) { endA--; endB--; }
-  const n = endA - start;
-  const m = endB - start;
-  // LCS over the changed middle only.
-  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i]![j] = a[start + i] === b[start + j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-  const ops: { kind: ' ' | '-' | '+'; text: string; ai: number; bi: number }[] = [];
-  for (let k = 0; k < start; k++) ops.push({ kind: ' ', text: a[k]!, ai: k, bi: k });
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && a[start + i] === b[start + j]) { ops.push({ kind: ' ', text: a[start + i]!, ai: start + i, bi: start + j }); i++; j++; }
-    else if (i < n && (j === m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) { ops.push({ kind: '-', text: a[start + i]!, ai: start + i, bi: start + j }); i++; }
-    else { ops.push({ kind: '+', text: b[start + j]!, ai: start + i, bi: start + j }); j++; }
-  }
-  for (let k = 0; k < a.length - endA; k++) ops.push({ kind: ' ', text: a[endA + k]!, ai: endA + k, bi: endB + k });
-  const out = [`--- ${name}`, `+++ ${name} (fixed)`];
-  const CONTEXT = 2;
-  let k = 0;
-  while (k < ops.length) {
-    if (ops[k]!.kind === ' ') { k++; continue; }
-    let from = Math.max(0, k - CONTEXT);
-    let to = k;
-    while (to < ops.length) {
-      if (ops[to]!.kind !== ' ') { to++; continue; }
-      let run = to;
-      while (run < ops.length && ops[run]!.kind === ' ') run++;
-      if (run - to > CONTEXT * 2 || run === ops.length) { to = Math.min(ops.length, to + CONTEXT); break; }
-      to = run;
-    }
-    const hunk = ops.slice(from, to);
-    const aLines = hunk.filter((o) => o.kind !== '+').length;
-    const bLines = hunk.filter((o) => o.kind !== '-').length;
-    out.push(`@@ -${hunk[0]!.ai + 1},${aLines} +${hunk[0]!.bi + 1},${bLines} @@`);
-    for (const o of hunk) out.push(`${o.kind}${o.text}`);
-    k = to;
-    from = to;
-  }
-  return `${out.join('\n')}\n`;
-}
 
 function packageRoot(): string {
   // dist/src/cli/lint.js → the package root (where docs/ lives).
@@ -320,7 +273,7 @@ function applyFixes(io: CliIo, findings: readonly LintFinding[], dryRun: boolean
       continue;
     }
     if (dryRun) {
-      io.stdout.write(unifiedDiff(path, text, result.text));
+      io.stdout.write(unifiedDiff(text, result.text, path));
       continue;
     }
     copyFileSync(path, `${path}.hatter-lint~`);
