@@ -6,7 +6,7 @@ import { accessSync, constants, copyFileSync, existsSync, lstatSync, mkdirSync, 
 import { execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import type { Diagnostic } from '../policy/index.js';
-import { underPrefix, type FilePlan } from '../host/index.js';
+import { backupPathOf, underPrefix, type FilePlan } from '../host/index.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 /** The nearest existing ancestor of `path` (where a missing directory would be created). */
@@ -43,8 +43,9 @@ export function checkWritable(plan: readonly FilePlan[], prefix: string | undefi
 }
 
 function backupPath(path: string): string {
-  let candidate = `${path}.hatter-backup`;
-  for (let i = 1; existsSync(candidate); i++) candidate = `${path}.hatter-backup.${i}`;
+  const first = backupPathOf(path);
+  let candidate = first;
+  for (let i = 1; existsSync(candidate); i++) candidate = `${first}.${i}`;
   return candidate;
 }
 

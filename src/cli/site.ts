@@ -30,7 +30,7 @@ the new hat, the pool's workers can enter theirs), no rule of the new hats reach
 directories (exact glob intersection), and apparmor_parser -QK, apache2ctl -t and php-fpmVERSION -t
 on a scratch copy when they are installed. Files are written atomically; a file edited by hand since
 hatter wrote it (each file's first line records a hash) is never overwritten without --force, and then
-a backup (FILE.hatter-backup) is kept. Reload Apache, PHP-FPM and the profiles yourself afterwards
+a backup (DIR/.FILE.hatter-backup, hidden so apparmor_parser skips it) is kept. Reload Apache, PHP-FPM and the profiles yourself afterwards
 (systemctl reload apache2 php8.2-fpm; apparmor_parser -r /etc/apparmor.d/usr.sbin.apache2 ...).
 
 Options (add):

@@ -94,6 +94,15 @@ const ARGS = '<arguments>';
 export const SAFE_PATH = /^\/[A-Za-z0-9._@+\/-]*$/;
 
 /** Diagnostics for the paths and names of a site spec that no layout can write safely. */
+/**
+ * Where `--force` keeps the file it replaces: a hidden file next to it (`DIR/.NAME.hatter-backup`).
+ * Hidden, because apparmor_parser skips dot files when it includes a directory such as apache2.d/: a
+ * visible copy of a hat file would define the hat twice and the whole profile would fail to load.
+ */
+export function backupPathOf(path: string): string {
+  return posix.join(posix.dirname(path), `.${posix.basename(path)}.hatter-backup`);
+}
+
 export function checkSpecText(spec: SiteSpec): Diagnostic[] {
   const out: Diagnostic[] = [];
   const paths: [string, string][] = [['--root', spec.root], ...spec.writable.map((w): [string, string] => ['--writable', w]), ...spec.allowPhpWrites.map((w): [string, string] => ['--allow-php-writes', w])];
@@ -593,8 +602,8 @@ export function planSiteRemove(name: string, host: HostFiles, options: { force?:
       continue;
     }
     // A file hatter replaced with --force comes back as it was.
-    const backup = host.read(`${path}.hatter-backup`);
-    if (backup !== undefined) files.push({ path, action: 'write', content: backup, previous: text }, { path: `${path}.hatter-backup`, action: 'delete', previous: backup });
+    const backup = host.read(backupPathOf(path));
+    if (backup !== undefined) files.push({ path, action: 'write', content: backup, previous: text }, { path: backupPathOf(path), action: 'delete', previous: backup });
     else files.push({ path, action: 'delete', previous: text, ...(who.by === 'hand-edited' ? { handEdited: true } : {}) });
   }
   if (files.length === 0 && diagnostics.length === 0) {

@@ -11,6 +11,7 @@ import { runCli } from '../support/cli.js';
 import { Readable } from 'node:stream';
 import { authorship, withHeader } from '../../src/host/plan.js';
 import { siteCommand } from '../../src/cli/site.js';
+import { backupPathOf } from '../../src/host/index.js';
 
 const SOURCES = ['/etc/apparmor.d', '/etc/apache2', '/etc/php/8.2/fpm'];
 const missing = SOURCES.find((s) => !existsSync(s));
@@ -133,8 +134,8 @@ test('three sites in a copy of Debian\'s layout: accepted by the real tools, eac
     assert.deepEqual(snapshot(etc), edited);
     const forced = await runCli(['site', 'remove', 'blog', '--force', '--prefix', prefix]);
     assert.equal(forced.code, 0, forced.stderr);
-    assert.match(readFileSync(join(etc, 'apparmor.d/apache2.d/blog.hatter-backup'), 'utf8'), /# local change\n$/);
-    rmSync(join(etc, 'apparmor.d/apache2.d/blog.hatter-backup'));
+    assert.match(readFileSync(join(etc, 'apparmor.d/apache2.d/.blog.hatter-backup'), 'utf8'), /# local change\n$/);
+    rmSync(join(etc, 'apparmor.d/apache2.d/.blog.hatter-backup'));
 
     for (const name of ['shop', 'static']) {
       const r = await runCli(['site', 'remove', name, '--prefix', prefix]);
@@ -298,5 +299,23 @@ test('site remove takes php-fpm.d/ away only when hatter made it', { skip: SKIP,
     } finally {
       rmSync(prefix, { recursive: true, force: true });
     }
+  }
+});
+
+test('a --force backup of a hat file is hidden, so apparmor_parser including the hat directory still loads', (t) => {
+  if (spawnSync('apparmor_parser', ['--version']).error) return t.skip('apparmor_parser not installed (Debian package apparmor)');
+  const dir = mkdtempSync(join(tmpdir(), 'hatter-backup-'));
+  try {
+    mkdirSync(join(dir, 'apache2.d'));
+    const hat = join(dir, 'apache2.d/blog');
+    writeFileSync(hat, '^blog {\n  /srv/blog/** r,\n}\n');
+    const backup = backupPathOf(hat);
+    assert.equal(backup, join(dir, 'apache2.d/.blog.hatter-backup'));
+    writeFileSync(backup, readFileSync(hat));
+    writeFileSync(join(dir, 'apache2'), 'abi <abi/3.0>,\nprofile apache2 /usr/sbin/apache2 {\n  include <apache2.d>\n}\n');
+    const run = spawnSync('apparmor_parser', ['-QK', '-I', dir, join(dir, 'apache2')], { encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
