@@ -1,13 +1,13 @@
 // `hatter learn`: audit events → needs → proposals → (review, --answers or --apply) → edits → a dry-run
 // diff or an atomic, validated write. Everything before the write is pure (src/learn); this file reads
 // the logs and configuration, talks to the terminal and hands the changes to learn-write.
-import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { formatDiagnostic, type Diagnostic } from '../policy/diagnostic/index.js';
 import { compilePolicy } from '../policy/eval/index.js';
+import { learningShadows, loadIntoKernel } from '../confine/index.js';
 import { EventReader, eventFilter, isMalformed, newReadStats, parseSince, type AuditEvent, type EventFilterSpec } from '../logs/index.js';
 import { followFile } from '../logs-node/index.js';
 import {
@@ -55,7 +55,9 @@ Options:
   --dry-run             print the change as a unified diff (the default when answers are given)
   --write               write the change: atomically, with a backup of each file, only after hatter
                         check and apparmor_parser -QK accept the changed tree
-  --load                after --write, run apparmor_parser -r (as root; otherwise print the command)
+  --load                after --write, run apparmor_parser -r (as root; otherwise print the command);
+                        first removes a complain-mode learning profile that stands where a new hat
+                        goes (a PHP-FPM pool's M//null-M//HAT, see docs/learn.md)
   --allow-ux            offer Ux (unconfined) for exec needs
   --no-abstractions     do not offer the include path's abstractions/* that already cover a need
   --follow, -f          keep reading LOG as it grows and print new groups as they arrive (writes nothing)
@@ -123,8 +125,8 @@ function loadAbstractions(io: CliIo, includeDirs: readonly string[]): Abstractio
       const text = `include if exists <tunables/global>\nprofile hatter-abstraction {\n  include <${include}>\n}\n`;
       const loaded = loadPolicyFile(io, { file: `<${include}>`, text }, { includeDirs: dirs, cache });
       if (!loaded.ok) continue;
-      const profile = compilePolicy(loaded.resolved).compiled.profiles.get('hatter-abstraction');
-      if (profile) out.push({ include, profile, rules: loaded.resolved.profiles[0]?.rules.length ?? 0 });
+      const profile = loaded.resolved.profiles[0];
+      if (profile) out.push({ include, profile, rules: profile.rules.length });
     }
   }
   return out;
@@ -390,15 +392,24 @@ export const command: Command = {
     for (const file of written.written) out.write(`wrote ${file}${written.backups.get(file) ? ` (backup ${written.backups.get(file)})` : ''}\n`);
     if (written.written.length === 0) out.write('nothing to change\n');
     out.write(complainNote(proposals, chosen.edits));
-    const reload = ['apparmor_parser', '-r', ...includeDirs.flatMap((d) => ['-I', resolve(io.cwd, d)]), entry];
+    const parserArgs = ['-r', ...includeDirs.flatMap((d) => ['-I', resolve(io.cwd, d)]), entry];
+    const reload = ['apparmor_parser', ...parserArgs];
+    // every profile the written policy defines: a complain-mode learning profile may stand in the kernel
+    // where one of them (a PHP-FPM pool's new hat) must go (confine/kernel-load.ts)
+    const defined = [...compiled.profiles.keys(), ...chosen.edits.flatMap((e) => (e.kind === 'create-profile' ? [`${e.parent}//${e.name}`] : []))];
     if (written.written.length && values.load && process.getuid?.() === 0) {
-      const run = spawnSync(reload[0]!, reload.slice(1), { encoding: 'utf8' });
-      if (run.status !== 0) {
-        print(io, [diag(entry, 'learn/load-failed', `${reload.join(' ')} failed: ${(run.stderr || run.error?.message || `exit ${run.status}`).trim()}`, 'error', 'the files are written; fix the problem and load them again')]);
+      const run = loadIntoKernel(parserArgs, defined);
+      for (const r of run.removed) out.write(`removed the learning profile ${r.learning} (the kernel knew it as ${r.remove}, the name of the new hat)\n`);
+      if (!run.ok) {
+        print(io, [diag(entry, 'learn/load-failed', `${reload.join(' ')} failed: ${run.output || 'no output'}`, 'error', 'the files are written; fix the problem and load them again')]);
         return EXIT_USAGE;
       }
       out.write(`loaded: ${reload.join(' ')}\n`);
+      if (run.removed.length) out.write('restart the PHP-FPM pools of those hats: their workers are still in the removed learning profiles\n');
     } else if (written.written.length) {
+      for (const r of learningShadows(defined)) {
+        out.write(`first remove the learning profile ${r.learning}, which the kernel knows as the new hat ${r.remove} (else apparmor_parser -r replaces it in place and the pool's change_profile is denied): echo -n '${r.remove}' | sudo tee /sys/kernel/security/apparmor/.remove (hatter learn --load does this)\n`);
+      }
       out.write(`load the change into the kernel with: ${values.load ? 'sudo ' : ''}${reload.join(' ')}\n`);
     }
     return EXIT_OK;

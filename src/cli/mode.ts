@@ -1,11 +1,11 @@
 // `hatter mode complain|enforce|audit|disable LABEL...`: change only the flags of a profile, hat or
 // child profile in its source file (through the lossless syntax tree), then reload it.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { posix, resolve } from 'node:path';
 import { diagnosticToJson, formatDiagnostic } from '../policy/index.js';
 import { hostFileReader, prefixedHostFiles, underPrefix, MODE_CHANGES, findModeTargets, planModeChange, type ModeChange } from '../host/index.js';
 import { applyPlan, checkWritable } from './apply-plan.js';
+import { loadIntoKernel } from '../confine/index.js';
 import { EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 
 const HELP = `Usage: hatter mode complain|enforce|audit|disable PROFILE[//HAT]... [options]
@@ -66,12 +66,13 @@ export const command: Command = {
     if (diagnostics.length === 0 && !dryRun) diagnostics.push(...checkWritable(plan.files, prefix));
     const refused = diagnostics.length > 0;
     const changes = refused ? [] : applyPlan(plan.files, prefix, { dryRun });
-    const reloads: { entry: string; ok: boolean; output: string }[] = [];
+    const reloads: { entry: string; ok: boolean; output: string; removedLearning?: string[] }[] = [];
     if (!refused && !dryRun && prefix === undefined && !values['no-reload']) {
       for (const entry of [...new Set(found.targets.map((t) => t.entry))]) {
-        const run = spawnSync('apparmor_parser', [change === 'disable' ? '-R' : '-r', underPrefix(prefix, entry)], { encoding: 'utf8', timeout: 120_000 });
-        const missing = (run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
-        reloads.push({ entry, ok: run.status === 0, output: missing ? 'apparmor_parser is not installed' : `${run.stdout ?? ''}${run.stderr ?? ''}`.trim() });
+        // a learning profile standing where a target hat goes is removed first (confine/kernel-load.ts)
+        const defined = change === 'disable' ? [] : found.targets.filter((t) => t.entry === entry).map((t) => t.label);
+        const run = loadIntoKernel([change === 'disable' ? '-R' : '-r', underPrefix(prefix, entry)], defined);
+        reloads.push({ entry, ok: run.ok, output: run.output, ...(run.removed.length ? { removedLearning: run.removed.map((r) => r.learning) } : {}) });
       }
     }
     const reloadFailed = reloads.some((r) => !r.ok);
@@ -85,7 +86,10 @@ export const command: Command = {
       for (const t of found.targets) io.stdout.write(`${t.label}: ${t.file}${t.file !== t.entry ? ` (loaded through ${t.entry})` : ''}\n`);
       for (const c of changes) io.stdout.write(`${dryRun ? 'would ' : ''}${c}\n`);
       if (!refused && changes.length === 0) io.stdout.write(`already ${change}: nothing to change\n`);
-      for (const r of reloads) io.stdout.write(`${r.ok ? 'reloaded' : 'RELOAD FAILED'}: ${r.entry}${r.ok ? '' : `: ${r.output}`}\n`);
+      for (const r of reloads) {
+        for (const l of r.removedLearning ?? []) io.stdout.write(`removed the learning profile ${l}, which stood where the hat goes\n`);
+        io.stdout.write(`${r.ok ? 'reloaded' : 'RELOAD FAILED'}: ${r.entry}${r.ok ? '' : `: ${r.output}`}\n`);
+      }
     }
     return refused || reloadFailed ? EXIT_USAGE : EXIT_OK;
   },

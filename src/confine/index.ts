@@ -17,3 +17,4 @@ export { explainHat, NEWEST_KNOWN_ABI, type Explanation, type LandlockExplanatio
 export * from './change-hat.js';
 export { grantedCapabilities, capabilityMask, capabilityNumber, capabilityNumbers, type GrantedCapabilities } from './capabilities.js';
 export { grantedSockets, socketGrantText, socketGrantName, socketNeed, ADDRESS_FAMILIES, SOCKET_TYPES, type SocketGrant, type SocketPolicy } from './sockets.js';
+export { loadIntoKernel, learningShadows, type KernelLoadOptions, type KernelLoadResult } from './kernel-load.js';

@@ -4,20 +4,21 @@
 // deny and audit deny), what each grants beyond the events (a witness), and tenant safety: an
 // alternative that reaches another tenant's area is never the default. Learning-label fix-ups
 // (missing hat stubs, `change_profile -> P//*`, `signal peer=P//*`) are proposed automatically.
-import { compilePattern, compileUnion, DEFAULT_MAX_STATES, isEmpty, isSubset, literalPattern, matches, type Automaton, type Witness as AareWitness } from '../policy/aare/index.js';
-import { decide, type CompiledPolicy, type CompiledProfile } from '../policy/eval/index.js';
-import type { ResolvedVariable } from '../policy/resolve/index.js';
+import { compilePattern, compileUnion, DEFAULT_MAX_STATES, isEmpty, isSubset, literalPattern, literalPrefix, matches, supersetRegExp, type Automaton, type Witness as AareWitness } from '../policy/aare/index.js';
+import { compilePolicy, decide, type CompiledPolicy, type CompiledProfile } from '../policy/eval/index.js';
+import type { ResolvedProfile, ResolvedVariable } from '../policy/resolve/index.js';
 import type { Tenant } from '../web/index.js';
 import type { PolicyEdit } from './edit-model.js';
 import type { Alternative, ExecNeed, FileNeed, GenericNeed, Need, NeedClass, ProposalGroup, Proposals, Witness } from './model.js';
 import { TenantGuard } from './tenant.js';
 import { namesProcessId, temporaryPrefix } from './defaults.js';
 
-/** An abstraction the user could include: its include name and what it allows, compiled as a profile. */
+/** An abstraction the user could include: its include name and its rules, resolved as a profile. */
 export interface Abstraction {
   /** As written in an include: `abstractions/php`. */
   readonly include: string;
-  readonly profile: CompiledProfile;
+  /** `profile hatter-abstraction { include <…> }`, resolved. Never compiled whole (see fileGroup). */
+  readonly profile: ResolvedProfile;
   /** How many rules it has (what else it grants, in numbers). */
   readonly rules: number;
 }
@@ -226,6 +227,45 @@ export class Proposer {
   private readonly automata = new PatternAutomata();
   private nextId = 1;
 
+  private readonly supersets = new Map<string, RegExp | null>();
+
+  /** Could this rule pattern match the path? A cheap over-approximation (exactness comes from decide()). */
+  private mayMatch(pattern: string, path: string): boolean {
+    if (!path.startsWith(literalPrefix(pattern))) return false;
+    let regexp = this.supersets.get(pattern);
+    if (regexp === undefined) { regexp = supersetRegExp(pattern) ?? null; this.supersets.set(pattern, regexp); }
+    return regexp === null || regexp.test(path);
+  }
+
+  private readonly abstractionSlices = new Map<string, CompiledProfile | null>();
+
+  /**
+   * Does the abstraction allow this file access? A file decision depends only on the rules whose pattern
+   * matches the path, so only those (and a few more that merely may match) are compiled (compiling Debian's big abstractions whole took seconds
+   * of CPU, minutes in the test VM), and the slice is shared by every path that matches the same rules.
+   */
+  private abstractionAllows(abstraction: Abstraction, path: string, permissions: string, owner: boolean | undefined): boolean {
+    const matching: number[] = [];
+    abstraction.profile.rules.forEach((rule, i) => {
+      if (rule.class === 'all' || ((rule.class === 'file' || rule.class === 'link') && this.mayMatch(rule.pattern, path))) matching.push(i);
+    });
+    if (!matching.some((i) => abstraction.profile.rules[i]!.prefix.decision === 'allow')) return false;
+    const key = `${abstraction.include}\0${matching.join(',')}`;
+    let slice = this.abstractionSlices.get(key);
+    if (slice === undefined) {
+      const profile: ResolvedProfile = { ...abstraction.profile, rules: matching.map((i) => abstraction.profile.rules[i]!), children: [] };
+      try {
+        slice = compilePolicy({ profiles: [profile], files: [] }).compiled.profiles.get(profile.name) ?? null;
+      } catch { slice = null; } // past the state cap: not offered
+      this.abstractionSlices.set(key, slice);
+    }
+    if (!slice) return false;
+    try {
+      const decision = decide({ profiles: new Map([['a', slice]]) }, 'a', { class: 'file', path, permissions, ...(owner ? { owner } : {}) });
+      return decision.bits.every((b) => b.outcome === 'allow');
+    } catch { return false; }
+  }
+
   constructor(private readonly context: ProposeContext) {
     this.guard = new TenantGuard(context.tenants ?? [], this.automata);
     this.variables = context.variables?.length ? new Variables(context.variables) : undefined;
@@ -294,12 +334,7 @@ export class Proposer {
     const area = tenant?.areas.filter((a) => path === a.path || path.startsWith(`${a.path}/`)).sort((a, b) => b.path.length - a.path.length)[0];
     if (area) offer('site-glob', `${literalPattern(area.path)}/**`, `everything below ${tenant!.name}'s ${area.path}`);
     // The smallest abstractions that already allow it (a few: each grants much more than the event).
-    const covering = (this.context.abstractions ?? []).filter((abstraction) => {
-      try {
-        const decision = decide({ profiles: new Map([['a', abstraction.profile]]) }, 'a', { class: 'file', path, permissions, ...(owner ? { owner } : {}) });
-        return decision.bits.every((b) => b.outcome === 'allow');
-      } catch { return false; }
-    }).sort((a, b) => a.rules - b.rules || a.include.localeCompare(b.include)).slice(0, MAX_ABSTRACTIONS);
+    const covering = (this.context.abstractions ?? []).filter((abstraction) => this.abstractionAllows(abstraction, path, permissions, owner)).sort((a, b) => a.rules - b.rules || a.include.localeCompare(b.include)).slice(0, MAX_ABSTRACTIONS);
     for (const abstraction of covering) {
       alts.push(alternative('abstraction', profile, [`include <${abstraction.include}>`], { note: `${abstraction.include} allows this and grants ${abstraction.rules} rules in all` }));
     }

@@ -92,6 +92,9 @@ describe('hatter learn on a real kernel: Apache + mod_apparmor and PHP-FPM learn
   check('hatter learn --apply --write accepted the complain-mode log for Apache and php-fpm, and the result loads', () => {
     assert.equal(r('learn-apache.exit').trim(), '0', `learn (Apache): ${r('learn-apache.out')}`);
     assert.equal(r('learn-fpm.exit').trim(), '0', `learn (php-fpm): ${r('learn-fpm.out')}`);
+    assert.match(r('learn-fpm.out'), new RegExp(`^removed the learning profile ${LEARN_FPM_PROFILE}//null-${LEARN_FPM_PROFILE}//myblog `, 'm'), `learn --load (php-fpm): ${r('learn-fpm.out')}`);
+    assert.match(r('learn-fpm.out'), /^loaded: apparmor_parser -r /m, `learn --load (php-fpm): ${r('learn-fpm.out')}`);
+    assert.ok(r('profiles-learned').split('\n').includes(`${LEARN_FPM_PROFILE}//myblog (complain)`), `after learn --load the kernel must hold the new hat itself:\n${r('profiles-learned')}`);
     assert.match(r('load-enforce.out'), /^load 0$/m, `the learned policy did not load:\n${r('load-enforce.out')}`);
     // The kernel keeps the learning profiles (`…//null-…`) created in complain mode; ours must all enforce.
     const complain = r('profiles-enforce').split('\n').filter((line) => line.includes('(complain)') && !line.includes('//null-'));

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { applyAnswers, defaultAnswers, needsFromEvents, propose, type ProposalGroup } from '../../src/learn/index.js';
 import { tenantsFromFlags } from '../../src/web/index.js';
 import { avc, eventsOf, policyOf } from './fixture.js';
+import fc from 'fast-check';
+import { decide } from '../../src/policy/eval/index.js';
 
 const APACHE = `
 include <tunables/global>
@@ -168,11 +170,32 @@ test('an abstraction that already allows a need is offered, smallest first, with
   }, '/etc/apparmor.d/p');
   const fixture = policyOf(FILES);
   const needs = needsFromEvents(eventsOf([open('apache2//alice', '/etc/resolv.conf'), open('apache2//alice', '/etc/shadow')]), fixture.compiled);
-  const proposals = propose(needs, { policy: fixture.compiled, abstractions: [{ include: 'abstractions/nameservice', profile: abstraction.compiled.profiles.get('hatter-abstraction')!, rules: 3 }] });
+  const proposals = propose(needs, { policy: fixture.compiled, abstractions: [{ include: 'abstractions/nameservice', profile: abstraction.loaded.resolved.profiles[0]!, rules: 3 }] });
   const resolv = proposals.groups.find((g) => g.title === 'r on /etc/resolv.conf')!;
   const offered = resolv.alternatives.find((a) => a.kind === 'abstraction');
   assert.deepEqual(offered?.rules, ['include <abstractions/nameservice>']);
   assert.match(offered!.note!, /grants 3 rules in all/);
   assert.notEqual(resolv.alternatives[resolv.defaultIndex], offered);
   assert.ok(!proposals.groups.find((g) => g.title === 'r on /etc/shadow')!.alternatives.some((a) => a.kind === 'abstraction'));
+});
+
+// The abstraction check compiles only the rules whose pattern matches the path: it must decide exactly as
+// the whole abstraction compiled does, deny rules, owner and exec permissions included.
+test('property: an abstraction is offered exactly when the whole abstraction, compiled, allows the access', () => {
+  const rules = ['/etc/** r', 'deny /etc/shadow r', '/usr/{lib,lib64}/** mr', 'owner /tmp/** rw', '/tmp/ r', '/var/lib/**/cache/* rwk', '/{,usr/}bin/* ix', 'deny /var/lib/secret/** w', 'audit /srv/www/*/public/** r'];
+  const paths = ['/etc/passwd', '/etc/shadow', '/etc', '/usr/lib/libc.so.6', '/usr/lib64/x', '/usr/share/x', '/tmp/a', '/tmp/', '/var/lib/a/cache/b', '/var/lib/secret/cache/x', '/bin/dash', '/usr/bin/tr', '/srv/www/alice/public/i.html', '/srv/www/alice/private'];
+  fc.assert(fc.property(fc.subarray(rules, { minLength: 1 }), fc.constantFrom(...paths), fc.constantFrom('r', 'w', 'rw', 'm', 'k', 'rk', 'a'), fc.boolean(), (chosen, path, permissions, owner) => {
+    const abstraction = policyOf({
+      '/etc/apparmor.d/p': 'profile hatter-abstraction {\n  include <abstractions/t>\n}\n',
+      '/etc/apparmor.d/abstractions/t': chosen.map((r) => `${r},\n`).join(''),
+    }, '/etc/apparmor.d/p');
+    const whole = decide(abstraction.compiled, 'hatter-abstraction', { class: 'file', path, permissions, ...(owner ? { owner } : {}) }).bits.every((b) => b.outcome === 'allow');
+    const fixture = policyOf({ '/etc/apparmor.d/q': 'profile q {\n}\n' });
+    const needs = needsFromEvents(eventsOf([avc(`operation="open" profile="q" name="${path}" pid=1 comm="x" requested_mask="${permissions}" denied_mask="${permissions}" fsuid=33 ouid=${owner ? 33 : 0}`)]), fixture.compiled);
+    const proposals = propose(needs, { policy: fixture.compiled, abstractions: [{ include: 'abstractions/t', profile: abstraction.loaded.resolved.profiles[0]!, rules: chosen.length }] });
+    const offered = proposals.groups.some((g) => g.alternatives.some((a) => a.kind === 'abstraction'));
+    // a need the kernel logs always has at least one group; the abstraction is offered iff it allows it
+    assert.ok(proposals.groups.length > 0);
+    assert.equal(offered, whole, `${chosen.join(', ')} / ${owner ? 'owner ' : ''}${permissions} ${path}`);
+  }), { numRuns: 150 });
 });

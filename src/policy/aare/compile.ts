@@ -143,3 +143,86 @@ export function canonicalizePath(path: string, options: { directory?: boolean } 
 export function literalPattern(path: string): string {
   return path.replace(/[*?[\]{}\\^,"]/g, (c) => `\\${c}`);
 }
+
+/**
+ * A regular expression that matches every string `pattern` matches, and possibly more (`*`, `?` and
+ * character classes widen to any characters): a cheap first filter before an exact automaton. Undefined
+ * when the pattern is malformed (the caller then asks the automaton).
+ */
+export function supersetRegExp(pattern: string): RegExp | undefined {
+  // the automaton treats repeated slashes in a pattern as one; keep this filter simple and say "ask it"
+  if (pattern.includes('//')) return undefined;
+  let i = 0;
+  const alternatives = (closing: string | undefined): string | undefined => {
+    const branches: string[] = [];
+    let current = '';
+    while (i < pattern.length) {
+      const c = pattern[i++]!;
+      if (c === '\\') {
+        if (i >= pattern.length || !LITERAL_ESCAPES.includes(pattern[i]!)) return undefined;
+        current += escapeRegExpChar(pattern[i++]!);
+      } else if (c === '*') {
+        current += '.*';
+        while (pattern[i] === '*') i++;
+      } else if (c === '?') {
+        current += '.';
+      } else if (c === '[') {
+        // one character of a class: skip to the closing bracket (a `]` first in the class is literal)
+        let j = i;
+        if (pattern[j] === '^') j++;
+        if (pattern[j] === ']') j++;
+        while (j < pattern.length && pattern[j] !== ']') j += pattern[j] === '\\' ? 2 : 1;
+        if (j >= pattern.length) return undefined;
+        i = j + 1;
+        current += '.';
+      } else if (c === '{') {
+        const inner = alternatives('}');
+        if (inner === undefined) return undefined;
+        current += `(?:${inner})`;
+      } else if (closing !== undefined && c === ',') {
+        branches.push(current);
+        current = '';
+      } else if (closing !== undefined && c === closing) {
+        branches.push(current);
+        return branches.join('|');
+      } else {
+        current += escapeRegExpChar(c);
+      }
+    }
+    if (closing !== undefined) return undefined;
+    branches.push(current);
+    return branches.join('|');
+  };
+  const source = alternatives(undefined);
+  if (source === undefined) return undefined;
+  try { return new RegExp(`^(?:${source})$`, 's'); } catch { return undefined; }
+}
+
+/** Characters a backslash makes literal (anything else after one is a character code or an error). */
+const LITERAL_ESCAPES = '*?[]{}^,"\\';
+
+function escapeRegExpChar(c: string): string {
+  return /[\\^$.*+?()[\]{}|\/-]/.test(c) ? `\\${c}` : c;
+}
+
+/**
+ * The literal text every match of `pattern` starts with: its characters up to the first metacharacter
+ * (escapes taken literally). Possibly shorter than the longest common prefix, never longer, so a path
+ * that does not start with it cannot match.
+ */
+export function literalPrefix(pattern: string): string {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      // `\*` and the like stand for the character; `\x41`, `\101`, `\t` … are codes: stop there
+      if (i + 1 >= pattern.length || !LITERAL_ESCAPES.includes(pattern[i + 1]!)) break;
+      out += pattern[++i];
+      continue;
+    }
+    if ('*?[]{}^,"'.includes(c)) break;
+    if (c === '/' && pattern[i + 1] === '/') break; // repeated slashes: the automaton reads them its own way
+    out += c;
+  }
+  return out;
+}

@@ -27,7 +27,7 @@ export type { Automaton } from './automaton.js';
 export { DEFAULT_MAX_STATES, StateLimitExceeded } from './automaton.js';
 export { run as runAutomaton } from './automaton.js';
 export type { CompileOptions, CompileResult, RuleSetEntry, RuleSetResult } from './compile.js';
-export { compilePattern, compileRuleSet, compileUnion, matches, lookup, isExact, canonicalizePath, literalPattern } from './compile.js';
+export { compilePattern, compileRuleSet, compileUnion, matches, lookup, isExact, canonicalizePath, literalPattern, literalPrefix, supersetRegExp } from './compile.js';
 export type { AlgebraOptions, Comparison, EmptinessResult, Relation, Witness } from './algebra.js';
 export {
   intersect, union, difference, complement, isEmpty, isSubset, equivalent, compare, product, universal, empty,

@@ -53,9 +53,11 @@ dmesg > $R/learn.log
 echo "kweb-learn: begin apply" > /dev/kmsg
 cp -r $W/policy $R/policy-before
 # --- the learn step (issue #19): hatter learn on the complain-mode log, safest default of every group ---
-node $CLI learn $R/learn.log --policy ${q(s.apachePolicy)} --apache ${q(s.apacheConf)} --apply --write > $R/learn-apache.out 2>&1; echo $? > $R/learn-apache.exit
-node $CLI learn $R/learn.log --policy ${q(s.fpmPolicy)} --fpm ${q(s.fpmConf)} --apply --write > $R/learn-fpm.out 2>&1; echo $? > $R/learn-fpm.exit
+node $CLI learn $R/learn.log --policy ${q(s.apachePolicy)} --apache ${q(s.apacheConf)} --apply --write --load > $R/learn-apache.out 2>&1; echo $? > $R/learn-apache.exit
+node $CLI learn $R/learn.log --policy ${q(s.fpmPolicy)} --fpm ${q(s.fpmConf)} --apply --write --load > $R/learn-fpm.out 2>&1; echo $? > $R/learn-fpm.exit
 # --- end of the learn step ---
+# --load removed the pool's learning profile, which the kernel knew by the new hat's name (confine/kernel-load.ts)
+grep '^kweb-learn' /sys/kernel/security/apparmor/profiles > $R/profiles-learned
 sed -i -e 's/ flags=(complain)//' -e 's/, complain)/)/' ${q(s.apachePolicy)} ${q(s.fpmPolicy)}
 cp -r $W/policy $R/policy-after
 apparmor_parser -r ${q(s.apachePolicy)} ${q(s.fpmPolicy)} > $R/load-enforce.out 2>&1; echo "load $?" >> $R/load-enforce.out
