@@ -4,7 +4,7 @@
 // under Landlock (root: the launcher) with the same workload.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBackend } from '../../src/confine/index.js';
@@ -88,6 +88,56 @@ test('learned hats serve the same workload under Landlock, and bob still cannot 
     } finally {
       await server.stop();
     }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('serve --learn attributes a CGI helper run with Px to its own profile, and learn writes its rules there', { skip, timeout: 120_000 }, async () => {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'hatter-serve-learn-px-')));
+  try {
+    const { copy, config, policy } = scratchDemo(root, {
+      pool: 1,
+      hatExtra: '    @{HATTER_DEMO}/SITE/bin/stamp Px -> hatter-demo-SITE-stamp,',
+      policyExtra: '\nprofile hatter-demo-alice-stamp {\n}\n\nprofile hatter-demo-bob-stamp {\n}\n',
+    });
+    for (const site of ['alice', 'bob']) {
+      mkdirSync(join(copy, site, 'bin'));
+      mkdirSync(join(copy, site, 'data'));
+      writeFileSync(join(copy, site, 'data', 'input.txt'), `${site}'s stamp input\n`);
+      // The helper reads the site's data; only it may (its profile), not the hat that runs it.
+      writeFileSync(join(copy, site, 'bin', 'stamp'), `#!/bin/sh\nexec cat ${join(copy, site, 'data', 'input.txt')}\n`, { mode: 0o755 });
+      writeFileSync(join(copy, site, 'cgi-bin', 'stamp.cgi'), `#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\n${join(copy, site, 'bin', 'stamp')}\n`, { mode: 0o755 });
+    }
+    const log = join(root, 'learn.jsonl');
+    const { replies, events } = await recordServe(strace!, config, log, async (port) => {
+      const reply = await get(port, 'alice.localhost', '/cgi-bin/stamp.cgi');
+      return [{ host: 'alice.localhost', path: '/cgi-bin/stamp.cgi', status: reply.status, body: reply.body.toString() }];
+    });
+    assert.deepEqual(replies.map((r) => [r.status, r.body]), [[200, "alice's stamp input\n"]]);
+    const input = join(copy, 'alice', 'data', 'input.txt');
+    const labelsOf = (name: string, operation: string): string[] => [...new Set(events.filter((e) => e['name'] === name && e['operation'] === operation).map((e) => String(e['label'])))];
+    assert.deepEqual(labelsOf(input, 'open'), ['hatter-demo-alice-stamp'], 'the helper\'s read, in its own profile');
+    assert.deepEqual(labelsOf(join(copy, 'alice', 'bin', 'stamp'), 'exec'), ['hatter-demo//alice.localhost'], 'the hat execs the helper');
+    assert.ok(events.some((e) => e['operation'] === 'exec' && e['name'] === join(copy, 'alice', 'bin', 'stamp') && e['target'] === 'hatter-demo-alice-stamp'));
+    assert.deepEqual(labelsOf(join(copy, 'alice', 'cgi-bin', 'stamp.cgi'), 'exec'), ['hatter-demo//alice.localhost']);
+
+    const learned = await runCli(['learn', log, '--policy', policy, '--config', config, '--apply', '--write'], { cwd: copy });
+    assert.equal(learned.code, 0, learned.stderr + learned.stdout);
+    const text = readFileSync(policy, 'utf8');
+    const block = (header: RegExp): string => {
+      const start = text.search(header);
+      assert.ok(start >= 0, `${header} in\n${text}`);
+      let depth = 0;
+      for (let i = text.indexOf('{', start); i < text.length; i++) {
+        if (text[i] === '{') depth++;
+        else if (text[i] === '}' && --depth === 0) return text.slice(start, i + 1);
+      }
+      return text.slice(start);
+    };
+    assert.match(block(/^profile hatter-demo-alice-stamp /m), /alice\/data\/(input\.txt|\*\*?|\{,\*\*\})? r/, `the helper's profile learned its read:\n${text}`);
+    assert.doesNotMatch(block(/^  \^alice\.localhost /m), /alice\/data/, `the hat did not learn the helper's read:\n${text}`);
+    assert.doesNotMatch(block(/^profile hatter-demo-bob-stamp /m), /alice/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
