@@ -4,6 +4,7 @@
 // with the pool's profile//hat, go through one counted session into the learn log. A process that execs a
 // program the policy sends to another profile (Px/Cx) is labelled with that profile from then on.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { NoneBackend } from '../confine/index.js';
 import type { BackendAvailability, ConfinementBackend, ConfinementRequest, PreparedConfinement } from '../confine/index.js';
@@ -19,7 +20,7 @@ export class LearningBackend implements ConfinementBackend {
   readonly name = 'none' as const;
   readonly observes = true;
   private readonly none = new NoneBackend();
-  /** Exec transitions per policy file (every pool of a server shares one policy). */
+  /** Exec transitions per policy file and modification time (every pool shares one policy; a reload may change it). */
   private readonly transitions = new Map<string, ExecTransitions | undefined>();
   private readonly transitionsOf = new WeakMap<PreparedConfinement, ExecTransitions>();
 
@@ -36,7 +37,10 @@ export class LearningBackend implements ConfinementBackend {
     const prepared: PreparedConfinement = { ...result.prepared, summary: { ...result.prepared.summary, learning: true, learnLog: this.learnLog }, warnings: [`${label}: ${LEARNING_WARNING} (${this.learnLog})`] };
     const transitions = request.policyFile === undefined ? undefined : this.policyTransitions(request.policyFile, request.includeDirs);
     if (transitions) this.transitionsOf.set(prepared, transitions);
-    return { prepared, diagnostics: result.diagnostics };
+    const unfollowed: Diagnostic[] = request.policyFile !== undefined && !transitions
+      ? [{ file: request.policyFile, line: 1, col: 1, severity: 'warning', code: 'record/no-transitions', message: `${label}: the policy does not load (hatter check says why): helpers run with Px/Cx are recorded under the hat` }]
+      : [];
+    return { prepared, diagnostics: [...result.diagnostics, ...unfollowed] };
   }
 
   spawn(prepared: PreparedConfinement, command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
@@ -56,11 +60,13 @@ export class LearningBackend implements ConfinementBackend {
   }
 
   /**
-   * The policy's exec transitions; undefined when it does not load and compile cleanly (serve has already
-   * reported why; recording then keeps every process in its pool's hat).
+   * The policy's exec transitions; undefined when it does not load and compile cleanly (then recording
+   * keeps every process in its pool's hat, and prepare() warns).
    */
   private policyTransitions(file: string, includeDirs: readonly string[] | undefined): ExecTransitions | undefined {
-    const key = `${file}\0${(includeDirs ?? []).join('\0')}`;
+    let modified = 0;
+    try { modified = statSync(file).mtimeMs; } catch { /* unreadable: loadPolicy says so */ }
+    const key = `${file}\0${modified}\0${(includeDirs ?? []).join('\0')}`;
     if (this.transitions.has(key)) return this.transitions.get(key);
     const loaded = loadPolicy(file, nodeFileReader(), { workingDirectory: dirname(resolve(file)), ...(includeDirs ? { includePaths: includeDirs } : {}) });
     const compiled = loaded.ok ? compilePolicy(loaded.resolved) : undefined;
