@@ -3,13 +3,16 @@ import { closeSync, fsyncSync, openSync, realpathSync, renameSync, unlinkSync, w
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { findExecutable, findStrace, RecordingSession, stopTraced, StraceRecorder, type RecordingOutput } from '../record/index.js';
+import { formatDiagnostic } from '../policy/diagnostic/index.js';
+import { nodeFileReader } from '../policy-node/index.js';
+import { findExecutable, findStrace, policyTransitions, RecordingSession, stopTraced, StraceRecorder, type ExecTransitions, type RecordingOutput } from '../record/index.js';
 import { EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
+import { loadAndCompile } from './load-fresh.js';
 
 const help = `hatter record: run a program under strace and write what it did as AppArmor-style events
 
 Usage:
-  hatter record [--out FILE] [--profile NAME] [--interval SECONDS] [--cap N] -- COMMAND [ARGS...]
+  hatter record [--out FILE] [--profile NAME] [--policy FILE] [--interval SECONDS] [--cap N] -- COMMAND [ARGS...]
 
 Every file the program (and every child it forks) opens, creates, renames, links, removes or executes,
 every socket it connects, binds or listens on, every signal it sends and the capabilities that can be
@@ -21,11 +24,14 @@ is a HINT: at most a suggestion). 'hatter learn' reads the file like an audit lo
 Options:
   --out FILE          write the events here (replaced atomically at the end; default: standard output)
   --profile NAME      the label of the events (default: the program's resolved path, as aa-genprof names it)
+  --policy FILE       follow this policy's exec transitions: a program the profile runs with Px/Cx is
+                      recorded under its target profile, one run with Ux not at all
   --interval SECONDS  identical events are written once per interval with a count (default 10)
   --cap N             at most N distinct events per interval; more are dropped and counted (default 10000)
   -h, --help          this text
 
-Children that exec another program stay in the same profile (like an 'ix' rule); see docs/record.md.
+Children that exec another program stay in the same profile (like an 'ix' rule) unless --policy sends
+the program elsewhere; see docs/record.md.
 Ctrl-C stops the program and the recording; what was recorded is kept.
 
 Examples:
@@ -50,6 +56,7 @@ export const command: Command = {
       const parsed = parseOptions(own, {
         out: { type: 'string' },
         profile: { type: 'string' },
+        policy: { type: 'string' },
         interval: { type: 'string' },
         cap: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -78,6 +85,17 @@ export const command: Command = {
       return EXIT_USAGE;
     }
     const profile = values.profile ?? realpathSync(executable);
+    let transitions: ExecTransitions | undefined;
+    if (values.policy !== undefined) {
+      const loaded = loadAndCompile(io, { file: values.policy }, nodeFileReader(), {});
+      if (!loaded.ok) {
+        for (const d of loaded.diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
+        io.stderr.write(`hatter record: cannot follow the exec transitions of ${values.policy}\n`);
+        return EXIT_USAGE;
+      }
+      if (!loaded.compiled.profiles.has(profile)) io.stderr.write(`hatter record: warning: ${values.policy} has no profile '${profile}' (--profile): no exec of the program changes profile\n`);
+      transitions = policyTransitions(loaded.compiled);
+    }
 
     const out = values.out === undefined ? undefined : values.out.startsWith('/') ? values.out : join(io.cwd, values.out);
     let output: RecordingOutput & { close(): void };
@@ -90,6 +108,7 @@ export const command: Command = {
     const session = new RecordingSession(new StraceRecorder(strace), output, {
       counter: { intervalMs: interval * 1000, cap },
       ...(process.getuid ? { uid: process.getuid() } : {}),
+      ...(transitions ? { transitions } : {}),
     });
     const observed = session.observe(executable, program.slice(1), profile, io.cwd);
     const child = spawn(observed.command, observed.args, { cwd: io.cwd, env: io.env, stdio: 'inherit', argv0: 'strace' });

@@ -30,7 +30,8 @@ Options:
   -v, --verbose        print every way Landlock widens each hat at startup (default: one line per pool;
                        the status page always has the full list)
   --learn              record what every pool does instead of confining it (strace; no AppArmor or root
-                       needed): events labelled with each pool's profile//hat, for 'hatter learn'.
+                       needed): events labelled with each pool's profile//hat (a helper the policy
+                       execs with Px/Cx: with its own profile), for 'hatter learn'.
                        The workers run UNCONFINED while learning. See docs/record.md
   --learn-log FILE     where the events go, appended as JSON lines (default hatter-learn.jsonl)
   --learn-interval S   identical events are written once per S seconds with a count (default 10)

@@ -11,4 +11,6 @@ export { eventsFromTrace } from './trace.js';
 export { findExecutable, findStrace, nodeRecordHost, stopTraced, straceArguments, StraceRecorder, TraceFollower, TRACED_SYSCALLS } from './strace.js';
 export type { Recorder } from './strace.js';
 export { RecordingSession } from './session.js';
+export { policyTransitions, UNCONFINED_LABEL } from './transitions.js';
+export type { ExecTransitions } from './transitions.js';
 export type { RecordingOutput, SessionOptions } from './session.js';

@@ -9,6 +9,7 @@ import { DEFAULT_COUNTER_OPTIONS, EventCounter, type CounterOptions } from './co
 import { nodeRecordHost, type Recorder, type TraceFollower } from './strace.js';
 import type { TraceDiagnostic } from './strace-line.js';
 import type { RecordHost } from './tracker.js';
+import type { ExecTransitions } from './transitions.js';
 
 export interface RecordingOutput {
   write(text: string): void;
@@ -17,8 +18,8 @@ export interface RecordingOutput {
 export interface SessionOptions {
   readonly counter?: CounterOptions;
   readonly host?: RecordHost;
-  /** Executables that get a profile of their own when exec'd (resolved path → profile). */
-  readonly childProfiles?: ReadonlyMap<string, string>;
+  /** Where execs lead (Px/Cx targets), for every observed program unless observe() names its own. */
+  readonly transitions?: ExecTransitions;
   /** How often trace files are read (ms, default 200). */
   readonly pollMs?: number;
   readonly uid?: number;
@@ -48,16 +49,20 @@ export class RecordingSession {
     return this.counter.dropped;
   }
 
-  /** The command line that runs `command args` observed, its events labelled `label`; and its follower. */
-  observe(command: string, args: readonly string[], label: string, cwd: string, detach = false): { command: string; args: string[]; follower: TraceFollower } {
+  /**
+   * The command line that runs `command args` observed, its events labelled `label` (and, after an exec
+   * that changes profile, the target's label); and its follower.
+   */
+  observe(command: string, args: readonly string[], label: string, cwd: string, options: { detach?: boolean; transitions?: ExecTransitions } = {}): { command: string; args: string[]; follower: TraceFollower } {
     const traceFile = join(this.directory, `trace-${++this.traces}.txt`);
+    const transitions = options.transitions ?? this.options.transitions;
     const follower = this.recorder.follow(traceFile, {
       label, cwd, host: this.options.host ?? nodeRecordHost,
-      ...(this.options.childProfiles ? { childProfiles: this.options.childProfiles } : {}),
+      ...(transitions ? { transitions } : {}),
       ...(this.options.uid !== undefined ? { uid: this.options.uid } : {}),
     }, (events) => this.take(events));
     this.followers.add(follower);
-    return { ...this.recorder.wrap(command, args, traceFile, { detach }), follower };
+    return { ...this.recorder.wrap(command, args, traceFile, { detach: options.detach ?? false }), follower };
   }
 
   /** The observed program ended: read the rest of its trace and stop following it. */

@@ -6,6 +6,7 @@ import { parseLabel, type AuditEvent, type EventObject, type EventType, type Net
 import { vocabulary } from '../policy/index.js';
 import { fdArgument, flagSet, stringArgument, type StraceCall, type StraceRecord, type TraceDiagnostic } from './strace-line.js';
 import { joinPath, procSelf } from './paths.js';
+import { UNCONFINED_LABEL, type ExecTransitions } from './transitions.js';
 
 /** What the recorder asks the file system at record time (symlinks resolve to what the kernel would see). */
 export interface RecordHost {
@@ -30,8 +31,8 @@ export interface TrackerOptions {
   /** Its working directory at start. */
   readonly cwd: string;
   readonly host: RecordHost;
-  /** Executables (resolved paths) that run under a profile of their own (a Px/Cx target): children exec'ing them get it. */
-  readonly childProfiles?: ReadonlyMap<string, string>;
+  /** Where an exec leads (a Px/Cx target, or unconfined): the process takes that label, as under the kernel. */
+  readonly transitions?: ExecTransitions;
   /** The uid the program runs as (chown to another uid needs CAP_CHOWN). */
   readonly uid?: number;
   /** The trace file, for provenance in events. */
@@ -87,7 +88,8 @@ export class EventTracker {
     }
     const events = record.kind === 'call' ? this.call(record.pid, process, record) : [];
     if (record.kind === 'exit') this.processes.delete(record.pid);
-    return events;
+    // A process that left confinement (ux) is not mediated: the kernel would log nothing of it.
+    return events.length && process.label === UNCONFINED_LABEL ? events.filter((event) => event.label?.text !== UNCONFINED_LABEL) : events;
   }
 
   /** At the end: processes still waiting for their parent are attributed to the first process. */
@@ -255,7 +257,7 @@ export class EventTracker {
     const events = [this.event(pid, process, call, 'exec', 'file', { name: binary }, 'x', outcome)];
     if (call.result.errno === undefined) {
       process.exe = binary;
-      const child = this.options.childProfiles?.get(binary);
+      const child = this.options.transitions?.(process.label, binary);
       if (child !== undefined) {
         process.label = child;
         events[0] = { ...events[0]!, object: { ...events[0]!.object, target: child } };

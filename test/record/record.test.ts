@@ -147,3 +147,34 @@ test('a program that never exits: SIGINT stops it and keeps what was recorded', 
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('--policy: a program the profile runs with Px is recorded under its target; a bad policy is a diagnostic', { skip: strace ? false : 'skipped: strace is not installed', timeout: 60_000 }, async () => {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'hatter-record-policy-')));
+  try {
+    const data = join(root, 'data.txt');
+    const own = join(root, 'own.txt');
+    writeFileSync(data, 'data\n');
+    writeFileSync(own, 'own\n');
+    const cat = realpathSync('/bin/cat');
+    writeFileSync(join(root, 'policy'), `profile shell {\n  ${cat} Px -> catter,\n}\nprofile catter {\n}\n`);
+    const out = join(root, 'events.jsonl');
+    const result = await runCli(['record', '--profile', 'shell', '--policy', join(root, 'policy'), '--out', out, '--', '/bin/sh', '-c', `read line < ${own}; ${cat} ${data}`], { cwd: root });
+    assert.equal(result.code, 0, result.stderr);
+    const events = readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const labelsOf = (name: string, operation: string): unknown[] => [...new Set(events.filter((e) => e['name'] === name && e['operation'] === operation).map((e) => e['label']))];
+    assert.deepEqual(labelsOf(data, 'open'), ['catter']);
+    assert.deepEqual(labelsOf(own, 'open'), ['shell']);
+    assert.deepEqual(events.filter((e) => e['operation'] === 'exec' && e['name'] === cat).map((e) => [e['label'], e['target']]), [['shell', 'catter']]);
+    // Without --policy the shell's child stays in the shell's profile.
+    const plain = await runCli(['record', '--profile', 'shell', '--', '/bin/sh', '-c', `${cat} ${data}`], { cwd: root });
+    assert.ok(plain.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).some((e) => e['name'] === data && e['label'] === 'shell'));
+
+    writeFileSync(join(root, 'broken'), 'profile shell {\n  /usr/bin/cat Px -> catter\n');
+    const broken = await runCli(['record', '--profile', 'shell', '--policy', 'broken', '--', '/bin/true'], { cwd: root });
+    assert.equal(broken.code, 2);
+    assert.match(broken.stderr, /broken:\d+:\d+/);
+    assert.match(broken.stderr, /cannot follow the exec transitions of broken/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -4,33 +4,19 @@
 // under Landlock (root: the launcher) with the same workload.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBackend } from '../../src/confine/index.js';
-import { findLauncher } from '../../src/confine/launcher.js';
 import { LearningBackend } from '../../src/cli/learn-backend.js';
 import { findStrace, RecordingSession, StraceRecorder } from '../../src/record/index.js';
 import { loadConfigFile, prepareServe, startServer } from '../../src/server/serve.js';
-import { repoRoot } from '../support/repo.js';
 import { runCli } from '../support/cli.js';
 import { get, serverStatus, startFromFile } from '../server/helpers.js';
+import { demo, demoWorkload, recordServe, scratchDemo } from './demo-copy.js';
 
 const strace = findStrace(process.env['PATH']);
 const skip = strace ? false : 'skipped: strace is not installed (Debian package strace)';
-const demo = join(repoRoot, 'examples', 'hosting');
-
-/** The demo's workload: every kind of handler of both sites. */
-export async function demoWorkload(port: number): Promise<Array<{ host: string; path: string; status: number }>> {
-  const requests: Array<[string, string]> = [
-    ['alice.localhost', '/'], ['alice.localhost', '/hello'], ['alice.localhost', '/cgi-bin/hello.cgi'], ['alice.localhost', '/read?path=alice/secret.txt'],
-    ['bob.localhost', '/'], ['bob.localhost', '/hello'], ['bob.localhost', '/cgi-bin/hello.cgi'], ['bob.localhost', '/read?path=bob/secret.txt'],
-  ];
-  const replies = [];
-  for (const [host, path] of requests) replies.push({ host, path, status: (await get(port, host, path)).status });
-  return replies;
-}
-
 test('serve --learn records each pool under its hat, children (CGI) included', { skip, timeout: 120_000 }, async () => {
   const lines: string[] = [];
   const session = new RecordingSession(new StraceRecorder(strace!), { write: (text) => { lines.push(...text.trim().split('\n')); } }, { counter: { intervalMs: 60_000, cap: 10_000 } });
@@ -70,53 +56,16 @@ test('serve --learn records each pool under its hat, children (CGI) included', {
 const landlock = await createBackend('landlock').probe();
 const learnSkip = skip || (process.getuid?.() !== 0 ? 'skipped: serving under Landlock with the hatter launcher needs root' : landlock.available ? false : `skipped: Landlock is not available (${landlock.reason})`);
 
-/**
- * A scratch copy of the demo whose site hats are stripped to what every worker needs (node, hatter's code,
- * the network), so the sites' own files, CGI scripts and helpers can only come from the recording. The
- * policy's variables are set to real paths, as `serve` does for the embedded demo, so no hat is a glob.
- */
-function scratchDemo(root: string): { config: string; policy: string } {
-  const copy = join(root, 'hosting');
-  cpSync(demo, copy, { recursive: true });
-  const policy = join(copy, 'policy', 'hatter-demo');
-  const launcher = findLauncher(process.env, repoRoot);
-  const stripped = readFileSync(policy, 'utf8')
-    .replace(/^@\{HATTER_DEMO\}=.*$/m, `@{HATTER_DEMO}=${copy}`)
-    .replace(/^@\{HATTER_CODE\}=.*$/m, `@{HATTER_CODE}=${realpathSync(join(repoRoot, 'dist'))}`)
-    .replace(/^@\{HATTER_MODULES\}=.*$/m, `@{HATTER_MODULES}=${realpathSync(join(repoRoot, 'node_modules'))}`)
-    .replace(/^@\{HATTER_LAUNCH\}=.*$/m, (line) => (launcher ? `@{HATTER_LAUNCH}=${realpathSync(launcher)}` : line))
-    .split('\n')
-    .filter((line) => !/^\s*(@\{HATTER_DEMO\}\/(alice|bob)\/|\/\{usr\/,\}bin\/|\/dev\/null )/.test(line))
-    .join('\n');
-  writeFileSync(policy, stripped);
-  return { config: join(copy, 'hatter.yaml'), policy };
-}
-
-// PHP: the demo has no PHP page; a php-fpm site is left out of this run (one boot of FPM under strace
-// and again under Landlock would double the test's time on this 2-core machine).
+// PHP sites: serve-learn-php.test.ts.
 test('learned hats serve the same workload under Landlock, and bob still cannot read alice\'s secret', { skip: learnSkip, timeout: 240_000 }, async () => {
   const root = realpathSync(mkdtempSync(join(tmpdir(), 'hatter-serve-learn-')));
   try {
-    const { config, policy } = scratchDemo(root);
-    const copy = join(root, 'hosting');
+    const { copy, config, policy } = scratchDemo(root);
     assert.doesNotMatch(readFileSync(policy, 'utf8'), /hosting\/alice\//, 'the stripped hats grant nothing of the sites');
     // 1. Record the workload with serve --learn.
     const log = join(root, 'learn.jsonl');
-    const events: string[] = [];
-    const session = new RecordingSession(new StraceRecorder(strace!), { write: (text) => { events.push(text); } }, { counter: { intervalMs: 60_000, cap: 10_000 } });
-    const overrides = { listen: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, accessLog: 'off' as const };
-    const prepared = prepareServe(loadConfigFile(config), overrides, false).prepared!;
-    const { supervisor } = await startServer(prepared, new LearningBackend(session, log), 'learning (test)', { info: () => undefined, warn: () => undefined });
-    const running = supervisor.run();
-    try {
-      const replies = await demoWorkload(supervisor.addresses[0]!.port);
-      assert.deepEqual(replies.filter((r) => r.status !== 200), []);
-    } finally {
-      supervisor.enqueue('stop');
-      await running;
-      session.stop();
-    }
-    writeFileSync(log, events.join(''));
+    const { replies } = await recordServe(strace!, config, log, (port) => demoWorkload(port));
+    assert.deepEqual(replies.filter((r) => r.status !== 200), []);
     // 2. hatter learn proposes the hats from the recording and writes them into the policy.
     const learned = await runCli(['learn', log, '--policy', policy, '--config', config, '--apply', '--write'], { cwd: copy });
     assert.equal(learned.code, 0, learned.stderr + learned.stdout);
@@ -139,6 +88,56 @@ test('learned hats serve the same workload under Landlock, and bob still cannot 
     } finally {
       await server.stop();
     }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('serve --learn attributes a CGI helper run with Px to its own profile, and learn writes its rules there', { skip, timeout: 120_000 }, async () => {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'hatter-serve-learn-px-')));
+  try {
+    const { copy, config, policy } = scratchDemo(root, {
+      pool: 1,
+      hatExtra: '    @{HATTER_DEMO}/SITE/bin/stamp Px -> hatter-demo-SITE-stamp,',
+      policyExtra: '\nprofile hatter-demo-alice-stamp {\n}\n\nprofile hatter-demo-bob-stamp {\n}\n',
+    });
+    for (const site of ['alice', 'bob']) {
+      mkdirSync(join(copy, site, 'bin'));
+      mkdirSync(join(copy, site, 'data'));
+      writeFileSync(join(copy, site, 'data', 'input.txt'), `${site}'s stamp input\n`);
+      // The helper reads the site's data; only it may (its profile), not the hat that runs it.
+      writeFileSync(join(copy, site, 'bin', 'stamp'), `#!/bin/sh\nexec cat ${join(copy, site, 'data', 'input.txt')}\n`, { mode: 0o755 });
+      writeFileSync(join(copy, site, 'cgi-bin', 'stamp.cgi'), `#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\n${join(copy, site, 'bin', 'stamp')}\n`, { mode: 0o755 });
+    }
+    const log = join(root, 'learn.jsonl');
+    const { replies, events } = await recordServe(strace!, config, log, async (port) => {
+      const reply = await get(port, 'alice.localhost', '/cgi-bin/stamp.cgi');
+      return [{ host: 'alice.localhost', path: '/cgi-bin/stamp.cgi', status: reply.status, body: reply.body.toString() }];
+    });
+    assert.deepEqual(replies.map((r) => [r.status, r.body]), [[200, "alice's stamp input\n"]]);
+    const input = join(copy, 'alice', 'data', 'input.txt');
+    const labelsOf = (name: string, operation: string): string[] => [...new Set(events.filter((e) => e['name'] === name && e['operation'] === operation).map((e) => String(e['label'])))];
+    assert.deepEqual(labelsOf(input, 'open'), ['hatter-demo-alice-stamp'], 'the helper\'s read, in its own profile');
+    assert.deepEqual(labelsOf(join(copy, 'alice', 'bin', 'stamp'), 'exec'), ['hatter-demo//alice.localhost'], 'the hat execs the helper');
+    assert.ok(events.some((e) => e['operation'] === 'exec' && e['name'] === join(copy, 'alice', 'bin', 'stamp') && e['target'] === 'hatter-demo-alice-stamp'));
+    assert.deepEqual(labelsOf(join(copy, 'alice', 'cgi-bin', 'stamp.cgi'), 'exec'), ['hatter-demo//alice.localhost']);
+
+    const learned = await runCli(['learn', log, '--policy', policy, '--config', config, '--apply', '--write'], { cwd: copy });
+    assert.equal(learned.code, 0, learned.stderr + learned.stdout);
+    const text = readFileSync(policy, 'utf8');
+    const block = (header: RegExp): string => {
+      const start = text.search(header);
+      assert.ok(start >= 0, `${header} in\n${text}`);
+      let depth = 0;
+      for (let i = text.indexOf('{', start); i < text.length; i++) {
+        if (text[i] === '{') depth++;
+        else if (text[i] === '}' && --depth === 0) return text.slice(start, i + 1);
+      }
+      return text.slice(start);
+    };
+    assert.match(block(/^profile hatter-demo-alice-stamp /m), /alice\/data\/(input\.txt|\*\*?|\{,\*\*\})? r/, `the helper's profile learned its read:\n${text}`);
+    assert.doesNotMatch(block(/^  \^alice\.localhost /m), /alice\/data/, `the hat did not learn the helper's read:\n${text}`);
+    assert.doesNotMatch(block(/^profile hatter-demo-bob-stamp /m), /alice/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

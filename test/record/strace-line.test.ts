@@ -122,7 +122,7 @@ test('a child that execs a program with a profile of its own gets it; its signal
     '2 1.2 openat(AT_FDCWD</>, "/etc/h", O_RDONLY) = 3</etc/h>',
     '1 1.3 kill(2, SIGUSR1) = 0',
   ].join('\n');
-  const { events } = eventsFromTrace(trace, { label: 'web//site', cwd: '/', host: host(), childProfiles: new Map([['/usr/bin/helper', 'helper']]) });
+  const { events } = eventsFromTrace(trace, { label: 'web//site', cwd: '/', host: host(), transitions: (label, binary) => (label === 'web//site' && binary === '/usr/bin/helper' ? 'helper' : undefined) });
   assert.deepEqual(events.map((e) => [e.operation, e.label?.text, e.object.name ?? e.object.signal, e.object.target ?? e.object.peer]), [
     ['exec', 'web//site', '/usr/bin/helper', 'helper'], ['open', 'helper', '/etc/h', undefined], ['signal', 'web//site', 'usr1', 'helper'],
   ]);
