@@ -59,7 +59,7 @@ describe('hatter learn on a real kernel: Apache + mod_apparmor and PHP-FPM learn
     const help = await runCli(['learn', '--help']);
     if (help.code !== 0 && !process.env.HATTER_KERNEL_LEARN_GUEST_ONLY) { unavailable = `skipped: hatter learn is not in this build (${(help.stderr.split('\n')[0] ?? '').trim()})`; return; }
     setup = generateLearnSetup(work, 18600);
-    vm = await bootForTest('learn', work, learnGuestScript(setup, join(compiledRoot, 'src', 'cli', 'bin.js')), { shares: [work], cwd: work, timeoutMs: 8 * 60_000, reuse: reuse !== undefined });
+    vm = await bootForTest('learn', work, learnGuestScript(setup, join(compiledRoot, 'src', 'cli', 'bin.js')), { shares: [work], cwd: work, timeoutMs: 10 * 60_000, reuse: reuse !== undefined });
   });
   after(() => {
     if (!process.env.HATTER_KEEP_KERNEL_WORK && !reuse) rmSync(work, { recursive: true, force: true });

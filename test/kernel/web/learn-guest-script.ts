@@ -44,17 +44,18 @@ workload() {
 }
 
 apparmor_parser -r ${q(s.apachePolicy)} ${q(s.fpmPolicy)} > $R/load-learn.out 2>&1; echo "load $?" >> $R/load-learn.out
-echo "kweb-learn: begin learn" > /dev/kmsg
+echo "kweb-learn: begin learn" > /dev/kmsg; echo "$(date +%T) learn"
 start_servers
 workload learn
 stop_servers
 dmesg > $R/learn.log
 
-echo "kweb-learn: begin apply" > /dev/kmsg
+echo "kweb-learn: begin apply" > /dev/kmsg; echo "$(date +%T) apply"
 cp -r $W/policy $R/policy-before
 # --- the learn step (issue #19): hatter learn on the complain-mode log, safest default of every group ---
 node $CLI learn $R/learn.log --policy ${q(s.apachePolicy)} --apache ${q(s.apacheConf)} --apply --write --load > $R/learn-apache.out 2>&1; echo $? > $R/learn-apache.exit
 node $CLI learn $R/learn.log --policy ${q(s.fpmPolicy)} --fpm ${q(s.fpmConf)} --apply --write --load > $R/learn-fpm.out 2>&1; echo $? > $R/learn-fpm.exit
+echo "$(date +%T) learned"
 # --- end of the learn step ---
 # --load removed the pool's learning profile, which the kernel knew by the new hat's name (confine/kernel-load.ts)
 grep '^kweb-learn' /sys/kernel/security/apparmor/profiles > $R/profiles-learned
@@ -63,10 +64,10 @@ cp -r $W/policy $R/policy-after
 apparmor_parser -r ${q(s.apachePolicy)} ${q(s.fpmPolicy)} > $R/load-enforce.out 2>&1; echo "load $?" >> $R/load-enforce.out
 grep '^kweb-learn' /sys/kernel/security/apparmor/profiles > $R/profiles-enforce
 
-echo "kweb-learn: begin enforce" > /dev/kmsg
+echo "kweb-learn: begin enforce" > /dev/kmsg; echo "$(date +%T) enforce"
 start_servers
 workload enforce
-echo "kweb-learn: begin steal" > /dev/kmsg
+echo "kweb-learn: begin steal" > /dev/kmsg; echo "$(date +%T) steal"
 curl -s -m 30 -H "Host: bob.test" http://127.0.0.1:${s.port}/steal.php > $R/steal 2>&1
 stop_servers
 echo "$(date +%T) guest-done"
