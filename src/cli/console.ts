@@ -3,12 +3,11 @@
 // console's services by running the commands themselves in-process (learn, isolate, logs --summary,
 // lint) with captured output, so every answer and every write is exactly what the command gives.
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { createConsoleHandler, hostsFor, type ConsoleHandler } from '../console/server.js';
+import { createConsoleHandler, startConsoleListener } from '../console/server.js';
 import { checkBind, isLoopbackHost } from '../console/security.js';
 import type { ChangeOutcome, ConsoleAnswer, ConsoleServices, ConsoleTopic } from '../console/services.js';
 import { followFile } from '../logs-node/index.js';
@@ -69,6 +68,8 @@ const OPTIONS = {
 /** What the services need: the same inputs as the commands they run. */
 export interface ConsoleSources {
   readonly policy: string;
+  /** The policy is the one --config names: isolate then reads it from the configuration (the demo's own, made concrete). */
+  readonly policyFromConfig?: boolean;
   readonly includeDirs: readonly string[];
   readonly logs: readonly string[];
   readonly apache?: string;
@@ -123,6 +124,7 @@ export function consoleServices(sources: ConsoleSources, io: Pick<CliIo, 'cwd' |
   const includeArgs = sources.includeDirs.flatMap((d) => ['-I', d]);
   const learnArgs = ['--policy', sources.policy, ...includeArgs, ...tenantArgs];
   const run = (name: string, args: string[]) => runCommand(name, args, io.cwd, io.env);
+  const isolateArgs = ['--json', ...(sources.policyFromConfig ? [] : ['--policy', sources.policy]), ...includeArgs, ...tenantArgs];
 
   const serveStatus = async (): Promise<Record<string, unknown> | undefined> => {
     if (sources.inProcess) return sources.inProcess.status();
@@ -136,7 +138,7 @@ export function consoleServices(sources: ConsoleSources, io: Pick<CliIo, 'cwd' |
   };
 
   const tenantsOf = async (): Promise<{ name: string; hats: readonly string[] }[]> => {
-    const answer = await run('isolate', ['--json', '--policy', sources.policy, ...includeArgs, ...tenantArgs]);
+    const answer = await run('isolate', isolateArgs);
     const doc = parseJson(answer.stdout) as { tenants?: { name: string; labels: string[] }[] } | undefined;
     return (doc?.tenants ?? []).map((t) => ({ name: t.name, hats: t.labels }));
   };
@@ -242,7 +244,7 @@ export function consoleServices(sources: ConsoleSources, io: Pick<CliIo, 'cwd' |
       return { ok: result.code === EXIT_OK, diff: before.diff, written, messages };
     }),
     async isolation() {
-      const result = await run('isolate', ['--json', '--policy', sources.policy, ...includeArgs, ...tenantArgs]);
+      const result = await run('isolate', isolateArgs);
       const doc = parseJson(result.stdout) as { tenants?: { name: string }[]; flows?: unknown[]; isolated?: boolean } | undefined;
       if (!doc) return { tenants: [], flows: [], isolated: false, note: lines(result.stderr).join(' ') || 'isolation needs sites: give --config, --apache or --fpm' };
       return { ...doc, tenants: (doc.tenants ?? []).map((t) => t.name) };
@@ -282,19 +284,6 @@ function policyOfConfig(config: string): string | undefined {
   }
 }
 
-/** Start the console's listener; resolves once it listens. */
-export async function startConsoleListener(host: string, port: number, handlerFor: (hosts: ReadonlySet<string> | 'any') => ConsoleHandler): Promise<{ server: Server; handler: ConsoleHandler; port: number }> {
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, maxHeaderSize: 16 * 1024 });
-  await new Promise<void>((done, fail) => { server.once('error', fail); server.listen(port, host, () => { server.off('error', fail); done(); }); });
-  const bound = (server.address() as { port: number }).port;
-  const wildcard = host === '0.0.0.0' || host === '::';
-  const handler = handlerFor(wildcard ? 'any' : hostsFor(host, bound));
-  server.on('request', handler);
-  // A malformed request is answered 400 by Node itself; never let a client error end the console.
-  server.on('clientError', (_error, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'); else socket.destroy(); });
-  return { server, handler, port: bound };
-}
-
 export const command: Command = {
   name: 'console',
   summary: 'the web console: sites, live denials, learn in the browser, isolation, policy with lint',
@@ -328,6 +317,7 @@ export const command: Command = {
       ...(values.apache !== undefined ? { apache: resolve(io.cwd, values.apache) } : {}),
       ...(values.fpm !== undefined ? { fpm: resolve(io.cwd, values.fpm) } : {}),
       ...(config ? { config } : {}),
+      ...(values.policy === undefined ? { policyFromConfig: true } : {}),
       ...(values.status !== undefined ? { status: values.status } : {}),
     }, io);
     let started;

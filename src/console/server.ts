@@ -5,7 +5,7 @@
 // write is services.apply(), which applies `hatter learn` proposals to the policy hatter was given.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { checkRequest, isGroupId, secretsEqual, SESSION_COOKIE, type Refusal } from './security.js';
 import type { ConsoleAnswer, ConsoleServices, ConsoleTopic } from './services.js';
@@ -231,4 +231,17 @@ export function hostsFor(host: string, port: number): Set<string> {
   hosts.add(`${bracketed}:${port}`.toLowerCase());
   if (host === '127.0.0.1' || host === '::1' || host === 'localhost') hosts.add(`localhost:${port}`);
   return hosts;
+}
+
+/** Start the console's listener; resolves once it listens. */
+export async function startConsoleListener(host: string, port: number, handlerFor: (hosts: ReadonlySet<string> | 'any') => ConsoleHandler): Promise<{ server: Server; handler: ConsoleHandler; port: number }> {
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, maxHeaderSize: 16 * 1024 });
+  await new Promise<void>((done, fail) => { server.once('error', fail); server.listen(port, host, () => { server.off('error', fail); done(); }); });
+  const bound = (server.address() as { port: number }).port;
+  const wildcard = host === '0.0.0.0' || host === '::';
+  const handler = handlerFor(wildcard ? 'any' : hostsFor(host, bound));
+  server.on('request', handler);
+  // A malformed request is answered 400 by Node itself; never let a client error end the console.
+  server.on('clientError', (_error, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'); else socket.destroy(); });
+  return { server, handler, port: bound };
 }
