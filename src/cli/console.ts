@@ -237,7 +237,9 @@ export function consoleServices(sources: ConsoleSources, io: Pick<CliIo, 'cwd' |
         if (sources.inProcess) { sources.inProcess.reload(); messages.push('hatter serve reloads its pools with the new policy'); }
         else {
           const status = await serveStatus();
-          if (typeof status?.pid === 'number') { process.kill(status.pid, 'SIGHUP'); messages.push(`sent SIGHUP to hatter serve (pid ${status.pid}): its pools restart with the new policy`); }
+          const pid = status?.pid;
+          if (typeof pid === 'number' && isServeProcess(pid)) { process.kill(pid, 'SIGHUP'); messages.push(`sent SIGHUP to hatter serve (pid ${pid}): its pools restart with the new policy`); }
+          else if (sources.status) messages.push(`reload hatter serve yourself (kill -HUP its pid): ${sources.status} did not name a hatter serve process of this machine`);
         }
       }
       if (written.length) emit('policy');
@@ -272,6 +274,16 @@ export function consoleServices(sources: ConsoleSources, io: Pick<CliIo, 'cwd' |
       };
     },
   };
+}
+
+/** Only a `hatter serve` process is sent SIGHUP: the pid comes from an HTTP answer, so it is checked. */
+function isServeProcess(pid: number): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return pid !== process.pid && argv.some((a) => /hatter/.test(a)) && argv.includes('serve');
+  } catch {
+    return false;
+  }
 }
 
 function policyOfConfig(config: string): string | undefined {

@@ -45,7 +45,7 @@ export function pageHtml(csrf: string): string {
 export const PAGE_CSS = `:root { color-scheme: light dark; --fg: #111; --bg: #fff; --muted: #444; --line: #999; --accent: #0645ad; --bad: #a00000; --good: #05640a; --warn: #7a4a00; --card: #f3f3f3; }
 @media (prefers-color-scheme: dark) { :root { --fg: #eee; --bg: #121212; --muted: #c8c8c8; --line: #777; --accent: #8cb4ff; --bad: #ff8a8a; --good: #7fe08a; --warn: #ffc66b; --card: #1e1e1e; } }
 * { box-sizing: border-box; }
-body { margin: 0; font: 16px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
+body { margin: 0; overflow-wrap: anywhere; font: 16px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 8px; top: 8px; background: var(--bg); padding: 4px; }
 header { padding: 8px 16px; border-bottom: 1px solid var(--line); }
 h1 { font-size: 1.25rem; margin: 0 0 4px; }
@@ -56,7 +56,8 @@ a:focus-visible, button:focus-visible, select:focus-visible, input:focus-visible
 #live { margin: 4px 0 0; color: var(--muted); font-size: .9rem; }
 main { padding: 8px 16px 48px; }
 h2 { font-size: 1.15rem; }
-.scroll { overflow-x: auto; }
+.scroll { overflow-x: auto; max-width: 100%; }
+pre, .scroll { overflow-wrap: normal; }
 table { border-collapse: collapse; margin: 8px 0; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
 code, pre { font-family: ui-monospace, monospace; font-size: .9rem; }
