@@ -159,7 +159,7 @@ export function consoleServices(sources: ConsoleSources, io: Pick<CliIo, 'cwd' |
     if (sources.logs.length === 0) return { ok: false, diff: '', written: [], messages: ['no --log was given: there is nothing to learn from'] };
     const result = await run('learn', [...learnArgs, '--answers', file, '--dry-run', ...sources.logs]);
     const diff = result.stdout.split('\n').filter((l) => !/^\d+ files? would change|^nothing to change|^in complain mode/.test(l)).join('\n');
-    return { ok: result.code !== EXIT_USAGE, diff: result.code === EXIT_USAGE ? '' : diff.trim() ? `${diff.trimEnd()}\n` : '', written: [], messages: [...lines(result.stderr), ...lines(result.stdout).filter((l) => /would change|nothing to change|in complain mode/.test(l))] };
+    return { ok: result.code !== EXIT_USAGE, diff: result.code === EXIT_USAGE ? '' : diff.trim() ? `${diff.trimEnd()}\n` : '', written: [], messages: [...lines(result.stderr), ...lines(result.stdout).filter((l) => /would change|nothing to change|in complain mode/.test(l)).map((l) => l.replace(/; run again with --write.*$/, ''))] };
   });
 
   const listeners = new Set<(topic: ConsoleTopic) => void>();

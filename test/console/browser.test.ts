@@ -125,6 +125,13 @@ test('Learn: applying the defaults in the page writes what hatter learn --apply 
   const text = await page!.locator('#learn').innerText();
   assert.match(text, /crosses into another site/, 'bob reading alice\'s secret is marked as tenant-crossing');
   assert.match(text, /cat\.png/);
+  // A tenant-crossing alternative without the explicit override is refused by hatter learn itself.
+  const crossing = page!.locator('#learn fieldset.group', { hasText: 'secret.txt' });
+  await crossing.locator('input[type="radio"]').first().check();
+  await page!.getByRole('button', { name: 'Preview diff' }).click();
+  await page!.locator('#learn-output', { hasText: 'refused' }).waitFor({ timeout: 60_000 });
+  assert.match(await page!.locator('#learn-output').innerText(), /crosses-tenant|another site|alice\.localhost's area/);
+  await crossing.getByLabel('ignore (change nothing)').check();
   await page!.getByRole('button', { name: 'Preview diff' }).click();
   await page!.locator('#learn pre.diff').waitFor({ timeout: 60_000 });
   assert.match(await page!.locator('#learn pre.diff').innerText(), /^\+\s+owner .*cat\.png w,$/m);

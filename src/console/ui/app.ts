@@ -106,9 +106,12 @@ async function loadLearn(): Promise<void> {
       const denyIndex = (group.alternatives ?? []).findIndex((a: Json) => a.kind === 'deny' || (a.rules ?? []).some((r: string) => /^\s*deny\b/.test(r)));
       choices.set(group.id, { action: group.defaultIndex >= 0 ? 'accept' : 'ignore', alternative: Math.max(0, group.defaultIndex), override: false });
       const name = `alt-${group.id}`;
+      // Accepting an alternative that reaches another site's area takes a second, explicit decision (as --answers' "override").
+      const crosses = (group.alternatives ?? []).some((a: Json) => a.crossesTenant);
+      const overrideBox = crosses ? h('input', { type: 'checkbox', id: `${name}-override`, change: () => { const c = choices.get(group.id); if (c) c.override = (overrideBox as HTMLInputElement).checked; } }) as HTMLInputElement : undefined;
       const radios = (group.alternatives ?? []).map((alt: Json, index: number) => {
         const crossing = alt.crossesTenant;
-        const input = h('input', { type: 'radio', name, value: String(index), id: `${name}-${index}`, checked: index === group.defaultIndex, change: () => choices.set(group.id, { action: 'accept', alternative: index, override: Boolean(crossing) }) });
+        const input = h('input', { type: 'radio', name, value: String(index), id: `${name}-${index}`, checked: index === group.defaultIndex, change: () => choices.set(group.id, { action: 'accept', alternative: index, override: overrideBox?.checked === true }) });
         return h('div', { class: crossing ? 'crossing' : '' },
           h('label', { for: `${name}-${index}` }, input, ' ', h('code', {}, (alt.rules ?? []).join(' ')), crossing ? h('strong', { class: 'bad' }, ` ⚠ crosses into another site: ${crossing.message ?? ''}`) : '', index === group.defaultIndex ? h('span', { class: 'good' }, ' (default)') : ''),
           alt.beyond ? h('div', { class: 'muted witness' }, 'grants beyond the events, e.g. ', h('code', {}, alt.beyond.subject ?? ''), ` (${alt.beyond.permissions ?? ''}) — ${alt.beyond.message ?? ''}`) : null,
@@ -119,6 +122,7 @@ async function loadLearn(): Promise<void> {
         h('legend', {}, h('strong', {}, group.title ?? group.id), ` — ${group.profile ?? ''}${group.tenant ? ` (site ${group.tenant})` : ''}, ${group.events ?? 0} events`),
         ...radios,
         h('div', {}, h('label', { for: `${name}-ignore` }, ignore, ' ignore (change nothing)')),
+        overrideBox ? h('div', {}, h('label', { for: `${name}-override`, class: 'bad' }, overrideBox, ' override: I accept an alternative marked ⚠ although it opens another site\'s files')) : null,
         denyIndex >= 0 ? h('button', { type: 'button', click: () => { (document.getElementById(`${name}-${denyIndex}`) as HTMLInputElement).checked = true; choices.set(group.id, { action: 'accept', alternative: denyIndex, override: false }); } }, 'Deny') : null);
     }),
     groups.length ? h('p', {}, preview, ' ', apply) : null,
