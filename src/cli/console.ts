@@ -296,6 +296,51 @@ function policyOfConfig(config: string): string | undefined {
   }
 }
 
+/**
+ * Listen on `listen` (HOST:PORT) with the console's handler over `services`: a token (from `tokenFile`,
+ * or made here) on a non-loopback address, printed with a one-time login link. An exit code after a
+ * message when it cannot start.
+ */
+export async function openConsole(io: CliIo, listen: string, tokenFile: string | undefined, services: ConsoleServices, what: string): Promise<{ close(): Promise<void> } | number> {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
+  if (!match || Number(match[3]) > 65535) throw new UsageError(`'${listen}' is not HOST:PORT`);
+  const host = match[1] ?? match[2]!;
+  let token: string | undefined;
+  if (tokenFile !== undefined) {
+    try { token = readFileSync(resolve(io.cwd, tokenFile), 'utf8').split('\n')[0]!.trim(); } catch (error) {
+      io.stderr.write(`${tokenFile}:1:1: error console/unreadable-token: cannot read the token file: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+      return EXIT_USAGE;
+    }
+    if (token.length < 16) { io.stderr.write(`${tokenFile}:1:1: error console/weak-token: the token must be at least 16 characters\n`); return EXIT_USAGE; }
+  } else if (!isLoopbackHost(host)) {
+    token = randomBytes(24).toString('base64url');
+  }
+  const refusal = checkBind(host, token);
+  if (refusal) { io.stderr.write(`hatter console: ${refusal.message} [${refusal.code}]\n`); return EXIT_USAGE; }
+  let started;
+  try {
+    started = await startConsoleListener(host, Number(match[3]), (allowedHosts) => createConsoleHandler({ services, allowedHosts, ...(token ? { token } : {}) }));
+  } catch (error) {
+    io.stderr.write(`hatter console: cannot listen on ${listen}: ${(error as NodeJS.ErrnoException).code ?? String(error)} [console/listen-failed]\n`);
+    return EXIT_USAGE;
+  }
+  const shown = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown}:${started.port}`;
+  io.stderr.write(`hatter console: ${url}/ (${what})\n`);
+  if (token) {
+    if (tokenFile === undefined) io.stderr.write(`hatter console: token ${token} (send 'Authorization: Bearer TOKEN')\n`);
+    io.stderr.write(`hatter console: one-time login link ${url}${started.handler.loginPath()}\n`);
+  }
+  const { server, handler } = started;
+  return {
+    async close() {
+      handler.close();
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+    },
+  };
+}
+
 export const command: Command = {
   name: 'console',
   summary: 'the web console: sites, live denials, learn in the browser, isolation, policy with lint',
@@ -307,22 +352,6 @@ export const command: Command = {
     const policy = values.policy !== undefined ? resolve(io.cwd, values.policy) : config ? policyOfConfig(config) : undefined;
     if (policy === undefined) throw new UsageError('--policy FILE is required: the policy entry the console shows and learns into');
     if (!existsSync(policy)) { io.stderr.write(`${values.policy ?? policy}:1:1: error console/unreadable-policy: cannot read the policy\n`); return EXIT_USAGE; }
-    const listen = values.listen ?? '127.0.0.1:8082';
-    const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
-    if (!match || Number(match[3]) > 65535) throw new UsageError(`--listen '${listen}' is not HOST:PORT`);
-    const host = match[1] ?? match[2]!;
-    let token: string | undefined;
-    if (values['token-file'] !== undefined) {
-      try { token = readFileSync(resolve(io.cwd, values['token-file']), 'utf8').split('\n')[0]!.trim(); } catch (error) {
-        io.stderr.write(`${values['token-file']}:1:1: error console/unreadable-token: cannot read the token file: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
-        return EXIT_USAGE;
-      }
-      if (token.length < 16) { io.stderr.write(`${values['token-file']}:1:1: error console/weak-token: the token must be at least 16 characters\n`); return EXIT_USAGE; }
-    } else if (!isLoopbackHost(host)) {
-      token = randomBytes(24).toString('base64url');
-    }
-    const refusal = checkBind(host, token);
-    if (refusal) { io.stderr.write(`hatter console: ${refusal.message} [${refusal.code}]\n`); return EXIT_USAGE; }
     const logs = (values.log ?? []).map((l) => resolve(io.cwd, l));
     const services = consoleServices({
       policy, includeDirs: (values.include ?? []).map((d) => resolve(io.cwd, d)), logs,
@@ -332,28 +361,14 @@ export const command: Command = {
       ...(values.policy === undefined ? { policyFromConfig: true } : {}),
       ...(values.status !== undefined ? { status: values.status } : {}),
     }, io);
-    let started;
-    try {
-      started = await startConsoleListener(host, Number(match[3]), (allowedHosts) => createConsoleHandler({ services, allowedHosts, ...(token ? { token } : {}) }));
-    } catch (error) {
-      io.stderr.write(`hatter console: cannot listen on ${listen}: ${(error as NodeJS.ErrnoException).code ?? String(error)} [console/listen-failed]\n`);
-      return EXIT_USAGE;
-    }
-    const shown = host.includes(':') ? `[${host}]` : host;
-    const url = `http://${shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown}:${started.port}`;
-    io.stderr.write(`hatter console: ${url}/ (policy ${policy}${logs.length ? `, logs ${logs.join(', ')}` : ''})\n`);
-    if (token) {
-      if (values['token-file'] === undefined) io.stderr.write(`hatter console: token ${token} (send 'Authorization: Bearer TOKEN')\n`);
-      io.stderr.write(`hatter console: one-time login link ${url}${started.handler.loginPath()}\n`);
-    }
+    const started = await openConsole(io, values.listen ?? '127.0.0.1:8082', values['token-file'], services, `policy ${policy}${logs.length ? `, logs ${logs.join(', ')}` : ''}`);
+    if (typeof started === 'number') return started;
     await new Promise<void>((done) => {
       const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); done(); };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
-    started.handler.close();
-    started.server.closeAllConnections();
-    await new Promise<void>((done) => started.server.close(() => done()));
+    await started.close();
     io.stderr.write('hatter console: stopped\n');
     return EXIT_OK;
   },
