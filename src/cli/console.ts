@@ -163,7 +163,17 @@ export function consoleServices(sources: ConsoleSources, io: Pick<CliIo, 'cwd' |
   });
 
   const listeners = new Set<(topic: ConsoleTopic) => void>();
-  const emit = (topic: ConsoleTopic) => { for (const l of listeners) l(topic); };
+  const send = (topic: ConsoleTopic) => { for (const l of listeners) l(topic); };
+  // During a flood a log grows every poll: each page refetches at most every 500 ms (the first change at once).
+  const lastSent = new Map<ConsoleTopic, number>();
+  const pending = new Set<ConsoleTopic>();
+  const emit = (topic: ConsoleTopic) => {
+    const wait = (lastSent.get(topic) ?? 0) + 500 - Date.now();
+    if (wait <= 0) { lastSent.set(topic, Date.now()); send(topic); return; }
+    if (pending.has(topic)) return;
+    pending.add(topic);
+    setTimeout(() => { pending.delete(topic); lastSent.set(topic, Date.now()); send(topic); }, wait).unref();
+  };
   let stopWatching: (() => void) | undefined;
   const startWatching = (): (() => void) => {
     const controller = new AbortController();
