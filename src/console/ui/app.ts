@@ -182,6 +182,13 @@ async function loadPolicy(): Promise<void> {
     }));
 }
 
+function offerLearnReload(): void {
+  const target = body('learn');
+  if (target.querySelector('.new-events')) return;
+  target.prepend(h('p', { class: 'new-events warn', role: 'status' }, 'New events were logged. ',
+    h('button', { type: 'button', click: () => refresh('learn') }, 'Reload proposals (your choices are reset)')));
+}
+
 // ---- navigation and live updates ----
 const loaders: Record<Panel, () => Promise<void>> = { sites: loadSites, denials: loadDenials, learn: loadLearn, isolation: loadIsolation, policy: loadPolicy };
 const loaded = new Set<Panel>();
@@ -226,8 +233,8 @@ for (const [topic, panels] of Object.entries(topics)) {
   events.addEventListener(topic, () => {
     for (const panel of panels) {
       if (!loaded.has(panel)) continue;
-      // Learn keeps the reviewer's choices until they reload it themselves, unless the policy changed.
-      if (panel === 'learn' && topic === 'denials') continue;
+      // Learn keeps the reviewer's choices: new events only offer a reload (unless the policy changed).
+      if (panel === 'learn' && topic === 'denials') { offerLearnReload(); continue; }
       refresh(panel);
     }
   });
