@@ -12,7 +12,9 @@ if (process.env.npm_command === 'exec' && existsSync('dist/src/cli/bin.js')) {
   process.exit(0);
 }
 
-const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+const tsc = [spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' })]
+    // The console page (src/console/ui) is compiled on its own, with the DOM library the server code must not see.
+    .concat([spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.ui.json'], { stdio: 'inherit' })]).find((r) => r.status !== 0) ?? { status: 0 };
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 if (existsSync('scripts/build-native.mjs')) {

@@ -24,5 +24,6 @@ export const commands: readonly CommandEntry[] = [
   { name: 'status', summary: 'loaded profiles and confined processes (like aa-status), and each web worker\'s hat against the configuration', load: () => import('./status.js') },
   { name: 'lint', summary: 'find policy mistakes that make web confinement useless (SARIF, --fix)', load: () => import('./lint.js') },
   { name: 'confine', summary: 'explain how a hat is enforced by each confinement backend', load: () => import('./confine.js') },
+  { name: 'console', summary: 'the web console: sites, live denials, learn in the browser, isolation, policy with lint', load: () => import('./console.js') },
   { name: 'isolate', summary: 'prove that sites are isolated: which tenant can reach which, with witnesses', load: () => import('./isolate.js') },
 ];

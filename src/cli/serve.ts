@@ -1,5 +1,6 @@
 // hatter serve: the confining web server. Argument parsing and output only; the work is in src/server.
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
 import { LearningBackend } from './learn-backend.js';
 import { DEFAULT_COUNTER_OPTIONS, findStrace, RecordingSession, StraceRecorder } from '../record/index.js';
@@ -37,6 +38,11 @@ Options:
   --learn-interval S   identical events are written once per S seconds with a count (default 10)
   --apache FILE        take sites, DocumentRoot, Location and AAHatName/AADefaultHatName from an Apache configuration
   --access-log WHERE   stdout (default), off, or a file (JSON lines)
+  --console HOST:PORT  also serve the web console (docs/console.md) here, in this process: sites with
+                       their live workers, denials, learn (a written change reloads the pools),
+                       isolation, policy. Loopback only unless a token is used (printed at start)
+  --console-log FILE   the audit log the console reads and follows (repeatable; default with --learn:
+                       the learn log)
   -h, --help           this text
 
 Signals: SIGHUP reloads the configuration and the policy without dropping connections; SIGTERM (or
@@ -50,6 +56,7 @@ Examples:
   hatter serve --learn --learn-log demo.jsonl      # then: hatter learn demo.jsonl
   sudo hatter serve /etc/hatter/hatter.yaml --backend apparmor --load-policy
   curl http://127.0.0.1:8081/_hatter/status
+  hatter serve --learn --console 127.0.0.1:8082      # then open http://127.0.0.1:8082/
 
 Exit codes: 0 stopped cleanly; 2 usage error, invalid configuration, busy port or no confinement backend.
 `;
@@ -72,12 +79,15 @@ export const command: Command = {
         'learn-log': { type: 'string' },
         'learn-interval': { type: 'string' },
         verbose: { type: 'boolean', short: 'v' },
+        console: { type: 'string' },
+        'console-log': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       });
       if (parsed.values.help) { io.stdout.write(help); return EXIT_OK; }
       if (parsed.positionals.length > 1) throw new UsageError('at most one CONFIG file');
       if (parsed.positionals.length && parsed.values.apache) throw new UsageError('give either CONFIG or --apache FILE, not both');
       if (!parsed.values.learn && (parsed.values['learn-log'] !== undefined || parsed.values['learn-interval'] !== undefined)) throw new UsageError('--learn-log and --learn-interval go with --learn');
+      if (parsed.values['console-log'] !== undefined && parsed.values.console === undefined) throw new UsageError('--console-log goes with --console HOST:PORT');
       if (parsed.values.learn && parsed.values.backend !== undefined) throw new UsageError('--learn records instead of confining: leave out --backend');
     } catch (error) {
       if (error instanceof UsageError) { io.stderr.write(`hatter serve: ${error.message}\n(see hatter serve --help)\n`); return EXIT_USAGE; }
@@ -174,6 +184,26 @@ export const command: Command = {
     if (learning) io.stderr.write(LEARN_BANNER);
     else if (backend.name === 'none') io.stderr.write(NONE_BANNER);
 
+    let webConsole: { close(): Promise<void> } | undefined;
+    if (values.console !== undefined) {
+      // The console runs here, in the supervisor, not in the front: the front parses untrusted input
+      // and must never be able to write policy (docs/console.md).
+      const { consoleServices, openConsole } = await import('./console.js');
+      const policyFile = prepared.config.policy.file;
+      const logs = (values['console-log'] ?? []).map((l) => resolvePath(io.cwd, l));
+      if (learning && logs.length === 0) logs.push(resolvePath(io.cwd, values['learn-log'] ?? 'hatter-learn.jsonl'));
+      if (policyFile === undefined) io.stderr.write('hatter serve: --console needs a policy file in the configuration; the console is not started\n');
+      else {
+        const services = consoleServices({
+          policy: resolvePath(dirname(file), policyFile), includeDirs: [], logs,
+          ...(values.apache !== undefined ? { apache: file } : { config: file, policyFromConfig: true }),
+          inProcess: { status: () => supervisor.status(), reload: () => supervisor.enqueue('reload') },
+        }, io);
+        const opened = await openConsole(io, values.console, undefined, services, `sites of ${file}`).catch((error: Error) => { io.stderr.write(`hatter serve: --console: ${error.message}\n`); return EXIT_USAGE; });
+        if (typeof opened === 'number') { supervisor.enqueue('stop'); await supervisor.run(); learning?.stop(); return opened; }
+        webConsole = opened;
+      }
+    }
     const onHup = (): void => supervisor.enqueue('reload');
     const onStop = (): void => supervisor.enqueue('stop');
     process.on('SIGHUP', onHup);
@@ -186,6 +216,7 @@ export const command: Command = {
       process.off('SIGTERM', onStop);
       process.off('SIGINT', onStop);
       learning?.stop();
+      await webConsole?.close();
     }
     io.stderr.write('hatter serve: stopped\n');
     return EXIT_OK;
