@@ -172,6 +172,8 @@ class EditSession {
     if (keys.has(rule.key)) return;
     const located = this.locate(profile);
     if (!located) return;
+    // an include the block already has (its rules are inlined, so keysOf does not see the statement)
+    if (rule.kind === 'Include' && located.block.childNodes().some((s) => s.kind === 'Include' && includeKey(s) === rule.key)) return;
     const local = this.localOverride(located.block);
     keys.add(rule.key);
     if (local?.kind === 'create') {
@@ -422,15 +424,31 @@ function parseNewRule(source: string): NewRule | string {
   if (/[\r\n\0]/.test(source)) return 'a rule is one line';
   const trimmed = source.trim();
   if (!trimmed) return 'the rule is empty';
-  const withComma = trimmed.endsWith(',') ? trimmed : `${trimmed},`;
+  // an include (the abstraction alternatives) takes no comma; every other rule ends with one
+  const include = /^#?include\b/.test(trimmed);
+  const withComma = include || trimmed.endsWith(',') ? trimmed : `${trimmed},`;
   const parsed = parsePolicy(`${withComma}\n`, '<rule>');
   if (parsed.diagnostics.some((d) => d.severity === 'error')) return `it does not parse (${parsed.diagnostics[0]!.message})`;
   const statements = new SyntaxNode(parsed.root).childNodes();
   const rule = statements[0];
-  if (statements.length !== 1 || !rule || !RULE_KINDS.has(rule.kind) || rule.kind === 'UnknownRule') return 'it is not exactly one rule';
+  if (statements.length !== 1 || !rule) return 'it is not exactly one rule';
   const text = formatPolicy(parsed).text.trim();
+  if (rule.kind === 'Include') {
+    // only search-path includes (`<abstractions/php>`, what the abstraction alternatives offer): a quoted
+    // path could pull any file into the profile
+    const target = includeTarget(rule);
+    if (!target?.magic || target.ifExists || rule.significantTokens()[0]?.text !== 'include') return 'only `include <name>` of an abstraction can be added';
+    return { text, kind: rule.kind, deny: false, key: includeKey(rule)! };
+  }
+  if (!RULE_KINDS.has(rule.kind) || rule.kind === 'UnknownRule') return 'it is not exactly one rule';
   const key = canonicalPolicyText(buildPolicyModel(parsed).policy);
   return { text, kind: rule.kind, deny: isDeny(rule), key };
+}
+
+/** `include <name>` / `include "name"`: the same key however the include was spelled. */
+function includeKey(node: SyntaxNode): string | undefined {
+  const target = includeTarget(node);
+  return target && `include ${target.magic ? `<${target.name}>` : `"${target.name}"`}`;
 }
 
 /** An include statement's target: the name inside `<…>` or quotes, whether it is magic, whether `if exists`. */

@@ -131,7 +131,7 @@ test('edits that cannot be placed are diagnostics, never throws, and change noth
   const result = apply({ [`${D}/entry`]: text }, [
     add('nope', '/x r'),
     add('p', '/x r, } profile evil { /** rwx'),
-    add('p', 'include <abstractions/base>'),
+    add('p', 'include "/etc/shadow"'),
     add('p', '/x r,\n/y w'),
     { kind: 'create-profile', parent: 'missing', name: 'h', hat: true, flags: [] },
     { kind: 'create-profile', parent: 'p', name: 'a}b', hat: true, flags: [] },
@@ -145,4 +145,12 @@ test('edits that cannot be placed are diagnostics, never throws, and change noth
 test('CRLF files get CRLF lines', () => {
   const result = apply({ [`${D}/entry`]: 'profile p {\r\n  /a r,\r\n}\r\n' }, [add('p', '/b r', 'learned from 3 events')]);
   assert.equal(after(result, `${D}/entry`), 'profile p {\r\n  /a r,\r\n  # learned from 3 events\r\n  /b r,\r\n}\r\n');
+});
+
+test('an abstraction alternative (an include) goes after the last include, without a comma, and only once', () => {
+  const text = 'profile p {\n  include <abstractions/base>\n  /a r,\n}\n';
+  const files = { [`${D}/entry`]: text, [`${D}/abstractions/base`]: '/etc/ld.so.cache r,\n', [`${D}/abstractions/user-tmp`]: 'owner /tmp/** rw,\n' };
+  const result = apply(files, [add('p', 'include <abstractions/user-tmp>'), add('p', 'include   <abstractions/user-tmp>'), add('p', 'include <abstractions/base>')]);
+  assert.deepEqual(result.diagnostics, []);
+  assert.equal(after(result, `${D}/entry`), 'profile p {\n  include <abstractions/base>\n  include <abstractions/user-tmp>\n  /a r,\n}\n');
 });
