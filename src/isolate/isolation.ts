@@ -105,6 +105,9 @@ export const STATELESS_PATHS: readonly string[] = [
   // Sockets of the logging daemon: what is written goes to the journal, not back out through the path.
   '/dev/log', '/{,var/}run/systemd/journal/{socket,stdout,dev-log}', '/{,var/}run/systemd/notify',
   '/proc/[0-9]*/**', '/proc/self/**', '/proc/thread-self/**',
+  // A task's security attributes: only the task itself may write them and they hold its label, not data.
+  // apparmor_parser's implicit change_profile rule writes `/proc/*/attr/…`, where `*` is not only a pid.
+  '/proc/*/{,task/*/}attr/**',
 ];
 
 export interface IsolationResult {
