@@ -226,6 +226,7 @@ before(async () => {
   if (skip) return;
   vm = await runInVm(guestScript(join(compiledRoot, 'test', 'kernel', 'guest', 'isolate-runner.js')), { shares: [work], cwd: repoRoot, timeoutMs: 170_000 });
   if (vm.status !== 'ok') skip = `${vm.status}: ${vm.reason ?? ''}`;
+  else writeFileSync(join(work, 'dmesg'), vm.dmesg); // kept with HATTER_KEEP_KERNEL_WORK
 }, { timeout: 180_000 });
 
 after(() => {
@@ -261,7 +262,9 @@ test('on AppArmor, every witness is allowed and every access across an isolated 
     // A denial is the kernel's EACCES/EPERM; aa-exec reports a refused change_onexec by its exit status.
     const refused = !outcome.ok && (outcome.errno === 'EACCES' || outcome.errno === 'EPERM' || (access.op === 'change_profile' && /^EXIT[1-9]/.test(outcome.errno ?? '')));
     const describe = `${access.hat} ${access.op} ${access.path}${access.path2 ? ` -> ${access.path2}` : ''}${access.arg ? ` ${access.arg}` : ''}`;
-    if (allow && !outcome.ok) mismatches.push(`DENIED by the kernel (${outcome.errno}): ${describe}; ${why}`);
+    // The kernel's own account of a refused witness: its audit lines naming the path or the helper's argument.
+    const audit = () => vm!.dmesg.split('\n').filter((l) => l.includes('apparmor=') && [access.path, access.arg].some((p) => p !== undefined && l.includes(`"${p}"`))).slice(0, 3).join(' | ');
+    if (allow && !outcome.ok) mismatches.push(`DENIED by the kernel (${outcome.errno}): ${describe}; ${why}; kernel log: ${audit() || 'nothing'}`);
     else if (!allow && !refused) mismatches.push(`${outcome.ok ? 'ALLOWED' : `failed with ${outcome.errno}, not denied,`} by the kernel: ${describe}; ${why}`);
     else if (allow) allowed++;
     else { denied++; const pair = why.replace(/ is reported isolated from /, '>'); deniedPerPair.set(pair, (deniedPerPair.get(pair) ?? 0) + 1); }

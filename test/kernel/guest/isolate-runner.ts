@@ -43,6 +43,8 @@ function errnoName(error: unknown): string {
   const e = error as NodeJS.ErrnoException & { status?: number | null };
   // execFileSync: a spawn failure has an errno; a program that ran and failed has a status.
   if (typeof e.status === 'number') return `EXIT${e.status}`;
+  const signal = (e as { signal?: string | null }).signal;
+  if (typeof signal === 'string') return `KILLED-${signal}`;
   const number = typeof e.errno === 'number' ? Math.abs(e.errno) : undefined;
   return Object.entries(constants.errno).find(([, v]) => v === number)?.[0] ?? e.code ?? 'UNKNOWN';
 }
