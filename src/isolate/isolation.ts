@@ -289,7 +289,7 @@ class Analysis {
       let inside = this.insideAreas.get(rule.pattern);
       if (inside === undefined) {
         const compiled = compilePattern(rule.pattern, { kind: 'path' });
-        inside = compiled.ok && isSubset(compiled.automaton, this.areas).subset;
+        inside = compiled.ok && (this.insideOneTenant(rule.pattern, compiled.automaton) || isSubset(compiled.automaton, this.areas).subset);
         this.insideAreas.set(rule.pattern, inside);
       }
       if (inside) continue;
@@ -297,6 +297,31 @@ class Analysis {
       rules.push(`${decision}|${owner}|${priority}|${audit}|${[...rule.bits].sort().join('')}|${rule.exec?.text ?? ''}|${rule.execTarget ?? ''}|${rule.exact}|${rule.pattern}`);
     }
     return `${profile.mode}\0${profile.auditAll}\0${rules.sort().join('\n')}`;
+  }
+
+  private readonly tenantAreas = new Map<number, Automaton | null>();
+
+  /**
+   * A quick exact test first: is the pattern inside the areas of the tenant whose area holds its
+   * literal beginning (`/srv/www/site3/` of `/srv/www/site3/**`)? The prefix only picks which small
+   * automaton to compare with; the answer is isSubset's. For many sites each own-root rule is decided
+   * against one site's areas instead of the automaton of all of them. False means "ask the union".
+   */
+  private insideOneTenant(pattern: string, automaton: Automaton): boolean {
+    const special = pattern.search(/[*?[\]{}\\@^]/);
+    const literal = special < 0 ? pattern : pattern.slice(0, special);
+    const prefix = literal.length > 1 && literal.endsWith('/') ? literal.slice(0, -1) : literal;
+    for (const t of this.tenants) {
+      if (!t.tenant.areas.some((a) => areaContains(a, prefix))) continue;
+      let areas = this.tenantAreas.get(t.index);
+      if (areas === undefined) {
+        const set = compileRuleSet(t.tenant.areas.flatMap((a) => areaPatterns(a).map((p) => ({ pattern: p, id: t.index }))), { kind: 'path' });
+        areas = set.ok ? set.automaton : null;
+        this.tenantAreas.set(t.index, areas);
+      }
+      if (areas !== null && isSubset(automaton, areas).subset) return true;
+    }
+    return false;
   }
 
   masksOf(label: string): Int32Array {
