@@ -4,7 +4,7 @@
 // every tenant's areas (accepting states carry tenant ids), so each witness is a path decide() allows,
 // and is checked with decide() before it is reported.
 import {
-  acceptingSets, compilePattern, compileRuleSet, isEmpty, isSubset, matches, type Automaton,
+  acceptingSets, compilePattern, compileRuleSet, isEmpty, matches, type Automaton,
 } from '../policy/aare/index.js';
 import {
   decide, execOf, finishBit, resolveFileBits,
@@ -13,7 +13,7 @@ import {
 import type { Diagnostic } from '../policy/diagnostic/index.js';
 import type { RuleRef } from '../policy/resolve/index.js';
 import { areaContains, areaPatterns, type Tenant, type TenantModel } from '../web/index.js';
-import { combinations, firstCommon, live, ProductTooLarge, taggedMeets, witnessText } from './search.js';
+import { combinations, firstCommon, live, ProductTooLarge, taggedMeets, within, witnessText } from './search.js';
 
 /** The kinds of direct access, each decided by one file permission (write/append by `a`, which `w` implies). */
 export const ACCESS_KINDS = ['read', 'write', 'create', 'link', 'lock', 'map-exec', 'exec'] as const;
@@ -234,7 +234,8 @@ class Analysis {
     return out;
   }
 
-  private readonly genericKeys = new Map<string, { full: string; others: string | undefined; literalPeers: ReadonlySet<string> }>();
+  private readonly genericKeys = new Map<string, { full: number; others: number | undefined; literalPeers: ReadonlySet<string> }>();
+  private readonly ruleSetIds = new Map<string, number>();
   private readonly genericAnswers = new Map<string, boolean>();
 
   /**
@@ -260,14 +261,16 @@ class Analysis {
         if (peerKeys.every((k) => k === 'peer' || k === 'peer.label') && values.every((v) => LITERAL_LABEL.test(v))) values.forEach((v) => literalPeers.add(v));
         else others = undefined; // a glob peer: no shortcut for this label
       }
-      keys = { full: JSON.stringify([...head, rules.map(text)]), others: others && JSON.stringify([...head, others]), literalPeers };
+      // The long rule texts become small numbers: they are part of every one of the pairs' cache keys.
+      const intern = (key: string) => { let id = this.ruleSetIds.get(key); if (id === undefined) { id = this.ruleSetIds.size; this.ruleSetIds.set(key, id); } return id; };
+      keys = { full: intern(JSON.stringify([...head, rules.map(text)])), others: others && intern(JSON.stringify([...head, others])), literalPeers };
       this.genericKeys.set(`${label}\0${cls}`, keys);
     }
     const peer = fields.peer ?? fields.peer_label;
     const shortcut = keys.others !== undefined && peer !== undefined && !keys.literalPeers.has(peer);
-    const asked = shortcut ? Object.fromEntries(Object.entries(fields).filter(([k]) => k !== 'peer' && k !== 'peer_label')) : fields;
-    const ruleKey = shortcut ? `others\0${keys.others}` : `full\0${keys.full}`;
-    const key = `${ruleKey}\0${cls}\0${access}\0${JSON.stringify(asked)}`;
+    // Built by hand (no objects): this runs for every ordered pair of hats.
+    let key = `${shortcut ? `o${keys.others!}` : `f${keys.full}`}\0${cls}\0${access}`;
+    for (const field in fields) if (!shortcut || (field !== 'peer' && field !== 'peer_label')) key += `\0${field}=${fields[field]!}`;
     let answer = this.genericAnswers.get(key);
     if (answer === undefined) {
       answer = decide(this.compiled, label, { class: cls, access: [access], fields }).allowed;
@@ -289,7 +292,7 @@ class Analysis {
       let inside = this.insideAreas.get(rule.pattern);
       if (inside === undefined) {
         const compiled = compilePattern(rule.pattern, { kind: 'path' });
-        inside = compiled.ok && (this.insideOneTenant(rule.pattern, compiled.automaton) || isSubset(compiled.automaton, this.areas).subset);
+        inside = compiled.ok && within(compiled.automaton, this.areas);
         this.insideAreas.set(rule.pattern, inside);
       }
       if (inside) continue;
@@ -297,31 +300,6 @@ class Analysis {
       rules.push(`${decision}|${owner}|${priority}|${audit}|${[...rule.bits].sort().join('')}|${rule.exec?.text ?? ''}|${rule.execTarget ?? ''}|${rule.exact}|${rule.pattern}`);
     }
     return `${profile.mode}\0${profile.auditAll}\0${rules.sort().join('\n')}`;
-  }
-
-  private readonly tenantAreas = new Map<number, Automaton | null>();
-
-  /**
-   * A quick exact test first: is the pattern inside the areas of the tenant whose area holds its
-   * literal beginning (`/srv/www/site3/` of `/srv/www/site3/**`)? The prefix only picks which small
-   * automaton to compare with; the answer is isSubset's. For many sites each own-root rule is decided
-   * against one site's areas instead of the automaton of all of them. False means "ask the union".
-   */
-  private insideOneTenant(pattern: string, automaton: Automaton): boolean {
-    const special = pattern.search(/[*?[\]{}\\@^]/);
-    const literal = special < 0 ? pattern : pattern.slice(0, special);
-    const prefix = literal.length > 1 && literal.endsWith('/') ? literal.slice(0, -1) : literal;
-    for (const t of this.tenants) {
-      if (!t.tenant.areas.some((a) => areaContains(a, prefix))) continue;
-      let areas = this.tenantAreas.get(t.index);
-      if (areas === undefined) {
-        const set = compileRuleSet(t.tenant.areas.flatMap((a) => areaPatterns(a).map((p) => ({ pattern: p, id: t.index }))), { kind: 'path' });
-        areas = set.ok ? set.automaton : null;
-        this.tenantAreas.set(t.index, areas);
-      }
-      if (areas !== null && isSubset(automaton, areas).subset) return true;
-    }
-    return false;
   }
 
   masksOf(label: string): Int32Array {
