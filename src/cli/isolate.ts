@@ -221,7 +221,11 @@ export const command: Command = {
 
     const sources = await readTenants(io, values);
     const policyFile = values.policy !== undefined ? resolve(io.cwd, values.policy) : sources.policy;
-    const diagnostics: Diagnostic[] = [...sources.model.diagnostics, ...checkTenantAreas(sources.model, nodeFileSystem())];
+    // One site's root inside another's is bad input here (issue #21): reported with both sites, never
+    // merged, and isolation is not decided, since the outer site's rules over its own root reach the inner one.
+    const promote = (d: Diagnostic): Diagnostic => (d.code === 'tenant/nested-area' ? { ...d, severity: 'error' } : d);
+    const model: TenantModel = { ...sources.model, diagnostics: sources.model.diagnostics.map(promote) };
+    const diagnostics: Diagnostic[] = [...model.diagnostics, ...checkTenantAreas(model, nodeFileSystem()).map(promote)];
     if (policyFile === undefined) {
       if (hasErrors(diagnostics)) { printDiagnostics(io, diagnostics); return EXIT_USAGE; }
       throw new UsageError('--policy FILE is required (the configuration names none)');
@@ -236,7 +240,7 @@ export const command: Command = {
       diagnostics.push(...translated.diagnostics);
       landlock = translated.grants;
     }
-    const result = isolation(loaded.compiled, sources.model, {
+    const result = isolation(loaded.compiled, model, {
       ...(sources.profile !== undefined ? { profile: sources.profile } : {}), ...(landlock ? { landlock } : {}), allow,
     });
     // The tenant model's own diagnostics are already in the result; add the area checks and the translation's.

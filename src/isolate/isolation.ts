@@ -4,7 +4,7 @@
 // every tenant's areas (accepting states carry tenant ids), so each witness is a path decide() allows,
 // and is checked with decide() before it is reported.
 import {
-  acceptingSets, compilePattern, compileRuleSet, isEmpty, isSubset, matches, type Automaton,
+  acceptingSets, compilePattern, compileRuleSet, isEmpty, matches, type Automaton,
 } from '../policy/aare/index.js';
 import {
   decide, execOf, finishBit, resolveFileBits,
@@ -13,7 +13,7 @@ import {
 import type { Diagnostic } from '../policy/diagnostic/index.js';
 import type { RuleRef } from '../policy/resolve/index.js';
 import { areaContains, areaPatterns, type Tenant, type TenantModel } from '../web/index.js';
-import { combinations, firstCommon, live, ProductTooLarge, taggedMeets, witnessText } from './search.js';
+import { combinations, firstCommon, live, ProductTooLarge, taggedMeets, within, witnessText } from './search.js';
 
 /** The kinds of direct access, each decided by one file permission (write/append by `a`, which `w` implies). */
 export const ACCESS_KINDS = ['read', 'write', 'create', 'link', 'lock', 'map-exec', 'exec'] as const;
@@ -105,6 +105,9 @@ export const STATELESS_PATHS: readonly string[] = [
   // Sockets of the logging daemon: what is written goes to the journal, not back out through the path.
   '/dev/log', '/{,var/}run/systemd/journal/{socket,stdout,dev-log}', '/{,var/}run/systemd/notify',
   '/proc/[0-9]*/**', '/proc/self/**', '/proc/thread-self/**',
+  // A task's security attributes: only the task itself may write them and they hold its label, not data.
+  // apparmor_parser's implicit change_profile rule writes `/proc/*/attr/…`, where `*` is not only a pid.
+  '/proc/*/{,task/*/}attr/**',
 ];
 
 export interface IsolationResult {
@@ -208,6 +211,74 @@ class Analysis {
 
   profile(label: string): CompiledProfile { return this.compiled.profiles.get(label)!; }
 
+  private readonly linkTargets = new Map<string, { tenant: number; target: string }[]>();
+
+  /**
+   * Every tenant a link target pattern reaches, with a witness per reached accept combination, in
+   * shortest-first order. Depends only on the pattern: the common abstractions' link rules, in every
+   * hat, are walked against the areas once instead of once per hat.
+   */
+  linkTargetsOf(pattern: string, target: Automaton): readonly { tenant: number; target: string }[] {
+    let out = this.linkTargets.get(pattern);
+    if (!out) {
+      out = [];
+      for (const combo of combinations(target, this.areas)) {
+        const ids = this.areas.acceptSets[combo.right]!;
+        if (combo.left === 0 || ids.length === 0) continue;
+        const witness = witnessText(combo.witness);
+        const tenant = innermost(this.tenants, ids, witness);
+        if (tenant !== undefined) out.push({ tenant, target: witness });
+      }
+      this.linkTargets.set(pattern, out);
+    }
+    return out;
+  }
+
+  private readonly genericKeys = new Map<string, { full: number; others: number | undefined; literalPeers: ReadonlySet<string> }>();
+  private readonly ruleSetIds = new Map<string, number>();
+  private readonly genericAnswers = new Map<string, boolean>();
+
+  /**
+   * Whether a label allows a signal/ptrace/unix access, cached by what decides it: the profile's mode,
+   * flags and rules of that class (without their source lines). 200 sites are 40,000 ordered pairs,
+   * and every hat has `signal peer=@{profile_name}` (abstractions/base), a rule naming itself: when
+   * every peer condition of the class is such a literal label and the peer asked about is none of them,
+   * those rules cannot match, and the answer is the one for the hat's other rules, shared by all hats.
+   */
+  allowsGeneric(label: string, cls: 'signal' | 'ptrace' | 'unix', access: string, fields: Readonly<Record<string, string>>): boolean {
+    let keys = this.genericKeys.get(`${label}\0${cls}`);
+    if (keys === undefined) {
+      const profile = this.profile(label);
+      const head = [profile.mode, profile.flags, profile.auditAll];
+      const text = (r: CompiledProfile['generic'][number]) => JSON.stringify([r.prefix, [...r.bits].sort(), r.words, r.conditions, r.target ?? null, r.implicit ?? false]);
+      const rules = profile.generic.filter((r) => r.class === cls);
+      const literalPeers = new Set<string>();
+      let others: string[] | undefined = [];
+      for (const rule of rules) {
+        const peerKeys = Object.keys(rule.conditions).filter((k) => PEER_KEYS.has(k) || k.startsWith('peer'));
+        if (peerKeys.length === 0) { others?.push(text(rule)); continue; }
+        const values = peerKeys.flatMap((k) => rule.conditions[k]!);
+        if (peerKeys.every((k) => k === 'peer' || k === 'peer.label') && values.every((v) => LITERAL_LABEL.test(v))) values.forEach((v) => literalPeers.add(v));
+        else others = undefined; // a glob peer: no shortcut for this label
+      }
+      // The long rule texts become small numbers: they are part of every one of the pairs' cache keys.
+      const intern = (key: string) => { let id = this.ruleSetIds.get(key); if (id === undefined) { id = this.ruleSetIds.size; this.ruleSetIds.set(key, id); } return id; };
+      keys = { full: intern(JSON.stringify([...head, rules.map(text)])), others: others && intern(JSON.stringify([...head, others])), literalPeers };
+      this.genericKeys.set(`${label}\0${cls}`, keys);
+    }
+    const peer = fields.peer ?? fields.peer_label;
+    const shortcut = keys.others !== undefined && peer !== undefined && !keys.literalPeers.has(peer);
+    // Built by hand (no objects): this runs for every ordered pair of hats.
+    let key = `${shortcut ? `o${keys.others!}` : `f${keys.full}`}\0${cls}\0${access}`;
+    for (const field in fields) if (!shortcut || (field !== 'peer' && field !== 'peer_label')) key += `\0${field}=${fields[field]!}`;
+    let answer = this.genericAnswers.get(key);
+    if (answer === undefined) {
+      answer = decide(this.compiled, label, { class: cls, access: [access], fields }).allowed;
+      this.genericAnswers.set(key, answer);
+    }
+    return answer;
+  }
+
   private readonly insideAreas = new Map<string, boolean>();
 
   /**
@@ -221,7 +292,7 @@ class Analysis {
       let inside = this.insideAreas.get(rule.pattern);
       if (inside === undefined) {
         const compiled = compilePattern(rule.pattern, { kind: 'path' });
-        inside = compiled.ok && isSubset(compiled.automaton, this.areas).subset;
+        inside = compiled.ok && within(compiled.automaton, this.areas);
         this.insideAreas.set(rule.pattern, inside);
       }
       if (inside) continue;
@@ -382,6 +453,13 @@ function directFlows(analysis: Analysis): Flow[] {
   return flows;
 }
 
+const linkNames = new Map<string, string | undefined>();
+/** The shortest name a link rule's link pattern matches (the same for every hat with the rule). */
+function linkName(pattern: string, link: Automaton): string | undefined {
+  if (!linkNames.has(pattern)) linkNames.set(pattern, isEmpty(link).witness?.text);
+  return linkNames.get(pattern);
+}
+
 /**
  * Hard links whose target is in B's area (the link name may be anywhere): a link to B's file inside A's
  * own area would give A its own rights on B's inode. Each pair is confirmed by decide() (subset rules).
@@ -394,13 +472,10 @@ function linkPairFlows(analysis: Analysis): Flow[] {
       const seen = new Set<number>();
       for (const entry of profile.links) {
         if (entry.prefix.decision !== 'allow' || entry.implicit) continue;
-        const name = isEmpty(entry.link).witness?.text;
+        const name = linkName(entry.linkPattern, entry.link);
         if (name === undefined) continue;
-        for (const combo of combinations(entry.target, analysis.areas)) {
-          if (combo.left === 0 || analysis.areas.acceptSets[combo.right]!.length === 0) continue;
-          const target = witnessText(combo.witness);
-          const b = innermost(analysis.tenants, analysis.areas.acceptSets[combo.right]!, target);
-          if (b === undefined || b === a.index || seen.has(b)) continue;
+        for (const { tenant: b, target } of analysis.linkTargetsOf(entry.targetPattern, entry.target)) {
+          if (b === a.index || seen.has(b)) continue;
           const owner = entry.prefix.owner === 'owner';
           if (owner && usersDiffer(a.tenant, analysis.tenants[b]!.tenant)) continue;
           const decision = decide(analysis.compiled, label, { class: 'link', path: name, target, owner });
@@ -675,15 +750,22 @@ function transitionFlows(analysis: Analysis): Flow[] {
 }
 
 const UNIX_TYPES = ['stream', 'dgram', 'seqpacket'] as const;
+/** Rule condition keys that name the peer. */
+const PEER_KEYS: ReadonlySet<string> = new Set(['peer', 'peer.label', 'peer_label', 'label']);
+/** A label pattern without AARE specials matches exactly itself. */
+const LITERAL_LABEL = /^[^*?[\]{}\\^"]+$/;
 
 /** Signals, ptrace and unix sockets between labels: both sides must allow (policy-semantics §10). */
 function labelFlows(analysis: Analysis): Flow[] {
   const flows: Flow[] = [];
-  const allowed = (label: string, cls: 'signal' | 'ptrace' | 'unix', access: string, fields: Record<string, string>) =>
-    decide(analysis.compiled, label, { class: cls, access: [access], fields });
+  type Cls = 'signal' | 'ptrace' | 'unix';
+  // The yes/no comes from the cache; decide() is asked again only for the granting rules of a flow.
+  const allows = (label: string, cls: Cls, access: string, fields: Record<string, string>) => analysis.allowsGeneric(label, cls, access, fields);
+  const grantedBy = (label: string, cls: Cls, access: string, fields: Record<string, string>) =>
+    decide(analysis.compiled, label, { class: cls, access: [access], fields }).grantedBy.map(ruleSite);
   // A label without any allow rule that could grant the initiating access needs no per-peer question
   // (keeps the pairs × labels loop cheap for the usual hats, which have none).
-  const mayInitiate = (label: string, cls: 'signal' | 'ptrace' | 'unix', bits: readonly string[]): boolean => {
+  const mayInitiate = (label: string, cls: Cls, bits: readonly string[]): boolean => {
     const profile = analysis.profile(label);
     return profile.mode !== 'enforce' || profile.generic.some((r) => r.class === cls && r.prefix.decision !== 'deny' && bits.some((b) => r.bits.has(b)));
   };
@@ -697,26 +779,26 @@ function labelFlows(analysis: Analysis): Flow[] {
         const sockets = mayInitiate(la, 'unix', ['connect', 'send']);
         if (!signals && !traces && !sockets) continue;
         for (const lb of b.labels) {
-          const signal = signals ? allowed(la, 'signal', 'send', { peer: lb, signal: 'kill' }) : { allowed: false, grantedBy: [] };
-          if (!done.has('signal') && signal.allowed && allowed(lb, 'signal', 'receive', { peer: la, signal: 'kill' }).allowed) {
+          const signal = { peer: lb, signal: 'kill' };
+          if (signals && !done.has('signal') && allows(la, 'signal', 'send', signal) && allows(lb, 'signal', 'receive', { peer: la, signal: 'kill' })) {
             done.add('signal');
-            flows.push(makeFlow({ from: a.tenant.name, to: b.tenant.name, kind: 'signal', label: la, witness: lb, rules: signal.grantedBy.map(ruleSite), ownerOnly: false }));
+            flows.push(makeFlow({ from: a.tenant.name, to: b.tenant.name, kind: 'signal', label: la, witness: lb, rules: grantedBy(la, 'signal', 'send', signal), ownerOnly: false }));
           }
-          const trace = traces ? allowed(la, 'ptrace', 'trace', { peer: lb }) : { allowed: false, grantedBy: [] };
-          const read = traces ? allowed(la, 'ptrace', 'read', { peer: lb }) : { allowed: false, grantedBy: [] };
-          const ptrace = trace.allowed && allowed(lb, 'ptrace', 'tracedby', { peer: la }).allowed ? trace
-            : read.allowed && allowed(lb, 'ptrace', 'readby', { peer: la }).allowed ? read : undefined;
-          if (!done.has('ptrace') && ptrace) {
-            done.add('ptrace');
-            flows.push(makeFlow({ from: a.tenant.name, to: b.tenant.name, kind: 'ptrace', label: la, witness: lb, rules: ptrace.grantedBy.map(ruleSite), ownerOnly: false }));
+          if (traces && !done.has('ptrace')) {
+            const access = allows(la, 'ptrace', 'trace', { peer: lb }) && allows(lb, 'ptrace', 'tracedby', { peer: la }) ? 'trace'
+              : allows(la, 'ptrace', 'read', { peer: lb }) && allows(lb, 'ptrace', 'readby', { peer: la }) ? 'read' : undefined;
+            if (access) {
+              done.add('ptrace');
+              flows.push(makeFlow({ from: a.tenant.name, to: b.tenant.name, kind: 'ptrace', label: la, witness: lb, rules: grantedBy(la, 'ptrace', access, { peer: lb }), ownerOnly: false }));
+            }
           }
           for (const type of UNIX_TYPES) {
             if (done.has('unix') || !sockets) break;
             const [send, receive] = type === 'dgram' ? ['send', 'receive'] : ['connect', 'accept'];
-            const out = allowed(la, 'unix', send!, { peer: lb, peer_label: lb, type });
-            if (out.allowed && allowed(lb, 'unix', receive!, { peer: la, peer_label: la, type }).allowed) {
+            const out = { peer: lb, peer_label: lb, type };
+            if (allows(la, 'unix', send!, out) && allows(lb, 'unix', receive!, { peer: la, peer_label: la, type })) {
               done.add('unix');
-              flows.push(makeFlow({ from: a.tenant.name, to: b.tenant.name, kind: 'unix', label: la, witness: `${lb} (${type})`, rules: out.grantedBy.map(ruleSite), ownerOnly: false }));
+              flows.push(makeFlow({ from: a.tenant.name, to: b.tenant.name, kind: 'unix', label: la, witness: `${lb} (${type})`, rules: grantedBy(la, 'unix', send!, out), ownerOnly: false }));
             }
           }
         }

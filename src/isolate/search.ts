@@ -151,17 +151,54 @@ export function firstCommon(
   return undefined;
 }
 
-/** The states from which some state with `ok(acceptIndex)` is reachable (1), by a backward walk. */
-export function live(a: Automaton, ok: (acceptIndex: number) => boolean): Uint8Array {
-  const incoming: number[][] = Array.from({ length: a.stateCount }, () => []);
-  for (let s = 0; s < a.stateCount; s++) {
-    for (let c = 0; c < a.classCount; c++) incoming[a.transitions[s * a.classCount + c]!]!.push(s);
+/** Each automaton's transitions reversed, without repeats (CSR: sources of t are from[start[t]..start[t+1])). */
+const reversed = new WeakMap<Automaton, { readonly start: Int32Array; readonly from: Int32Array }>();
+
+function reverseEdges(a: Automaton): { readonly start: Int32Array; readonly from: Int32Array } {
+  let edges = reversed.get(a);
+  if (edges) return edges;
+  const n = a.stateCount;
+  const k = a.classCount;
+  // Many classes of a state lead to the same target (the dead state above all): count each edge once.
+  const last = new Int32Array(n).fill(-1);
+  const start = new Int32Array(n + 1);
+  for (let s = 0; s < n; s++) {
+    for (let c = 0; c < k; c++) {
+      const t = a.transitions[s * k + c]!;
+      if (last[t] !== s) { last[t] = s; start[t + 1]!++; }
+    }
   }
+  for (let t = 0; t < n; t++) start[t + 1]! += start[t]!;
+  const fill = start.slice(0, n);
+  const from = new Int32Array(start[n]!);
+  last.fill(-1);
+  for (let s = 0; s < n; s++) {
+    for (let c = 0; c < k; c++) {
+      const t = a.transitions[s * k + c]!;
+      if (last[t] !== s) { last[t] = s; from[fill[t]!++] = s; }
+    }
+  }
+  edges = { start, from };
+  reversed.set(a, edges);
+  return edges;
+}
+
+/**
+ * The states from which some state with `ok(acceptIndex)` is reachable (1), by a backward walk. The
+ * reversed edges are built once per automaton: a hat's DFA is asked this for several masks.
+ */
+export function live(a: Automaton, ok: (acceptIndex: number) => boolean): Uint8Array {
+  const { start, from } = reverseEdges(a);
   const result = new Uint8Array(a.stateCount);
-  const queue: number[] = [];
-  for (let s = 0; s < a.stateCount; s++) if (ok(a.acceptIndex[s]!)) { result[s] = 1; queue.push(s); }
-  for (let i = 0; i < queue.length; i++) {
-    for (const from of incoming[queue[i]!]!) if (!result[from]) { result[from] = 1; queue.push(from); }
+  const queue = new Int32Array(a.stateCount);
+  let length = 0;
+  for (let s = 0; s < a.stateCount; s++) if (ok(a.acceptIndex[s]!)) { result[s] = 1; queue[length++] = s; }
+  for (let i = 0; i < length; i++) {
+    const t = queue[i]!;
+    for (let e = start[t]!; e < start[t + 1]!; e++) {
+      const s = from[e]!;
+      if (!result[s]) { result[s] = 1; queue[length++] = s; }
+    }
   }
   return result;
 }
@@ -213,4 +250,17 @@ export function taggedMeets(
     }
   }
   return ids;
+}
+
+/**
+ * Does `b` accept every string `a` accepts? Unlike isSubset, the walk stops where `a` can accept
+ * nothing more, so a small pattern is compared with a large automaton (every site's areas) in time
+ * bounded by the pattern, not by the large automaton.
+ */
+export function within(a: Automaton, b: Automaton): boolean {
+  const alive = live(a, (index) => index !== 0);
+  for (const combo of combinations(a, b, () => false, (s) => !alive[s])) {
+    if (combo.left !== 0 && combo.right === 0) return false;
+  }
+  return true;
 }
