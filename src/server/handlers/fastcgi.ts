@@ -175,37 +175,42 @@ export class FastCgiHandler implements Handler {
           res.once('drain', onDrain);
         }
       };
+      // The callbacks run in the FPM connection's 'data' handler: whatever they throw (writeHead
+      // refusing a header, say) must end this request, never escape as an uncaught exception.
       const call = client.start(Object.entries(env), stdin, {
         stdout: (chunk) => {
           if (over) return;
-          if (!started) {
-            let parsed;
-            try {
-              parsed = reader.push(chunk);
-            } catch (error) {
-              fail(error as Error);
-              return;
+          try {
+            if (!started) {
+              const parsed = reader.push(chunk);
+              if (!parsed) return;
+              started = cgiResponseStart(res, parsed.head, method);
+              chunk = parsed.rest;
             }
-            if (!parsed) return;
-            started = cgiResponseStart(res, parsed.head, method);
-            chunk = parsed.rest;
+            if (started.bodiless || chunk.length === 0) return; // a bodiless response's body is discarded
+            if (streaming) { write(chunk); return; }
+            body.push(chunk);
+            bodyLength += chunk.length;
+            if (bodyLength > WHOLE_RESPONSE_LIMIT) startStreaming(started);
+          } catch (error) {
+            fail(error as Error);
           }
-          if (started.bodiless || chunk.length === 0) return; // a bodiless response's body is discarded
-          if (streaming) { write(chunk); return; }
-          body.push(chunk);
-          bodyLength += chunk.length;
-          if (bodyLength > WHOLE_RESPONSE_LIMIT) startStreaming(started);
         },
         end: () => {
           if (over) return;
           if (!started) { fail(new CgiResponseError('output ended before the response head was complete')); return; }
-          finish();
-          if (streaming) res.end();
-          else {
-            if (!started.bodiless) started.headers.push('Content-Length', String(bodyLength));
-            res.writeHead(started.status, started.headers);
-            res.end(body.length === 1 ? body[0] : body.length === 0 ? undefined : Buffer.concat(body, bodyLength));
+          try {
+            if (streaming) res.end();
+            else {
+              if (!started.bodiless) started.headers.push('Content-Length', String(bodyLength));
+              res.writeHead(started.status, started.headers);
+              res.end(body.length === 1 ? body[0] : body.length === 0 ? undefined : Buffer.concat(body, bodyLength));
+            }
+          } catch (error) {
+            fail(error as Error);
+            return;
           }
+          finish();
           const stderr = call.stderr();
           if (stderr) logHandlerError('handlers/fastcgi-stderr', `fastcgi ${scriptName}`, stderr.trimEnd());
         },
