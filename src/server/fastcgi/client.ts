@@ -1,5 +1,5 @@
 // A FastCGI 1.0 client for the responder role: one request per connection at a time (no
-// multiplexing), FCGI_KEEP_CONN with a pool of kept connections.
+// multiplexing: PHP-FPM answers FCGI_MPXS_CONNS with 0), FCGI_KEEP_CONN with a pool of kept connections.
 //
 // A PHP-FPM child serves one connection until it is closed, so every kept connection pins one child.
 // Two ways to use the client follow from that:
@@ -12,7 +12,7 @@
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import {
-  decodeEndRequest, encodeBeginRequest, encodeNameValuePairs, encodeRecord, encodeStream, FastCgiProtocolError,
+  decodeEndRequest, encodeBeginRequest, encodeNameValuePairs, encodeRecord, encodeStream,
   ProtocolStatus, RecordDecoder, RecordType, Role, type EndRequest,
 } from './records.js';
 export type FastCgiAddress = { readonly path: string } | { readonly host: string; readonly port: number };
@@ -55,8 +55,37 @@ export interface FastCgiExchange {
   complete(): boolean;
 }
 
+/**
+ * Where one exchange's results go (FastCgiClient.start). Exactly one of `end` and `error` is called,
+ * once; never from inside `start` itself (but from inside `cancel`).
+ */
+export interface FastCgiSink {
+  /** STDOUT bytes as they arrive: views into the connection's reads, valid as long as they are kept. */
+  stdout(chunk: Buffer): void;
+  /** END_REQUEST with "request complete": every STDOUT byte has been given to `stdout`. */
+  end(end: EndRequest): void;
+  /** The exchange failed (connect, protocol, closed connection, overloaded server, cancelled). */
+  error(error: FastCgiError): void;
+}
+
+/** One exchange under way (FastCgiClient.start). */
+export interface FastCgiCall {
+  /** Give up: the connection (if any) is closed, the sink gets a 'fastcgi-aborted' error. */
+  cancel(): void;
+  /** Back-pressure: stop reading STDOUT from the connection until `resume`. */
+  pause(): void;
+  resume(): void;
+  /** What the application wrote to STDERR so far (first 64 KiB). */
+  stderr(): string;
+}
+
 const REQUEST_ID = 1;
 const MAX_STDERR = 64 * 1024;
+/** BEGIN_REQUEST (with and without FCGI_KEEP_CONN), the end of PARAMS and an empty STDIN, encoded once. */
+const BEGIN_KEEP = encodeBeginRequest(REQUEST_ID, Role.Responder, true);
+const BEGIN_CLOSE = encodeBeginRequest(REQUEST_ID, Role.Responder, false);
+const PARAMS_END = encodeRecord(RecordType.Params, REQUEST_ID);
+const STDIN_END = encodeRecord(RecordType.Stdin, REQUEST_ID);
 
 export class FastCgiClient {
   private readonly idle: Socket[] = [];
@@ -65,10 +94,10 @@ export class FastCgiClient {
   private readonly idleTimeoutMs: number;
   private readonly connectTimeoutMs: number;
   private readonly maxConnections: number;
-  /** Requests holding a connection (or connecting). */
+  /** Exchanges holding a connection (or connecting). */
   private active = 0;
-  /** Requests waiting for a connection, first come first served. */
-  private readonly waiting: (() => void)[] = [];
+  /** Exchanges waiting for a connection, first come first served. */
+  private readonly waiting: Exchange[] = [];
   private closed = false;
 
   constructor(readonly address: FastCgiAddress, options: FastCgiClientOptions = {}) {
@@ -85,69 +114,89 @@ export class FastCgiClient {
     return this.waiting.length;
   }
 
-  /** Send one request; the body (if any) streams from `stdin` with backpressure. */
-  async request(params: Iterable<readonly [string, string]>, stdin?: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<FastCgiExchange> {
+  /**
+   * Send one request and deliver its results to `sink`, without promises, streams or an AbortSignal
+   * per request (the PHP path's per-request cost). The body (if any) streams from `stdin` with
+   * back-pressure. Throws only when the client is closed.
+   */
+  start(params: Iterable<readonly [string, string]>, stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined, sink: FastCgiSink): FastCgiCall {
     if (this.closed) throw new FastCgiError('client closed', 'fastcgi-closed');
-    const paramBytes = encodeNameValuePairs(params);
-    await this.acquire(signal);
-    let handedOver = false;
-    try {
-      const reused = stdin === undefined ? this.takeIdle() : undefined;
-      // A body cannot be replayed on a fresh connection if a kept one turns out closed: it gets a new
-      // connection, and a kept one is closed to stay within maxConnections.
-      if (stdin !== undefined && this.active + this.idle.length > this.maxConnections) this.takeIdle()?.destroy();
-      if (reused) {
-        const exchange = this.exchange(reused, paramBytes, undefined, signal, true);
-        // A kept connection the server has since closed fails before any record: retry once, fresh.
-        const ok = await exchange.firstRecord;
-        if (ok) { handedOver = true; return exchange; }
-        if (signal?.aborted) throw new FastCgiError('request aborted', 'fastcgi-aborted');
-      }
-      const socket = await this.connect(signal);
-      handedOver = true;
-      return this.exchange(socket, paramBytes, stdin, signal, false);
-    } finally {
-      // Once an exchange owns the connection, it gives the slot back when it finishes.
-      if (!handedOver) this.releaseSlot();
+    const exchange = new Exchange(this, encodeNameValuePairs(params), stdin, sink);
+    if (this.active < this.maxConnections) {
+      this.active++;
+      exchange.run();
+    } else {
+      this.waiting.push(exchange);
     }
+    return exchange;
+  }
+
+  /** `start` as a promise of a Readable STDOUT: settles at the first record; `signal` cancels. */
+  request(params: Iterable<readonly [string, string]>, stdin?: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<FastCgiExchange> {
+    if (this.closed) return Promise.reject(new FastCgiError('client closed', 'fastcgi-closed'));
+    if (signal?.aborted) return Promise.reject(new FastCgiError('request aborted', 'fastcgi-aborted'));
+    return new Promise((resolve, reject) => {
+      let completed = false;
+      let resolved = false;
+      let resolveEnd!: (end: EndRequest) => void;
+      let rejectEnd!: (error: Error) => void;
+      const end = new Promise<EndRequest>((res, rej) => { resolveEnd = res; rejectEnd = rej; });
+      end.catch(() => {}); // callers that only read stdout see the error there
+      const onAbort = () => call.cancel();
+      const settle = () => {
+        if (resolved) return;
+        resolved = true;
+        resolve({ stdout, end, stderr: () => call.stderr(), complete: () => completed });
+      };
+      const call = this.start(params, stdin, {
+        stdout: (chunk) => {
+          settle();
+          if (!stdout.push(Buffer.from(chunk))) call.pause();
+        },
+        end: (endRequest) => {
+          signal?.removeEventListener('abort', onAbort);
+          completed = true;
+          settle();
+          stdout.push(null);
+          resolveEnd(endRequest);
+        },
+        error: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (!resolved) { resolved = true; reject(error); return; }
+          stdout.destroy(error);
+          rejectEnd(error);
+        },
+      });
+      const stdout = new Readable({ read: () => call.resume() });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   async close(): Promise<void> {
     this.closed = true;
     for (const socket of this.idle.splice(0)) this.discard(socket);
-    for (const wake of this.waiting.splice(0)) wake();
+    for (const exchange of this.waiting.splice(0)) exchange.fail(new FastCgiError('client closed', 'fastcgi-closed'));
   }
 
-  private acquire(signal?: AbortSignal): Promise<void> {
-    if (this.active < this.maxConnections) {
-      this.active++;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve, reject) => {
-      const wake = () => {
-        signal?.removeEventListener('abort', onAbort);
-        if (this.closed) return reject(new FastCgiError('client closed', 'fastcgi-closed'));
-        this.active++;
-        resolve();
-      };
-      const onAbort = () => {
-        const index = this.waiting.indexOf(wake);
-        if (index >= 0) this.waiting.splice(index, 1);
-        reject(new FastCgiError('request aborted', 'fastcgi-aborted'));
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(wake);
-    });
+  /** An exchange waiting for a connection gives up its place. */
+  unqueue(exchange: Exchange): boolean {
+    const index = this.waiting.indexOf(exchange);
+    if (index < 0) return false;
+    this.waiting.splice(index, 1);
+    return true;
   }
 
-  private releaseSlot(): void {
+  releaseSlot(): void {
     this.active--;
     const next = this.waiting.shift();
-    if (next) next();
+    if (next) {
+      this.active++;
+      next.run();
+    }
   }
 
-  private takeIdle(): Socket | undefined {
+  /** A kept connection for a request without a body, or undefined. */
+  takeIdle(): Socket | undefined {
     for (;;) {
       const socket = this.idle.pop();
       if (!socket) return undefined;
@@ -161,14 +210,21 @@ export class FastCgiClient {
     }
   }
 
-  private release(socket: Socket): void {
+  /** A body cannot be replayed on a fresh connection if a kept one turns out closed: it gets a new one,
+   * and a kept one is closed to stay within maxConnections. */
+  makeRoomForFresh(): void {
+    if (this.active + this.idle.length > this.maxConnections) this.takeIdle()?.destroy();
+  }
+
+  get keepsConnections(): boolean {
+    return this.maxIdle > 0;
+  }
+
+  release(socket: Socket): void {
     if (this.closed || socket.destroyed || this.idle.length >= this.maxIdle) {
       this.discard(socket);
       return;
     }
-    socket.removeAllListeners('data');
-    socket.removeAllListeners('error');
-    socket.removeAllListeners('close');
     // Anything the server says on an idle connection is a protocol error or a close: drop it.
     const drop = () => this.dropIdle(socket);
     socket.on('data', drop);
@@ -189,160 +245,208 @@ export class FastCgiClient {
     this.discard(socket);
   }
 
-  private discard(socket: Socket): void {
+  discard(socket: Socket): void {
     socket.removeAllListeners('data');
     socket.on('error', () => {});
     socket.destroy();
   }
 
-  private connect(signal?: AbortSignal): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const socket = 'path' in this.address ? connect(this.address.path) : connect(this.address.port, this.address.host);
-      const fail = (error: Error) => {
-        cleanup();
-        socket.destroy();
-        reject(new FastCgiError(`cannot connect to the FastCGI server: ${error.message}`, 'fastcgi-connect'));
-      };
-      const timer = setTimeout(() => fail(new Error('connect timed out')), this.connectTimeoutMs);
-      const onAbort = () => fail(new Error('aborted'));
-      if (signal?.aborted) return onAbort();
-      const cleanup = () => {
-        clearTimeout(timer);
-        socket.off('error', fail);
-        socket.off('connect', onConnect);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onConnect = () => {
-        cleanup();
-        socket.setNoDelay(true);
-        resolve(socket);
-      };
-      socket.once('error', fail);
-      socket.once('connect', onConnect);
-      signal?.addEventListener('abort', onAbort, { once: true });
+  /** A new connection; `done` gets it, or an error after connectTimeoutMs. Returns a way to give up. */
+  connect(done: (error: Error | undefined, socket: Socket | undefined) => void): () => void {
+    const socket = 'path' in this.address ? connect(this.address.path) : connect(this.address.port, this.address.host);
+    const cleanup = () => {
+      clearTimeout(timer);
+      socket.off('error', fail);
+      socket.off('connect', onConnect);
+    };
+    const fail = (error: Error) => {
+      cleanup();
+      socket.destroy();
+      done(new FastCgiError(`cannot connect to the FastCGI server: ${error.message}`, 'fastcgi-connect'), undefined);
+    };
+    const onConnect = () => {
+      cleanup();
+      socket.setNoDelay(true);
+      done(undefined, socket);
+    };
+    const timer = setTimeout(() => fail(new Error('connect timed out')), this.connectTimeoutMs);
+    socket.once('error', fail);
+    socket.once('connect', onConnect);
+    return () => { cleanup(); socket.destroy(); };
+  }
+}
+
+/** One request/response on one connection (a kept one, else a fresh one), reporting to its sink. */
+class Exchange implements FastCgiCall {
+  private state: 'waiting' | 'connecting' | 'running' | 'done' = 'waiting';
+  private socket: Socket | undefined;
+  private reused = false;
+  private sawRecord = false;
+  private paused = false;
+  private stderrText = '';
+  private decoder = new RecordDecoder();
+  private stopConnecting: (() => void) | undefined;
+  private readonly onData = (chunk: Buffer) => this.receive(chunk);
+  private readonly onError = (error: Error) => this.lost(new FastCgiError(`connection failed: ${error.message}`, 'fastcgi-closed'));
+  private readonly onClose = () => this.lost(new FastCgiError('connection closed before END_REQUEST', 'fastcgi-closed'));
+
+  constructor(
+    private readonly client: FastCgiClient, private readonly paramBytes: Buffer,
+    private readonly stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined, private readonly sink: FastCgiSink,
+  ) {}
+
+  /** The exchange holds a connection slot now. */
+  run(): void {
+    if (this.stdin === undefined) {
+      const kept = this.client.takeIdle();
+      if (kept) { this.attach(kept, true); return; }
+    } else {
+      this.client.makeRoomForFresh();
+    }
+    this.connectFresh();
+  }
+
+  cancel(): void {
+    this.fail(new FastCgiError('request aborted', 'fastcgi-aborted'));
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.socket?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    if (this.state === 'running') this.socket?.resume();
+  }
+
+  stderr(): string {
+    return this.stderrText;
+  }
+
+  /** End with an error, giving back whatever the exchange holds. */
+  fail(error: FastCgiError): void {
+    const state = this.state;
+    if (state === 'done') return;
+    this.state = 'done';
+    if (state === 'waiting') {
+      this.client.unqueue(this);
+    } else {
+      if (state === 'connecting') this.stopConnecting?.();
+      if (state === 'running') this.detach(false);
+      this.client.releaseSlot();
+    }
+    this.sink.error(error);
+  }
+
+  private connectFresh(): void {
+    this.state = 'connecting';
+    this.stopConnecting = this.client.connect((error, socket) => {
+      this.stopConnecting = undefined;
+      if (error) this.fail(error as FastCgiError);
+      else this.attach(socket!, false);
     });
   }
 
-  private exchange(
-    socket: Socket, paramBytes: Buffer, stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined, signal: AbortSignal | undefined,
-    reused: boolean,
-  ): FastCgiExchange & { firstRecord: Promise<boolean> } {
-    const keep = this.maxIdle > 0;
-    const decoder = new RecordDecoder();
-    let stderr = '';
-    let settled = false;
-    let completed = false;
-    let sawRecord = false;
-    let resolveFirst!: (ok: boolean) => void;
-    const firstRecord = new Promise<boolean>((resolve) => { resolveFirst = resolve; });
-    let resolveEnd!: (end: EndRequest) => void;
-    let rejectEnd!: (error: Error) => void;
-    const end = new Promise<EndRequest>((resolve, reject) => { resolveEnd = resolve; rejectEnd = reject; });
-    end.catch(() => {}); // callers that only read stdout see the error there
-    const stdout = new Readable({ read: () => { socket.resume(); } });
-
-    const finish = (error: Error | undefined, endRequest?: EndRequest) => {
-      if (settled) return;
-      settled = true;
-      signal?.removeEventListener('abort', onAbort);
-      socket.off('data', onData);
-      socket.off('error', onError);
-      socket.off('close', onClose);
-      if (error) {
-        this.discard(socket);
-        if (reused && !sawRecord) {
-          resolveFirst(false); // the caller retries on a fresh connection, in the same slot
-          return;
-        }
-        this.releaseSlot();
-        resolveFirst(true);
-        stdout.destroy(error);
-        rejectEnd(error);
-        return;
-      }
-      completed = true;
-      if (keep) this.release(socket);
-      else this.discard(socket);
-      this.releaseSlot();
-      resolveFirst(true);
-      stdout.push(null);
-      resolveEnd(endRequest!);
-    };
-    const onData = (chunk: Buffer) => {
-      let records;
-      try {
-        records = decoder.push(chunk);
-      } catch (error) {
-        finish(error instanceof FastCgiProtocolError ? new FastCgiError(error.message, 'fastcgi-protocol') : (error as Error));
-        return;
-      }
-      for (const record of records) {
-        if (settled) return;
-        if (!sawRecord) {
-          sawRecord = true;
-          resolveFirst(true);
-        }
-        if (record.requestId === 0) continue; // management records (GET_VALUES_RESULT, UNKNOWN_TYPE)
-        if (record.requestId !== REQUEST_ID) {
-          finish(new FastCgiError(`record for unknown request ${record.requestId}`, 'fastcgi-protocol'));
-          return;
-        }
-        switch (record.type) {
-          case RecordType.Stdout:
-            if (record.content.length > 0 && !stdout.push(Buffer.from(record.content))) socket.pause();
-            break;
-          case RecordType.Stderr:
-            if (stderr.length < MAX_STDERR) stderr += record.content.toString('utf8');
-            break;
-          case RecordType.EndRequest: {
-            let endRequest: EndRequest;
-            try {
-              endRequest = decodeEndRequest(record.content);
-            } catch (error) {
-              finish(new FastCgiError((error as Error).message, 'fastcgi-protocol'));
-              return;
-            }
-            if (endRequest.protocolStatus !== ProtocolStatus.RequestComplete) {
-              finish(new FastCgiError(`FastCGI server refused the request (protocol status ${endRequest.protocolStatus})`, 'fastcgi-overloaded'));
-              return;
-            }
-            if (decoder.pending > 0) {
-              finish(new FastCgiError('bytes after END_REQUEST', 'fastcgi-protocol'));
-              return;
-            }
-            finish(undefined, endRequest);
-            return;
-          }
-          default:
-            finish(new FastCgiError(`unexpected record type ${record.type} from the server`, 'fastcgi-protocol'));
-            return;
-        }
-      }
-    };
-    const onError = (error: Error) => finish(new FastCgiError(`connection failed: ${error.message}`, 'fastcgi-closed'));
-    const onClose = () => finish(new FastCgiError('connection closed before END_REQUEST', 'fastcgi-closed'));
-    const onAbort = () => finish(new FastCgiError('request aborted', 'fastcgi-aborted'));
-    socket.on('data', onData);
-    socket.on('error', onError);
-    socket.on('close', onClose);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-
-    if (!settled) {
-      const head = [encodeBeginRequest(REQUEST_ID, Role.Responder, keep), ...encodeStream(RecordType.Params, REQUEST_ID, paramBytes), encodeRecord(RecordType.Params, REQUEST_ID)];
-      socket.write(Buffer.concat(head));
-      if (stdin === undefined) socket.write(encodeRecord(RecordType.Stdin, REQUEST_ID));
-      else void this.sendStdin(socket, stdin, () => settled);
-    }
-    return { stdout, end, stderr: () => stderr, complete: () => completed, firstRecord };
+  private attach(socket: Socket, reused: boolean): void {
+    this.state = 'running';
+    this.socket = socket;
+    this.reused = reused;
+    this.sawRecord = false;
+    this.decoder = new RecordDecoder();
+    socket.on('data', this.onData);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    if (this.paused) socket.pause();
+    const begin = this.client.keepsConnections ? BEGIN_KEEP : BEGIN_CLOSE;
+    const params = encodeStream(RecordType.Params, REQUEST_ID, this.paramBytes);
+    // Without a body, the whole request is one write.
+    socket.write(Buffer.concat(this.stdin === undefined ? [begin, ...params, PARAMS_END, STDIN_END] : [begin, ...params, PARAMS_END]));
+    if (this.stdin !== undefined) void this.sendStdin(socket, this.stdin);
   }
 
-  private async sendStdin(socket: Socket, stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, isSettled: () => boolean): Promise<void> {
+  /** Stop listening to the connection; keep it for the next exchange or close it. */
+  private detach(keep: boolean): void {
+    const socket = this.socket!;
+    socket.off('data', this.onData);
+    socket.off('error', this.onError);
+    socket.off('close', this.onClose);
+    this.socket = undefined;
+    if (keep) this.client.release(socket);
+    else this.client.discard(socket);
+  }
+
+  /** The connection failed; a kept one the server had closed before answering is retried, fresh. */
+  private lost(error: FastCgiError): void {
+    if (this.state !== 'running') return;
+    if (this.reused && !this.sawRecord) {
+      this.detach(false);
+      this.connectFresh(); // in the same slot
+      return;
+    }
+    this.fail(error);
+  }
+
+  private receive(chunk: Buffer): void {
+    let records;
+    try {
+      records = this.decoder.push(chunk);
+    } catch (error) {
+      this.fail(new FastCgiError((error as Error).message, 'fastcgi-protocol'));
+      return;
+    }
+    for (const record of records) {
+      if (this.state !== 'running') return;
+      this.sawRecord = true;
+      if (record.requestId === 0) continue; // management records (GET_VALUES_RESULT, UNKNOWN_TYPE)
+      if (record.requestId !== REQUEST_ID) {
+        this.fail(new FastCgiError(`record for unknown request ${record.requestId}`, 'fastcgi-protocol'));
+        return;
+      }
+      switch (record.type) {
+        case RecordType.Stdout:
+          if (record.content.length > 0) this.sink.stdout(record.content);
+          break;
+        case RecordType.Stderr:
+          if (this.stderrText.length < MAX_STDERR) this.stderrText += record.content.toString('utf8');
+          break;
+        case RecordType.EndRequest: {
+          let endRequest: EndRequest;
+          try {
+            endRequest = decodeEndRequest(record.content);
+          } catch (error) {
+            this.fail(new FastCgiError((error as Error).message, 'fastcgi-protocol'));
+            return;
+          }
+          if (endRequest.protocolStatus !== ProtocolStatus.RequestComplete) {
+            this.fail(new FastCgiError(`FastCGI server refused the request (protocol status ${endRequest.protocolStatus})`, 'fastcgi-overloaded'));
+            return;
+          }
+          if (this.decoder.pending > 0) {
+            this.fail(new FastCgiError('bytes after END_REQUEST', 'fastcgi-protocol'));
+            return;
+          }
+          this.state = 'done';
+          // The connection and the slot go back first, so the next waiting request can reuse them.
+          this.detach(this.client.keepsConnections);
+          this.client.releaseSlot();
+          this.sink.end(endRequest);
+          return;
+        }
+        default:
+          this.fail(new FastCgiError(`unexpected record type ${record.type} from the server`, 'fastcgi-protocol'));
+          return;
+      }
+    }
+  }
+
+  private async sendStdin(socket: Socket, stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
+    const over = () => this.socket !== socket || this.state !== 'running';
     try {
       for await (const chunk of stdin) {
         // Once the request is over, the rest of the body is read and dropped rather than abandoned:
         // leaving the loop would destroy the source (the client's request, and its connection).
-        if (isSettled() || socket.destroyed) continue;
+        if (over() || socket.destroyed) continue;
         let ok = true;
         for (const record of encodeStream(RecordType.Stdin, REQUEST_ID, chunk)) ok = socket.write(record);
         if (!ok) {
@@ -353,7 +457,7 @@ export class FastCgiClient {
           });
         }
       }
-      if (!isSettled() && !socket.destroyed) socket.write(encodeRecord(RecordType.Stdin, REQUEST_ID));
+      if (!over() && !socket.destroyed) socket.write(STDIN_END);
     } catch (error) {
       // The client's upload failed: the FastCGI request cannot complete.
       socket.destroy(error instanceof Error ? error : new Error(String(error)));

@@ -1,6 +1,6 @@
 // Public surface of the FastCGI client and the PHP-FPM launcher.
 export * from './records.js';
-export { FastCgiClient, FastCgiError, parseFastCgiAddress, type FastCgiAddress, type FastCgiClientOptions, type FastCgiExchange } from './client.js';
+export { FastCgiClient, FastCgiError, parseFastCgiAddress, type FastCgiAddress, type FastCgiClientOptions, type FastCgiExchange, type FastCgiSink, type FastCgiCall } from './client.js';
 export {
   startPhpFpm, killMasterAndChildren, phpFpmConfig, phpFpmPaths, appArmorActive, poolName, PhpFpmError, DEFAULT_PHP_FPM_BINARY,
   type PhpFpmOptions, type PhpFpmMaster, type PhpFpmPaths,

@@ -132,27 +132,19 @@ export function readCgiHead(stream: Readable): Promise<{ head: CgiResponseHead; 
   });
 }
 
-/**
- * Send a parsed CGI head, then stream the body (the bytes already read, then the rest) with backpressure.
- * `whole`: `rest` is the entire body (the application has finished): it goes out with a Content-Length
- * in the same write as the head, instead of as chunks.
- */
-export async function relayCgiResponse(
-  res: ServerResponse, head: CgiResponseHead, rest: Buffer, body: Readable, method: string | undefined, whole = false,
-): Promise<void> {
+/** The status and header list to send for a CGI head (the reason phrase is set on `res`); bodiless: no body may follow. */
+export function cgiResponseStart(res: ServerResponse, head: CgiResponseHead, method: string | undefined): { status: number; headers: string[]; bodiless: boolean } {
   const status = responseStatus(head);
-  const flat: string[] = [];
-  for (const [name, value] of head.headers) flat.push(name, value);
+  const headers: string[] = [];
+  for (const [name, value] of head.headers) headers.push(name, value);
   if (head.reason !== undefined && /^[\t -~]*$/.test(head.reason)) res.statusMessage = head.reason;
-  const bodiless = method === 'HEAD' || status === 204 || status === 304 || status < 200;
-  if (whole && !bodiless) {
-    flat.push('Content-Length', String(rest.length));
-    res.writeHead(status, flat);
-    body.resume();
-    res.end(rest);
-    return;
-  }
-  res.writeHead(status, flat);
+  return { status, headers, bodiless: method === 'HEAD' || status === 204 || status === 304 || status < 200 };
+}
+
+/** Send a parsed CGI head, then stream the body (the bytes already read, then the rest) with backpressure. */
+export async function relayCgiResponse(res: ServerResponse, head: CgiResponseHead, rest: Buffer, body: Readable, method: string | undefined): Promise<void> {
+  const { status, headers, bodiless } = cgiResponseStart(res, head, method);
+  res.writeHead(status, headers);
   if (bodiless) {
     body.resume(); // drain and discard
     res.end();

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Handler, HandlerContext } from '../handler.js';
 import { FastCgiClient, FastCgiError, parseFastCgiAddress } from '../fastcgi/index.js';
 import { cgiEnvironment, type CgiScript } from './cgi-environment.js';
-import { CgiResponseError, readCgiHead, relayCgiResponse } from './cgi-response.js';
+import { CgiHeadReader, CgiResponseError, cgiResponseStart } from './cgi-response.js';
 import { failInternally, logHandlerError, sendStatus } from './respond.js';
 import {
   isRefusal, mapOntoRoot, refusalForError, resolveInside, RootDirectory, type PathRefusal,
@@ -38,6 +38,8 @@ const SCRIPT_CACHE_MS = 1000;
 const SCRIPT_CACHE_ENTRIES = 1024;
 /** A chunked request body (no Content-Length) larger than this is refused with 413. */
 export const MAX_BUFFERED_BODY = 16 * 1024 * 1024;
+/** A response body up to this size is sent whole with a Content-Length (as nginx buffers); a larger one streams. */
+const WHOLE_RESPONSE_LIMIT = 64 * 1024;
 
 /** The whole body, or undefined once it exceeds `limit` (the rest is then discarded). */
 async function readWhole(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
@@ -110,37 +112,113 @@ export class FastCgiHandler implements Handler {
       stdin = req;
     }
 
-    const abort = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; abort.abort(); }, this.timeoutMs);
-    const onAbort = () => abort.abort();
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const onClose = () => { if (!res.writableFinished) abort.abort(); };
-    res.once('close', onClose);
-    try {
-      const exchange = await this.client.request(Object.entries(env), stdin, abort.signal);
-      const { head, rest } = await readCgiHead(exchange.stdout);
-      // A response that fits in what FPM has sent so far (END_REQUEST seen, nothing left in the stream)
-      // goes out in one write with a Content-Length.
-      const whole = exchange.complete() && exchange.stdout.readableLength === 0;
-      await relayCgiResponse(res, head, rest, exchange.stdout, method, whole);
-      const stderr = exchange.stderr();
-      if (stderr) logHandlerError('handlers/fastcgi-stderr', `fastcgi ${script.scriptName}`, stderr.trimEnd());
-    } catch (error) {
-      if (timedOut || ctx.signal.aborted) {
-        logHandlerError('handlers/fastcgi-timeout', `fastcgi ${script.scriptName}`, timedOut ? `timed out after ${this.timeoutMs} ms` : 'aborted by the server');
-        return sendStatus(res, 504);
-      }
-      if (error instanceof FastCgiError || error instanceof CgiResponseError) {
-        logHandlerError(error instanceof CgiResponseError || error.code === 'fastcgi-protocol' ? 'handlers/fastcgi-bad-response' : 'handlers/fastcgi-unavailable', `fastcgi ${script.scriptName}`, error.message);
-        return sendStatus(res, error instanceof FastCgiError && error.code === 'fastcgi-overloaded' ? 503 : 502);
-      }
-      throw error;
-    } finally {
-      clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', onAbort);
-      res.off('close', onClose);
-    }
+    return this.exchange(this.client, res, env, stdin, method, script.scriptName);
+  }
+
+  /**
+   * One FastCGI exchange relayed to `res`, driven by the client's callbacks: no stream, promise chain
+   * or AbortSignal per request (they were most of a worker's CPU per PHP request). A response of up to
+   * WHOLE_RESPONSE_LIMIT bytes is collected and sent in one write with a Content-Length; a larger one
+   * is streamed (chunked) with back-pressure from the client's connection to FPM's.
+   */
+  private exchange(
+    client: FastCgiClient, res: ServerResponse, env: Record<string, string>, stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined,
+    method: string, scriptName: string,
+  ): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const reader = new CgiHeadReader();
+      let started: ReturnType<typeof cgiResponseStart> | undefined;
+      let body: Buffer[] = [];
+      let bodyLength = 0;
+      let streaming = false;
+      let over = false;
+      let timedOut = false;
+      let waitingForDrain = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = () => {
+        over = true;
+        clearTimeout(timer);
+        res.off('close', onClose);
+        res.off('drain', onDrain);
+        resolve();
+      };
+      const fail = (error: Error) => {
+        if (over) return;
+        finish();
+        call.cancel(); // its error callback finds `over` set
+        if (timedOut || (error instanceof FastCgiError && error.code === 'fastcgi-aborted')) {
+          // Cancelled: our timeout, or the response ended first (the client left, or the worker's
+          // request timeout answered it).
+          logHandlerError('handlers/fastcgi-timeout', `fastcgi ${scriptName}`, timedOut ? `timed out after ${this.timeoutMs} ms` : 'aborted by the server');
+          if (!res.writableEnded) sendStatus(res, 504);
+          return;
+        }
+        if (error instanceof FastCgiError || error instanceof CgiResponseError) {
+          logHandlerError(error instanceof CgiResponseError || error.code === 'fastcgi-protocol' ? 'handlers/fastcgi-bad-response' : 'handlers/fastcgi-unavailable', `fastcgi ${scriptName}`, error.message);
+          if (!res.writableEnded) sendStatus(res, error instanceof FastCgiError && error.code === 'fastcgi-overloaded' ? 503 : 502);
+          return;
+        }
+        failInternally(res, 'handlers/internal-error', 'fastcgi', error);
+      };
+      const onClose = () => { if (!over) call.cancel(); };
+      const onDrain = () => { waitingForDrain = false; call.resume(); };
+      const startStreaming = (head: NonNullable<typeof started>) => {
+        streaming = true;
+        res.writeHead(head.status, head.headers);
+        for (const chunk of body) write(chunk);
+        body = [];
+      };
+      const write = (chunk: Buffer) => {
+        if (!res.write(chunk) && !waitingForDrain) {
+          waitingForDrain = true;
+          call.pause();
+          res.once('drain', onDrain);
+        }
+      };
+      // The callbacks run in the FPM connection's 'data' handler: whatever they throw (writeHead
+      // refusing a header, say) must end this request, never escape as an uncaught exception.
+      const call = client.start(Object.entries(env), stdin, {
+        stdout: (chunk) => {
+          if (over) return;
+          try {
+            if (!started) {
+              const parsed = reader.push(chunk);
+              if (!parsed) return;
+              started = cgiResponseStart(res, parsed.head, method);
+              chunk = parsed.rest;
+            }
+            if (started.bodiless || chunk.length === 0) return; // a bodiless response's body is discarded
+            if (streaming) { write(chunk); return; }
+            body.push(chunk);
+            bodyLength += chunk.length;
+            if (bodyLength > WHOLE_RESPONSE_LIMIT) startStreaming(started);
+          } catch (error) {
+            fail(error as Error);
+          }
+        },
+        end: () => {
+          if (over) return;
+          if (!started) { fail(new CgiResponseError('output ended before the response head was complete')); return; }
+          try {
+            if (streaming) res.end();
+            else {
+              if (!started.bodiless) started.headers.push('Content-Length', String(bodyLength));
+              res.writeHead(started.status, started.headers);
+              res.end(body.length === 1 ? body[0] : body.length === 0 ? undefined : Buffer.concat(body, bodyLength));
+            }
+          } catch (error) {
+            fail(error as Error);
+            return;
+          }
+          finish();
+          const stderr = call.stderr();
+          if (stderr) logHandlerError('handlers/fastcgi-stderr', `fastcgi ${scriptName}`, stderr.trimEnd());
+        },
+        error: fail,
+      });
+      timer = setTimeout(() => { timedOut = true; call.cancel(); }, this.timeoutMs);
+      res.once('close', onClose);
+    });
   }
 
   /** findScript, with found scripts remembered for SCRIPT_CACHE_MS. */

@@ -38,11 +38,13 @@ export function pathSegments(rawPath: string, locationPrefix: string): MappedPat
   const segments: string[] = [];
   for (const raw of rawPath.split('/')) {
     if (raw === '') continue;
-    let segment: string;
-    try {
-      segment = decodeURIComponent(raw);
-    } catch {
-      return { refused: 400 };
+    let segment = raw;
+    if (raw.includes('%')) {
+      try {
+        segment = decodeURIComponent(raw);
+      } catch {
+        return { refused: 400 };
+      }
     }
     if (segment.includes('\0')) return { refused: 400 };
     if (segment.includes('/')) return { refused: 404 }; // an encoded slash, refused as Apache does by default

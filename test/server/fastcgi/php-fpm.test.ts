@@ -55,6 +55,7 @@ describe('FastCGI handler against a real PHP-FPM master', { skip }, () => {
     writeFileSync(join(site, 'public', 'slow.php'), '<?php sleep(3); echo "late";');
     writeFileSync(join(site, 'public', 'upload.php'), '<?php $in = file_get_contents("php://input"); echo strlen($in), " ", md5($in);');
     writeFileSync(join(site, 'public', 'big.php'), '<?php for ($i = 0; $i < 3000; $i++) echo str_repeat(chr(65 + $i % 26), 1024);');
+    writeFileSync(join(site, 'public', 'flushed.php'), '<?php echo "one "; flush(); usleep(20000); echo "two"; flush(); usleep(20000); echo " three";');
     writeFileSync(join(site, 'public', 'sub', 'index.php'), '<?php echo "sub index";');
     writeFileSync(join(dir, 'outside.php'), '<?php echo "outside";');
     for (const p of [site, join(site, 'public'), join(site, 'public', 'sub')]) chmodSync(p, 0o755);
@@ -91,6 +92,19 @@ describe('FastCGI handler against a real PHP-FPM master', { skip }, () => {
     const big = await send(harness.port, 'GET', '/big.php');
     assert.equal(big.body.length, 3000 * 1024);
     assert.equal(big.body.subarray(1024 * 27, 1024 * 27 + 3).toString(), 'BBB');
+  });
+
+  it('sends a small response whole with Content-Length even when PHP flushed it in pieces, a large one chunked', async () => {
+    const flushed = await send(harness.port, 'GET', '/flushed.php');
+    assert.equal(flushed.text, 'one two three');
+    assert.equal(flushed.headers['content-length'], '13');
+    assert.equal(flushed.headers['transfer-encoding'], undefined);
+    const big = await send(harness.port, 'GET', '/big.php');
+    assert.equal(big.headers['content-length'], undefined);
+    assert.equal(big.headers['transfer-encoding'], 'chunked');
+    const head = await send(harness.port, 'HEAD', '/flushed.php');
+    assert.equal(head.status, 200);
+    assert.equal(head.body.length, 0);
   });
 
   it('buffers a chunked request body so that PHP gets CONTENT_LENGTH', async () => {

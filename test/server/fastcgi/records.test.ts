@@ -243,6 +243,42 @@ describe('FastCGI client', () => {
     }
   });
 
+  it('start: a cancelled exchange closes its connection and frees its slot for the next one', async () => {
+    let connection = 0;
+    const { server, port } = await fakeServer((socket) => {
+      if (++connection === 1) return; // the first connection never answers
+      const decoder = new RecordDecoder();
+      socket.on('data', (chunk: Buffer) => {
+        for (const record of decoder.push(chunk)) {
+          if (record.type !== RecordType.Stdin || record.content.length > 0) continue;
+          socket.write(Buffer.concat([
+            encodeRecord(RecordType.Stdout, 1, Buffer.from('X: y\n\n')), encodeRecord(RecordType.Stdout, 1, Buffer.from('ok')),
+            encodeEndRequest(1, { appStatus: 0, protocolStatus: 0 }),
+          ]));
+        }
+      });
+    });
+    const client = new FastCgiClient({ host: '127.0.0.1', port }, { maxConnections: 1 });
+    const outcome = (resolve: (value: string) => void) => {
+      const chunks: Buffer[] = [];
+      return { stdout: (c: Buffer) => { chunks.push(c); }, end: () => resolve(Buffer.concat(chunks).toString()), error: (e: Error) => resolve(`error: ${e.message}`) };
+    };
+    try {
+      let first!: ReturnType<FastCgiClient['start']>;
+      const firstDone = new Promise<string>((resolve) => { first = client.start([['A', 'b']], undefined, outcome(resolve)); });
+      const secondDone = new Promise<string>((resolve) => { client.start([['A', 'b']], undefined, outcome(resolve)); });
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(client.queued, 1, 'the second waits for the only connection');
+      first.cancel();
+      assert.equal(await firstDone, 'error: request aborted');
+      assert.equal(await secondDone, 'X: y\n\nok');
+      assert.equal(connection, 2, 'the cancelled connection was not reused');
+    } finally {
+      await client.close();
+      server.close();
+    }
+  });
+
   it('reports a refused connection as an error', async () => {
     const { server, port } = await fakeServer(() => {});
     server.close();
