@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createBackend } from '../../src/confine/index.js';
 import { parseServeConfig, type ServeConfig } from '../../src/server/config.js';
-import { loadConfigFile, prepareServe, selectBackend, startServer, type ServeOverrides } from '../../src/server/serve.js';
+import { loadConfigFile, prepareServe, selectBackend, startServer, type DemoHost, type ServeOverrides } from '../../src/server/serve.js';
 import type { Supervisor } from '../../src/server/supervisor.js';
 
 export interface TestServer {
@@ -20,14 +20,15 @@ export interface TestServer {
 
 const testOverrides: ServeOverrides = { listen: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, backend: 'none', accessLog: 'off' };
 
-export async function startFromFile(file: string, demo: boolean, overrides: ServeOverrides = {}): Promise<TestServer> {
+/** `demoHost`: what the demo takes the host to have (default: detected), e.g. no php-fpm. */
+export async function startFromFile(file: string, demo: boolean, overrides: ServeOverrides = {}, demoHost?: DemoHost): Promise<TestServer> {
   const all = { ...testOverrides, ...overrides };
-  const prepared = prepareServe(loadConfigFile(file), all, demo);
+  const prepared = prepareServe(loadConfigFile(file), all, demo, demoHost);
   if (!prepared.prepared) throw new Error(prepared.diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`).join('\n'));
-  return start(prepared.prepared.config, prepared.prepared.hats, { file, overrides: all, demo });
+  return start(prepared.prepared.config, prepared.prepared.hats, { file, overrides: all, demo, ...(demoHost ? { demoHost } : {}) });
 }
 
-async function start(config: ServeConfig, hats: Parameters<typeof startServer>[0]['hats'], reloadFrom?: { file: string; overrides: ServeOverrides; demo: boolean }): Promise<TestServer> {
+async function start(config: ServeConfig, hats: Parameters<typeof startServer>[0]['hats'], reloadFrom?: Parameters<typeof startServer>[4]): Promise<TestServer> {
   const backend = config.backend === 'none' ? createBackend('none') : (await selectBackend(config, hats)).backend;
   if (!backend) throw new Error(`backend ${config.backend} is not available`);
   const messages: string[] = [];

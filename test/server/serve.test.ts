@@ -60,6 +60,21 @@ const FIXTURE_FILES = {
   'beta/public/index.html': '<h1>beta</h1>\n',
 };
 
+describe('the demo on a host without php-fpm', () => {
+  let server: TestServer;
+  before(async () => { server = await startFromFile(join(repoRoot, 'examples', 'hosting', 'hatter.yaml'), true, {}, { phpFpm: false }); });
+  after(async () => { await server.stop(); });
+
+  test('starts without any PHP-FPM master, serves its other handlers, and /php/ is not served (nor its source)', async () => {
+    assert.ok(!server.messages.some((m) => /PHP-FPM/.test(m)), server.messages.join('\n'));
+    assert.equal((await json(server.port, 'alice.localhost', '/hello')).hat, 'alice.localhost');
+    const php = await get(server.port, 'alice.localhost', '/php/');
+    assert.equal(php.status, 404);
+    assert.doesNotMatch(php.body.toString(), /<\?php/);
+    assert.equal((await get(server.port, 'alice.localhost', '/php/index.php')).status, 404);
+  });
+});
+
 describe('the demo (examples/hosting) with backend none', () => {
   let server: TestServer;
   before(async () => { server = await startFromFile(join(repoRoot, 'examples', 'hosting', 'hatter.yaml'), true); });
