@@ -131,9 +131,13 @@ export interface DemoHost {
   readonly phpFpm: boolean;
 }
 
-/** This host, as the demo sees it: php-fpm is there when its binary is (as the phpFpm support starts it). */
-export function detectDemoHost(): DemoHost {
-  return { phpFpm: existsSync(DEFAULT_PHP_FPM_BINARY) };
+/**
+ * This host, as the demo sees it: php-fpm is there when its binary is (as the phpFpm support starts
+ * it), unless HATTER_DEMO_PHP=off asks for the demo without PHP (the real-kernel suite: PHP-FPM under
+ * emulation starts too slowly).
+ */
+export function detectDemoHost(env: NodeJS.ProcessEnv = process.env): DemoHost {
+  return { phpFpm: env['HATTER_DEMO_PHP'] !== 'off' && existsSync(DEFAULT_PHP_FPM_BINARY) };
 }
 
 /**

@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../support/repo.js';
+import { detectDemoHost } from '../../src/server/serve.js';
 import { get, json, poolRequests, raw, RawConnection, serverStatus, sleep, startFromFile, startFromYaml, type TestServer } from './helpers.js';
 
 const ECHO = `export default async function handler(request) {
@@ -64,6 +65,10 @@ describe('the demo on a host without php-fpm', () => {
   let server: TestServer;
   before(async () => { server = await startFromFile(join(repoRoot, 'examples', 'hosting', 'hatter.yaml'), true, {}, { phpFpm: false }); });
   after(async () => { await server.stop(); });
+
+  test('HATTER_DEMO_PHP=off leaves the PHP pages out even where php-fpm is installed', () => {
+    assert.equal(detectDemoHost({ HATTER_DEMO_PHP: 'off' }).phpFpm, false);
+  });
 
   test('starts without any PHP-FPM master, serves its other handlers, and /php/ is not served (nor its source)', async () => {
     assert.ok(!server.messages.some((m) => /PHP-FPM/.test(m)), server.messages.join('\n'));
