@@ -250,10 +250,13 @@ export function parseWrk(output: string): Measurement {
   };
 }
 
-/** wrk -t1 -cCONNECTIONS for `seconds` against a loopback path; `host` sets the Host header. */
-export function wrk(port: number, path: string, seconds: number, connections: number, host?: string): Measurement {
-  const result = spawnSync('/usr/bin/wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...(host ? ['-H', `Host: ${host}`] : []), `http://127.0.0.1:${port}${path}`],
-    { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+/**
+ * wrk -t1 -cCONNECTIONS for `seconds` against a loopback path; `timeoutSeconds`: wrk's per-request
+ * timeout (its default, 2 s, counts slower responses as errors and leaves them out of the latencies).
+ */
+export function wrk(port: number, path: string, seconds: number, connections: number, timeoutSeconds?: number): Measurement {
+  const result = spawnSync('/usr/bin/wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...(timeoutSeconds ? ['--timeout', `${timeoutSeconds}s`] : []), `http://127.0.0.1:${port}${path}`],
+    { encoding: 'utf8', timeout: (seconds + 30 + (timeoutSeconds ?? 0)) * 1000 });
   if (result.status !== 0) throw new Error(`wrk failed: ${result.stderr || result.error?.message}`);
   return parseWrk(result.stdout);
 }
