@@ -68,7 +68,8 @@ export interface Reply {
   readonly localPort: number;
 }
 
-export function get(port: number, host: string, path: string, options: { agent?: Agent; method?: string; body?: Buffer | string; headers?: Record<string, string> } = {}): Promise<Reply> {
+/** One request; `timeoutMs` (default 15 s) of silence fails it. */
+export function get(port: number, host: string, path: string, options: { agent?: Agent; method?: string; body?: Buffer | string; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', agent: options.agent ?? false, headers: { host, ...options.headers } }, (res) => {
       const chunks: Buffer[] = [];
@@ -77,7 +78,7 @@ export function get(port: number, host: string, path: string, options: { agent?:
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.setTimeout(15_000, () => req.destroy(new Error(`timeout: ${host}${path}`)));
+    req.setTimeout(options.timeoutMs ?? 15_000, () => req.destroy(new Error(`timeout: ${host}${path}`)));
     req.end(options.body);
   });
 }
