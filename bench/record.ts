@@ -7,7 +7,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineLine, markdownTable, median, writeBenchSection } from './support/report.js';
-import { freePort, parseWrk, startGroup, stopGroup, waitServing } from './serve.js';
+import { freePort, parseWrk, startGroup, stopGroup, waitServing } from './support/servers.js';
 
 const SECONDS = 5;
 const RUNS = 3;

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
-const all = ['parse', 'check', 'aare', 'eval', 'logs', 'serve', 'confine', 'record', 'learn', 'lint', 'isolate'];
+const all = ['parse', 'check', 'aare', 'eval', 'logs', 'serve', 'confine', 'record', 'learn', 'lint', 'isolate', 'wordpress'];
 const wanted = process.argv.slice(2);
 for (const name of wanted.length ? wanted : all) {
   const module = join(here, `${name}.js`);

@@ -3,30 +3,21 @@
 // workers), hatter serve (Node handler, CGI script, static handler), Apache 2.4 prefork + mod_php and
 // nginx + php-fpm. Every server is started here with a generated config in a temp dir, on loopback
 // ports chosen at run time, and stopped afterwards whatever happens. Medians of RUNS runs.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { killMasterAndChildren, startPhpFpm, type PhpFpmMaster } from '../src/server/fastcgi/index.js';
+import { join } from 'node:path';
 import { machineLine, markdownTable, median, writeBenchSection } from './support/report.js';
+import {
+  FPM, freePort, killAllNow, startApache as startApacheSite, startGroup, startHatterWith, startNginx as startNginxSite, stopFpmMasters, stopGroup,
+  waitServing, wrk as wrkOn, type Measurement, type Started,
+} from './support/servers.js';
 
 const SECONDS = Number(process.env.HATTER_BENCH_SECONDS ?? 3);
 const RUNS = Number(process.env.HATTER_BENCH_RUNS ?? 3);
 const CONNECTIONS = 32;
 const HELLO = 'Hello, world!\n';
-const APACHE_MODULES = '/usr/lib/apache2/modules';
-const FPM = '/usr/sbin/php-fpm8.2';
 /** PHP-FPM children for nginx and for hatter's PHP rows alike (static pool), a multiple of hatter's 2 workers. */
 const PHP_CHILDREN = 4;
-
-interface Measurement {
-  readonly requestsPerSecond: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly errors: number;
-}
 
 type Outcome = Measurement | { readonly notMeasured: string };
 
@@ -34,19 +25,6 @@ interface Row {
   readonly server: string;
   readonly hello: Outcome;
   readonly file: Outcome;
-}
-
-/** Every process group we start, so that nothing outlives the benchmark. */
-const groups = new Set<ChildProcess>();
-const fpmMasters = new Set<PhpFpmMaster>();
-
-function killAllNow(): void {
-  for (const child of groups) {
-    if (child.pid !== undefined) try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
-  }
-  groups.clear();
-  for (const master of fpmMasters) killMasterAndChildren(master.pid);
-  fpmMasters.clear();
 }
 
 export async function run(repoRoot: string): Promise<void> {
@@ -81,7 +59,7 @@ export async function run(repoRoot: string): Promise<void> {
       { name: 'Apache prefork + mod_php', start: () => startApache(site) },
     ]);
   } finally {
-    for (const master of fpmMasters) await master.stop().catch(() => {});
+    await stopFpmMasters();
     killAllNow();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -143,68 +121,6 @@ if (Number(workers) > 1 && cluster.isPrimary) {
 // ---------------------------------------------------------------------------------------------
 // Servers. Each start function returns the port and a stop function.
 
-interface Started {
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export function startGroup(command: string, args: readonly string[], cwd: string, logFile: string): ChildProcess {
-  const child = spawn(command, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  groups.add(child);
-  let log = '';
-  const keep = (chunk: Buffer) => { if (log.length < 16_384) log += chunk.toString(); };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  child.once('exit', () => { try { writeFileSync(logFile, log); } catch { /* work dir gone */ } });
-  (child as ChildProcess & { outputSoFar: () => string }).outputSoFar = () => log;
-  return child;
-}
-
-export async function stopGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (child.pid === undefined) return;
-  const exited = child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try { process.kill(-child.pid, signal); } catch { /* gone */ }
-  const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(r, 5000, true))]);
-  try { process.kill(-child.pid, 'SIGKILL'); } catch { /* whole group gone */ }
-  if (timedOut) await exited;
-  groups.delete(child);
-}
-
-/** Poll until GET path answers 200 with the expected body, or the process dies, or time runs out. */
-export async function waitServing(port: number, path: string, child: ChildProcess | undefined, expect: (body: string) => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    if (child && (child.exitCode !== null || child.signalCode !== null)) {
-      const output = (child as ChildProcess & { outputSoFar?: () => string }).outputSoFar?.() ?? '';
-      throw new Error(`exited (${child.exitCode ?? child.signalCode}) before serving: ${output.trim().split('\n').slice(-3).join(' | ')}`);
-    }
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) });
-      const body = await response.text();
-      if (response.status === 200 && expect(body)) return;
-      last = `${response.status} ${JSON.stringify(body.slice(0, 80))}`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`GET ${path} did not answer correctly within ${timeoutMs} ms (last: ${last})`);
-}
-
 const isHello = (body: string) => body === HELLO;
 const isFile = (body: string) => body.length === 1024 && body.startsWith('abcdefghijklmnopqrstuvwxyzab');
 
@@ -215,108 +131,12 @@ async function startNode(site: Site, cluster: boolean): Promise<Started> {
   return { port, stop: () => stopGroup(child) };
 }
 
-async function startApache(site: Site): Promise<Started> {
-  if (!existsSync('/usr/sbin/apache2') || !existsSync(join(APACHE_MODULES, 'libphp8.2.so'))) throw new Error('apache2 or libapache2-mod-php is not installed');
-  const port = await freePort();
-  const run = join(site.dir, 'apache-run');
-  mkdirSync(run, { recursive: true });
-  const root = process.getuid?.() === 0;
-  const modules = ['mpm_prefork', 'authz_core', 'mime', 'dir', 'alias', 'cgi'];
-  const conf = [
-    ...modules.map((m) => `LoadModule ${m}_module ${APACHE_MODULES}/mod_${m}.so`),
-    `LoadModule php_module ${APACHE_MODULES}/libphp8.2.so`,
-    'ServerName 127.0.0.1',
-    `Listen 127.0.0.1:${port}`,
-    `PidFile ${run}/apache.pid`,
-    `DefaultRuntimeDir ${run}`,
-    `Mutex file:${run} default`,
-    `ErrorLog ${site.dir}/apache-error.log`,
-    'LogLevel warn',
-    ...(root ? ['User www-data', 'Group www-data'] : []),
-    `DocumentRoot ${site.www}`,
-    `<Directory ${site.www}>\n  Require all granted\n</Directory>`,
-    `ScriptAlias /cgi-bin/ ${site.dir}/cgi-bin/`,
-    `<Directory ${site.dir}/cgi-bin>\n  Require all granted\n</Directory>`,
-    'TypesConfig /etc/mime.types',
-    'DirectoryIndex index.php index.html',
-    '<FilesMatch "\\.php$">\n  SetHandler application/x-httpd-php\n</FilesMatch>',
-    'KeepAlive On', 'MaxKeepAliveRequests 0', 'KeepAliveTimeout 5',
-    // Enough children for wrk's 32 connections from the start (the shape of a tuned prefork server).
-    'StartServers 40', 'MinSpareServers 40', 'MaxSpareServers 80', 'ServerLimit 150', 'MaxRequestWorkers 150', 'MaxConnectionsPerChild 0',
-  ].join('\n') + '\n';
-  const confFile = join(site.dir, 'apache.conf');
-  writeFileSync(confFile, conf);
-  const child = startGroup('/usr/sbin/apache2', ['-f', confFile, '-DFOREGROUND'], site.dir, join(site.dir, 'apache.log'));
-  await waitServing(port, '/hello.php', child, isHello);
-  return { port, stop: () => stopGroup(child) };
+function startApache(site: Site): Promise<Started> {
+  return startApacheSite({ dir: site.dir, www: site.www, readyPath: '/hello.php', ready: isHello }, { cgiBin: join(site.dir, 'cgi-bin') });
 }
 
-async function startNginx(site: Site): Promise<Started> {
-  if (!existsSync('/usr/sbin/nginx') || !existsSync(FPM)) throw new Error('nginx or php-fpm is not installed');
-  const port = await freePort();
-  const root = process.getuid?.() === 0;
-  const master = await startPhpFpm({
-    siteName: 'bench', runDir: join(site.dir, 'fpm-run'), workers: PHP_CHILDREN, processManager: 'static',
-    ...(root ? { listenOwner: 'www-data', listenGroup: 'www-data' } : {}),
-  });
-  fpmMasters.add(master);
-  chmodSync(join(site.dir, 'fpm-run'), 0o755);
-  const temp = join(site.dir, 'nginx-temp');
-  mkdirSync(temp, { recursive: true });
-  const conf = `
-${root ? 'user www-data;' : ''}
-worker_processes auto;
-pid ${site.dir}/nginx.pid;
-error_log ${site.dir}/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-  include /etc/nginx/mime.types;
-  default_type application/octet-stream;
-  access_log off;
-  sendfile on;
-  keepalive_requests 1000000;
-  client_body_temp_path ${temp}/body;
-  proxy_temp_path ${temp}/proxy;
-  fastcgi_temp_path ${temp}/fastcgi;
-  uwsgi_temp_path ${temp}/uwsgi;
-  scgi_temp_path ${temp}/scgi;
-  server {
-    listen 127.0.0.1:${port};
-    root ${site.www};
-    index index.php index.html;
-    location ~ \\.php$ {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-      fastcgi_pass unix:${master.socketPath};
-    }
-  }
-}
-`;
-  const confFile = join(site.dir, 'nginx.conf');
-  writeFileSync(confFile, conf);
-  const child = startGroup('/usr/sbin/nginx', ['-p', site.dir, '-e', join(site.dir, 'nginx-error.log'), '-c', confFile, '-g', 'daemon off;'], site.dir, join(site.dir, 'nginx.log'));
-  try {
-    await waitServing(port, '/hello.php', child, isHello);
-  } catch (error) {
-    await stopGroup(child, 'SIGQUIT');
-    await master.stop();
-    fpmMasters.delete(master);
-    throw error;
-  }
-  return {
-    port,
-    stop: async () => {
-      await stopGroup(child, 'SIGQUIT');
-      await master.stop();
-      fpmMasters.delete(master);
-    },
-  };
-}
-
-/** The CLI compiled next to this benchmark (dist/ under `npm run bench`), else the package's bin. */
-function hatterCli(repoRoot: string): string {
-  const compiled = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'bin.js');
-  return existsSync(compiled) ? compiled : join(repoRoot, 'bin', 'hatter.js');
+function startNginx(site: Site): Promise<Started> {
+  return startNginxSite({ dir: site.dir, www: site.www, readyPath: '/hello.php', ready: isHello }, PHP_CHILDREN);
 }
 
 /**
@@ -344,23 +164,7 @@ async function startHatterPhp(site: Site, repoRoot: string, backend: 'none' | 'l
     "      - regex: '\\.php$'",
     `        handler: { type: fastcgi, phpFpm: true, children: ${PHP_CHILDREN}, root: www }`,
   ].join('\n') + '\n';
-  return startHatterWith(site, repoRoot, `hatter-php-${backend}`, config, port, backend, [['/hello.php', isHello], ['/file.txt', isFile]]);
-}
-
-/** Write NAME.yaml, start hatter serve on it and wait until every path answers as expected. */
-async function startHatterWith(
-  site: Site, repoRoot: string, name: string, config: string, port: number, backend: string, ready: readonly (readonly [string, (body: string) => boolean])[],
-): Promise<Started> {
-  const configFile = join(site.dir, `${name}.yaml`);
-  writeFileSync(configFile, config);
-  const child = startGroup(process.execPath, [hatterCli(repoRoot), 'serve', configFile, '--backend', backend], site.dir, join(site.dir, `${name}.log`));
-  try {
-    for (const [path, expect] of ready) await waitServing(port, path, child, expect);
-  } catch (error) {
-    await stopGroup(child);
-    throw error;
-  }
-  return { port, stop: () => stopGroup(child) };
+  return startHatterWith(site.dir, repoRoot, `hatter-php-${backend}`, config, port, backend, [['/hello.php', isHello], ['/file.txt', isFile]]);
 }
 
 /** hatter serve with the Node handler at /hello, a CGI script at /cgi-bin/, static files elsewhere. */
@@ -382,38 +186,14 @@ async function startHatter(site: Site, repoRoot: string): Promise<Started> {
     '      - prefix: /cgi-bin/',
     '        handler: { type: cgi, root: cgi-bin }',
   ].join('\n') + '\n';
-  return startHatterWith(site, repoRoot, 'hatter', config, port, 'none', [['/hello', isHello], ['/cgi-bin/hello.sh', isHello], ['/file.txt', isFile]]);
+  return startHatterWith(site.dir, repoRoot, 'hatter', config, port, 'none', [['/hello', isHello], ['/cgi-bin/hello.sh', isHello], ['/file.txt', isFile]]);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Measuring.
 
-function parseDuration(text: string): number {
-  const match = /^([\d.]+)(us|ms|s|m)$/.exec(text);
-  if (!match) return Number.NaN;
-  const value = Number(match[1]);
-  return match[2] === 'us' ? value / 1000 : match[2] === 'ms' ? value : match[2] === 's' ? value * 1000 : value * 60_000;
-}
-
-export function parseWrk(output: string): Measurement {
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(output);
-  const p50 = /^\s*50%\s+(\S+)/m.exec(output);
-  const p99 = /^\s*99%\s+(\S+)/m.exec(output);
-  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(output);
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
-  if (!rps || !p50 || !p99) throw new Error(`cannot read wrk output: ${output.trim().slice(0, 300)}`);
-  const socketErrors = socket ? Number(socket[1]) + Number(socket[3]) + Number(socket[4]) : 0;
-  return {
-    requestsPerSecond: Number(rps[1]), p50Ms: parseDuration(p50[1]!), p99Ms: parseDuration(p99[1]!),
-    errors: (non2xx ? Number(non2xx[1]) : 0) + socketErrors,
-  };
-}
-
 function wrk(port: number, path: string, seconds: number): Measurement {
-  const result = spawnSync('/usr/bin/wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}${path}`],
-    { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
-  if (result.status !== 0) throw new Error(`wrk failed: ${result.stderr || result.error?.message}`);
-  return parseWrk(result.stdout);
+  return wrkOn(port, path, seconds, CONNECTIONS);
 }
 
 async function measurePath(port: number, path: string): Promise<Measurement> {

@@ -7,7 +7,7 @@ import { DEFAULT_COUNTER_OPTIONS, findStrace, RecordingSession, StraceRecorder }
 import { formatDiagnostic, hasErrors } from '../policy/index.js';
 import {
   BACKEND_CHOICES, demoConfigPath, formatListenAddress, loadConfigFile, parseListenAddress, prepareServe, selectBackend,
-  ServeError, startServer, type BackendChoice, type ServeOverrides,
+  ServeError, sitesNeedingPhpFpm, startServer, type BackendChoice, type ServeOverrides,
 } from '../server/index.js';
 
 const help = `hatter serve: a web server that runs each site's handlers in worker processes confined to the site's hat
@@ -19,7 +19,8 @@ Usage:
   hatter serve --apache FILE [--listen HOST:PORT] ...
 
 With no CONFIG, serves the embedded demo (examples/hosting: alice.localhost and bob.localhost) on
-127.0.0.1:8080, with the status page on 127.0.0.1:8081.
+127.0.0.1:8080, with the status page on 127.0.0.1:8081; with php-fpm installed each site also has a
+PHP page, /php/, run by a PHP-FPM master in the site's hat.
 
 Options:
   --listen HOST:PORT   listen here instead of the configured addresses
@@ -180,7 +181,7 @@ export const command: Command = {
     io.stderr.write(`hatter serve: ${prepared.config.sites.length} site(s) from ${file}\n`);
     io.stderr.write(`hatter serve: listening on ${urls.join(', ')}; backend ${reason}\n`);
     if (supervisor.adminAddress) io.stderr.write(`hatter serve: status page http://${formatListenAddress(supervisor.adminAddress)}/_hatter/status\n`);
-    if (demo) io.stderr.write(demoInstructions(formatListenAddress(supervisor.addresses[0]!), backend.name));
+    if (demo) io.stderr.write(demoInstructions(formatListenAddress(supervisor.addresses[0]!), backend.name, sitesNeedingPhpFpm(prepared.config).length > 0));
     if (learning) io.stderr.write(LEARN_BANNER);
     else if (backend.name === 'none') io.stderr.write(NONE_BANNER);
 
@@ -281,8 +282,14 @@ const NONE_BANNER = `
 
 `;
 
-function demoInstructions(address: string, backend: string): string {
+function demoInstructions(address: string, backend: string, php: boolean): string {
   const confined = backend !== 'none';
+  const phpLines = php
+    ? `  curl -H 'Host: bob.localhost' http://${address}/php/           # bob's PHP page (its own PHP-FPM master, in bob's hat) tries alice's secret
+`
+    : `  (PHP pages: install php-fpm (apt-get install php-fpm) and start the demo again: each site then gets
+   /php/, served by a PHP-FPM master hatter starts in the site's hat.)
+`;
   return `
 The demo: two sites, each served by workers confined to its own hat of examples/hosting/policy/hatter-demo.
   curl -H 'Host: alice.localhost' http://${address}/              # alice's static page
@@ -291,7 +298,7 @@ The demo: two sites, each served by workers confined to its own hat of examples/
   curl -H 'Host: alice.localhost' 'http://${address}/read?path=alice/secret.txt'   # alice reads her own secret
   curl -H 'Host: bob.localhost' 'http://${address}/read?path=alice/secret.txt'     # bob tries to read alice's secret
 The last one is a deliberately vulnerable handler: ${confined ? "bob's hat stops it (403, EACCES)." : 'with the none backend it SUCCEEDS, because nothing is confined.'}
-(Browsers resolve *.localhost to 127.0.0.1: http://alice.localhost:${address.split(':').pop()}/ works too.)
+${phpLines}(Browsers resolve *.localhost to 127.0.0.1: http://alice.localhost:${address.split(':').pop()}/ works too.)
 
 `;
 }

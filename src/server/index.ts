@@ -11,8 +11,9 @@ export { loadPolicyHats, hatChooser, type PolicyHats } from './policy-hats.js';
 export { Supervisor, ServeError, type SupervisorOptions, type SupervisorOutput } from './supervisor.js';
 export { Pool, type PoolWorker, type WorkerState } from './pool.js';
 export {
-  demoConfigPath, loadConfigFile, prepareServe, selectBackend, startServer, applyOverrides, concreteDemoPolicy,
-  type ServeOverrides, type PreparedServe, type RunningServer,
+  demoConfigPath, loadConfigFile, prepareServe, selectBackend, startServer, applyOverrides, concreteDemoPolicy, detectDemoHost, withoutPhpFpmLocations,
+  type DemoHost, type ServeOverrides, type PreparedServe, type RunningServer,
 } from './serve.js';
 export { loadApacheServeConfig } from './apache.js';
+export { sitesNeedingPhpFpm } from './fastcgi/index.js';
 export { tenantsFromServeConfig } from './tenants.js';

@@ -14,6 +14,7 @@ import { parseServeConfig, type BackendChoice, type ListenAddress, type ServeCon
 import { hostConfigEnvironment } from './config-environment.js';
 import { loadPolicyHats, type PolicyHats } from './policy-hats.js';
 import { Supervisor, type SupervisorOutput } from './supervisor.js';
+import { DEFAULT_PHP_FPM_BINARY, wantsPhpFpm } from './fastcgi/index.js';
 
 export interface ConfigSource {
   /** hatter.yaml path; absent = the embedded demo. */
@@ -124,6 +125,33 @@ export function applyOverrides(config: ServeConfig, overrides: ServeOverrides): 
   };
 }
 
+/** What the embedded demo adapts to on this host. */
+export interface DemoHost {
+  /** php-fpm is installed: the demo's `phpFpm: true` locations (its PHP pages) stay in. */
+  readonly phpFpm: boolean;
+}
+
+/**
+ * This host, as the demo sees it: php-fpm is there when its binary is (as the phpFpm support starts
+ * it), unless HATTER_DEMO_PHP=off asks for the demo without PHP (the real-kernel suite: PHP-FPM under
+ * emulation starts too slowly).
+ */
+export function detectDemoHost(env: NodeJS.ProcessEnv = process.env): DemoHost {
+  return { phpFpm: env['HATTER_DEMO_PHP'] !== 'off' && existsSync(DEFAULT_PHP_FPM_BINARY) };
+}
+
+/**
+ * The demo without its PHP pages, for a host without php-fpm: the locations whose handler needs a
+ * PHP-FPM master are dropped (so /php/ falls back to the site's static handler, where no index.html
+ * exists: 404/403, never the PHP source, since the PHP files are outside the document root).
+ */
+export function withoutPhpFpmLocations(config: ServeConfig): ServeConfig {
+  return {
+    ...config,
+    sites: config.sites.map((site) => ({ ...site, locations: site.locations.filter((location) => !wantsPhpFpm(location.handler)) })),
+  };
+}
+
 export interface PreparedServe {
   readonly config: ServeConfig;
   readonly hats: PolicyHats;
@@ -131,9 +159,10 @@ export interface PreparedServe {
 }
 
 /** Configuration + policy hats, with every diagnostic; `config` undefined on errors. */
-export function prepareServe(loaded: { config?: ServeConfig; diagnostics: readonly Diagnostic[] }, overrides: ServeOverrides, demo: boolean): { prepared?: PreparedServe; diagnostics: readonly Diagnostic[] } {
+export function prepareServe(loaded: { config?: ServeConfig; diagnostics: readonly Diagnostic[] }, overrides: ServeOverrides, demo: boolean, demoHost: DemoHost = detectDemoHost()): { prepared?: PreparedServe; diagnostics: readonly Diagnostic[] } {
   if (!loaded.config) return { diagnostics: loaded.diagnostics };
   let config = applyOverrides(loaded.config, overrides);
+  if (demo && !demoHost.phpFpm) config = withoutPhpFpmLocations(config);
   if (demo && config.policy.file) {
     try {
       config = { ...config, policy: { ...config.policy, file: concreteDemoPolicy(config.policy.file, config.configDir) } };
@@ -200,7 +229,7 @@ export interface RunningServer {
 }
 
 /** Start a supervisor for a prepared configuration (throws ServeError on a busy port and the like). */
-export async function startServer(prepared: PreparedServe, backend: ConfinementBackend, backendReason: string, output: SupervisorOutput, reloadFrom?: { file: string; overrides: ServeOverrides; demo: boolean }, options: { verbose?: boolean } = {}): Promise<RunningServer> {
+export async function startServer(prepared: PreparedServe, backend: ConfinementBackend, backendReason: string, output: SupervisorOutput, reloadFrom?: { file: string; overrides: ServeOverrides; demo: boolean; demoHost?: DemoHost }, options: { verbose?: boolean } = {}): Promise<RunningServer> {
   const supervisor = new Supervisor({
     ...(options.verbose ? { verbose: true } : {}),
     config: prepared.config,
@@ -210,7 +239,7 @@ export async function startServer(prepared: PreparedServe, backend: ConfinementB
     output,
     ...(reloadFrom ? {
       reload: async () => {
-        const result = prepareServe(loadConfigFile(reloadFrom.file), reloadFrom.overrides, reloadFrom.demo);
+        const result = prepareServe(loadConfigFile(reloadFrom.file), reloadFrom.overrides, reloadFrom.demo, reloadFrom.demoHost);
         return { ...(result.prepared ? { config: result.prepared.config, hats: result.prepared.hats } : {}), diagnostics: result.diagnostics };
       },
     } : {}),

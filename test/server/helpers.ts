@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createBackend } from '../../src/confine/index.js';
 import { parseServeConfig, type ServeConfig } from '../../src/server/config.js';
-import { loadConfigFile, prepareServe, selectBackend, startServer, type ServeOverrides } from '../../src/server/serve.js';
+import { loadConfigFile, prepareServe, selectBackend, startServer, type DemoHost, type ServeOverrides } from '../../src/server/serve.js';
 import type { Supervisor } from '../../src/server/supervisor.js';
 
 export interface TestServer {
@@ -20,14 +20,15 @@ export interface TestServer {
 
 const testOverrides: ServeOverrides = { listen: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, backend: 'none', accessLog: 'off' };
 
-export async function startFromFile(file: string, demo: boolean, overrides: ServeOverrides = {}): Promise<TestServer> {
+/** `demoHost`: what the demo takes the host to have (default: detected), e.g. no php-fpm. */
+export async function startFromFile(file: string, demo: boolean, overrides: ServeOverrides = {}, demoHost?: DemoHost): Promise<TestServer> {
   const all = { ...testOverrides, ...overrides };
-  const prepared = prepareServe(loadConfigFile(file), all, demo);
+  const prepared = prepareServe(loadConfigFile(file), all, demo, demoHost);
   if (!prepared.prepared) throw new Error(prepared.diagnostics.map((d) => `${d.file}:${d.line}:${d.col}: ${d.message}`).join('\n'));
-  return start(prepared.prepared.config, prepared.prepared.hats, { file, overrides: all, demo });
+  return start(prepared.prepared.config, prepared.prepared.hats, { file, overrides: all, demo, ...(demoHost ? { demoHost } : {}) });
 }
 
-async function start(config: ServeConfig, hats: Parameters<typeof startServer>[0]['hats'], reloadFrom?: { file: string; overrides: ServeOverrides; demo: boolean }): Promise<TestServer> {
+async function start(config: ServeConfig, hats: Parameters<typeof startServer>[0]['hats'], reloadFrom?: Parameters<typeof startServer>[4]): Promise<TestServer> {
   const backend = config.backend === 'none' ? createBackend('none') : (await selectBackend(config, hats)).backend;
   if (!backend) throw new Error(`backend ${config.backend} is not available`);
   const messages: string[] = [];
@@ -67,7 +68,8 @@ export interface Reply {
   readonly localPort: number;
 }
 
-export function get(port: number, host: string, path: string, options: { agent?: Agent; method?: string; body?: Buffer | string; headers?: Record<string, string> } = {}): Promise<Reply> {
+/** One request; `timeoutMs` (default 15 s) of silence fails it. */
+export function get(port: number, host: string, path: string, options: { agent?: Agent; method?: string; body?: Buffer | string; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', agent: options.agent ?? false, headers: { host, ...options.headers } }, (res) => {
       const chunks: Buffer[] = [];
@@ -76,7 +78,7 @@ export function get(port: number, host: string, path: string, options: { agent?:
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.setTimeout(15_000, () => req.destroy(new Error(`timeout: ${host}${path}`)));
+    req.setTimeout(options.timeoutMs ?? 15_000, () => req.destroy(new Error(`timeout: ${host}${path}`)));
     req.end(options.body);
   });
 }

@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../support/repo.js';
+import { detectDemoHost } from '../../src/server/serve.js';
 import { get, json, poolRequests, raw, RawConnection, serverStatus, sleep, startFromFile, startFromYaml, type TestServer } from './helpers.js';
 
 const ECHO = `export default async function handler(request) {
@@ -59,6 +60,25 @@ const FIXTURE_FILES = {
   'alpha/public/digits.txt': digits,
   'beta/public/index.html': '<h1>beta</h1>\n',
 };
+
+describe('the demo on a host without php-fpm', () => {
+  let server: TestServer;
+  before(async () => { server = await startFromFile(join(repoRoot, 'examples', 'hosting', 'hatter.yaml'), true, {}, { phpFpm: false }); });
+  after(async () => { await server.stop(); });
+
+  test('HATTER_DEMO_PHP=off leaves the PHP pages out even where php-fpm is installed', () => {
+    assert.equal(detectDemoHost({ HATTER_DEMO_PHP: 'off' }).phpFpm, false);
+  });
+
+  test('starts without any PHP-FPM master, serves its other handlers, and /php/ is not served (nor its source)', async () => {
+    assert.ok(!server.messages.some((m) => /PHP-FPM/.test(m)), server.messages.join('\n'));
+    assert.equal((await json(server.port, 'alice.localhost', '/hello')).hat, 'alice.localhost');
+    const php = await get(server.port, 'alice.localhost', '/php/');
+    assert.equal(php.status, 404);
+    assert.doesNotMatch(php.body.toString(), /<\?php/);
+    assert.equal((await get(server.port, 'alice.localhost', '/php/index.php')).status, 404);
+  });
+});
 
 describe('the demo (examples/hosting) with backend none', () => {
   let server: TestServer;

@@ -5,5 +5,5 @@ export {
   startPhpFpm, killMasterAndChildren, phpFpmConfig, phpFpmPaths, appArmorActive, poolName, PhpFpmError, DEFAULT_PHP_FPM_BINARY,
   type PhpFpmOptions, type PhpFpmMaster, type PhpFpmPaths,
 } from './php-fpm.js';
-export { fpmChildrenFor, fpmConnectionsPerWorker, siteFpmChildren, sitesNeedingPhpFpm, withPhpFpmAddresses, startPhpFpmSites, phpFpmRoutes, type PhpFpmSites } from './php-fpm-sites.js';
+export { wantsPhpFpm, fpmChildrenFor, fpmConnectionsPerWorker, siteFpmChildren, sitesNeedingPhpFpm, withPhpFpmAddresses, startPhpFpmSites, phpFpmRoutes, type PhpFpmSites } from './php-fpm-sites.js';
 export { startSitesPhpFpm, type PhpFpmStart } from './php-fpm-start.js';

@@ -7,7 +7,8 @@ import type { HandlerConfig } from '../handler.js';
 import type { ServeConfig, SiteConfig } from '../config.js';
 import { startPhpFpm, type PhpFpmMaster, type PhpFpmOptions } from './php-fpm.js';
 
-function wantsPhpFpm(handler: HandlerConfig | undefined): boolean {
+/** A fastcgi handler whose PHP-FPM master hatter starts itself (`phpFpm: true`, no address). */
+export function wantsPhpFpm(handler: HandlerConfig | undefined): boolean {
   return handler?.type === 'fastcgi' && handler.phpFpm === true && handler.address === undefined;
 }
 
