@@ -133,8 +133,9 @@ function loadAbstractions(io: CliIo, includeDirs: readonly string[]): Abstractio
 }
 
 /** The tenant model from every source given (none: no tenant checks). */
-async function readTenants(io: CliIo, values: { apache?: string; fpm?: string; config?: string; tenant?: string[] }, profile: string | undefined): Promise<TenantModel> {
+async function readTenants(io: CliIo, values: { apache?: string; fpm?: string; config?: string; tenant?: string[] }, profile: string | undefined): Promise<TenantModel & { poolListen: Map<string, string> }> {
   const models: TenantModel[] = [];
+  const poolListen = new Map<string, string>();
   const fs = nodeFileSystem();
   const env = io.env as Record<string, string>;
   if (values.apache !== undefined) {
@@ -146,6 +147,7 @@ async function readTenants(io: CliIo, values: { apache?: string; fpm?: string; c
     const { config, diagnostics } = readFpmConfig(resolve(io.cwd, values.fpm), { fs, env });
     const model = tenantsFromFpm(config, profile);
     models.push({ ...model, diagnostics: [...diagnostics, ...model.diagnostics] });
+    for (const pool of config.pools) if (pool.apparmorHat && pool.listen) poolListen.set(pool.apparmorHat, pool.listen);
   }
   if (values.config !== undefined) {
     const { loadConfigFile, tenantsFromServeConfig } = await import('../server/index.js');
@@ -154,7 +156,7 @@ async function readTenants(io: CliIo, values: { apache?: string; fpm?: string; c
     else models.push({ tenants: [], shared: [], diagnostics: loaded.diagnostics });
   }
   if (values.tenant?.length) models.push(tenantsFromFlags(values.tenant));
-  return mergeTenantModels(models);
+  return { ...mergeTenantModels(models), poolListen };
 }
 
 interface Reading {
@@ -300,6 +302,7 @@ export const command: Command = {
       policy: compiled, tenants: tenants.tenants, allowUx: values['allow-ux'] === true,
       ...(values['no-abstractions'] ? {} : { abstractions: loadAbstractions(io, includeDirs) }),
       ...(loaded.resolved.variables ? { variables: loaded.resolved.variables } : {}),
+      poolListen: tenants.poolListen,
     });
     let inputs = positionals;
     if (inputs.length === 0) inputs = await defaultInputs(io);

@@ -31,6 +31,8 @@ export interface ProposeContext {
   /** Offer Ux for exec needs (off by default: unconfined helpers undo the hat). */
   readonly allowUx?: boolean;
   readonly abstractions?: readonly Abstraction[];
+  /** PHP-FPM pools' `listen` by `apparmor_hat` (from --fpm): the socket a new pool hat must accept on. */
+  readonly poolListen?: ReadonlyMap<string, string>;
 }
 
 // --- rule text ---
@@ -492,6 +494,21 @@ export class Proposer {
         fix(hat, 'signal', `signal receive from ${master} (the master stops its workers)`, `signal (receive) peer=${ruleToken(literalPattern(master))}`,
           `the worker in ${hat} receives the master's SIGQUIT/SIGTERM`);
       }
+      // A learning profile has no rules, so the kernel does not mediate (or log) its sockets: the worker's
+      // accept on the pool's listen socket never shows in complain mode, and in enforce mode the hat
+      // denies it (every worker exits at once). The socket's family comes from the pool's `listen`.
+      const listen = this.context.poolListen?.get(hat.slice(hat.indexOf('//') + 2));
+      const family = listen === undefined ? undefined : listenFamily(listen);
+      const families = family ? [family] : ['inet', 'inet6', 'unix'];
+      const loggedSocket = needs.some((n) => n.profile === hat && n.class === 'network' && families.includes((n as GenericNeed).fields?.family ?? ''));
+      if (!loggedSocket && !families.some((f) => allows(hat, { class: 'network', access: ['accept'], fields: { family: f, type: 'stream' } }))) {
+        const rules = families.map((f) => `network ${f} stream`);
+        const note = listen === undefined
+          ? 'the pool\'s listen socket (give --fpm to know its family): the worker accepts on it, which complain mode does not log'
+          : `the pool listens on ${listen}: the worker accepts on it, which complain mode does not log`;
+        const alts = rules.map((rule) => alternative('fixup', hat, [rule], { note }));
+        groups.push(this.group(hat, 'network', `accept on the pool's ${family ?? ''} socket${listen ? ` ${listen}` : ''} (not logged in complain mode)`.replace('  ', ' '), [need], [...alts, ...denyAlternatives(hat, rules[0]!)], family !== undefined));
+      }
     }
     return groups;
   }
@@ -576,4 +593,12 @@ export class Proposer {
 /** Proposals for a set of needs (pure: the policy, tunables, tenants and abstractions come in as data). */
 export function propose(needs: readonly Need[], context: ProposeContext): Proposals {
   return new Proposer(context).propose(needs);
+}
+
+/** The address family of a PHP-FPM `listen` value: a path is unix, `[::]:9000` inet6, a bare port all addresses (inet6, dual stack). */
+export function listenFamily(listen: string): 'inet' | 'inet6' | 'unix' {
+  const value = listen.trim();
+  if (value.startsWith('/')) return 'unix';
+  if (value.startsWith('[') || /^\d+$/.test(value)) return 'inet6';
+  return 'inet';
 }

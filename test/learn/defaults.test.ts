@@ -38,9 +38,9 @@ const FPM_LINES = [
   K('31', 'operation="signal" profile="kweb-learn-fpm" pid=130 comm="php-fpm8.2" requested_mask="send" denied_mask="send" signal=quit peer="kweb-learn-fpm//null-kweb-learn-fpm//myblog"'),
 ];
 
-function learn(files: Record<string, string>, lines: string[]) {
+function learn(files: Record<string, string>, lines: string[], poolListen?: Map<string, string>) {
   const fixture = policyOf(files);
-  const proposals = propose(needsFromEvents(eventsOf(lines), fixture.compiled), { policy: fixture.compiled, variables: fixture.loaded.resolved.variables ?? [] });
+  const proposals = propose(needsFromEvents(eventsOf(lines), fixture.compiled), { policy: fixture.compiled, variables: fixture.loaded.resolved.variables ?? [], ...(poolListen ? { poolListen } : {}) });
   const { edits } = applyAnswers(proposals, defaultAnswers(proposals));
   const applied = applyEdits(new Map(Object.entries(files)), edits, { entry: Object.keys(files)[0]!, includePaths: [D] });
   assert.deepEqual(applied.diagnostics, []);
@@ -95,7 +95,7 @@ test('the implicit change_hat rules are owner-only, as apparmor_parser writes th
 
 test('a PHP-FPM learning label M//null-M//HAT: the hat stub, change_profile -> M//*, and the signals both ways', () => {
   const files = { [`${D}/php-fpm`]: FPM, [`${D}/tunables/global`]: TUNABLES };
-  const { proposals, policy, after } = learn(files, FPM_LINES);
+  const { proposals, policy, after } = learn(files, FPM_LINES, new Map([['myblog', '127.0.0.1:18601']]));
   const cp = proposals.groups.filter((g) => g.class === 'change_profile');
   assert.equal(cp.length, 1);
   assert.equal(cp[0]!.profile, 'kweb-learn-fpm');
@@ -105,16 +105,36 @@ test('a PHP-FPM learning label M//null-M//HAT: the hat stub, change_profile -> M
   assert.ok(allows(policy, 'kweb-learn-fpm', { class: 'signal', access: ['send'], fields: { peer: 'kweb-learn-fpm//myblog', signal: 'term' } }));
   assert.ok(allows(policy, 'kweb-learn-fpm//myblog', { class: 'signal', access: ['receive'], fields: { peer: 'kweb-learn-fpm', signal: 'quit' } }));
   assert.ok(allows(policy, 'kweb-learn-fpm//myblog', { class: 'file', path: '/proc/990/attr/current', permissions: 'r' }));
+  // the pool's listen socket (a learning profile's sockets are not logged): its family only, accepted by --apply
+  const socket = proposals.groups.filter((g) => g.class === 'network');
+  assert.equal(socket.length, 1);
+  assert.equal(socket[0]!.automatic, true);
+  assert.deepEqual(chosen(socket[0]!), ['network inet stream']);
+  assert.ok(allows(policy, 'kweb-learn-fpm//myblog', { class: 'network', access: ['accept'], fields: { family: 'inet', type: 'stream' } }));
+  assert.ok(!allows(policy, 'kweb-learn-fpm//myblog', { class: 'network', access: ['create'], fields: { family: 'inet6', type: 'stream' } }));
   // the logged send got its own fix-up; the automatic one is not added twice
   assert.equal(after[`${D}/php-fpm`]!.split('signal (send)').length - 1, 1, after[`${D}/php-fpm`]);
   // learning the same log again on the result proposes nothing
   const again = policyOf(after);
-  const second = propose(needsFromEvents(eventsOf(FPM_LINES), again.compiled), { policy: again.compiled, variables: again.loaded.resolved.variables ?? [] });
+  const second = propose(needsFromEvents(eventsOf(FPM_LINES), again.compiled), { policy: again.compiled, variables: again.loaded.resolved.variables ?? [], poolListen: new Map([['myblog', '127.0.0.1:18601']]) });
   assert.deepEqual(second.groups.map((g) => g.title), []);
 });
 
+test('the pool socket fix-up follows listen: a path is unix, [::] or a bare port inet6; unknown: three choices, not automatic', () => {
+  const files = { [`${D}/php-fpm`]: FPM, [`${D}/tunables/global`]: TUNABLES };
+  const rulesFor = (listen?: string) => {
+    const { proposals } = learn(files, FPM_LINES, listen === undefined ? undefined : new Map([['myblog', listen]]));
+    const group = proposals.groups.find((g) => g.class === 'network')!;
+    return { automatic: group.automatic, rules: group.alternatives.filter((a) => a.kind === 'fixup').map((a) => a.rules[0]) };
+  };
+  assert.deepEqual(rulesFor('/run/php/myblog.sock'), { automatic: true, rules: ['network unix stream'] });
+  assert.deepEqual(rulesFor('[::1]:9000'), { automatic: true, rules: ['network inet6 stream'] });
+  assert.deepEqual(rulesFor('9000'), { automatic: true, rules: ['network inet6 stream'] });
+  assert.deepEqual({ ...rulesFor(undefined), automatic: rulesFor(undefined).automatic === true }, { automatic: false, rules: ['network inet stream', 'network inet6 stream', 'network unix stream'] });
+});
+
 test('no pool fix-up when the master already allows change_profile and the signals, nor for other learning labels', () => {
-  const master = FPM.replace('/** rwmlk,', '/** rwmlk,\n  change_profile -> kweb-learn-fpm//*,\n  signal peer=kweb-learn-fpm//*,\n  ^myblog {\n    signal (receive) peer=kweb-learn-fpm,\n  }');
+  const master = FPM.replace('/** rwmlk,', '/** rwmlk,\n  change_profile -> kweb-learn-fpm//*,\n  signal peer=kweb-learn-fpm//*,\n  ^myblog {\n    signal (receive) peer=kweb-learn-fpm,\n    network inet stream,\n  }');
   const { proposals } = learn({ [`${D}/php-fpm`]: master, [`${D}/tunables/global`]: TUNABLES }, FPM_LINES);
   assert.deepEqual(proposals.groups.filter((g) => g.class !== 'file').map((g) => g.title), []);
   // a helper's exec learning label (P//null-/usr/bin/dash) is not the PHP-FPM form
