@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import { diagnosticToJson, formatDiagnostic, loadPolicy, type Diagnostic } from '../policy/index.js';
 import { parseServeConfig, tenantsFromServeConfig } from '../server/index.js';
+import { checkSiteIsolation, debianIsolationTargets } from './site-isolation.js';
 import { overlayHostFiles, prefixedHostFiles, underPrefix, type HostFiles, type FilePlan, DEBIAN_LAYOUT, listSites, planSiteAdd, planSiteRemove, type SitePaths, type SiteSpec, confirmSite , hostFileReader, planHatterSiteAdd, planHatterSiteRemove, listHatterSites } from '../host/index.js';
 import type { Tenant } from '../web/index.js';
 import { applyPlan, canWriteDirectory, checkWritable, type WriteAccess } from './apply-plan.js';
@@ -176,7 +177,12 @@ export function siteCommand(edge: { canWrite?: WriteAccess } = {}): Command {
       const confirmation = confirmSite({ ...spec, root: posix.normalize(spec.root).replace(/(.)\/$/, '$1') }, plan.paths, plan.files, host);
       diagnostics.push(...confirmation.diagnostics);
       confirmed.push(...confirmation.confirmed);
-      if (!values['no-external'] && !confirmation.diagnostics.some((d) => d.severity === 'error')) {
+      if (!confirmation.diagnostics.some((d) => d.severity === 'error')) {
+        const isolated = checkSiteIsolation(spec.name, plan.files, host, debianIsolationTargets(plan.paths, overlayHostFiles(host, plan.files)));
+        diagnostics.push(...isolated.diagnostics);
+        confirmed.push(...isolated.confirmed);
+      }
+      if (!values['no-external'] && !diagnostics.some((d) => d.severity === 'error')) {
         const external = runExternalChecks(plan.paths, plan.files, host, prefix);
         diagnostics.push(...external.diagnostics);
         confirmed.push(...external.confirmed);
