@@ -168,7 +168,15 @@ export function siteCommand(edge: { canWrite?: WriteAccess } = {}): Command {
       if (spec.phpVersion !== undefined) throw new UsageError('--php-version goes with --layout debian (hatter serve runs Debian\'s php-fpm8.2)');
       const plan = planHatterSiteAdd(spec, host, hatterConfig, configuredTenants(host, hatterConfig));
       const diagnostics = [...plan.diagnostics, ...(plan.diagnostics.length === 0 ? confirmHatterSite(plan.files, host, hatterConfig, plan.policyFile!) : [])];
-      return finish(io, json, diagnostics.some((d) => d.severity === 'error') ? [] : plan.files, diagnostics, diagnostics.length === 0 ? ['hatter check: the policy with the new hat loads', 'hatter serve: the configuration with the new site parses'] : [], prefix, Boolean(values['dry-run']), canWrite);
+      const confirmed = diagnostics.length === 0 ? ['hatter check: the policy with the new hat loads', 'hatter serve: the configuration with the new site parses'] : [];
+      if (diagnostics.length === 0) {
+        // Every site of the planned hatter.yaml is a tenant; hatter serve runs each site's workers as its own user when it has one.
+        const planned = configuredTenants(overlayHostFiles(host, plan.files), hatterConfig).map((t) => ({ ...t, profile: plan.profile! }));
+        const isolated = checkSiteIsolation(spec.name, plan.files, host, [{ policyFile: plan.policyFile!, profile: plan.profile!, tenants: planned, hatFile: plan.policyFile! }]);
+        diagnostics.push(...isolated.diagnostics);
+        confirmed.push(...isolated.confirmed);
+      }
+      return finish(io, json, diagnostics.some((d) => d.severity === 'error') ? [] : plan.files, diagnostics, confirmed, prefix, Boolean(values['dry-run']), canWrite);
     }
     const plan = planSiteAdd(spec, host);
     const diagnostics = [...plan.diagnostics];

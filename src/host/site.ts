@@ -382,8 +382,8 @@ export function otherTenants(context: SiteContext, name: string): Tenant[] {
 
 /**
  * Does one of the new hat's patterns reach another site's area? Exact AARE intersection, not string
- * prefixes. A hook for `hatter isolate` (the whole policy, abstractions included) comes on top of it:
- * see `IsolationCheck`.
+ * prefixes. A quick first check of the rules hatter writes; the CLI then runs `hatter isolate`'s
+ * analysis on the whole planned policy, abstractions included (src/cli/site-isolation.ts).
  */
 export function patternReach(patterns: readonly string[], tenants: readonly Tenant[], hatFile: string): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -407,12 +407,6 @@ function dedupe(list: Diagnostic[]): Diagnostic[] {
   const seen = new Set<string>();
   return list.filter((d) => (seen.has(d.message) ? false : (seen.add(d.message), true)));
 }
-
-/**
- * Checks the CLI runs on the planned tree before anything is written (the policy loader, apparmor_parser,
- * apache2ctl, php-fpm, which-hat, and `hatter isolate` when it exists): the plan is only the files.
- */
-export type IsolationCheck = (hat: string, patterns: readonly string[]) => Diagnostic[];
 
 /** Plan `hatter site add` in Debian's layout. Nothing is decided by the file system except through `host`. */
 export function planSiteAdd(spec: SiteSpec, host: HostFiles, layout: DebianLayout = DEBIAN_LAYOUT): SitePlan & { patterns: string[] } {

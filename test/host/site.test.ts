@@ -148,6 +148,33 @@ test('three sites in a copy of Debian\'s layout: accepted by the real tools, eac
   }
 });
 
+test('a site whose included abstraction reaches another site is refused by the isolation check, with the witness and the granting rule; nothing is written', { skip: SKIP, timeout: 240_000 }, async () => {
+  const prefix = scratchDebian();
+  try {
+    const etc = join(prefix, 'etc');
+    const add = async (args: string[]) => runCli(['site', 'add', ...args, '--prefix', prefix, '--no-external']);
+    const shop = await add(['shop', '--root', '/srv/shop', '--php', '--server-name', 'shop.example']);
+    assert.equal(shop.code, 0, shop.stderr);
+    assert.match(shop.stdout, /ok: isolate: apache2\/\/shop and the \d+ other sites? cannot reach each other/);
+    assert.match(shop.stdout, /ok: isolate: php-fpm\/\/shop and the \d+ other sites? cannot reach each other/);
+    // A local addition to an abstraction the new hat includes (through nameservice.d): every site's files.
+    mkdirSync(join(etc, 'apparmor.d/abstractions/nameservice.d'), { recursive: true });
+    writeFileSync(join(etc, 'apparmor.d/abstractions/nameservice.d/leak'), '# a local addition\n/srv/** r,\n');
+    const before = snapshot(etc);
+    const blog = await add(['blog', '--root', '/srv/blog', '--server-name', 'blog.example']);
+    assert.equal(blog.code, 2, blog.stdout);
+    assert.match(blog.stderr, /^\/etc\/apparmor.d\/abstractions\/nameservice.d\/leak:2:1: error: site blog.example is not isolated from site shop.example: apache2\/\/blog may read \/srv\/shop\/\S* in shop.example's area \(witness \/srv\/shop\/\S*, granted by \/etc\/apparmor.d\/abstractions\/nameservice.d\/leak:2 \(included from .*apache2.d\/blog:\d+\)\) \[host\/not-isolated\]$/m);
+    assert.match(blog.stderr, /hatter site: nothing was written/);
+    assert.deepEqual(snapshot(etc), before);
+    // Without the leak the same add goes through.
+    rmSync(join(etc, 'apparmor.d/abstractions/nameservice.d/leak'));
+    const ok = await add(['blog', '--root', '/srv/blog', '--server-name', 'blog.example']);
+    assert.equal(ok.code, 0, ok.stderr);
+  } finally {
+    rmSync(prefix, { recursive: true, force: true });
+  }
+});
+
 test('bad input: a clear diagnostic, exit 2, nothing written', { skip: SKIP, timeout: 120_000 }, async () => {
   const prefix = scratchDebian();
   try {
