@@ -110,7 +110,7 @@ export function checkSiteIsolation(hat: string, plan: readonly FilePlan[], curre
 
 function flowDiagnostic(flow: Flow, target: IsolationTarget): Diagnostic {
   const rule = flow.rules[0];
-  const chain = rule && rule.includeChain.length ? ` (included from ${rule.includeChain.join(' ← ')})` : '';
+  const chain = rule && rule.includeChain.length ? ` (through ${rule.includeChain.join(' → ')})` : '';
   const granted = rule ? ` granted by ${rule.file}:${rule.line}${chain}` : '';
   const where = { file: rule?.file ?? target.hatFile, line: rule?.line ?? 1, col: 1 };
   const message = `site ${flow.from} is not isolated from site ${flow.to}: ${flow.summary} (witness ${flow.witness},${granted || ' no single rule'})`;

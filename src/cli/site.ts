@@ -1,6 +1,7 @@
 // `hatter site add|remove|list`: one site = one hat + vhost + PHP-FPM pool, planned by src/host and
-// confirmed before anything is written (hatter's checker and which-hat on the planned tree, then
-// apparmor_parser -QK, apache2ctl -t and php-fpm -t on a scratch copy when they are installed).
+// confirmed before anything is written (hatter's checker, which-hat and hatter isolate's analysis on the
+// planned tree, then apparmor_parser -QK, apache2ctl -t and php-fpm -t on a scratch copy when they are
+// installed).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,8 +29,10 @@ access only to the directories given with --writable (never to PHP code there, u
 
 Before anything is written: hatter's checker on the new policy, which-hat (each server name lands in
 the new hat, the pool's workers can enter theirs), no rule of the new hats reaches another site's
-directories (exact glob intersection), and apparmor_parser -QK, apache2ctl -t and php-fpmVERSION -t
-on a scratch copy when they are installed. Files are written atomically; a file edited by hand since
+directories (exact glob intersection), hatter isolate's analysis of the whole planned policy
+(abstractions and includes counted: any flow between the new site and another refuses the add;
+flows only owner rules grant between sites of one Unix user are warnings), and apparmor_parser -QK,
+apache2ctl -t and php-fpmVERSION -t on a scratch copy when they are installed. Files are written atomically; a file edited by hand since
 hatter wrote it (each file's first line records a hash) is never overwritten without --force, and then
 a backup (DIR/.FILE.hatter-backup, hidden so apparmor_parser skips it) is kept. Reload Apache, PHP-FPM and the profiles yourself afterwards
 (systemctl reload apache2 php8.2-fpm; apparmor_parser -r /etc/apparmor.d/usr.sbin.apache2 ...).
@@ -45,7 +48,8 @@ Options (add):
   --layout debian|hatter  debian (default): the files above; hatter: a site entry in hatter.yaml
                           (after its other sites, comments kept) and the site's hat inside the
                           profile its policy: names, both removed exactly by site remove; its
-                          rules may reach no other site of hatter.yaml (same glob check); site
+                          rules may reach no other site of hatter.yaml (same glob check and
+                          isolation analysis); site
                           list --layout hatter lists hatter.yaml's sites, their hats and whether
                           each hat is in the policy's profile
   --config FILE           with --layout hatter: the hatter.yaml (default /etc/hatter/hatter.yaml)
