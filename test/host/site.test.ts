@@ -272,7 +272,8 @@ test('--layout hatter: a site whose hat reaches another site of hatter.yaml is r
     mkdirSync(join(dir, 'policy'));
     mkdirSync(join(dir, 'sites/old/public/sub'), { recursive: true });
     mkdirSync(join(dir, 'sites/shop'), { recursive: true });
-    const policy = 'profile sites {\n  ^old.example {\n    /srv/old/** r,\n  }\n}\n';
+    // The new hat includes abstractions/base, whose variables come from tunables/global.
+    const policy = 'include <tunables/global>\nprofile sites {\n  ^old.example {\n    /srv/old/** r,\n  }\n}\n';
     const config = `policy:\n  file: policy/sites\n  profile: sites\nsites:\n  - serverName: old.example\n    documentRoot: ${dir}/sites/old/public\n  - serverName: gone.example\n    documentRoot: /srv/gone\n    locations:\n      - prefix: /admin\n        hat: gone-admin\n`;
     writeFileSync(join(dir, 'policy/sites'), policy);
     writeFileSync(join(dir, 'hatter.yaml'), config);
