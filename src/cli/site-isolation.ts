@@ -18,12 +18,17 @@ import { DEBIAN_LAYOUT, hostFileReader, overlayHostFiles, readSiteContext, type 
 
 /**
  * Paths Debian's abstractions let every site write and read that carry no data from one site to
- * another, on top of isolate's own list (docs/host.md): nscd's sockets (what is written goes to the
- * daemon, which answers each client alone) and opcache's lock files (mkstemp names, unlinked at once,
- * only ever locked, never read back).
+ * another, on top of isolate's own list (docs/host.md): the name-service daemons' sockets under /run
+ * and /var/lib (what a client writes goes to the daemon, which answers each client alone; only root
+ * can create those names) and opcache's lock files (mkstemp names, unlinked at once, only ever
+ * locked, never read back). Sockets in /tmp are not on the list: any site could create one there.
  */
 export const SITE_STATELESS_PATHS: readonly string[] = [
-  ...STATELESS_PATHS, '/{,var/}run/nscd/socket', '/{,var/}run/.nscd_socket', '/tmp/.ZendSem.*',
+  ...STATELESS_PATHS, '/tmp/.ZendSem.*',
+  // Name-service daemons' sockets, in directories only root can create entries in.
+  '/{,var/}run/nscd/socket', '/{,var/}run/.nscd_socket', '/{,var/}run/nslcd/socket', '/{,var/}run/avahi-daemon/socket',
+  '/{,var/}run/mdnsd', '/{,var/}run/systemd/userdb/io.systemd.*', '/var/lib/sss/pipes/nss',
+  '/var/lib/samba/winbindd_privileged/pipe', '/{,var/}run/samba/winbindd_privileged/pipe', '/var/lib/likewise-open/lwidentity_privileged/pipe',
 ];
 
 export interface SiteIsolation {
@@ -91,15 +96,19 @@ export function checkSiteIsolation(hat: string, plan: readonly FilePlan[], curre
       confirmed.push(`isolate: ${target.profile}//${hat} is the only site`);
       continue;
     }
-    const result = isolation(compiled, { tenants, shared: [], diagnostics: [] }, { profile: target.profile, statelessPaths: SITE_STATELESS_PATHS });
+    const options = { profile: target.profile, statelessPaths: SITE_STATELESS_PATHS };
+    const concerns = (f: Flow) => f.from === site.name || f.to === site.name;
+    // isolate keeps one flow per pair and kind, and an owner-only one could stand in for another: so
+    // the flows that refuse come from a run where every site has a user of its own (owner rules then
+    // separate them all and only flows that hold for any users remain), the warnings from the real users.
+    const separated = tenants.map((t) => ({ ...t, user: `\0${t.name}` }));
+    const result = isolation(compiled, { tenants: separated, shared: [], diagnostics: [] }, options);
     const undecidedForSite = result.diagnostics.filter((d) => d.severity === 'error' && d.message.includes(site.name));
     for (const d of undecidedForSite) diagnostics.push(undecided(target, d.message));
-    const flows = result.flows.filter((f) => f.from === site.name || f.to === site.name);
-    // Flows only owner rules grant hold because both sides run as one user: a warning, once per pair
-    // (docs/host.md says why); every other flow refuses the add.
-    const refusing = flows.filter((f) => !f.ownerOnly);
+    const refusing = result.flows.filter(concerns);
     const pairs = new Set<string>();
-    const ownerOnly = flows.filter((f) => f.ownerOnly && !pairs.has(`${f.from}\0${f.to}`) && pairs.add(`${f.from}\0${f.to}`));
+    const ownerOnly = refusing.length > 0 ? [] : isolation(compiled, { tenants, shared: [], diagnostics: [] }, options).flows
+      .filter((f) => concerns(f) && f.ownerOnly && !pairs.has(`${f.from}\0${f.to}`) && pairs.add(`${f.from}\0${f.to}`));
     for (const flow of [...refusing, ...ownerOnly]) diagnostics.push(flowDiagnostic(flow, target));
     if (refusing.length === 0 && undecidedForSite.length === 0) {
       confirmed.push(`isolate: ${target.profile}//${hat} and the ${tenants.length - 1} other site${tenants.length === 2 ? '' : 's'} cannot reach each other (abstractions and includes counted)${ownerOnly.length ? ', except through owner rules of a shared user (warnings above)' : ''}`);

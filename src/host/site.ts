@@ -207,6 +207,16 @@ function fileRules(spec: SiteSpec, paths: SitePaths, writable: readonly { path: 
   return { lines, patterns };
 }
 
+/**
+ * abstractions/nameservice (through winbind and likewise) grants sockets in /tmp that any site could
+ * create itself and answer name lookups of the others from (hatter isolate reports them): denied.
+ */
+const NAMESERVICE_TMP_DENIES: readonly string[] = [
+  '  # abstractions/nameservice grants winbind\'s and likewise\'s sockets in /tmp, which any site could',
+  '  # create and answer the other sites\' lookups from (hatter isolate reports it).',
+  '  deny /tmp/{.winbindd,.lwidentity}/pipe rw,',
+];
+
 /** The Apache hat (entered by mod_apparmor for every request of the vhost). */
 export function apacheHatText(spec: SiteSpec, paths: SitePaths, layout: DebianLayout = DEBIAN_LAYOUT): { text: string; patterns: string[] } {
   const rules = fileRules(spec, paths, writableDirs(spec, []), false);
@@ -216,6 +226,7 @@ export function apacheHatText(spec: SiteSpec, paths: SitePaths, layout: DebianLa
     `^${spec.name} {`,
     '  include <abstractions/base>',
     '  include <abstractions/nameservice>',
+    ...NAMESERVICE_TMP_DENIES,
     '  # What abstractions/apache2-common grants, less what crosses sites: its /**/.htaccess r reads',
     '  # every site\'s .htaccess and its signal peer=apache2//* signals every other site\'s hat',
     '  # (hatter isolate reports both). The vhost sets AllowOverride None: no .htaccess is read.',
@@ -266,6 +277,11 @@ export function fpmHatText(spec: SiteSpec, paths: SitePaths, layout: DebianLayou
     '  include <abstractions/php>',
     '  include <abstractions/openssl>',
     '  include <abstractions/ssl_certs>',
+    '  # abstractions/php lets every site read and write PHP\'s shared session files (hatter isolate',
+    '  # reports it); this site keeps its sessions in its own directory (session.save_path).',
+    '  deny /var/lib/php{,5,7,8}/{sess_*,session_mm_*} rwlk,',
+    '  deny /var/lib/php{,5,7,8}/sessions/* rwlk,',
+    ...NAMESERVICE_TMP_DENIES,
     '',
     ...rules.lines,
     '}',

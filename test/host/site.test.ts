@@ -166,10 +166,20 @@ test('a site whose included abstraction reaches another site is refused by the i
     assert.match(blog.stderr, /^\/etc\/apparmor.d\/abstractions\/nameservice.d\/leak:2:1: error: site blog.example is not isolated from site shop.example: apache2\/\/blog may read \/srv\/shop\S* in shop.example's area \(witness \/srv\/shop\S*, granted by \/etc\/apparmor.d\/abstractions\/nameservice.d\/leak:2 \(through \/etc\/apparmor.d\/usr.sbin.apache2:\d+ → \/etc\/apparmor.d\/apache2.d\/blog:\d+ → \/etc\/apparmor.d\/abstractions\/nameservice:\d+\)\) \[host\/not-isolated\]$/m);
     assert.match(blog.stderr, /hatter site: nothing was written/);
     assert.deepEqual(snapshot(etc), before);
-    // Without the leak the same add goes through.
+    // A path both sites may write and read, between hats of one user (Apache's): refused too, although
+    // owner rules of abstractions/base give the same pair a flow that is only a warning.
+    writeFileSync(join(etc, 'apparmor.d/abstractions/nameservice.d/leak'), '/var/lib/php/sess_* rw,\n');
+    const shared = await add(['blog', '--root', '/srv/blog', '--server-name', 'blog.example']);
+    assert.equal(shared.code, 2, shared.stdout);
+    assert.match(shared.stderr, /leak:1:1: error: site blog.example is not isolated from site shop.example: blog.example may write \/var\/lib\/php\/sess_\S*, which shop.example \(apache2\/\/shop\) may read or execute .*\[host\/not-isolated\]/);
+    // Without the leak the add goes through. Flows that only owner rules grant (Debian's abstractions/base)
+    // are warnings: between Apache hats always (one user), between PHP-FPM hats only while the pools share a user.
     rmSync(join(etc, 'apparmor.d/abstractions/nameservice.d/leak'));
-    const ok = await add(['blog', '--root', '/srv/blog', '--server-name', 'blog.example']);
+    const ok = await add(['blog', '--root', '/srv/blog', '--php', '--user', 'blogger', '--server-name', 'blog.example']);
     assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /warning: site blog.example is not isolated from site shop.example: .*\(apache2\/\/shop\).*owner rules only.*\[host\/shared-user-flow\]/);
+    assert.doesNotMatch(ok.stderr, /\(php-fpm\/\/\w+\).*\[host\/shared-user-flow\]/);
+    assert.match(ok.stdout, /ok: isolate: php-fpm\/\/blog and the \d+ other sites cannot reach each other \(abstractions and includes counted\)\n/);
   } finally {
     rmSync(prefix, { recursive: true, force: true });
   }
