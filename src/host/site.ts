@@ -208,6 +208,18 @@ function fileRules(spec: SiteSpec, paths: SitePaths, writable: readonly { path: 
 }
 
 /**
+ * abstractions/php lets every site read and write PHP's shared session files (hatter isolate reports
+ * it); hatter's sites keep their sessions elsewhere (the pool's session.save_path, hatter serve's own).
+ * Lines without indentation, for both layouts' hats.
+ */
+export const PHP_SHARED_SESSION_DENIES: readonly string[] = [
+  '# abstractions/php lets every site read and write PHP\'s shared session files (hatter isolate',
+  '# reports it); this site keeps its sessions in its own directory.',
+  'deny /var/lib/php{,5,7,8}/{sess_*,session_mm_*} rwlk,',
+  'deny /var/lib/php{,5,7,8}/sessions/* rwlk,',
+];
+
+/**
  * abstractions/nameservice (through winbind and likewise) grants sockets in /tmp that any site could
  * create itself and answer name lookups of the others from (hatter isolate reports them): denied.
  */
@@ -277,10 +289,7 @@ export function fpmHatText(spec: SiteSpec, paths: SitePaths, layout: DebianLayou
     '  include <abstractions/php>',
     '  include <abstractions/openssl>',
     '  include <abstractions/ssl_certs>',
-    '  # abstractions/php lets every site read and write PHP\'s shared session files (hatter isolate',
-    '  # reports it); this site keeps its sessions in its own directory (session.save_path).',
-    '  deny /var/lib/php{,5,7,8}/{sess_*,session_mm_*} rwlk,',
-    '  deny /var/lib/php{,5,7,8}/sessions/* rwlk,',
+    ...PHP_SHARED_SESSION_DENIES.map((l) => `  ${l}`),
     ...NAMESERVICE_TMP_DENIES,
     '',
     ...rules.lines,
