@@ -58,8 +58,16 @@ let identity: string | undefined;
  */
 export function codeIdentity(): string {
   if (identity) return identity;
-  const hash = createHash('sha256');
-  const root = fileURLToPath(new URL('../', import.meta.url)); // dist/src (or a test build's src)
+  const files = moduleFiles(['policy', 'cli/cache-store.js', 'cli/load-cache.js', 'cli/load-policy.js', 'cli/load-fresh.js', 'confine/aare-oracle.js', 'confine/hat-rules.js']);
+  const hash = hashFiles([join(SOURCE_ROOT, '..', '..', 'package.json'), ...files]);
+  identity = hash.digest('hex');
+  return identity;
+}
+
+const SOURCE_ROOT = fileURLToPath(new URL('../', import.meta.url)); // dist/src (or a test build's src)
+
+/** The compiled modules under `entries` (directories, walked, or single files), relative to dist/src. */
+function moduleFiles(entries: readonly string[]): string[] {
   const files: string[] = [];
   const walk = (dir: string) => {
     let names: string[];
@@ -70,15 +78,26 @@ export function codeIdentity(): string {
       else if (!name.includes('.')) walk(path);
     }
   };
-  walk(join(root, 'policy'));
-  for (const module of ['cli/cache-store.js', 'cli/load-cache.js', 'cli/load-policy.js', 'cli/load-fresh.js', 'confine/aare-oracle.js', 'confine/hat-rules.js']) files.push(join(root, module));
-  for (const file of [join(root, '..', '..', 'package.json'), ...files]) {
-    hash.update(file.slice(root.length)).update('\0');
+  for (const entry of entries) {
+    if (entry.endsWith('.js')) files.push(join(SOURCE_ROOT, entry));
+    else walk(join(SOURCE_ROOT, entry));
+  }
+  return files;
+}
+
+function hashFiles(files: readonly string[]): ReturnType<typeof createHash> {
+  const hash = createHash('sha256');
+  for (const file of files) {
+    hash.update(file.slice(SOURCE_ROOT.length)).update('\0');
     try { hash.update(readFileSync(file)); } catch { hash.update('<missing>'); }
     hash.update('\0');
   }
-  identity = hash.digest('hex');
-  return identity;
+  return hash;
+}
+
+/** A hash of more of hatter's modules, for a command whose cached results also depend on them (lint). */
+export function modulesDigest(entries: readonly string[]): string {
+  return hashFiles(moduleFiles(entries)).digest('hex');
 }
 
 function sha256(data: string | Uint8Array): Buffer {

@@ -6,19 +6,21 @@ import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createParseCache, diagnosticToJson, formatDiagnostic, hasErrors, lookupInclude, type Diagnostic, type FileReader, type Severity } from '../policy/index.js';
+import { createParseCache, diagnosticToJson, formatDiagnostic, hasErrors, lookupInclude, snapshotFileReader, type Diagnostic, type FileReader, type ParseCache, type Severity } from '../policy/index.js';
 import { nodeFileReader } from '../policy-node/index.js';
 import {
   mergeTenantModels, nodeFileSystem, parseEnvvars, readApacheConfig, readFpmConfig, tenantsFromApache, tenantsFromFlags, tenantsFromFpm,
   type TenantModel,
 } from '../web/index.js';
-import { applyEdits, compareFindings, createLintCache, findingKey, lintPolicy, toSarif, type ConfiguredHat, type LintFinding, type LintWeb, type Suppression, type TextEdit } from '../lint/index.js';
+import { applyEdits, compareFindings, createLintCache, findingKey, lintPolicy, toSarif, type ConfiguredHat, type LintCache, type LintFinding, type LintWeb, type Suppression, type TextEdit } from '../lint/index.js';
+import { codeIdentity, commandCacheStore, modulesDigest } from './cache-store.js';
+import { loadThroughCache } from './load-cache.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { loadPolicyFile } from './load-fresh.js';
 import { EXIT_FINDING, EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 
 const HELP = `Usage: hatter lint [-I DIR]... [--apache FILE] [--fpm FILE] [--config hatter.yaml] [--tenant HAT=DIR]...
-                   [--json | --format text|json|sarif] [--fail-on error|warning|info] [--fix [--dry-run]] FILE...
+                   [--json | --format text|json|sarif] [--fail-on error|warning|info] [--fix [--dry-run]] [--no-cache] FILE...
 
 Find the mistakes that load fine but make web confinement useless: a hat that can write the PHP
 files it serves, a glob that reaches another site's directory, a hat Apache or PHP-FPM names that
@@ -45,6 +47,8 @@ Options:
                         null- leftovers) through the lossless syntax tree: atomic writes, the old
                         file kept as FILE.hatter-lint~ (apparmor_parser skips names ending in ~)
   --dry-run             with --fix: print the fixes as a unified diff and write nothing
+  --no-cache            neither read nor write the compile cache (docs/cache.md); without --apache,
+                        --fpm and --config a file's findings are kept there until a file it read changes
   -h, --help            show this help
 
 Suppress a finding with a comment on its line or the line before; the reason is required:
@@ -135,6 +139,11 @@ async function readWeb(io: CliIo, values: Record<string, unknown>): Promise<WebR
 }
 
 
+/** The compile cache's code identity plus lint's own modules and the web model they use. */
+function lintCodeIdentity(): string {
+  return `${codeIdentity()}:${modulesDigest(['lint', 'web', 'cli/lint.js'])}`;
+}
+
 function packageRoot(): string {
   // dist/src/cli/lint.js → the package root (where docs/ lives).
   return resolve(dirname(new URL(import.meta.url).pathname), '..', '..', '..');
@@ -142,6 +151,39 @@ function packageRoot(): string {
 
 function findingJson(f: LintFinding): Record<string, unknown> {
   return { ...diagnosticToJson(f), ...(f.profile ? { profile: f.profile } : {}), ...(f.fix ? { fix: f.fix.description } : {}) };
+}
+
+/**
+ * The run's parse cache, seen through a recording reader: a file parsed for an earlier profile is read
+ * again (from the run's snapshot, so the same bytes) so that this load's cache entry records it too.
+ */
+function readingParseCache(shared: ParseCache, reader: FileReader): ParseCache {
+  return {
+    get(path) {
+      const parsed = shared.get(path);
+      if (parsed) reader.readFile(path);
+      return parsed;
+    },
+    set: (path, file) => shared.set(path, file),
+  };
+}
+
+/** What lint says about one input file: its findings, or the lines that explain why it could not be linted. */
+interface FileLint {
+  readonly findings: readonly LintFinding[];
+  readonly suppressed: readonly { readonly finding: LintFinding; readonly by: Suppression }[];
+  readonly errors?: readonly string[];
+}
+
+function lintFile(io: CliIo, file: string, reader: FileReader, includeDirs: readonly string[], cache: ParseCache, web: LintWeb, lintCache: LintCache): FileLint {
+  const loaded = loadPolicyFile(io, { file }, { includeDirs, cache }, reader);
+  if (loaded.unreadable || !loaded.ok) {
+    // Lint judges policies that load; what stops one from loading is hatter check's job.
+    const errors = loaded.diagnostics.filter((x) => x.severity === 'error').map(formatDiagnostic);
+    if (loaded.unreadable && loaded.diagnostics.length === 0) errors.push(`hatter lint: cannot read ${file}`);
+    return { findings: [], suppressed: [], errors };
+  }
+  return lintPolicy({ loaded, web, cache: lintCache });
 }
 
 export const command: Command = {
@@ -164,6 +206,7 @@ export const command: Command = {
       'fail-on': { type: 'string' },
       fix: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
+      'no-cache': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     });
     if (values.help) {
@@ -183,24 +226,27 @@ export const command: Command = {
     let inputError = hasErrors(webRead.diagnostics);
     for (const d of webRead.diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
 
-    const reader = nodeFileReader();
+    // One snapshot of the file system for the run: every profile looks up the same abstractions.
+    const reader = snapshotFileReader(nodeFileReader());
     const cache = createParseCache();
     const lintCache = createLintCache();
+    // The warm path: a file's findings come from the compile cache while nothing its load read has
+    // changed (load-cache.ts). Only without Apache/FPM/hatter.yaml: their files are not recorded.
+    const store = values.apache || values.fpm || values.config ? undefined : commandCacheStore(io, values['no-cache']);
+    const code = store ? lintCodeIdentity() : '';
     const seen = new Set<string>();
     const findings: LintFinding[] = [];
     const suppressed: { finding: LintFinding; by: Suppression }[] = [];
     for (const file of expandInputs(io, reader, positionals)) {
-      const loaded = loadPolicyFile(io, { file }, { includeDirs: values.include ?? [], cache });
-      if (loaded.unreadable || !loaded.ok) {
-        // Lint judges policies that load; what stops one from loading is hatter check's job.
+      const keyParts = { command: 'lint', code, file: resolve(io.cwd, file), display: file, cwd: io.cwd, includeDirs: values.include ?? [], tenants: values.tenant ?? [] };
+      const outcome = loadThroughCache<FileLint>(store, keyParts, reader, (recorded) => lintFile(io, file, recorded, values.include ?? [], store ? readingParseCache(cache, recorded) : cache, webRead.web, lintCache), { cacheable: (r) => r.errors === undefined });
+      if (outcome.errors !== undefined) {
         inputError = true;
-        for (const d of loaded.diagnostics.filter((x) => x.severity === 'error')) io.stderr.write(`${formatDiagnostic(d)}\n`);
-        if (loaded.unreadable && loaded.diagnostics.length === 0) io.stderr.write(`hatter lint: cannot read ${file}\n`);
+        for (const line of outcome.errors) io.stderr.write(`${line}\n`);
         continue;
       }
-      const result = lintPolicy({ loaded, web: webRead.web, cache: lintCache });
-      for (const f of result.findings) if (!seen.has(findingKey(f))) { seen.add(findingKey(f)); findings.push(f); }
-      for (const s of result.suppressed) if (!seen.has(findingKey(s.finding))) { seen.add(findingKey(s.finding)); suppressed.push(s); }
+      for (const f of outcome.findings) if (!seen.has(findingKey(f))) { seen.add(findingKey(f)); findings.push(f); }
+      for (const s of outcome.suppressed) if (!seen.has(findingKey(s.finding))) { seen.add(findingKey(s.finding)); suppressed.push(s); }
     }
     findings.sort(compareFindings);
 

@@ -15,8 +15,14 @@ type ReadRecord =
   | { readonly op: 'read'; readonly path: string; readonly sha256: string | null }
   | { readonly op: 'list'; readonly path: string; readonly names: readonly string[] | null };
 
+// A snapshot reader (one run of `hatter lint`) hands out the same bytes for every load: hash them once.
+const digests = new WeakMap<Uint8Array, string>();
+
 function digest(bytes: Uint8Array | undefined): string | null {
-  return bytes ? createHash('sha256').update(bytes).digest('hex') : null;
+  if (!bytes) return null;
+  let found = digests.get(bytes);
+  if (found === undefined) { found = createHash('sha256').update(bytes).digest('hex'); digests.set(bytes, found); }
+  return found;
 }
 
 /** A reader that passes every question to `reader` and remembers the first answer to each. */

@@ -1,12 +1,14 @@
 // `hatter site add|remove|list`: one site = one hat + vhost + PHP-FPM pool, planned by src/host and
-// confirmed before anything is written (hatter's checker and which-hat on the planned tree, then
-// apparmor_parser -QK, apache2ctl -t and php-fpm -t on a scratch copy when they are installed).
+// confirmed before anything is written (hatter's checker, which-hat and hatter isolate's analysis on the
+// planned tree, then apparmor_parser -QK, apache2ctl -t and php-fpm -t on a scratch copy when they are
+// installed).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
 import { diagnosticToJson, formatDiagnostic, loadPolicy, type Diagnostic } from '../policy/index.js';
 import { parseServeConfig, tenantsFromServeConfig } from '../server/index.js';
+import { checkSiteIsolation, debianIsolationTargets } from './site-isolation.js';
 import { overlayHostFiles, prefixedHostFiles, underPrefix, type HostFiles, type FilePlan, DEBIAN_LAYOUT, listSites, planSiteAdd, planSiteRemove, type SitePaths, type SiteSpec, confirmSite , hostFileReader, planHatterSiteAdd, planHatterSiteRemove, listHatterSites } from '../host/index.js';
 import type { Tenant } from '../web/index.js';
 import { applyPlan, canWriteDirectory, checkWritable, type WriteAccess } from './apply-plan.js';
@@ -27,8 +29,10 @@ access only to the directories given with --writable (never to PHP code there, u
 
 Before anything is written: hatter's checker on the new policy, which-hat (each server name lands in
 the new hat, the pool's workers can enter theirs), no rule of the new hats reaches another site's
-directories (exact glob intersection), and apparmor_parser -QK, apache2ctl -t and php-fpmVERSION -t
-on a scratch copy when they are installed. Files are written atomically; a file edited by hand since
+directories (exact glob intersection), hatter isolate's analysis of the whole planned policy
+(abstractions and includes counted: any flow between the new site and another refuses the add;
+flows only owner rules grant between sites of one Unix user are warnings), and apparmor_parser -QK,
+apache2ctl -t and php-fpmVERSION -t on a scratch copy when they are installed. Files are written atomically; a file edited by hand since
 hatter wrote it (each file's first line records a hash) is never overwritten without --force, and then
 a backup (DIR/.FILE.hatter-backup, hidden so apparmor_parser skips it) is kept. Reload Apache, PHP-FPM and the profiles yourself afterwards
 (systemctl reload apache2 php8.2-fpm; apparmor_parser -r /etc/apparmor.d/usr.sbin.apache2 ...).
@@ -44,7 +48,8 @@ Options (add):
   --layout debian|hatter  debian (default): the files above; hatter: a site entry in hatter.yaml
                           (after its other sites, comments kept) and the site's hat inside the
                           profile its policy: names, both removed exactly by site remove; its
-                          rules may reach no other site of hatter.yaml (same glob check); site
+                          rules may reach no other site of hatter.yaml (same glob check and
+                          isolation analysis); site
                           list --layout hatter lists hatter.yaml's sites, their hats and whether
                           each hat is in the policy's profile
   --config FILE           with --layout hatter: the hatter.yaml (default /etc/hatter/hatter.yaml)
@@ -167,7 +172,15 @@ export function siteCommand(edge: { canWrite?: WriteAccess } = {}): Command {
       if (spec.phpVersion !== undefined) throw new UsageError('--php-version goes with --layout debian (hatter serve runs Debian\'s php-fpm8.2)');
       const plan = planHatterSiteAdd(spec, host, hatterConfig, configuredTenants(host, hatterConfig));
       const diagnostics = [...plan.diagnostics, ...(plan.diagnostics.length === 0 ? confirmHatterSite(plan.files, host, hatterConfig, plan.policyFile!) : [])];
-      return finish(io, json, diagnostics.some((d) => d.severity === 'error') ? [] : plan.files, diagnostics, diagnostics.length === 0 ? ['hatter check: the policy with the new hat loads', 'hatter serve: the configuration with the new site parses'] : [], prefix, Boolean(values['dry-run']), canWrite);
+      const confirmed = diagnostics.length === 0 ? ['hatter check: the policy with the new hat loads', 'hatter serve: the configuration with the new site parses'] : [];
+      if (diagnostics.length === 0) {
+        // Every site of the planned hatter.yaml is a tenant; hatter serve runs each site's workers as its own user when it has one.
+        const planned = configuredTenants(overlayHostFiles(host, plan.files), hatterConfig).map((t) => ({ ...t, profile: plan.profile! }));
+        const isolated = checkSiteIsolation(spec.name, plan.files, host, [{ policyFile: plan.policyFile!, profile: plan.profile!, tenants: planned, hatFile: plan.policyFile! }]);
+        diagnostics.push(...isolated.diagnostics);
+        confirmed.push(...isolated.confirmed);
+      }
+      return finish(io, json, diagnostics.some((d) => d.severity === 'error') ? [] : plan.files, diagnostics, confirmed, prefix, Boolean(values['dry-run']), canWrite);
     }
     const plan = planSiteAdd(spec, host);
     const diagnostics = [...plan.diagnostics];
@@ -176,7 +189,12 @@ export function siteCommand(edge: { canWrite?: WriteAccess } = {}): Command {
       const confirmation = confirmSite({ ...spec, root: posix.normalize(spec.root).replace(/(.)\/$/, '$1') }, plan.paths, plan.files, host);
       diagnostics.push(...confirmation.diagnostics);
       confirmed.push(...confirmation.confirmed);
-      if (!values['no-external'] && !confirmation.diagnostics.some((d) => d.severity === 'error')) {
+      if (!confirmation.diagnostics.some((d) => d.severity === 'error')) {
+        const isolated = checkSiteIsolation(spec.name, plan.files, host, debianIsolationTargets(plan.paths, overlayHostFiles(host, plan.files)));
+        diagnostics.push(...isolated.diagnostics);
+        confirmed.push(...isolated.confirmed);
+      }
+      if (!values['no-external'] && !diagnostics.some((d) => d.severity === 'error')) {
         const external = runExternalChecks(plan.paths, plan.files, host, prefix);
         diagnostics.push(...external.diagnostics);
         confirmed.push(...external.confirmed);

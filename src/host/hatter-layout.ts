@@ -11,7 +11,7 @@ import { literalPattern } from '../policy/aare/index.js';
 import { parsePolicy, SyntaxNode, SyntaxToken, collectTokens } from '../policy/syntax/index.js';
 import { hostFileReader, type HostFiles } from './host-files.js';
 import { withHeader, type FilePlan } from './plan.js';
-import { SITE_NAME, checkSpecText, patternReach, siteDiagnostic, type SiteSpec } from './site.js';
+import { PHP_SHARED_SESSION_DENIES, SITE_NAME, checkSpecText, patternReach, siteDiagnostic, type SiteSpec } from './site.js';
 
 export interface HatterSitePlan {
   readonly files: FilePlan[];
@@ -139,7 +139,7 @@ function hatterHatRules(spec: SiteSpec): { text: string; patterns: string[] } {
   const lines = [
     `  ^${spec.name} {`,
     '    include <abstractions/base>',
-    ...(spec.php ? ['    include <abstractions/php>'] : []),
+    ...(spec.php ? ['    include <abstractions/php>', ...PHP_SHARED_SESSION_DENIES.map((l) => `    ${l}`)] : []),
     `    ${root}/ r,`,
     `    ${root}/** r,`,
   ];

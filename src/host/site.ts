@@ -207,6 +207,28 @@ function fileRules(spec: SiteSpec, paths: SitePaths, writable: readonly { path: 
   return { lines, patterns };
 }
 
+/**
+ * abstractions/php lets every site read and write PHP's shared session files (hatter isolate reports
+ * it); hatter's sites keep their sessions elsewhere (the pool's session.save_path, hatter serve's own).
+ * Lines without indentation, for both layouts' hats.
+ */
+export const PHP_SHARED_SESSION_DENIES: readonly string[] = [
+  '# abstractions/php lets every site read and write PHP\'s shared session files (hatter isolate',
+  '# reports it); this site keeps its sessions in its own directory.',
+  'deny /var/lib/php{,5,7,8}/{sess_*,session_mm_*} rwlk,',
+  'deny /var/lib/php{,5,7,8}/sessions/* rwlk,',
+];
+
+/**
+ * abstractions/nameservice (through winbind and likewise) grants sockets in /tmp that any site could
+ * create itself and answer name lookups of the others from (hatter isolate reports them): denied.
+ */
+const NAMESERVICE_TMP_DENIES: readonly string[] = [
+  '  # abstractions/nameservice grants winbind\'s and likewise\'s sockets in /tmp, which any site could',
+  '  # create and answer the other sites\' lookups from (hatter isolate reports it).',
+  '  deny /tmp/{.winbindd,.lwidentity}/pipe rw,',
+];
+
 /** The Apache hat (entered by mod_apparmor for every request of the vhost). */
 export function apacheHatText(spec: SiteSpec, paths: SitePaths, layout: DebianLayout = DEBIAN_LAYOUT): { text: string; patterns: string[] } {
   const rules = fileRules(spec, paths, writableDirs(spec, []), false);
@@ -215,7 +237,21 @@ export function apacheHatText(spec: SiteSpec, paths: SitePaths, layout: DebianLa
     `# AADefaultHatName ${spec.name} in ${paths.vhost}.`,
     `^${spec.name} {`,
     '  include <abstractions/base>',
-    '  include <abstractions/apache2-common>',
+    '  include <abstractions/nameservice>',
+    ...NAMESERVICE_TMP_DENIES,
+    '  # What abstractions/apache2-common grants, less what crosses sites: its /**/.htaccess r reads',
+    '  # every site\'s .htaccess and its signal peer=apache2//* signals every other site\'s hat',
+    '  # (hatter isolate reports both). The vhost sets AllowOverride None: no .htaccess is read.',
+    '  signal (receive) peer=unconfined,',
+    `  signal (receive) peer=${layout.apacheProfile},`,
+    '  signal peer=@{profile_name},',
+    '  ptrace (readby),',
+    '  ptrace (tracedby),',
+    '  network inet stream,',
+    '  network inet6 stream,',
+    '  /usr/share/apache2/** r,',
+    '  @{PROC}/@{pid}/attr/{apparmor/,}current rw,',
+    '  /dev/urandom r,',
     '',
     ...rules.lines,
     '}',
@@ -253,6 +289,8 @@ export function fpmHatText(spec: SiteSpec, paths: SitePaths, layout: DebianLayou
     '  include <abstractions/php>',
     '  include <abstractions/openssl>',
     '  include <abstractions/ssl_certs>',
+    ...PHP_SHARED_SESSION_DENIES.map((l) => `  ${l}`),
+    ...NAMESERVICE_TMP_DENIES,
     '',
     ...rules.lines,
     '}',
@@ -369,8 +407,8 @@ export function otherTenants(context: SiteContext, name: string): Tenant[] {
 
 /**
  * Does one of the new hat's patterns reach another site's area? Exact AARE intersection, not string
- * prefixes. A hook for `hatter isolate` (the whole policy, abstractions included) comes on top of it:
- * see `IsolationCheck`.
+ * prefixes. A quick first check of the rules hatter writes; the CLI then runs `hatter isolate`'s
+ * analysis on the whole planned policy, abstractions included (src/cli/site-isolation.ts).
  */
 export function patternReach(patterns: readonly string[], tenants: readonly Tenant[], hatFile: string): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -394,12 +432,6 @@ function dedupe(list: Diagnostic[]): Diagnostic[] {
   const seen = new Set<string>();
   return list.filter((d) => (seen.has(d.message) ? false : (seen.add(d.message), true)));
 }
-
-/**
- * Checks the CLI runs on the planned tree before anything is written (the policy loader, apparmor_parser,
- * apache2ctl, php-fpm, which-hat, and `hatter isolate` when it exists): the plan is only the files.
- */
-export type IsolationCheck = (hat: string, patterns: readonly string[]) => Diagnostic[];
 
 /** Plan `hatter site add` in Debian's layout. Nothing is decided by the file system except through `host`. */
 export function planSiteAdd(spec: SiteSpec, host: HostFiles, layout: DebianLayout = DEBIAN_LAYOUT): SitePlan & { patterns: string[] } {

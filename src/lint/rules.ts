@@ -260,7 +260,8 @@ function perRuleChecks(ctx: Context, p: ResolvedProfile): void {
             profile: p.name, severity: site ? 'error' : 'warning', hint: 'use Px or Cx with a profile for the program (or Pix/Cix to stay confined when it is missing)',
           });
         }
-        if (site && rule.prefix.owner === 'any' && writes(rule)) {
+        // The temporary directories' literal heads rule out most patterns without compiling them.
+        if (site && rule.prefix.owner === 'any' && writes(rule) && mayOverlapAny(rule.pattern, [SHARED_TMP])) {
           const tmp = commonWitness(ctx.paths.one(rule.pattern), shared);
           if (tmp !== undefined) {
             report(ctx, 'lint/shared-tmp', rule.source, `${kindOf(p)} ${p.name} writes ${tmp} without 'owner': files other sites (and their users) created in the shared temporary directory are writable too`, {

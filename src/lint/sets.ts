@@ -89,12 +89,7 @@ function computeIntersection(terms: readonly SetTerm[]): string | undefined {
 
 /** A shortest string in (a − minus) ∩ b, if any; undefined when empty or unknown. */
 export function commonWitness(a: Automaton | undefined, b: Automaton | undefined, minus?: Automaton): string | undefined {
-  if (!a || !b) return undefined;
-  return guard(() => {
-    const left = minus ? difference(a, minus) : a;
-    const result = isEmpty(intersect(left, b));
-    return result.empty ? undefined : formatWitness(result.witness!);
-  });
+  return a && b ? intersectionWitness([{ set: a, minus }, { set: b }]) : undefined;
 }
 
 /** A shortest string in a − b, if any. */

@@ -148,6 +148,43 @@ test('three sites in a copy of Debian\'s layout: accepted by the real tools, eac
   }
 });
 
+test('a site whose included abstraction reaches another site is refused by the isolation check, with the witness and the granting rule; nothing is written', { skip: SKIP, timeout: 240_000 }, async () => {
+  const prefix = scratchDebian();
+  try {
+    const etc = join(prefix, 'etc');
+    const add = async (args: string[]) => runCli(['site', 'add', ...args, '--prefix', prefix, '--no-external']);
+    const shop = await add(['shop', '--root', '/srv/shop', '--php', '--server-name', 'shop.example']);
+    assert.equal(shop.code, 0, shop.stderr);
+    assert.match(shop.stdout, /ok: isolate: apache2\/\/shop and the \d+ other sites? cannot reach each other/);
+    assert.match(shop.stdout, /ok: isolate: php-fpm\/\/shop and the \d+ other sites? cannot reach each other/);
+    // A local addition to an abstraction the new hat includes (through nameservice.d): every site's files.
+    mkdirSync(join(etc, 'apparmor.d/abstractions/nameservice.d'), { recursive: true });
+    writeFileSync(join(etc, 'apparmor.d/abstractions/nameservice.d/leak'), '# a local addition\n/srv/** r,\n');
+    const before = snapshot(etc);
+    const blog = await add(['blog', '--root', '/srv/blog', '--server-name', 'blog.example']);
+    assert.equal(blog.code, 2, blog.stdout);
+    assert.match(blog.stderr, /^\/etc\/apparmor.d\/abstractions\/nameservice.d\/leak:2:1: error: site blog.example is not isolated from site shop.example: apache2\/\/blog may read \/srv\/shop\S* in shop.example's area \(witness \/srv\/shop\S*, granted by \/etc\/apparmor.d\/abstractions\/nameservice.d\/leak:2 \(through \/etc\/apparmor.d\/usr.sbin.apache2:\d+ → \/etc\/apparmor.d\/apache2.d\/blog:\d+ → \/etc\/apparmor.d\/abstractions\/nameservice:\d+\)\) \[host\/not-isolated\]$/m);
+    assert.match(blog.stderr, /hatter site: nothing was written/);
+    assert.deepEqual(snapshot(etc), before);
+    // A path both sites may write and read, between hats of one user (Apache's): refused too, although
+    // owner rules of abstractions/base give the same pair a flow that is only a warning.
+    writeFileSync(join(etc, 'apparmor.d/abstractions/nameservice.d/leak'), '/var/lib/php/sess_* rw,\n');
+    const shared = await add(['blog', '--root', '/srv/blog', '--server-name', 'blog.example']);
+    assert.equal(shared.code, 2, shared.stdout);
+    assert.match(shared.stderr, /leak:1:1: error: site blog.example is not isolated from site shop.example: blog.example may write \/var\/lib\/php\/sess_\S*, which shop.example \(apache2\/\/shop\) may read or execute .*\[host\/not-isolated\]/);
+    // Without the leak the add goes through. Flows that only owner rules grant (Debian's abstractions/base)
+    // are warnings: between Apache hats always (one user), between PHP-FPM hats only while the pools share a user.
+    rmSync(join(etc, 'apparmor.d/abstractions/nameservice.d/leak'));
+    const ok = await add(['blog', '--root', '/srv/blog', '--php', '--user', 'blogger', '--server-name', 'blog.example']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stderr, /warning: site blog.example is not isolated from site shop.example: .*\(apache2\/\/shop\).*owner rules only.*\[host\/shared-user-flow\]/);
+    assert.doesNotMatch(ok.stderr, /\(php-fpm\/\/\w+\).*\[host\/shared-user-flow\]/);
+    assert.match(ok.stdout, /ok: isolate: php-fpm\/\/blog and the \d+ other sites cannot reach each other \(abstractions and includes counted\)\n/);
+  } finally {
+    rmSync(prefix, { recursive: true, force: true });
+  }
+});
+
 test('bad input: a clear diagnostic, exit 2, nothing written', { skip: SKIP, timeout: 120_000 }, async () => {
   const prefix = scratchDebian();
   try {
@@ -245,7 +282,8 @@ test('--layout hatter: a site whose hat reaches another site of hatter.yaml is r
     mkdirSync(join(dir, 'policy'));
     mkdirSync(join(dir, 'sites/old/public/sub'), { recursive: true });
     mkdirSync(join(dir, 'sites/shop'), { recursive: true });
-    const policy = 'profile sites {\n  ^old.example {\n    /srv/old/** r,\n  }\n}\n';
+    // The new hat includes abstractions/base, whose variables come from tunables/global.
+    const policy = 'include <tunables/global>\nprofile sites {\n  ^old.example {\n    /srv/old/** r,\n  }\n}\n';
     const config = `policy:\n  file: policy/sites\n  profile: sites\nsites:\n  - serverName: old.example\n    documentRoot: ${dir}/sites/old/public\n  - serverName: gone.example\n    documentRoot: /srv/gone\n    locations:\n      - prefix: /admin\n        hat: gone-admin\n`;
     writeFileSync(join(dir, 'policy/sites'), policy);
     writeFileSync(join(dir, 'hatter.yaml'), config);

@@ -38,3 +38,30 @@ export function memoryFileReader(files: Readonly<Record<string, string | Uint8Ar
     },
   };
 }
+
+/**
+ * A reader that asks `reader` each question once and then repeats the answer: one run of a command
+ * that loads many profiles (`hatter lint` on a directory) looks up the same abstractions, tunables and
+ * `.d` directories for every profile. Only for one run: later changes on disk are not seen.
+ */
+export function snapshotFileReader(reader: FileReader): FileReader {
+  const kinds = new Map<string, FileKind | undefined>();
+  const contents = new Map<string, Uint8Array | undefined>();
+  const listings = new Map<string, string[] | undefined>();
+  const kind = (path: string) => {
+    if (!kinds.has(path)) kinds.set(path, reader.kind(path));
+    return kinds.get(path);
+  };
+  return {
+    kind,
+    readFile(path) {
+      if (!contents.has(path)) contents.set(path, reader.readFile(path));
+      return contents.get(path);
+    },
+    listDirectory(path) {
+      if (!listings.has(path)) listings.set(path, reader.listDirectory(path));
+      const names = listings.get(path);
+      return names ? [...names] : undefined;
+    },
+  };
+}

@@ -9,7 +9,7 @@ export type {
   ProfileKind, ExecMode, ExecTransition, FilePermission,
 } from './types.js';
 export { parseFileMode, sameExec, type ParsedFileMode } from './permissions.js';
-export { memoryFileReader, type FileReader, type FileKind } from './files.js';
+export { memoryFileReader, snapshotFileReader, type FileReader, type FileKind } from './files.js';
 export { lookupInclude, skippedEntry, alphasortCompare, type IncludeLookup } from './includes.js';
 export { VariableTable, escapeProfileName, splitReferences, BUILTIN_VARIABLES, type BuiltinValues } from './variables.js';
 export { evaluateCondition, parseInteger, type ConditionExpression, type ComparisonOperator } from './conditions.js';
