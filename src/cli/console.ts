@@ -7,11 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { createConsoleHandler, startConsoleListener } from '../console/server.js';
-import { checkBind, isLoopbackHost } from '../console/security.js';
-import type { ChangeOutcome, ConsoleAnswer, ConsoleServices, ConsoleTopic } from '../console/services.js';
+import { checkBind, createConsoleHandler, isLoopbackHost, startConsoleListener, type ChangeOutcome, type ConsoleAnswer, type ConsoleServices, type ConsoleTopic } from '../console/index.js';
 import { followFile } from '../logs-node/index.js';
-import { commands } from './commands.js';
 import { loadPolicyFile } from './load-fresh.js';
 import { EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
 
@@ -83,11 +80,19 @@ export interface ConsoleSources {
 
 interface Captured { code: number; stdout: string; stderr: string }
 
+/** The commands the console runs, loaded directly (not through commands.ts, which lists the console itself). */
+const CONSOLE_COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
+  learn: () => import('./learn.js'),
+  isolate: () => import('./isolate.js'),
+  logs: () => import('./logs.js'),
+  lint: () => import('./lint.js'),
+};
+
 /** Run one hatter command in-process with its output captured. */
 async function runCommand(name: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Captured> {
-  const entry = commands.find((c) => c.name === name);
-  if (!entry) throw new Error(`no command ${name}`);
-  const { command } = await entry.load();
+  const loader = CONSOLE_COMMANDS[name];
+  if (!loader) throw new Error(`no command ${name}`);
+  const { command } = await loader();
   let stdout = '';
   let stderr = '';
   const io: CliIo = {

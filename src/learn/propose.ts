@@ -291,6 +291,21 @@ export class Proposer {
     };
   }
 
+  /**
+   * The tenant check for an include: it grants the need's own path and everything its file rules allow
+   * (`/tmp/** rw` in abstractions/user-tmp reaches a site kept under /tmp), so each is checked.
+   */
+  private checkedAbstraction(profile: string, alt: Alternative, abstraction: Abstraction, path: string): Alternative {
+    const own = this.checked(profile, alt, literalPattern(path), 'r');
+    if (own.crossesTenant) return own;
+    for (const rule of abstraction.profile.rules) {
+      if (rule.class !== 'file' || rule.prefix.decision !== 'allow') continue;
+      const checked = this.checked(profile, alt, rule.pattern, [...rule.permissions].join(''));
+      if (checked.crossesTenant) return checked;
+    }
+    return alt;
+  }
+
   /** With the tenant check: a pattern that reaches another tenant's area is marked (and so never the default). */
   private checked(profile: string, alt: Alternative, pattern: string, permissions: string): Alternative {
     const expanded = this.variables ? this.variables.expand(pattern) : pattern;
@@ -338,7 +353,8 @@ export class Proposer {
     // The smallest abstractions that already allow it (a few: each grants much more than the event).
     const covering = (this.context.abstractions ?? []).filter((abstraction) => this.abstractionAllows(abstraction, path, permissions, owner)).sort((a, b) => a.rules - b.rules || a.include.localeCompare(b.include)).slice(0, MAX_ABSTRACTIONS);
     for (const abstraction of covering) {
-      alts.push(alternative('abstraction', profile, [`include <${abstraction.include}>`], { note: `${abstraction.include} allows this and grants ${abstraction.rules} rules in all` }));
+      const alt = alternative('abstraction', profile, [`include <${abstraction.include}>`], { note: `${abstraction.include} allows this and grants ${abstraction.rules} rules in all` });
+      alts.push(this.checkedAbstraction(profile, alt, abstraction, path));
     }
     alts.push(...denyAlternatives(profile, fileRule(literalPattern(path), permissions, owner)));
     return this.group(profile, 'file', `${owner ? 'owner ' : ''}${permissions} on ${path}`, needs, alts, false, preferred);

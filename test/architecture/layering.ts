@@ -22,6 +22,12 @@ export const ALLOWED_LAYERS: Readonly<Record<string, readonly string[] | '*'>> =
 };
 
 /**
+ * Folders of browser code: compiled on their own (tsconfig.ui.json) and served as files, never imported
+ * by Node. A `new URL('./ui/app.js', import.meta.url)` into one locates an asset; it is not an import edge.
+ */
+export const ASSET_FOLDERS: readonly string[] = ['src/console/ui'];
+
+/**
  * Inside src/policy, which parts each part may import (the files at src/policy's top, such as
  * vocabulary.ts, and the SHARED_POLICY_PARTS are for all). `syntax` knows nothing about semantics;
  * `eval` never parses text; `label` and `aare` stand alone; `cache` (the compile cache's encoding)
@@ -83,6 +89,8 @@ function edgesOf(file: string, text: string): Edge[] {
   for (const pattern of SPECIFIERS) {
     for (const match of code.matchAll(pattern)) {
       const specifier = match[1]!;
+      const asset = pattern === SPECIFIERS[3] && specifier.startsWith('.') && ASSET_FOLDERS.includes(folderOf(resolveRelative(file, specifier)));
+      if (asset) continue;
       edges.push(specifier.startsWith('.') ? { from: file, specifier, to: resolveRelative(file, specifier) } : { from: file, specifier });
     }
   }

@@ -106,6 +106,7 @@ describe('hatter learn on a real kernel: Apache + mod_apparmor and PHP-FPM learn
       assert.match(r(`enforce/${site}-index`), new RegExp(`^index data of ${site}`), `${site} index.php: ${r(`enforce/${site}-index`)}`);
       assert.match(r(`enforce/${site}-upload`), /^stored 2048$/m, `${site} upload.php: ${r(`enforce/${site}-upload`)}`);
       assert.match(r(`enforce/${site}-helper`), new RegExp(`^helper DATA OF ${site.toUpperCase()}`), `${site} helper.php: ${r(`enforce/${site}-helper`)}`);
+      assert.match(r(`enforce/${site}-show`), new RegExp(`^show data of ${site}`), `${site} show.php: ${r(`enforce/${site}-show`)}`);
     }
     assert.match(r('enforce/fpm-workers'), new RegExp(`^${LEARN_FPM_PROFILE}//myblog \\(enforce\\)$`, 'm'), r('enforce/fpm-workers'));
     const denied = eventsOf('enforce').filter((e) => ours(e) && e.type === 'DENIED');
@@ -113,7 +114,7 @@ describe('hatter learn on a real kernel: Apache + mod_apparmor and PHP-FPM learn
   });
 
   check("bob's PHP reading alice's secret is still DENIED after learning (and was never learned)", () => {
-    assert.equal(r('steal').trim(), 'denied', `steal.php: ${r('steal')}`);
+    assert.equal(r('steal').trim(), 'denied', `show.php?f=../alice/secret.txt on bob: ${r('steal')}`);
     const steal = eventsOf('steal').filter((e) => e.type === 'DENIED' && labelOf(e) === `${LEARN_APACHE_PROFILE}//bob` && e.object.name === setup!.secretOf('alice'));
     assert.ok(steal.length >= 1, `no DENIED line for bob reading ${setup!.secretOf('alice')}: ${JSON.stringify(eventsOf('steal').slice(0, 5))}`);
   });

@@ -199,3 +199,25 @@ test('property: an abstraction is offered exactly when the whole abstraction, co
     assert.equal(offered, whole, `${chosen.join(', ')} / ${owner ? 'owner ' : ''}${permissions} ${path}`);
   }), { numRuns: 150 });
 });
+
+test('an abstraction that reaches another tenant\'s area is marked crossing and never the default', () => {
+  const abstraction = (rules: string) => policyOf({
+    '/etc/apparmor.d/p': 'profile hatter-abstraction {\n  include <abstractions/t>\n}\n',
+    '/etc/apparmor.d/abstractions/t': rules,
+  }, '/etc/apparmor.d/p').loaded.resolved.profiles[0]!;
+  const fixture = policyOf(FILES);
+  const tenants = tenantsFromFlags(['alice=/srv/www/alice', 'bob=/srv/www/bob']).tenants;
+  const needs = needsFromEvents(eventsOf([open('apache2//alice', '/srv/www/alice/cache/x', 'r'), open('apache2//alice', '/etc/hosts')]), fixture.compiled);
+  const proposals = propose(needs, {
+    policy: fixture.compiled, tenants,
+    abstractions: [{ include: 'abstractions/wide', profile: abstraction('/srv/www/** r,\n'), rules: 1 }, { include: 'abstractions/etc', profile: abstraction('/etc/** r,\n'), rules: 1 }],
+  });
+  const own = proposals.groups.find((g) => g.title.includes('/srv/www/alice/cache/x'))!;
+  const wide = own.alternatives.find((a) => a.rules[0] === 'include <abstractions/wide>')!;
+  assert.ok(wide.crossesTenant, 'the abstraction grants bob\'s area too');
+  assert.match(wide.crossesTenant.message, /bob/);
+  assert.notEqual(own.alternatives[own.defaultIndex], wide);
+  const hosts = proposals.groups.find((g) => g.title.includes('/etc/hosts'))!;
+  const etc = hosts.alternatives.find((a) => a.rules[0] === 'include <abstractions/etc>')!;
+  assert.equal(etc.crossesTenant, undefined);
+});

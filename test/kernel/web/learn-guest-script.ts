@@ -4,7 +4,7 @@
 //   apply    `hatter learn --apply --write` on that log, inside the guest (it shares the root file
 //            system and the build): once for Apache's policy, once for php-fpm's; then every
 //            flags=(complain) is removed (the switch to enforce) and the policies are reloaded;
-//   enforce  the same workload again, then bob's steal.php trying to read alice's secret.
+//   enforce  the same workload again, then bob's show.php (a path traversal hole) asked for alice's secret.
 // A line `kweb-learn: begin <phase>` goes into the kernel log before each phase.
 import type { LearnSetup } from './learn-setup.js';
 
@@ -39,6 +39,7 @@ workload() {
     curl -s -m 30 -H "Host: $site.test" http://127.0.0.1:${s.port}/index.php > $d/$site-index 2>&1
     curl -s -m 30 -H "Host: $site.test" -F upload=@$W/upload.jpg http://127.0.0.1:${s.port}/upload.php > $d/$site-upload 2>&1
     curl -s -m 30 -H "Host: $site.test" http://127.0.0.1:${s.port}/helper.php > $d/$site-helper 2>&1
+    curl -s -m 30 -H "Host: $site.test" http://127.0.0.1:${s.port}/show.php > $d/$site-show 2>&1
   done
   ps -eo pid=,args= | while read -r pid args; do case $args in php-fpm*pool*) read -r l < /proc/$pid/attr/current; echo "$l";; esac; done > $d/fpm-workers
 }
@@ -68,7 +69,7 @@ echo "kweb-learn: begin enforce" > /dev/kmsg; echo "$(date +%T) enforce"
 start_servers
 workload enforce
 echo "kweb-learn: begin steal" > /dev/kmsg; echo "$(date +%T) steal"
-curl -s -m 30 -H "Host: bob.test" http://127.0.0.1:${s.port}/steal.php > $R/steal 2>&1
+curl -s -m 30 -H "Host: bob.test" 'http://127.0.0.1:${s.port}/show.php?f=../alice/secret.txt' > $R/steal 2>&1
 stop_servers
 echo "$(date +%T) guest-done"
 `;

@@ -7,8 +7,9 @@
 //     profile in complain mode without the change_profile and signal rules the workers need (the
 //     learning-label case: learn must add the hat and rewrite the `null-` rules);
 //   - each site has index.php (reads its own data), upload.php (a PHP upload into its uploads/),
-//     helper.php (runs a helper through /bin/sh) and a secret; bob also has steal.php, which tries to
-//     read alice's secret (run only after learning, in enforce mode: it must still be DENIED).
+//     helper.php (runs a helper through /bin/sh), show.php (a file viewer with a path traversal hole:
+//     the workload asks it for data.txt; after learning, in enforce mode, bob's is asked for
+//     ../alice/secret.txt, which must be DENIED) and a secret.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -36,6 +37,8 @@ const PHP: Record<string, string> = {
     + '$to = __DIR__ . "/uploads/" . basename($f["name"]);\n'
     + 'echo move_uploaded_file($f["tmp_name"], $to) ? "stored " . filesize($to) . "\\n" : "move failed\\n";\n',
   'helper.php': '<?php echo "helper ", trim(shell_exec("/bin/sh -c \'tr a-z A-Z < " . __DIR__ . "/data.txt\'") ?? "(failed)"), "\\n";\n',
+  // a file viewer with a path traversal hole: the workload asks it for data.txt, an attacker for ../alice/secret.txt
+  'show.php': '<?php $s = @file_get_contents(__DIR__ . "/" . ($_GET["f"] ?? "data.txt")); echo $s === false ? "denied\\n" : "show $s";\n',
 };
 
 export function generateLearnSetup(work: string, port: number): LearnSetup {
@@ -49,7 +52,6 @@ export function generateLearnSetup(work: string, port: number): LearnSetup {
     writeFileSync(secretOf(site), `secret of ${site}\n`);
     for (const [name, text] of Object.entries(PHP)) writeFileSync(join(siteRoot(site), name), text);
   }
-  writeFileSync(join(siteRoot('bob'), 'steal.php'), `<?php $s = @file_get_contents(${JSON.stringify(secretOf('alice'))}); echo $s === false ? "denied\\n" : "LEAK $s";\n`);
   writeFileSync(join(work, 'upload.jpg'), Buffer.alloc(2048, 0x5a));
   chmodSync(work, 0o755);
 
