@@ -10,6 +10,7 @@ import { compilePolicy } from '../src/policy/eval/index.js';
 import { memoryFileReader, type FileReader } from '../src/policy/resolve/index.js';
 import { nodeFileReader } from '../src/policy-node/index.js';
 import { isolation } from '../src/isolate/index.js';
+import { formatMatrix } from '../src/cli/isolate.js';
 import { tenantsFromFlags } from '../src/web/index.js';
 
 const SIZES = [50, 100, 200];
@@ -69,6 +70,23 @@ export async function run(repoRoot: string): Promise<void> {
     rows.push([String(sites), sites * (sites - 1), Math.round(loadMs), Math.round(compileMs), Math.round(ms), Math.round(loadMs + compileMs + ms), String(flows)]);
     process.stdout.write(`${sites} sites: load ${Math.round(loadMs)} ms, compile ${Math.round(compileMs)} ms, isolation ${Math.round(ms)} ms (median of ${RUNS}), ${flows} flows\n`);
   }
+  // The worst case hosting really has: every site runs as www-data, so each owner rule of
+  // abstractions/base (~/.Private/**, /proc/@{pid}/…) is a path every site may write and every other
+  // may read: a flow per ordered pair. Timed with the matrix `hatter isolate` prints (it was cubic).
+  const sameUser = (() => {
+    const sites = SIZES[SIZES.length - 1]!;
+    const checked = checkPolicy('/bench/web', { reader: layered(generatedPolicy(sites, abstractions)), workingDirectory: '/bench', includePaths: ['/etc/apparmor.d'] });
+    const { compiled } = compilePolicy(checked.policy);
+    const model = tenantsFromFlags(Array.from({ length: sites }, (_, i) => `site${i}.example=/srv/www/site${i}`));
+    const started = performance.now();
+    const result = isolation(compiled, model, { profile: 'web' });
+    const isolationMs = performance.now() - started;
+    const matrixStarted = performance.now();
+    const matrix = formatMatrix(result);
+    const matrixMs = performance.now() - matrixStarted;
+    process.stdout.write(`${sites} sites, one user: isolation ${Math.round(isolationMs)} ms, matrix ${Math.round(matrixMs)} ms (${matrix.length} characters), ${result.flows.length} flows\n`);
+    return { sites, isolationMs, matrixMs, flows: result.flows.length };
+  })();
   const growth = Math.log(times[2]! / times[0]!) / Math.log(SIZES[2]! / SIZES[0]!);
   const table = markdownTable({ headers: ['sites', 'ordered pairs', 'load+check (ms)', 'compile (ms)', 'isolation (ms, median)', 'total (ms)', 'flows'], rows });
   const markdown = `## isolate
@@ -81,6 +99,10 @@ ${abstractions ? '`abstractions/base` in every hat, ' : ''}a shared read-only as
 ${table}
 
 Growth of \`isolation()\` from 50 to 200 sites: time ∝ sites^${growth.toFixed(2)} (quadratic would be 2.00). Goal: 200 sites under 10 s in total.
+
+Worst case, every site the same user (no \`user:\`; each owner rule of \`abstractions/base\` is then a
+shared path between every two sites): ${sameUser.sites} sites, ${sameUser.flows.toLocaleString('en-US')} flows, \`isolation()\` ${Math.round(sameUser.isolationMs).toLocaleString('en-US')} ms,
+the printed matrix ${Math.round(sameUser.matrixMs).toLocaleString('en-US')} ms (loading and compiling as above).
 `;
   process.stdout.write(`${markdown}\n`);
   writeBenchSection(repoRoot, 'isolate', markdown);

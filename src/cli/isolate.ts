@@ -78,10 +78,24 @@ function ruleText(flow: Flow): string {
 /** The tenants × tenants matrix: row A, column B, the marks of every flow A→B. */
 export function formatMatrix(result: IsolationResult): string {
   const names = result.tenants.map((t) => t.name);
+  // Indexed by pair once: filtering every flow for each cell was cubic (656 s at 200 same-user sites).
+  const byPair = (flows: readonly Flow[]): Map<string, Set<FlowKind>> => {
+    const index = new Map<string, Set<FlowKind>>();
+    for (const f of flows) {
+      const key = `${f.from}\0${f.to}`;
+      const kinds = index.get(key) ?? new Set<FlowKind>();
+      kinds.add(f.kind);
+      index.set(key, kinds);
+    }
+    return index;
+  };
+  const flowKinds = byPair(result.flows);
+  const acceptedKinds = byPair(result.accepted);
+  const none = new Set<FlowKind>();
   const marks = (from: string, to: string): string => {
     if (from === to) return '-';
-    const kinds = new Set(result.flows.filter((f) => f.from === from && f.to === to).map((f) => f.kind));
-    const accepted = new Set(result.accepted.filter((f) => f.from === from && f.to === to).map((f) => f.kind));
+    const kinds = flowKinds.get(`${from}\0${to}`) ?? none;
+    const accepted = acceptedKinds.get(`${from}\0${to}`) ?? none;
     const text = FLOW_KINDS.filter((k) => kinds.has(k)).map((k) => KIND_MARK[k]).join('')
       + (accepted.size ? `(${FLOW_KINDS.filter((k) => accepted.has(k)).map((k) => KIND_MARK[k]).join('')})` : '');
     return text || '.';

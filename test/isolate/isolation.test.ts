@@ -135,3 +135,37 @@ test('the Landlock view reports what the grants reach', () => {
   assert.equal(shared.witness, '/tmp/cache');
   assert.deepEqual(kinds(result.flows, 'bob', 'alice'), []);
 });
+
+test('the printed matrix marks, for every ordered pair, exactly the kinds of its flows', async () => {
+  const { formatMatrix } = await import('../../src/cli/isolate.js');
+  const three = model('alice=/srv/www/alice', 'bob=/srv/www/bob', 'carol=/srv/www/carol');
+  const compiled = compileText(`profile web {
+  ^alice {
+    /srv/www/alice/** rw,
+    /srv/www/bob/** r,
+    /srv/shared/** w,
+  }
+  ^bob {
+    /srv/www/bob/** rw,
+    /srv/www/carol/** rwk,
+  }
+  ^carol {
+    /srv/www/carol/** rw,
+    /srv/shared/** r,
+  }
+}
+`);
+  const result = isolation(compiled, three, { profile: 'web' });
+  const lines = formatMatrix(result).split('\n');
+  const names = ['alice', 'bob', 'carol'];
+  const cells = lines.slice(1).map((line) => line.trim().split(/\s+/).slice(1));
+  const marks: Record<string, string> = { read: 'r', write: 'w', create: 'c', link: 'l', lock: 'k', 'map-exec': 'm', exec: 'x', 'shared-path': 'S' };
+  names.forEach((from, i) => names.forEach((to, j) => {
+    const expected = from === to ? '-' : (kinds(result.flows, from, to).map((k) => marks[k]).sort().join('') || '.');
+    assert.equal([...cells[i]![j]!].sort().join(''), [...expected].sort().join(''), `${from} -> ${to}`);
+  }));
+  // Known by construction: alice reads bob; bob reads, writes, creates, locks in carol; alice's shared write reaches carol.
+  assert.deepEqual(kinds(result.flows, 'alice', 'bob'), ['read']);
+  assert.ok(kinds(result.flows, 'bob', 'carol').includes('lock'));
+  assert.ok(kinds(result.flows, 'alice', 'carol').includes('shared-path'));
+});
