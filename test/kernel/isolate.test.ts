@@ -1,6 +1,6 @@
 // Real kernel (one boot): what `isolation()` says about a generated multi-tenant policy is what AppArmor
 // enforces. Six site hats under one parent, each with its own root and a common abstraction, plus
-// planted leaks of every kind a guest can perform: a broad read glob, a writable and an executable
+// planted leaks of every kind a guest can perform: a broad read glob, a writable, an executable and a readable-executable
 // glob into other sites, a shared writable directory, a Px into a broad helper profile, a
 // change_profile into another site's hat and a signal both sides allow. On the host, isolation()
 // finds the flows; in the guest each witness is performed as the hat (the kernel must allow it), and
@@ -16,6 +16,7 @@ import { runInVm, unavailableReason, type VmResult } from './harness/vm.js';
 import type { IsolateAccess, IsolateOutcome, IsolatePlan } from './guest/isolate-runner.js';
 import { compiledRoot, repoRoot } from '../support/repo.js';
 import { compileText } from '../policy/eval/support.js';
+import { decide, type CompiledPolicy } from '../../src/policy/eval/index.js';
 import { isolation, type Flow, type IsolationResult } from '../../src/isolate/index.js';
 import { tenantsFromFlags } from '../../src/web/index.js';
 
@@ -48,7 +49,7 @@ const LEAKS: Record<string, string[]> = {
   site1: [`${SHARED}/** rw,`, `${HELPER} Px,`],
   site2: [`${SHARED}/** rw,`, `change_profile -> ${PARENT}//site3,`],
   site3: [`signal (send) peer=${PARENT}//site4,`],
-  site4: [`signal (receive) peer=${PARENT}//site3,`],
+  site4: [`signal (receive) peer=${PARENT}//site3,`, `${ROOT}/site5/cgi-bin/*.cgi rix,`],
   site5: [],
 };
 
@@ -78,7 +79,7 @@ profile ${PARENT}-helper ${HELPER} {
 
 /** The flows the planted leaks make, as from>to pairs (everything else must be isolated). */
 const EXPECTED_FLOW_PAIRS = [
-  ...SITES.slice(1).map((s) => `site0>${s}`), 'site1>site2', 'site2>site1', 'site1>site5', 'site2>site3', 'site3>site4',
+  ...SITES.slice(1).map((s) => `site0>${s}`), 'site1>site2', 'site2>site1', 'site1>site5', 'site2>site3', 'site3>site4', 'site4>site5',
 ].sort();
 
 /** A site's tree: files, directories and an executable, all present before the run. */
@@ -91,7 +92,7 @@ const TREE = {
 interface Expectation { readonly access: IsolateAccess; readonly allow: boolean; readonly why: string }
 
 /** Turn the analysis into accesses: each witness (allowed) and, per isolated pair, many denied ones. */
-function planFrom(result: IsolationResult): { plan: IsolatePlan; expectations: Map<number, Expectation>; notPerformed: Flow[] } {
+function planFrom(result: IsolationResult, compiled: CompiledPolicy): { plan: IsolatePlan; expectations: Map<number, Expectation>; notPerformed: Flow[] } {
   const accesses: IsolateAccess[] = [];
   const expectations = new Map<number, Expectation>();
   const dirs = new Set<string>();
@@ -151,9 +152,17 @@ function planFrom(result: IsolationResult): { plan: IsolatePlan; expectations: M
         witnessAccesses.push([hat, 'exec-helper', HELPER, true, why, { arg: path }]);
         break;
       }
+      case 'map-exec':
+        // mmap needs a descriptor open for reading: a hat that may map a file executable but not read it
+        // (an `ix` rule: ix implies m) can have it mapped only by the kernel, in the exec itself.
+        if (isDir || !decide(compiled, flow.label, { class: 'file', path, permissions: 'r' }).allowed) { notPerformed.push(flow); break; }
+        // The file is a copy of /usr/bin/true, as for an exec witness of the same path (the runner maps it with dlopen).
+        executables.set(path, '/usr/bin/true');
+        witnessAccesses.push([hat, 'map-exec', path, true, why]);
+        break;
       case 'change_profile': witnessAccesses.push([hat, 'change_profile', path, true, why]); break;
       case 'signal': witnessAccesses.push([hat, 'signal', path, true, why]); break;
-      default: notPerformed.push(flow); // map-exec, lock, link, ptrace, unix: no plain way to perform them here
+      default: notPerformed.push(flow); // lock, link, ptrace, unix: the planted leaks make none
     }
   }
   for (const args of witnessAccesses) add(...args);
@@ -224,7 +233,7 @@ before(async () => {
   const compiled = compileText(text.replace(/^abi .*\n/, ''), { [runtimeFile]: RUNTIME });
   const model = tenantsFromFlags(SITES.map((s) => `${s}=${ROOT}/${s}`));
   result = isolation(compiled, model, { profile: PARENT });
-  analysed = planFrom(result);
+  analysed = planFrom(result, compiled);
   writeFileSync(join(work, 'plan.json'), JSON.stringify(analysed.plan));
   if (skip) return;
   vm = await runInVm(guestScript(join(compiledRoot, 'test', 'kernel', 'guest', 'isolate-runner.js')), { shares: [work], cwd: repoRoot, timeoutMs: 170_000 });
@@ -241,7 +250,7 @@ test('the analysis finds every planted leak, and only those', () => {
   assert.deepEqual(diagnostics.filter((d) => d.severity === 'error'), []);
   assert.deepEqual([...new Set(flows.map((f) => `${f.from}>${f.to}`))].sort(), EXPECTED_FLOW_PAIRS);
   const kinds = new Set(flows.map((f) => f.kind));
-  for (const kind of ['read', 'write', 'create', 'exec', 'shared-path', 'transition', 'change_profile', 'signal'] as const) {
+  for (const kind of ['read', 'write', 'create', 'exec', 'map-exec', 'shared-path', 'transition', 'change_profile', 'signal'] as const) {
     assert.ok(kinds.has(kind), `a planted ${kind} flow is found: ${flows.map((f) => f.summary).join('\n')}`);
   }
 });

@@ -20,7 +20,7 @@ export interface IsolateAccess {
   readonly id: number;
   readonly hat: string;
   readonly op: 'read' | 'read-dir' | 'write' | 'append' | 'create' | 'mkdir' | 'unlink' | 'rename' | 'link' | 'exec'
-    | 'exec-helper' | 'change_profile' | 'signal';
+    | 'map-exec' | 'exec-helper' | 'change_profile' | 'signal';
   readonly path: string;
   readonly path2?: string;
   readonly arg?: string;
@@ -56,6 +56,23 @@ function prepare(plan: IsolatePlan): void {
   for (const path of plan.absent) { mkdirSync(dirname(path), { recursive: true }); if (existsSync(path)) rmSync(path, { recursive: true }); }
 }
 
+/**
+ * mmap(PROT_EXEC) of a file, from the hat's own thread: dlopen maps an ELF's code segment executable
+ * before it looks at the file's flags, and then refuses a position-independent executable (the witness
+ * is a copy of /usr/bin/true) without running any of it. That refusal means the mapping was allowed;
+ * "failed to map segment" is the kernel's EACCES on the mapping, "cannot open" one on the open.
+ */
+function mapExec(path: string): void {
+  try {
+    process.dlopen({ exports: {} }, path);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/position-independent executable/.test(message)) return;
+    const denied = /Permission denied|failed to map segment/.test(message);
+    throw Object.assign(new Error(message), { errno: denied ? -constants.errno.EACCES : undefined, code: denied ? 'EACCES' : 'DLOPEN' });
+  }
+}
+
 function perform(access: IsolateAccess, peers: Readonly<Record<string, number>>): void {
   switch (access.op) {
     case 'read': closeSync(openSync(access.path, fs.O_RDONLY)); return;
@@ -68,6 +85,7 @@ function perform(access: IsolateAccess, peers: Readonly<Record<string, number>>)
     case 'rename': renameSync(access.path, access.path2!); return;
     case 'link': linkSync(access.path, access.path2!); return;
     case 'exec': execFileSync(access.path, [], { stdio: 'ignore' }); return;
+    case 'map-exec': mapExec(access.path); return;
     case 'exec-helper': execFileSync(access.path, [access.arg!], { stdio: 'ignore' }); return;
     // aa-exec runs in the hat (ix) and asks for the profile at its next exec (change_onexec): the
     // kernel decides with the hat's change_profile rules.
