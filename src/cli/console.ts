@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { checkBind, createConsoleHandler, isLoopbackHost, startConsoleListener, type ChangeOutcome, type ConsoleAnswer, type ConsoleServices, type ConsoleTopic } from '../console/index.js';
+import { createConsoleHandler, startConsoleListener, type ChangeOutcome, type ConsoleAnswer, type ConsoleServices, type ConsoleTopic } from '../console/index.js';
 import { followFile } from '../logs-node/index.js';
 import { loadPolicyFile } from './load-fresh.js';
 import { EXIT_OK, EXIT_USAGE, UsageError, parseOptions, type CliIo, type Command } from './io.js';
@@ -18,8 +18,9 @@ const HELP = `Usage: hatter console --policy FILE [--log FILE]... [--apache FILE
 The web console: every site with its hat, pool and workers; what is being denied right now (pushed
 to the page as it is logged); the proposals of hatter learn with their alternatives and witnesses,
 applied to the policy with a click; the tenant matrix of hatter isolate; the policy with its include
-chains and hatter lint's findings. It answers on loopback only, unless given another address, and
-then only with a token. The one thing it writes is a hatter learn proposal into the policy FILE it
+chains and hatter lint's findings. It answers on loopback unless given another address, and on
+every address only with a token: a site's own code runs on this machine and can reach loopback too.
+The one thing it writes is a hatter learn proposal into the policy FILE it
 was started with (atomically, with a backup, after hatter check and apparmor_parser -QK accept it).
 
 Options:
@@ -33,12 +34,14 @@ Options:
   --status URL          hatter serve's status page (http://127.0.0.1:8081/_hatter/status): pools,
                         workers and backend on the Sites page; a policy change restarts the pools
   --listen HOST:PORT    where to listen (default 127.0.0.1:8082; port 0 picks a free one)
-  --token-file FILE     the token (first line of FILE) required on a non-loopback address; without
-                        it hatter makes one and prints it
+  --token-file FILE     the token (first line of FILE, at least 16 characters); without it hatter
+                        makes one at start and prints it with a one-time login link
   -h, --help            this help
 
-On a non-loopback address every request needs the token: 'Authorization: Bearer TOKEN', or open the
-one-time login link printed at start (it sets an HttpOnly, SameSite=Strict session cookie).
+Every request needs the token, on loopback too: 'Authorization: Bearer TOKEN', or open the one-time
+login link printed at start (it sets an HttpOnly, SameSite=Strict session cookie). Loopback alone
+would not keep the console to the administrator: a compromised site whose hat may open TCP sockets
+(for its database, say) can connect to 127.0.0.1 like any local process.
 
 Examples:
   hatter console --policy /etc/apparmor.d/usr.sbin.apache2 --apache /etc/apache2/apache2.conf --log /var/log/audit/audit.log
@@ -46,8 +49,8 @@ Examples:
   hatter console --config examples/hosting/hatter.yaml --status http://127.0.0.1:8081/_hatter/status --log hatter-learn.jsonl
   hatter console --listen 192.0.2.10:8443 --token-file /etc/hatter/console.token --policy /etc/apparmor.d/php-fpm
 
-Exit codes: 0 stopped by a signal; 2 usage or input error (no policy, a non-loopback address without
-a usable token, the address in use).
+Exit codes: 0 stopped by a signal; 2 usage or input error (no policy, an unusable token file, the
+address in use).
 `;
 
 const OPTIONS = {
@@ -312,29 +315,29 @@ function policyOfConfig(config: string): string | undefined {
 }
 
 /**
- * Listen on `listen` (HOST:PORT) with the console's handler over `services`: a token (from `tokenFile`,
- * or made here) on a non-loopback address, printed with a one-time login link. An exit code after a
+ * Listen on `listen` (HOST:PORT) with the console's handler over `services`, behind a token (from
+ * `tokenFile`, or made here and printed) and a one-time login link, on every address: loopback is
+ * reachable by every local process, the confined sites' own code included (any hat with `network inet
+ * stream`), and the console can rewrite the policy that keeps those sites apart. An exit code after a
  * message when it cannot start.
  */
 export async function openConsole(io: CliIo, listen: string, tokenFile: string | undefined, services: ConsoleServices, what: string): Promise<{ close(): Promise<void> } | number> {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen);
   if (!match || Number(match[3]) > 65535) throw new UsageError(`'${listen}' is not HOST:PORT`);
   const host = match[1] ?? match[2]!;
-  let token: string | undefined;
+  let token: string;
   if (tokenFile !== undefined) {
     try { token = readFileSync(resolve(io.cwd, tokenFile), 'utf8').split('\n')[0]!.trim(); } catch (error) {
       io.stderr.write(`${tokenFile}:1:1: error console/unreadable-token: cannot read the token file: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
       return EXIT_USAGE;
     }
     if (token.length < 16) { io.stderr.write(`${tokenFile}:1:1: error console/weak-token: the token must be at least 16 characters\n`); return EXIT_USAGE; }
-  } else if (!isLoopbackHost(host)) {
+  } else {
     token = randomBytes(24).toString('base64url');
   }
-  const refusal = checkBind(host, token);
-  if (refusal) { io.stderr.write(`hatter console: ${refusal.message} [${refusal.code}]\n`); return EXIT_USAGE; }
   let started;
   try {
-    started = await startConsoleListener(host, Number(match[3]), (allowedHosts) => createConsoleHandler({ services, allowedHosts, ...(token ? { token } : {}) }));
+    started = await startConsoleListener(host, Number(match[3]), (allowedHosts) => createConsoleHandler({ services, allowedHosts, token }));
   } catch (error) {
     io.stderr.write(`hatter console: cannot listen on ${listen}: ${(error as NodeJS.ErrnoException).code ?? String(error)} [console/listen-failed]\n`);
     return EXIT_USAGE;
@@ -342,10 +345,8 @@ export async function openConsole(io: CliIo, listen: string, tokenFile: string |
   const shown = host.includes(':') ? `[${host}]` : host;
   const url = `http://${shown === '0.0.0.0' || shown === '[::]' ? '127.0.0.1' : shown}:${started.port}`;
   io.stderr.write(`hatter console: ${url}/ (${what})\n`);
-  if (token) {
-    if (tokenFile === undefined) io.stderr.write(`hatter console: token ${token} (send 'Authorization: Bearer TOKEN')\n`);
-    io.stderr.write(`hatter console: one-time login link ${url}${started.handler.loginPath()}\n`);
-  }
+  if (tokenFile === undefined) io.stderr.write(`hatter console: token ${token} (send 'Authorization: Bearer TOKEN')\n`);
+  io.stderr.write(`hatter console: one-time login link ${url}${started.handler.loginPath()}\n`);
   const { server, handler } = started;
   return {
     async close() {

@@ -41,7 +41,8 @@ Options:
   --access-log WHERE   stdout (default), off, or a file (JSON lines)
   --console HOST:PORT  also serve the web console (docs/console.md) here, in this process: sites with
                        their live workers, denials, learn (a written change reloads the pools),
-                       isolation, policy. Loopback only unless a token is used (printed at start)
+                       isolation, policy. Every request needs the token printed at start (open the
+                       one-time login link), on loopback too
   --console-log FILE   the audit log the console reads and follows (repeatable; default with --learn:
                        the learn log)
   -h, --help           this text
@@ -57,7 +58,7 @@ Examples:
   hatter serve --learn --learn-log demo.jsonl      # then: hatter learn demo.jsonl
   sudo hatter serve /etc/hatter/hatter.yaml --backend apparmor --load-policy
   curl http://127.0.0.1:8081/_hatter/status
-  hatter serve --learn --console 127.0.0.1:8082      # then open http://127.0.0.1:8082/
+  hatter serve --learn --console 127.0.0.1:8082      # then open the login link it prints
 
 Exit codes: 0 stopped cleanly; 2 usage error, invalid configuration, busy port or no confinement backend.
 `;

@@ -1,6 +1,6 @@
 // The console's gatekeeping, as pure decisions over a request's method, path and headers, so that every
-// rule can be tested without sockets: who may talk to the console at all (loopback, or a token on any
-// other bind), which requests may change state (POST with a CSRF token, same origin), and which
+// rule can be tested without sockets: who may talk to the console at all (the token, or the session a
+// one-time login link set; the Host header naming the console), which requests may change state (POST with a CSRF token, same origin), and which
 // parameters are acceptable (names from a fixed set; nothing that names a file).
 import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -19,22 +19,6 @@ export function isLoopbackHost(host: string): boolean {
   if (isIP(bare) === 4) return bare.startsWith('127.');
   if (isIP(bare) === 6) return bare === '::1' || /^::ffff:127\./.test(bare) || bare === '0:0:0:0:0:0:0:1';
   return false;
-}
-
-/**
- * Whether a console bound to `host` must demand a token. Anything but loopback must: the wildcard
- * addresses (0.0.0.0, ::) and names that resolve elsewhere are reachable from the network.
- */
-export function bindNeedsToken(host: string): boolean {
-  return !isLoopbackHost(host);
-}
-
-/** The refusal for starting on `host` without a token, or undefined when the bind is allowed. */
-export function checkBind(host: string, token: string | undefined): Refusal | undefined {
-  if (bindNeedsToken(host) && !token) {
-    return { status: 403, code: 'console/token-required', message: `the console on ${host} would be reachable from the network; a non-loopback bind needs a token (--token-file FILE, or let hatter make one)` };
-  }
-  return undefined;
 }
 
 /** Header values as Node gives them (lower-case names). */

@@ -15,7 +15,10 @@ export interface ConsoleOptions {
   readonly services: ConsoleServices;
   /** Host header values that name this console (`127.0.0.1:8082`, `localhost:8082` ...); 'any' on a wildcard bind (the token guards it). */
   readonly allowedHosts: ReadonlySet<string> | 'any';
-  /** The bearer token; required on a non-loopback bind, undefined on loopback. */
+  /**
+   * The bearer token. hatter's commands always give one, on loopback too (a confined site can reach
+   * loopback: docs/console.md); without one every request counts as authenticated.
+   */
   readonly token?: string;
   /** Path prefix the console lives under ('' on its own listener, '/_hatter/console' on serve's admin). */
   readonly base?: string;

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { consoleServices } from '../../src/cli/console.js';
 import { runCli } from '../support/cli.js';
 import { repoRoot } from '../support/repo.js';
@@ -93,5 +94,39 @@ test('hatter console: usage and input errors exit 2 with a message', async () =>
     assert.match(missing.stderr, /console\/unreadable-policy/);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('hatter console asks for its token on loopback too (a confined site can reach 127.0.0.1)', { timeout: 60_000 }, async () => {
+  const policy = join(repoRoot, 'examples', 'hosting', 'policy', 'hatter-demo');
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'hatter.js'), 'console', '--policy', policy, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 55_000);
+  try {
+    let stderr = '';
+    const started = await new Promise<{ url: string; token: string; link: string }>((done, fail) => {
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const url = /hatter console: (http:\/\/127\.0\.0\.1:\d+)\//.exec(stderr)?.[1];
+        const token = /hatter console: token (\S+) /.exec(stderr)?.[1];
+        const link = /one-time login link (\S+)/.exec(stderr)?.[1];
+        if (url && token && link) done({ url, token, link });
+      });
+      child.on('exit', (code) => fail(new Error(`hatter console exited ${code}: ${stderr}`)));
+    });
+    assert.ok(started.token.length >= 16);
+    for (const path of ['/', '/api/sites', '/api/denials']) {
+      assert.equal((await fetch(`${started.url}${path}`)).status, 401, `${path} without the token`);
+    }
+    assert.equal((await fetch(`${started.url}/api/sites`, { headers: { authorization: 'Bearer not-the-token-at-all' } })).status, 401);
+    const page = await fetch(`${started.url}/`, { headers: { authorization: `Bearer ${started.token}` } });
+    assert.equal(page.status, 200);
+    // The login link sets the session cookie a browser then uses.
+    const login = await fetch(started.link, { redirect: 'manual' });
+    assert.equal(login.status, 303);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    assert.equal((await fetch(`${started.url}/`, { headers: { cookie } })).status, 200);
+  } finally {
+    clearTimeout(killer);
+    child.kill('SIGTERM');
   }
 });
