@@ -28,6 +28,8 @@
  *     -P RIGHTS[:/SUB]  Landlock: grant RIGHTS (r, rw, rx...) beneath /proc/<own pid>[/SUB] (the pid survives
  *                 execve); repeatable; SUB is opened without following symlinks and may not contain '..'
  *     --probe     print "landlock-abi N errata M" and exit 0
+ *   On ABI >= 7 the domain is created with LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON: when the kernel's audit
+ *   is on, the worker's denials are audited (type=1423 LANDLOCK_ACCESS), not only the launcher's.
  *   Exit 125 on any setup failure, with one line on stderr; otherwise the exit status is the command's.
  */
 #define _GNU_SOURCE
@@ -69,6 +71,7 @@ struct open_how_compat { uint64_t flags; uint64_t mode; uint64_t resolve; };
 /* Defined here because distribution headers lag the kernel (Debian 12 stops at ABI 2). */
 #define LL_CREATE_RULESET_VERSION (1U << 0)
 #define LL_CREATE_RULESET_ERRATA (1U << 1)
+#define LL_RESTRICT_SELF_LOG_NEW_EXEC_ON (1U << 1) /* ABI 7 */
 #define LL_RULE_PATH_BENEATH 1
 #define LL_RULE_NET_PORT 2
 #define FS_EXECUTE (1ULL << 0)
@@ -499,7 +502,12 @@ int main(int argc, char **argv) {
         if (syscall(__NR_landlock_add_rule, ruleset, LL_RULE_NET_PORT, &rule, 0) != 0) die("landlock_add_rule (connect port)", NULL);
       }
     }
-    if (syscall(__NR_landlock_restrict_self, ruleset, 0) != 0) die("landlock_restrict_self", NULL);
+    /* ABI 7 (Linux 6.15): by default the kernel audits a domain's denials only until the next execve, i.e.
+       the launcher's and never the worker's. LOG_NEW_EXEC_ON audits the worker too (nothing is written while
+       the kernel's audit is off). Same-exec logging stays on: a denial in the launcher itself (execvp's
+       PATH search) is as real as one in the worker. */
+    unsigned int restrict_flags = abi >= 7 ? LL_RESTRICT_SELF_LOG_NEW_EXEC_ON : 0;
+    if (syscall(__NR_landlock_restrict_self, ruleset, restrict_flags) != 0) die("landlock_restrict_self", NULL);
     close(ruleset);
   }
 
