@@ -452,7 +452,8 @@ export class LineMemo {
     }
     let kind = Kind.Parse;
     if (read && r.source === prefix.source) {
-      if (record.kind === 'event' && r.text === undefined) kind = Kind.Event;
+      // Landlock's events have their own shape (landlockRecord); they are rare enough to parse every time
+      if (record.kind === 'event' && r.text === undefined && record.event.landlock === undefined) kind = Kind.Event;
       else if (record.kind === 'related') kind = Kind.Related;
     }
     const entry = this.insert(bytes, p, kind, record);
