@@ -94,6 +94,7 @@ export function recordFrom(r: RawRecord, lineNumber: number, file: string | unde
         kind: 'related', recordType: r.recordType, serial: r.serial, epoch: r.epoch, line: lineNumber,
         ...(r.exe !== undefined ? { exe: r.exe } : {}),
         ...(r.comm !== undefined ? { comm: r.comm } : {}),
+        ...(r.pid ? { pid: r.pid } : {}),
       };
     }
     return skip('not-apparmor', lineNumber);

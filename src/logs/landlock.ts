@@ -2,6 +2,8 @@
 // LANDLOCK_ACCESS record (type 1423) is a DENIED event, a LANDLOCK_DOMAIN record (type 1424) a STATUS event.
 // Both carry the domain id; the domain's creator (pid) comes only with the first denial of the domain.
 // The mapping of blockers to AppArmor's class, operation and permission letters is documented in docs/logs.md.
+import type { AuditEvent, RelatedRecord } from './model.js';
+import { parseLabel } from './label.js';
 
 /** How one Landlock blocker reads as AppArmor: class, operation and the permission it stands for (when exact). */
 export interface BlockerMeaning {
@@ -75,4 +77,149 @@ export function blockersMeaning(blockers: readonly string[]): BlockersMeaning {
 /** The blockers= value split on commas; empty names dropped. */
 export function splitBlockers(value: string): string[] {
   return value.split(',').filter((b) => b.length > 0);
+}
+
+// --- /dev/kmsg records ---
+
+/** One /dev/kmsg record: `PRIORITY,SEQUENCE,MICROSECONDS,FLAGS[,...];MESSAGE` (+ continuation lines). */
+export interface KmsgRecord {
+  /** syslog facility: 0 is the kernel; a userspace write to /dev/kmsg gets 1 (user) unless it asks for more. */
+  readonly facility: number;
+  readonly level: number;
+  readonly sequence: number;
+  /** The message, first line only (dictionary lines are dropped). */
+  readonly message: string;
+}
+
+/** A /dev/kmsg record, or undefined when the text is not one. */
+export function parseKmsgRecord(text: string): KmsgRecord | undefined {
+  const semicolon = text.indexOf(';');
+  if (semicolon < 0 || semicolon > 100) return undefined;
+  const fields = text.slice(0, semicolon).split(',');
+  if (fields.length < 4 || !/^\d{1,4}$/.test(fields[0]!) || !/^\d{1,20}$/.test(fields[1]!) || !/^\d{1,20}$/.test(fields[2]!)) return undefined;
+  const priority = Number(fields[0]);
+  const newline = text.indexOf('\n', semicolon);
+  return {
+    facility: priority >> 3,
+    level: priority & 7,
+    sequence: Number(fields[1]),
+    message: text.slice(semicolon + 1, newline < 0 ? text.length : newline),
+  };
+}
+
+// --- attribution: which hat a Landlock domain belongs to ---
+
+export interface AttributionOptions {
+  /** Domains remembered at once (the oldest is forgotten first). Default 4096. */
+  readonly maxDomains?: number;
+  /** Denials held per domain while its creator is unknown (the kernel logs the domain after its first denial). Default 16. */
+  readonly maxPendingPerDomain?: number;
+}
+
+/**
+ * Attributes Landlock denials to labels. The kernel names a domain's creator (LANDLOCK_DOMAIN `pid=`) only
+ * after the domain's first denial; the label comes from `labelOfPid`, the caller's own map of the pids it
+ * started confined (hatter-launch restricts itself, then execs the worker: same pid), asked at each denial
+ * (a worker may be registered after its domain's first record). Nothing a record says about itself (comm,
+ * exe) is trusted. Denials of other domains are dropped and counted. Memory is bounded: maxDomains
+ * domains, maxPendingPerDomain denials held for each domain whose creator is not known yet.
+ */
+export class LandlockAttribution {
+  /** domain → the pid that created it. */
+  private readonly creators = new Map<string, number>();
+  private readonly pending = new Map<string, AuditEvent[]>();
+  private readonly maxDomains: number;
+  private readonly maxPending: number;
+  /** Denials of domains that are not ours, or whose creator never showed up. */
+  unattributed = 0;
+
+  constructor(private readonly labelOfPid: (pid: number) => string | undefined, options: AttributionOptions = {}) {
+    this.maxDomains = options.maxDomains ?? 4096;
+    this.maxPending = options.maxPendingPerDomain ?? 16;
+  }
+
+  /** Feed one event; returns the attributed denials it completes (label set), in order. Non-Landlock events give none. */
+  add(event: AuditEvent): AuditEvent[] {
+    const landlock = event.landlock;
+    if (landlock === undefined) return [];
+    const domain = landlock.domain;
+    if (event.type === 'STATUS') {
+      if (landlock.status === 'deallocated') {
+        this.forget(domain);
+        return [];
+      }
+      if (landlock.status !== 'allocated' || event.pid === undefined) return [];
+      this.remember(domain, event.pid);
+      const held = this.pending.get(domain) ?? [];
+      this.pending.delete(domain);
+      return held.flatMap((e) => this.attribute(e, event.pid!));
+    }
+    if (event.type !== 'DENIED') return [];
+    const creator = this.creators.get(domain);
+    if (creator !== undefined) return this.attribute(event, creator);
+    let held = this.pending.get(domain);
+    if (held === undefined) {
+      if (this.pending.size >= this.maxDomains) this.dropOldestPending();
+      held = [];
+      this.pending.set(domain, held);
+    }
+    if (held.length < this.maxPending) held.push(event);
+    else this.unattributed++;
+    return [];
+  }
+
+  /**
+   * The SYSCALL record of a held denial (same audit serial): its `pid=` is the process that was denied. When
+   * that pid is one of the caller's (a worker, whose launcher created its domain with the same pid), it is
+   * the domain's creator. This is what attributes a domain whose LANDLOCK_DOMAIN record was lost (the
+   * kernel's printk rate limit drops records on the way to /dev/kmsg).
+   */
+  addRelated(record: RelatedRecord): AuditEvent[] {
+    if (record.pid === undefined || record.serial === 0 || (record.recordType !== 'SYSCALL' && record.recordType !== '1300')) return [];
+    for (const [domain, held] of this.pending) {
+      if (!held.some((e) => e.time?.serial === record.serial)) continue;
+      if (this.labelOfPid(record.pid) === undefined) return [];
+      this.remember(domain, record.pid);
+      this.pending.delete(domain);
+      return held.flatMap((e) => this.attribute(e, record.pid!));
+    }
+    return [];
+  }
+
+  /** Domains known or waiting (for tests of the bound). */
+  get size(): number {
+    return this.creators.size + this.pending.size;
+  }
+
+  private attribute(event: AuditEvent, creator: number): AuditEvent[] {
+    const label = this.labelOfPid(creator);
+    if (label === undefined) {
+      this.unattributed++;
+      return [];
+    }
+    return [{ ...event, label: parseLabel(label) }];
+  }
+
+  private remember(domain: string, pid: number): void {
+    this.creators.delete(domain);
+    if (this.creators.size >= this.maxDomains) {
+      const oldest = this.creators.keys().next().value;
+      if (oldest !== undefined) this.creators.delete(oldest);
+    }
+    this.creators.set(domain, pid);
+  }
+
+  private forget(domain: string): void {
+    this.creators.delete(domain);
+    const held = this.pending.get(domain);
+    if (held) this.unattributed += held.length;
+    this.pending.delete(domain);
+  }
+
+  private dropOldestPending(): void {
+    const oldest = this.pending.keys().next().value;
+    if (oldest === undefined) return;
+    this.unattributed += this.pending.get(oldest)?.length ?? 0;
+    this.pending.delete(oldest);
+  }
 }

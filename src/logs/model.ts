@@ -158,6 +158,8 @@ export interface RelatedRecord {
   readonly epoch: number;
   readonly exe?: string;
   readonly comm?: string;
+  /** `pid=` of the record (a SYSCALL record's: the process the event happened in). */
+  readonly pid?: number;
   readonly line: number;
 }
 
