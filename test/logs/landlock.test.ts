@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { eventFromJson, eventToJson, parseLine, readEvents, type AuditEvent } from '../../src/logs/index.js';
+import { eventFromJson, eventToJson, LandlockAttribution, parseKmsgRecord, parseLine, readEvents, type AuditEvent, type RelatedRecord } from '../../src/logs/index.js';
 import { blockersMeaning, LANDLOCK_BLOCKERS } from '../../src/logs/landlock.js';
 
 // Lines as the 6.18 kernel of this machine wrote them (dmesg), and the same records in the other framings.
@@ -157,4 +157,80 @@ test('any list of known blockers of one class maps to the union of their letters
       assert.equal(mask.length, letters.size);
     }),
   );
+});
+
+// --- attribution ---
+
+
+const WORKERS = new Map([[100, 'hatter-demo//bob.localhost'], [200, 'hatter-demo//alice.localhost']]);
+
+function record(line: string): AuditEvent | RelatedRecord {
+  const r = parseLine(line, 1);
+  if (r.kind === 'skip') assert.fail(`${line}: ${r.message}`);
+  return r.kind === 'event' ? r.event : r;
+}
+
+function feed(attribution: LandlockAttribution, lines: string[]): AuditEvent[] {
+  return lines.flatMap((line) => {
+    const r = record(line);
+    return 'kind' in r ? attribution.addRelated(r) : attribution.add(r);
+  });
+}
+
+const denial = (domain: string, serial: number, path: string): string =>
+  `audit: type=1423 audit(1796645063.023:${serial}): domain=${domain} blockers=fs.read_file path="${path}" dev="vda" ino=1`;
+const allocated = (domain: string, serial: number, pid: number, comm = 'hatter-launch'): string =>
+  `audit: type=1424 audit(1796645063.023:${serial}): domain=${domain} status=allocated mode=enforcing pid=${pid} uid=0 exe="/usr/bin/${comm}" comm="${comm}"`;
+const syscall = (serial: number, pid: number): string =>
+  `audit: type=1300 audit(1796645063.023:${serial}): arch=c000003e syscall=257 success=no exit=-13 ppid=1 pid=${pid} comm="node" exe="/usr/bin/node"`;
+
+test('a denial is attributed through the creator pid of its domain, held until the domain record comes', () => {
+  const a = new LandlockAttribution((pid) => WORKERS.get(pid));
+  const out = feed(a, [denial('1a', 5, '/srv/alice/secret'), allocated('1a', 5, 100), denial('1a', 6, '/srv/alice/other')]);
+  assert.deepEqual(out.map((e) => [e.label?.text, e.object.name]), [
+    ['hatter-demo//bob.localhost', '/srv/alice/secret'], ['hatter-demo//bob.localhost', '/srv/alice/other'],
+  ]);
+});
+
+test('without the domain record, the SYSCALL pid of a worker attributes the domain; a stranger pid does not', () => {
+  const a = new LandlockAttribution((pid) => WORKERS.get(pid));
+  assert.deepEqual(feed(a, [denial('2b', 7, '/x'), syscall(7, 555)]), []);
+  const out = feed(a, [denial('3c', 8, '/y'), syscall(8, 200), denial('3c', 9, '/z')]);
+  assert.deepEqual(out.map((e) => e.label?.text), ['hatter-demo//alice.localhost', 'hatter-demo//alice.localhost']);
+});
+
+test('what a record says of itself is not trusted: comm/exe cannot make a stranger domain ours', () => {
+  const a = new LandlockAttribution((pid) => WORKERS.get(pid));
+  const out = feed(a, [denial('4d', 10, '/x'), allocated('4d', 10, 999, 'hatter-launch'), denial('4d', 11, '/y')]);
+  assert.deepEqual(out, []);
+  assert.equal(a.unattributed, 2);
+});
+
+test('memory stays bounded under a flood of domains and denials', () => {
+  const a = new LandlockAttribution(() => undefined, { maxDomains: 64, maxPendingPerDomain: 4 });
+  for (let d = 0; d < 5000; d++) {
+    for (let k = 0; k < 10; k++) a.add(record(denial(d.toString(16), d * 10 + k, '/x')) as AuditEvent);
+    if (d % 2) a.add(record(allocated(d.toString(16), d * 10, 42)) as AuditEvent);
+  }
+  assert.ok(a.size <= 128, `${a.size} domains kept`);
+});
+
+test('a deallocated domain is forgotten', () => {
+  const a = new LandlockAttribution((pid) => WORKERS.get(pid));
+  feed(a, [denial('5e', 1, '/x'), allocated('5e', 1, 100)]);
+  feed(a, ['audit: type=1424 audit(1796645063.023:2): domain=5e status=deallocated denials=1']);
+  assert.equal(a.size, 0);
+});
+
+test('/dev/kmsg records: priority gives the facility; userspace writes are facility 1 or more', () => {
+  assert.deepEqual(parseKmsgRecord('5,397,46303637775,-;audit: type=1423 audit(1.2:3): domain=1a\n SUBSYSTEM=x\n'), {
+    facility: 0, level: 5, sequence: 397, message: 'audit: type=1423 audit(1.2:3): domain=1a',
+  });
+  assert.equal(parseKmsgRecord('13,398,1,-;audit: type=1423 forged')?.facility, 1);
+  assert.equal(parseKmsgRecord('5,1,2,-,caller=T1;text')?.message, 'text');
+  for (const bad of ['', ';', 'x,1,2,-;m', '5,1;m', 'audit: type=1423']) assert.equal(parseKmsgRecord(bad), undefined, bad);
+  fc.assert(fc.property(fc.string({ maxLength: 200 }), (text) => {
+    const r = parseKmsgRecord(text);
+    if (r) assert.ok(r.facility >= 0 && r.level >= 0 && r.level < 8);
+  }));
 });
