@@ -79,14 +79,7 @@ export function followLandlockDenials(options: DenialsOptions): DenialsFollower 
     announced.clear();
     write(counter.flush());
   };
-  const take = (line: string): void => {
-    const parsed = parseLine(line);
-    let attributed: AuditEvent[];
-    if (parsed.kind === 'related') attributed = attribution.addRelated(parsed);
-    else if (parsed.kind === 'event' && parsed.event.landlock !== undefined) {
-      stats.records++;
-      attributed = attribution.add(parsed.event);
-    } else return;
+  const emit = (attributed: readonly AuditEvent[]): void => {
     for (const event of attributed) {
       const key = eventKey(event);
       if (announced.has(key) || announced.size >= 10_000) counter.add(event);
@@ -96,9 +89,20 @@ export function followLandlockDenials(options: DenialsOptions): DenialsFollower 
       }
     }
   };
+  const take = (line: string): void => {
+    const parsed = parseLine(line);
+    let attributed: AuditEvent[];
+    if (parsed.kind === 'related') attributed = attribution.addRelated(parsed);
+    else if (parsed.kind === 'event' && parsed.event.landlock !== undefined) {
+      stats.records++;
+      attributed = attribution.add(parsed.event);
+    } else return;
+    emit(attributed);
+  };
   const flushTimer = setInterval(flush, options.intervalMs);
   flushTimer.unref();
-  const refreshTimer = setInterval(refresh, 1000);
+  // Workers denied while starting are attributed once the supervisor lists them.
+  const refreshTimer = setInterval(() => { refresh(); emit(attribution.retry()); }, 500);
   refreshTimer.unref();
 
   let stopKmsg: (() => void) | undefined;

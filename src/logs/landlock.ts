@@ -114,6 +114,11 @@ export interface AttributionOptions {
   readonly maxDomains?: number;
   /** Denials held per domain while its creator is unknown (the kernel logs the domain after its first denial). Default 16. */
   readonly maxPendingPerDomain?: number;
+  /**
+   * Denials whose creator pid is not (yet) the caller's are held this long for retry() (a worker denied
+   * while starting, before the supervisor lists it). Default 3000 ms; at most maxDomains are held.
+   */
+  readonly retryMs?: number;
 }
 
 /**
@@ -130,12 +135,34 @@ export class LandlockAttribution {
   private readonly pending = new Map<string, AuditEvent[]>();
   private readonly maxDomains: number;
   private readonly maxPending: number;
+  private readonly retryMs: number;
+  private waiting: { event: AuditEvent; creator: number; since: number }[] = [];
   /** Denials of domains that are not ours, or whose creator never showed up. */
   unattributed = 0;
 
-  constructor(private readonly labelOfPid: (pid: number) => string | undefined, options: AttributionOptions = {}) {
+  constructor(
+    private readonly labelOfPid: (pid: number) => string | undefined, options: AttributionOptions = {},
+    private readonly now: () => number = Date.now,
+  ) {
     this.maxDomains = options.maxDomains ?? 4096;
     this.maxPending = options.maxPendingPerDomain ?? 16;
+    this.retryMs = options.retryMs ?? 3000;
+  }
+
+  /** Attribute the held denials whose creator the caller now knows; drop those held longer than retryMs. */
+  retry(): AuditEvent[] {
+    if (this.waiting.length === 0) return [];
+    const now = this.now();
+    const out: AuditEvent[] = [];
+    const still: typeof this.waiting = [];
+    for (const w of this.waiting) {
+      const label = this.labelOfPid(w.creator);
+      if (label !== undefined) out.push({ ...w.event, label: parseLabel(label) });
+      else if (now - w.since < this.retryMs) still.push(w);
+      else this.unattributed++;
+    }
+    this.waiting = still;
+    return out;
   }
 
   /** Feed one event; returns the attributed denials it completes (label set), in order. Non-Landlock events give none. */
@@ -188,13 +215,14 @@ export class LandlockAttribution {
 
   /** Domains known or waiting (for tests of the bound). */
   get size(): number {
-    return this.creators.size + this.pending.size;
+    return this.creators.size + this.pending.size + this.waiting.length;
   }
 
   private attribute(event: AuditEvent, creator: number): AuditEvent[] {
     const label = this.labelOfPid(creator);
     if (label === undefined) {
-      this.unattributed++;
+      if (this.waiting.length < this.maxDomains) this.waiting.push({ event, creator, since: this.now() });
+      else this.unattributed++;
       return [];
     }
     return [{ ...event, label: parseLabel(label) }];

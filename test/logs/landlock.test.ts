@@ -200,10 +200,27 @@ test('without the domain record, the SYSCALL pid of a worker attributes the doma
 });
 
 test('what a record says of itself is not trusted: comm/exe cannot make a stranger domain ours', () => {
-  const a = new LandlockAttribution((pid) => WORKERS.get(pid));
+  let clock = 0;
+  const a = new LandlockAttribution((pid) => WORKERS.get(pid), { retryMs: 3000 }, () => clock);
   const out = feed(a, [denial('4d', 10, '/x'), allocated('4d', 10, 999, 'hatter-launch'), denial('4d', 11, '/y')]);
   assert.deepEqual(out, []);
+  clock = 3000;
+  assert.deepEqual(a.retry(), []);
   assert.equal(a.unattributed, 2);
+  assert.equal(a.size, 1, 'only the domain\'s creator pid is kept');
+});
+
+test('a worker denied while starting, before its supervisor lists it, is attributed when it is listed', () => {
+  let clock = 0;
+  const listed = new Map<number, string>();
+  const a = new LandlockAttribution((pid) => listed.get(pid), { retryMs: 3000 }, () => clock);
+  assert.deepEqual(feed(a, [denial('6f', 1, '/proc/300/cgroup'), allocated('6f', 1, 300)]), []);
+  clock = 1000;
+  assert.deepEqual(a.retry(), []);
+  listed.set(300, 'hatter-demo//alice.localhost');
+  clock = 2000;
+  assert.deepEqual(a.retry().map((e) => [e.label?.text, e.object.name]), [['hatter-demo//alice.localhost', '/proc/300/cgroup']]);
+  assert.equal(a.unattributed, 0);
 });
 
 test('memory stays bounded under a flood of domains and denials', () => {
@@ -212,7 +229,7 @@ test('memory stays bounded under a flood of domains and denials', () => {
     for (let k = 0; k < 10; k++) a.add(record(denial(d.toString(16), d * 10 + k, '/x')) as AuditEvent);
     if (d % 2) a.add(record(allocated(d.toString(16), d * 10, 42)) as AuditEvent);
   }
-  assert.ok(a.size <= 128, `${a.size} domains kept`);
+  assert.ok(a.size <= 3 * 64, `${a.size} domains and held denials kept`); // creators, pending domains, waiting denials
 });
 
 test('a deallocated domain is forgotten', () => {
