@@ -3,7 +3,6 @@
 // `hatter logs --json` lines, which the console, hatter logs and hatter learn read unchanged.
 // Sources: /dev/kmsg (the kernel writes audit records there when no auditd runs) or an audit log file.
 import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { eventToJson, LandlockAttribution, parseKmsgRecord, parseLine, type AuditEvent } from '../logs/index.js';
 import { followFile } from '../logs-node/index.js';
 import { EventCounter, eventKey } from '../record/index.js';
@@ -31,14 +30,6 @@ export interface DenialsFollower {
 const MAX_RECORDS_PER_POLL = 2000;
 /** pids remembered with their label after their process is gone (a domain outlives its creator). */
 const MAX_REMEMBERED_PIDS = 65536;
-
-/** Whether the kernel's audit is on: true, false, or undefined when it cannot be told (no auditctl). */
-export function kernelAuditEnabled(): boolean | undefined {
-  const run = spawnSync('auditctl', ['-s'], { encoding: 'utf8', timeout: 5000 });
-  if (run.status !== 0 || typeof run.stdout !== 'string') return undefined;
-  const match = /^enabled\s+(\d+)/m.exec(run.stdout);
-  return match ? match[1] !== '0' : undefined;
-}
 
 /** Start following; throws (with the reason) when the source or the log cannot be opened. */
 export function followLandlockDenials(options: DenialsOptions): DenialsFollower {

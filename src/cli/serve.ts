@@ -268,8 +268,9 @@ async function startDenials(
   const abi = /Landlock ABI (\d+)/.exec(reason);
   if (abi && Number(abi[1]) < 7) io.stderr.write(`hatter serve: warning: Landlock ABI ${abi[1]} (Linux before 6.15) writes no audit records; the denials log stays empty [serve/landlock-audit-unsupported]\n`);
   const source = values['audit-log'] !== undefined ? resolvePath(io.cwd, values['audit-log']) : '/dev/kmsg';
-  const { followLandlockDenials, kernelAuditEnabled } = await import('./serve-denials.js');
-  if (source === '/dev/kmsg' && kernelAuditEnabled() === false) {
+  const { followLandlockDenials } = await import('./serve-denials.js');
+  const { findLauncher, kernelAuditEnabled } = await import('../confine/index.js');
+  if (source === '/dev/kmsg' && kernelAuditEnabled(findLauncher()) === false) {
     io.stderr.write('hatter serve: warning: the kernel\'s audit is off, so Landlock logs no denial; switch it on with: auditctl -e 1 [serve/landlock-audit-off]\n');
   }
   try {

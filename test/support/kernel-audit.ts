@@ -2,8 +2,7 @@
 // audit on when it is off (root only; a TEST helper: hatter itself never switches the host's audit on, it
 // tells the user `auditctl -e 1`), or say why not.
 import { spawnSync } from 'node:child_process';
-import { createBackend } from '../../src/confine/index.js';
-import { kernelAuditEnabled } from '../../src/cli/serve-denials.js';
+import { createBackend, findLauncher, kernelAuditEnabled } from '../../src/confine/index.js';
 
 // AUDIT_SET (1001) with audit_status { mask = AUDIT_STATUS_ENABLED, enabled = 1 } over NETLINK_AUDIT (9).
 const ENABLE_AUDIT = `
@@ -24,8 +23,8 @@ export async function kernelLandlockAuditUnavailable(): Promise<string | undefin
   if (!probe.available) return `Landlock is not available (${probe.reason})`;
   const abi = Number(probe.details?.['abi'] ?? 0);
   if (abi < 7) return `Landlock ABI ${abi} writes no audit records (needs 7, Linux 6.15+)`;
-  if (kernelAuditEnabled() === true) return undefined;
+  if (kernelAuditEnabled(findLauncher()) === true) return undefined;
   const run = spawnSync('python3', ['-c', ENABLE_AUDIT], { timeout: 10_000 });
   if (run.status !== 0) return 'the kernel audit is off and could not be switched on (auditctl -e 1)';
-  return kernelAuditEnabled() === false ? 'the kernel audit is off (auditctl -e 1)' : undefined;
+  return kernelAuditEnabled(findLauncher()) === false ? 'the kernel audit is off (auditctl -e 1)' : undefined;
 }
