@@ -67,6 +67,7 @@ Examples:
   sudo hatter serve /etc/hatter/hatter.yaml --backend apparmor --load-policy
   curl http://127.0.0.1:8081/_hatter/status
   hatter serve --learn --console 127.0.0.1:8082      # then open http://127.0.0.1:8082/
+  sudo hatter serve --backend landlock --denials-log denials.jsonl --console 127.0.0.1:8082   # the kernel's denials, live
 
 Exit codes: 0 stopped cleanly; 2 usage error, invalid configuration, busy port or no confinement backend.
 `;
