@@ -28,6 +28,10 @@
  *     -P RIGHTS[:/SUB]  Landlock: grant RIGHTS (r, rw, rx...) beneath /proc/<own pid>[/SUB] (the pid survives
  *                 execve); repeatable; SUB is opened without following symlinks and may not contain '..'
  *     --probe     print "landlock-abi N errata M" and exit 0
+ *     --audit-status  print "audit-enabled N" (the kernel audit's switch: 0 off, 1 on, 2 locked) and exit 0;
+ *                 exit 1 when it cannot be asked (AUDIT_GET needs CAP_AUDIT_CONTROL). Reads, never changes it.
+ *   On ABI >= 7 the domain is created with LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON: when the kernel's audit
+ *   is on, the worker's denials are audited (type=1423 LANDLOCK_ACCESS), not only the launcher's.
  *   Exit 125 on any setup failure, with one line on stderr; otherwise the exit status is the command's.
  */
 #define _GNU_SOURCE
@@ -42,6 +46,8 @@
 #include <dirent.h>
 #include <stddef.h>
 #include <linux/audit.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -69,6 +75,7 @@ struct open_how_compat { uint64_t flags; uint64_t mode; uint64_t resolve; };
 /* Defined here because distribution headers lag the kernel (Debian 12 stops at ABI 2). */
 #define LL_CREATE_RULESET_VERSION (1U << 0)
 #define LL_CREATE_RULESET_ERRATA (1U << 1)
+#define LL_RESTRICT_SELF_LOG_NEW_EXEC_ON (1U << 1) /* ABI 7 */
 #define LL_RULE_PATH_BENEATH 1
 #define LL_RULE_NET_PORT 2
 #define FS_EXECUTE (1ULL << 0)
@@ -135,6 +142,34 @@ static int open_rule_path(const char *path) {
 static int landlock_abi(void) {
   long abi = syscall(__NR_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
   return abi < 0 ? 0 : (int)abi;
+}
+
+/* AUDIT_GET over NETLINK_AUDIT: the audit_status reply's `enabled`, or -1. */
+static int audit_enabled(void) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+  if (fd < 0) return -1;
+  struct { struct nlmsghdr header; char pad[16]; } request = { { NLMSG_LENGTH(0), AUDIT_GET, NLM_F_REQUEST, 1, 0 }, { 0 } };
+  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+  if (sendto(fd, &request, request.header.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) { close(fd); return -1; }
+  struct timeval timeout = { 2, 0 };
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  union { struct nlmsghdr header; char bytes[8192]; } reply;
+  for (int tries = 0; tries < 4; tries++) {
+    ssize_t n = recv(fd, &reply, sizeof reply, 0);
+    if (n < (ssize_t)NLMSG_HDRLEN || !NLMSG_OK(&reply.header, (unsigned)n)) break;
+    if (reply.header.nlmsg_type == NLMSG_ERROR) {
+      struct nlmsgerr *error = NLMSG_DATA(&reply.header);
+      if (error->error != 0) break;
+      continue; /* the ack; the status follows */
+    }
+    if (reply.header.nlmsg_type == AUDIT_GET && reply.header.nlmsg_len >= NLMSG_LENGTH(2 * sizeof(uint32_t))) {
+      struct audit_status *status = NLMSG_DATA(&reply.header);
+      close(fd);
+      return (int)status->enabled;
+    }
+  }
+  close(fd);
+  return -1;
 }
 
 static uint64_t fs_rights_for_abi(int abi) {
@@ -365,6 +400,12 @@ int main(int argc, char **argv) {
       printf("landlock-abi %d errata %ld\n", landlock_abi(), errata < 0 ? 0L : errata);
       return 0;
     }
+    if (strcmp(arg, "--audit-status") == 0) {
+      int enabled = audit_enabled();
+      if (enabled < 0) return 1;
+      printf("audit-enabled %d\n", enabled);
+      return 0;
+    }
     if (arg[0] != '-' || arg[1] == 0 || arg[2] != 0) usage_fail("unknown option (see the comment at the top of hatter-launch.c)");
     char option = arg[1];
     if (strchr("NsLnSY", option)) {
@@ -499,7 +540,12 @@ int main(int argc, char **argv) {
         if (syscall(__NR_landlock_add_rule, ruleset, LL_RULE_NET_PORT, &rule, 0) != 0) die("landlock_add_rule (connect port)", NULL);
       }
     }
-    if (syscall(__NR_landlock_restrict_self, ruleset, 0) != 0) die("landlock_restrict_self", NULL);
+    /* ABI 7 (Linux 6.15): by default the kernel audits a domain's denials only until the next execve, i.e.
+       the launcher's and never the worker's. LOG_NEW_EXEC_ON audits the worker too (nothing is written while
+       the kernel's audit is off). Same-exec logging stays on: a denial in the launcher itself (execvp's
+       PATH search) is as real as one in the worker. */
+    unsigned int restrict_flags = abi >= 7 ? LL_RESTRICT_SELF_LOG_NEW_EXEC_ON : 0;
+    if (syscall(__NR_landlock_restrict_self, ruleset, restrict_flags) != 0) die("landlock_restrict_self", NULL);
     close(ruleset);
   }
 

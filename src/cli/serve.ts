@@ -3,6 +3,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EXIT_OK, EXIT_USAGE, parseOptions, UsageError, type CliIo, type Command } from './io.js';
 import { LearningBackend } from './learn-backend.js';
+import type { DenialsFollower } from './serve-denials.js';
 import { DEFAULT_COUNTER_OPTIONS, findStrace, RecordingSession, StraceRecorder } from '../record/index.js';
 import { formatDiagnostic, hasErrors } from '../policy/index.js';
 import {
@@ -16,6 +17,7 @@ Usage:
   hatter serve [CONFIG] [--listen HOST:PORT] [--admin HOST:PORT|off] [--backend auto|apparmor|landlock|none]
                [--load-policy] [-v]
   hatter serve [CONFIG] --learn [--learn-log FILE] [--learn-interval SECONDS] ...
+  hatter serve [CONFIG] --backend landlock --denials-log FILE [--audit-log FILE] ...
   hatter serve --apache FILE [--listen HOST:PORT] ...
 
 With no CONFIG, serves the embedded demo (examples/hosting: alice.localhost and bob.localhost) on
@@ -37,6 +39,13 @@ Options:
                        The workers run UNCONFINED while learning. See docs/record.md
   --learn-log FILE     where the events go, appended as JSON lines (default hatter-learn.jsonl)
   --learn-interval S   identical events are written once per S seconds with a count (default 10)
+  --denials-log FILE   Landlock: append the kernel's Landlock denials of every hat's workers to FILE as
+                       JSON lines (hatter logs --json's form, labelled PARENT//HAT by the pid that created
+                       each domain); --console follows it. Needs Linux 6.15+ (Landlock ABI 7) and the
+                       kernel's audit on (auditctl -e 1); read from /dev/kmsg (root) unless --audit-log
+  --audit-log FILE     with --denials-log: read the Landlock records from this audit log (auditd's
+                       /var/log/audit/audit.log) instead of /dev/kmsg
+  --denials-interval S identical denials are written once per S seconds with a count (default 10)
   --apache FILE        take sites, DocumentRoot, Location and AAHatName/AADefaultHatName from an Apache configuration
   --access-log WHERE   stdout (default), off, or a file (JSON lines)
   --console HOST:PORT  also serve the web console (docs/console.md) here, in this process: sites with
@@ -44,7 +53,7 @@ Options:
                        isolation, policy. Every request needs the token printed at start (open the
                        one-time login link), on loopback too
   --console-log FILE   the audit log the console reads and follows (repeatable; default with --learn:
-                       the learn log)
+                       the learn log; with --denials-log: the denials log)
   -h, --help           this text
 
 Signals: SIGHUP reloads the configuration and the policy without dropping connections; SIGTERM (or
@@ -59,6 +68,7 @@ Examples:
   sudo hatter serve /etc/hatter/hatter.yaml --backend apparmor --load-policy
   curl http://127.0.0.1:8081/_hatter/status
   hatter serve --learn --console 127.0.0.1:8082      # then open the login link it prints
+  sudo hatter serve --backend landlock --denials-log denials.jsonl --console 127.0.0.1:8082   # the kernel's denials, live
 
 Exit codes: 0 stopped cleanly; 2 usage error, invalid configuration, busy port or no confinement backend.
 `;
@@ -83,6 +93,9 @@ export const command: Command = {
         verbose: { type: 'boolean', short: 'v' },
         console: { type: 'string' },
         'console-log': { type: 'string', multiple: true },
+        'denials-log': { type: 'string' },
+        'audit-log': { type: 'string' },
+        'denials-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       });
       if (parsed.values.help) { io.stdout.write(help); return EXIT_OK; }
@@ -90,6 +103,8 @@ export const command: Command = {
       if (parsed.positionals.length && parsed.values.apache) throw new UsageError('give either CONFIG or --apache FILE, not both');
       if (!parsed.values.learn && (parsed.values['learn-log'] !== undefined || parsed.values['learn-interval'] !== undefined)) throw new UsageError('--learn-log and --learn-interval go with --learn');
       if (parsed.values['console-log'] !== undefined && parsed.values.console === undefined) throw new UsageError('--console-log goes with --console HOST:PORT');
+      if (parsed.values['denials-log'] === undefined && (parsed.values['audit-log'] !== undefined || parsed.values['denials-interval'] !== undefined)) throw new UsageError('--audit-log and --denials-interval go with --denials-log');
+      if (parsed.values.learn && parsed.values['denials-log'] !== undefined) throw new UsageError('--denials-log follows Landlock\'s denials; --learn confines nothing: leave one out');
       if (parsed.values.learn && parsed.values.backend !== undefined) throw new UsageError('--learn records instead of confining: leave out --backend');
     } catch (error) {
       if (error instanceof UsageError) { io.stderr.write(`hatter serve: ${error.message}\n(see hatter serve --help)\n`); return EXIT_USAGE; }
@@ -160,6 +175,14 @@ export const command: Command = {
     };
     if (learning) io.stderr.write(LEARN_BANNER);
     else if (backend.name === 'none') io.stderr.write(NONE_BANNER);
+    // Started before the workers: the kernel names a domain's creator once, with the domain's first denial.
+    let confined: () => ReadonlyMap<number, string> = () => new Map();
+    let denials: DenialsFollower | undefined;
+    if (values['denials-log'] !== undefined) {
+      const started = await startDenials(values, backend.name, reason, () => confined(), io);
+      if (typeof started === 'number') return started;
+      denials = started;
+    }
     // A signal during startup must not kill the supervisor with its children half started.
     let stopDuringStartup = false;
     const earlyStop = (): void => { stopDuringStartup = true; };
@@ -170,6 +193,7 @@ export const command: Command = {
       running = await startServer(prepared, backend, reason, output, values.apache === undefined ? { file, overrides, demo } : undefined, { verbose: values.verbose === true });
     } catch (error) {
       learning?.stop();
+      denials?.stop();
       if (error instanceof ServeError) { io.stderr.write(`hatter serve: ${error.message} [${error.code}]\n`); return EXIT_USAGE; }
       throw error;
     } finally {
@@ -178,6 +202,7 @@ export const command: Command = {
     }
     if (stopDuringStartup) running.supervisor.enqueue('stop');
     const supervisor = running.supervisor;
+    confined = () => supervisor.confinedProcesses();
     const urls = supervisor.addresses.map((a) => `http://${formatListenAddress(a)}/`);
     io.stderr.write(`hatter serve: ${prepared.config.sites.length} site(s) from ${file}\n`);
     io.stderr.write(`hatter serve: listening on ${urls.join(', ')}; backend ${reason}\n`);
@@ -194,6 +219,7 @@ export const command: Command = {
       const policyFile = prepared.config.policy.file;
       const logs = (values['console-log'] ?? []).map((l) => resolvePath(io.cwd, l));
       if (learning && logs.length === 0) logs.push(resolvePath(io.cwd, values['learn-log'] ?? 'hatter-learn.jsonl'));
+      if (denials && logs.length === 0) logs.push(resolvePath(io.cwd, values['denials-log']!));
       if (policyFile === undefined) io.stderr.write('hatter serve: --console needs a policy file in the configuration; the console is not started\n');
       else {
         const services = consoleServices({
@@ -202,7 +228,7 @@ export const command: Command = {
           inProcess: { status: () => supervisor.status(), reload: () => supervisor.enqueue('reload') },
         }, io);
         const opened = await openConsole(io, values.console, undefined, services, `sites of ${file}`).catch((error: Error) => { io.stderr.write(`hatter serve: --console: ${error.message}\n`); return EXIT_USAGE; });
-        if (typeof opened === 'number') { supervisor.enqueue('stop'); await supervisor.run(); learning?.stop(); return opened; }
+        if (typeof opened === 'number') { supervisor.enqueue('stop'); await supervisor.run(); learning?.stop(); denials?.stop(); return opened; }
         webConsole = opened;
       }
     }
@@ -218,12 +244,50 @@ export const command: Command = {
       process.off('SIGTERM', onStop);
       process.off('SIGINT', onStop);
       learning?.stop();
+      denials?.stop();
       await webConsole?.close();
     }
     io.stderr.write('hatter serve: stopped\n');
     return EXIT_OK;
   },
 };
+
+/**
+ * serve --denials-log: follow the kernel's Landlock records (docs/serve.md, "Landlock denials"), or an exit
+ * code after a message. Audit off is a warning, not an error: the log fills once it is switched on.
+ */
+async function startDenials(
+  values: { 'denials-log'?: string; 'audit-log'?: string; 'denials-interval'?: string },
+  backendName: string, reason: string, confinedProcesses: () => ReadonlyMap<number, string>, io: CliIo,
+): Promise<DenialsFollower | number> {
+  if (backendName !== 'landlock') {
+    io.stderr.write(`hatter serve: --denials-log reads Landlock's audit records; the backend is ${backendName} (with AppArmor, give the console the audit log: --console-log /var/log/audit/audit.log) [serve/denials-not-landlock]\n`);
+    return EXIT_USAGE;
+  }
+  const intervalText = values['denials-interval'];
+  const interval = intervalText === undefined ? 10 : Number(intervalText);
+  if (!(interval > 0) || !Number.isFinite(interval)) { io.stderr.write(`hatter serve: --denials-interval '${intervalText}' is not a positive number of seconds\n`); return EXIT_USAGE; }
+  const abi = /Landlock ABI (\d+)/.exec(reason);
+  if (abi && Number(abi[1]) < 7) io.stderr.write(`hatter serve: warning: Landlock ABI ${abi[1]} (Linux before 6.15) writes no audit records; the denials log stays empty [serve/landlock-audit-unsupported]\n`);
+  const source = values['audit-log'] !== undefined ? resolvePath(io.cwd, values['audit-log']) : '/dev/kmsg';
+  const { followLandlockDenials } = await import('./serve-denials.js');
+  const { findLauncher, kernelAuditEnabled } = await import('../confine/index.js');
+  if (source === '/dev/kmsg' && kernelAuditEnabled(findLauncher()) === false) {
+    io.stderr.write('hatter serve: warning: the kernel\'s audit is off, so Landlock logs no denial; switch it on with: auditctl -e 1 [serve/landlock-audit-off]\n');
+  }
+  try {
+    const follower = followLandlockDenials({
+      source, denialsLog: resolvePath(io.cwd, values['denials-log']!), intervalMs: interval * 1000,
+      confinedProcesses,
+      warn: (line) => { io.stderr.write(`${line}\n`); },
+    });
+    io.stderr.write(`hatter serve: Landlock denials from ${source} go to ${resolvePath(io.cwd, values['denials-log']!)}\n`);
+    return follower;
+  } catch (error) {
+    io.stderr.write(`hatter serve: --denials-log: cannot read ${source} or write the log: ${(error as Error).message}${source === '/dev/kmsg' ? ' (reading /dev/kmsg needs root; or give --audit-log FILE)' : ''} [serve/denials-source]\n`);
+    return EXIT_USAGE;
+  }
+}
 
 interface Learning {
   readonly backend: LearningBackend;

@@ -7,7 +7,7 @@ export { NoneBackend, UNCONFINED_WARNING } from './none.js';
 export { LandlockBackend, wideningWarnings, type LandlockBackendOptions, type LandlockPrepared } from './landlock.js';
 export { AppArmorBackend, parseCurrentLabel, parseProfilesList, onexecCommand, type AppArmorBackendOptions, type AppArmorPrepared, type AppArmorRoots } from './apparmor.js';
 export { createBackend, chooseBackend, type BackendOptions } from './choose.js';
-export { findLauncher, intendedFds, launcherArgs, nodeRuntimeNeeds, elfInterpreter, probeLandlock, resolveCommand, LAUNCHER_SETUP_FAILURE, type LandlockPathRule, type LaunchPlan, type LandlockProbe } from './launcher.js';
+export { findLauncher, intendedFds, kernelAuditEnabled, launcherArgs, nodeRuntimeNeeds, elfInterpreter, probeLandlock, resolveCommand, LAUNCHER_SETUP_FAILURE, type LandlockPathRule, type LaunchPlan, type LandlockProbe } from './launcher.js';
 export { planLandlock, runtimeGrants, type LandlockTranslation, type WideningEntry } from './landlock-plan.js';
 export { translateRequest, setWideningOracle, rightsText } from './landlock-plan.js';
 export { translateHat, expandAlternations, coveringPath, rightsOf, type HatTranslation, type GrantOrigin, type RightClass, type TranslateOptions, type WideningOracle } from './landlock-translate.js';

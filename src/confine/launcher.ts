@@ -139,6 +139,17 @@ export function probeLandlock(launcher: string): LandlockProbe | { error: string
 }
 
 /**
+ * The kernel audit's switch, asked through the launcher (AUDIT_GET over netlink, which Node cannot open):
+ * true on (or locked on), false off, undefined when it cannot be asked (not root, no launcher). Never changes it.
+ */
+export function kernelAuditEnabled(launcher: string | undefined): boolean | undefined {
+  if (launcher === undefined) return undefined;
+  const result = spawnSync(launcher, ['--audit-status'], { encoding: 'utf8', timeout: 5000 });
+  const match = /^audit-enabled (\d+)$/m.exec(result.stdout ?? '');
+  return result.status === 0 && match ? match[1] !== '0' : undefined;
+}
+
+/**
  * Resolve a command the way execvp would, then realpath it, outside any sandbox: the confined side needs
  * EXECUTE on the real file, and a path found now cannot be swapped through a PATH entry later.
  */

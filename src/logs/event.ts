@@ -6,6 +6,7 @@ import type { AuditEvent, EventObject, EventTime, EventType, ParsedRecord, SkipR
 import { MAX_LINE_LENGTH, RawRecord, scanRecord } from './scan.js';
 import { parseSyslogTime } from './time.js';
 import { eventFromJson } from './json.js';
+import { blockersMeaning, LANDLOCK_ACCESS_TYPES, LANDLOCK_DOMAIN_TYPES, splitBlockers } from './landlock.js';
 
 const TYPE_BY_CODE: Record<string, EventType> = {
   '1501': 'AUDIT', '1502': 'ALLOWED', '1503': 'DENIED', '1504': 'HINT', '1505': 'STATUS', '1506': 'ERROR', '1507': 'KILLED',
@@ -81,6 +82,10 @@ export function recordFrom(r: RawRecord, lineNumber: number, file: string | unde
     const old = oldStyleEvent(r, lineNumber, file, sourceOverride);
     return old ? { kind: 'event', event: old } : skip('not-apparmor', lineNumber);
   }
+  if (r.recordType !== undefined && r.apparmor === undefined && r.bodyType === undefined) {
+    if (LANDLOCK_ACCESS_TYPES.has(r.recordType)) return landlockRecord(r, 'DENIED', lineNumber, file, sourceOverride);
+    if (LANDLOCK_DOMAIN_TYPES.has(r.recordType)) return landlockRecord(r, 'STATUS', lineNumber, file, sourceOverride);
+  }
   const type = eventTypeOf(r);
   if (type !== undefined && r.malformed !== undefined) return skip('malformed-field', lineNumber, r.malformed);
   if (type === undefined) {
@@ -89,6 +94,7 @@ export function recordFrom(r: RawRecord, lineNumber: number, file: string | unde
         kind: 'related', recordType: r.recordType, serial: r.serial, epoch: r.epoch, line: lineNumber,
         ...(r.exe !== undefined ? { exe: r.exe } : {}),
         ...(r.comm !== undefined ? { comm: r.comm } : {}),
+        ...(r.pid ? { pid: r.pid } : {}),
       };
     }
     return skip('not-apparmor', lineNumber);
@@ -196,6 +202,62 @@ function buildEvent(r: RawRecord, type: EventType, lineNumber: number, file: str
     line: lineNumber,
     file,
   };
+}
+
+/**
+ * A Landlock record (docs/logs.md, "Landlock records"). The kernel writes `domain=` first; a record without
+ * it is not Landlock's as far as hatter can tell. LANDLOCK_ACCESS → DENIED with the blockers mapped to
+ * AppArmor's class, operation and mask; LANDLOCK_DOMAIN → STATUS `landlock_domain` with the creator's pid.
+ */
+function landlockRecord(r: RawRecord, type: EventType, lineNumber: number, file: string | undefined, sourceOverride?: SourceFormat): ParsedRecord {
+  if (r.malformed !== undefined) return skip('malformed-field', lineNumber, r.malformed);
+  const extra = extraOf(r) ?? {};
+  const domain = extra['domain'];
+  if (domain === undefined || !/^[0-9a-f]{1,16}$/.test(domain)) return skip('not-apparmor', lineNumber, 'Landlock record without a domain id');
+  const rest: Record<string, string> = {};
+  for (const key of Object.keys(extra)) if (key !== 'domain' && key !== 'blockers' && key !== 'status') rest[key] = extra[key]!;
+  const restOrUndefined = Object.keys(rest).length > 0 ? rest : undefined;
+  const base = {
+    pid: r.pid || undefined,
+    comm: r.comm,
+    exe: r.exe,
+    time: timeOf(r),
+    source: sourceOverride ?? r.source,
+    line: lineNumber,
+    file,
+  };
+  if (type === 'STATUS') {
+    const status = extra['status'];
+    return {
+      kind: 'event',
+      event: dropUndefinedMembers({
+        type, operation: 'landlock_domain', classInferred: false, object: {}, info: status, extra: restOrUndefined,
+        landlock: status === undefined ? { domain } : { domain, status }, ...base,
+      }),
+    };
+  }
+  const blockers = splitBlockers(extra['blockers'] ?? '');
+  const meaning = blockersMeaning(blockers);
+  const mask = meaning.mask === undefined ? undefined : parsePermissions(meaning.mask, meaning.class);
+  const network = meaning.class === 'net'
+    ? dropUndefinedMembers({
+      sockType: 'stream', protocol: 'tcp', localAddr: r.localAddr, localPort: r.localPort || undefined,
+      foreignAddr: r.foreignAddr, foreignPort: r.foreignPort || undefined,
+    })
+    : undefined;
+  return {
+    kind: 'event',
+    event: dropUndefinedMembers({
+      type, operation: meaning.operation, class: meaning.class, classInferred: false,
+      object: dropUndefinedMembers({ name: meaning.class === 'net' ? undefined : r.dbusPath ?? r.name, network }),
+      requested: mask, denied: mask, extra: restOrUndefined, landlock: { domain, blockers }, ...base,
+    }),
+  };
+}
+
+function dropUndefinedMembers<T extends object>(o: T): T {
+  for (const key of Object.keys(o) as (keyof T)[]) if (o[key] === undefined) delete o[key];
+  return o;
 }
 
 /** fsuid == ouid (the rule needs `owner`); unknown unless both are known. */
@@ -359,6 +421,18 @@ interface JournalRecord {
   _AUDIT_TYPE?: unknown;
 }
 
+/**
+ * journald writes an audit record's MESSAGE as its type's name and the body (`LANDLOCK_ACCESS domain=...`,
+ * or `AUDIT1423 domain=...` where its build does not know the type), and the type in _AUDIT_TYPE: Landlock's
+ * records become `type=1423 domain=...` for the scanner. Undefined for every other record.
+ */
+function journalLandlockMessage(record: JournalRecord, message: string): string | undefined {
+  const type = String(record._AUDIT_TYPE ?? '');
+  if (type !== '1423' && type !== '1424') return undefined;
+  const body = message.replace(/^(?:LANDLOCK_ACCESS|LANDLOCK_DOMAIN|AUDIT142[34]|UNKNOWN\[142[34]\]) /, '');
+  return /^domain=/.test(body) ? `type=${type} ${body}` : undefined;
+}
+
 function parseJournalLine(line: string, lineNumber: number, file: string | undefined): ParsedRecord {
   let record: JournalRecord;
   try {
@@ -379,7 +453,7 @@ function parseJournalLine(line: string, lineNumber: number, file: string | undef
   else return skip('bad-journal-json', lineNumber, 'no MESSAGE field');
   if (message.length > MAX_LINE_LENGTH) return skip('line-too-long', lineNumber);
   if (message.includes('\0')) return skip('nul-byte', lineNumber);
-  const scanned = scanRecord(message);
+  const scanned = scanRecord(journalLandlockMessage(record, message) ?? message);
   if (scanned.unknownPrefix) return skip('unknown-prefix', lineNumber);
   if (scanned.recordType === undefined && typeof record._AUDIT_TYPE_NAME === 'string') scanned.recordType = record._AUDIT_TYPE_NAME;
   if (!scanned.hasAuditId) {

@@ -1,7 +1,7 @@
 // Public surface of logs: read AppArmor audit lines of every format into typed events, and summarize them.
 export type {
   AuditEvent, DbusFields, EventObject, EventTime, EventType, Label, MountFields, NetworkTuple, ParsedRecord,
-  PermissionSet, RelatedRecord, SkipReason, SkippedLine, SourceFormat,
+  LandlockFields, PermissionSet, RelatedRecord, SkipReason, SkippedLine, SourceFormat,
 } from './model.js';
 export { EVENT_TYPES } from './model.js';
 export { parseLine } from './event.js';
@@ -19,3 +19,5 @@ export type { LabelMatcher } from './glob.js';
 export { eventFromJson, eventToJson } from './json.js';
 export type { EventJson } from './json.js';
 export { MAX_LINE_LENGTH } from './scan.js';
+export { blockersMeaning, LANDLOCK_BLOCKERS, LandlockAttribution, parseKmsgRecord } from './landlock.js';
+export type { AttributionOptions, BlockerMeaning, KmsgRecord } from './landlock.js';

@@ -82,6 +82,9 @@ export function eventToJson(e: AuditEvent): EventJson {
     serial: e.time?.serial || undefined,
     time: e.time ? isoTimestamp(e.time.epoch * 1000 + e.time.millis) : undefined,
     extra: e.extra,
+    landlockDomain: e.landlock?.domain,
+    landlockBlockers: e.landlock?.blockers,
+    landlockStatus: e.landlock?.status,
     source: e.source,
     file: e.file,
     line: e.line,
@@ -110,6 +113,9 @@ export function eventFromJson(json: Readonly<Record<string, unknown>>, line: num
     : undefined;
   const epoch = num('epoch');
   const source = str('source');
+  const landlockDomain = str('landlockDomain');
+  const blockers = Array.isArray(json['landlockBlockers']) ? (json['landlockBlockers'] as unknown[]).filter((b): b is string => typeof b === 'string') : undefined;
+  const landlockStatus = str('landlockStatus');
   const event = {
     type: type as AuditEvent['type'],
     operation: str('operation'),
@@ -126,6 +132,7 @@ export function eventFromJson(json: Readonly<Record<string, unknown>>, line: num
     pid: num('pid'), parent: num('parent'), comm: str('comm'), exe: str('exe'), info: str('info'), error: num('error'),
     time: epoch === undefined ? undefined : { epoch, millis: num('millis') ?? 0, serial: num('serial') ?? 0 },
     extra,
+    landlock: landlockDomain === undefined ? undefined : dropUndefined({ domain: landlockDomain, blockers, status: landlockStatus }),
     source: (['auditd', 'syslog', 'dmesg', 'kernel', 'journald', 'dbus', 'record'].includes(source ?? '') ? source : 'record') as AuditEvent['source'],
     line,
     file: file ?? str('file'),

@@ -408,7 +408,13 @@ export class LineMemo {
     const template = this.related[entry];
     // recordFrom makes a related record only with a serial: with serial 0 the line is something else
     if (template === undefined || this.serial === 0) return undefined;
-    return { ...template, serial: this.serial, epoch: this.epoch, line: lineNumber };
+    // pid: the masked run's value (-1: none masked, the template's is in the compared bytes)
+    const pid = this.numbers[MASKED_PID]!;
+    const record = { ...template, serial: this.serial, epoch: this.epoch, line: lineNumber };
+    if (pid < 0) return record;
+    if (pid > 0) return { ...record, pid };
+    const { pid: _none, ...withoutPid } = record;
+    return withoutPid;
   }
 
   /**
@@ -452,7 +458,8 @@ export class LineMemo {
     }
     let kind = Kind.Parse;
     if (read && r.source === prefix.source) {
-      if (record.kind === 'event' && r.text === undefined) kind = Kind.Event;
+      // Landlock's events have their own shape (landlockRecord); they are rare enough to parse every time
+      if (record.kind === 'event' && r.text === undefined && record.event.landlock === undefined) kind = Kind.Event;
       else if (record.kind === 'related') kind = Kind.Related;
     }
     const entry = this.insert(bytes, p, kind, record);

@@ -80,6 +80,19 @@ export interface EventTime {
   readonly serial: number;
 }
 
+/**
+ * Landlock's part of an event read from a Landlock audit record (type=1423 LANDLOCK_ACCESS: a DENIED event;
+ * type=1424 LANDLOCK_DOMAIN: a STATUS event). Absent on AppArmor's events.
+ */
+export interface LandlockFields {
+  /** The domain id as logged (hex, e.g. `1e3716676`); unique per boot. */
+  readonly domain: string;
+  /** LANDLOCK_ACCESS: the blockers as logged, in order (`fs.read_file`, `net.bind_tcp`, `scope.signal`...). */
+  readonly blockers?: readonly string[];
+  /** LANDLOCK_DOMAIN: `allocated` (with the creator's pid) or `deallocated`. */
+  readonly status?: string;
+}
+
 export interface AuditEvent {
   readonly type: EventType;
   readonly operation?: string;
@@ -109,6 +122,8 @@ export interface AuditEvent {
   readonly time?: EventTime;
   /** Fields hatter does not model, as logged (hex decoded). */
   readonly extra?: Readonly<Record<string, string>>;
+  /** Set when the record is Landlock's, not AppArmor's. */
+  readonly landlock?: LandlockFields;
   /** Provenance. */
   readonly source: SourceFormat;
   readonly line: number;
@@ -143,6 +158,8 @@ export interface RelatedRecord {
   readonly epoch: number;
   readonly exe?: string;
   readonly comm?: string;
+  /** `pid=` of the record (a SYSCALL record's: the process the event happened in). */
+  readonly pid?: number;
   readonly line: number;
 }
 

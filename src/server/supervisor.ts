@@ -82,6 +82,7 @@ export class Supervisor {
   private readonly draining = new Set<Pool>();
   private readonly prepared = new Map<string, PreparedConfinement>();
   private front: ChildProcess | undefined;
+  private frontLabel: string | undefined;
   private frontStats = { rejected: 0, handoffs: 0, connections: 0 };
   private readonly bound: Bound[] = [];
   private readonly events: SupervisorEvent[] = [];
@@ -102,6 +103,8 @@ export class Supervisor {
   private rootWarning: string | undefined;
   private phpFpm: PhpFpmSites | undefined;
   private phpFpmRoot: string | undefined;
+  /** Server name → the label its PHP-FPM master runs in. */
+  private readonly phpFpmLabels = new Map<string, string>();
 
   constructor(private readonly options: SupervisorOptions) {
     this.config = options.config;
@@ -141,6 +144,7 @@ export class Supervisor {
         confine: (hat, runtime) => this.requestConfinement(hat, runtime),
       });
       this.config = withPhpFpmAddresses(this.config, this.phpFpm.addresses, this.phpFpm.children);
+      this.config.sites.forEach((site, i) => this.phpFpmLabels.set(site.serverName, router.routeUri(i, '/').label));
     }
     this.rootWarning = rootWithoutUsers(this.config, process.getuid?.());
     if (this.rootWarning) this.options.output.warn(banner(this.rootWarning));
@@ -222,6 +226,7 @@ export class Supervisor {
       serialization: 'json',
     });
     this.front = child;
+    this.frontLabel = prepared.label;
     // The front parses untrusted bytes: it must be confined as prepared before it gets a socket.
     const verified = child.pid === undefined ? { ok: false, detail: 'the front process did not start' } : await this.options.backend.verify(prepared, child.pid).catch((error: Error) => ({ ok: false, detail: error.message }));
     if (!verified.ok) {
@@ -523,6 +528,24 @@ export class Supervisor {
   private poolStatus(pool: Pool): Record<string, unknown> {
     const dir = this.socketDirs.get(pool);
     return { ...pool.status(), ...(dir ? { socketDir: dir } : {}) };
+  }
+
+  /**
+   * Every process this supervisor started confined, by pid, with its label: the front, each pool's workers
+   * (draining ones too) and the PHP-FPM masters. A Landlock domain is attributed to a hat only through
+   * this map (the pid that created the domain), never through what a record says of itself.
+   */
+  confinedProcesses(): Map<number, string> {
+    const byPid = new Map<number, string>();
+    if (this.front?.pid !== undefined && this.frontLabel !== undefined) byPid.set(this.front.pid, this.frontLabel);
+    for (const pool of [...this.pools.values(), ...this.draining]) {
+      for (const worker of pool.workers) if (worker.child.pid !== undefined) byPid.set(worker.child.pid, pool.label);
+    }
+    for (const [serverName, master] of this.phpFpm?.masters ?? []) {
+      const label = this.phpFpmLabels.get(serverName);
+      if (label !== undefined) byPid.set(master.pid, label);
+    }
+    return byPid;
   }
 
   status(): Record<string, unknown> {

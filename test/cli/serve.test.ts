@@ -71,6 +71,15 @@ test('bad options are usage errors', async () => {
   assert.equal((await runCli(['serve', '--listen', 'nowhere'])).code, 2);
   assert.equal((await runCli(['serve', '--backend', 'selinux'])).code, 2);
   assert.equal((await runCli(['serve', 'a.yaml', 'b.yaml'])).code, 2);
+  assert.equal((await runCli(['serve', '--audit-log', '/var/log/audit/audit.log'])).code, 2, '--audit-log needs --denials-log');
+  assert.equal((await runCli(['serve', '--denials-interval', '5'])).code, 2);
+  assert.equal((await runCli(['serve', '--learn', '--denials-log', 'd.jsonl'])).code, 2);
+});
+
+test('--denials-log reads Landlock\'s records: with another backend it is refused before anything starts', async () => {
+  const result = await runCli(['serve', '--backend', 'none', '--listen', '127.0.0.1:0', '--admin', 'off', '--access-log', 'off', '--denials-log', '/nonexistent/d.jsonl']);
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /\[serve\/denials-not-landlock\]/);
 });
 
 test('a busy port is a clear error, exit 2', async () => {

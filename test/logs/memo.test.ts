@@ -18,7 +18,7 @@ const PREFIXES = [
 ];
 const HEADERS = [
   'type=AVC msg=', 'type=1400 ', 'type=#4 ', 'type=1503 ', 'type=SYSCALL msg=', 'type=USER_AVC msg=', 'type=APPARMOR_DENIED msg=',
-  'type=CRED_ACQ msg=', '', 'type=AVC msg=audit(#2.#3:#2): ',
+  'type=CRED_ACQ msg=', '', 'type=AVC msg=audit(#2.#3:#2): ', 'type=1423 ', 'type=UNKNOWN[1424] msg=', 'type=LANDLOCK_ACCESS msg=',
 ];
 const IDS = ['audit(%10.%3:%4): ', 'audit(%10.%3:%4): ', 'audit(#1.#1:#1): ', 'audit(#12.#6:#7):', 'audit(#3.#3:0): ', 'audit(#2.:#2): ', 'audit(#2.#3:#2) '];
 const FIELDS = [
@@ -28,6 +28,7 @@ const FIELDS = [
   'comm="php#1"', 'requested_mask="r"', 'denied_mask="rw"', 'fsuid=#2', 'ouid=#2', 'capability=#1 capname="setuid"',
   'info="hat not found" error=-#1', "msg='apparmor=\"DENIED\" operation=\"dbus_method_call\" pid=#3 label=\"x\"'", 'exe="/usr/bin/x#1"',
   'arch=c000003e syscall=#3', 'family="inet" sock_type="stream" protocol=#1', 'signal=#2 peer="w//s#1"', 'name="unterminated',
+  'domain=1e#7', 'blockers=fs.read_file', 'blockers=fs.write_file,fs.truncate', 'status=allocated', 'path="/srv/#2/x"',
   'name="é#1"', 'x=]', 'name="a\0#1"', 'target="p//null-#2"', 'ppid=#1 pid=#4 auid=#3', 'pid=#2 pid=#2', 'REJECTING r access to /x (a(#3) profile p active h)',
   'fsuid=%3', 'ouid=%1', 'fsuid=-#1', 'ouid="#2"', 'fsuid=#2x', 'name="/a ouid=#2"', 'fsuid=#2 fsuid=%3', 'ouid=', 'FSUID="root" OUID="#1"', 'euid=#2 suid=#2',
   'xyz#1', '===', 'protocol=tcp', 'protocol=#3', 'addr=none', 'peer_addr=none', '"', 'lport=#2x', 'subj=/x (enforce)',
