@@ -79,15 +79,11 @@ function withBobInComplainMode(policy: string): string {
   return policy.replace(bobHead, '$1^bob.localhost flags=(complain) {');
 }
 
-/**
- * The demo's hatter.yaml with absolute site paths and the policy copy, without its PHP locations (as
- * the other runs, with HATTER_DEMO_PHP=off: PHP-FPM starts too slowly under emulation).
- */
+/** The demo's hatter.yaml (PHP pages included) with absolute site paths and the policy copy. */
 function complainConfigText(policyFile: string): string {
   const text = readFileSync(join(demoDir, 'hatter.yaml'), 'utf8');
   assert.match(text, /file: policy\/hatter-demo/);
   return text
-    .replace(/^ *- prefix: \/php\/\n *handler: \{[^\n]*phpFpm: true[^\n]*\n/gm, '')
     .replace(/file: policy\/hatter-demo/, `file: ${policyFile}`)
     .replace(/(: )(alice|bob)\//g, `$1${demoDir}/$2/`);
 }
@@ -192,7 +188,7 @@ describe('hatter serve on a real AppArmor kernel', { skip: unavailable ?? false 
     const loadPolicySupported = help.stdout.includes('--load-policy');
     const script = serveGuestScript({ work, cli: join(compiledRoot, 'src', 'cli', 'bin.js'), demoDir, aliceSecretFile, loadPolicySupported });
     writeFileSync(join(work, 'guest.sh'), script);
-    vm = await runInVm(script, { shares: [work], cwd: work, timeoutMs: 8 * 60_000 });
+    vm = await runInVm(script, { shares: [work], cwd: work, timeoutMs: 15 * 60_000 });
     writeFileSync(join(work, 'stdout.log'), vm.stdout);
     writeFileSync(join(work, 'dmesg.log'), vm.dmesg);
     process.stdout.write(`# serve VM: ${vm.status} (${vm.kernel}) in ${(vm.durationMs / 1000).toFixed(1)} s${vm.reason ? `: ${vm.reason}` : ''}\n`);

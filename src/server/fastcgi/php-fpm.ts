@@ -6,6 +6,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
+import { DEFAULT_PHP_FPM } from '../config.js';
 
 export const DEFAULT_PHP_FPM_BINARY = '/usr/sbin/php-fpm8.2';
 
@@ -31,6 +32,7 @@ export interface PhpFpmOptions {
   readonly apparmorHat?: string;
   /** php_admin_value[...] entries (e.g. open_basedir). */
   readonly adminValues?: Readonly<Record<string, string>>;
+  /** How long the master may take to listen (default: hatter.yaml's phpFpm.startTimeoutMs default). */
   readonly readyTimeoutMs?: number;
   /**
    * Starts the master process (default: a plain spawn). hatter serve passes its confinement backend's
@@ -147,7 +149,7 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmMaster>
     stop: () => stopMaster(child, exited),
   };
   try {
-    await waitReady(paths.socket, exited, options.readyTimeoutMs ?? 10_000);
+    await waitReady(paths.socket, exited, options.readyTimeoutMs ?? DEFAULT_PHP_FPM.startTimeoutMs);
     if (options.verifyMaster && child.pid !== undefined) {
       const verdict = await options.verifyMaster(child.pid);
       if (!verdict.ok) throw new PhpFpmError(`the php-fpm master (pid ${child.pid}) is not confined as prepared: ${verdict.detail}`);
