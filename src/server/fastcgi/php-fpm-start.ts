@@ -26,7 +26,7 @@ export async function startSitesPhpFpm(config: ServeConfig, router: Router, root
   } catch (error) {
     throw new ServeError('serve/php-fpm-failed', `cannot start PHP-FPM: ${(error as Error).message}`);
   }
-  for (const [site, address] of sites.addresses) start.output.info(`hatter serve: PHP-FPM for ${site} at ${address}`);
+  for (const [site, master] of sites.masters) start.output.info(`hatter serve: PHP-FPM for ${site} at ${master.address} (listening after ${(master.readyMs / 1000).toFixed(1)} s)`);
   return sites;
 }
 

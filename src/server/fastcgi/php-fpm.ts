@@ -118,6 +118,8 @@ export interface PhpFpmMaster {
   readonly socketPath: string;
   readonly pid: number;
   readonly paths: PhpFpmPaths;
+  /** How long the master took to listen (serve prints it: phpFpm.startTimeoutMs must be well above). */
+  readonly readyMs: number;
   /** Graceful stop (SIGQUIT), then SIGTERM and SIGKILL if the master lingers. */
   stop(): Promise<void>;
 }
@@ -144,10 +146,8 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmMaster>
     child.once('exit', (code, signal) => resolveExit(code ?? (signal ? 128 : null)));
     child.once('error', () => resolveExit(127));
   });
-  const master: PhpFpmMaster = {
-    address: `unix:${paths.socket}`, socketPath: paths.socket, pid: child.pid ?? -1, paths,
-    stop: () => stopMaster(child, exited),
-  };
+  const started = Date.now();
+  const stop = () => stopMaster(child, exited);
   try {
     await waitReady(paths.socket, exited, options.readyTimeoutMs ?? DEFAULT_PHP_FPM.startTimeoutMs);
     if (options.verifyMaster && child.pid !== undefined) {
@@ -155,11 +155,11 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmMaster>
       if (!verdict.ok) throw new PhpFpmError(`the php-fpm master (pid ${child.pid}) is not confined as prepared: ${verdict.detail}`);
     }
   } catch (error) {
-    await master.stop();
+    await stop();
     const log = readTail(paths.log) || stderr;
     throw new PhpFpmError(`${(error as Error).message}${log ? `\n${log.trim()}` : ''}`);
   }
-  return master;
+  return { address: `unix:${paths.socket}`, socketPath: paths.socket, pid: child.pid ?? -1, paths, readyMs: Date.now() - started, stop };
 }
 
 async function waitReady(socket: string, exited: Promise<number | null>, timeoutMs: number): Promise<void> {

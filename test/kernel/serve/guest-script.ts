@@ -47,7 +47,7 @@ serve_run() {
   local d=$R/$name; mkdir -p $d
   echo "hatter-kserve: begin $name" > /dev/kmsg
   # The demo with its PHP pages: one PHP-FPM master per site; emulation makes them slow to start.
-  "$@" --php-fpm-start-timeout ${PHP_FPM_START_SECONDS} --listen 127.0.0.1:$port --admin 127.0.0.1:$admin --access-log off > $d/serve.out 2> $d/serve.err < /dev/null &
+  "$@" --php-fpm-start-timeout ${PHP_FPM_START_SECONDS} --listen 127.0.0.1:$port --admin 127.0.0.1:$admin --access-log off > $d/serve.out 2> >(while IFS= read -r line; do printf '%(%T)T %s\\n' -1 "$line"; done > $d/serve.err) < /dev/null &
   local pid=$! started=timeout i
   for i in $(seq 1 ${STARTUP_SECONDS * 2}); do
     if ! kill -0 $pid 2>/dev/null; then wait $pid; started="exited $?"; break; fi
