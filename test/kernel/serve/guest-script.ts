@@ -75,7 +75,7 @@ serve_run() {
     # where possible, forks are slow under TCG
     local tree=" $pid " more=$pid
     while [ -n "$more" ]; do
-      more=$(ps -o pid= --ppid "$(echo $more | tr ' ' ,)" | tr -s ' \n' ' ')
+      more=$(ps -o pid= --ppid "$(echo $more | tr ' ' ,)" | tr -s ' \\n' ' ')
       tree="$tree$more "
     done
     for p in $tree; do
