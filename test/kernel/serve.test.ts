@@ -205,7 +205,7 @@ describe('hatter serve on a real AppArmor kernel', { skip: unavailable ?? false 
     const loadPolicySupported = help.stdout.includes('--load-policy');
     const script = serveGuestScript({ work, cli: join(compiledRoot, 'src', 'cli', 'bin.js'), demoDir, aliceSecretFile, loadPolicySupported });
     writeFileSync(join(work, 'guest.sh'), script);
-    vm = await runInVm(script, { shares: [work], cwd: work, timeoutMs: 12 * 60_000 });
+    vm = await runInVm(script, { shares: [work], cwd: work, timeoutMs: 10 * 60_000 });
     writeFileSync(join(work, 'stdout.log'), vm.stdout);
     writeFileSync(join(work, 'dmesg.log'), vm.dmesg);
     process.stdout.write(`# serve VM: ${vm.status} (${vm.kernel}) in ${(vm.durationMs / 1000).toFixed(1)} s${vm.reason ? `: ${vm.reason}` : ''}\n`);

@@ -40,7 +40,7 @@ export async function startSitesPhpFpm(config: ServeConfig, router: Router, root
  * run (its binary and libraries, /etc/php, its run directory), so the master and every child it forks
  * are confined; the supervisor verifies it like a worker. none: a plain spawn.
  */
-async function phpFpmConfinement(start: PhpFpmStart, route: { label: string; hat: string | null; others: string[] } | undefined, site: string, runDir: string): Promise<Partial<PhpFpmOptions>> {
+export async function phpFpmConfinement(start: PhpFpmStart, route: { label: string; hat: string | null; others: string[] } | undefined, site: string, runDir: string): Promise<Partial<PhpFpmOptions>> {
   if (!route) return {};
   if (route.others.length) {
     start.output.warn(`warning: ${site}: PHP locations route to ${[route.label, ...route.others].join(', ')}; its one PHP-FPM master runs in ${route.label}`);
