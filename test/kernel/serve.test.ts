@@ -2,7 +2,9 @@
 // AppArmor, `hatter serve --backend apparmor` serves the embedded demo and the kernel confines it:
 // bob's deliberately vulnerable /read handler cannot read alice's secret, every process runs in its
 // hat, the denial reaches the kernel log and `hatter logs` reports it, and with bob's hat in complain
-// mode the same read succeeds and is logged as ALLOWED.
+// mode the same read succeeds and is logged as ALLOWED. The demo runs with its PHP pages: each site's
+// PHP-FPM master must be in the parent profile and its children in the site's hat, each page prints
+// that hat, bob's PHP is DENIED alice's secret, and PHP-FPM causes no other denial.
 //
 // Serve runs in the guest (guest side: ./serve/guest-script.ts):
 //   load-policy  `hatter serve --backend apparmor --load-policy` started by root (unconfined): serve
