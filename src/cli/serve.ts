@@ -7,7 +7,7 @@ import type { DenialsFollower } from './serve-denials.js';
 import { DEFAULT_COUNTER_OPTIONS, findStrace, RecordingSession, StraceRecorder } from '../record/index.js';
 import { formatDiagnostic, hasErrors } from '../policy/index.js';
 import {
-  BACKEND_CHOICES, demoConfigPath, formatListenAddress, loadConfigFile, parseListenAddress, prepareServe, selectBackend,
+  BACKEND_CHOICES, MAX_PHP_FPM_START_TIMEOUT_MS, demoConfigPath, formatListenAddress, loadConfigFile, parseListenAddress, prepareServe, selectBackend,
   ServeError, sitesNeedingPhpFpm, startServer, type BackendChoice, type ServeOverrides,
 } from '../server/index.js';
 
@@ -15,7 +15,7 @@ const help = `hatter serve: a web server that runs each site's handlers in worke
 
 Usage:
   hatter serve [CONFIG] [--listen HOST:PORT] [--admin HOST:PORT|off] [--backend auto|apparmor|landlock|none]
-               [--load-policy] [-v]
+               [--load-policy] [--php-fpm-start-timeout SECONDS] [-v]
   hatter serve [CONFIG] --learn [--learn-log FILE] [--learn-interval SECONDS] ...
   hatter serve [CONFIG] --backend landlock --denials-log FILE [--audit-log FILE] ...
   hatter serve --apache FILE [--listen HOST:PORT] ...
@@ -31,6 +31,9 @@ Options:
                        landlock, or none (no confinement at all: for trying things out only)
   --load-policy        AppArmor: load (replace) the configured policy with apparmor_parser -r before
                        checking that the parent profile and every hat are in the kernel (needs root)
+  --php-fpm-start-timeout SECONDS
+                       how long each PHP-FPM master hatter starts may take to listen on its socket
+                       (default: phpFpm.startTimeoutMs in CONFIG, else 30); a slow host needs more
   -v, --verbose        print every way Landlock widens each hat at startup (default: one line per pool;
                        the status page always has the full list)
   --learn              record what every pool does instead of confining it (strace; no AppArmor or root
@@ -87,6 +90,7 @@ export const command: Command = {
         apache: { type: 'string' },
         'access-log': { type: 'string' },
         'load-policy': { type: 'boolean' },
+        'php-fpm-start-timeout': { type: 'string' },
         learn: { type: 'boolean' },
         'learn-log': { type: 'string' },
         'learn-interval': { type: 'string' },
@@ -128,6 +132,15 @@ export const command: Command = {
     if (values.backend !== undefined) {
       if (!(BACKEND_CHOICES as readonly string[]).includes(values.backend)) { io.stderr.write(`hatter serve: --backend must be one of ${BACKEND_CHOICES.join(', ')}\n`); return EXIT_USAGE; }
       overrides.backend = values.backend as BackendChoice;
+    }
+    if (values['php-fpm-start-timeout'] !== undefined) {
+      const text = values['php-fpm-start-timeout'];
+      const ms = /^\d+(\.\d+)?$/.test(text) ? Math.round(Number(text) * 1000) : NaN;
+      if (!(ms >= 1 && ms <= MAX_PHP_FPM_START_TIMEOUT_MS)) {
+        io.stderr.write(`hatter serve: --php-fpm-start-timeout '${text}' is not a number of seconds from 0.001 to ${MAX_PHP_FPM_START_TIMEOUT_MS / 1000}\n`);
+        return EXIT_USAGE;
+      }
+      overrides.phpFpmStartTimeoutMs = ms;
     }
     if (values['access-log'] !== undefined) overrides.accessLog = values['access-log'] === 'stdout' || values['access-log'] === 'off' ? values['access-log'] : resolvePath(io.cwd, values['access-log']);
 

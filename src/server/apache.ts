@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostFromServerName, nodeFileSystem, readApacheConfig, type ApacheConfig, type ApacheServer } from '../web/index.js';
 import type { Diagnostic } from '../policy/index.js';
-import { DEFAULT_ADMIN, DEFAULT_FRONT, DEFAULT_LISTEN, DEFAULT_POOL, type ServeConfig, type SiteConfig } from './config.js';
+import { DEFAULT_ADMIN, DEFAULT_FRONT, DEFAULT_LISTEN, DEFAULT_PHP_FPM, DEFAULT_POOL, type ServeConfig, type SiteConfig } from './config.js';
 
 export const APACHE_POLICY = '/etc/apparmor.d/usr.sbin.apache2';
 
@@ -72,6 +72,7 @@ export async function loadApacheServeConfig(file: string): Promise<{ config?: Se
       pool: DEFAULT_POOL,
       accessLog: 'stdout',
       drainTimeoutMs: 10_000,
+      phpFpm: DEFAULT_PHP_FPM,
       sites,
     },
     diagnostics,

@@ -110,9 +110,23 @@ export interface ServeConfig {
   readonly accessLog: string;
   /** SIGTERM: connections get this long to finish before workers are killed. */
   readonly drainTimeoutMs: number;
+  /** The PHP-FPM masters hatter starts for `phpFpm: true` handlers. */
+  readonly phpFpm: PhpFpmSettings;
   readonly sites: readonly SiteConfig[];
 }
 
+export interface PhpFpmSettings {
+  /**
+   * How long a master may take to listen on its socket before serve gives up (serve/php-fpm-failed).
+   * A master that exits is reported at once; this only bounds one that neither listens nor exits.
+   */
+  readonly startTimeoutMs: number;
+}
+
+/** A master listens within a second on an idle host; an emulated or very busy one needs far longer. */
+export const DEFAULT_PHP_FPM: PhpFpmSettings = { startTimeoutMs: 30_000 };
+/** One hour: beyond that a master is hung, not slow. */
+export const MAX_PHP_FPM_START_TIMEOUT_MS = 3_600_000;
 export const DEFAULT_POOL: PoolSettings = { min: 1, max: 4, maxRequests: 0, queue: 256, requestTimeoutMs: 30_000, connectionsPerWorker: 256, maxConnectionsPerClient: 64 };
 export const DEFAULT_FRONT: FrontSettings = {
   mode: 'handoff', maxHeaderBytes: 16 * 1024, maxBodyBytes: 64 * 1024 * 1024, headerTimeoutMs: 10_000, idleTimeoutMs: 60_000,
@@ -188,7 +202,8 @@ export function nearestName(name: string, known: readonly string[]): string | un
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
 }
 
-const TOP_KEYS = ['listen', 'admin', 'policy', 'backend', 'hatOrder', 'front', 'pool', 'accessLog', 'drainTimeoutMs', 'landlock', 'sites'] as const;
+const TOP_KEYS = ['listen', 'admin', 'policy', 'backend', 'hatOrder', 'front', 'pool', 'accessLog', 'drainTimeoutMs', 'phpFpm', 'landlock', 'sites'] as const;
+const PHP_FPM_KEYS = ['startTimeoutMs'] as const;
 const LANDLOCK_KEYS = ['allowWidening'] as const;
 const POLICY_KEYS = ['file', 'profile'] as const;
 const FRONT_KEYS = ['mode', 'maxHeaderBytes', 'maxBodyBytes', 'headerTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'maxConnectionsPerClient'] as const;
@@ -568,6 +583,14 @@ export function parseServeConfig(text: string, file: string, environment?: Confi
     }
   }
   const drainTimeoutMs = has(root, 'drainTimeoutMs') ? r.integer(get(root, 'drainTimeoutMs'), 'drainTimeoutMs', 0) ?? 10_000 : 10_000;
+  const phpFpm: { -readonly [K in keyof PhpFpmSettings]: PhpFpmSettings[K] } = { ...DEFAULT_PHP_FPM };
+  if (has(root, 'phpFpm')) {
+    const map = r.map(get(root, 'phpFpm'), 'phpFpm');
+    if (map) {
+      r.keys(map, PHP_FPM_KEYS, 'phpFpm');
+      if (has(map, 'startTimeoutMs')) phpFpm.startTimeoutMs = r.integer(get(map, 'startTimeoutMs'), 'phpFpm.startTimeoutMs', 1, MAX_PHP_FPM_START_TIMEOUT_MS) ?? phpFpm.startTimeoutMs;
+    }
+  }
 
   const sites: SiteConfig[] = [];
   if (!has(root, 'sites')) r.at(root, 'serve-config/no-sites', 'the configuration needs a non-empty `sites` list');
@@ -588,7 +611,7 @@ export function parseServeConfig(text: string, file: string, environment?: Confi
   }
   if (r.diagnostics.some((d) => d.severity === 'error')) return { diagnostics: r.diagnostics };
   return {
-    config: { source: file, configDir, listen, admin, policy, landlock: { allowWidening }, backend, hatOrder, front, pool, accessLog, drainTimeoutMs, sites },
+    config: { source: file, configDir, listen, admin, policy, landlock: { allowWidening }, backend, hatOrder, front, pool, accessLog, drainTimeoutMs, phpFpm, sites },
     diagnostics: r.diagnostics,
   };
 }

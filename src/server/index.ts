@@ -3,6 +3,7 @@ export type { Handler, HandlerConfig, HandlerContext, CreateHandler, HandlerType
 export { HANDLER_TYPES } from './handler.js';
 export {
   parseServeConfig, parseListenAddress, formatListenAddress, nearestName, BACKEND_CHOICES, DEFAULT_POOL, DEFAULT_FRONT, DEFAULT_LISTEN, DEFAULT_ADMIN,
+  DEFAULT_PHP_FPM, MAX_PHP_FPM_START_TIMEOUT_MS, type PhpFpmSettings,
   type ServeConfig, type SiteConfig, type LocationConfig, type LocationMatch, type PoolSettings, type FrontSettings, type ListenAddress, type BackendChoice, type FrontMode,
 } from './config.js';
 export { parseRequestHead, type RequestHead, type HeadVerdict, type HeadLimits } from './http-head.js';

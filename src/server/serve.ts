@@ -27,6 +27,8 @@ export interface ServeOverrides {
   readonly admin?: ListenAddress | null;
   readonly backend?: BackendChoice;
   readonly accessLog?: string;
+  /** phpFpm.startTimeoutMs (--php-fpm-start-timeout). */
+  readonly phpFpmStartTimeoutMs?: number;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -122,6 +124,7 @@ export function applyOverrides(config: ServeConfig, overrides: ServeOverrides): 
     ...(overrides.admin !== undefined ? { admin: overrides.admin } : {}),
     ...(overrides.backend ? { backend: overrides.backend } : {}),
     ...(overrides.accessLog ? { accessLog: overrides.accessLog } : {}),
+    ...(overrides.phpFpmStartTimeoutMs !== undefined ? { phpFpm: { ...config.phpFpm, startTimeoutMs: overrides.phpFpmStartTimeoutMs } } : {}),
   };
 }
 

@@ -122,3 +122,13 @@ test('npx hatter serve: the demo starts, says what to open and that none does no
   assert.equal(await exited, 0, stderr);
   assert.match(stderr, /hatter serve: stopped/);
 });
+
+test('--php-fpm-start-timeout takes seconds: anything else is exit 2 and says what it wants', async () => {
+  for (const value of ['soon', '0', '4000']) {
+    const result = await runCli(['serve', '/nonexistent/hatter.yaml', '--php-fpm-start-timeout', value]);
+    assert.equal(result.code, 2, `${value}: ${result.stderr}`);
+    assert.match(result.stderr, new RegExp(`--php-fpm-start-timeout '${value}' is not a number of seconds from 0\\.001 to 3600`));
+  }
+  const help = await runCli(['serve', '--help']);
+  assert.match(help.stdout, /--php-fpm-start-timeout SECONDS/);
+});

@@ -2,7 +2,9 @@
 // AppArmor, `hatter serve --backend apparmor` serves the embedded demo and the kernel confines it:
 // bob's deliberately vulnerable /read handler cannot read alice's secret, every process runs in its
 // hat, the denial reaches the kernel log and `hatter logs` reports it, and with bob's hat in complain
-// mode the same read succeeds and is logged as ALLOWED.
+// mode the same read succeeds and is logged as ALLOWED. The demo runs with its PHP pages: each site's
+// PHP-FPM master must be in the parent profile and its children in the site's hat, each page prints
+// that hat, bob's PHP is DENIED alice's secret, and PHP-FPM causes no other denial.
 //
 // Serve runs in the guest (guest side: ./serve/guest-script.ts):
 //   load-policy  `hatter serve --backend apparmor --load-policy` started by root (unconfined): serve
@@ -35,6 +37,7 @@ const reuse = process.env.HATTER_KERNEL_SERVE_REUSE;
 const work = reuse ?? mkdtempSync(join(tmpdir(), 'hatter-kserve-'));
 const demoDir = join(repoRoot, 'examples', 'hosting');
 const aliceSecretFile = join(demoDir, 'alice', 'secret.txt');
+const bobSecretFile = join(demoDir, 'bob', 'secret.txt');
 const profile = 'hatter-demo';
 
 let vm: VmResult | undefined;
@@ -79,15 +82,11 @@ function withBobInComplainMode(policy: string): string {
   return policy.replace(bobHead, '$1^bob.localhost flags=(complain) {');
 }
 
-/**
- * The demo's hatter.yaml with absolute site paths and the policy copy, without its PHP locations (as
- * the other runs, with HATTER_DEMO_PHP=off: PHP-FPM starts too slowly under emulation).
- */
+/** The demo's hatter.yaml (PHP pages included) with absolute site paths and the policy copy. */
 function complainConfigText(policyFile: string): string {
   const text = readFileSync(join(demoDir, 'hatter.yaml'), 'utf8');
   assert.match(text, /file: policy\/hatter-demo/);
   return text
-    .replace(/^ *- prefix: \/php\/\n *handler: \{[^\n]*phpFpm: true[^\n]*\n/gm, '')
     .replace(/file: policy\/hatter-demo/, `file: ${policyFile}`)
     .replace(/(: )(alice|bob)\//g, `$1${demoDir}/$2/`);
 }
@@ -100,6 +99,9 @@ interface RunResult {
   readonly processes: Map<number, { ppid: number; label: string; cmdline: string }>;
   readonly alice?: { code: string; body: string };
   readonly bob?: { code: string; body: string };
+  /** The sites' PHP pages (/php/), which print their own label and try both secrets. */
+  readonly alicePhp?: { code: string; body: string };
+  readonly bobPhp?: { code: string; body: string };
   readonly err: string;
 }
 
@@ -124,6 +126,8 @@ function runResult(name: ServeRunName): RunResult {
     existsSync(join(r, `${who}.code`)) ? { code: readIf(join(r, `${who}.code`)).trim(), body: readIf(join(r, `${who}.body`)) } : undefined;
   const alice = response('alice');
   const bob = response('bob');
+  const alicePhp = response('alice-php');
+  const bobPhp = response('bob-php');
   return {
     started: readIf(join(r, 'started')).trim(),
     ...(status ? { status } : {}),
@@ -132,6 +136,8 @@ function runResult(name: ServeRunName): RunResult {
     processes,
     ...(alice ? { alice } : {}),
     ...(bob ? { bob } : {}),
+    ...(alicePhp ? { alicePhp } : {}),
+    ...(bobPhp ? { bobPhp } : {}),
     err: readIf(join(r, 'serve.err')).split('\n').slice(-15).join('\n'),
   };
 }
@@ -142,7 +148,7 @@ function describeRun(name: ServeRunName, run: RunResult): string {
 }
 
 interface LoggedEvent {
-  type: string; operation?: string; profile?: string; hat?: string; name?: string; denied?: string; requested?: string; line: number;
+  type: string; operation?: string; profile?: string; hat?: string; name?: string; denied?: string; requested?: string; comm?: string; line: number;
 }
 
 /** The guest's kernel log read with `hatter logs --json`, with the line numbers of the run markers. */
@@ -172,8 +178,17 @@ function isBobReadingAliceSecret(e: LoggedEvent): boolean {
   return e.profile === profile && e.hat === 'bob.localhost' && e.operation === 'open' && e.name === aliceSecretFile && (e.denied ?? '').includes('r');
 }
 
+/** The demo's PHP pages each try the other site's secret: the only denials PHP may cause. */
+function isPhpReadingOtherSecret(e: LoggedEvent): boolean {
+  const other = e.hat === 'bob.localhost' ? aliceSecretFile : e.hat === 'alice.localhost' ? bobSecretFile : undefined;
+  return e.profile === profile && e.operation === 'open' && e.name === other && e.denied === 'r';
+}
+
+const PHP_COMM = 'php-fpm8.2';
+
 describe('hatter serve on a real AppArmor kernel', { skip: unavailable ?? false }, () => {
   const secret = readFileSync(aliceSecretFile, 'utf8');
+  const bobSecret = readFileSync(bobSecretFile, 'utf8');
 
   before(async () => {
     if (reuse) {
@@ -192,7 +207,7 @@ describe('hatter serve on a real AppArmor kernel', { skip: unavailable ?? false 
     const loadPolicySupported = help.stdout.includes('--load-policy');
     const script = serveGuestScript({ work, cli: join(compiledRoot, 'src', 'cli', 'bin.js'), demoDir, aliceSecretFile, loadPolicySupported });
     writeFileSync(join(work, 'guest.sh'), script);
-    vm = await runInVm(script, { shares: [work], cwd: work, timeoutMs: 8 * 60_000 });
+    vm = await runInVm(script, { shares: [work], cwd: work, timeoutMs: 10 * 60_000 });
     writeFileSync(join(work, 'stdout.log'), vm.stdout);
     writeFileSync(join(work, 'dmesg.log'), vm.dmesg);
     process.stdout.write(`# serve VM: ${vm.status} (${vm.kernel}) in ${(vm.durationMs / 1000).toFixed(1)} s${vm.reason ? `: ${vm.reason}` : ''}\n`);
@@ -310,6 +325,79 @@ describe('hatter serve on a real AppArmor kernel', { skip: unavailable ?? false 
     const all = await kernelEvents();
     const allowed = eventsOfRun(all, 'complain').filter((e) => e.type === 'ALLOWED' && isBobReadingAliceSecret(e));
     assert.ok(allowed.length >= 1, `no ALLOWED open of ${aliceSecretFile} by ${profile}//bob.localhost; events of the run: ${JSON.stringify(eventsOfRun(all, 'complain').slice(0, 10))}`);
+    // bob's PHP children are in the complain-mode hat too: its page reads alice's secret, logged as ALLOWED
+    checkPhpLabels('complain', { 'bob.localhost': 'complain' });
+    assert.ok((run.bobPhp?.body ?? '').includes(`other site's secret (alice/secret.txt): READ: ${secret.trim()}`), `bob's PHP in complain mode: ${JSON.stringify(run.bobPhp)}`);
+    assert.ok(eventsOfRun(all, 'complain').some((e) => e.type === 'ALLOWED' && e.comm === PHP_COMM && isBobReadingAliceSecret(e)), `no ALLOWED open of ${aliceSecretFile} by bob's PHP`);
+    const unexpected = eventsOfRun(all, 'complain').filter((e) => e.type === 'DENIED' && e.comm === PHP_COMM && !isPhpReadingOtherSecret(e));
+    assert.deepEqual(unexpected, [], 'complain: unexpected DENIED lines from PHP-FPM');
+  });
+
+  /**
+   * The PHP-FPM processes of a run: one master per site (its command line names its run directory,
+   * named after the site) in the parent profile, and its children (`php-fpm: pool ...`) in the site's hat.
+   */
+  function checkPhpLabels(name: ServeRunName, modes: Readonly<Record<string, string>>): void {
+    const run = runResult(name);
+    assert.equal(run.started, 'ready', describeRun(name, run));
+    const wrong: string[] = [];
+    for (const site of ['alice.localhost', 'bob.localhost']) {
+      const masters = [...run.processes].filter(([, p]) => p.cmdline.startsWith('php-fpm: master process') && p.cmdline.includes(`/${site}/php-fpm.conf`));
+      if (masters.length !== 1) { wrong.push(`${site}: ${masters.length} PHP-FPM masters, expected 1`); continue; }
+      const [masterPid, master] = masters[0]!;
+      if (master.label !== `${profile} (enforce)`) wrong.push(`${site} master ${masterPid}: ${master.label}, expected ${profile} (enforce) (the parent profile)`);
+      const children = [...run.processes].filter(([, p]) => p.ppid === masterPid && p.cmdline.startsWith('php-fpm: pool '));
+      // the demo asks for two children per site
+      if (children.length !== 2) wrong.push(`${site}: ${children.length} PHP-FPM children, expected 2`);
+      const expected = `${profile}//${site} (${modes[site] ?? 'enforce'})`;
+      for (const [pid, child] of children) if (child.label !== expected) wrong.push(`${site} child ${pid}: ${child.label}, expected ${expected}`);
+    }
+    const table = [...run.processes].filter(([, p]) => p.cmdline.startsWith('php-fpm')).map(([pid, p]) => `${pid} ${p.ppid} ${p.label} ${p.cmdline}`);
+    assert.deepEqual(wrong, [], `PHP-FPM processes in the guest (${name}):\n${table.join('\n')}`);
+  }
+
+  /** Each site's /php/ page runs in its hat: it prints that label, reads its own secret and is denied the other's. */
+  function checkPhpPages(name: ServeRunName): void {
+    const run = runResult(name);
+    assert.equal(run.started, 'ready', describeRun(name, run));
+    const pages = [
+      { site: 'alice.localhost', reply: run.alicePhp, own: secret, ownFile: 'alice/secret.txt', otherFile: 'bob/secret.txt', other: bobSecret },
+      { site: 'bob.localhost', reply: run.bobPhp, own: bobSecret, ownFile: 'bob/secret.txt', otherFile: 'alice/secret.txt', other: secret },
+    ];
+    for (const page of pages) {
+      const body = page.reply?.body ?? '';
+      assert.equal(page.reply?.code, '200', `${name}: ${page.site}/php/: ${JSON.stringify(page.reply)}`);
+      assert.match(body, new RegExp(`^AppArmor label: ${profile}//${page.site.replace('.', '\\.')} \\(enforce\\)$`, 'm'), `${name}: ${page.site}/php/:\n${body}`);
+      assert.ok(body.includes(`own secret (${page.ownFile}): READ: ${page.own.trim()}\n`), `${name}: ${page.site}/php/ did not read its own secret:\n${body}`);
+      assert.match(body, new RegExp(`^other site's secret \\(${page.otherFile.replace('.', '\\.')}\\): DENIED: .*Permission denied$`, 'm'), `${name}: ${page.site}/php/:\n${body}`);
+      assert.ok(!body.includes(page.other.trim()), `${name}: ${page.site}/php/ shows the other site's secret`);
+    }
+  }
+
+  /** The PHP runs: serve loading the policy itself (master started into the parent by the launcher) and the confined one. */
+  function phpRuns(): ServeRunName[] {
+    return ['load-policy', confinedRun()];
+  }
+
+  check("PHP-FPM: each site's master runs in the parent profile, every child in the site's hat", () => {
+    for (const name of phpRuns()) checkPhpLabels(name, {});
+  });
+
+  check("PHP: each site's page prints its hat, reads its own secret and is denied the other site's", () => {
+    for (const name of phpRuns()) checkPhpPages(name);
+  });
+
+  check("PHP: the kernel logged bob's PHP reading alice's secret as DENIED, and PHP caused no other denial", async () => {
+    const all = await kernelEvents();
+    for (const name of phpRuns()) {
+      const events = eventsOfRun(all, name);
+      const bobDenied = events.filter((e) => e.type === 'DENIED' && e.comm === PHP_COMM && isBobReadingAliceSecret(e));
+      assert.ok(bobDenied.length >= 1, `${name}: no DENIED open of ${aliceSecretFile} by ${PHP_COMM} in ${profile}//bob.localhost`);
+      const aliceOwn = events.filter((e) => e.type === 'DENIED' && e.hat === 'alice.localhost' && e.name === aliceSecretFile);
+      assert.deepEqual(aliceOwn, [], `${name}: alice's own secret was denied to her`);
+      const unexpected = events.filter((e) => e.type === 'DENIED' && e.comm === PHP_COMM && !isPhpReadingOtherSecret(e));
+      assert.deepEqual(unexpected, [], `${name}: unexpected DENIED lines from PHP-FPM`);
+    }
   });
 
   test('summary', (t) => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseServeConfig } from '../../src/server/config.js';
+import { applyOverrides } from '../../src/server/serve.js';
 
 const file = '/srv/conf/hatter.yaml';
 
@@ -160,4 +161,24 @@ test('landlock.allowWidening: a list of FILE:LINE or path patterns; anything els
   assert.ok(codes.some(([code, line]) => code === 'serve-config/unknown-key' && line === 4));
   const notList = parseServeConfig('landlock:\n  allowWidening: abstractions/base:172\nsites:\n  - serverName: a.test\n    documentRoot: /srv/a\n', file);
   assert.equal(notList.diagnostics[0]?.code, 'serve-config/allow-widening');
+});
+
+test('phpFpm.startTimeoutMs: 30 s by default, configurable, located when out of range or misspelt', () => {
+  const sites = 'sites:\n  - serverName: a.test\n    documentRoot: /srv/a\n';
+  assert.equal(parseServeConfig(sites, file).config?.phpFpm.startTimeoutMs, 30_000);
+  assert.equal(parseServeConfig(`phpFpm: { startTimeoutMs: 120000 }\n${sites}`, file).config?.phpFpm.startTimeoutMs, 120_000);
+  const zero = parseServeConfig(`phpFpm:\n  startTimeoutMs: 0\n${sites}`, file);
+  assert.equal(zero.config, undefined);
+  assert.ok(zero.diagnostics.some((d) => d.code === 'serve-config/expected-integer' && d.line === 2 && /phpFpm\.startTimeoutMs/.test(d.message)), JSON.stringify(zero.diagnostics));
+  const misspelt = parseServeConfig(`phpFpm:\n  startTimeoutMS: 5000\n${sites}`, file);
+  const unknown = misspelt.diagnostics.find((d) => d.code === 'serve-config/unknown-key');
+  assert.equal(unknown?.line, 2);
+  assert.equal(unknown?.hint, "did you mean 'startTimeoutMs'?");
+});
+
+test('--php-fpm-start-timeout overrides phpFpm.startTimeoutMs and leaves the rest', () => {
+  const { config } = parseServeConfig('phpFpm: { startTimeoutMs: 5000 }\nsites:\n  - serverName: a.test\n    documentRoot: /srv/a\n', file);
+  assert.ok(config);
+  assert.equal(applyOverrides(config, { phpFpmStartTimeoutMs: 90_000 }).phpFpm.startTimeoutMs, 90_000);
+  assert.equal(applyOverrides(config, {}).phpFpm.startTimeoutMs, 5000);
 });

@@ -6,4 +6,4 @@ export {
   type PhpFpmOptions, type PhpFpmMaster, type PhpFpmPaths,
 } from './php-fpm.js';
 export { wantsPhpFpm, fpmChildrenFor, fpmConnectionsPerWorker, siteFpmChildren, sitesNeedingPhpFpm, withPhpFpmAddresses, startPhpFpmSites, phpFpmRoutes, type PhpFpmSites } from './php-fpm-sites.js';
-export { startSitesPhpFpm, type PhpFpmStart } from './php-fpm-start.js';
+export { startSitesPhpFpm, phpFpmConfinement, type PhpFpmStart } from './php-fpm-start.js';

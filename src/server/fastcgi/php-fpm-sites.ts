@@ -120,7 +120,9 @@ export async function startPhpFpmSites(
       const directory = serverName.replace(/[^A-Za-z0-9._-]/g, '_');
       const runDir = join(runRoot, directory);
       const workers = siteFpmChildren(site, config.pool.max);
-      const master = await startPhpFpm({ siteName: serverName, runDir, workers, processManager: 'static', ...await perSite(serverName, runDir) });
+      const master = await startPhpFpm({
+        siteName: serverName, runDir, workers, processManager: 'static', readyTimeoutMs: config.phpFpm.startTimeoutMs, ...await perSite(serverName, runDir),
+      });
       masters.set(serverName, master);
       children.set(serverName, workers);
     }

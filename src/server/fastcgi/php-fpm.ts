@@ -6,6 +6,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
+import { DEFAULT_PHP_FPM } from '../config.js';
 
 export const DEFAULT_PHP_FPM_BINARY = '/usr/sbin/php-fpm8.2';
 
@@ -31,6 +32,7 @@ export interface PhpFpmOptions {
   readonly apparmorHat?: string;
   /** php_admin_value[...] entries (e.g. open_basedir). */
   readonly adminValues?: Readonly<Record<string, string>>;
+  /** How long the master may take to listen (default: hatter.yaml's phpFpm.startTimeoutMs default). */
   readonly readyTimeoutMs?: number;
   /**
    * Starts the master process (default: a plain spawn). hatter serve passes its confinement backend's
@@ -116,6 +118,8 @@ export interface PhpFpmMaster {
   readonly socketPath: string;
   readonly pid: number;
   readonly paths: PhpFpmPaths;
+  /** How long the master took to listen (serve prints it: phpFpm.startTimeoutMs must be well above). */
+  readonly readyMs: number;
   /** Graceful stop (SIGQUIT), then SIGTERM and SIGKILL if the master lingers. */
   stop(): Promise<void>;
 }
@@ -142,22 +146,20 @@ export async function startPhpFpm(options: PhpFpmOptions): Promise<PhpFpmMaster>
     child.once('exit', (code, signal) => resolveExit(code ?? (signal ? 128 : null)));
     child.once('error', () => resolveExit(127));
   });
-  const master: PhpFpmMaster = {
-    address: `unix:${paths.socket}`, socketPath: paths.socket, pid: child.pid ?? -1, paths,
-    stop: () => stopMaster(child, exited),
-  };
+  const started = Date.now();
+  const stop = () => stopMaster(child, exited);
   try {
-    await waitReady(paths.socket, exited, options.readyTimeoutMs ?? 10_000);
+    await waitReady(paths.socket, exited, options.readyTimeoutMs ?? DEFAULT_PHP_FPM.startTimeoutMs);
     if (options.verifyMaster && child.pid !== undefined) {
       const verdict = await options.verifyMaster(child.pid);
       if (!verdict.ok) throw new PhpFpmError(`the php-fpm master (pid ${child.pid}) is not confined as prepared: ${verdict.detail}`);
     }
   } catch (error) {
-    await master.stop();
+    await stop();
     const log = readTail(paths.log) || stderr;
     throw new PhpFpmError(`${(error as Error).message}${log ? `\n${log.trim()}` : ''}`);
   }
-  return master;
+  return { address: `unix:${paths.socket}`, socketPath: paths.socket, pid: child.pid ?? -1, paths, readyMs: Date.now() - started, stop };
 }
 
 async function waitReady(socket: string, exited: Promise<number | null>, timeoutMs: number): Promise<void> {

@@ -23,6 +23,12 @@ export interface ServeGuestPaths {
 /** Seconds to wait for the status page to show every demo worker ready. */
 const STARTUP_SECONDS = 150; // 54-74 s were seen on a loaded 2-core host
 
+/**
+ * Each PHP-FPM master's start limit (--php-fpm-start-timeout): far above the default, since every
+ * instruction is emulated; still below STARTUP_SECONDS, so a master that hangs fails its run.
+ */
+const PHP_FPM_START_SECONDS = 120;
+
 export function serveGuestScript(paths: ServeGuestPaths): string {
   const q = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
   return `set -u
@@ -40,8 +46,8 @@ serve_run() {
   local name=$1 port=$2 admin=$3; shift 3
   local d=$R/$name; mkdir -p $d
   echo "hatter-kserve: begin $name" > /dev/kmsg
-  # Without the demo's PHP pages: PHP-FPM masters take longer than their start-up limit under emulation.
-  HATTER_DEMO_PHP=off "$@" --listen 127.0.0.1:$port --admin 127.0.0.1:$admin --access-log off > $d/serve.out 2> $d/serve.err < /dev/null &
+  # The demo with its PHP pages: one PHP-FPM master per site; emulation makes them slow to start.
+  "$@" --php-fpm-start-timeout ${PHP_FPM_START_SECONDS} --listen 127.0.0.1:$port --admin 127.0.0.1:$admin --access-log off > $d/serve.out 2> >(while IFS= read -r line; do printf '%(%T)T %s\\n' -1 "$line"; done > $d/serve.err) < /dev/null &
   local pid=$! started=timeout i
   for i in $(seq 1 ${STARTUP_SECONDS * 2}); do
     if ! kill -0 $pid 2>/dev/null; then wait $pid; started="exited $?"; break; fi
@@ -61,10 +67,18 @@ serve_run() {
     for who in alice bob; do
       curl -s -m 30 -o $d/$who.body -w '%{http_code}' -H "Host: $who.localhost" "http://127.0.0.1:$port/read?path=$SECRET" > $d/$who.code
       echo "$(date +%T) $name: $who /read -> $(cat $d/$who.code)"
+      curl -s -m 60 -o $d/$who-php.body -w '%{http_code}' -H "Host: $who.localhost" "http://127.0.0.1:$port/php/" > $d/$who-php.code
+      echo "$(date +%T) $name: $who /php/ -> $(cat $d/$who-php.code)"
     done
     curl -s -m 3 http://127.0.0.1:$admin/_hatter/status > $d/status.json
-    # the supervisor and its children (front, workers): builtins where possible, forks are slow under TCG
-    for p in $pid $(ps -o pid= --ppid $pid); do
+    # the supervisor and its descendants (front, workers, PHP-FPM masters and their children): builtins
+    # where possible, forks are slow under TCG
+    local tree=" $pid " more=$pid
+    while [ -n "$more" ]; do
+      more=$(ps -o pid= --ppid "$(echo $more | tr ' ' ,)" | tr -s ' \\n' ' ')
+      tree="$tree$more "
+    done
+    for p in $tree; do
       local label='' ppid='' line
       read -r label < /proc/$p/attr/current 2>/dev/null || label='(unreadable)'
       while read -r line; do case $line in PPid:*) ppid=\${line#PPid:}; break;; esac; done < /proc/$p/status

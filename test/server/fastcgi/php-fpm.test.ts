@@ -157,3 +157,19 @@ describe('FastCGI handler against a real PHP-FPM master', { skip }, () => {
     }
   });
 });
+
+describe('the PHP-FPM start limit', () => {
+  it('a master that neither listens nor exits is given up after readyTimeoutMs, and stopped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hatter-fpm-slow-'));
+    const binary = join(dir, 'php-fpm-that-never-listens');
+    writeFileSync(binary, '#!/bin/sh\nexec sleep 30\n');
+    chmodSync(binary, 0o755);
+    try {
+      const started = Date.now();
+      await assert.rejects(startPhpFpm({ siteName: 'slow', runDir: join(dir, 'run'), binary, readyTimeoutMs: 300 }), /did not listen on .*php-fpm\.sock within 300 ms/);
+      assert.ok(Date.now() - started < 10_000, 'gave up within the limit (plus the stop)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
