@@ -11,7 +11,7 @@ import type { Tenant } from '../web/index.js';
 import type { PolicyEdit } from './edit-model.js';
 import type { Alternative, ExecNeed, FileNeed, GenericNeed, Need, NeedClass, ProposalGroup, Proposals, Witness } from './model.js';
 import { TenantGuard } from './tenant.js';
-import { namesProcessId, temporaryPrefix } from './defaults.js';
+import { namesProcessId, temporaryDirectory, temporaryPrefix } from './defaults.js';
 
 /** An abstraction the user could include: its include name and its rules, resolved as a profile. */
 export interface Abstraction {
@@ -340,6 +340,15 @@ export class Proposer {
       // mkstemp's random suffix is new on every run: the prefix glob, `owner` when the task made the file
       const before = alts.length;
       offer('glob', `${literalPattern(temporary.dir)}/${literalPattern(temporary.prefix)}*`, `every temporary ${temporary.prefix}XXXXXX file in ${temporary.dir}`);
+      if (alts.length > before) preferred = before;
+    }
+    const temporaryDir = temporaryDirectory(path);
+    if (temporaryDir) {
+      // mkdtemp's random directory name is new on every run (hatter serve's PHP-FPM sockets live in one)
+      const before = alts.length;
+      const { dir: tempDir, prefix, rest, filePrefix } = temporaryDir;
+      const restPattern = filePrefix ? `${literalPattern(rest.slice(0, rest.lastIndexOf('/') + 1))}${literalPattern(filePrefix)}*` : literalPattern(rest);
+      offer('glob', `${literalPattern(tempDir)}/${literalPattern(prefix)}*/${restPattern}`, `${filePrefix ? `every ${filePrefix}XXXXXX file` : rest} in every temporary ${prefix}XXXXXX directory in ${tempDir}`);
       if (alts.length > before) preferred = before;
     }
     const dir = dirname(path);

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyAnswers, defaultAnswers, needsFromEvents, propose, type ProposalGroup } from '../../src/learn/index.js';
 import { applyEdits } from '../../src/learn/apply.js';
-import { namesProcessId, temporaryPrefix } from '../../src/learn/defaults.js';
+import { namesProcessId, temporaryDirectory, temporaryPrefix } from '../../src/learn/defaults.js';
 import { decide } from '../../src/policy/eval/index.js';
 import { eventsOf, policyOf } from './fixture.js';
 
@@ -32,6 +32,8 @@ const APACHE_LINES = [
   K('21', 'operation="mknod" profile="kweb-learn-apache//alice" name="/tmp/php40F873" pid=136 comm="apache2" requested_mask="c" denied_mask="c" fsuid=33 ouid=33'),
   K('22', 'operation="open" profile="kweb-learn-apache//alice" name="/tmp/php40F873" pid=136 comm="apache2" requested_mask="wrc" denied_mask="wrc" fsuid=33 ouid=33'),
   K('23', 'operation="file_lock" profile="kweb-learn-apache//alice" name="/tmp/.ZendSem.mAOcCG" pid=136 comm="apache2" requested_mask="k" denied_mask="k" fsuid=33 ouid=0'),
+  K('24', 'operation="connect" profile="kweb-learn-apache//alice" name="/tmp/hatter-php-fpm-q8ZkLm/alice.localhost/php-fpm.sock" pid=136 comm="apache2" requested_mask="wr" denied_mask="wr" fsuid=33 ouid=0'),
+  K('25', 'operation="open" profile="kweb-learn-apache//alice" name="/tmp/hatter-php-fpm-q8ZkLm/alice.localhost/.ZendSem.syFvdk" pid=136 comm="apache2" requested_mask="wr" denied_mask="wr" fsuid=33 ouid=0'),
 ];
 const FPM_LINES = [
   K('30', 'operation="open" profile="kweb-learn-fpm//null-kweb-learn-fpm//myblog" name="/proc/137/attr/current" pid=137 comm="php-fpm8.2" requested_mask="r" denied_mask="r" fsuid=33 ouid=0'),
@@ -63,18 +65,29 @@ test('mkstemp-like temporary names: which last components count as random', () =
   for (const path of ['/tmp/report.txt', '/tmp/sessions', '/tmp/backupfiles', '/tmp/report2024', '/tmp/aB3xY9', '/srv/www/alice/php8hQ2zA', '/tmp/a/b/php8hQ2zA']) {
     assert.equal(temporaryPrefix(path), undefined, path);
   }
+  // mkdtemp's directories: the random component is the one right below the temp directory
+  assert.deepEqual(temporaryDirectory('/tmp/hatter-php-fpm-q8ZkLm/alice.localhost/php-fpm.sock'), { dir: '/tmp', prefix: 'hatter-php-fpm-', rest: 'alice.localhost/php-fpm.sock' });
+  assert.deepEqual(temporaryDirectory('/tmp/hatter-php-fpm-abcdef/a'), { dir: '/tmp', prefix: 'hatter-php-fpm-', rest: 'a' });
+  assert.deepEqual(temporaryDirectory('/tmp/hatter-php-fpm-abcdef/bob.localhost/.ZendSem.PjYZFU'), { dir: '/tmp', prefix: 'hatter-php-fpm-', rest: 'bob.localhost/.ZendSem.PjYZFU', filePrefix: '.ZendSem.' });
+  assert.deepEqual(temporaryDirectory('/var/tmp/tmp.x9Y2kq/out/log'), { dir: '/var/tmp', prefix: 'tmp.', rest: 'out/log' });
+  // other prefixes are left alone: a site copied into a mktemp directory keeps its exact paths
+  for (const path of ['/var/tmp/build-x9Y2kq/out/log', '/var/tmp/hatter-serve-learn-php-rVyWRt/hosting/alice/php/index.php', '/tmp/hatter-php-fpm-q8ZkLm', '/tmp/hatter-php-fpm-q8ZkLm/', '/tmp/sessions/x', '/tmp/report2024/x', '/tmp/a/b/c', '/srv/tmp.q8ZkLm/x', '/tmpfoo/hatter-php-fpm-q8ZkLm/x']) {
+    assert.equal(temporaryDirectory(path), undefined, path);
+  }
   assert.ok(namesProcessId('/proc/136/attr/current'));
   assert.ok(namesProcessId('/proc/12'));
   assert.ok(!namesProcessId('/proc/self/attr/current'));
   assert.ok(!namesProcessId('/proc/sys/kernel/random/uuid'));
 });
 
-test('a pid in /proc defaults to @{PROC}/@{pid}, a PHP temporary to its prefix glob (owner when the task made it)', () => {
+test('a pid in /proc defaults to @{PROC}/@{pid}, a PHP temporary to its prefix glob (owner when the task made it), a path in a mkdtemp directory to the directory glob', () => {
   const { proposals, policy } = learn({ [`${D}/apache`]: APACHE, [`${D}/tunables/global`]: TUNABLES }, APACHE_LINES);
   assert.deepEqual(chosen(byTitle(proposals.groups, '/proc/136/attr/apparmor/current')!), ['@{PROC}/@{pid}/attr/apparmor/current w']);
   assert.deepEqual(chosen(byTitle(proposals.groups, '/proc/136/attr/current')!), ['@{PROC}/@{pid}/attr/current r']);
   assert.deepEqual(chosen(byTitle(proposals.groups, '/tmp/php40F873')!), ['owner /tmp/php* rw']);
   assert.deepEqual(chosen(byTitle(proposals.groups, '/tmp/.ZendSem.mAOcCG')!), ['/tmp/.ZendSem.* k']);
+  assert.deepEqual(chosen(byTitle(proposals.groups, '/tmp/hatter-php-fpm-q8ZkLm/alice.localhost/php-fpm.sock')!), ['/tmp/hatter-php-fpm-*/alice.localhost/php-fpm.sock rw']);
+  assert.deepEqual(chosen(byTitle(proposals.groups, '/tmp/hatter-php-fpm-q8ZkLm/alice.localhost/.ZendSem.syFvdk')!), ['/tmp/hatter-php-fpm-*/alice.localhost/.ZendSem.* rw']);
   // the exact rule stays the first alternative
   assert.deepEqual(byTitle(proposals.groups, '/tmp/php40F873')!.alternatives[0]!.rules, ['owner /tmp/php40F873 rw']);
   // the next run's pid and names are allowed; other files in /tmp, and other people's temporaries, are not
@@ -83,6 +96,9 @@ test('a pid in /proc defaults to @{PROC}/@{pid}, a PHP temporary to its prefix g
   assert.ok(allows(policy, hat, { class: 'file', path: '/tmp/phpZbNDyL', permissions: 'w', owner: true }));
   assert.ok(!allows(policy, hat, { class: 'file', path: '/tmp/phpZbNDyL', permissions: 'w', owner: false }));
   assert.ok(allows(policy, hat, { class: 'file', path: '/tmp/.ZendSem.JXx2yz', permissions: 'k' }));
+  // the next serve's PHP-FPM run directory; not another site's socket in it
+  assert.ok(allows(policy, hat, { class: 'file', path: '/tmp/hatter-php-fpm-Rt5pQ2/alice.localhost/php-fpm.sock', permissions: 'rw' }));
+  assert.ok(!allows(policy, hat, { class: 'file', path: '/tmp/hatter-php-fpm-Rt5pQ2/bob.localhost/php-fpm.sock', permissions: 'rw' }));
   assert.ok(!allows(policy, hat, { class: 'file', path: '/tmp/report.txt', permissions: 'r' }));
 });
 
