@@ -5,7 +5,7 @@ import { hatLabel } from '../policy/label/index.js';
 import type { AuditEvent, EventObject, EventTime, EventType, ParsedRecord, SkipReason, SourceFormat } from './model.js';
 import { MAX_LINE_LENGTH, RawRecord, scanRecord } from './scan.js';
 import { parseSyslogTime } from './time.js';
-import { eventFromJson } from './json.js';
+import { dropUndefined, eventFromJson } from './json.js';
 import { blockersMeaning, LANDLOCK_ACCESS_TYPES, LANDLOCK_DOMAIN_TYPES, splitBlockers } from './landlock.js';
 
 const TYPE_BY_CODE: Record<string, EventType> = {
@@ -230,7 +230,7 @@ function landlockRecord(r: RawRecord, type: EventType, lineNumber: number, file:
     const status = extra['status'];
     return {
       kind: 'event',
-      event: dropUndefinedMembers({
+      event: dropUndefined({
         type, operation: 'landlock_domain', classInferred: false, object: {}, info: status, extra: restOrUndefined,
         landlock: status === undefined ? { domain } : { domain, status }, ...base,
       }),
@@ -240,24 +240,19 @@ function landlockRecord(r: RawRecord, type: EventType, lineNumber: number, file:
   const meaning = blockersMeaning(blockers);
   const mask = meaning.mask === undefined ? undefined : parsePermissions(meaning.mask, meaning.class);
   const network = meaning.class === 'net'
-    ? dropUndefinedMembers({
+    ? dropUndefined({
       sockType: 'stream', protocol: 'tcp', localAddr: r.localAddr, localPort: r.localPort || undefined,
       foreignAddr: r.foreignAddr, foreignPort: r.foreignPort || undefined,
     })
     : undefined;
   return {
     kind: 'event',
-    event: dropUndefinedMembers({
+    event: dropUndefined({
       type, operation: meaning.operation, class: meaning.class, classInferred: false,
-      object: dropUndefinedMembers({ name: meaning.class === 'net' ? undefined : r.dbusPath ?? r.name, network }),
+      object: dropUndefined({ name: meaning.class === 'net' ? undefined : r.dbusPath ?? r.name, network }),
       requested: mask, denied: mask, extra: restOrUndefined, landlock: { domain, blockers }, ...base,
     }),
   };
-}
-
-function dropUndefinedMembers<T extends object>(o: T): T {
-  for (const key of Object.keys(o) as (keyof T)[]) if (o[key] === undefined) delete o[key];
-  return o;
 }
 
 /** fsuid == ouid (the rule needs `owner`); unknown unless both are known. */

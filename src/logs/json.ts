@@ -140,6 +140,7 @@ export function eventFromJson(json: Readonly<Record<string, unknown>>, line: num
   return dropUndefined(event) as AuditEvent;
 }
 
-function dropUndefined<T extends object>(o: T): T {
+/** `o` without its undefined members (an event's optional fields are absent, not undefined). */
+export function dropUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
