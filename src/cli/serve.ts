@@ -277,12 +277,12 @@ async function startDenials(
     io.stderr.write(`hatter serve: --denials-log reads Landlock's audit records; the backend is ${backendName} (with AppArmor, give the console the audit log: --console-log /var/log/audit/audit.log) [serve/denials-not-landlock]\n`);
     return EXIT_USAGE;
   }
-  const intervalText = values['denials-interval'];
-  const interval = intervalText === undefined ? 10 : Number(intervalText);
-  if (!(interval > 0) || !Number.isFinite(interval)) { io.stderr.write(`hatter serve: --denials-interval '${intervalText}' is not a positive number of seconds\n`); return EXIT_USAGE; }
+  const interval = intervalSeconds('--denials-interval', values['denials-interval'], io);
+  if (interval === undefined) return EXIT_USAGE;
   const abi = /Landlock ABI (\d+)/.exec(reason);
   if (abi && Number(abi[1]) < 7) io.stderr.write(`hatter serve: warning: Landlock ABI ${abi[1]} (Linux before 6.15) writes no audit records; the denials log stays empty [serve/landlock-audit-unsupported]\n`);
   const source = values['audit-log'] !== undefined ? resolvePath(io.cwd, values['audit-log']) : '/dev/kmsg';
+  const denialsLog = resolvePath(io.cwd, values['denials-log']!);
   const { followLandlockDenials } = await import('./serve-denials.js');
   const { findLauncher, kernelAuditEnabled } = await import('../confine/index.js');
   if (source === '/dev/kmsg' && kernelAuditEnabled(findLauncher()) === false) {
@@ -290,11 +290,11 @@ async function startDenials(
   }
   try {
     const follower = followLandlockDenials({
-      source, denialsLog: resolvePath(io.cwd, values['denials-log']!), intervalMs: interval * 1000,
+      source, denialsLog, intervalMs: interval * 1000,
       confinedProcesses,
       warn: (line) => { io.stderr.write(`${line}\n`); },
     });
-    io.stderr.write(`hatter serve: Landlock denials from ${source} go to ${resolvePath(io.cwd, values['denials-log']!)}\n`);
+    io.stderr.write(`hatter serve: Landlock denials from ${source} go to ${denialsLog}\n`);
     return follower;
   } catch (error) {
     io.stderr.write(`hatter serve: --denials-log: cannot read ${source} or write the log: ${(error as Error).message}${source === '/dev/kmsg' ? ' (reading /dev/kmsg needs root; or give --audit-log FILE)' : ''} [serve/denials-source]\n`);
@@ -309,8 +309,8 @@ interface Learning {
 
 /** serve --learn: the recording session and its backend, or an exit code after a message. */
 function startLearning(learnLog: string, intervalText: string | undefined, io: CliIo): Learning | number {
-  const interval = intervalText === undefined ? 10 : Number(intervalText);
-  if (!(interval > 0) || !Number.isFinite(interval)) { io.stderr.write(`hatter serve: --learn-interval '${intervalText}' is not a positive number of seconds\n`); return EXIT_USAGE; }
+  const interval = intervalSeconds('--learn-interval', intervalText, io);
+  if (interval === undefined) return EXIT_USAGE;
   const strace = findStrace(io.env['PATH']);
   if (!strace) { io.stderr.write("hatter serve: --learn needs strace; install the Debian package 'strace' (apt-get install strace)\n"); return EXIT_USAGE; }
   let fd: number;
@@ -346,6 +346,14 @@ const LEARN_BANNER = `
 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
 
 `;
+
+/** A coalescing interval in seconds (default 10), or undefined after a message when it is not a positive number. */
+function intervalSeconds(option: string, text: string | undefined, io: CliIo): number | undefined {
+  const interval = text === undefined ? 10 : Number(text);
+  if (interval > 0 && Number.isFinite(interval)) return interval;
+  io.stderr.write(`hatter serve: ${option} '${text}' is not a positive number of seconds\n`);
+  return undefined;
+}
 
 function resolvePath(cwd: string, path: string): string {
   return path.startsWith('/') ? path : `${cwd.replace(/\/$/, '')}/${path}`;
