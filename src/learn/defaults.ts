@@ -34,20 +34,15 @@ export function temporaryPrefix(path: string): { dir: string; prefix: string } |
   const slash = path.lastIndexOf('/');
   if (slash <= 0) return undefined;
   const dir = path.slice(0, slash);
-  const prefix = randomPrefix(dir, path.slice(slash + 1), KNOWN_PREFIXES);
-  return prefix === undefined ? undefined : { dir, prefix };
-}
-
-/** The name's prefix when `name`, in `dir`, ends in six mkstemp-like random characters (the rules above). */
-function randomPrefix(dir: string, name: string, known: readonly string[]): string | undefined {
+  const name = path.slice(slash + 1);
   const dirName = dir.slice(dir.lastIndexOf('/') + 1);
   if (!TEMP_DIRS.has(dir) && !TEMP_DIR_NAMES.has(dirName)) return undefined;
   const m = RANDOM_SUFFIX.exec(name);
   if (!m) return undefined;
   const [, prefix, suffix] = m as unknown as [string, string, string];
-  if (known.includes(prefix)) return prefix;
+  if (KNOWN_PREFIXES.includes(prefix)) return { dir, prefix };
   if (classesOf(suffix) < 2 || /^[A-Za-z]+[0-9]+$/.test(suffix)) return undefined;
-  return prefix;
+  return { dir, prefix };
 }
 
 /**
@@ -66,7 +61,7 @@ export function temporaryDirectory(path: string): { dir: string; prefix: string;
     if (slash <= 0 || slash === tail.length - 1) return undefined;
     // Only known prefixes: a site kept in a directory made by mktemp (a test's copy in /var/tmp) is a
     // site, and its files should keep their exact directory.
-    const prefix = randomPrefix(dir, tail.slice(0, slash), KNOWN_DIRECTORY_PREFIXES);
+    const prefix = RANDOM_SUFFIX.exec(tail.slice(0, slash))?.[1];
     if (prefix === undefined || !KNOWN_DIRECTORY_PREFIXES.includes(prefix)) return undefined;
     const rest = tail.slice(slash + 1);
     // A known mkstemp file inside it (opcache's .ZendSem.XXXXXX in the pool's directory) is random too.
