@@ -23,7 +23,7 @@ import { fastcgiConnectPorts, poolAccounts } from './confinement-needs.js';
 import { checkFromFront, sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
 import { LogLineGate } from './peer-log.js';
 import { UNTRUSTED_INPUT_HAT } from '../web/index.js';
-import { sitesNeedingPhpFpm, startSitesPhpFpm, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
+import { phpFpmRoutes, sitesNeedingPhpFpm, startSitesPhpFpm, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
 
 export interface SupervisorOutput {
   /** Startup and lifecycle messages (stderr). */
@@ -143,8 +143,10 @@ export class Supervisor {
         output: this.options.output,
         confine: (hat, runtime) => this.requestConfinement(hat, runtime),
       });
+      // The label each master was confined to: its site's first PHP location's, as startSitesPhpFpm chose
+      // it (asked before the addresses are filled in: a handler with an address no longer wants PHP-FPM).
+      for (const [serverName, route] of phpFpmRoutes(this.config, (i, uri) => router.routeUri(i, uri))) this.phpFpmLabels.set(serverName, route.label);
       this.config = withPhpFpmAddresses(this.config, this.phpFpm.addresses, this.phpFpm.children);
-      this.config.sites.forEach((site, i) => this.phpFpmLabels.set(site.serverName, router.routeUri(i, '/').label));
     }
     this.rootWarning = rootWithoutUsers(this.config, process.getuid?.());
     if (this.rootWarning) this.options.output.warn(banner(this.rootWarning));

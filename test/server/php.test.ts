@@ -1,7 +1,7 @@
 // `phpFpm: true`: the supervisor starts the site's PHP-FPM master and its workers talk FastCGI to it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createBackend } from '../../src/confine/index.js';
 import { join } from 'node:path';
 import { DEFAULT_PHP_FPM_BINARY } from '../../src/server/fastcgi/index.js';
@@ -75,5 +75,27 @@ ${PHP_SITE}`, {
   } finally {
     await confined?.stop();
     rmSync(secretDir, { recursive: true, force: true });
+  }
+});
+
+test('the supervisor lists each PHP-FPM master under the label of its PHP location, not of the site\'s /', { skip, timeout: 60_000 }, async () => {
+  let two: (TestServer & { dir: string }) | undefined;
+  try {
+    two = await startFromYaml(`listen: 127.0.0.1:0
+backend: none
+policy: { file: policy/hatter-php, profile: hatter-php }
+sites:
+  - serverName: php.test
+    documentRoot: www
+    locations:
+      - prefix: /app/
+        hat: php-app
+        handler: { type: fastcgi, phpFpm: true, root: www }
+`, { 'policy/hatter-php': 'profile hatter-php {\n  ^php.test {\n  }\n  ^php-app {\n  }\n}\n', 'www/index.html': 'static\n' });
+    const masters = [...two.supervisor.confinedProcesses()].filter(([pid]) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('php-fpm'));
+    assert.equal(masters.length, 1, JSON.stringify([...two.supervisor.confinedProcesses()]));
+    assert.equal(masters[0]![1], 'hatter-php//php-app');
+  } finally {
+    await two?.stop();
   }
 });
