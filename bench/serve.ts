@@ -55,6 +55,7 @@ export async function run(repoRoot: string): Promise<void> {
     interleaved = await measureInterleaved([
       { name: 'hatter + PHP-FPM (landlock)', start: () => startHatterPhp(site, repoRoot, 'landlock') },
       { name: 'hatter + PHP-FPM (none)', start: () => startHatterPhp(site, repoRoot, 'none') },
+      { name: 'hatter + PHP-FPM (landlock, fast lane off)', start: () => startHatterPhp(site, repoRoot, 'landlock', false) },
       { name: 'nginx + php-fpm', start: () => startNginx(site) },
       { name: 'Apache prefork + mod_php', start: () => startApache(site) },
     ]);
@@ -144,11 +145,11 @@ function startNginx(site: Site): Promise<Started> {
  * files elsewhere. With landlock, the policy's one hat reads the site and nothing else; the workers
  * and the FPM master with its children run confined to it.
  */
-async function startHatterPhp(site: Site, repoRoot: string, backend: 'none' | 'landlock'): Promise<Started> {
+async function startHatterPhp(site: Site, repoRoot: string, backend: 'none' | 'landlock', fastLane = true): Promise<Started> {
   if (!existsSync(FPM)) throw new Error('php-fpm is not installed');
   const port = await freePort();
   const admin = await freePort();
-  const policy = join(site.dir, `hatter-php-${backend}.policy`);
+  const policy = join(site.dir, `hatter-php-${backend}${fastLane ? '' : '-http'}.policy`);
   writeFileSync(policy, `profile hatter-bench {\n  ^127.0.0.1 {\n    ${site.www}/** r,\n  }\n}\n`);
   const config = [
     `listen: 127.0.0.1:${port}`,
@@ -157,6 +158,7 @@ async function startHatterPhp(site: Site, repoRoot: string, backend: 'none' | 'l
     `policy: { file: ${policy}, profile: hatter-bench }`,
     'accessLog: off',
     'pool: { min: 2, max: 2 }',
+    `front: { fastLane: ${fastLane} }`,
     'sites:',
     '  - serverName: 127.0.0.1',
     '    documentRoot: www',
@@ -164,7 +166,7 @@ async function startHatterPhp(site: Site, repoRoot: string, backend: 'none' | 'l
     "      - regex: '\\.php$'",
     `        handler: { type: fastcgi, phpFpm: true, children: ${PHP_CHILDREN}, root: www }`,
   ].join('\n') + '\n';
-  return startHatterWith(site.dir, repoRoot, `hatter-php-${backend}`, config, port, backend, [['/hello.php', isHello], ['/file.txt', isFile]]);
+  return startHatterWith(site.dir, repoRoot, `hatter-php-${backend}${fastLane ? '' : '-http'}`, config, port, backend, [['/hello.php', isHello], ['/file.txt', isFile]]);
 }
 
 /** hatter serve with the Node handler at /hello, a CGI script at /cgi-bin/, static files elsewhere. */
@@ -299,7 +301,8 @@ async function measureInterleaved(servers: readonly { name: string; start: () =>
         notMeasured.push(`${name}: ${(error as Error).message.split('\n')[0]}`);
       }
     }
-    for (const { server } of started) { wrk(server.port, '/hello.php', 1); wrk(server.port, '/file.txt', 1); }
+    // Warm-up: long enough for V8 to have optimized the Node workers' hot paths.
+    for (const { server } of started) { wrk(server.port, '/hello.php', 2); wrk(server.port, '/file.txt', 1); }
     const rounds: (readonly [number, number])[][] = [];
     for (let round = 0; round < ROUNDS; round++) {
       load.push(loadavg()[0]!);
@@ -340,17 +343,18 @@ function interleavedSection(result: Interleaved): string[] {
       fmt(median(rounds.map((r) => r[i]![1]))), cell(ratio(i, nginx, 1)),
     ]),
   });
-  const landlock = index('hatter + PHP-FPM (landlock)');
-  const none = index('hatter + PHP-FPM (none)');
+  const landlock = names.indexOf('hatter + PHP-FPM (landlock)');
+  const none = names.indexOf('hatter + PHP-FPM (none)');
   const verdict = (label: string, r: ReturnType<typeof ratio>, goal: number) =>
     `- ${label} ≥ ${goal}×: ${r ? `${r.median.toFixed(2)}× (range ${r.min.toFixed(2)}–${r.max.toFixed(2)}) ${r.median >= goal ? 'MET' : 'NOT MET'}` : 'not checked (a server was not measured)'}`;
   return [
     '',
     `### PHP side by side (issue 22)`,
     '',
-    `All four servers up at once; ${rounds.length} rounds, each server serving \`/hello.php\` then the 1 KB file for ${SECONDS} s in turn ` +
+    `All ${names.length} servers up at once; ${rounds.length} rounds, each server serving \`/hello.php\` then the 1 KB file for ${SECONDS} s in turn ` +
       `(wrk -t1 -c${CONNECTIONS}), the order rotated every round; ratios are taken within a round (median, and range over the rounds). ` +
-      `hatter and nginx both use ${PHP_CHILDREN} static PHP-FPM children; hatter has 2 workers. ` +
+      `hatter and nginx both use ${PHP_CHILDREN} static PHP-FPM children; hatter has 2 workers; "fast lane off" is hatter with ` +
+      '`front.fastLane: false` (every request through node:http), for comparison. ' +
       `Load average (1 min) at each round: ${result.load.map((l) => l.toFixed(1)).join(', ')}.`,
     '',
     table,

@@ -47,6 +47,8 @@ export interface FrontSettings {
   readonly maxConnections: number;
   /** Connections one client address (IPv4, or IPv6 /64) has open in the front at once; beyond: 429. */
   readonly maxConnectionsPerClient: number;
+  /** Workers answer bodiless GET and HEAD for PHP on the raw socket (raw-lane.ts) instead of node:http. */
+  readonly fastLane: boolean;
 }
 
 export type LocationMatch =
@@ -129,7 +131,7 @@ export const DEFAULT_PHP_FPM: PhpFpmSettings = { startTimeoutMs: 30_000 };
 export const MAX_PHP_FPM_START_TIMEOUT_MS = 3_600_000;
 export const DEFAULT_POOL: PoolSettings = { min: 1, max: 4, maxRequests: 0, queue: 256, requestTimeoutMs: 30_000, connectionsPerWorker: 256, maxConnectionsPerClient: 64 };
 export const DEFAULT_FRONT: FrontSettings = {
-  mode: 'handoff', maxHeaderBytes: 16 * 1024, maxBodyBytes: 64 * 1024 * 1024, headerTimeoutMs: 10_000, idleTimeoutMs: 60_000,
+  mode: 'handoff', maxHeaderBytes: 16 * 1024, maxBodyBytes: 64 * 1024 * 1024, headerTimeoutMs: 10_000, idleTimeoutMs: 60_000, fastLane: true,
   // Below the usual open-file limit of 1024, so the front refuses (or sheds) before accept() fails.
   maxConnections: 1000, maxConnectionsPerClient: 64,
 };
@@ -206,7 +208,7 @@ const TOP_KEYS = ['listen', 'admin', 'policy', 'backend', 'hatOrder', 'front', '
 const PHP_FPM_KEYS = ['startTimeoutMs'] as const;
 const LANDLOCK_KEYS = ['allowWidening'] as const;
 const POLICY_KEYS = ['file', 'profile'] as const;
-const FRONT_KEYS = ['mode', 'maxHeaderBytes', 'maxBodyBytes', 'headerTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'maxConnectionsPerClient'] as const;
+const FRONT_KEYS = ['mode', 'maxHeaderBytes', 'maxBodyBytes', 'headerTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'maxConnectionsPerClient', 'fastLane'] as const;
 const POOL_KEYS = ['min', 'max', 'maxRequests', 'queue', 'requestTimeoutMs', 'connectionsPerWorker', 'maxConnectionsPerClient'] as const;
 const SITE_KEYS = ['serverName', 'aliases', 'documentRoot', 'defaultHat', 'handler', 'locations', 'user', 'group'] as const;
 
@@ -541,6 +543,7 @@ export function parseServeConfig(text: string, file: string, environment?: Confi
       if (has(map, 'idleTimeoutMs')) front.idleTimeoutMs = r.integer(get(map, 'idleTimeoutMs'), 'front.idleTimeoutMs', 1) ?? front.idleTimeoutMs;
       if (has(map, 'maxConnections')) front.maxConnections = r.integer(get(map, 'maxConnections'), 'front.maxConnections', 1) ?? front.maxConnections;
       if (has(map, 'maxConnectionsPerClient')) front.maxConnectionsPerClient = r.integer(get(map, 'maxConnectionsPerClient'), 'front.maxConnectionsPerClient', 1) ?? front.maxConnectionsPerClient;
+      if (has(map, 'fastLane')) front.fastLane = r.boolean(get(map, 'fastLane'), 'front.fastLane') ?? front.fastLane;
     }
   }
   const pool: { -readonly [K in keyof PoolSettings]: PoolSettings[K] } = { ...DEFAULT_POOL };

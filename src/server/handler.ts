@@ -1,6 +1,6 @@
 // The contract between the server (front, pools, workers) and the request handlers that run inside a
 // confined worker. A handler only ever sees requests for its own hat: routing happened before.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
 export type HandlerConfig =
   | { readonly type: 'static'; readonly root: string; readonly index?: readonly string[] }
@@ -40,8 +40,47 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
 }
 
+/**
+ * Where a handler's response goes. Two writers implement it: one over node:http's ServerResponse (every
+ * request can take that path), one over the raw socket of the worker's fast lane (raw-lane.ts: bodiless
+ * GET and HEAD, where node:http's per-request objects were most of a PHP request's cost). A handler
+ * written against this type serves both without knowing which it has.
+ */
+export interface ResponseWriter {
+  /** A complete response in one write: the head, a Content-Length (unless bodiless), the body. */
+  whole(status: number, reason: string | undefined, headers: readonly string[], body: Buffer | undefined, bodiless: boolean): void;
+  /** The head now, chunked; the body follows with `write` and `end`. */
+  begin(status: number, reason: string | undefined, headers: readonly string[]): void;
+  /** false: the connection's buffer is full, wait for `onceDrain`. */
+  write(chunk: Buffer): boolean;
+  end(): void;
+  /** A short plain-text status page, or the response cut short (connection closed) when it has begun. */
+  status(code: number): void;
+  /** The response is over: sent, cut short, or the client left. */
+  readonly ended: boolean;
+  /** Called once when the response is over by any means (node:http's 'close'). */
+  onceClose(listener: () => void): void;
+  offClose(listener: () => void): void;
+  onceDrain(listener: () => void): void;
+  offDrain(listener: () => void): void;
+}
+
+/** A bodiless HTTP/1.1 GET or HEAD, read by the worker's fast lane (raw-lane.ts) instead of node:http. */
+export interface SimpleRequest {
+  readonly method: 'GET' | 'HEAD';
+  /** The request target as sent (origin-form). */
+  readonly url: string;
+  /** Lower-case names, each present once (the fast lane leaves repeated fields to node:http). */
+  readonly headers: IncomingHttpHeaders;
+}
+
 export interface Handler {
   handle(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void>;
+  /**
+   * The fast lane, for handlers that have one: take `request` and answer it through `out`, returning
+   * true; or return false having sent nothing, and the request goes through node:http to `handle`.
+   */
+  serveRaw?(request: SimpleRequest, out: ResponseWriter, ctx: HandlerContext): boolean;
   close(): Promise<void>;
 }
 

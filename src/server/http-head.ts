@@ -116,7 +116,9 @@ export function parseRequestHead(bytes: Uint8Array, limits: HeadLimits): HeadVer
   if (secondSpace < 0 || secondSpace >= lineTo) return error(400, 'http/bad-request-line', 'request line is not METHOD TARGET VERSION');
   if (bytes.indexOf(0x20, secondSpace + 1) >= 0 && bytes.indexOf(0x20, secondSpace + 1) < lineTo) return error(400, 'http/bad-request-line', 'request line has extra spaces');
   if (!isToken(bytes, lineFrom, firstSpace)) return error(400, 'http/bad-method', 'method is not a token');
-  const decoder = (from: number, to: number): string => Buffer.from(bytes.buffer, bytes.byteOffset + from, to - from).toString('latin1');
+  // One Buffer view for the whole head: a view per field was a measurable share of the fast lane's time.
+  const view = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const decoder = (from: number, to: number): string => view.toString('latin1', from, to);
   const method = decoder(lineFrom, firstSpace);
   if (secondSpace === firstSpace + 1) return error(400, 'http/bad-request-line', 'empty request target');
   for (let i = firstSpace + 1; i < secondSpace; i++) {
@@ -167,7 +169,11 @@ export function parseRequestHead(bytes: Uint8Array, limits: HeadLimits): HeadVer
     if (!isToken(bytes, from, colon)) return error(400, 'http/bad-header-name', 'header name is not a token (or has whitespace before the colon)');
     if (!isFieldValue(bytes, colon + 1, to)) return error(400, 'http/bad-header-value', 'header value has a control character');
     const name = decoder(from, colon);
-    const value = decoder(colon + 1, to).replace(/^[ \t]+|[ \t]+$/g, '');
+    let valueFrom = colon + 1;
+    let valueTo = to;
+    while (valueFrom < valueTo && (bytes[valueFrom] === 0x20 || bytes[valueFrom] === 0x09)) valueFrom++;
+    while (valueTo > valueFrom && (bytes[valueTo - 1] === 0x20 || bytes[valueTo - 1] === 0x09)) valueTo--;
+    const value = decoder(valueFrom, valueTo);
     headers.push([name, value]);
     const lower = name.toLowerCase();
     if (lower === 'host') { hostCount++; hostHeader = value; }

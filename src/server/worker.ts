@@ -18,6 +18,8 @@ import { Router, type Route } from './routing.js';
 import { newHistogram, record } from './stats.js';
 import { declaredLengthTooLarge, bodyTooLargeText, limitRequestBody } from './body-limit.js';
 import { ConnectionTable } from './client-limits.js';
+import type { SimpleRequest } from './handler.js';
+import { RawLane, type RawLaneHost, type RawResponse } from './raw-lane.js';
 
 interface Connection {
   readonly socket: Socket;
@@ -31,13 +33,16 @@ interface Connection {
   /** A request arrived after one that must be handed back: give up and close. */
   poisoned: boolean;
   gone: boolean;
+  /** The fast lane reading this connection, until it hands it to node:http (raw-lane.ts). */
+  lane?: RawLane;
 }
 
 interface InFlight {
-  readonly res: ServerResponse;
   readonly deadline: number;
   /** Created on first use of ctx.signal: an AbortController per request is costly in Node 20. */
   controller?: AbortController;
+  /** Answer now with `status` and close the connection (or cut the response short if it has begun). */
+  abandon(status: number, text: string): void;
 }
 
 /** A request body this large or smaller travels back with its connection; a larger one gets 421. */
@@ -48,7 +53,7 @@ const HAND_BACK_BODY_LIMIT = 1024 * 1024;
 // for those still running then (the one that crashed never finishes).
 const CRASH_GRACE_MS = 1000;
 
-export class Worker {
+export class Worker implements RawLaneHost {
   private readonly connections = new Map<Socket, Connection>();
   // fair sharing: which connections are idle, so the supervisor's 'shed' closes the one idle the longest.
   private readonly idleTable = new ConnectionTable<Socket>({ max: Infinity, perClient: Infinity });
@@ -91,8 +96,7 @@ export class Worker {
         this.inFlight.delete(entry);
         this.errors++;
         entry.controller?.abort(new Error('request timeout'));
-        if (!entry.res.headersSent) plainResponse(entry.res, 504, 'gateway timeout: the handler did not answer in time', true);
-        else entry.res.destroy();
+        entry.abandon(504, 'gateway timeout: the handler did not answer in time');
         this.retire('a request timed out (pool.requestTimeoutMs)');
       }
     }, 100).unref();
@@ -192,13 +196,15 @@ export class Worker {
       this.handBackConnection(conn, head);
     } else if (this.draining && conn.active === 0 && !conn.handBack) {
       if (this.handBackOnDrain) this.handBackConnection(conn, Buffer.alloc(0));
-      else conn.socket.end();
+      else { conn.lane?.stop(); conn.socket.end(); }
     }
     this.maybeExit();
   }
 
   private handBackConnection(conn: Connection, head: Buffer): void {
     const socket = conn.socket;
+    // A connection still in the fast lane: whatever it read and did not serve travels back too.
+    if (conn.lane?.active) head = Buffer.concat([head, conn.lane.stop()]);
     socket.pause();
     // Adding a 'data' listener makes http.Server stop consuming the handle in C++ (its unconsume path).
     socket.on('data', () => {});
@@ -228,7 +234,7 @@ export class Worker {
     if (declaredLengthTooLarge(req, maxBody)) { this.errors++; plainResponse(res, 413, bodyTooLargeText(maxBody), true); return; }
     limitRequestBody(req, res, maxBody, (r, text) => plainResponse(r, 413, text, true), () => { this.errors++; });
     const started = performance.now();
-    const entry: InFlight = { res, deadline: started + this.routing!.config.pool.requestTimeoutMs };
+    const entry: InFlight = { deadline: started + this.routing!.config.pool.requestTimeoutMs, abandon: (status, text) => plainResponse(res, status, text, true) };
     this.inFlight.add(entry);
     const socket = conn.socket;
     const strictRemote = req.headers['x-hatter-remote'];
@@ -242,24 +248,88 @@ export class Worker {
     const ctx = new RequestContext(route, this.hat ?? '', this.label, remoteAddress, remotePort, socket, entry);
     const finish = (): void => {
       if (!this.inFlight.delete(entry)) return;
-      const elapsed = performance.now() - started;
-      record(this.histogram, elapsed * 1000);
-      if (res.statusCode >= 500) this.errors++;
-      if (this.routing!.config.accessLog !== 'off') {
-        this.logLines.push(JSON.stringify({
-          time: new Date().toISOString(), remote: remoteAddress, host: req.headers.host ?? '', method: req.method, path: req.url,
-          status: res.statusCode, bytes: Number(res.getHeader('content-length') ?? 0) || undefined, ms: Math.round(elapsed * 100) / 100,
-          hat: this.hat ?? null, label: this.label, pid: process.pid,
-        }));
-      }
-      const max = this.routing!.config.pool.maxRequests;
-      if (max > 0 && this.requests >= max) this.retire(`served ${this.requests} requests (pool.maxRequests)`);
+      this.accountFor(started, remoteAddress, req.headers.host, req.method, req.url, res.statusCode, Number(res.getHeader('content-length') ?? 0));
     };
     res.once('close', finish);
     this.handlerFor(route.handler).handle(req, res, ctx).catch((error: unknown) => {
       process.stderr.write(`hatter worker ${this.label}: handler failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
       plainResponse(res, 500, 'internal server error');
     });
+  }
+
+  /** Statistics, the access log and pool.maxRequests, once a request is over (either path). */
+  private accountFor(started: number, remote: string, host: string | undefined, method: string | undefined, path: string | undefined, status: number, bytes: number): void {
+    const elapsed = performance.now() - started;
+    record(this.histogram, elapsed * 1000);
+    if (status >= 500) this.errors++;
+    if (this.routing!.config.accessLog !== 'off') {
+      this.logLines.push(JSON.stringify({
+        time: new Date().toISOString(), remote, host: host ?? '', method, path,
+        status, bytes: bytes || undefined, ms: Math.round(elapsed * 100) / 100,
+        hat: this.hat ?? null, label: this.label, pid: process.pid,
+      }));
+    }
+    const max = this.routing!.config.pool.maxRequests;
+    if (max > 0 && this.requests >= max) this.retire(`served ${this.requests} requests (pool.maxRequests)`);
+  }
+
+  // ---- The fast lane's host (RawLaneHost): bodiless GET and HEAD for handlers with serveRaw. ----
+
+  serveSimple(lane: RawLane, request: SimpleRequest, out: RawResponse): boolean {
+    const conn = this.connections.get(lane.socket);
+    if (!conn || this.draining || !this.routing) return false;
+    const { host, path } = requestTarget(request.url, request.headers.host);
+    const route = this.router?.route(host, path);
+    // No route (400), another hat (hand-back): node:http's path answers those as it always has.
+    if (!route || route.label !== this.label) return false;
+    const handler = this.handlerFor(route.handler);
+    if (!handler.serveRaw) return false;
+    const started = performance.now();
+    const entry: InFlight = { deadline: started + this.routing.config.pool.requestTimeoutMs, abandon: (status, text) => out.abandon(status, text) };
+    const socket = lane.socket;
+    const remoteAddress = socket.remoteAddress ?? '';
+    const ctx = new RequestContext(route, this.hat ?? '', this.label, remoteAddress, socket.remotePort ?? 0, socket, entry);
+    conn.active++;
+    this.idleTable.busy(socket);
+    this.inFlight.add(entry);
+    out.onceClose(() => {
+      if (!this.inFlight.delete(entry)) return;
+      this.accountFor(started, remoteAddress, request.headers.host, request.method, request.url, out.statusCode, out.bytes);
+    });
+    let accepted: boolean;
+    try {
+      accepted = handler.serveRaw(request, out, ctx);
+    } catch (error) {
+      process.stderr.write(`hatter worker ${this.label}: handler failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+      this.requests++;
+      out.status(500);
+      return true;
+    }
+    if (!accepted) {
+      this.inFlight.delete(entry);
+      conn.active--;
+      if (conn.active === 0) this.idleTable.idle(socket, performance.now());
+      return false;
+    }
+    this.requests++;
+    return true;
+  }
+
+  ended(lane: RawLane, _out: RawResponse): void {
+    const conn = this.connections.get(lane.socket);
+    if (!conn) return;
+    conn.active--;
+    if (conn.active === 0) this.idleTable.idle(lane.socket, performance.now());
+    // Draining: a request read behind this one goes to node:http's path (which hands the connection
+    // back after it); an idle connection is handed back (or closed) now.
+    if (this.draining && lane.hasPending) lane.leave();
+    else this.afterResponse(conn);
+  }
+
+  toHttp(socket: Socket, bytes: Buffer): void {
+    if (bytes.length > 0) socket.unshift(bytes);
+    this.server.emit('connection', socket);
+    socket.resume();
   }
 
   private retire(reason: string): void {
@@ -302,7 +372,7 @@ export class Worker {
         if (!this.inFlight.delete(victim)) continue;
         this.errors++;
         victim.controller?.abort(error);
-        plainResponse(victim.res, 500, 'internal server error', true);
+        victim.abandon(500, 'internal server error');
       }
       this.maybeExit();
     }, Math.min(CRASH_GRACE_MS, this.routing?.config.pool.requestTimeoutMs ?? CRASH_GRACE_MS)).unref();
@@ -351,7 +421,9 @@ export class Worker {
           this.send({ type: 'released', ...idOf(conn) });
           this.maybeExit();
         });
-        this.server.emit('connection', socket);
+        const front = this.routing?.config.front;
+        if (front?.fastLane) conn.lane = new RawLane(socket, this, { maxHeaderBytes: front.maxHeaderBytes, idleTimeoutMs: front.idleTimeoutMs });
+        else this.server.emit('connection', socket);
         if (this.draining) this.afterResponse(conn);
         break;
       }

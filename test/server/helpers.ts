@@ -2,7 +2,7 @@
 // front and workers as child processes, backend none) on loopback ports chosen at run time.
 import { request, type Agent, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
-import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, chmodSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createBackend } from '../../src/confine/index.js';
@@ -154,3 +154,22 @@ export async function poolRequests(adminPort: number, label: string): Promise<nu
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Let the site's PHP-FPM children (another user when the tests run as root) read a test directory. */
+export function openUp(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) openUp(path);
+    else chmodSync(path, 0o644);
+  }
+}
+
+/** One site whose .php files go to the PHP-FPM master hatter starts for it (the `sites:` key and below). */
+export const PHP_SITE = `sites:
+  - serverName: php.test
+    documentRoot: www
+    locations:
+      - regex: '\\.php$'
+        handler: { type: fastcgi, phpFpm: true, root: www }
+`;

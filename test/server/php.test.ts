@@ -1,31 +1,14 @@
 // `phpFpm: true`: the supervisor starts the site's PHP-FPM master and its workers talk FastCGI to it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createBackend } from '../../src/confine/index.js';
 import { join } from 'node:path';
 import { DEFAULT_PHP_FPM_BINARY } from '../../src/server/fastcgi/index.js';
-import { get, startFromYaml, type TestServer } from './helpers.js';
+import { get, openUp, PHP_SITE, startFromYaml, type TestServer } from './helpers.js';
 
 const skip = existsSync(DEFAULT_PHP_FPM_BINARY) ? false : `skipped: ${DEFAULT_PHP_FPM_BINARY} not installed (apt-get install php-fpm)`;
-/** One site whose .php files go to the PHP-FPM master hatter starts for it. */
-const PHP_SITE = `sites:
-  - serverName: php.test
-    documentRoot: www
-    locations:
-      - regex: '\\.php$'
-        handler: { type: fastcgi, phpFpm: true, root: www }
-`;
 let server: (TestServer & { dir: string }) | undefined;
-
-function openUp(dir: string): void {
-  chmodSync(dir, 0o755);
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) openUp(path);
-    else chmodSync(path, 0o644);
-  }
-}
 
 before(async () => {
   if (skip) return;

@@ -4,13 +4,14 @@
 import { statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
-import type { Handler, HandlerContext } from '../handler.js';
+import type { Handler, HandlerContext, ResponseWriter, SimpleRequest } from '../handler.js';
 import { FastCgiClient, FastCgiError, parseFastCgiAddress } from '../fastcgi/index.js';
-import { cgiEnvironment, type CgiScript } from './cgi-environment.js';
+import { cgiVariables, type CgiScript } from './cgi-environment.js';
 import { CgiHeadReader, CgiResponseError, cgiResponseStart } from './cgi-response.js';
 import { failInternally, logHandlerError, sendStatus } from './respond.js';
+import { nodeResponseWriter } from './response-writer.js';
 import {
-  isRefusal, mapOntoRoot, refusalForError, resolveInside, RootDirectory, type PathRefusal,
+  isRefusal, mapOntoRoot, pathSegments, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
 } from './request-path.js';
 
 export interface FastCgiHandlerOptions {
@@ -99,20 +100,38 @@ export class FastCgiHandler implements Handler {
     }
 
     const method = req.method ?? 'GET';
-    const env = cgiEnvironment({ method, url: req.url ?? '/', httpVersion: req.httpVersion, headers: req.headers, query: target.query }, script, ctx);
+    const env = cgiVariables({ method, url: req.url ?? '/', httpVersion: req.httpVersion, headers: req.headers, query: target.query }, script, ctx);
     let stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined;
     if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined) {
       // PHP reads exactly CONTENT_LENGTH bytes of input: a chunked body is buffered to learn it,
       // as nginx does (fastcgi_request_buffering), up to a bound.
       const body = await readWhole(req, MAX_BUFFERED_BODY);
       if (body === undefined) return sendStatus(res, 413);
-      env.CONTENT_LENGTH = String(body.length);
+      env.push(['CONTENT_LENGTH', String(body.length)]); // no Content-Length header: not in env yet
       stdin = body.length > 0 ? [body] : undefined;
     } else if (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') {
       stdin = req;
     }
 
-    return this.exchange(this.client, res, env, stdin, method, script.scriptName);
+    return this.exchange(this.client, nodeResponseWriter(res), env, stdin, method, script.scriptName);
+  }
+
+  /**
+   * The fast lane: a bodiless GET or HEAD for a script found (or remembered) in the root. Anything
+   * else (a 4xx, a redirect, a root not resolved yet) is left to `handle`, which answers it in full.
+   */
+  serveRaw(request: SimpleRequest, out: ResponseWriter, ctx: HandlerContext): boolean {
+    const rootReal = this.root.resolved();
+    if (!this.client || rootReal === undefined) return false;
+    const target = splitTarget(request.url);
+    if (isRefusal(target)) return false;
+    const mapped = pathSegments(target.rawPath, ctx.locationPrefix);
+    if (isRefusal(mapped)) return false;
+    const script = this.cachedScript(rootReal, mapped.segments, mapped.mount, target.rawPath.endsWith('/'));
+    if (isRefusal(script) || 'redirect' in script) return false;
+    const env = cgiVariables({ method: request.method, url: request.url, httpVersion: '1.1', headers: request.headers, query: target.query }, script, ctx);
+    void this.exchange(this.client, out, env, undefined, request.method, script.scriptName);
+    return true;
   }
 
   /**
@@ -122,7 +141,7 @@ export class FastCgiHandler implements Handler {
    * is streamed (chunked) with back-pressure from the client's connection to FPM's.
    */
   private exchange(
-    client: FastCgiClient, res: ServerResponse, env: Record<string, string>, stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined,
+    client: FastCgiClient, out: ResponseWriter, env: readonly (readonly [string, string])[], stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined,
     method: string, scriptName: string,
   ): Promise<void> {
     return new Promise<void>((resolve) => {
@@ -138,8 +157,8 @@ export class FastCgiHandler implements Handler {
       const finish = () => {
         over = true;
         clearTimeout(timer);
-        res.off('close', onClose);
-        res.off('drain', onDrain);
+        out.offClose(onClose);
+        out.offDrain(onDrain);
         resolve();
       };
       const fail = (error: Error) => {
@@ -150,41 +169,42 @@ export class FastCgiHandler implements Handler {
           // Cancelled: our timeout, or the response ended first (the client left, or the worker's
           // request timeout answered it).
           logHandlerError('handlers/fastcgi-timeout', `fastcgi ${scriptName}`, timedOut ? `timed out after ${this.timeoutMs} ms` : 'aborted by the server');
-          if (!res.writableEnded) sendStatus(res, 504);
+          if (!out.ended) out.status(504);
           return;
         }
         if (error instanceof FastCgiError || error instanceof CgiResponseError) {
           logHandlerError(error instanceof CgiResponseError || error.code === 'fastcgi-protocol' ? 'handlers/fastcgi-bad-response' : 'handlers/fastcgi-unavailable', `fastcgi ${scriptName}`, error.message);
-          if (!res.writableEnded) sendStatus(res, error instanceof FastCgiError && error.code === 'fastcgi-overloaded' ? 503 : 502);
+          if (!out.ended) out.status(error instanceof FastCgiError && error.code === 'fastcgi-overloaded' ? 503 : 502);
           return;
         }
-        failInternally(res, 'handlers/internal-error', 'fastcgi', error);
+        logHandlerError('handlers/internal-error', 'fastcgi', error);
+        if (!out.ended) out.status(500);
       };
       const onClose = () => { if (!over) call.cancel(); };
       const onDrain = () => { waitingForDrain = false; call.resume(); };
       const startStreaming = (head: NonNullable<typeof started>) => {
         streaming = true;
-        res.writeHead(head.status, head.headers);
+        out.begin(head.status, head.reason, head.headers);
         for (const chunk of body) write(chunk);
         body = [];
       };
       const write = (chunk: Buffer) => {
-        if (!res.write(chunk) && !waitingForDrain) {
+        if (!out.write(chunk) && !waitingForDrain) {
           waitingForDrain = true;
           call.pause();
-          res.once('drain', onDrain);
+          out.onceDrain(onDrain);
         }
       };
       // The callbacks run in the FPM connection's 'data' handler: whatever they throw (writeHead
       // refusing a header, say) must end this request, never escape as an uncaught exception.
-      const call = client.start(Object.entries(env), stdin, {
+      const call = client.start(env, stdin, {
         stdout: (chunk) => {
           if (over) return;
           try {
             if (!started) {
               const parsed = reader.push(chunk);
               if (!parsed) return;
-              started = cgiResponseStart(res, parsed.head, method);
+              started = cgiResponseStart(parsed.head, method);
               chunk = parsed.rest;
             }
             if (started.bodiless || chunk.length === 0) return; // a bodiless response's body is discarded
@@ -199,13 +219,11 @@ export class FastCgiHandler implements Handler {
         end: () => {
           if (over) return;
           if (!started) { fail(new CgiResponseError('output ended before the response head was complete')); return; }
+          // The writer reports the end of the response to its close listeners; ours would cancel.
+          out.offClose(onClose);
           try {
-            if (streaming) res.end();
-            else {
-              if (!started.bodiless) started.headers.push('Content-Length', String(bodyLength));
-              res.writeHead(started.status, started.headers);
-              res.end(body.length === 1 ? body[0] : body.length === 0 ? undefined : Buffer.concat(body, bodyLength));
-            }
+            if (streaming) out.end();
+            else out.whole(started.status, started.reason, started.headers, body.length === 1 ? body[0] : Buffer.concat(body, bodyLength), started.bodiless);
           } catch (error) {
             fail(error as Error);
             return;
@@ -217,7 +235,7 @@ export class FastCgiHandler implements Handler {
         error: fail,
       });
       timer = setTimeout(() => { timedOut = true; call.cancel(); }, this.timeoutMs);
-      res.once('close', onClose);
+      out.onceClose(onClose);
     });
   }
 

@@ -13,6 +13,7 @@ export { contentTypeFor } from './mime.js';
 export { installDeferredBodyResponse } from './node-response.js';
 export { cgiEnvironment, type CgiRequest, type CgiScript } from './cgi-environment.js';
 export { parseCgiHead, CgiHeadReader, CgiResponseError, type CgiResponseHead } from './cgi-response.js';
+export { nodeResponseWriter, safeReason } from './response-writer.js';
 export { evaluatePreconditions, parseRange, validatorsFor, type ByteRange, type RangeRequest } from './conditional.js';
 
 /** Build the handler a location's configuration names; relative paths resolve against `configDir`. */

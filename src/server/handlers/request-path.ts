@@ -99,13 +99,18 @@ export function refusalForError(error: unknown): 403 | 404 {
 /** The root's realpath, computed once per handler (the root may be created after the config is read). */
 export class RootDirectory {
   private real: Promise<string> | undefined;
+  private known: string | undefined;
   constructor(readonly path: string) {}
   resolve(): Promise<string> {
     if (!this.real) {
       this.real = realpath(this.path);
-      this.real.catch(() => { this.real = undefined; });
+      this.real.then((real) => { this.known = real; }, () => { this.real = undefined; });
     }
     return this.real;
+  }
+  /** The realpath once `resolve` has found it (the fast lane cannot wait for it). */
+  resolved(): string | undefined {
+    return this.known;
   }
 }
 

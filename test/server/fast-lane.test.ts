@@ -1,0 +1,221 @@
+// The worker's fast lane (src/server/raw-lane.ts): which requests it takes, the response heads it writes,
+// that it answers exactly as node:http does, and that a client cannot crash or confuse it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { existsSync } from 'node:fs';
+import fc from 'fast-check';
+import { parseRequestHead, type RequestHead } from '../../src/server/http-head.js';
+import { RawLane, responseHead, simpleRequest, type RawResponse } from '../../src/server/raw-lane.js';
+import { DEFAULT_PHP_FPM_BINARY } from '../../src/server/fastcgi/index.js';
+import { get, openUp, PHP_SITE, raw, RawConnection, startFromYaml, type TestServer } from './helpers.js';
+
+function head(text: string): RequestHead {
+  const verdict = parseRequestHead(Buffer.from(text, 'latin1'), { maxHeaderBytes: 16384, maxBodyBytes: Infinity });
+  assert.equal(verdict.kind, 'complete', text);
+  return (verdict as { head: RequestHead }).head;
+}
+
+test('simpleRequest takes bodiless HTTP/1.1 GET and HEAD only; anything else is left to node:http', () => {
+  const ok = simpleRequest(head('GET /a.php?x=1 HTTP/1.1\r\nHost: a.test\r\nAccept: */*\r\nConnection: keep-alive\r\n\r\n'));
+  assert.deepEqual(ok && { method: ok.method, url: ok.url, headers: { ...ok.headers } }, { method: 'GET', url: '/a.php?x=1', headers: { host: 'a.test', accept: '*/*', connection: 'keep-alive' } });
+  assert.equal(simpleRequest(head('HEAD / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'))?.method, 'HEAD');
+  const refused = [
+    'POST / HTTP/1.1\r\nHost: a\r\n\r\n',
+    'GET / HTTP/1.0\r\nHost: a\r\n\r\n',
+    'GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n',
+    'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n',
+    'GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n',
+    'GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n',
+    'GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n',
+    'GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, x\r\n\r\n',
+    'GET / HTTP/1.1\r\nHost: a\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n',
+    'GET / HTTP/1.1\r\nHost: a\r\n__proto__: x\r\n\r\n',
+    'GET / HTTP/1.1\r\nHost: a\r\nconstructor: x\r\n\r\n',
+  ];
+  for (const text of refused) assert.equal(simpleRequest(head(text)), undefined, text);
+});
+
+test('responseHead: status line, headers, Date unless given, framing, Connection; a header that could split the response throws', () => {
+  const text = responseHead(200, undefined, ['Content-Type', 'text/html'], { contentLength: 5 }, 60);
+  assert.match(text, /^HTTP\/1\.1 200 OK\r\nContent-Type: text\/html\r\nDate: [A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT\r\nContent-Length: 5\r\nConnection: keep-alive\r\nKeep-Alive: timeout=60\r\n\r\n$/);
+  assert.equal(responseHead(404, 'Gone Fishing', ['Date', 'x'], 'none', undefined), 'HTTP/1.1 404 Gone Fishing\r\nDate: x\r\nConnection: close\r\n\r\n');
+  assert.match(responseHead(500, 'bad\r\nreason', [], 'chunked', 5), /^HTTP\/1\.1 500 Internal Server Error\r\nDate: .*\r\nTransfer-Encoding: chunked\r\n/);
+  assert.throws(() => responseHead(200, undefined, ['X-A', 'one\r\nSet-Cookie: stolen=1'], 'none', 5));
+  assert.throws(() => responseHead(200, undefined, ['X A', 'v'], 'none', 5));
+  assert.throws(() => responseHead(200, undefined, ['X-A', 'nul\0'], 'none', 5));
+});
+
+// Differential: for every request the lane takes, its headers are node:http's req.headers.
+test('property: the headers the fast lane serves with are the ones node:http would give the handler', async () => {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => { seen.push(req.headers); res.end('ok'); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const fieldName = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,12}$/);
+  const fieldValue = fc.stringMatching(/^[ -~]{0,20}$/).map((v) => v.trim());
+  try {
+    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(fieldName, fieldValue), { maxLength: 8 }), async (fields) => {
+      const text = `GET /x HTTP/1.1\r\nHost: h.test\r\n${fields.map(([n, v]) => `${n}: ${v}\r\n`).join('')}Connection: close\r\n\r\n`;
+      const verdict = parseRequestHead(Buffer.from(text, 'latin1'), { maxHeaderBytes: 16384, maxBodyBytes: Infinity });
+      const simple = verdict.kind === 'complete' ? simpleRequest(verdict.head) : undefined;
+      if (!simple) return; // node:http serves it: nothing to compare
+      seen.length = 0;
+      await raw(port, text, 500);
+      assert.equal(seen.length, 1, text);
+      assert.deepEqual({ ...simple.headers }, { ...seen[0] }, text);
+    }), { numRuns: 60 });
+  } finally {
+    server.close();
+  }
+});
+
+test('a response written after the client\'s FIN is dropped quietly: no uncaught error, the lane lets go', async () => {
+  // The client sends a request and half-closes; the answer is written after node has ended our side too
+  // (allowHalfOpen is off) but before 'close': the write fails and reports EPIPE on the next tick. (Seen
+  // under wrk: the worker crashed when wrk closed its connections.)
+  const outcome = await new Promise<{ ended: boolean; uncaught: unknown[]; errorListeners: number }>((resolve) => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => { uncaught.push(error); };
+    process.on('uncaughtException', onUncaught);
+    const server = createNetServer((socket: Socket) => {
+      let out: RawResponse | undefined;
+      new RawLane(socket, {
+        serveSimple: (_lane, _request, response) => { out = response; return true; },
+        ended: () => {},
+        toHttp: () => { throw new Error('not expected'); },
+      }, { maxHeaderBytes: 16384, idleTimeoutMs: 5000 });
+      socket.on('end', () => {
+        // Two ticks: after node's own end() of our side (scheduled when 'end' is emitted), before 'close'.
+        process.nextTick(() => process.nextTick(() => {
+          out!.whole(200, undefined, ['Content-Type', 'text/plain'], Buffer.from('late\n'), false);
+          // Whether node emits that EPIPE depends on timing; when it does, it must find a listener.
+          const errorListeners = socket.listenerCount('error');
+          setTimeout(() => {
+            process.off('uncaughtException', onUncaught);
+            server.close();
+            resolve({ ended: out!.ended, uncaught, errorListeners });
+          }, 200);
+        }));
+      });
+    });
+    server.listen(0, '127.0.0.1', () => {
+      const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      client.on('error', () => {});
+      client.end('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+      client.resume();
+    });
+  });
+  assert.deepEqual(outcome.uncaught, []);
+  assert.equal(outcome.ended, true);
+  assert.ok(outcome.errorListeners > 0, 'the socket was left without an error listener');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Served for real: a PHP site through hatter's own PHP-FPM, with the lane on and off.
+
+const skip = existsSync(DEFAULT_PHP_FPM_BINARY) ? false : `skipped: ${DEFAULT_PHP_FPM_BINARY} not installed (apt-get install php-fpm)`;
+const FILES: Record<string, string> = {
+  'www/hello.php': '<?php echo "hello ", $_SERVER["REQUEST_METHOD"], " ", $_GET["x"] ?? "", " ", $_SERVER["HTTP_X_PROBE"] ?? "-", "\\n";',
+  'www/status.php': '<?php header("Status: 404 Not Here"); header("X-Custom: yes"); echo "missing\\n";',
+  'www/empty.php': '<?php http_response_code(204);',
+  'www/redirect.php': '<?php header("Location: https://elsewhere.test/"); ',
+  'www/big.php': '<?php echo str_repeat("0123456789abcdef", 8192);',
+  'www/slow.php': '<?php usleep(300000); echo "slow\\n";',
+  'www/post.php': '<?php echo "got ", file_get_contents("php://input"), "\\n";',
+  'www/index.html': 'static\n',
+};
+const SITE = (fastLane: boolean) => `listen: 127.0.0.1:0
+backend: none
+front: { fastLane: ${fastLane} }
+pool: { min: 1, max: 1, requestTimeoutMs: 5000 }
+${PHP_SITE}`;
+
+let fast: (TestServer & { dir: string }) | undefined;
+let slow: (TestServer & { dir: string }) | undefined;
+before(async () => {
+  if (skip) return;
+  fast = await startFromYaml(SITE(true), FILES);
+  slow = await startFromYaml(SITE(false), FILES);
+  openUp(fast.dir);
+  openUp(slow.dir);
+});
+after(async () => { await fast?.stop(); await slow?.stop(); });
+
+/** Headers that differ between two answers of the same request for no fault of either (the two servers' files differ in mtime): dropped. */
+function comparable(headers: IncomingHttpHeaders): Record<string, unknown> {
+  const { date: _date, etag: _etag, 'last-modified': _modified, ...rest } = headers;
+  return rest;
+}
+
+test('the fast lane answers as node:http does: status, reason, headers and body, for GET and HEAD', { skip, timeout: 60_000 }, async () => {
+  const cases: [string, string, Record<string, string>][] = [
+    ['GET', '/hello.php?x=1', { 'x-probe': 'p' }], ['HEAD', '/hello.php', {}], ['GET', '/status.php', {}], ['GET', '/empty.php', {}],
+    ['GET', '/redirect.php', {}], ['GET', '/big.php', {}], ['HEAD', '/big.php', {}], ['GET', '/missing.php', {}], ['GET', '/index.html', {}],
+  ];
+  for (const [method, path, headers] of cases) {
+    const a = await get(fast!.port, 'php.test', path, { method, headers });
+    const b = await get(slow!.port, 'php.test', path, { method, headers });
+    assert.equal(a.status, b.status, `${method} ${path}`);
+    assert.deepEqual(comparable(a.headers), comparable(b.headers), `${method} ${path}`);
+    assert.equal(a.body.toString(), b.body.toString(), `${method} ${path}`);
+  }
+  const reason = await raw(fast!.port, 'GET /status.php HTTP/1.1\r\nHost: php.test\r\nConnection: close\r\n\r\n');
+  assert.match(reason, /^HTTP\/1\.1 404 Not Here\r\n/);
+});
+
+test('pipelined requests in one write are answered in order, HEAD without a body; a POST behind them goes to node:http on the same connection', { skip, timeout: 30_000 }, async () => {
+  const conn = new RawConnection(fast!.port);
+  try {
+    conn.write('GET /hello.php?x=1 HTTP/1.1\r\nHost: php.test\r\n\r\nHEAD /hello.php?x=2 HTTP/1.1\r\nHost: php.test\r\n\r\nGET /hello.php?x=3 HTTP/1.1\r\nHost: php.test\r\n\r\n');
+    const first = await conn.response();
+    assert.equal(first.body, 'hello GET 1 -\n');
+    const second = await conn.response(); // HEAD: a head only (no Content-Length, so an empty body)
+    assert.equal(second.status, 200);
+    assert.equal(second.body, '');
+    assert.equal((await conn.response()).body, 'hello GET 3 -\n');
+    conn.write('POST /post.php HTTP/1.1\r\nHost: php.test\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\nbody');
+    assert.equal((await conn.response()).body, 'got body\n');
+    conn.write('GET /hello.php?x=4 HTTP/1.1\r\nHost: php.test\r\n\r\n');
+    assert.equal((await conn.response()).body, 'hello GET 4 -\n');
+  } finally {
+    conn.close();
+  }
+});
+
+test('a head split across writes, and Connection: close, are honoured', { skip, timeout: 30_000 }, async () => {
+  const conn = new RawConnection(fast!.port);
+  try {
+    conn.write('GET /hello.php?x=5 HTTP/1.1\r\nHost: php.test\r\n\r\n');
+    assert.equal((await conn.response()).body, 'hello GET 5 -\n');
+    conn.write('GET /hello.php?x=6 HTTP/1.1\r\nHo');
+    await new Promise((r) => setTimeout(r, 100));
+    conn.write('st: php.test\r\n\r\n');
+    assert.equal((await conn.response()).body, 'hello GET 6 -\n');
+  } finally {
+    conn.close();
+  }
+  const closed = await raw(fast!.port, 'GET /hello.php?x=7 HTTP/1.1\r\nHost: php.test\r\nConnection: close\r\n\r\nGET /hello.php?x=8 HTTP/1.1\r\nHost: php.test\r\n\r\n', 5000);
+  assert.match(closed, /\r\nConnection: close\r\n/);
+  assert.ok(closed.endsWith('hello GET 7 -\n'), closed);
+});
+
+test('clients that leave (half-close, reset) while PHP runs cannot crash the worker', { skip, timeout: 60_000 }, async () => {
+  const before = fast!.messages.length;
+  for (let i = 0; i < 8; i++) {
+    await new Promise<void>((resolve) => {
+      const socket = connect(fast!.port, '127.0.0.1');
+      socket.on('error', () => {});
+      // Half-close right after the request: node ends our side, and the answer comes after.
+      socket.end('GET /slow.php HTTP/1.1\r\nHost: php.test\r\n\r\n');
+      socket.on('close', () => resolve());
+      socket.resume();
+      if (i % 2) setTimeout(() => socket.resetAndDestroy(), 50);
+    });
+  }
+  await new Promise((r) => setTimeout(r, 800));
+  const later = fast!.messages.slice(before).filter((m) => /retires|exited|crash/.test(m));
+  assert.deepEqual(later, [], 'a worker crashed or retired');
+  assert.equal((await get(fast!.port, 'php.test', '/hello.php?x=9')).body.toString(), 'hello GET 9 -\n');
+});
