@@ -12,7 +12,7 @@
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import {
-  decodeEndRequest, encodeBeginRequest, encodeNameValuePairs, encodeRecord, encodeStream,
+  decodeEndRequest, encodeBeginRequest, encodeNameValuePairs, encodeRecord, encodeRequestStart, encodeStream,
   ProtocolStatus, RecordDecoder, RecordType, Role, type EndRequest,
 } from './records.js';
 export type FastCgiAddress = { readonly path: string } | { readonly host: string; readonly port: number };
@@ -80,11 +80,12 @@ export interface FastCgiCall {
 }
 
 const REQUEST_ID = 1;
+/** Each connection's read buffer (onread); what a read brings is copied out of it. */
+const READ_BUFFER_BYTES = 64 * 1024;
 const MAX_STDERR = 64 * 1024;
-/** BEGIN_REQUEST (with and without FCGI_KEEP_CONN), the end of PARAMS and an empty STDIN, encoded once. */
+/** BEGIN_REQUEST (with and without FCGI_KEEP_CONN) and the empty STDIN that ends a body, encoded once. */
 const BEGIN_KEEP = encodeBeginRequest(REQUEST_ID, Role.Responder, true);
 const BEGIN_CLOSE = encodeBeginRequest(REQUEST_ID, Role.Responder, false);
-const PARAMS_END = encodeRecord(RecordType.Params, REQUEST_ID);
 const STDIN_END = encodeRecord(RecordType.Stdin, REQUEST_ID);
 
 export class FastCgiClient {
@@ -252,7 +253,14 @@ export class FastCgiClient {
 
   /** A new connection; `done` gets it, or an error after connectTimeoutMs. Returns a way to give up. */
   connect(done: (error: Error | undefined, connection: Connection | undefined) => void): () => void {
-    const socket = 'path' in this.address ? connect(this.address.path) : connect(this.address.port, this.address.host);
+    // Reads go to a callback with a buffer of our own (`onread`): no Readable stream machinery per read.
+    // The bytes are copied out, since the buffer is reused and the exchange keeps views of its chunks.
+    let connection: Connection | undefined;
+    const onread = {
+      buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+      callback: (length: number, buffer: Uint8Array): boolean => { connection?.data(Buffer.from(buffer.subarray(0, length))); return true; },
+    };
+    const socket = 'path' in this.address ? connect({ path: this.address.path, onread }) : connect({ port: this.address.port, host: this.address.host, onread });
     const cleanup = () => {
       clearTimeout(timer);
       socket.off('error', fail);
@@ -266,7 +274,8 @@ export class FastCgiClient {
     const onConnect = () => {
       cleanup();
       socket.setNoDelay(true);
-      done(undefined, new Connection(socket, this));
+      connection = new Connection(socket, this);
+      done(undefined, connection);
     };
     const timer = setTimeout(() => fail(new Error('connect timed out')), this.connectTimeoutMs);
     socket.once('error', fail);
@@ -284,11 +293,7 @@ class Connection {
   owner: Exchange | undefined;
   idleSince = 0;
 
-  constructor(readonly socket: Socket, client: FastCgiClient) {
-    socket.on('data', (chunk: Buffer) => {
-      if (this.owner) this.owner.receive(chunk);
-      else client.dropIdle(this);
-    });
+  constructor(readonly socket: Socket, private readonly client: FastCgiClient) {
     socket.on('error', (error: Error) => {
       if (this.owner) this.owner.lost(new FastCgiError(`connection failed: ${error.message}`, 'fastcgi-closed'));
       else client.dropIdle(this);
@@ -297,6 +302,12 @@ class Connection {
       if (this.owner) this.owner.lost(new FastCgiError('connection closed before END_REQUEST', 'fastcgi-closed'));
       else client.dropIdle(this);
     });
+  }
+
+  /** Bytes from the server (the socket's onread callback). */
+  data(chunk: Buffer): void {
+    if (this.owner) this.owner.receive(chunk);
+    else this.client.dropIdle(this);
   }
 }
 
@@ -378,9 +389,8 @@ class Exchange implements FastCgiCall {
     const socket = connection.socket;
     if (this.paused) socket.pause();
     const begin = this.client.keepsConnections ? BEGIN_KEEP : BEGIN_CLOSE;
-    const params = encodeStream(RecordType.Params, REQUEST_ID, this.paramBytes);
     // Without a body, the whole request is one write.
-    socket.write(Buffer.concat(this.stdin === undefined ? [begin, ...params, PARAMS_END, STDIN_END] : [begin, ...params, PARAMS_END]));
+    socket.write(encodeRequestStart(begin, REQUEST_ID, this.paramBytes, this.stdin === undefined));
     if (this.stdin !== undefined) void this.sendStdin(socket, this.stdin);
   }
 

@@ -24,9 +24,14 @@ export const MAX_CGI_HEAD = 64 * 1024;
 /** Not forwarded: the server frames the response itself. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'trailer', 'te', 'proxy-connection']);
 
+const EMPTY = Buffer.alloc(0);
+// Searched for as Buffers: a string needle is converted on every call.
+const LF_LF = Buffer.from('\n\n');
+const LF_CRLF = Buffer.from('\n\r\n');
+
 /** Accumulates stdout until the head is complete; then returns it with the body bytes already read. */
 export class CgiHeadReader {
-  private buffered: Buffer = Buffer.alloc(0);
+  private buffered: Buffer = EMPTY;
 
   /** Feed bytes; returns the head and leftover body once the blank line has been seen. */
   push(chunk: Buffer): { head: CgiResponseHead; rest: Buffer } | undefined {
@@ -43,8 +48,8 @@ export class CgiHeadReader {
 }
 
 function findHeadEnd(buffer: Buffer): { headEnd: number; bodyStart: number } | undefined {
-  const lf = buffer.indexOf('\n\n');
-  const crlf = buffer.indexOf('\n\r\n');
+  const lf = buffer.indexOf(LF_LF);
+  const crlf = buffer.indexOf(LF_CRLF);
   if (lf >= 0 && (crlf < 0 || lf < crlf)) return { headEnd: lf, bodyStart: lf + 2 };
   if (crlf >= 0) return { headEnd: crlf, bodyStart: crlf + 3 };
   return undefined;
@@ -58,8 +63,11 @@ export function parseCgiHead(text: string): CgiResponseHead {
   let location: string | undefined;
   const headers: [string, string][] = [];
   let sawAny = false;
-  for (const rawLine of text.split('\n')) {
-    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+  for (let start = 0; start < text.length;) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    start = end + 1;
     if (line === '') continue;
     const colon = line.indexOf(':');
     if (colon <= 0) throw new CgiResponseError('malformed header line');

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   decodeEndRequest, decodeNameValuePairs, encodeBeginRequest, encodeEndRequest, encodeNameValuePairs, encodeRecord,
-  encodeStream, FastCgiClient, FastCgiProtocolError, RecordDecoder, RecordType,
+  encodeRequestStart, encodeStream, FastCgiClient, FastCgiProtocolError, RecordDecoder, RecordType,
 } from '../../../src/server/fastcgi/index.js';
 
 /** Split bytes at the given cut points and feed them to a fresh decoder. */
@@ -60,6 +60,24 @@ describe('FastCGI records', () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.string({ maxLength: 200 }), fc.oneof(fc.string({ maxLength: 20 }), fc.string({ minLength: 120, maxLength: 400 })))), (pairs) => {
       assert.deepEqual(decodeNameValuePairs(encodeNameValuePairs(pairs)), pairs);
     }));
+  });
+
+  it('round-trips name-value pairs beyond ASCII (UTF-8), also mixed with ASCII ones', () => {
+    const text = fc.oneof(fc.string({ maxLength: 30 }), fc.fullUnicodeString({ maxLength: 30 }), fc.fullUnicodeString({ minLength: 100, maxLength: 200 }));
+    fc.assert(fc.property(fc.array(fc.tuple(text, text), { maxLength: 10 }), (pairs) => {
+      assert.deepEqual(decodeNameValuePairs(encodeNameValuePairs(pairs)), pairs);
+    }));
+    assert.deepEqual([...encodeNameValuePairs([['é', '€']])], [2, 3, 0xc3, 0xa9, 0xe2, 0x82, 0xac]);
+  });
+
+  it('encodeRequestStart is BEGIN_REQUEST, the PARAMS records, the empty PARAMS and (without a body) the empty STDIN', () => {
+    const begin = encodeBeginRequest(1, 1, true);
+    fc.assert(fc.property(fc.integer({ min: 0, max: 140_000 }), fc.boolean(), (size, endStdin) => {
+      const params = Buffer.alloc(size, 7);
+      const bytes = encodeRequestStart(begin, 1, params, endStdin);
+      const expected = Buffer.concat([begin, ...encodeStream(RecordType.Params, 1, params), encodeRecord(RecordType.Params, 1), ...(endStdin ? [encodeRecord(RecordType.Stdin, 1)] : [])]);
+      assert.ok(bytes.equals(expected), `size ${size}`);
+    }), { numRuns: 40 });
   });
 
   it('rejects truncated name-value data instead of reading past it', () => {
