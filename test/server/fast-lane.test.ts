@@ -149,10 +149,13 @@ function comparable(headers: IncomingHttpHeaders): Record<string, unknown> {
   return rest;
 }
 
-test('the fast lane answers as node:http does: status, reason, headers and body, for GET and HEAD', { skip, timeout: 60_000 }, async () => {
+test('the fast lane answers as node:http does: status, reason, headers and body, for GET and HEAD, PHP and static files', { skip, timeout: 60_000 }, async () => {
   const cases: [string, string, Record<string, string>][] = [
     ['GET', '/hello.php?x=1', { 'x-probe': 'p' }], ['HEAD', '/hello.php', {}], ['GET', '/status.php', {}], ['GET', '/empty.php', {}],
-    ['GET', '/redirect.php', {}], ['GET', '/big.php', {}], ['HEAD', '/big.php', {}], ['GET', '/missing.php', {}], ['GET', '/index.html', {}],
+    ['GET', '/redirect.php', {}], ['GET', '/big.php', {}], ['HEAD', '/big.php', {}], ['GET', '/missing.php', {}],
+    // Static: the first request fills the handler's cache (node:http), the next ones are the lane's.
+    ['GET', '/index.html', {}], ['GET', '/index.html', {}], ['HEAD', '/index.html', {}], ['GET', '/index.html', { 'if-none-match': '*' }],
+    ['GET', '/index.html', { range: 'bytes=0-2' }], ['GET', '/index.html', { 'if-match': '"nope"' }],
   ];
   for (const [method, path, headers] of cases) {
     const a = await get(fast!.port, 'php.test', path, { method, headers });

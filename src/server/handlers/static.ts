@@ -6,14 +6,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Handler, HandlerContext } from '../handler.js';
+import type { Handler, HandlerContext, ResponseWriter, SimpleRequest } from '../handler.js';
 import {
   evaluatePreconditions, httpDate, ifRangeAllows, parseRange, validatorsFor, type ByteRange, type Validators,
 } from './conditional.js';
 import { contentTypeFor } from './mime.js';
 import { failInternally, sendStatus } from './respond.js';
 import {
-  isRefusal, mapOntoRoot, refusalForError, resolveInside, RootDirectory, type PathRefusal,
+  isRefusal, mapOntoRoot, pathSegments, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
 } from './request-path.js';
 
 export interface StaticHandlerOptions {
@@ -48,6 +48,8 @@ interface CachedFile {
   readonly validators: Validators;
   /** Content-Type, validators and length, flat, for writeHead. */
   readonly headers: readonly string[];
+  /** The same without Content-Length (the fast lane's writer adds the framing itself). */
+  readonly unframedHeaders: readonly string[];
   readonly validatorHeaders: readonly string[];
   pathCheckedAt: number;
 }
@@ -84,7 +86,8 @@ class FileCache {
     const validatorHeaders = ['ETag', validators.etag, 'Last-Modified', httpDate(validators.lastModifiedSeconds), 'Accept-Ranges', 'bytes'];
     this.entries.set(key, {
       real, dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, body, validators,
-      headers: [...validatorHeaders, 'Content-Type', contentType, 'Content-Length', String(body.length)], validatorHeaders, pathCheckedAt: now,
+      headers: [...validatorHeaders, 'Content-Type', contentType, 'Content-Length', String(body.length)],
+      unframedHeaders: [...validatorHeaders, 'Content-Type', contentType], validatorHeaders, pathCheckedAt: now,
     });
     this.bytes += body.length;
   }
@@ -114,6 +117,26 @@ export class StaticHandler implements Handler {
   }
 
   async close(): Promise<void> {}
+
+  /**
+   * The fast lane: a small file already in the cache and unchanged, asked for whole (no Range), answered
+   * 200 or 304 in one write. Everything else (a first request, a directory, a range, 412) is `handle`'s.
+   */
+  serveRaw(request: SimpleRequest, out: ResponseWriter, ctx: HandlerContext): boolean {
+    const rootReal = this.root.resolved();
+    if (rootReal === undefined || request.headers.range !== undefined) return false;
+    const target = splitTarget(request.url);
+    if (isRefusal(target) || target.rawPath.endsWith('/')) return false;
+    const mapped = pathSegments(target.rawPath, ctx.locationPrefix);
+    if (isRefusal(mapped)) return false;
+    const cached = this.cache.lookup(join(rootReal, ...mapped.segments), performance.now());
+    if (!cached) return false;
+    const precondition = evaluatePreconditions(request.headers, cached.validators);
+    if (precondition === 'precondition-failed') return false;
+    if (precondition === 'not-modified') out.whole(304, undefined, cached.validatorHeaders, undefined, true);
+    else out.whole(200, undefined, cached.unframedHeaders, cached.body, false); // HEAD: the writer sends the length, not the body
+    return true;
+  }
 
   private async serve(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
