@@ -150,6 +150,15 @@ test('the front and pool connection limits: defaults, and bounds', () => {
   assert.deepEqual(bad.diagnostics.map((d) => `${d.line}:${d.col} ${d.code}`), ['1:34 serve-config/expected-integer']);
 });
 
+test('front.fastLane: on by default, off with false, anything but a boolean located', () => {
+  const site = 'sites: [{ serverName: a.example, documentRoot: a }]\n';
+  assert.equal(parseServeConfig(site, file).config?.front.fastLane, true);
+  assert.equal(parseServeConfig(`front: { fastLane: false }\n${site}`, file).config?.front.fastLane, false);
+  const bad = parseServeConfig(`front: { fastLane: sometimes }\n${site}`, file);
+  assert.deepEqual(bad.diagnostics.map((d) => `${d.line}:${d.col}`), ['1:20']);
+  assert.match(bad.diagnostics[0]!.code, /^serve-config\//);
+});
+
 test('landlock.allowWidening: a list of FILE:LINE or path patterns; anything else is a diagnostic at its line', () => {
   const ok = parseServeConfig('landlock:\n  allowWidening:\n    - abstractions/base:172\n    - /proc/[1-9]*/environ\nsites:\n  - serverName: a.test\n    documentRoot: /srv/a\n', file);
   assert.deepEqual(ok.diagnostics, []);
