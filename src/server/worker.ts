@@ -1,6 +1,7 @@
 // A pool worker: one process, one hat, for its whole life. It is started already confined (the backend
 // applied the hat before this program's first instruction), receives connections (handle + bytes the
-// front already read) from the supervisor, and serves their keep-alive requests with its own
+// front already read) from the supervisor, and serves their keep-alive requests: bodiless GET and HEAD
+// for handlers with a fast path on the raw socket (raw-lane.ts), everything else with its own
 // http.Server. A request that routes to another hat is never served here: the connection goes back.
 // All of it is one Worker, which holds the process's state and talks to the supervisor through the IPC
 // port it is given (`process`, below: this module's top level only wires the process to it).
