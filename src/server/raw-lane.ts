@@ -193,14 +193,21 @@ export class RawLane {
   /** Give the connection to node:http, the bytes read but not served first. */
   leave(): void {
     if (this.left) return;
+    // Paused, so that node:http's resume() starts the flow again: on a flowing socket it would not, and
+    // the unread bytes put back in front would wait for more bytes from the client.
+    this.socket.pause();
     const bytes = this.stop();
     this.host.toHttp(this.socket, bytes);
   }
 
-  /** Stop reading for the lane (for a hand-back or a hand-over); returns the bytes read but not served. */
+  /**
+   * The lane lets go of the socket (for a hand-over, a hand-back or a close); returns the bytes read but
+   * not served. The socket keeps reading: whoever takes it over attaches in the same tick, and a socket
+   * being closed must still read the client's FIN to close (paused, it stayed half-open: a stopping
+   * server waited its whole drain timeout for idle keep-alive connections).
+   */
   stop(): Buffer {
     this.left = true;
-    this.socket.pause();
     this.socket.off('data', this.onData);
     this.socket.off('drain', this.onDrain);
     this.socket.off('timeout', this.onTimeout);

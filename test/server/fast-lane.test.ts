@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { parseRequestHead, type RequestHead } from '../../src/server/http-head.js';
 import { RawLane, responseHead, simpleRequest, type RawResponse } from '../../src/server/raw-lane.js';
 import { DEFAULT_PHP_FPM_BINARY } from '../../src/server/fastcgi/index.js';
-import { get, openUp, PHP_SITE, raw, RawConnection, startFromYaml, type TestServer } from './helpers.js';
+import { get, openUp, PHP_SITE, raw, RawConnection, serverStatus, startFromYaml, type TestServer } from './helpers.js';
 
 function head(text: string): RequestHead {
   const verdict = parseRequestHead(Buffer.from(text, 'latin1'), { maxHeaderBytes: 16384, maxBodyBytes: Infinity });
@@ -221,4 +221,38 @@ test('clients that leave (half-close, reset) while PHP runs cannot crash the wor
   const later = fast!.messages.slice(before).filter((m) => /retires|exited|crash/.test(m));
   assert.deepEqual(later, [], 'a worker crashed or retired');
   assert.equal((await get(fast!.port, 'php.test', '/hello.php?x=9')).body.toString(), 'hello GET 9 -\n');
+});
+
+/** Connections the workers of every pool hold open, as the status page reports them. */
+async function openConnections(server: TestServer): Promise<number> {
+  const status = await serverStatus(server.adminPort);
+  return (status.pools as { workers: { connections: number }[] }[]).reduce((sum, pool) => sum + pool.workers.reduce((n, w) => n + w.connections, 0), 0);
+}
+
+test('a connection the lane closes (Connection: close) is closed on both sides: the worker holds none afterwards', { skip, timeout: 30_000 }, async () => {
+  for (let i = 0; i < 4; i++) {
+    const reply = await raw(fast!.port, `GET /hello.php?x=${i} HTTP/1.1\r\nHost: php.test\r\nConnection: close\r\n\r\n`, 5000);
+    assert.match(reply, /hello GET/);
+  }
+  // A socket the lane stopped reading never saw the client's FIN and stayed open (half-closed).
+  const deadline = Date.now() + 5000;
+  let open = await openConnections(fast!);
+  while (open > 0 && Date.now() < deadline) { await new Promise((r) => setTimeout(r, 200)); open = await openConnections(fast!); }
+  assert.equal(open, 0);
+});
+
+test('stopping the server with an idle keep-alive connection in the lane takes seconds, not the drain timeout', { skip, timeout: 60_000 }, async () => {
+  const server = await startFromYaml(SITE(true), FILES);
+  openUp(server.dir);
+  const conn = new RawConnection(server.port);
+  try {
+    conn.write('GET /hello.php?x=1 HTTP/1.1\r\nHost: php.test\r\n\r\n');
+    assert.equal((await conn.response()).body, 'hello GET 1 -\n');
+    const started = Date.now();
+    await server.stop(); // the drain timeout is 10 s: an idle connection that never closes costs all of it
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 6000, `stop took ${elapsed} ms`);
+  } finally {
+    conn.close();
+  }
 });
