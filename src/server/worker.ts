@@ -123,14 +123,12 @@ export class Worker implements RawLaneHost {
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const conn = this.connectionOf(req.socket);
-    conn.active++;
-    this.idleTable.busy(req.socket);
+    this.requestStarted(conn);
     let finished = false;
     const done = (): void => {
       if (finished) return;
       finished = true;
-      conn.active--;
-      if (conn.active === 0) this.idleTable.idle(req.socket, performance.now());
+      this.requestEnded(conn);
       this.afterResponse(conn);
     };
     // 'close' follows 'finish' on every ServerResponse (and also comes alone on an abort): one listener.
@@ -253,9 +251,24 @@ export class Worker implements RawLaneHost {
     };
     res.once('close', finish);
     this.handlerFor(route.handler).handle(req, res, ctx).catch((error: unknown) => {
-      process.stderr.write(`hatter worker ${this.label}: handler failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+      this.handlerFailed(error);
       plainResponse(res, 500, 'internal server error');
     });
+  }
+
+  /** A request on `conn` is under way: the connection is busy (not sheddable) until its last one ends. */
+  private requestStarted(conn: Connection): void {
+    conn.active++;
+    this.idleTable.busy(conn.socket);
+  }
+
+  private requestEnded(conn: Connection): void {
+    conn.active--;
+    if (conn.active === 0) this.idleTable.idle(conn.socket, performance.now());
+  }
+
+  private handlerFailed(error: unknown): void {
+    process.stderr.write(`hatter worker ${this.label}: handler failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   }
 
   /** Statistics, the access log and pool.maxRequests, once a request is over (either path). */
@@ -290,8 +303,7 @@ export class Worker implements RawLaneHost {
     const socket = lane.socket;
     const remoteAddress = socket.remoteAddress ?? '';
     const ctx = new RequestContext(route, this.hat ?? '', this.label, remoteAddress, socket.remotePort ?? 0, socket, entry);
-    conn.active++;
-    this.idleTable.busy(socket);
+    this.requestStarted(conn);
     this.inFlight.add(entry);
     out.onceClose(() => {
       if (!this.inFlight.delete(entry)) return;
@@ -301,15 +313,14 @@ export class Worker implements RawLaneHost {
     try {
       accepted = handler.serveRaw(request, out, ctx);
     } catch (error) {
-      process.stderr.write(`hatter worker ${this.label}: handler failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+      this.handlerFailed(error);
       this.requests++;
       out.status(500);
       return true;
     }
     if (!accepted) {
       this.inFlight.delete(entry);
-      conn.active--;
-      if (conn.active === 0) this.idleTable.idle(socket, performance.now());
+      this.requestEnded(conn);
       return false;
     }
     this.requests++;
@@ -319,8 +330,7 @@ export class Worker implements RawLaneHost {
   ended(lane: RawLane, _out: RawResponse): void {
     const conn = this.connections.get(lane.socket);
     if (!conn) return;
-    conn.active--;
-    if (conn.active === 0) this.idleTable.idle(lane.socket, performance.now());
+    this.requestEnded(conn);
     // Draining: a request read behind this one goes to node:http's path (which hands the connection
     // back after it); an idle connection is handed back (or closed) now.
     if (this.draining && lane.hasPending) lane.leave();

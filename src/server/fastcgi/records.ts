@@ -41,15 +41,30 @@ export class FastCgiProtocolError extends Error {
 /** One record, padded to a multiple of 8 bytes. Content must be at most 65535 bytes. */
 export function encodeRecord(type: number, requestId: number, content: Uint8Array = Buffer.alloc(0)): Buffer {
   if (content.length > MAX_CONTENT_LENGTH) throw new RangeError('FastCGI record content exceeds 65535 bytes');
-  const padding = (8 - (content.length % 8)) % 8;
-  const record = Buffer.alloc(HEADER_LENGTH + content.length + padding);
-  record[0] = FCGI_VERSION_1;
-  record[1] = type;
-  record.writeUInt16BE(requestId, 2);
-  record.writeUInt16BE(content.length, 4);
-  record[6] = padding;
+  const record = Buffer.alloc(recordLength(content.length));
+  writeRecordHeader(record, 0, type, requestId, content.length);
   record.set(content, HEADER_LENGTH);
   return record;
+}
+
+/** Padding that brings a record's content to a multiple of 8 bytes. */
+function paddingFor(contentLength: number): number {
+  return (8 - (contentLength % 8)) % 8;
+}
+
+/** Header, content and padding. */
+function recordLength(contentLength: number): number {
+  return HEADER_LENGTH + contentLength + paddingFor(contentLength);
+}
+
+/** A record header at `offset` (the padding bytes after the content are left as they are: zero in a Buffer.alloc). */
+function writeRecordHeader(out: Buffer, offset: number, type: number, requestId: number, contentLength: number): void {
+  out[offset] = FCGI_VERSION_1;
+  out[offset + 1] = type;
+  out.writeUInt16BE(requestId, offset + 2);
+  out.writeUInt16BE(contentLength, offset + 4);
+  out[offset + 6] = paddingFor(contentLength);
+  out[offset + 7] = 0;
 }
 
 /** A stream's content split into records of at most 65535 bytes (nothing for an empty chunk). */
@@ -152,30 +167,18 @@ function encodeUtf8Pairs(pairs: readonly (readonly [string, string])[]): Buffer 
  */
 export function encodeRequestStart(begin: Buffer, requestId: number, params: Buffer, endStdin: boolean): Buffer {
   let total = begin.length + HEADER_LENGTH * (endStdin ? 2 : 1);
-  for (let at = 0; at < params.length; at += MAX_CONTENT_LENGTH) {
-    const length = Math.min(MAX_CONTENT_LENGTH, params.length - at);
-    total += HEADER_LENGTH + length + ((8 - (length % 8)) % 8);
-  }
+  for (let at = 0; at < params.length; at += MAX_CONTENT_LENGTH) total += recordLength(Math.min(MAX_CONTENT_LENGTH, params.length - at));
   const out = Buffer.alloc(total);
   begin.copy(out, 0);
   let offset = begin.length;
-  const header = (type: number, length: number, padding: number) => {
-    out[offset] = FCGI_VERSION_1;
-    out[offset + 1] = type;
-    out.writeUInt16BE(requestId, offset + 2);
-    out.writeUInt16BE(length, offset + 4);
-    out[offset + 6] = padding;
-    offset += HEADER_LENGTH;
-  };
   for (let at = 0; at < params.length; at += MAX_CONTENT_LENGTH) {
     const length = Math.min(MAX_CONTENT_LENGTH, params.length - at);
-    const padding = (8 - (length % 8)) % 8;
-    header(RecordType.Params, length, padding);
-    params.copy(out, offset, at, at + length);
-    offset += length + padding; // the padding stays zero (Buffer.alloc)
+    writeRecordHeader(out, offset, RecordType.Params, requestId, length);
+    params.copy(out, offset + HEADER_LENGTH, at, at + length);
+    offset += recordLength(length);
   }
-  header(RecordType.Params, 0, 0);
-  if (endStdin) header(RecordType.Stdin, 0, 0);
+  writeRecordHeader(out, offset, RecordType.Params, requestId, 0);
+  if (endStdin) writeRecordHeader(out, offset + HEADER_LENGTH, RecordType.Stdin, requestId, 0);
   return out;
 }
 

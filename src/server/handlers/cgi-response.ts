@@ -3,7 +3,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { safeReason } from './response-writer.js';
+import { setReason } from './response-writer.js';
 
 export interface CgiResponseHead {
   /** From the Status header; undefined when the script sent none. */
@@ -141,18 +141,18 @@ export function readCgiHead(stream: Readable): Promise<{ head: CgiResponseHead; 
   });
 }
 
-/** The status, reason and header list to send for a CGI head; bodiless: no body may follow. */
+/** The status, reason (as the script gave it: the writer checks it) and header list to send for a CGI head; bodiless: no body may follow. */
 export function cgiResponseStart(head: CgiResponseHead, method: string | undefined): { status: number; reason: string | undefined; headers: string[]; bodiless: boolean } {
   const status = responseStatus(head);
   const headers: string[] = [];
   for (const [name, value] of head.headers) headers.push(name, value);
-  return { status, reason: safeReason(head.reason), headers, bodiless: method === 'HEAD' || status === 204 || status === 304 || status < 200 };
+  return { status, reason: head.reason, headers, bodiless: method === 'HEAD' || status === 204 || status === 304 || status < 200 };
 }
 
 /** Send a parsed CGI head, then stream the body (the bytes already read, then the rest) with backpressure. */
 export async function relayCgiResponse(res: ServerResponse, head: CgiResponseHead, rest: Buffer, body: Readable, method: string | undefined): Promise<void> {
   const { status, reason, headers, bodiless } = cgiResponseStart(head, method);
-  if (reason !== undefined) res.statusMessage = reason;
+  setReason(res, reason);
   res.writeHead(status, headers);
   if (bodiless) {
     body.resume(); // drain and discard

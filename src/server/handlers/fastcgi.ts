@@ -11,7 +11,7 @@ import { CgiHeadReader, CgiResponseError, cgiResponseStart } from './cgi-respons
 import { failInternally, logHandlerError, sendStatus } from './respond.js';
 import { nodeResponseWriter } from './response-writer.js';
 import {
-  isRefusal, mapOntoRoot, pathSegments, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
+  isRefusal, mapOntoResolvedRoot, mapOntoRoot, refusalForError, resolveInside, RootDirectory, type PathRefusal,
 } from './request-path.js';
 
 export interface FastCgiHandlerOptions {
@@ -121,12 +121,10 @@ export class FastCgiHandler implements Handler {
    * else (a 4xx, a redirect, a root not resolved yet) is left to `handle`, which answers it in full.
    */
   serveRaw(request: SimpleRequest, out: ResponseWriter, ctx: HandlerContext): boolean {
-    const rootReal = this.root.resolved();
-    if (!this.client || rootReal === undefined) return false;
-    const target = splitTarget(request.url);
-    if (isRefusal(target)) return false;
-    const mapped = pathSegments(target.rawPath, ctx.locationPrefix);
-    if (isRefusal(mapped)) return false;
+    if (!this.client) return false;
+    const onRoot = mapOntoResolvedRoot(request.url, ctx.locationPrefix, this.root);
+    if (!onRoot) return false;
+    const { target, mapped, rootReal } = onRoot;
     const script = this.cachedScript(rootReal, mapped.segments, mapped.mount, target.rawPath.endsWith('/'));
     if (isRefusal(script) || 'redirect' in script) return false;
     const env = cgiVariables({ method: request.method, url: request.url, httpVersion: '1.1', headers: request.headers, query: target.query }, script, ctx);

@@ -115,6 +115,21 @@ export class RootDirectory {
 }
 
 /**
+ * mapOntoRoot for the fast lane, which cannot wait and sends nothing itself: undefined when the target
+ * is refused or the root's realpath is not known yet (the full path then answers).
+ */
+export function mapOntoResolvedRoot(
+  url: string, locationPrefix: string, root: RootDirectory,
+): { readonly target: RequestTarget; readonly mapped: MappedPath; readonly rootReal: string } | undefined {
+  const rootReal = root.resolved();
+  if (rootReal === undefined) return undefined;
+  const target = splitTarget(url);
+  if (isRefusal(target)) return undefined;
+  const mapped = pathSegments(target.rawPath, locationPrefix);
+  return isRefusal(mapped) ? undefined : { target, mapped, rootReal };
+}
+
+/**
  * The steps every file handler starts with: split the target, map its path under the location, and
  * resolve the root. Undefined means the answer (4xx, or 500 for a root that is gone) was already sent.
  */

@@ -9,19 +9,23 @@ export function safeReason(reason: string | undefined): string | undefined {
   return reason !== undefined && /^[\t -~]*$/.test(reason) ? reason : undefined;
 }
 
+/** `reason` as the response's status message when it is safe to send; else node:http's standard one stays. */
+export function setReason(res: ServerResponse, reason: string | undefined): void {
+  const safe = safeReason(reason);
+  if (safe !== undefined) res.statusMessage = safe;
+}
+
 /** A ResponseWriter over node:http's ServerResponse. */
 export function nodeResponseWriter(res: ServerResponse): ResponseWriter {
   return {
     whole(status, reason, headers, body, bodiless) {
-      const reasonText = safeReason(reason);
-      if (reasonText !== undefined) res.statusMessage = reasonText;
+      setReason(res, reason);
       const all = bodiless ? headers : [...headers, 'Content-Length', String(body?.length ?? 0)];
       res.writeHead(status, all as string[]);
       res.end(bodiless ? undefined : body);
     },
     begin(status, reason, headers) {
-      const reasonText = safeReason(reason);
-      if (reasonText !== undefined) res.statusMessage = reasonText;
+      setReason(res, reason);
       res.writeHead(status, headers as string[]);
     },
     write: (chunk) => res.write(chunk),

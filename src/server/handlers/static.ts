@@ -13,7 +13,7 @@ import {
 import { contentTypeFor } from './mime.js';
 import { failInternally, sendStatus } from './respond.js';
 import {
-  isRefusal, mapOntoRoot, pathSegments, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
+  isRefusal, mapOntoResolvedRoot, mapOntoRoot, refusalForError, resolveInside, RootDirectory, type PathRefusal,
 } from './request-path.js';
 
 export interface StaticHandlerOptions {
@@ -123,13 +123,10 @@ export class StaticHandler implements Handler {
    * 200 or 304 in one write. Everything else (a first request, a directory, a range, 412) is `handle`'s.
    */
   serveRaw(request: SimpleRequest, out: ResponseWriter, ctx: HandlerContext): boolean {
-    const rootReal = this.root.resolved();
-    if (rootReal === undefined || request.headers.range !== undefined) return false;
-    const target = splitTarget(request.url);
-    if (isRefusal(target) || target.rawPath.endsWith('/')) return false;
-    const mapped = pathSegments(target.rawPath, ctx.locationPrefix);
-    if (isRefusal(mapped)) return false;
-    const cached = this.cache.lookup(join(rootReal, ...mapped.segments), performance.now());
+    if (request.headers.range !== undefined) return false;
+    const onRoot = mapOntoResolvedRoot(request.url, ctx.locationPrefix, this.root);
+    if (!onRoot || onRoot.target.rawPath.endsWith('/')) return false;
+    const cached = this.cache.lookup(join(onRoot.rootReal, ...onRoot.mapped.segments), performance.now());
     if (!cached) return false;
     const precondition = evaluatePreconditions(request.headers, cached.validators);
     if (precondition === 'precondition-failed') return false;
