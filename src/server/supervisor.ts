@@ -250,7 +250,11 @@ export class Supervisor {
       // The front died: start another on the same listening sockets (connections it held are lost).
       this.frontRestarts++;
       this.options.output.warn(`hatter serve: the front process died (${signal ?? `exit ${code}`}); restarting it`);
-      setTimeout(() => { void this.startFront().catch((error: Error) => this.options.output.warn(`hatter serve: ${error.message}`)); }, Math.min(5000, 100 * 2 ** Math.min(this.frontRestarts, 6)));
+      setTimeout(() => {
+        // Stopped meanwhile (a signal to the whole process group reaches the front first): nothing to restart.
+        if (this.stopped) return;
+        void this.startFront().catch((error: Error) => this.options.output.warn(`hatter serve: ${error.message}`));
+      }, Math.min(5000, 100 * 2 ** Math.min(this.frontRestarts, 6)));
     });
     sendMessage(child as never, { type: 'init', routing: this.routing(), adminListener: this.config.admin !== null } satisfies ToFront);
     await ready;

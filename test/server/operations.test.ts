@@ -2,7 +2,7 @@
 // and the Apache configuration as a source of sites.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { loadApacheServeConfig } from '../../src/server/apache.js';
@@ -74,6 +74,31 @@ test('a front that dies is restarted on the same listening socket', async () => 
   assert.equal((await get(server.port, 'log.test', '/echo')).status, 200);
 });
 
+test('a front that dies just before the server stops is not restarted after the stop (it crashed the supervisor)', async () => {
+  const own = await startFromYaml(`listen: 127.0.0.1:0
+backend: none
+sites:
+  - serverName: stop.test
+    documentRoot: www
+`, { 'www/index.html': 'ok\n' });
+  const uncaught: unknown[] = [];
+  const onUncaught = (error: unknown) => { uncaught.push(error); };
+  process.on('uncaughtException', onUncaught);
+  try {
+    const frontPid = (await serverStatus(own.adminPort)).front.pid as number;
+    const othersBefore = childFronts().filter((pid) => pid !== frontPid); // the file's shared server has one too
+    // As `timeout` or a service manager signalling the whole group: the front dies first, then the stop.
+    process.kill(frontPid, 'SIGKILL');
+    while (!own.messages.some((m) => /the front process died/.test(m))) await sleep(10);
+    await own.stop();
+    await sleep(600); // past the restart delay
+    assert.deepEqual(uncaught, []);
+    assert.deepEqual(childFronts(), othersBefore, 'a front was started after the stop');
+  } finally {
+    process.off('uncaughtException', onUncaught);
+  }
+});
+
 test('--apache: virtual hosts, aliases, AADefaultHatName and AAHatName locations become sites', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hatter-apache-'));
   mkdirSync(join(dir, 'www', 'shop', 'admin'), { recursive: true });
@@ -107,3 +132,17 @@ test('--apache: virtual hosts, aliases, AADefaultHatName and AAHatName locations
   assert.equal(config.policy.profile, 'apache2');
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Front processes this test process started that are still running (pids). */
+function childFronts(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('front.js')) pids.push(Number(entry));
+    } catch { /* gone meanwhile */ }
+  }
+  return pids;
+}
