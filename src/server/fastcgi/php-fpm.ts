@@ -103,7 +103,12 @@ export function phpFpmConfig(options: PhpFpmOptions, environment: { readonly roo
   lines.push(`pm = ${pm}`, `pm.max_children = ${workers}`);
   if (pm === 'ondemand') lines.push('pm.process_idle_timeout = 10s');
   lines.push(`pm.max_requests = ${Math.max(0, Math.floor(options.maxRequests ?? 0))}`);
-  lines.push('catch_workers_output = yes', 'decorate_workers_output = no', 'clear_env = yes');
+  // catch_workers_output off: PHP's own errors reach hatter on the FastCGI STDERR stream (fastcgi.logging,
+  // on by default), which the handler logs with the script's name. Caught, the children's stdout/stderr
+  // cost a pipe write and a wake-up of the master at the end of every request (PHP 8.2 flushes the
+  // stream there): about 8 % of a small PHP request's CPU on the whole machine (docs/benchmarks.md).
+  // What a script writes to php://stderr itself is then discarded, as under nginx's default pool.
+  lines.push('catch_workers_output = no', 'clear_env = yes');
   if (options.apparmorHat !== undefined && environment.appArmor) lines.push(`apparmor_hat = ${quoted(options.apparmorHat, 'hat')}`);
   for (const [name, value] of Object.entries(options.adminValues ?? {})) {
     if (!/^[A-Za-z0-9_.]+$/.test(name)) throw new PhpFpmError(`invalid php_admin_value name ${JSON.stringify(name)}`);

@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_PHP_FPM_BINARY, phpFpmConfig, startPhpFpm, type PhpFpmMaster } from '../../../src/server/fastcgi/index.js';
+import { DEFAULT_PHP_FPM_BINARY, FastCgiClient, phpFpmConfig, startPhpFpm, type PhpFpmMaster } from '../../../src/server/fastcgi/index.js';
 import { FastCgiHandler } from '../../../src/server/handlers/index.js';
 import { send, sendRaw, serveHandler, type Harness } from '../handlers/harness.js';
 
@@ -57,6 +57,7 @@ describe('FastCGI handler against a real PHP-FPM master', { skip }, () => {
     writeFileSync(join(site, 'public', 'big.php'), '<?php for ($i = 0; $i < 3000; $i++) echo str_repeat(chr(65 + $i % 26), 1024);');
     writeFileSync(join(site, 'public', 'flushed.php'), '<?php echo "one "; flush(); usleep(20000); echo "two"; flush(); usleep(20000); echo " three";');
     writeFileSync(join(site, 'public', 'sub', 'index.php'), '<?php echo "sub index";');
+    writeFileSync(join(site, 'public', 'warns.php'), '<?php trigger_error("alice warns", E_USER_WARNING); error_log("alice logs"); echo "done";');
     writeFileSync(join(dir, 'outside.php'), '<?php echo "outside";');
     for (const p of [site, join(site, 'public'), join(site, 'public', 'sub')]) chmodSync(p, 0o755);
     master = await startPhpFpm({ siteName: 'alice', runDir: join(dir, 'run'), workers: 2 });
@@ -144,6 +145,24 @@ describe('FastCGI handler against a real PHP-FPM master', { skip }, () => {
     assert.equal((await send(harness.port, 'GET', '/missing.php')).status, 404);
     const slow = await send(harness.port, 'GET', '/slow.php');
     assert.equal(slow.status, 504);
+  });
+
+  it("reports PHP's warnings and error_log() on FastCGI STDERR, which the handler logs (the children's own output is not caught)", async () => {
+    const client = new FastCgiClient({ path: master.socketPath });
+    try {
+      const exchange = await client.request([
+        ['GATEWAY_INTERFACE', 'CGI/1.1'], ['REQUEST_METHOD', 'GET'], ['SCRIPT_NAME', '/warns.php'],
+        ['SCRIPT_FILENAME', join(dir, 'alice', 'public', 'warns.php')], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['QUERY_STRING', ''],
+      ]);
+      let stdout = '';
+      for await (const chunk of exchange.stdout) stdout += String(chunk);
+      await exchange.end;
+      assert.match(stdout, /\r\n\r\ndone$/);
+      assert.match(exchange.stderr(), /alice warns/);
+      assert.match(exchange.stderr(), /alice logs/);
+    } finally {
+      await client.close();
+    }
   });
 
   it('answers 502 when the FastCGI server is gone', async () => {
