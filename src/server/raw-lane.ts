@@ -70,7 +70,27 @@ export function responseHead(
   status: number, reason: string | undefined, headers: readonly string[],
   framing: { readonly contentLength: number } | 'chunked' | 'none', keepAliveSeconds: number | undefined,
 ): string {
-  let text = `HTTP/1.1 ${status} ${safeReason(reason) ?? STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+  const lines = headerLines(headers);
+  let text = `HTTP/1.1 ${status} ${safeReason(reason) ?? STATUS_CODES[status] ?? 'Unknown'}\r\n${lines.text}`;
+  if (!lines.hasDate) text += `Date: ${httpDate()}\r\n`;
+  if (framing === 'chunked') text += 'Transfer-Encoding: chunked\r\n';
+  else if (framing !== 'none') text += `Content-Length: ${framing.contentLength}\r\n`;
+  text += keepAliveSeconds === undefined ? 'Connection: close\r\n\r\n' : `Connection: keep-alive\r\nKeep-Alive: timeout=${keepAliveSeconds}\r\n\r\n`;
+  return text;
+}
+
+/** A header list's lines, for a frozen list (one shared by many responses: cgiResponseStart's) made once. */
+const linesOfFrozenLists = new WeakMap<readonly string[], HeaderLines>();
+
+interface HeaderLines {
+  readonly text: string;
+  readonly hasDate: boolean;
+}
+
+function headerLines(headers: readonly string[]): HeaderLines {
+  const known = linesOfFrozenLists.get(headers);
+  if (known) return known;
+  let text = '';
   let hasDate = false;
   for (let i = 0; i + 1 < headers.length; i += 2) {
     const name = headers[i]!;
@@ -79,11 +99,9 @@ export function responseHead(
     if (!hasDate && name.length === 4 && name.toLowerCase() === 'date') hasDate = true;
     text += `${name}: ${value}\r\n`;
   }
-  if (!hasDate) text += `Date: ${httpDate()}\r\n`;
-  if (framing === 'chunked') text += 'Transfer-Encoding: chunked\r\n';
-  else if (framing !== 'none') text += `Content-Length: ${framing.contentLength}\r\n`;
-  text += keepAliveSeconds === undefined ? 'Connection: close\r\n\r\n' : `Connection: keep-alive\r\nKeep-Alive: timeout=${keepAliveSeconds}\r\n\r\n`;
-  return text;
+  const lines = { text, hasDate };
+  if (Object.isFrozen(headers)) linesOfFrozenLists.set(headers, lines);
+  return lines;
 }
 
 /** What the lane needs from the worker it serves. */

@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Handler, HandlerContext, ResponseWriter, SimpleRequest } from '../handler.js';
-import { FastCgiClient, FastCgiError, parseFastCgiAddress } from '../fastcgi/index.js';
+import { FastCgiClient, FastCgiError, parseFastCgiAddress, type FastCgiCall, type FastCgiSink } from '../fastcgi/index.js';
 import { cgiVariables, type CgiScript } from './cgi-environment.js';
 import { CgiHeadReader, CgiResponseError, cgiResponseStart } from './cgi-response.js';
 import { failInternally, logHandlerError, sendStatus } from './respond.js';
@@ -172,108 +172,14 @@ export class FastCgiHandler implements Handler {
     return entry;
   }
 
-  /**
-   * One FastCGI exchange relayed to `res`, driven by the client's callbacks: no stream, promise chain
-   * or AbortSignal per request (they were most of a worker's CPU per PHP request). A response of up to
-   * WHOLE_RESPONSE_LIMIT bytes is collected and sent in one write with a Content-Length; a larger one
-   * is streamed (chunked) with back-pressure from the client's connection to FPM's. `done` is called
-   * once, when the exchange is over.
-   */
+  /** One FastCGI exchange relayed to `out` (see Relay); `done` is called once, when it is over. */
   private exchange(
     client: FastCgiClient, out: ResponseWriter, env: readonly (readonly [string, string])[], stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined,
     method: string, scriptName: string, done?: () => void,
   ): void {
-    const reader = new CgiHeadReader();
-    let started: ReturnType<typeof cgiResponseStart> | undefined;
-    let body: Buffer[] = [];
-    let bodyLength = 0;
-    let streaming = false;
-    let over = false;
-    let timedOut = false;
-    let waitingForDrain = false;
-    const finish = () => {
-      over = true;
-      this.deadlines.delete(deadline);
-      out.offClose(onClose);
-      out.offDrain(onDrain);
-      done?.();
-    };
-    const fail = (error: Error) => {
-      if (over) return;
-      finish();
-      call.cancel(); // its error callback finds `over` set
-      if (timedOut || (error instanceof FastCgiError && error.code === 'fastcgi-aborted')) {
-        // Cancelled: our timeout, or the response ended first (the client left, or the worker's
-        // request timeout answered it).
-        logHandlerError('handlers/fastcgi-timeout', `fastcgi ${scriptName}`, timedOut ? `timed out after ${this.timeoutMs} ms` : 'aborted by the server');
-        if (!out.ended) out.status(504);
-        return;
-      }
-      if (error instanceof FastCgiError || error instanceof CgiResponseError) {
-        logHandlerError(error instanceof CgiResponseError || error.code === 'fastcgi-protocol' ? 'handlers/fastcgi-bad-response' : 'handlers/fastcgi-unavailable', `fastcgi ${scriptName}`, error.message);
-        if (!out.ended) out.status(error instanceof FastCgiError && error.code === 'fastcgi-overloaded' ? 503 : 502);
-        return;
-      }
-      logHandlerError('handlers/internal-error', 'fastcgi', error);
-      if (!out.ended) out.status(500);
-    };
-    const onClose = () => { if (!over) call.cancel(); };
-    const onDrain = () => { waitingForDrain = false; call.resume(); };
-    const startStreaming = (head: NonNullable<typeof started>) => {
-      streaming = true;
-      out.begin(head.status, head.reason, head.headers);
-      for (const chunk of body) write(chunk);
-      body = [];
-    };
-    const write = (chunk: Buffer) => {
-      if (!out.write(chunk) && !waitingForDrain) {
-        waitingForDrain = true;
-        call.pause();
-        out.onceDrain(onDrain);
-      }
-    };
-    // The callbacks run in the FPM connection's 'data' handler: whatever they throw (writeHead
-    // refusing a header, say) must end this request, never escape as an uncaught exception.
-    const call = client.start(env, stdin, {
-      stdout: (chunk) => {
-        if (over) return;
-        try {
-          if (!started) {
-            const parsed = reader.push(chunk);
-            if (!parsed) return;
-            started = cgiResponseStart(parsed.head, method);
-            chunk = parsed.rest;
-          }
-          if (started.bodiless || chunk.length === 0) return; // a bodiless response's body is discarded
-          if (streaming) { write(chunk); return; }
-          body.push(chunk);
-          bodyLength += chunk.length;
-          if (bodyLength > WHOLE_RESPONSE_LIMIT) startStreaming(started);
-        } catch (error) {
-          fail(error as Error);
-        }
-      },
-      end: () => {
-        if (over) return;
-        if (!started) { fail(new CgiResponseError('output ended before the response head was complete')); return; }
-        // The writer reports the end of the response to its close listeners; ours would cancel.
-        out.offClose(onClose);
-        try {
-          if (streaming) out.end();
-          else out.whole(started.status, started.reason, started.headers, body.length === 1 ? body[0] : Buffer.concat(body, bodyLength), started.bodiless);
-        } catch (error) {
-          fail(error as Error);
-          return;
-        }
-        finish();
-        const stderr = call.stderr();
-        if (stderr) logHandlerError('handlers/fastcgi-stderr', `fastcgi ${scriptName}`, stderr.trimEnd());
-      },
-      error: fail,
-    });
-    const deadline: Deadline = { at: performance.now() + this.timeoutMs, expire: () => { timedOut = true; call.cancel(); } };
-    this.watchDeadline(deadline);
-    out.onceClose(onClose);
+    const relay = new Relay(out, method, scriptName, performance.now() + this.timeoutMs, this.timeoutMs, this.deadlines, done);
+    relay.start(client, env, stdin);
+    this.watchDeadline(relay);
   }
 
   /**
@@ -342,5 +248,125 @@ export class FastCgiHandler implements Handler {
       return { scriptName: mount + '/' + segments.slice(0, i).join('/'), scriptFilename: real, pathInfo };
     }
     return { refused: 404 };
+  }
+}
+
+/**
+ * One FastCGI exchange relayed to a ResponseWriter, driven by the client's callbacks (it is their sink):
+ * no stream, promise chain or AbortSignal per request, and one object rather than a dozen closures
+ * (they were most of a worker's CPU per PHP request). A response of up to WHOLE_RESPONSE_LIMIT bytes is
+ * collected and sent in one write with a Content-Length; a larger one is streamed (chunked) with
+ * back-pressure from the client's connection to FPM's. The callbacks run in the FPM connection's read
+ * handler: whatever they throw (a writer refusing a header, say) ends this request, never escapes.
+ */
+class Relay implements FastCgiSink, Deadline {
+  over = false;
+  private readonly reader = new CgiHeadReader();
+  private started: ReturnType<typeof cgiResponseStart> | undefined;
+  private body: Buffer[] = [];
+  private bodyLength = 0;
+  private streaming = false;
+  private timedOut = false;
+  private waitingForDrain = false;
+  private call: FastCgiCall | undefined;
+  private readonly onClose = (): void => { if (!this.over) this.call?.cancel(); };
+  private readonly onDrain = (): void => { this.waitingForDrain = false; this.call?.resume(); };
+
+  constructor(
+    private readonly out: ResponseWriter, private readonly method: string, private readonly scriptName: string,
+    readonly at: number, private readonly timeoutMs: number, private readonly deadlines: Set<Deadline>, private readonly done: (() => void) | undefined,
+  ) {}
+
+  start(client: FastCgiClient, env: readonly (readonly [string, string])[], stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined): void {
+    this.call = client.start(env, stdin, this);
+    this.out.onceClose(this.onClose);
+  }
+
+  /** The deadline passed. */
+  expire(): void {
+    this.timedOut = true;
+    this.call?.cancel();
+  }
+
+  stdout(chunk: Buffer): void {
+    if (this.over) return;
+    try {
+      let started = this.started;
+      if (!started) {
+        const parsed = this.reader.push(chunk);
+        if (!parsed) return;
+        started = this.started = cgiResponseStart(parsed.head, this.method);
+        chunk = parsed.rest;
+      }
+      if (started.bodiless || chunk.length === 0) return; // a bodiless response's body is discarded
+      if (this.streaming) { this.write(chunk); return; }
+      this.body.push(chunk);
+      this.bodyLength += chunk.length;
+      if (this.bodyLength > WHOLE_RESPONSE_LIMIT) this.startStreaming(started);
+    } catch (error) {
+      this.error(error as Error);
+    }
+  }
+
+  end(): void {
+    if (this.over) return;
+    const started = this.started;
+    if (!started) { this.error(new CgiResponseError('output ended before the response head was complete')); return; }
+    // The writer reports the end of the response to its close listeners; ours would cancel.
+    this.out.offClose(this.onClose);
+    try {
+      if (this.streaming) this.out.end();
+      else this.out.whole(started.status, started.reason, started.headers, this.body.length === 1 ? this.body[0] : Buffer.concat(this.body, this.bodyLength), started.bodiless);
+    } catch (error) {
+      this.error(error as Error);
+      return;
+    }
+    this.finish();
+    const stderr = this.call!.stderr();
+    if (stderr) logHandlerError('handlers/fastcgi-stderr', `fastcgi ${this.scriptName}`, stderr.trimEnd());
+  }
+
+  error(error: Error): void {
+    if (this.over) return;
+    this.finish();
+    this.call?.cancel(); // its error callback finds `over` set
+    const out = this.out;
+    if (this.timedOut || (error instanceof FastCgiError && error.code === 'fastcgi-aborted')) {
+      // Cancelled: our timeout, or the response ended first (the client left, or the worker's
+      // request timeout answered it).
+      logHandlerError('handlers/fastcgi-timeout', `fastcgi ${this.scriptName}`, this.timedOut ? `timed out after ${this.timeoutMs} ms` : 'aborted by the server');
+      if (!out.ended) out.status(504);
+      return;
+    }
+    if (error instanceof FastCgiError || error instanceof CgiResponseError) {
+      logHandlerError(error instanceof CgiResponseError || error.code === 'fastcgi-protocol' ? 'handlers/fastcgi-bad-response' : 'handlers/fastcgi-unavailable', `fastcgi ${this.scriptName}`, error.message);
+      if (!out.ended) out.status(error instanceof FastCgiError && error.code === 'fastcgi-overloaded' ? 503 : 502);
+      return;
+    }
+    logHandlerError('handlers/internal-error', 'fastcgi', error);
+    if (!out.ended) out.status(500);
+  }
+
+  private finish(): void {
+    this.over = true;
+    this.deadlines.delete(this);
+    this.out.offClose(this.onClose);
+    this.out.offDrain(this.onDrain);
+    this.done?.();
+  }
+
+  private startStreaming(head: NonNullable<Relay['started']>): void {
+    this.streaming = true;
+    this.out.begin(head.status, head.reason, head.headers);
+    for (const chunk of this.body) this.write(chunk);
+    this.body = [];
+  }
+
+  private write(chunk: Buffer): void {
+    if (!this.out.write(chunk) && !this.waitingForDrain) {
+      this.waitingForDrain = true;
+      this.call?.pause();
+      this.out.onceDrain(this.onDrain);
+    }
   }
 }
