@@ -47,6 +47,16 @@ test('responseHead: status line, headers, Date unless given, framing, Connection
   assert.throws(() => responseHead(200, undefined, ['X-A', 'nul\0'], 'none', 5));
 });
 
+test('responseHead: a frozen header list (shared, its lines kept) reads as its copy does, and an invalid one throws every time', () => {
+  const shared = Object.freeze(['Content-Type', 'text/html', 'Date', 'then']);
+  for (let i = 0; i < 3; i++) {
+    assert.equal(responseHead(200, undefined, shared, { contentLength: 5 }, 60), responseHead(200, undefined, [...shared], { contentLength: 5 }, 60));
+    assert.equal(responseHead(304, undefined, shared, 'none', undefined), 'HTTP/1.1 304 Not Modified\r\nContent-Type: text/html\r\nDate: then\r\nConnection: close\r\n\r\n');
+  }
+  const forged = Object.freeze(['X-A', 'one\r\nSet-Cookie: stolen=1']);
+  for (let i = 0; i < 3; i++) assert.throws(() => responseHead(200, undefined, forged, 'none', 5));
+});
+
 // Differential: for every request the lane takes, its headers are node:http's req.headers.
 test('property: the headers the fast lane serves with are the ones node:http would give the handler', async () => {
   const seen: IncomingHttpHeaders[] = [];
