@@ -12,7 +12,7 @@
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import {
-  decodeEndRequest, encodeBeginRequest, encodeNameValuePairs, encodeRecord, encodeRequestStart, encodeStream,
+  decodeEndRequest, encodeBeginRequest, encodeBytePairs, encodeRecord, encodeRequestStart, encodeStream,
   ProtocolStatus, RecordDecoder, RecordType, Role, type EndRequest,
 } from './records.js';
 export type FastCgiAddress = { readonly path: string } | { readonly host: string; readonly port: number };
@@ -119,11 +119,12 @@ export class FastCgiClient {
   /**
    * Send one request and deliver its results to `sink`, without promises, streams or an AbortSignal
    * per request (the PHP path's per-request cost). The body (if any) streams from `stdin` with
-   * back-pressure. Throws only when the client is closed.
+   * back-pressure. `params` are byte strings (encodeBytePairs: cgiVariables makes them). Throws when
+   * the client is closed, or for a character beyond U+00FF in `params`.
    */
   start(params: Iterable<readonly [string, string]>, stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined, sink: FastCgiSink): FastCgiCall {
     if (this.closed) throw new FastCgiError('client closed', 'fastcgi-closed');
-    const exchange = new Exchange(this, encodeNameValuePairs(params), stdin, sink);
+    const exchange = new Exchange(this, encodeBytePairs(params), stdin, sink);
     if (this.active < this.maxConnections) {
       this.active++;
       exchange.run();

@@ -133,6 +133,40 @@ export function encodeNameValuePairs(pairs: Iterable<readonly [string, string]>)
   return out;
 }
 
+/**
+ * Name-value pairs of byte strings (each character one byte, U+0000 to U+00FF, as node:http and the
+ * front's parser decode header values) written as those bytes: what a web server sends, byte for byte
+ * as the client sent it. A character beyond U+00FF is a caller's bug (RangeError).
+ */
+export function encodeBytePairs(pairs: Iterable<readonly [string, string]>): Buffer {
+  const list = Array.isArray(pairs) ? pairs as readonly (readonly [string, string])[] : [...pairs];
+  let total = 0;
+  for (let i = 0; i < list.length; i++) {
+    const nameLength = list[i]![0].length;
+    const valueLength = list[i]![1].length;
+    total += (nameLength < 0x80 ? 1 : 4) + (valueLength < 0x80 ? 1 : 4) + nameLength + valueLength;
+  }
+  const out = Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (let i = 0; i < list.length; i++) {
+    const [name, value] = list[i]!;
+    offset = writePairLength(out, offset, name.length);
+    offset = writePairLength(out, offset, value.length);
+    offset = writeBytes(out, offset, name);
+    offset = writeBytes(out, offset, value);
+  }
+  return out;
+}
+
+function writeBytes(out: Buffer, offset: number, text: string): number {
+  for (let j = 0; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c > 0xff) throw new RangeError('FastCGI name or value is not a byte string (a character beyond U+00FF)');
+    out[offset++] = c;
+  }
+  return offset;
+}
+
 function writePairLength(out: Buffer, offset: number, length: number): number {
   if (length > 0x7fffffff) throw new RangeError('FastCGI name or value longer than 2^31-1 bytes');
   if (length < 0x80) { out[offset] = length; return offset + 1; }

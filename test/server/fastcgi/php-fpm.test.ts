@@ -57,6 +57,7 @@ describe('FastCGI handler against a real PHP-FPM master', { skip }, () => {
     writeFileSync(join(site, 'public', 'big.php'), '<?php for ($i = 0; $i < 3000; $i++) echo str_repeat(chr(65 + $i % 26), 1024);');
     writeFileSync(join(site, 'public', 'flushed.php'), '<?php echo "one "; flush(); usleep(20000); echo "two"; flush(); usleep(20000); echo " three";');
     writeFileSync(join(site, 'public', 'sub', 'index.php'), '<?php echo "sub index";');
+    writeFileSync(join(site, 'public', 'hex.php'), '<?php echo bin2hex($_SERVER["HTTP_X_NAME"] ?? ""), " ", bin2hex($_SERVER["PATH_INFO"] ?? "");');
     writeFileSync(join(site, 'public', 'warns.php'), '<?php trigger_error("alice warns", E_USER_WARNING); error_log("alice logs"); echo "done";');
     writeFileSync(join(dir, 'outside.php'), '<?php echo "outside";');
     for (const p of [site, join(site, 'public'), join(site, 'public', 'sub')]) chmodSync(p, 0o755);
@@ -145,6 +146,14 @@ describe('FastCGI handler against a real PHP-FPM master', { skip }, () => {
     assert.equal((await send(harness.port, 'GET', '/missing.php')).status, 404);
     const slow = await send(harness.port, 'GET', '/slow.php');
     assert.equal(slow.status, 504);
+  });
+
+  it('passes header bytes to PHP as the client sent them and a decoded path as UTF-8, as nginx does', async () => {
+    const request = Buffer.concat([Buffer.from('GET /hex.php/%C3%A9t%C3%A9 HTTP/1.1\r\nHost: a\r\nX-Name: caf'), Buffer.from([0xc3, 0xa9, 0x20, 0xe9]), Buffer.from('\r\nConnection: close\r\n\r\n')]);
+    const text = await sendRaw(harness.port, request, 1, (t) => /\r\n\r\n\S+ \S+$/.test(t));
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    // "café" in UTF-8, a space and a lone Latin-1 é (0xe9), byte for byte; PATH_INFO "/été" in UTF-8.
+    assert.match(text, /\r\n\r\n636166c3a920e9 2fc3a974c3a9$/);
   });
 
   it("reports PHP's warnings and error_log() on FastCGI STDERR, which the handler logs (the children's own output is not caught)", async () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
-  decodeEndRequest, decodeNameValuePairs, encodeBeginRequest, encodeEndRequest, encodeNameValuePairs, encodeRecord,
+  decodeEndRequest, decodeNameValuePairs, encodeBeginRequest, encodeBytePairs, encodeEndRequest, encodeNameValuePairs, encodeRecord,
   encodeRequestStart, encodeStream, FastCgiClient, FastCgiProtocolError, RecordDecoder, RecordType,
 } from '../../../src/server/fastcgi/index.js';
 
@@ -68,6 +68,25 @@ describe('FastCGI records', () => {
       assert.deepEqual(decodeNameValuePairs(encodeNameValuePairs(pairs)), pairs);
     }));
     assert.deepEqual([...encodeNameValuePairs([['é', '€']])], [2, 3, 0xc3, 0xa9, 0xe2, 0x82, 0xac]);
+  });
+
+  it('writes byte-string pairs as their bytes (a header value as the client sent it), and refuses a character beyond U+00FF', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 300 })), { maxLength: 8 }), (raw) => {
+      const pairs = raw.map(([n, v]) => [Buffer.from(n).toString('latin1'), Buffer.from(v).toString('latin1')] as const);
+      const bytes = encodeBytePairs(pairs);
+      // The same bytes as the UTF-8 encoder gives for the text those bytes spell, when they are UTF-8.
+      let offset = 0;
+      for (const [n, v] of raw) {
+        for (const part of [n, v]) offset += part.length < 0x80 ? 1 : 4;
+        assert.deepEqual(bytes.subarray(offset, offset + n.length), Buffer.from(n));
+        offset += n.length;
+        assert.deepEqual(bytes.subarray(offset, offset + v.length), Buffer.from(v));
+        offset += v.length;
+      }
+      assert.equal(offset, bytes.length);
+    }));
+    assert.deepEqual([...encodeBytePairs([['X', 'caf\u00c3\u00a9']])], [1, 5, 0x58, 0x63, 0x61, 0x66, 0xc3, 0xa9]);
+    assert.throws(() => encodeBytePairs([['X', '\u20ac']]), RangeError);
   });
 
   it('encodeRequestStart is BEGIN_REQUEST, the PARAMS records, the empty PARAMS and (without a body) the empty STDIN', () => {
