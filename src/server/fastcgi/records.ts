@@ -101,37 +101,17 @@ export function encodeEndRequest(requestId: number, end: EndRequest): Buffer {
 }
 
 /**
- * Name-value pairs as one byte string (to be split into PARAMS records), written in one buffer. All
- * ASCII (nearly every request): bytes are copied in a loop, measured 4x faster than a Buffer.write per
- * string; anything else is encoded as UTF-8 (encodeUtf8Pairs).
+ * Name-value pairs of text as one byte string (to be split into PARAMS records), written in one buffer:
+ * ASCII as it is, anything else as UTF-8 (encodeUtf8Pairs). The FastCGI client sends byte strings
+ * instead (encodeBytePairs).
  */
 export function encodeNameValuePairs(pairs: Iterable<readonly [string, string]>): Buffer {
   const list = Array.isArray(pairs) ? pairs as readonly (readonly [string, string])[] : [...pairs];
-  let total = 0;
-  for (let i = 0; i < list.length; i++) {
-    const nameLength = list[i]![0].length;
-    const valueLength = list[i]![1].length;
-    total += (nameLength < 0x80 ? 1 : 4) + (valueLength < 0x80 ? 1 : 4) + nameLength + valueLength;
-  }
-  const out = Buffer.allocUnsafe(total);
-  let offset = 0;
-  for (let i = 0; i < list.length; i++) {
-    const [name, value] = list[i]!;
-    offset = writePairLength(out, offset, name.length);
-    offset = writePairLength(out, offset, value.length);
-    for (let j = 0; j < name.length; j++) {
-      const c = name.charCodeAt(j);
-      if (c > 0x7f) return encodeUtf8Pairs(list);
-      out[offset++] = c;
-    }
-    for (let j = 0; j < value.length; j++) {
-      const c = value.charCodeAt(j);
-      if (c > 0x7f) return encodeUtf8Pairs(list);
-      out[offset++] = c;
-    }
-  }
-  return out;
+  for (const [name, value] of list) if (NON_ASCII.test(name) || NON_ASCII.test(value)) return encodeUtf8Pairs(list);
+  return encodeBytePairs(list);
 }
+
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * Name-value pairs of byte strings (each character one byte, U+0000 to U+00FF, as node:http and the
