@@ -120,7 +120,31 @@ export interface RawLaneLimits {
   readonly idleTimeoutMs: number;
 }
 
+/**
+ * Lanes waiting for their next request, each closed by one sweep once past its idle deadline. (A socket
+ * timeout is re-armed on every read and write: about 1 % of a PHP request's CPU.) A connection is
+ * closed up to IDLE_SWEEP_MS after its idle timeout.
+ */
+const idleLanes = new Set<RawLane>();
+const IDLE_SWEEP_MS = 100;
+let idleSweeper: NodeJS.Timeout | undefined;
+
+function sweepIdleLanes(): void {
+  const now = performance.now();
+  for (const lane of idleLanes) {
+    if (lane.idleUntil > now) continue;
+    idleLanes.delete(lane);
+    lane.idleTimedOut();
+  }
+  if (idleLanes.size === 0) {
+    clearInterval(idleSweeper);
+    idleSweeper = undefined;
+  }
+}
+
 export class RawLane {
+  /** While idle (no request in flight): when the connection is closed. */
+  idleUntil = 0;
   private pending: Buffer | undefined;
   private current: RawResponse | undefined;
   private serving = false;
@@ -132,10 +156,20 @@ export class RawLane {
     socket.on('drain', this.onDrain);
     socket.on('close', this.onClose);
     socket.on('error', this.onError);
-    socket.on('timeout', this.onTimeout);
-    socket.setTimeout(limits.idleTimeoutMs);
     // As node:http's noDelay: a response is one write, and Nagle would hold it for the client's ACK.
     socket.setNoDelay(true);
+    this.waitIdle();
+  }
+
+  private waitIdle(): void {
+    this.idleUntil = performance.now() + this.limits.idleTimeoutMs;
+    idleLanes.add(this);
+    idleSweeper ??= setInterval(sweepIdleLanes, IDLE_SWEEP_MS).unref();
+  }
+
+  /** From the sweep: idle past its deadline. node:http closes an idle keep-alive connection the same way. */
+  idleTimedOut(): void {
+    if (!this.current && !this.left) this.socket.destroy();
   }
 
   get keepAliveSeconds(): number {
@@ -164,12 +198,10 @@ export class RawLane {
   private readonly onClose = (): void => {
     const current = this.current;
     this.left = true;
+    idleLanes.delete(this);
     if (current && !current.ended) current.cutShort();
   };
   private readonly onError = (): void => { this.socket.destroy(); };
-  // node:http closes an idle keep-alive connection after keepAliveTimeout; a request in flight has the
-  // worker's own timeout instead.
-  private readonly onTimeout = (): void => { if (!this.current && !this.left) this.socket.destroy(); };
 
   /** Serve what has been read, request by request, until one is in flight or node:http must take over. */
   private next(): void {
@@ -184,6 +216,7 @@ export class RawLane {
         if (!request || verdict.kind !== 'complete') { this.leave(); return; }
         const out = new RawResponse(this, request.method === 'HEAD', verdict.head.keepAlive ? this.keepAliveSeconds : undefined);
         this.current = out;
+        idleLanes.delete(this); // a request in flight has the worker's own timeout instead
         this.pending = bytes.length > verdict.head.headLength ? bytes.subarray(verdict.head.headLength) : undefined;
         if (!this.host.serveSimple(this, request, out)) {
           this.current = undefined;
@@ -206,6 +239,7 @@ export class RawLane {
     if (out.keepAliveSeconds === undefined || this.socket.destroyed) { this.stop(); this.socket.end(); return; }
     if (this.socket.isPaused()) this.socket.resume();
     this.next();
+    if (!this.current && !this.left) this.waitIdle();
   }
 
   /** Give the connection to node:http, the bytes read but not served first. */
@@ -228,12 +262,11 @@ export class RawLane {
     this.left = true;
     this.socket.off('data', this.onData);
     this.socket.off('drain', this.onDrain);
-    this.socket.off('timeout', this.onTimeout);
+    idleLanes.delete(this);
     // An error can still come (a write after the client's FIN reports it on the next tick): it must find
     // a listener, or it is an uncaught exception. node:http adds its own beside this one.
     this.socket.off('error', this.onError);
     this.socket.on('error', ignoreError);
-    this.socket.setTimeout(0);
     const bytes = this.pending ?? Buffer.alloc(0);
     this.pending = undefined;
     return bytes;

@@ -122,6 +122,55 @@ test('a response written after the client\'s FIN is dropped quietly: no uncaught
   assert.ok(outcome.errorListeners > 0, 'the socket was left without an error listener');
 });
 
+test('the lane closes a connection idle for idleTimeoutMs, before and between requests, never one with a request in flight', async () => {
+  const IDLE_MS = 300;
+  let held: RawResponse | undefined;
+  const server = createNetServer((socket: Socket) => {
+    new RawLane(socket, {
+      serveSimple: (_lane, request, response) => {
+        if (request.url === '/slow') held = response; // answered later, by the test
+        else response.whole(200, undefined, ['Content-Type', 'text/plain'], Buffer.from('ok\n'), false);
+        return true;
+      },
+      ended: () => {},
+      toHttp: () => { throw new Error('not expected'); },
+    }, { maxHeaderBytes: 16384, idleTimeoutMs: IDLE_MS });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  /** Milliseconds from `send` until the server closes the connection, and what it answered. */
+  const closedAfter = (requests: readonly string[], gapMs: number): Promise<{ ms: number; text: string }> => new Promise((resolve) => {
+    const client = connect(port, '127.0.0.1');
+    let text = '';
+    let sentAt = Date.now();
+    client.setEncoding('latin1');
+    client.on('data', (chunk: string) => { text += chunk; });
+    client.on('error', () => {});
+    client.on('close', () => resolve({ ms: Date.now() - sentAt, text }));
+    client.on('connect', () => {
+      requests.forEach((path, i) => setTimeout(() => { sentAt = Date.now(); client.write(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`); }, i * gapMs));
+      if (requests.length === 0) sentAt = Date.now();
+    });
+  });
+  try {
+    const silent = await closedAfter([], 0);
+    assert.ok(silent.ms >= IDLE_MS - 20 && silent.ms < IDLE_MS + 400, `a silent connection closed after ${silent.ms} ms`);
+    // Requests 200 ms apart keep it open: each resets the deadline; it closes IDLE_MS after the last.
+    const served = await closedAfter(['/a', '/b', '/c'], 200);
+    assert.equal((served.text.match(/HTTP\/1\.1 200 OK/g) ?? []).length, 3);
+    assert.ok(served.ms >= IDLE_MS - 20 && served.ms < IDLE_MS + 400, `closed ${served.ms} ms after the last request`);
+    // A request in flight for three idle timeouts is not cut: it is answered, then the idle time starts.
+    const slow = closedAfter(['/slow'], 0);
+    await new Promise((r) => setTimeout(r, 3 * IDLE_MS));
+    held!.whole(200, undefined, ['Content-Type', 'text/plain'], Buffer.from('late\n'), false);
+    const outcome = await slow;
+    assert.match(outcome.text, /late\n$/);
+    assert.ok(outcome.ms >= 4 * IDLE_MS - 20, `closed after ${outcome.ms} ms`);
+  } finally {
+    server.close();
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // Served for real: a PHP site through hatter's own PHP-FPM, with the lane on and off.
 
