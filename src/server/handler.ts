@@ -72,6 +72,9 @@ export interface SimpleRequest {
   readonly url: string;
   /** Lower-case names, each present once (the fast lane leaves repeated fields to node:http). */
   readonly headers: IncomingHttpHeaders;
+  /** The Host, lower-cased, without its port; and the target's path (as requestTarget gives them). */
+  readonly host: string;
+  readonly path: string;
 }
 
 export interface Handler {

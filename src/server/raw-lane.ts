@@ -14,7 +14,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ResponseWriter, SimpleRequest } from './handler.js';
 import { safeReason } from './handlers/index.js';
-import { parseRequestHead, type RequestHead } from './http-head.js';
+import { parseRequestHead, type HeadLimits, type RequestHead } from './http-head.js';
 
 /** Fields that make a request more than "bodiless GET or HEAD" (Content-Length even when 0: node:http decides). */
 const NOT_SIMPLE = new Set(['content-length', 'transfer-encoding', 'expect', 'upgrade', 'te', 'trailer']);
@@ -45,7 +45,7 @@ export function simpleRequest(head: RequestHead): SimpleRequest | undefined {
     }
     headers[lower] = value;
   }
-  return { method: head.method, url: head.target, headers };
+  return { method: head.method, url: head.target, headers, host: head.host, path: head.path };
 }
 
 // A field value node:http would accept in a response: no CR, LF, NUL or other control but HTAB.
@@ -150,12 +150,14 @@ export class RawLane {
   private serving = false;
   /** Handed to node:http, handed back, or closed: the lane no longer touches the socket. */
   private left = false;
+  private readonly headLimits: HeadLimits;
 
   constructor(readonly socket: Socket, private readonly host: RawLaneHost, private readonly limits: RawLaneLimits) {
     socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
     socket.on('close', this.onClose);
     socket.on('error', this.onError);
+    this.headLimits = { maxHeaderBytes: limits.maxHeaderBytes, maxBodyBytes: Infinity };
     // As node:http's noDelay: a response is one write, and Nagle would hold it for the client's ACK.
     socket.setNoDelay(true);
     this.waitIdle();
@@ -210,7 +212,7 @@ export class RawLane {
     try {
       while (!this.left && !this.current && this.pending !== undefined) {
         const bytes = this.pending;
-        const verdict = parseRequestHead(bytes, { maxHeaderBytes: this.limits.maxHeaderBytes, maxBodyBytes: Infinity });
+        const verdict = parseRequestHead(bytes, this.headLimits);
         // Incomplete, refused or not simple: node:http reads it and answers as it always has.
         const request = verdict.kind === 'complete' ? simpleRequest(verdict.head) : undefined;
         if (!request || verdict.kind !== 'complete') { this.leave(); return; }
@@ -378,8 +380,10 @@ export class RawResponse implements ResponseWriter {
   }
 
   offClose(listener: () => void): void {
-    const at = this.closeListeners.indexOf(listener);
-    if (at >= 0) this.closeListeners.splice(at, 1);
+    const listeners = this.closeListeners;
+    if (listeners[listeners.length - 1] === listener) { listeners.pop(); return; } // the usual case, without a splice
+    const at = listeners.indexOf(listener);
+    if (at >= 0) listeners.splice(at, 1);
   }
 
   onceDrain(listener: () => void): void {

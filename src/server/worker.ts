@@ -292,8 +292,7 @@ export class Worker implements RawLaneHost {
   serveSimple(lane: RawLane, request: SimpleRequest, out: RawResponse): boolean {
     const conn = this.connections.get(lane.socket);
     if (!conn || this.draining || !this.routing) return false;
-    const { host, path } = requestTarget(request.url, request.headers.host);
-    const route = this.router?.route(host, path);
+    const route = this.router?.route(request.host, request.path);
     // No route (400), another hat (hand-back): node:http's path answers those as it always has.
     if (!route || route.label !== this.label) return false;
     const handler = this.handlerFor(route.handler);

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { parseRequestHead, type RequestHead } from '../../src/server/http-head.js';
 import { RawLane, responseHead, simpleRequest, type RawResponse } from '../../src/server/raw-lane.js';
 import { DEFAULT_PHP_FPM_BINARY } from '../../src/server/fastcgi/index.js';
+import { requestTarget } from '../../src/server/request-target.js';
 import { get, openUp, PHP_SITE, raw, RawConnection, serverStatus, startFromYaml, type TestServer } from './helpers.js';
 
 function head(text: string): RequestHead {
@@ -35,6 +36,19 @@ test('simpleRequest takes bodiless HTTP/1.1 GET and HEAD only; anything else is 
     'GET / HTTP/1.1\r\nHost: a\r\nconstructor: x\r\n\r\n',
   ];
   for (const text of refused) assert.equal(simpleRequest(head(text)), undefined, text);
+});
+
+test('property: the host and path the lane routes by are what requestTarget makes of the same request (the node:http path)', () => {
+  const hostName = fc.oneof(fc.stringMatching(/^[A-Za-z0-9.-]{1,20}$/), fc.constantFrom('[::1]', '[2001:DB8::1]', 'EXAMPLE.test.'));
+  const port = fc.oneof(fc.constant(''), fc.integer({ min: 0, max: 65535 }).map((p) => `:${p}`), fc.constant(':'));
+  const target = fc.tuple(fc.stringMatching(/^(\/[A-Za-z0-9._~%-]{0,8}){1,4}$/), fc.option(fc.stringMatching(/^[A-Za-z0-9=&%?/]{0,12}$/))).map(([p, q]) => q === null ? p : `${p}?${q}`);
+  fc.assert(fc.property(hostName, port, target, (name, suffix, url) => {
+    const verdict = parseRequestHead(Buffer.from(`GET ${url} HTTP/1.1\r\nHost: ${name}${suffix}\r\n\r\n`, 'latin1'), { maxHeaderBytes: 16384, maxBodyBytes: Infinity });
+    if (verdict.kind !== 'complete') return;
+    const simple = simpleRequest(verdict.head);
+    assert.ok(simple);
+    assert.deepEqual({ host: simple.host, path: simple.path }, requestTarget(simple.url, simple.headers.host));
+  }), { numRuns: 500 });
 });
 
 test('responseHead: status line, headers, Date unless given, framing, Connection; a header that could split the response throws', () => {

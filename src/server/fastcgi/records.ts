@@ -182,14 +182,17 @@ function encodeUtf8Pairs(pairs: readonly (readonly [string, string])[]): Buffer 
 export function encodeRequestStart(begin: Buffer, requestId: number, params: Buffer, endStdin: boolean): Buffer {
   let total = begin.length + HEADER_LENGTH * (endStdin ? 2 : 1);
   for (let at = 0; at < params.length; at += MAX_CONTENT_LENGTH) total += recordLength(Math.min(MAX_CONTENT_LENGTH, params.length - at));
-  const out = Buffer.alloc(total);
+  // From the pool (Buffer.alloc makes a new zeroed ArrayBuffer per request): every byte is written below.
+  const out = Buffer.allocUnsafe(total);
   begin.copy(out, 0);
   let offset = begin.length;
   for (let at = 0; at < params.length; at += MAX_CONTENT_LENGTH) {
     const length = Math.min(MAX_CONTENT_LENGTH, params.length - at);
     writeRecordHeader(out, offset, RecordType.Params, requestId, length);
     params.copy(out, offset + HEADER_LENGTH, at, at + length);
-    offset += recordLength(length);
+    const end = offset + recordLength(length);
+    for (let pad = offset + HEADER_LENGTH + length; pad < end; pad++) out[pad] = 0;
+    offset = end;
   }
   writeRecordHeader(out, offset, RecordType.Params, requestId, 0);
   if (endStdin) writeRecordHeader(out, offset + HEADER_LENGTH, RecordType.Stdin, requestId, 0);
@@ -224,12 +227,15 @@ export function decodeNameValuePairs(data: Buffer): [string, string][] {
   return pairs;
 }
 
+/** Shared, never written: a Buffer.alloc(0) per decoder and per read made an ArrayBuffer each time. */
+const NO_BYTES = Buffer.alloc(0);
+
 /**
  * Incremental record decoder: feed bytes as they arrive, get whole records back. Throws
  * FastCgiProtocolError on a wrong version or an unknown record type; buffers at most one record.
  */
 export class RecordDecoder {
-  private buffer: Buffer = Buffer.alloc(0);
+  private buffer: Buffer = NO_BYTES;
 
   push(chunk: Buffer): FastCgiRecord[] {
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
@@ -249,7 +255,7 @@ export class RecordDecoder {
       records.push({ type, requestId, content: this.buffer.subarray(start, start + contentLength) });
       offset += total;
     }
-    this.buffer = offset === this.buffer.length ? Buffer.alloc(0) : this.buffer.subarray(offset);
+    this.buffer = offset === this.buffer.length ? NO_BYTES : this.buffer.subarray(offset);
     return records;
   }
 
