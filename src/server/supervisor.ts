@@ -49,6 +49,14 @@ type SupervisorEvent = 'reload' | 'stop';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const WORKER_SCRIPT = join(here, 'worker.js');
+/**
+ * V8 flags for workers: keep the hot path's compiled code across idle spells. By default V8 flushes the
+ * bytecode (and with it the optimized code) of functions not run for a while, and the memory reducer's
+ * idle-time collections age it: a worker's first seconds after half a minute without traffic ran 5 to
+ * 20 % slower (hello.php, measured). The heap after idle stayed the same size (about 100 MB RSS per
+ * worker either way).
+ */
+const WORKER_V8_FLAGS = ['--no-flush-bytecode', '--no-memory-reducer'];
 const FRONT_SCRIPT = join(here, 'front.js');
 /** The compiled tree (holds src/), which every worker must read. */
 const CODE_ROOT = resolve(here, '..', '..');
@@ -411,7 +419,7 @@ export class Supervisor {
     const generation = this.generation;
     const socketDir = this.poolDirs.get(label);
     const pool = new Pool(label, hat, this.config.pool, prepared.summary, generation, {
-      spawnWorker: (p, id) => this.options.backend.spawn(prepared, process.execPath, [WORKER_SCRIPT], {
+      spawnWorker: (p, id) => this.options.backend.spawn(prepared, process.execPath, [...WORKER_V8_FLAGS, WORKER_SCRIPT], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         env: childEnvironment({ HATTER_ROLE: 'worker', HATTER_HAT: p.hat ?? '', HATTER_LABEL: p.label, HATTER_WORKER_ID: String(id) }),
         serialization: 'json',
