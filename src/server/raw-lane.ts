@@ -14,6 +14,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ResponseWriter, SimpleRequest } from './handler.js';
 import { safeReason } from './handlers/index.js';
+import { ExpirySweep, type Expiring } from './expiry-sweep.js';
 import { parseRequestHead, type HeadLimits, type RequestHead } from './http-head.js';
 
 /** Fields that make a request more than "bodiless GET or HEAD" (Content-Length even when 0: node:http decides). */
@@ -120,31 +121,12 @@ export interface RawLaneLimits {
   readonly idleTimeoutMs: number;
 }
 
-/**
- * Lanes waiting for their next request, each closed by one sweep once past its idle deadline. (A socket
- * timeout is re-armed on every read and write: about 1 % of a PHP request's CPU.) A connection is
- * closed up to IDLE_SWEEP_MS after its idle timeout.
- */
-const idleLanes = new Set<RawLane>();
-const IDLE_SWEEP_MS = 100;
-let idleSweeper: NodeJS.Timeout | undefined;
+/** Lanes waiting for their next request: each is closed once idle past its deadline, up to 100 ms late. */
+const idleLanes = new ExpirySweep<RawLane>(100);
 
-function sweepIdleLanes(): void {
-  const now = performance.now();
-  for (const lane of idleLanes) {
-    if (lane.idleUntil > now) continue;
-    idleLanes.delete(lane);
-    lane.idleTimedOut();
-  }
-  if (idleLanes.size === 0) {
-    clearInterval(idleSweeper);
-    idleSweeper = undefined;
-  }
-}
-
-export class RawLane {
+export class RawLane implements Expiring {
   /** While idle (no request in flight): when the connection is closed. */
-  idleUntil = 0;
+  expiresAt = 0;
   private pending: Buffer | undefined;
   private current: RawResponse | undefined;
   private serving = false;
@@ -164,13 +146,12 @@ export class RawLane {
   }
 
   private waitIdle(): void {
-    this.idleUntil = performance.now() + this.limits.idleTimeoutMs;
-    idleLanes.add(this);
-    idleSweeper ??= setInterval(sweepIdleLanes, IDLE_SWEEP_MS).unref();
+    this.expiresAt = performance.now() + this.limits.idleTimeoutMs;
+    idleLanes.watch(this);
   }
 
   /** From the sweep: idle past its deadline. node:http closes an idle keep-alive connection the same way. */
-  idleTimedOut(): void {
+  expire(): void {
     if (!this.current && !this.left) this.socket.destroy();
   }
 
@@ -200,7 +181,7 @@ export class RawLane {
   private readonly onClose = (): void => {
     const current = this.current;
     this.left = true;
-    idleLanes.delete(this);
+    idleLanes.forget(this);
     if (current && !current.ended) current.cutShort();
   };
   private readonly onError = (): void => { this.socket.destroy(); };
@@ -218,7 +199,7 @@ export class RawLane {
         if (!request || verdict.kind !== 'complete') { this.leave(); return; }
         const out = new RawResponse(this, request.method === 'HEAD', verdict.head.keepAlive ? this.keepAliveSeconds : undefined);
         this.current = out;
-        idleLanes.delete(this); // a request in flight has the worker's own timeout instead
+        idleLanes.forget(this); // a request in flight has the worker's own timeout instead
         this.pending = bytes.length > verdict.head.headLength ? bytes.subarray(verdict.head.headLength) : undefined;
         if (!this.host.serveSimple(this, request, out)) {
           this.current = undefined;
@@ -264,7 +245,7 @@ export class RawLane {
     this.left = true;
     this.socket.off('data', this.onData);
     this.socket.off('drain', this.onDrain);
-    idleLanes.delete(this);
+    idleLanes.forget(this);
     // An error can still come (a write after the client's FIN reports it on the next tick): it must find
     // a listener, or it is an uncaught exception. node:http adds its own beside this one.
     this.socket.off('error', this.onError);

@@ -9,6 +9,7 @@ import { FastCgiClient, FastCgiError, parseFastCgiAddress, type FastCgiCall, typ
 import { cgiVariables, type CgiScript } from './cgi-environment.js';
 import { CgiHeadReader, CgiResponseError, cgiResponseStart } from './cgi-response.js';
 import { failInternally, logHandlerError, sendStatus } from './respond.js';
+import { ExpirySweep, type Expiring } from '../expiry-sweep.js';
 import { nodeResponseWriter } from './response-writer.js';
 import {
   isRefusal, mapOntoResolvedRoot, mapOntoRoot, refusalForError, resolveInside, RootDirectory, type PathRefusal,
@@ -40,10 +41,6 @@ interface RawTarget {
   readonly until: number;
 }
 
-interface Deadline {
-  readonly at: number;
-  expire(): void;
-}
 /**
  * How long a URL's script lookup (stat of each path segment, realpath, the inside-the-root check) is
  * reused. PHP keeps its own realpath cache for two minutes; one second bounds how long a removed or
@@ -82,14 +79,17 @@ export class FastCgiHandler implements Handler {
    * SCRIPT_CACHE_MS). Splitting, mapping and keying a target again was about 4 % of a PHP request's CPU.
    */
   private readonly rawTargets = new Map<string, RawTarget>();
-  /** Exchanges under way and their deadlines, checked by one timer (see `expireExchanges`). */
-  private readonly deadlines = new Set<Deadline>();
-  private deadlineTimer: NodeJS.Timeout | undefined;
+  /**
+   * Exchanges under way, timed out by one timer checking every tenth of timeoutMs (at most every
+   * second): a timeout fires up to that much late.
+   */
+  private readonly deadlines: ExpirySweep<Relay>;
 
   constructor(private readonly options: FastCgiHandlerOptions, configDir = process.cwd()) {
     this.root = new RootDirectory(resolve(configDir, options.root));
     this.index = options.index ?? 'index.php';
     this.timeoutMs = options.timeoutMs ?? DEFAULT_FASTCGI_TIMEOUT_MS;
+    this.deadlines = new ExpirySweep(Math.min(1000, Math.max(10, this.timeoutMs / 10)));
     const address = options.address === undefined ? undefined : parseFastCgiAddress(options.address);
     const resolved = address && 'path' in address ? { path: resolve(configDir, address.path) } : address;
     this.client = resolved ? new FastCgiClient(resolved, options.connections !== undefined ? { maxConnections: options.connections } : {}) : undefined;
@@ -104,8 +104,7 @@ export class FastCgiHandler implements Handler {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.deadlineTimer);
-    this.deadlineTimer = undefined;
+    this.deadlines.stop();
     await this.client?.close();
   }
 
@@ -179,31 +178,7 @@ export class FastCgiHandler implements Handler {
   ): void {
     const relay = new Relay(out, method, scriptName, performance.now() + this.timeoutMs, this.timeoutMs, this.deadlines, done);
     relay.start(client, env, stdin);
-    this.watchDeadline(relay);
-  }
-
-  /**
-   * Exchanges time out through one timer that checks every deadline, a tenth of timeoutMs apart (at most
-   * a second): a timeout may fire that much late. A setTimeout and clearTimeout per request were about
-   * 1 % of a PHP request's CPU.
-   */
-  private watchDeadline(deadline: Deadline): void {
-    this.deadlines.add(deadline);
-    this.deadlineTimer ??= setInterval(() => this.expireExchanges(), Math.min(1000, Math.max(10, this.timeoutMs / 10))).unref();
-  }
-
-  private expireExchanges(): void {
-    if (this.deadlines.size === 0) {
-      clearInterval(this.deadlineTimer);
-      this.deadlineTimer = undefined;
-      return;
-    }
-    const now = performance.now();
-    for (const deadline of this.deadlines) {
-      if (deadline.at > now) continue;
-      this.deadlines.delete(deadline);
-      deadline.expire();
-    }
+    this.deadlines.watch(relay);
   }
 
   /** findScript, with found scripts remembered for SCRIPT_CACHE_MS. */
@@ -259,8 +234,8 @@ export class FastCgiHandler implements Handler {
  * back-pressure from the client's connection to FPM's. The callbacks run in the FPM connection's read
  * handler: whatever they throw (a writer refusing a header, say) ends this request, never escapes.
  */
-class Relay implements FastCgiSink, Deadline {
-  over = false;
+class Relay implements FastCgiSink, Expiring {
+  private over = false;
   private readonly reader = new CgiHeadReader();
   private started: ReturnType<typeof cgiResponseStart> | undefined;
   private body: Buffer[] = [];
@@ -274,7 +249,7 @@ class Relay implements FastCgiSink, Deadline {
 
   constructor(
     private readonly out: ResponseWriter, private readonly method: string, private readonly scriptName: string,
-    readonly at: number, private readonly timeoutMs: number, private readonly deadlines: Set<Deadline>, private readonly done: (() => void) | undefined,
+    readonly expiresAt: number, private readonly timeoutMs: number, private readonly deadlines: ExpirySweep<Relay>, private readonly done: (() => void) | undefined,
   ) {}
 
   start(client: FastCgiClient, env: readonly (readonly [string, string])[], stdin: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined): void {
@@ -349,7 +324,7 @@ class Relay implements FastCgiSink, Deadline {
 
   private finish(): void {
     this.over = true;
-    this.deadlines.delete(this);
+    this.deadlines.forget(this);
     this.out.offClose(this.onClose);
     this.out.offDrain(this.onDrain);
     this.done?.();
