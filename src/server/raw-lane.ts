@@ -332,7 +332,8 @@ export class RawResponse implements ResponseWriter {
     if (this.ended) return;
     if (this.headSent) { this.cutShort(); return; }
     const body = `${code} ${STATUS_CODES[code] ?? 'Error'}\n`;
-    const bodiless = this.isHead || code === 204 || code === 304 || code < 200;
+    // HEAD still gets the Content-Length a GET would (whole() leaves the body out), as sendStatus does.
+    const bodiless = code === 204 || code === 304 || code < 200;
     this.whole(code, undefined, ['Content-Type', 'text/plain; charset=utf-8', 'X-Content-Type-Options', 'nosniff'], Buffer.from(body), bodiless);
   }
 

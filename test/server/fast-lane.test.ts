@@ -198,6 +198,7 @@ const FILES: Record<string, string> = {
   'www/slow.php': '<?php usleep(300000); echo "slow\\n";',
   'www/post.php': '<?php echo "got ", file_get_contents("php://input"), "\\n";',
   'www/index.html': 'static\n',
+  'www/mid.txt': 'm'.repeat(40 * 1024),
 };
 const SITE = (fastLane: boolean) => `listen: 127.0.0.1:0
 backend: none
@@ -226,9 +227,11 @@ test('the fast lane answers as node:http does: status, reason, headers and body,
   const cases: [string, string, Record<string, string>][] = [
     ['GET', '/hello.php?x=1', { 'x-probe': 'p' }], ['HEAD', '/hello.php', {}], ['GET', '/status.php', {}], ['GET', '/empty.php', {}],
     ['GET', '/redirect.php', {}], ['GET', '/big.php', {}], ['HEAD', '/big.php', {}], ['GET', '/missing.php', {}],
-    // Static: the first request fills the handler's cache (node:http), the next ones are the lane's.
+    // Static: read by the lane, then from its cache; not there; over the cache size; refused paths.
     ['GET', '/index.html', {}], ['GET', '/index.html', {}], ['HEAD', '/index.html', {}], ['GET', '/index.html', { 'if-none-match': '*' }],
     ['GET', '/index.html', { range: 'bytes=0-2' }], ['GET', '/index.html', { 'if-match': '"nope"' }],
+    ['GET', '/nothing.txt', {}], ['HEAD', '/nothing.txt', {}], ['GET', '/mid.txt', {}], ['HEAD', '/mid.txt', {}],
+    ['GET', '/%2e%2e/etc/passwd', {}], ['GET', '/index.html/x', {}],
   ];
   for (const [method, path, headers] of cases) {
     const a = await get(fast!.port, 'php.test', path, { method, headers });

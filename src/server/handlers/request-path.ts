@@ -108,8 +108,18 @@ export class RootDirectory {
     }
     return this.real;
   }
-  /** The realpath once `resolve` has found it (the fast lane cannot wait for it). */
+  /**
+   * The realpath now, for the fast lane, which cannot wait: found synchronously the first time (else
+   * a worker's first connections, arriving before any request had resolved the root, all went to
+   * node:http for good); undefined while the root does not exist.
+   */
   resolved(): string | undefined {
+    if (this.known === undefined) {
+      try {
+        this.known = realpathSync.native(this.path);
+        this.real = Promise.resolve(this.known);
+      } catch { /* not there (yet): the full path answers, and resolves again next time */ }
+    }
     return this.known;
   }
 }

@@ -13,7 +13,7 @@ import {
 import { contentTypeFor } from './mime.js';
 import { failInternally, sendStatus } from './respond.js';
 import {
-  isRefusal, mapOntoResolvedRoot, mapOntoRoot, refusalForError, resolveInside, RootDirectory, type PathRefusal,
+  isRefusal, mapOntoRoot, pathSegments, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
 } from './request-path.js';
 
 export interface StaticHandlerOptions {
@@ -48,23 +48,42 @@ interface CachedFile {
   readonly validators: Validators;
   /** Content-Type, validators and length, flat, for writeHead. */
   readonly headers: readonly string[];
-  /** The same without Content-Length (the fast lane's writer adds the framing itself). */
+  /**
+   * The same without Content-Length (the fast lane's writer adds the framing itself). Frozen, as
+   * validatorHeaders: the lane then checks and joins their lines once, not per response.
+   */
   readonly unframedHeaders: readonly string[];
   readonly validatorHeaders: readonly string[];
   pathCheckedAt: number;
+}
+
+function cachedFile(real: string, info: Stats, body: Buffer, contentType: string, now: number): CachedFile {
+  const validators = validatorsFor(info.size, info.mtimeMs);
+  const validatorHeaders = Object.freeze(['ETag', validators.etag, 'Last-Modified', httpDate(validators.lastModifiedSeconds), 'Accept-Ranges', 'bytes']);
+  return {
+    real, dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, body, validators,
+    headers: Object.freeze([...validatorHeaders, 'Content-Type', contentType, 'Content-Length', String(body.length)]),
+    unframedHeaders: Object.freeze([...validatorHeaders, 'Content-Type', contentType]), validatorHeaders, pathCheckedAt: now,
+  };
 }
 
 class FileCache {
   private readonly entries = new Map<string, CachedFile>();
   private bytes = 0;
 
-  /** The entry for `key` if its file is unchanged; undefined (and dropped) otherwise. */
-  lookup(key: string, now: number): CachedFile | undefined {
+  /**
+   * The entry for `key` (a path under `rootReal`) if its file is unchanged; undefined (and dropped)
+   * otherwise. Past CACHE_PATH_MS the path is resolved again: the same realpath keeps the entry.
+   */
+  lookup(key: string, rootReal: string, now: number): CachedFile | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (now - entry.pathCheckedAt > CACHE_PATH_MS) {
-      this.drop(key, entry);
-      return undefined;
+      if (resolveInside(rootReal, key) !== entry.real) {
+        this.drop(key, entry);
+        return undefined;
+      }
+      entry.pathCheckedAt = now;
     }
     const info = statSync(entry.real, { throwIfNoEntry: false });
     if (!info || info.ino !== entry.ino || info.dev !== entry.dev || info.size !== entry.size || info.mtimeMs !== entry.mtimeMs || info.ctimeMs !== entry.ctimeMs) {
@@ -74,22 +93,17 @@ class FileCache {
     return entry;
   }
 
-  store(key: string, real: string, info: Stats, body: Buffer, contentType: string, now: number): void {
-    if (body.length > CACHED_FILE) return;
+  /** Keep `entry` for `key`, if it is small enough, evicting the oldest entries beyond CACHE_BYTES. */
+  store(key: string, entry: CachedFile): void {
+    if (entry.body.length > CACHED_FILE) return;
     const old = this.entries.get(key);
     if (old) this.drop(key, old);
-    while (this.bytes + body.length > CACHE_BYTES && this.entries.size > 0) {
+    while (this.bytes + entry.body.length > CACHE_BYTES && this.entries.size > 0) {
       const [oldestKey, oldest] = this.entries.entries().next().value as [string, CachedFile];
       this.drop(oldestKey, oldest);
     }
-    const validators = validatorsFor(info.size, info.mtimeMs);
-    const validatorHeaders = ['ETag', validators.etag, 'Last-Modified', httpDate(validators.lastModifiedSeconds), 'Accept-Ranges', 'bytes'];
-    this.entries.set(key, {
-      real, dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, body, validators,
-      headers: [...validatorHeaders, 'Content-Type', contentType, 'Content-Length', String(body.length)],
-      unframedHeaders: [...validatorHeaders, 'Content-Type', contentType], validatorHeaders, pathCheckedAt: now,
-    });
-    this.bytes += body.length;
+    this.entries.set(key, entry);
+    this.bytes += entry.body.length;
   }
 
   private drop(key: string, entry: CachedFile): void {
@@ -98,10 +112,20 @@ class FileCache {
   }
 }
 
+/** What the fast lane made of a request target: the file's path on disk, or not for the lane (undefined). */
+interface LaneTarget {
+  readonly locationPrefix: string;
+  readonly rootReal: string;
+  readonly key: string | undefined;
+}
+/** Request targets the lane remembers (a pure mapping, so only the number is bounded). */
+const LANE_TARGETS = 1024;
+
 export class StaticHandler implements Handler {
   private readonly root: RootDirectory;
   private readonly index: readonly string[];
   private readonly cache = new FileCache();
+  private readonly laneTargets = new Map<string, LaneTarget>();
 
   constructor(options: StaticHandlerOptions, configDir = process.cwd()) {
     this.root = new RootDirectory(resolve(configDir, options.root));
@@ -119,20 +143,69 @@ export class StaticHandler implements Handler {
   async close(): Promise<void> {}
 
   /**
-   * The fast lane: a small file already in the cache and unchanged, asked for whole (no Range), answered
-   * 200 or 304 in one write. Everything else (a first request, a directory, a range, 412) is `handle`'s.
+   * The fast lane: a whole small file (no Range), answered 200, 304 or 404/403 in one write; from the
+   * cache when it is there and unchanged, read (and cached) when not. A directory, a range, 412, a file
+   * over SMALL_FILE or one changing while read is `handle`'s. Every request that reaches a file takes
+   * this path, so a connection stays in the lane: one handed to node:http never comes back.
    */
   serveRaw(request: SimpleRequest, out: ResponseWriter, ctx: HandlerContext): boolean {
     if (request.headers.range !== undefined) return false;
-    const onRoot = mapOntoResolvedRoot(request.url, ctx.locationPrefix, this.root);
-    if (!onRoot || onRoot.target.rawPath.endsWith('/')) return false;
-    const cached = this.cache.lookup(join(onRoot.rootReal, ...onRoot.mapped.segments), performance.now());
-    if (!cached) return false;
-    const precondition = evaluatePreconditions(request.headers, cached.validators);
+    const rootReal = this.root.resolved();
+    if (rootReal === undefined) return false;
+    const key = this.laneKey(request.url, ctx.locationPrefix, rootReal);
+    if (key === undefined) return false;
+    const now = performance.now();
+    const file = this.cache.lookup(key, rootReal, now) ?? this.readSmall(rootReal, key, now);
+    if (file === undefined) return false;
+    if (isRefusal(file)) {
+      out.status(file.refused);
+      return true;
+    }
+    const precondition = evaluatePreconditions(request.headers, file.validators);
     if (precondition === 'precondition-failed') return false;
-    if (precondition === 'not-modified') out.whole(304, undefined, cached.validatorHeaders, undefined, true);
-    else out.whole(200, undefined, cached.unframedHeaders, cached.body, false); // HEAD: the writer sends the length, not the body
+    if (precondition === 'not-modified') out.whole(304, undefined, file.validatorHeaders, undefined, true);
+    else out.whole(200, undefined, file.unframedHeaders, file.body, false); // HEAD: the writer sends the length, not the body
     return true;
+  }
+
+  /** The on-disk path (cache key) a request target names, for a target the lane takes; remembered. */
+  private laneKey(url: string, locationPrefix: string, rootReal: string): string | undefined {
+    const known = this.laneTargets.get(url);
+    if (known && known.locationPrefix === locationPrefix && known.rootReal === rootReal) return known.key;
+    const target = splitTarget(url);
+    const mapped = isRefusal(target) ? target : pathSegments(target.rawPath, locationPrefix);
+    // Refused targets and directories (index, redirect) take the full path, which answers them.
+    const key = isRefusal(target) || isRefusal(mapped) || target.rawPath.endsWith('/') ? undefined : join(rootReal, ...mapped.segments);
+    if (this.laneTargets.size >= LANE_TARGETS) this.laneTargets.clear();
+    this.laneTargets.set(url, { locationPrefix, rootReal, key });
+    return key;
+  }
+
+  /**
+   * A file read whole for the lane (and cached when small enough), a refusal (404, 403) to answer, or
+   * undefined for the full path: a directory, a file over SMALL_FILE, one that shrank while read.
+   */
+  private readSmall(rootReal: string, key: string, now: number): CachedFile | PathRefusal | undefined {
+    const found = this.find(rootReal, key);
+    if (isRefusal(found) || found.directory) return isRefusal(found) ? found : undefined;
+    let file: OpenFile;
+    try {
+      file = new OpenFile(openSync(found.path, constants.O_RDONLY | constants.O_NOFOLLOW));
+    } catch (error) {
+      return { refused: refusalForError(error) };
+    }
+    try {
+      const info = file.stat();
+      if (!info.isFile()) return { refused: 403 };
+      if (info.size > SMALL_FILE) return undefined;
+      const body = file.readWhole(info.size);
+      if (body === undefined) return undefined;
+      const entry = cachedFile(found.path, info, body, contentTypeFor(found.path), now);
+      this.cache.store(key, entry);
+      return entry;
+    } finally {
+      file.close();
+    }
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext): Promise<void> {
@@ -146,10 +219,10 @@ export class StaticHandler implements Handler {
     const key = join(rootReal, ...mapped.segments);
     // Range requests take the full path below (the cache keeps whole small files only).
     if (req.headers.range === undefined && !target.rawPath.endsWith('/')) {
-      const cached = this.cache.lookup(key, performance.now());
+      const cached = this.cache.lookup(key, rootReal, performance.now());
       if (cached) return sendCached(req, res, cached);
     }
-    const found = this.find(rootReal, mapped.segments);
+    const found = this.find(rootReal, key);
     if (isRefusal(found)) return sendStatus(res, found.refused);
     if (found.directory) {
       if (!target.rawPath.endsWith('/')) {
@@ -165,8 +238,9 @@ export class StaticHandler implements Handler {
     return this.sendFile(req, res, ctx, found.path, key);
   }
 
-  private find(rootReal: string, segments: readonly string[]): { path: string; directory: boolean } | PathRefusal {
-    const real = resolveInside(rootReal, join(rootReal, ...segments));
+  /** `path` (under `rootReal`) resolved: a file or directory inside the root, or a refusal. */
+  private find(rootReal: string, path: string): { path: string; directory: boolean } | PathRefusal {
+    const real = resolveInside(rootReal, path);
     if (isRefusal(real)) return real;
     let info: Stats;
     try {
@@ -247,18 +321,12 @@ export class StaticHandler implements Handler {
         return;
       }
       if (info.size <= SMALL_FILE) {
-        const body = Buffer.allocUnsafe(info.size);
-        let filled = 0;
-        while (filled < info.size) {
-          const bytesRead = file.readNow(body, filled, info.size - filled, filled);
-          if (bytesRead === 0) break;
-          filled += bytesRead;
-        }
+        const body = file.readWhole(info.size);
         // A file that shrank under us: never send fewer bytes than announced, cut the connection.
-        if (filled < info.size) res.destroy();
+        if (body === undefined) res.destroy();
         else {
           res.end(body);
-          if (cacheKey !== undefined && range.kind === 'full') this.cache.store(cacheKey, path, info, body, contentType, performance.now());
+          if (cacheKey !== undefined && range.kind === 'full') this.cache.store(cacheKey, cachedFile(path, info, body, contentType, performance.now()));
         }
         return;
       }
@@ -346,8 +414,16 @@ class OpenFile {
   stat(): Stats {
     return fstatSync(this.fd);
   }
-  readNow(buffer: Buffer, offset: number, length: number, position: number): number {
-    return readSync(this.fd, buffer, offset, length, position);
+  /** The first `size` bytes, read now; undefined when the file has fewer (it shrank since its stat). */
+  readWhole(size: number): Buffer | undefined {
+    const body = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const bytesRead = readSync(this.fd, body, filled, size - filled, filled);
+      if (bytesRead === 0) return undefined;
+      filled += bytesRead;
+    }
+    return body;
   }
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
     return new Promise((resolve, reject) => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import type { HandlerContext, ResponseWriter, SimpleRequest } from '../../../src/server/handler.js';
 import { StaticHandler } from '../../../src/server/handlers/index.js';
 import { parseRange } from '../../../src/server/handlers/conditional.js';
 import { contentTypeFor } from '../../../src/server/handlers/mime.js';
@@ -68,6 +69,47 @@ describe('static handler', () => {
     assert.ok(!escaped.body.toString().includes('alice secret'));
     unlinkSync(path);
     assert.equal((await send(harness.port, 'GET', '/cached.txt')).status, 404);
+  });
+
+  it('the fast lane answers every whole file it can itself, read or cached, and its 404 and 403; only directories, ranges and large files go to node:http', async () => {
+    const root = join(dir, 'public');
+    writeFileSync(join(root, 'lane-a.txt'), 'lane a');
+    writeFileSync(join(root, 'lane-b.txt'), 'lane b');
+    symlinkSync(join(root, 'lane-a.txt'), join(root, 'lane-link.txt'));
+    writeFileSync(join(root, 'mid.dat'), Buffer.alloc(40 * 1024, 3));
+    const handler = new StaticHandler({ root: 'public' }, dir);
+    const laneServe = (url: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET') => {
+      const out = new RecordingWriter();
+      const request: SimpleRequest = { method, url, headers: { host: 'test', ...headers }, host: 'test', path: url.split('?')[0]! };
+      return handler.serveRaw(request, out, laneContext) ? out : undefined;
+    };
+    // Never served before (nothing cached, the root never resolved by node:http): the lane reads it.
+    assert.equal(laneServe('/lane-a.txt')?.body?.toString(), 'lane a');
+    assert.equal(laneServe('/lane-a.txt')?.code, 200);
+    assert.deepEqual(laneServe('/mid.dat')?.body, Buffer.alloc(40 * 1024, 3), 'over the cache size, under SMALL_FILE: read each time');
+    assert.equal(laneServe('/nope.txt')?.code, 404);
+    assert.equal(laneServe('/letters.txt/more')?.code, 404);
+    assert.equal(laneServe('/escape.txt')?.code, 403);
+    assert.equal(laneServe('/escape.txt')?.body, undefined, 'no bytes of the file outside the root');
+    const etag = laneServe('/lane-a.txt')!.headers[laneServe('/lane-a.txt')!.headers.indexOf('ETag') + 1]!;
+    assert.equal(laneServe('/lane-a.txt', { 'if-none-match': etag })?.code, 304);
+    assert.equal(laneServe('/lane-a.txt', {}, 'HEAD')?.code, 200);
+    for (const [url, headers] of [['/docs', {}], ['/docs/', {}], ['/', {}], ['/big.dat', {}], ['/lane-a.txt', { range: 'bytes=0-1' }], ['/lane-a.txt', { 'if-match': '"x"' }], ['/%2e%2e/secret.txt', {}]] as const) {
+      assert.equal(laneServe(url, headers), undefined, `${url} ${JSON.stringify(headers)}`);
+    }
+    // The link's target is changed: within CACHE_PATH_MS the old mapping may stand; after it, the new
+    // file is served, and an unchanged file is still the lane's (it used to be dropped from the cache
+    // and its connection handed to node:http for good).
+    assert.equal(laneServe('/lane-link.txt')?.body?.toString(), 'lane a');
+    unlinkSync(join(root, 'lane-link.txt'));
+    symlinkSync(join(root, 'lane-b.txt'), join(root, 'lane-link.txt'));
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(laneServe('/lane-link.txt')?.body?.toString(), 'lane b');
+    assert.equal(laneServe('/lane-a.txt')?.body?.toString(), 'lane a');
+    unlinkSync(join(root, 'lane-link.txt'));
+    symlinkSync(join(dir, 'secret.txt'), join(root, 'lane-link.txt'));
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(laneServe('/lane-link.txt')?.code, 403);
   });
 
   it('serves a file with its type, length, ETag and Last-Modified', async () => {
@@ -271,3 +313,28 @@ describe('static handler', () => {
     }));
   });
 });
+
+const laneContext: HandlerContext = {
+  siteName: 'test', serverName: 'test.localhost', hat: 'test', label: 'hatter//test', documentRoot: '/srv/test', locationPrefix: '/',
+  remoteAddress: '127.0.0.1', remotePort: 1, serverAddress: '127.0.0.1', serverPort: 2, signal: new AbortController().signal,
+};
+
+/** A ResponseWriter that keeps the one whole response (or status page) a lane handler gives it. */
+class RecordingWriter implements ResponseWriter {
+  ended = false;
+  code = 0;
+  headers: readonly string[] = [];
+  body: Buffer | undefined;
+  whole(status: number, _reason: string | undefined, headers: readonly string[], body: Buffer | undefined, bodiless: boolean): void {
+    assert.equal(this.ended, false, 'one response only');
+    Object.assign(this, { code: status, headers, body: bodiless ? undefined : body, ended: true });
+  }
+  begin(): void { throw new Error('the static lane answers whole responses only'); }
+  write(): boolean { throw new Error('the static lane answers whole responses only'); }
+  end(): void { this.ended = true; }
+  status(code: number): void { this.whole(code, undefined, [], undefined, true); }
+  onceClose(): void {}
+  offClose(): void {}
+  onceDrain(): void {}
+  offDrain(): void {}
+}
