@@ -199,6 +199,8 @@ const FILES: Record<string, string> = {
   'www/post.php': '<?php echo "got ", file_get_contents("php://input"), "\\n";',
   'www/index.html': 'static\n',
   'www/mid.txt': 'm'.repeat(40 * 1024),
+  'www/sub/index.php': '<?php echo "sub index\\n";',
+  'www/dir.php/index.php': '<?php echo "a directory named like a script\\n";',
 };
 const SITE = (fastLane: boolean) => `listen: 127.0.0.1:0
 backend: none
@@ -226,7 +228,8 @@ function comparable(headers: IncomingHttpHeaders): Record<string, unknown> {
 test('the fast lane answers as node:http does: status, reason, headers and body, for GET and HEAD, PHP and static files', { skip, timeout: 60_000 }, async () => {
   const cases: [string, string, Record<string, string>][] = [
     ['GET', '/hello.php?x=1', { 'x-probe': 'p' }], ['HEAD', '/hello.php', {}], ['GET', '/status.php', {}], ['GET', '/empty.php', {}],
-    ['GET', '/redirect.php', {}], ['GET', '/big.php', {}], ['HEAD', '/big.php', {}], ['GET', '/missing.php', {}],
+    ['GET', '/redirect.php', {}], ['GET', '/big.php', {}], ['HEAD', '/big.php', {}], ['GET', '/missing.php', {}], ['HEAD', '/missing.php', {}],
+    ['GET', '/sub', {}], ['GET', '/sub?x=2', {}], ['GET', '/sub/', {}], ['GET', '/sub/missing.php', {}], ['GET', '/dir.php?y=1', {}], ['HEAD', '/dir.php', {}],
     // Static: read by the lane, then from its cache; not there; over the cache size; refused paths.
     ['GET', '/index.html', {}], ['GET', '/index.html', {}], ['HEAD', '/index.html', {}], ['GET', '/index.html', { 'if-none-match': '*' }],
     ['GET', '/index.html', { range: 'bytes=0-2' }], ['GET', '/index.html', { 'if-match': '"nope"' }],
@@ -240,6 +243,9 @@ test('the fast lane answers as node:http does: status, reason, headers and body,
     assert.deepEqual(comparable(a.headers), comparable(b.headers), `${method} ${path}`);
     assert.equal(a.body.toString(), b.body.toString(), `${method} ${path}`);
   }
+  const directory = await get(fast!.port, 'php.test', '/dir.php?y=1');
+  assert.deepEqual([directory.status, directory.headers.location], [301, '/dir.php/?y=1']);
+  assert.equal((await get(fast!.port, 'php.test', '/missing.php')).status, 404);
   const reason = await raw(fast!.port, 'GET /status.php HTTP/1.1\r\nHost: php.test\r\nConnection: close\r\n\r\n');
   assert.match(reason, /^HTTP\/1\.1 404 Not Here\r\n/);
 });

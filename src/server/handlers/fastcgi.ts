@@ -12,7 +12,7 @@ import { failInternally, logHandlerError, sendStatus } from './respond.js';
 import { ExpirySweep, type Expiring } from '../expiry-sweep.js';
 import { nodeResponseWriter } from './response-writer.js';
 import {
-  isRefusal, mapOntoResolvedRoot, mapOntoRoot, refusalForError, resolveInside, RootDirectory, type PathRefusal,
+  isRefusal, mapOntoResolvedRoot, mapOntoRoot, redirectLocation, refusalForError, resolveInside, RootDirectory, type PathRefusal,
 } from './request-path.js';
 
 export interface FastCgiHandlerOptions {
@@ -118,7 +118,7 @@ export class FastCgiHandler implements Handler {
     const script = this.cachedScript(rootReal, mapped.segments, mapped.mount, target.rawPath.endsWith('/'));
     if (isRefusal(script)) return sendStatus(res, script.refused);
     if ('redirect' in script) {
-      res.writeHead(301, { Location: target.rawPath + '/' + (target.query ? `?${target.query}` : ''), 'Content-Length': 0 });
+      res.writeHead(301, { Location: redirectLocation(target), 'Content-Length': 0 });
       res.end();
       return;
     }
@@ -142,20 +142,33 @@ export class FastCgiHandler implements Handler {
   }
 
   /**
-   * The fast lane: a bodiless GET or HEAD for a script found (or remembered) in the root. Anything
-   * else (a 4xx, a redirect, a root not resolved yet) is left to `handle`, which answers it in full.
+   * The fast lane: a bodiless GET or HEAD for a script found (or remembered) in the root, and the 404,
+   * 403 or directory redirect `handle` would answer for a path that names none (so that the connection
+   * stays in the lane). A target refused before the file system is asked, or a root not resolved yet,
+   * is left to `handle`.
    */
   serveRaw(request: SimpleRequest, out: ResponseWriter, ctx: HandlerContext): boolean {
     if (!this.client) return false;
     const found = this.rawTarget(request.url, ctx.locationPrefix);
     if (!found) return false;
+    if ('refused' in found) {
+      out.status(found.refused);
+      return true;
+    }
+    if ('location' in found) {
+      out.whole(301, undefined, ['Location', found.location], undefined, false);
+      return true;
+    }
     const env = cgiVariables({ method: request.method, url: request.url, httpVersion: '1.1', headers: request.headers, query: found.query }, found.script, ctx);
     this.exchange(this.client, out, env, undefined, request.method, found.script.scriptName);
     return true;
   }
 
-  /** The script a request target names under `locationPrefix`, and its query; undefined: not for the fast lane. */
-  private rawTarget(url: string, locationPrefix: string): RawTarget | undefined {
+  /**
+   * The script a request target names under `locationPrefix`, and its query; or the refusal or
+   * redirect to answer instead; undefined: not for the fast lane.
+   */
+  private rawTarget(url: string, locationPrefix: string): RawTarget | PathRefusal | { readonly location: string } | undefined {
     const now = performance.now();
     const rootReal = this.root.resolved();
     const known = this.rawTargets.get(url);
@@ -164,7 +177,10 @@ export class FastCgiHandler implements Handler {
     if (!onRoot) return undefined;
     const { target, mapped } = onRoot;
     const script = this.cachedScript(onRoot.rootReal, mapped.segments, mapped.mount, target.rawPath.endsWith('/'));
-    if (isRefusal(script) || 'redirect' in script) { this.rawTargets.delete(url); return undefined; }
+    if (isRefusal(script) || 'redirect' in script) {
+      this.rawTargets.delete(url);
+      return isRefusal(script) ? script : { location: redirectLocation(target) };
+    }
     if (this.rawTargets.size >= SCRIPT_CACHE_ENTRIES) this.rawTargets.clear();
     const entry: RawTarget = { script, query: target.query, locationPrefix, rootReal: onRoot.rootReal, until: now + SCRIPT_CACHE_MS };
     this.rawTargets.set(url, entry);
@@ -345,3 +361,4 @@ class Relay implements FastCgiSink, Expiring {
     }
   }
 }
+

@@ -29,6 +29,11 @@ export function splitTarget(url: string | undefined): RequestTarget | PathRefusa
     : { rawPath: withoutFragment, query: '' };
 }
 
+/** Where a directory named without its trailing slash is redirected to: the slash added, the query kept. */
+export function redirectLocation(target: RequestTarget): string {
+  return target.rawPath + '/' + (target.query ? `?${target.query}` : '');
+}
+
 /**
  * The decoded segments of `rawPath` below `locationPrefix` ('/static/a%20b/c' under '/static/' is
  * ['a b', 'c'], mounted at '/static'), like Apache's Alias. A path outside the prefix (a regex

@@ -13,7 +13,7 @@ import {
 import { contentTypeFor } from './mime.js';
 import { failInternally, sendStatus } from './respond.js';
 import {
-  isRefusal, mapOntoRoot, pathSegments, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
+  isRefusal, mapOntoRoot, pathSegments, redirectLocation, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
 } from './request-path.js';
 
 export interface StaticHandlerOptions {
@@ -226,8 +226,7 @@ export class StaticHandler implements Handler {
     if (isRefusal(found)) return sendStatus(res, found.refused);
     if (found.directory) {
       if (!target.rawPath.endsWith('/')) {
-        const location = target.rawPath + '/' + (target.query ? `?${target.query}` : '');
-        res.writeHead(301, { Location: location, 'Content-Length': 0 });
+        res.writeHead(301, { Location: redirectLocation(target), 'Content-Length': 0 });
         res.end();
         return;
       }
