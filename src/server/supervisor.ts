@@ -3,8 +3,7 @@
 // and answers the status page. Signals only enqueue events; one loop acts on them (nginx's master):
 // reload = new pools first, then drain the old ones; stop = drain with a deadline, then kill.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { bindAddress, listenError, portOf } from './listen.js';
 import { ServeError } from './serve-error.js';
@@ -23,7 +22,7 @@ import { fastcgiConnectPorts, poolAccounts } from './confinement-needs.js';
 import { checkFromFront, sendHandle, sendMessage, type FromFront, type RoutingSnapshot, type ToFront, type ToWorker } from './protocol.js';
 import { LogLineGate } from './peer-log.js';
 import { UNTRUSTED_INPUT_HAT } from '../web/index.js';
-import { phpFpmRoutes, sitesNeedingPhpFpm, startSitesPhpFpm, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
+import { createPhpFpmRoot, phpFpmRoutes, sitesNeedingPhpFpm, startSitesPhpFpm, sweepStalePhpFpm, withPhpFpmAddresses, type PhpFpmSites } from './fastcgi/index.js';
 
 export interface SupervisorOutput {
   /** Startup and lifecycle messages (stderr). */
@@ -143,9 +142,13 @@ export class Supervisor {
     const { Router } = await import('./routing.js');
     const { hatChooser } = await import('./policy-hats.js');
     const router = new Router(this.config, hatChooser(this.hats));
+    // PHP-FPM masters a killed hatter serve left running (stale-masters.ts), before starting new ones.
+    for (const stale of sweepStalePhpFpm()) {
+      this.options.output.warn(`hatter serve: stopped ${stale.masters.length} PHP-FPM master(s) (pid ${stale.masters.join(', ') || '-'}) left running by hatter serve pid ${stale.supervisorPid}, which was killed; removed ${stale.root}`);
+    }
     // `phpFpm: true` handlers: one PHP-FPM master per site, started here; workers get its address.
     if (sitesNeedingPhpFpm(this.config).length) {
-      this.phpFpmRoot = mkdtempSync(join(tmpdir(), 'hatter-php-fpm-'));
+      this.phpFpmRoot = createPhpFpmRoot();
       this.phpFpm = await startSitesPhpFpm(this.config, router, this.phpFpmRoot, {
         backend: this.options.backend,
         output: this.options.output,

@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { cliMain } from '../support/repo.js';
 import { get } from '../server/helpers.js';
+import { DEFAULT_PHP_FPM_BINARY } from '../../src/server/fastcgi/index.js';
 
 test('hatter serve --help shows usage and examples', async () => {
   const result = await runCli(['serve', '--help']);
@@ -131,4 +132,45 @@ test('--php-fpm-start-timeout takes seconds: anything else is exit 2 and says wh
   }
   const help = await runCli(['serve', '--help']);
   assert.match(help.stdout, /--php-fpm-start-timeout SECONDS/);
+});
+
+const noFpm = existsSync(DEFAULT_PHP_FPM_BINARY) ? false : `skipped: ${DEFAULT_PHP_FPM_BINARY} not installed (apt-get install php-fpm)`;
+
+test('hatter serve killed with SIGKILL leaves its PHP-FPM masters running; the next start stops them and says so', { skip: noFpm, timeout: 90_000 }, async () => {
+  const serve = () => {
+    const child = spawn(process.execPath, [cliMain.replace(/main\.js$/, 'bin.js'), 'serve', '--backend', 'none', '--listen', '127.0.0.1:0', '--admin', 'off', '--access-log', 'off'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = { stderr: '' };
+    child.stderr.on('data', (c: Buffer) => { out.stderr += c.toString(); });
+    return { child, out, exited: new Promise<void>((r) => child.once('exit', () => r())) };
+  };
+  const listening = async (out: { stderr: string }) => {
+    const deadline = Date.now() + 40_000;
+    while (!/listening on http:\/\//.test(out.stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.match(out.stderr, /listening on http:\/\//);
+  };
+  const first = serve();
+  await listening(first.out);
+  // Its masters: the PHP-FPM master titles naming its run root (the one whose owner file is its pid).
+  const roots = readdirSync(tmpdir()).filter((n) => n.startsWith('hatter-php-fpm-')).map((n) => join(tmpdir(), n))
+    .filter((root) => { try { return readFileSync(join(root, 'supervisor'), 'utf8').startsWith(`${first.child.pid} `); } catch { return false; } });
+  assert.equal(roots.length, 1, 'the demo started PHP-FPM in one run root');
+  const masters = () => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).filter((pid) => {
+    try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith(`php-fpm: master process (${roots[0]}/`); } catch { return false; }
+  });
+  const before = masters();
+  assert.ok(before.length > 0, 'the demo runs PHP-FPM masters');
+  first.child.kill('SIGKILL');
+  await first.exited;
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(masters(), before, 'nothing stopped them: they outlive their supervisor');
+  const second = serve();
+  try {
+    await listening(second.out);
+    assert.match(second.out.stderr, new RegExp(`stopped ${before.length} PHP-FPM master\\(s\\) .*left running by hatter serve pid ${first.child.pid}, which was killed; removed ${roots[0]}`));
+    assert.deepEqual(masters(), []);
+    assert.equal(existsSync(roots[0]!), false);
+  } finally {
+    second.child.kill('SIGTERM');
+    await second.exited;
+  }
 });

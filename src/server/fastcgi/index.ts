@@ -7,3 +7,4 @@ export {
 } from './php-fpm.js';
 export { wantsPhpFpm, fpmChildrenFor, fpmConnectionsPerWorker, siteFpmChildren, sitesNeedingPhpFpm, withPhpFpmAddresses, startPhpFpmSites, phpFpmRoutes, type PhpFpmSites } from './php-fpm-sites.js';
 export { startSitesPhpFpm, phpFpmConfinement, type PhpFpmStart } from './php-fpm-start.js';
+export { createPhpFpmRoot, sweepStalePhpFpm, PHP_FPM_ROOT_PREFIX, type StaleRoot } from './stale-masters.js';

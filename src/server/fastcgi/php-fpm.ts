@@ -213,21 +213,23 @@ export function killMasterAndChildren(pid: number): void {
 
 function childrenOf(pid: number): number[] {
   const children: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return children;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const entry of processIds()) {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid) children.push(Number(entry));
+      if (Number(fields[1]) === pid) children.push(entry);
     } catch { /* exited meanwhile */ }
   }
   return children;
+}
+
+/** The pids in /proc now (none when it cannot be read). */
+export function processIds(): number[] {
+  try {
+    return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 function readTail(path: string): string {
