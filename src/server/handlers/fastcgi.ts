@@ -12,7 +12,7 @@ import { failInternally, logHandlerError, sendStatus } from './respond.js';
 import { ExpirySweep, type Expiring } from '../expiry-sweep.js';
 import { nodeResponseWriter } from './response-writer.js';
 import {
-  isRefusal, mapOntoResolvedRoot, mapOntoRoot, redirectLocation, refusalForError, resolveInside, RootDirectory, type PathRefusal,
+  isRefusal, mapOntoResolvedRoot, mapOntoRoot, MAX_REMEMBERED_TARGET, redirectLocation, refusalForError, resolveInside, RootDirectory, type PathRefusal,
 } from './request-path.js';
 
 export interface FastCgiHandlerOptions {
@@ -181,8 +181,9 @@ export class FastCgiHandler implements Handler {
       this.rawTargets.delete(url);
       return isRefusal(script) ? script : { location: redirectLocation(target) };
     }
-    if (this.rawTargets.size >= SCRIPT_CACHE_ENTRIES) this.rawTargets.clear();
     const entry: RawTarget = { script, query: target.query, locationPrefix, rootReal: onRoot.rootReal, until: now + SCRIPT_CACHE_MS };
+    if (url.length > MAX_REMEMBERED_TARGET) return entry;
+    if (this.rawTargets.size >= SCRIPT_CACHE_ENTRIES) this.rawTargets.clear();
     this.rawTargets.set(url, entry);
     return entry;
   }

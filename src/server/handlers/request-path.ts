@@ -29,6 +29,12 @@ export function splitTarget(url: string | undefined): RequestTarget | PathRefusa
     : { rawPath: withoutFragment, query: '' };
 }
 
+/**
+ * The longest request target a fast-lane cache keeps (longer ones are mapped afresh each time): the
+ * caches hold 1024 targets each, and a client sending long unique URLs must not make that megabytes.
+ */
+export const MAX_REMEMBERED_TARGET = 1024;
+
 /** Where a directory named without its trailing slash is redirected to: the slash added, the query kept. */
 export function redirectLocation(target: RequestTarget): string {
   return target.rawPath + '/' + (target.query ? `?${target.query}` : '');

@@ -13,7 +13,7 @@ import {
 import { contentTypeFor } from './mime.js';
 import { failInternally, sendStatus } from './respond.js';
 import {
-  isRefusal, mapOntoRoot, pathSegments, redirectLocation, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
+  isRefusal, mapOntoRoot, MAX_REMEMBERED_TARGET, pathSegments, redirectLocation, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
 } from './request-path.js';
 
 export interface StaticHandlerOptions {
@@ -176,6 +176,7 @@ export class StaticHandler implements Handler {
     const mapped = isRefusal(target) ? target : pathSegments(target.rawPath, locationPrefix);
     // Refused targets and directories (index, redirect) take the full path, which answers them.
     const key = isRefusal(target) || isRefusal(mapped) || target.rawPath.endsWith('/') ? undefined : join(rootReal, ...mapped.segments);
+    if (url.length > MAX_REMEMBERED_TARGET) return key;
     if (this.laneTargets.size >= LANE_TARGETS) this.laneTargets.clear();
     this.laneTargets.set(url, { locationPrefix, rootReal, key });
     return key;
