@@ -6,7 +6,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { PartMessage, PartResult, PartTask } from './part-protocol.js';
-import { addStats, mergeSummarizerStates, newReadStats, type EventFilterSpec, type ReadStats, type SkippedLine, type SummarizerState } from '../logs/index.js';
+import { addStats, mergeSummarizerStates, newReadStats, type EventFilterSpec, type SkippedLine, type SummarizerState } from '../logs/index.js';
 
 export interface FileSummary extends Omit<PartResult, 'state'> {
   readonly state: SummarizerState;

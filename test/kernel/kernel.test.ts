@@ -14,9 +14,9 @@ import { checkPolicy } from '../../src/policy/check/index.js';
 import { compilePolicy, decide, type Decision } from '../../src/policy/eval/index.js';
 import { nodeFileReader } from '../../src/policy-node/index.js';
 import { parseLine, type AuditEvent } from '../../src/logs/index.js';
-import { compiledRoot, repoRoot } from '../support/repo.js';
+import { compiledRoot } from '../support/repo.js';
 import { runCli } from '../support/cli.js';
-import { resolveChangeHat, profileTreesFromPolicy, findProfile, nodeFileSystem, type ProfileTree } from '../../src/web/index.js';
+import { resolveChangeHat, profileTreesFromPolicy, findProfile, type ProfileTree } from '../../src/web/index.js';
 
 const unavailable = process.env.HATTER_SKIP_KERNEL ? 'skipped: HATTER_SKIP_KERNEL is set' : unavailableReason();
 // HATTER_KERNEL_REUSE=DIR re-checks the results of an earlier run kept with HATTER_KEEP_KERNEL_WORK=1

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from '../support/repo.js';
 import { detectDemoHost } from '../../src/server/serve.js';
-import { get, json, poolRequests, raw, RawConnection, serverStatus, sleep, startFromFile, startFromYaml, type TestServer } from './helpers.js';
+import { get, json, raw, RawConnection, serverStatus, sleep, startFromFile, startFromYaml, type TestServer } from './helpers.js';
 
 const ECHO = `export default async function handler(request) {
   const url = new URL(request.url);

@@ -56,8 +56,6 @@ export function canonicalPermissions(word: string): string {
   return units.map((u, i) => ({ u, i })).sort((a, b) => rank(a.u) - rank(b.u) || a.i - b.i).map((x) => x.u).join('');
 }
 
-type Element = SyntaxNode | SyntaxToken;
-
 class Formatter {
   constructor(private readonly errorOffsets: readonly number[], private readonly source: string) {}
 

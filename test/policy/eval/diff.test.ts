@@ -18,7 +18,6 @@ function different(a: string, b: string) {
   return diff;
 }
 
-const prefixes = ['', 'audit ', 'deny ', 'audit deny ', 'owner ', 'other ', 'audit owner '];
 const classRules = [
   'capability chown,', 'network inet stream,', 'unix (send) type=stream,', 'dbus send bus=session path=/org/x,',
   'signal (send) set=(hup),', 'ptrace (read) peer=foo,', 'mount options=(ro) /dev/sda1 -> /mnt/,', 'umount /mnt/,',

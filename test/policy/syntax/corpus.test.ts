@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { decodeSource, encodeSource } from '../../../src/policy/diagnostic/index.js';
 import { parsePolicy, printTree } from '../../../src/policy/syntax/index.js';
 import { listFiles, policyCorpora } from '../../support/policy-corpora.js';
