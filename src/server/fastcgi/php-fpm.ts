@@ -212,15 +212,20 @@ export function killMasterAndChildren(pid: number): void {
 }
 
 function childrenOf(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of processIds()) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid) children.push(entry);
-    } catch { /* exited meanwhile */ }
+  return processIds().filter((entry) => Number(statFields(entry)?.[1]) === pid);
+}
+
+/**
+ * The fields of /proc/PID/stat after the command name (state first, so field N of proc(5) is
+ * [N - 3]); undefined when the process is gone.
+ */
+export function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
   }
-  return children;
 }
 
 /** The pids in /proc now (none when it cannot be read). */

@@ -13,7 +13,7 @@
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killMasterAndChildren, processIds } from './php-fpm.js';
+import { killMasterAndChildren, processIds, statFields } from './php-fpm.js';
 
 export const PHP_FPM_ROOT_PREFIX = 'hatter-php-fpm-';
 /** In each run root: "<pid> <start time>" of the supervisor that made it. */
@@ -85,22 +85,17 @@ function isRunning(pid: number, startTime: number): boolean {
 
 /** The process's start time in clock ticks since boot (/proc/PID/stat field 22); undefined: not running. */
 export function startTimeOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const value = Number(fields[19]);
-    return Number.isFinite(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  const value = Number(statFields(pid)?.[19]);
+  return Number.isFinite(value) ? value : undefined;
 }
 
 /** PHP-FPM masters of this uid, by the title they give themselves: "php-fpm: master process (CONFIG)". */
 function phpFpmMasters(uid: number | undefined): { pid: number; config: string }[] {
   const found: { pid: number; config: string }[] = [];
+  const ownUid = uid === undefined ? undefined : new RegExp(`^Uid:\\s+${uid}\\s`, 'm');
   for (const pid of processIds()) {
     try {
-      if (uid !== undefined && !new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(readFileSync(`/proc/${pid}/status`, 'utf8'))) continue;
+      if (ownUid && !ownUid.test(readFileSync(`/proc/${pid}/status`, 'utf8'))) continue;
       // The title is written over the arguments: the first string is all of it (spaces may pad it).
       const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]!.trimEnd();
       const match = /^php-fpm: master process \((\/.*)\)$/.exec(title);

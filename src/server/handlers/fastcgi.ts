@@ -12,7 +12,7 @@ import { failInternally, logHandlerError, sendStatus } from './respond.js';
 import { ExpirySweep, type Expiring } from '../expiry-sweep.js';
 import { nodeResponseWriter } from './response-writer.js';
 import {
-  isRefusal, mapOntoResolvedRoot, mapOntoRoot, MAX_REMEMBERED_TARGET, redirectLocation, refusalForError, resolveInside, RootDirectory, type PathRefusal,
+  isRefusal, mapOntoResolvedRoot, mapOntoRoot, redirectLocation, refusalForError, resolveInside, RootDirectory, TargetMemo, type PathRefusal,
 } from './request-path.js';
 
 export interface FastCgiHandlerOptions {
@@ -78,7 +78,7 @@ export class FastCgiHandler implements Handler {
    * (both pure functions of the target, the location and the root, the script remembered for the same
    * SCRIPT_CACHE_MS). Splitting, mapping and keying a target again was about 4 % of a PHP request's CPU.
    */
-  private readonly rawTargets = new Map<string, RawTarget>();
+  private readonly rawTargets = new TargetMemo<RawTarget>();
   /**
    * Exchanges under way, timed out by one timer checking every tenth of timeoutMs (at most every
    * second): a timeout fires up to that much late.
@@ -178,13 +178,11 @@ export class FastCgiHandler implements Handler {
     const { target, mapped } = onRoot;
     const script = this.cachedScript(onRoot.rootReal, mapped.segments, mapped.mount, target.rawPath.endsWith('/'));
     if (isRefusal(script) || 'redirect' in script) {
-      this.rawTargets.delete(url);
+      this.rawTargets.forget(url);
       return isRefusal(script) ? script : { location: redirectLocation(target) };
     }
     const entry: RawTarget = { script, query: target.query, locationPrefix, rootReal: onRoot.rootReal, until: now + SCRIPT_CACHE_MS };
-    if (url.length > MAX_REMEMBERED_TARGET) return entry;
-    if (this.rawTargets.size >= SCRIPT_CACHE_ENTRIES) this.rawTargets.clear();
-    this.rawTargets.set(url, entry);
+    this.rawTargets.remember(url, entry);
     return entry;
   }
 
@@ -362,4 +360,3 @@ class Relay implements FastCgiSink, Expiring {
     }
   }
 }
-

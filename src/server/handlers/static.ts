@@ -13,7 +13,7 @@ import {
 import { contentTypeFor } from './mime.js';
 import { failInternally, sendStatus } from './respond.js';
 import {
-  isRefusal, mapOntoRoot, MAX_REMEMBERED_TARGET, pathSegments, redirectLocation, refusalForError, resolveInside, RootDirectory, splitTarget, type PathRefusal,
+  isRefusal, mapOntoRoot, pathSegments, redirectLocation, refusalForError, resolveInside, RootDirectory, splitTarget, TargetMemo, type PathRefusal,
 } from './request-path.js';
 
 export interface StaticHandlerOptions {
@@ -118,14 +118,12 @@ interface LaneTarget {
   readonly rootReal: string;
   readonly key: string | undefined;
 }
-/** Request targets the lane remembers (a pure mapping, so only the number is bounded). */
-const LANE_TARGETS = 1024;
 
 export class StaticHandler implements Handler {
   private readonly root: RootDirectory;
   private readonly index: readonly string[];
   private readonly cache = new FileCache();
-  private readonly laneTargets = new Map<string, LaneTarget>();
+  private readonly laneTargets = new TargetMemo<LaneTarget>();
 
   constructor(options: StaticHandlerOptions, configDir = process.cwd()) {
     this.root = new RootDirectory(resolve(configDir, options.root));
@@ -176,9 +174,7 @@ export class StaticHandler implements Handler {
     const mapped = isRefusal(target) ? target : pathSegments(target.rawPath, locationPrefix);
     // Refused targets and directories (index, redirect) take the full path, which answers them.
     const key = isRefusal(target) || isRefusal(mapped) || target.rawPath.endsWith('/') ? undefined : join(rootReal, ...mapped.segments);
-    if (url.length > MAX_REMEMBERED_TARGET) return key;
-    if (this.laneTargets.size >= LANE_TARGETS) this.laneTargets.clear();
-    this.laneTargets.set(url, { locationPrefix, rootReal, key });
+    this.laneTargets.remember(url, { locationPrefix, rootReal, key });
     return key;
   }
 
@@ -188,13 +184,10 @@ export class StaticHandler implements Handler {
    */
   private readSmall(rootReal: string, key: string, now: number): CachedFile | PathRefusal | undefined {
     const found = this.find(rootReal, key);
-    if (isRefusal(found) || found.directory) return isRefusal(found) ? found : undefined;
-    let file: OpenFile;
-    try {
-      file = new OpenFile(openSync(found.path, constants.O_RDONLY | constants.O_NOFOLLOW));
-    } catch (error) {
-      return { refused: refusalForError(error) };
-    }
+    if (isRefusal(found)) return found;
+    if (found.directory) return undefined;
+    const file = OpenFile.open(found.path);
+    if (isRefusal(file)) return file;
     try {
       const info = file.stat();
       if (!info.isFile()) return { refused: 403 };
@@ -266,13 +259,8 @@ export class StaticHandler implements Handler {
 
   /** cacheKey: the request's path on disk, for a file that may be kept in FileCache. */
   private async sendFile(req: IncomingMessage, res: ServerResponse, ctx: HandlerContext, path: string, cacheKey?: string): Promise<void> {
-    let file: OpenFile;
-    try {
-      // The path is a realpath; O_NOFOLLOW refuses a symlink swapped in since it was resolved.
-      file = new OpenFile(openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW));
-    } catch (error) {
-      return sendStatus(res, refusalForError(error));
-    }
+    const file = OpenFile.open(path);
+    if (isRefusal(file)) return sendStatus(res, file.refused);
     let closeFile = true;
     try {
       const info = file.stat();
@@ -410,7 +398,15 @@ function singleHeader(value: string | string[] | undefined): string | undefined 
 /** A file descriptor with the few operations the handler needs: sync for small files, async for streams. */
 class OpenFile {
   private closed = false;
-  constructor(private readonly fd: number) {}
+  private constructor(private readonly fd: number) {}
+  /** `path` (a realpath) opened for reading; O_NOFOLLOW refuses a symlink swapped in since it was resolved. */
+  static open(path: string): OpenFile | PathRefusal {
+    try {
+      return new OpenFile(openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW));
+    } catch (error) {
+      return { refused: refusalForError(error) };
+    }
+  }
   stat(): Stats {
     return fstatSync(this.fd);
   }
