@@ -22,8 +22,19 @@ export function missingWordPress(): string | undefined {
   if (!existsSync(join(WORDPRESS, 'wp-settings.php'))) return `Debian's wordpress package is not installed (${WORDPRESS})`;
   if (!existsSync(MARIADBD) || !existsSync(INSTALL_DB) || !existsSync(MARIADB)) return 'mariadb-server is not installed (mariadbd, mariadb-install-db)';
   if (!existsSync(PHP_CLI)) return 'php-cli is not installed (/usr/bin/php)';
+  // Without a theme WordPress answers every page 200 with an empty body. The theme is only a Recommends
+  // of Debian's wordpress package, so `apt-get install --no-install-recommends wordpress` leaves it out.
+  if (!hasTheme()) return `no WordPress theme is installed in ${join(WORDPRESS, 'wp-content', 'themes')} (apt-get install wordpress-theme-twentytwentythree)`;
   if (process.getuid?.() !== 0) return 'needs root (mariadbd --user=root, PHP-FPM children as www-data)';
   return undefined;
+}
+
+function hasTheme(): boolean {
+  try {
+    return readdirSync(join(WORDPRESS, 'wp-content', 'themes')).some((name) => existsSync(join(WORDPRESS, 'wp-content', 'themes', name, 'style.css')));
+  } catch {
+    return false;
+  }
 }
 
 export interface WordPressSite {
