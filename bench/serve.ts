@@ -57,6 +57,7 @@ export async function run(repoRoot: string): Promise<void> {
       { name: 'hatter + PHP-FPM (none)', start: () => startHatterPhp(site, repoRoot, 'none') },
       { name: 'hatter + PHP-FPM (landlock, fast lane off)', start: () => startHatterPhp(site, repoRoot, 'landlock', false) },
       { name: 'nginx + php-fpm', start: () => startNginx(site) },
+      { name: 'nginx + php-fpm (kept FastCGI connections)', start: () => startNginx(site, true) },
       { name: 'Apache prefork + mod_php', start: () => startApache(site) },
     ]);
   } finally {
@@ -136,8 +137,8 @@ function startApache(site: Site): Promise<Started> {
   return startApacheSite({ dir: site.dir, www: site.www, readyPath: '/hello.php', ready: isHello }, { cgiBin: join(site.dir, 'cgi-bin') });
 }
 
-function startNginx(site: Site): Promise<Started> {
-  return startNginxSite({ dir: site.dir, www: site.www, readyPath: '/hello.php', ready: isHello }, PHP_CHILDREN);
+function startNginx(site: Site, keepConnections = false): Promise<Started> {
+  return startNginxSite({ dir: site.dir, www: site.www, readyPath: '/hello.php', ready: isHello }, PHP_CHILDREN, { keepConnections });
 }
 
 /**
@@ -327,9 +328,8 @@ function interleavedSection(result: Interleaved): string[] {
   const { names, rounds } = result;
   if (rounds.length === 0 || names.length === 0) return ['', 'PHP side by side: not measured.', ...result.notMeasured.map((n) => `- ${n}`)];
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  const index = (prefix: string) => names.findIndex((n) => n.startsWith(prefix));
-  const nginx = index('nginx');
-  const apache = index('Apache');
+  const nginx = names.indexOf('nginx + php-fpm');
+  const apache = names.indexOf('Apache prefork + mod_php');
   const ratio = (a: number, b: number, column: 0 | 1) => {
     if (a < 0 || b < 0) return undefined;
     const values = rounds.map((r) => r[a]![column] / r[b]![column]);
@@ -354,7 +354,8 @@ function interleavedSection(result: Interleaved): string[] {
     `All ${names.length} servers up at once; ${rounds.length} rounds, each server serving \`/hello.php\` then the 1 KB file for ${SECONDS} s in turn ` +
       `(wrk -t1 -c${CONNECTIONS}), the order rotated every round; ratios are taken within a round (median, and range over the rounds). ` +
       `hatter and nginx both use ${PHP_CHILDREN} static PHP-FPM children; hatter has 2 workers; "fast lane off" is hatter with ` +
-      '`front.fastLane: false` (every request through node:http), for comparison. ' +
+      '`front.fastLane: false` (every request through node:http), for comparison; "kept FastCGI connections" is nginx with an upstream ' +
+      '`keepalive` and `fastcgi_keep_conn on` (as hatter keeps its connections; Debian\'s nginx configuration does not), to show what a C front does with the same PHP-FPM exchange. ' +
       `Load average (1 min) at each round: ${result.load.map((l) => l.toFixed(1)).join(', ')}.`,
     '',
     table,

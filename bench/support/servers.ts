@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { killMasterAndChildren, startPhpFpm, type PhpFpmMaster } from '../../src/server/fastcgi/index.js';
@@ -141,24 +142,37 @@ export async function startApache(site: ServedSite, options: { cgiBin?: string }
   return { port, stop: () => stopGroup(child) };
 }
 
-/** nginx (one worker per core) + a php-fpm master with `phpChildren` static children on a UNIX socket. */
-export async function startNginx(site: ServedSite, phpChildren: number): Promise<Started> {
+/**
+ * nginx (one worker per core) + a php-fpm master with `phpChildren` static children on a UNIX socket.
+ * `keepConnections`: nginx keeps its FastCGI connections open between requests (an upstream with
+ * `keepalive` and `fastcgi_keep_conn on`), as hatter does; Debian's nginx configuration does not, so
+ * the plain form is the reference and this one shows what a C front with kept connections reaches.
+ */
+export async function startNginx(site: ServedSite, phpChildren: number, options: { keepConnections?: boolean } = {}): Promise<Started> {
   if (!existsSync('/usr/sbin/nginx') || !existsSync(FPM)) throw new Error('nginx or php-fpm is not installed');
   const port = await freePort();
   const root = process.getuid?.() === 0;
+  const name = options.keepConnections ? 'nginx-keep' : 'nginx';
+  const fpmRun = join(site.dir, `${name}-fpm-run`);
   const master = await startPhpFpm({
-    siteName: 'bench', runDir: join(site.dir, 'fpm-run'), workers: phpChildren, processManager: 'static',
+    siteName: 'bench', runDir: fpmRun, workers: phpChildren, processManager: 'static',
     ...(root ? { listenOwner: 'www-data', listenGroup: 'www-data' } : {}),
   });
   fpmMasters.add(master);
-  chmodSync(join(site.dir, 'fpm-run'), 0o755);
-  const temp = join(site.dir, 'nginx-temp');
+  chmodSync(fpmRun, 0o755);
+  const temp = join(site.dir, `${name}-temp`);
   mkdirSync(temp, { recursive: true });
+  const workers = Math.max(1, availableParallelism());
+  // Each worker keeps at most its share of the children, as hatter's workers do.
+  const upstream = options.keepConnections
+    ? `  upstream php {\n    server unix:${master.socketPath};\n    keepalive ${Math.max(1, Math.floor(phpChildren / workers))};\n  }\n`
+    : '';
+  const pass = options.keepConnections ? 'fastcgi_pass php;\n      fastcgi_keep_conn on;' : `fastcgi_pass unix:${master.socketPath};`;
   const conf = `
 ${root ? 'user www-data;' : ''}
-worker_processes auto;
-pid ${site.dir}/nginx.pid;
-error_log ${site.dir}/nginx-error.log warn;
+worker_processes ${workers};
+pid ${site.dir}/${name}.pid;
+error_log ${site.dir}/${name}-error.log warn;
 events { worker_connections 1024; }
 http {
   include /etc/nginx/mime.types;
@@ -171,21 +185,21 @@ http {
   fastcgi_temp_path ${temp}/fastcgi;
   uwsgi_temp_path ${temp}/uwsgi;
   scgi_temp_path ${temp}/scgi;
-  server {
+${upstream}  server {
     listen 127.0.0.1:${port};
     root ${site.www};
     index index.php index.html;
     location ~ \\.php$ {
       include /etc/nginx/fastcgi_params;
       fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-      fastcgi_pass unix:${master.socketPath};
+      ${pass}
     }
   }
 }
 `;
-  const confFile = join(site.dir, 'nginx.conf');
+  const confFile = join(site.dir, `${name}.conf`);
   writeFileSync(confFile, conf);
-  const child = startGroup('/usr/sbin/nginx', ['-p', site.dir, '-e', join(site.dir, 'nginx-error.log'), '-c', confFile, '-g', 'daemon off;'], site.dir, join(site.dir, 'nginx.log'));
+  const child = startGroup('/usr/sbin/nginx', ['-p', site.dir, '-e', join(site.dir, `${name}-error.log`), '-c', confFile, '-g', 'daemon off;'], site.dir, join(site.dir, `${name}.log`));
   const stop = async () => {
     await stopGroup(child, 'SIGQUIT');
     await master.stop();
