@@ -1,16 +1,18 @@
 // Many things that each expire at their own time, checked by one interval timer while any are watched.
 // Cheaper per item than a timer each: a setTimeout and clearTimeout per FastCGI exchange, or a socket
 // timeout (re-armed by node on every read and write) per connection, were each about 1 % of a PHP
-// request's CPU. The price: an item expires up to one interval late.
+// request's CPU. The price: an item expires up to one interval late. The items are kept in a SlotList,
+// not a Set (slot-list.ts says why).
+import { SlotList, type Slotted } from './slot-list.js';
 
-export interface Expiring {
+export interface Expiring extends Slotted {
   /** performance.now() time after which `expire` is due. */
   readonly expiresAt: number;
   expire(): void;
 }
 
 export class ExpirySweep<T extends Expiring> {
-  private readonly items = new Set<T>();
+  private readonly items = new SlotList<T>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly everyMs: number) {}
@@ -33,8 +35,8 @@ export class ExpirySweep<T extends Expiring> {
 
   private sweep(): void {
     const now = performance.now();
-    for (const item of this.items) {
-      if (item.expiresAt > now) continue;
+    for (const item of this.items.snapshot()) {
+      if (item.expiresAt > now || !this.items.has(item)) continue;
       this.items.delete(item);
       item.expire();
     }

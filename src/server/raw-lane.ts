@@ -127,6 +127,8 @@ const idleLanes = new ExpirySweep<RawLane>(100);
 export class RawLane implements Expiring {
   /** While idle (no request in flight): when the connection is closed. */
   expiresAt = 0;
+  /** Its place among the idle lanes (ExpirySweep). */
+  slot = -1;
   private pending: Buffer | undefined;
   private current: RawResponse | undefined;
   private serving = false;

@@ -21,6 +21,7 @@ import { declaredLengthTooLarge, bodyTooLargeText, limitRequestBody } from './bo
 import { ConnectionTable } from './client-limits.js';
 import type { SimpleRequest } from './handler.js';
 import { RawLane, type RawLaneHost, type RawResponse } from './raw-lane.js';
+import { SlotList, type Slotted } from './slot-list.js';
 
 interface Connection {
   readonly socket: Socket;
@@ -38,7 +39,7 @@ interface Connection {
   lane?: RawLane;
 }
 
-interface InFlight {
+interface InFlight extends Slotted {
   readonly deadline: number;
   /** Created on first use of ctx.signal: an AbortController per request is costly in Node 20. */
   controller?: AbortController;
@@ -58,7 +59,7 @@ export class Worker implements RawLaneHost {
   private readonly connections = new Map<Socket, Connection>();
   // fair sharing: which connections are idle, so the supervisor's 'shed' closes the one idle the longest.
   private readonly idleTable = new ConnectionTable<Socket>({ max: Infinity, perClient: Infinity });
-  private readonly inFlight = new Set<InFlight>();
+  private readonly inFlight = new SlotList<InFlight>();
   private readonly handlers = new Map<HandlerConfig, Handler>();
   private readonly histogram = newHistogram();
   private requests = 0;
@@ -92,8 +93,8 @@ export class Worker implements RawLaneHost {
     // Per-request timeouts: one sweep instead of a timer per request.
     setInterval(() => {
       const now = performance.now();
-      for (const entry of this.inFlight) {
-        if (entry.deadline > now) continue;
+      for (const entry of this.inFlight.snapshot()) {
+        if (entry.deadline > now || !this.inFlight.has(entry)) continue;
         this.inFlight.delete(entry);
         this.errors++;
         entry.controller?.abort(new Error('request timeout'));
@@ -233,7 +234,7 @@ export class Worker implements RawLaneHost {
     if (declaredLengthTooLarge(req, maxBody)) { this.errors++; plainResponse(res, 413, bodyTooLargeText(maxBody), true); return; }
     limitRequestBody(req, res, maxBody, (r, text) => plainResponse(r, 413, text, true), () => { this.errors++; });
     const started = performance.now();
-    const entry: InFlight = { deadline: started + this.routing!.config.pool.requestTimeoutMs, abandon: (status, text) => plainResponse(res, status, text, true) };
+    const entry: InFlight = { slot: -1, deadline: started + this.routing!.config.pool.requestTimeoutMs, abandon: (status, text) => plainResponse(res, status, text, true) };
     this.inFlight.add(entry);
     const socket = conn.socket;
     const strictRemote = req.headers['x-hatter-remote'];
@@ -298,7 +299,7 @@ export class Worker implements RawLaneHost {
     const handler = this.handlerFor(route.handler);
     if (!handler.serveRaw) return false;
     const started = performance.now();
-    const entry: InFlight = { deadline: started + this.routing.config.pool.requestTimeoutMs, abandon: (status, text) => out.abandon(status, text) };
+    const entry: InFlight = { slot: -1, deadline: started + this.routing.config.pool.requestTimeoutMs, abandon: (status, text) => out.abandon(status, text) };
     const socket = lane.socket;
     const remoteAddress = socket.remoteAddress ?? '';
     const ctx = new RequestContext(route, this.hat ?? '', this.label, remoteAddress, socket.remotePort ?? 0, socket, entry);
@@ -375,7 +376,7 @@ export class Worker implements RawLaneHost {
   /** An uncaught exception: some handler crashed (see CRASH_GRACE_MS). */
   crashed(error: Error): void {
     process.stderr.write(`hatter worker ${this.label}: uncaught exception: ${error.stack ?? error.message}\n`);
-    const suspects = [...this.inFlight];
+    const suspects = this.inFlight.snapshot();
     this.retire('a handler crashed (uncaught exception)');
     setTimeout(() => {
       for (const victim of suspects) {

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import { ExpirySweep } from '../../src/server/expiry-sweep.js';
 
 test('items expire once, after their time and within a sweep of it; a forgotten one never; the timer restarts after stopping', async () => {
-  const sweep = new ExpirySweep<{ expiresAt: number; expire(): void }>(20);
+  const sweep = new ExpirySweep<{ slot: number; expiresAt: number; expire(): void }>(20);
   const expired: string[] = [];
-  const item = (name: string, inMs: number) => ({ expiresAt: performance.now() + inMs, expire: () => { expired.push(name); } });
+  const item = (name: string, inMs: number) => ({ slot: -1, expiresAt: performance.now() + inMs, expire: () => { expired.push(name); } });
   const soon = item('soon', 30);
   const later = item('later', 150);
   const forgotten = item('forgotten', 30);

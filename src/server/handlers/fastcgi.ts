@@ -192,8 +192,9 @@ export class FastCgiHandler implements Handler {
     method: string, scriptName: string, done?: () => void,
   ): void {
     const relay = new Relay(out, method, scriptName, performance.now() + this.timeoutMs, this.timeoutMs, this.deadlines, done);
-    relay.start(client, env, stdin);
+    // Watched first: a relay that ends within start() is forgotten, not left watched until its deadline.
     this.deadlines.watch(relay);
+    relay.start(client, env, stdin);
   }
 
   /** findScript, with found scripts remembered for SCRIPT_CACHE_MS. */
@@ -250,6 +251,8 @@ export class FastCgiHandler implements Handler {
  * handler: whatever they throw (a writer refusing a header, say) ends this request, never escapes.
  */
 class Relay implements FastCgiSink, Expiring {
+  /** Its place among the handler's deadlines (ExpirySweep). */
+  slot = -1;
   private over = false;
   private readonly reader = new CgiHeadReader();
   private started: ReturnType<typeof cgiResponseStart> | undefined;
@@ -324,7 +327,7 @@ class Relay implements FastCgiSink, Expiring {
     if (this.timedOut || (error instanceof FastCgiError && error.code === 'fastcgi-aborted')) {
       // Cancelled: our timeout, or the response ended first (the client left, or the worker's
       // request timeout answered it).
-      logHandlerError('handlers/fastcgi-timeout', `fastcgi ${this.scriptName}`, this.timedOut ? `timed out after ${this.timeoutMs} ms` : 'aborted by the server');
+      logHandlerError('handlers/fastcgi-timeout', `fastcgi ${this.scriptName}`, this.timedOut ? `timed out after ${this.timeoutMs} ms` : 'cancelled: the response was closed first (the client left, or the request timeout answered it)');
       if (!out.ended) out.status(504);
       return;
     }
