@@ -194,7 +194,12 @@ export class FastCgiHandler implements Handler {
     const relay = new Relay(out, method, scriptName, performance.now() + this.timeoutMs, this.timeoutMs, this.deadlines, done);
     // Watched first: a relay that ends within start() is forgotten, not left watched until its deadline.
     this.deadlines.watch(relay);
-    relay.start(client, env, stdin);
+    try {
+      relay.start(client, env, stdin);
+    } catch (error) {
+      this.deadlines.forget(relay);
+      throw error;
+    }
   }
 
   /** findScript, with found scripts remembered for SCRIPT_CACHE_MS. */
