@@ -35,11 +35,7 @@ export class ExpirySweep<T extends Expiring> {
 
   private sweep(): void {
     const now = performance.now();
-    for (const item of this.items.snapshot()) {
-      if (item.expiresAt > now || !this.items.has(item)) continue;
-      this.items.delete(item);
-      item.expire();
-    }
+    this.items.takeDue((item) => item.expiresAt <= now, (item) => item.expire());
     if (this.items.size === 0) this.stop();
   }
 }

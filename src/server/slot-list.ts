@@ -44,6 +44,17 @@ export class SlotList<T extends Slotted> {
     return item.slot >= 0 && this.members[item.slot] === item;
   }
 
+  /**
+   * Remove each member that `due` picks and hand it to `act`, in turn; one removed meanwhile (by an
+   * earlier `act`, say) is skipped. The timeout sweeps' loop.
+   */
+  takeDue(due: (item: T) => boolean, act: (item: T) => void): void {
+    for (const item of this.members.slice()) {
+      if (!due(item) || !this.delete(item)) continue;
+      act(item);
+    }
+  }
+
   /** The members now, as a copy: the caller may add and remove while it goes through them. */
   snapshot(): T[] {
     return this.members.slice();

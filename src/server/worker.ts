@@ -93,14 +93,12 @@ export class Worker implements RawLaneHost {
     // Per-request timeouts: one sweep instead of a timer per request.
     setInterval(() => {
       const now = performance.now();
-      for (const entry of this.inFlight.snapshot()) {
-        if (entry.deadline > now || !this.inFlight.has(entry)) continue;
-        this.inFlight.delete(entry);
+      this.inFlight.takeDue((entry) => entry.deadline <= now, (entry) => {
         this.errors++;
         entry.controller?.abort(new Error('request timeout'));
         entry.abandon(504, 'gateway timeout: the handler did not answer in time');
         this.retire('a request timed out (pool.requestTimeoutMs)');
-      }
+      });
     }, 100).unref();
     setInterval(() => this.flush(), 1000).unref();
     setInterval(() => { if (this.logLines.length >= 64) this.flush(); }, 100).unref();

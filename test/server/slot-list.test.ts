@@ -55,3 +55,18 @@ test('an item another list holds (or a stale slot number) is not taken for a mem
   assert.equal(b.has(second), true);
   assert.equal(a.size, 1);
 });
+
+test('takeDue removes and hands over each due member once, skips one an earlier hand-over removed, keeps the rest', () => {
+  const items: Item[] = Array.from({ length: 6 }, (_, id) => ({ id, slot: -1 }));
+  const list = new SlotList<Item>();
+  for (const item of items) list.add(item);
+  const taken: number[] = [];
+  // Even ids are due; taking 0 also removes 4, which must then not be handed over.
+  list.takeDue((item) => item.id % 2 === 0, (item) => {
+    taken.push(item.id);
+    if (item.id === 0) list.delete(items[4]!);
+  });
+  assert.deepEqual(taken.sort(), [0, 2]);
+  assert.deepEqual(list.snapshot().map((item) => item.id).sort(), [1, 3, 5]);
+  for (const id of [0, 2, 4]) assert.equal(items[id]!.slot, -1);
+});
